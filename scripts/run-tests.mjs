@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Runs every test/**/*.test.ts under node:test through tsx. Node 20 has no glob support in
+// `node --test`, so the file list is built here. Arguments narrow the run to paths containing them.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const passThrough = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (entry === 'fixtures' || entry === 'node_modules') return [];
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+const files = walk(join(root, 'test'))
+  .filter((file) => file.endsWith('.test.ts'))
+  .map((file) => relative(root, file))
+  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
+  .sort();
+
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(' ')}`);
+  process.exit(1);
+}
+
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...passThrough, ...files],
+  { cwd: root, stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,93 @@
+/**
+ * The validated, normalized policy. `validatePolicy` turns a `wirelock.json` document into this;
+ * everything downstream (transport, CT, mobile generators, lab) consumes only this shape.
+ */
+
+export type Mode = 'enforce' | 'report-only';
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+export type PinRole = 'leaf' | 'ca';
+
+export interface Pin {
+  /** `sha256/<base64 of SHA-256(DER SubjectPublicKeyInfo)>`, canonical base64. */
+  pin: string;
+  /** Raw 32-byte digest. */
+  digest: Uint8Array;
+  /** Which certificate of the chain the key belongs to, when the policy says so (mobile needs it). */
+  role?: PinRole;
+}
+
+export type TrustAnchorSource =
+  | { kind: 'builtin' }
+  | {
+      kind: 'file';
+      /** As written in the policy. */
+      ref: string;
+      /** Absolute path, or undefined for an inline PEM. */
+      path: string | undefined;
+      /** DER of every certificate in the file. */
+      certificates: Uint8Array[];
+    };
+
+export type StaleListAction = 'fail-open-report' | 'fail-closed';
+export type CtPolicyName = 'chrome' | 'apple';
+
+export interface CertificateTransparencyConfig {
+  enforce: boolean;
+  policy: CtPolicyName;
+  /** Absolute path of the v3 log list JSON. */
+  logList: string | undefined;
+  /** Absolute path of the PEM public key that signs the log list (detached signature `<logList>.sig`). */
+  logListKey: string | undefined;
+  maxListAgeDays: number;
+  onStaleList: StaleListAction;
+  /** Overrides the policy's SCT count. */
+  minScts: number | undefined;
+}
+
+export interface DomainPolicy {
+  /** ASCII (IDNA) lower-case name without trailing dot, or an IP literal. */
+  name: string;
+  includeSubdomains: boolean;
+  mode: Mode;
+  pins: Pin[];
+  /** End of the day (UTC) named by `pinsExpire`; pins are not enforced after it. */
+  pinsExpire: Date | undefined;
+  /** `pinsExpire` exactly as written (YYYY-MM-DD), for generators. */
+  pinsExpireText: string | undefined;
+  trustAnchors: TrustAnchorSource[];
+  cleartext: 'allow' | 'block' | undefined;
+  minTlsVersion: TlsVersion;
+  certificateTransparency: CertificateTransparencyConfig | undefined;
+  /** JSON pointer of this domain in the source document, for messages. */
+  pointer: string;
+}
+
+export interface ReportConfig {
+  uri: string;
+  /** At most one POST per (host, code) in this window. */
+  rateLimitSeconds: number;
+}
+
+export interface Policy {
+  version: 1;
+  mode: Mode;
+  minTlsVersion: TlsVersion;
+  cleartext: 'block' | 'allow-loopback';
+  unlistedHosts: 'allow' | 'block';
+  trustAnchors: TrustAnchorSource[];
+  report: ReportConfig | undefined;
+  certificateTransparency: CertificateTransparencyConfig | undefined;
+  domains: DomainPolicy[];
+  /** Absolute path of the policy file, when loaded from one. */
+  source: string | undefined;
+}
+
+/** One problem found in a policy document. */
+export interface PolicyIssue {
+  /** RFC 6901 pointer into the document. */
+  pointer: string;
+  message: string;
+  severity: 'error' | 'warning';
+  /** Stable identifier of the rule, e.g. `pins/no-backup`. */
+  rule: string;
+}
