@@ -1,0 +1,28 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { WirelockError } from '../errors.js';
+
+/** Exit codes of every command: 0 ok/allowed, 1 blocked or violations found, 2 usage or input error. */
+export const EXIT = { OK: 0, FINDINGS: 1, USAGE: 2 } as const;
+
+export interface CommandIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[], io: CommandIo): Promise<number>;
+}
+
+/** parseArgs that turns its own errors into ERR_USAGE, so the CLI prints usage instead of a stack. */
+export function parseCommandArgs<T extends ParseArgsConfig['options']>(argv: string[], options: T, allowPositionals = true) {
+  try {
+    return parseArgs({ args: argv, options: options ?? {}, allowPositionals, strict: true });
+  } catch (error) {
+    throw new WirelockError('ERR_USAGE', (error as Error).message);
+  }
+}

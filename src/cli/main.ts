@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+import { WirelockError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { EXIT, type Command, type CommandIo } from './command.js';
+
+/**
+ * Commands are loaded lazily so `wirelock pin` does not pay for the lab or the audit database.
+ * Each capability adds one line here and one module under ./commands.
+ */
+const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+};
+
+function usage(): string {
+  return [
+    `wirelock ${VERSION}`,
+    '',
+    'usage: wirelock <command> [options]',
+    '',
+    `commands: ${Object.keys(COMMANDS).sort().join(', ')}`,
+    'Run `wirelock <command> --help` for a command\'s options.',
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name ? EXIT.OK : EXIT.USAGE;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(`${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    io.stderr.write(`wirelock: unknown command '${name}'\n\n${usage()}`);
+    return EXIT.USAGE;
+  }
+  const { command } = await load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(`${command.usage}\n`);
+    return EXIT.OK;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof WirelockError) {
+      io.stderr.write(`wirelock ${name}: ${error.code}: ${error.message}\n`);
+      if (error.code === 'ERR_USAGE') io.stderr.write(`\n${command.usage}\n`);
+      return EXIT.USAGE;
+    }
+    throw error;
+  }
+}
+
+const isEntryPoint = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntryPoint || process.argv[1]?.endsWith('/wirelock')) {
+  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`wirelock: internal error: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}
