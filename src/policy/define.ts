@@ -1,0 +1,105 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { WirelockError } from '../errors.js';
+import type { Policy, PolicyIssue } from './types.js';
+import { validatePolicy, type PolicyFiles } from './validate.js';
+
+/** The adapter that gives the pure validator access to the file system. */
+const diskFiles: PolicyFiles = {
+  read(path) {
+    try {
+      return new Uint8Array(readFileSync(path));
+    } catch {
+      return undefined;
+    }
+  },
+  exists: (path) => existsSync(path),
+};
+
+const validated = new WeakSet<Policy>();
+
+export interface DefineOptions {
+  /** Directory relative paths in the policy resolve against (default: the policy file's, else cwd). */
+  baseDir?: string;
+  /** Path of the document, for messages. */
+  source?: string;
+  now?: Date;
+}
+
+function invalid(issues: PolicyIssue[], source: string | undefined): WirelockError {
+  const errors = issues.filter((issue) => issue.severity === 'error');
+  const where = source ?? '<policy>';
+  const lines = errors.map((issue) => `  ${where}#${issue.pointer || '/'}: ${issue.message}`);
+  return new WirelockError('ERR_POLICY_INVALID', `invalid policy ${where} (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
+    file: source,
+    pointer: errors[0]?.pointer ?? '',
+    issues: errors,
+  });
+}
+
+/** Validates a policy document (already parsed JSON) and returns the normalized policy. */
+export function definePolicy(document: unknown, options: DefineOptions = {}): Policy {
+  if (isPolicy(document)) return document;
+  const baseDir = options.baseDir ?? (options.source ? dirname(resolve(options.source)) : process.cwd());
+  const { policy, issues } = validatePolicy(document, { baseDir, files: diskFiles, now: options.now ?? new Date() });
+  if (!policy) throw invalid(issues, options.source);
+  const result = Object.freeze({ ...policy, source: options.source ? resolve(options.source) : undefined });
+  validated.add(result);
+  return result;
+}
+
+/** True for a Policy returned by definePolicy/loadPolicy (never for a hand-built object). */
+export function isPolicy(value: unknown): value is Policy {
+  return typeof value === 'object' && value !== null && validated.has(value as Policy);
+}
+
+/** Parses policy file text; a syntax error names the file, line and column. */
+export function parsePolicyText(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const position = /position (\d+)/.exec(message);
+    let where = '';
+    if (position) {
+      const offset = Number(position[1]);
+      const before = text.slice(0, offset).split('\n');
+      where = ` at line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
+    }
+    throw new WirelockError('ERR_POLICY_INVALID', `${source}: not valid JSON${where}: ${message}`, { file: source, pointer: '' });
+  }
+}
+
+function readFailed(path: string, error: unknown): WirelockError {
+  return new WirelockError('ERR_POLICY_INVALID', `cannot read policy file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+    file: path,
+    pointer: '',
+  });
+}
+
+export async function loadPolicy(path: string, options: Omit<DefineOptions, 'source'> = {}): Promise<Policy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw readFailed(path, error);
+  }
+  return definePolicy(parsePolicyText(text, path), { ...options, source: path });
+}
+
+export function loadPolicySync(path: string, options: Omit<DefineOptions, 'source'> = {}): Policy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw readFailed(path, error);
+  }
+  return definePolicy(parsePolicyText(text, path), { ...options, source: path });
+}
+
+/** Every problem in a policy file at once (errors and warnings), for `wirelock policy lint`. */
+export function lintPolicyDocument(document: unknown, options: DefineOptions = {}): PolicyIssue[] {
+  const baseDir = options.baseDir ?? (options.source ? dirname(resolve(options.source)) : process.cwd());
+  return validatePolicy(document, { baseDir, files: diskFiles, now: options.now ?? new Date() }).issues;
+}

@@ -1,0 +1,78 @@
+import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
+import { PUBLIC_SUFFIX_RULES } from './public-suffixes.js';
+import type { DomainPolicy, Policy } from './types.js';
+
+/**
+ * Canonical form of a host for policy lookups: lower-case, IDNA to ASCII (UTS #46, as WHATWG URL
+ * does), trailing dot dropped, brackets around IPv6 removed and IP literals compressed.
+ * Returns undefined for a name that is not a valid host.
+ */
+export function normalizeHost(host: string): string | undefined {
+  let name = host.trim();
+  if (name.startsWith('[') && name.endsWith(']')) name = name.slice(1, -1);
+  if (isIP(name) === 6) {
+    // WHATWG URL serializes IPv6 in its canonical compressed form.
+    return new URL(`http://[${name}]/`).hostname.slice(1, -1);
+  }
+  if (isIP(name) === 4) return name;
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  // domainToASCII parses a URL host, so "a/b" would silently become "a": refuse URL delimiters first.
+  if (name === '' || name.includes('..') || /[\s/\\?#@:%[\]]/.test(name)) return undefined;
+  const ascii = domainToASCII(name);
+  if (!ascii) return undefined;
+  // domainToASCII accepts some names a certificate or DNS never carries (e.g. "_" or "*").
+  if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(ascii)) return undefined;
+  if (ascii.split('.').some((label) => label.length > 63) || ascii.length > 253) return undefined;
+  return ascii;
+}
+
+let suffixRules: { exact: Set<string>; wildcard: Set<string>; exception: Set<string> } | undefined;
+
+function rules() {
+  if (!suffixRules) {
+    suffixRules = { exact: new Set(), wildcard: new Set(), exception: new Set() };
+    for (const rule of PUBLIC_SUFFIX_RULES.split(' ')) {
+      if (rule.startsWith('!')) suffixRules.exception.add(rule.slice(1));
+      else if (rule.startsWith('*.')) suffixRules.wildcard.add(rule.slice(2));
+      else suffixRules.exact.add(rule);
+    }
+  }
+  return suffixRules;
+}
+
+/** True when `name` (normalized) is itself a public suffix such as `com`, `co.uk` or `foo.ck`. */
+export function isPublicSuffix(name: string): boolean {
+  if (isIP(name) !== 0) return false;
+  const { exact, wildcard, exception } = rules();
+  if (exception.has(name)) return false;
+  if (exact.has(name)) return true;
+  const dot = name.indexOf('.');
+  if (dot > 0 && wildcard.has(name.slice(dot + 1))) return true;
+  // The PSL's implicit rule: every single-label name (an unlisted TLD) is a public suffix.
+  return !name.includes('.');
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const name = normalizeHost(host);
+  if (!name) return false;
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  if (isIP(name) === 4) return name.startsWith('127.');
+  return name === '::1';
+}
+
+/**
+ * The domain policy that governs `host`: an exact match, else the longest domain with
+ * `includeSubdomains` that is a parent of it (every depth). Undefined when no domain applies.
+ */
+export function findDomainPolicy(policy: Pick<Policy, 'domains'>, host: string): DomainPolicy | undefined {
+  const name = normalizeHost(host);
+  if (!name) return undefined;
+  let best: DomainPolicy | undefined;
+  for (const domain of policy.domains) {
+    const matches =
+      domain.name === name || (domain.includeSubdomains && isIP(name) === 0 && name.endsWith(`.${domain.name}`));
+    if (matches && (!best || domain.name.length > best.name.length)) best = domain;
+  }
+  return best;
+}
