@@ -1,0 +1,56 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Policy } from '../policy/types.js';
+import { PolicyEngine, type TransportOptions } from './engine.js';
+import { reportSender } from './fetch.js';
+
+type ConnectCallback = (error: Error | null, socket?: Duplex) => void;
+
+function portOf(value: unknown, fallback: number): number {
+  const port = Number(value);
+  return Number.isInteger(port) && port > 0 ? port : fallback;
+}
+
+/**
+ * An https.Agent that runs the policy in every handshake. Works wherever an agent is accepted:
+ * https.request, axios (`httpsAgent`), got (`agent.https`), node-fetch (`agent`).
+ * TLS session caching is off: a resumed session skips Node's checkServerIdentity.
+ */
+export function createAgent(policy: Policy | unknown, options: TransportOptions & { keepAlive?: boolean; maxSockets?: number } = {}): https.Agent {
+  const engine = new PolicyEngine(policy, options, reportSender(policy, options));
+  const agent = new https.Agent({ keepAlive: options.keepAlive ?? true, maxSockets: options.maxSockets ?? Infinity, maxCachedSessions: 0 });
+  agent.createConnection = ((connectOptions: https.RequestOptions & { host: string; port: number }, callback: ConnectCallback) => {
+    const host = connectOptions.servername || connectOptions.host || 'localhost';
+    const port = portOf(connectOptions.port, 443);
+    const refused = engine.checkDestination('https:', host, port);
+    if (refused) {
+      process.nextTick(callback, refused);
+      return undefined;
+    }
+    const socket = engine.connectTls({ ...(connectOptions as object), host: connectOptions.host ?? host, port });
+    return socket;
+  }) as unknown as typeof agent.createConnection;
+  return agent;
+}
+
+/**
+ * An http.Agent for the same policy: cleartext requests are refused unless the policy allows
+ * cleartext for the host (before any socket is opened). Give it to libraries next to createAgent
+ * so that an http:// URL or a redirect to one cannot bypass the policy.
+ */
+export function createHttpAgent(policy: Policy | unknown, options: TransportOptions & { keepAlive?: boolean } = {}): http.Agent {
+  const engine = new PolicyEngine(policy, options, reportSender(policy, options));
+  const agent = new http.Agent({ keepAlive: options.keepAlive ?? true });
+  agent.createConnection = ((connectOptions: http.RequestOptions & { host: string; port: number }, callback: ConnectCallback) => {
+    const host = connectOptions.host ?? 'localhost';
+    const port = portOf(connectOptions.port, 80);
+    const refused = engine.checkDestination('http:', host, port);
+    if (refused) {
+      process.nextTick(callback, refused);
+      return undefined;
+    }
+    return engine.connectPlain({ host, port });
+  }) as unknown as typeof agent.createConnection;
+  return agent;
+}

@@ -1,0 +1,44 @@
+import { isIP } from 'node:net';
+import { Agent, type Dispatcher } from 'undici';
+import type { Policy } from '../policy/types.js';
+import { PolicyEngine, type TransportOptions } from './engine.js';
+
+type UndiciConnectOptions = { hostname: string; host?: string; protocol: string; port: string; servername?: string | null };
+type UndiciConnectCallback = (...args: [null, import('node:net').Socket] | [Error, null]) => void;
+
+/**
+ * An undici Dispatcher whose connector runs the policy: cleartext and egress rules before the
+ * socket is opened, the TLS checks inside the handshake. Use it with undici's request/fetch, or
+ * `setGlobalDispatcher`. TLS sessions are never resumed (undici would otherwise cache them).
+ */
+export function createDispatcher(policy: Policy | unknown, options: TransportOptions & { engine?: PolicyEngine; connections?: number } = {}): Dispatcher {
+  const engine = options.engine ?? new PolicyEngine(policy, options);
+  const connect = (connectOptions: UndiciConnectOptions, callback: UndiciConnectCallback): void => {
+    const hostname = connectOptions.hostname.startsWith('[') ? connectOptions.hostname.slice(1, -1) : connectOptions.hostname;
+    const https = connectOptions.protocol === 'https:';
+    const port = Number(connectOptions.port) || (https ? 443 : 80);
+    const refused = engine.checkDestination(connectOptions.protocol, hostname, port);
+    if (refused) {
+      callback(refused, null);
+      return;
+    }
+    let done = false;
+    const finish = (error: Error | null, socket: import('node:net').Socket | null): void => {
+      if (done) return;
+      done = true;
+      if (error) callback(error, null);
+      else callback(null, socket!);
+    };
+    if (https) {
+      const servername = connectOptions.servername || (isIP(hostname) === 0 ? hostname : undefined);
+      const socket = engine.connectTls({ host: hostname, port, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'] });
+      socket.setNoDelay(true);
+      socket.once('secureConnect', () => finish(null, socket)).once('error', (error) => finish(error, null));
+    } else {
+      const socket = engine.connectPlain({ host: hostname, port });
+      socket.setNoDelay(true);
+      socket.once('connect', () => finish(null, socket)).once('error', (error) => finish(error, null));
+    }
+  };
+  return new Agent({ connect: connect as never, ...(options.connections ? { connections: options.connections } : {}) });
+}

@@ -1,0 +1,267 @@
+import net, { isIP } from 'node:net';
+import type { LookupFunction } from 'node:net';
+import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
+import { WirelockError, type ErrorCode } from '../errors.js';
+import { definePolicy } from '../policy/define.js';
+import { findDomainPolicy, isLoopbackHost, normalizeHost } from '../policy/match.js';
+import type { DomainPolicy, Policy } from '../policy/types.js';
+import { toChainCertificate, type ChainCertificate } from '../x509/chain.js';
+import { effectiveMode, evaluateHandshake, findingError, type CtOutcome, type Finding } from './evaluate.js';
+import { buildReport, CHANNELS, Reporter, type ReportKind, type ViolationReport } from './report.js';
+import { nodeTls, trustMaterial } from './trust.js';
+
+export interface TransportOptions {
+  /** Called for every violation and notice (also in report-only mode). */
+  onViolation?: (report: ViolationReport) => void;
+  /** dns.lookup-compatible resolver, e.g. to map lab host names to loopback. */
+  lookup?: LookupFunction;
+  /** Clock, for tests of pin expiry. */
+  now?: () => Date;
+  /** Milliseconds for TCP connect + TLS handshake (default 10 000). */
+  connectTimeout?: number;
+}
+
+/** Hook for CT: given a domain's CT configuration, a function that judges a verified path. */
+export type CtCheckFactory = (
+  domain: DomainPolicy | undefined,
+  policy: Policy,
+) => ((path: ChainCertificate[], ocspResponse: Uint8Array | undefined, now: Date) => CtOutcome) | undefined;
+
+let ctCheckFactory: CtCheckFactory | undefined;
+/** Registered by the CT module when it is loaded, so the transport has no import cycle on it. */
+export function registerCtCheckFactory(factory: CtCheckFactory): void {
+  ctCheckFactory = factory;
+}
+
+const TLS_ERROR_CODES: Record<string, ErrorCode> = {
+  CERT_HAS_EXPIRED: 'ERR_CERT_EXPIRED',
+  CERT_NOT_YET_VALID: 'ERR_CERT_EXPIRED',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'ERR_CERT_HOSTNAME',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'ERR_CERT_UNTRUSTED',
+  SELF_SIGNED_CERT_IN_CHAIN: 'ERR_CERT_UNTRUSTED',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'ERR_CERT_UNTRUSTED',
+  UNABLE_TO_GET_ISSUER_CERT: 'ERR_CERT_UNTRUSTED',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'ERR_CERT_UNTRUSTED',
+  CERT_SIGNATURE_FAILURE: 'ERR_CERT_UNTRUSTED',
+  CERT_UNTRUSTED: 'ERR_CERT_UNTRUSTED',
+  CERT_REJECTED: 'ERR_CERT_UNTRUSTED',
+  INVALID_CA: 'ERR_CERT_UNTRUSTED',
+  PATH_LENGTH_EXCEEDED: 'ERR_CERT_UNTRUSTED',
+  INVALID_PURPOSE: 'ERR_CERT_UNTRUSTED',
+  CERT_CHAIN_TOO_LONG: 'ERR_CERT_UNTRUSTED',
+  ERR_SSL_UNSUPPORTED_PROTOCOL: 'ERR_TLS_VERSION',
+  ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: 'ERR_TLS_VERSION',
+  ERR_SSL_NO_PROTOCOLS_AVAILABLE: 'ERR_TLS_VERSION',
+  ERR_SSL_UNSUPPORTED_SSL_VERSION: 'ERR_TLS_VERSION',
+};
+
+/** Turns OpenSSL's verification and protocol errors into wirelock codes; others pass unchanged. */
+export function mapTlsError(error: unknown, host: string, port: number): unknown {
+  if (error instanceof WirelockError || !(error instanceof Error)) return error;
+  const code = TLS_ERROR_CODES[(error as NodeJS.ErrnoException).code ?? ''];
+  if (!code) return error;
+  const what = code === 'ERR_TLS_VERSION' ? 'TLS version refused' : 'certificate rejected';
+  return new WirelockError(code, `${host}:${port}: ${what}: ${error.message}`, { host, port, tlsError: (error as NodeJS.ErrnoException).code }, { cause: error });
+}
+
+/** The peer's certificate list as served: leaf first, then the issuers Node linked to it. */
+function servedChain(cert: PeerCertificate): ChainCertificate[] {
+  const out: ChainCertificate[] = [];
+  const seen = new Set<string>();
+  let current: PeerCertificate | undefined = cert;
+  while (current?.raw && !seen.has(current.fingerprint256)) {
+    seen.add(current.fingerprint256);
+    out.push(toChainCertificate(new Uint8Array(current.raw)));
+    const next: PeerCertificate | undefined = (current as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate;
+    current = next && next !== current ? next : undefined;
+  }
+  return out;
+}
+
+// Options a caller (or a library it uses) may pass that would weaken or bypass our verification.
+const OVERRIDDEN_OPTIONS = ['ca', 'rejectUnauthorized', 'checkServerIdentity', 'session', 'secureContext', 'secureProtocol', 'minVersion', 'maxVersion'] as const;
+
+interface TlsTarget extends ConnectionOptions {
+  host: string;
+  port: number;
+}
+
+/**
+ * One policy bound to its reporter: decides whether a destination may be reached and runs the
+ * policy inside every TLS handshake. Agents, dispatchers and fetch are thin adapters over it.
+ */
+export class PolicyEngine {
+  readonly policy: Policy;
+  readonly options: TransportOptions;
+  readonly reporter: Reporter;
+  readonly #verifiedSockets = new WeakSet<TLSSocket>();
+
+  constructor(policy: Policy | unknown, options: TransportOptions = {}, send?: (uri: string, body: string) => Promise<unknown>) {
+    this.policy = definePolicy(policy);
+    this.options = options;
+    this.reporter = new Reporter(this.policy, { onViolation: options.onViolation, send });
+  }
+
+  now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  #report(kind: ReportKind, code: ViolationReport['code'], message: string, context: {
+    host: string;
+    port: number;
+    domain: DomainPolicy | undefined;
+    blocked: boolean;
+    served?: ChainCertificate[];
+    verified?: ChainCertificate[];
+    details?: Record<string, unknown>;
+  }): void {
+    this.reporter.emit(
+      buildReport({
+        kind,
+        code,
+        message,
+        blocked: context.blocked,
+        mode: effectiveMode(this.policy, context.domain),
+        host: context.host,
+        port: context.port,
+        domain: context.domain,
+        pins: context.domain?.pins.map((pin) => pin.pin) ?? [],
+        served: (context.served ?? []).map((cert) => cert.der),
+        verified: (context.verified ?? []).map((cert) => cert.der),
+        now: this.now(),
+        ...(context.details ? { details: context.details } : {}),
+      }),
+    );
+  }
+
+  /**
+   * Cleartext and egress rules for a destination, before any socket exists. Returns the error to
+   * fail with (enforce) or undefined (allowed, or reported in report-only mode).
+   */
+  checkDestination(protocol: string, rawHost: string, port: number): WirelockError | undefined {
+    const host = normalizeHost(rawHost) ?? rawHost;
+    const domain = findDomainPolicy(this.policy, host);
+    const mode = effectiveMode(this.policy, domain);
+    let finding: Finding | undefined;
+    if (!domain && this.policy.unlistedHosts === 'block') {
+      finding = { code: 'ERR_HOST_NOT_ALLOWED', message: `${host} is not listed in the policy and "unlistedHosts" is "block"`, details: {} };
+    } else if (protocol === 'http:') {
+      const allowed = domain?.cleartext === 'allow' || (domain?.cleartext !== 'block' && this.policy.cleartext === 'allow-loopback' && isLoopbackHost(host));
+      if (!allowed) {
+        finding = { code: 'ERR_CLEARTEXT_BLOCKED', message: `cleartext http to ${host}:${port} is blocked by the policy (use https)`, details: {} };
+      }
+    } else if (protocol !== 'https:') {
+      finding = { code: 'ERR_CLEARTEXT_BLOCKED', message: `protocol ${protocol} to ${host} is not allowed (https only)`, details: {} };
+    }
+    if (!finding) return undefined;
+    this.#report('violation', finding.code, finding.message, { host, port, domain, blocked: mode === 'enforce' });
+    return mode === 'enforce' ? findingError(finding, host, port) : undefined;
+  }
+
+  /**
+   * tls.connect under the policy. The checks run in checkServerIdentity, i.e. inside the handshake,
+   * before Node emits 'secureConnect' and before any queued request byte is written.
+   */
+  connectTls(target: TlsTarget): TLSSocket {
+    const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
+    const name = target.servername || host;
+    const port = target.port;
+    const domain = findDomainPolicy(this.policy, name);
+    const mode = effectiveMode(this.policy, domain);
+    const trust = trustMaterial(domain?.trustAnchors ?? this.policy.trustAnchors);
+    const ctCheck = ctCheckFactory?.(domain, this.policy);
+    let ocspResponse: Uint8Array | undefined;
+    let checked = false;
+
+    const checkServerIdentity = (hostname: string, cert: PeerCertificate): Error | undefined => {
+      const hostnameError = nodeTls.checkServerIdentity(hostname, cert);
+      const served = servedChain(cert);
+      if (hostnameError) {
+        const error = new WirelockError('ERR_CERT_HOSTNAME', `${hostname}:${port}: ${hostnameError.message}`, { host: hostname, port }, { cause: hostnameError });
+        this.#report('violation', error.code, error.message, { host: hostname, port, domain, blocked: true, served });
+        return error;
+      }
+      const now = this.now();
+      const verdict = evaluateHandshake({
+        policy: this.policy,
+        domain,
+        host: hostname,
+        port,
+        served,
+        now,
+        checkCt: ctCheck ? (path) => ctCheck(path, ocspResponse, now) : undefined,
+      });
+      const context = { host: hostname, port, domain, served, verified: verdict.verifiedPath };
+      for (const notice of verdict.notices) {
+        const code = notice.kind === 'pins-expired' ? 'PINS_EXPIRED' : 'CT_LIST_STALE';
+        this.#report(notice.kind, code, notice.message, { ...context, blocked: false });
+      }
+      for (const violation of verdict.violations) {
+        this.#report('violation', violation.code, violation.message, { ...context, blocked: mode === 'enforce', details: violation.details });
+      }
+      checked = true;
+      if (CHANNELS.connection.hasSubscribers) {
+        CHANNELS.connection.publish({ host: hostname, port, domain: domain?.name ?? null, mode, violations: verdict.violations.map((v) => v.code) });
+      }
+      const [first] = verdict.violations;
+      return mode === 'enforce' && first ? findingError(first, hostname, port) : undefined;
+    };
+
+    const options: ConnectionOptions = { ...target };
+    for (const key of OVERRIDDEN_OPTIONS) delete (options as Record<string, unknown>)[key];
+    Object.assign(options, {
+      host,
+      port,
+      servername: isIP(name) === 0 ? name : undefined,
+      // In report-only mode the connection must behave as an unprotected one would, so Node's
+      // default store applies; the policy's own trust set is still evaluated and reported.
+      ca: mode === 'enforce' ? trust.caPem : undefined,
+      rejectUnauthorized: true,
+      minVersion: domain?.minTlsVersion ?? this.policy.minTlsVersion,
+      checkServerIdentity,
+      requestOCSP: ctCheck !== undefined,
+      ...(this.options.lookup && !target.lookup ? { lookup: this.options.lookup } : {}),
+    });
+
+    const socket = nodeTls.connect(options);
+    const emit = socket.emit;
+    // Node emits OpenSSL's own errors; callers get them as WirelockErrors with stable codes.
+    const report = (error: WirelockError): void => this.#report('violation', error.code, error.message, { host: name, port, domain, blocked: true });
+    socket.emit = function (this: TLSSocket, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'error') {
+        const mapped = mapTlsError(args[0], name, port);
+        // OpenSSL refused before our check ran: the report still has to go out.
+        if (mapped !== args[0] && mapped instanceof WirelockError) report(mapped);
+        args[0] = mapped;
+      }
+      return (emit as (event: string | symbol, ...rest: unknown[]) => boolean).call(this, event, ...args);
+    } as typeof socket.emit;
+    socket.on('OCSPResponse', (response: Buffer) => {
+      ocspResponse = new Uint8Array(response);
+    });
+    socket.once('secureConnect', () => {
+      // Defense in depth: a handshake that completed without our check (resumed session, patched
+      // options) is never used.
+      if (!socket.authorized || !checked) {
+        socket.destroy(new WirelockError('ERR_CERT_UNTRUSTED', `${name}:${port}: handshake completed without wirelock verification`, { host: name, port }));
+        return;
+      }
+      this.#verifiedSockets.add(socket);
+    });
+    const timeout = this.options.connectTimeout ?? 10_000;
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect timeout after ${timeout} ms to ${name}:${port}`), { code: 'UND_ERR_CONNECT_TIMEOUT' })), timeout);
+    timer.unref();
+    socket.once('secureConnect', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+    return socket;
+  }
+
+  connectPlain(target: { host: string; port: number; lookup?: LookupFunction }): net.Socket {
+    const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
+    return net.connect({ host, port: target.port, ...(this.options.lookup || target.lookup ? { lookup: target.lookup ?? this.options.lookup } : {}) });
+  }
+
+  isVerified(socket: TLSSocket): boolean {
+    return this.#verifiedSockets.has(socket);
+  }
+}

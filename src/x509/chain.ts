@@ -1,0 +1,133 @@
+import { X509Certificate } from 'node:crypto';
+import { parseCertificate, spkiPin } from './certificate.js';
+
+/**
+ * Builds certificate paths from the leaf to a trust anchor with a signature check on every link.
+ * Pins and CT are evaluated on these paths, never on the list the server sent: a server can append
+ * any certificate it likes to that list (CVE-2016-2402).
+ */
+
+export interface ChainCertificate {
+  der: Uint8Array;
+  x509: X509Certificate;
+  pin: string;
+  subject: string;
+}
+
+export interface AnchorSet {
+  /** Anchors by subject name, for issuer lookups without scanning the whole store. */
+  bySubject: Map<string, ChainCertificate[]>;
+  /** DER (base64) of every anchor, to recognize an anchor served by the peer. */
+  derIndex: Set<string>;
+  size: number;
+}
+
+export type ChainResult =
+  | { ok: true; path: ChainCertificate[]; paths: ChainCertificate[][] }
+  | { ok: false; reason: 'untrusted' | 'expired' | 'not-yet-valid'; detail: string; expiredAt?: ChainCertificate };
+
+const MAX_DEPTH = 8;
+const MAX_PATHS = 8;
+/** Caps the work a hostile served chain (many same-named certificates) can cause. */
+const MAX_SIGNATURE_CHECKS = 64;
+
+export function toChainCertificate(der: Uint8Array, x509?: X509Certificate): ChainCertificate {
+  const cert = x509 ?? new X509Certificate(der);
+  return { der, x509: cert, pin: spkiPin(parseCertificate(der).spki), subject: cert.subject };
+}
+
+export function buildAnchorSet(anchorsDer: Iterable<Uint8Array>): AnchorSet {
+  const bySubject = new Map<string, ChainCertificate[]>();
+  const derIndex = new Set<string>();
+  let size = 0;
+  for (const der of anchorsDer) {
+    const key = Buffer.from(der).toString('base64');
+    if (derIndex.has(key)) continue;
+    let anchor: ChainCertificate;
+    try {
+      anchor = toChainCertificate(der);
+    } catch {
+      continue; // The policy validator already refused unreadable files; a broken builtin root is skipped.
+    }
+    derIndex.add(key);
+    size++;
+    const list = bySubject.get(anchor.subject) ?? [];
+    list.push(anchor);
+    bySubject.set(anchor.subject, list);
+  }
+  return { bySubject, derIndex, size };
+}
+
+function timeBounds(cert: X509Certificate): { notBefore: number; notAfter: number } {
+  return { notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
+}
+
+function linkVerifies(child: ChainCertificate, issuer: ChainCertificate): boolean {
+  try {
+    return child.x509.checkIssued(issuer.x509) && child.x509.verify(issuer.x509.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `served` is the peer's certificate list (leaf first, any order after); `anchors` the domain's
+ * trust set. Returns every verified path (up to a small cap), the shortest first.
+ */
+export function buildVerifiedChains(served: ChainCertificate[], anchors: AnchorSet, now: Date): ChainResult {
+  const leaf = served[0];
+  if (!leaf) return { ok: false, reason: 'untrusted', detail: 'the server sent no certificate' };
+  const intermediates = served.slice(1);
+  const paths: ChainCertificate[][] = [];
+  let signatureChecks = 0;
+  let expired: ChainCertificate | undefined;
+  let notYetValid: ChainCertificate | undefined;
+  const at = now.getTime();
+
+  const isAnchor = (cert: ChainCertificate): boolean => anchors.derIndex.has(Buffer.from(cert.der).toString('base64'));
+
+  const extend = (path: ChainCertificate[]): void => {
+    if (paths.length >= MAX_PATHS || signatureChecks > MAX_SIGNATURE_CHECKS) return;
+    const current = path[path.length - 1]!;
+    const { notBefore, notAfter } = timeBounds(current.x509);
+    if (at > notAfter) {
+      expired ??= current;
+      return;
+    }
+    if (at < notBefore) {
+      notYetValid ??= current;
+      return;
+    }
+    if (isAnchor(current)) {
+      paths.push(path);
+      return;
+    }
+    if (path.length >= MAX_DEPTH) return;
+    const candidates = [...(anchors.bySubject.get(current.x509.issuer) ?? []), ...intermediates.filter((cert) => cert.subject === current.x509.issuer)];
+    for (const issuer of candidates) {
+      if (path.some((cert) => cert.pin === issuer.pin && cert.subject === issuer.subject)) continue;
+      // Only CA certificates may issue; anchors are trusted as configured (v1 roots have no basicConstraints).
+      if (!isAnchor(issuer) && !issuer.x509.ca) continue;
+      signatureChecks++;
+      if (!linkVerifies(current, issuer)) continue;
+      extend([...path, issuer]);
+    }
+  };
+  extend([leaf]);
+
+  if (paths.length > 0) {
+    paths.sort((a, b) => a.length - b.length);
+    return { ok: true, path: paths[0]!, paths };
+  }
+  if (expired) {
+    return { ok: false, reason: 'expired', detail: `certificate "${expired.subject}" expired on ${expired.x509.validTo}`, expiredAt: expired };
+  }
+  if (notYetValid) {
+    return { ok: false, reason: 'not-yet-valid', detail: `certificate "${notYetValid.subject}" is not valid before ${notYetValid.x509.validFrom}`, expiredAt: notYetValid };
+  }
+  return {
+    ok: false,
+    reason: 'untrusted',
+    detail: `no path with valid signatures from "${leaf.subject}" to one of the ${anchors.size} trust anchors of this host`,
+  };
+}

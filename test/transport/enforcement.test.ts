@@ -1,0 +1,255 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import https from 'node:https';
+import tls from 'node:tls';
+import { createFetch } from '../../src/transport/fetch.js';
+import { createAgent } from '../../src/transport/agent.js';
+import { WirelockError } from '../../src/errors.js';
+import { startCountingServer, type CountingServer } from '../../src/lab/servers.js';
+import { certificatePin } from '../../src/x509/certificate.js';
+import { issueCertificate, generateKeys } from '../../src/x509/issue.js';
+import { createTestPki } from './pki.js';
+import type { ViolationReport } from '../../src/transport/report.js';
+
+const run = promisify(execFile);
+const pki = createTestPki();
+const SECRET = 'card=4111111111111111';
+const servers: CountingServer[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'wirelock-transport-'));
+
+async function server(options: Parameters<typeof startCountingServer>[0]): Promise<CountingServer> {
+  const started = await startCountingServer(options);
+  servers.push(started);
+  return started;
+}
+
+/** The policy the legitimate deployment would ship: its own root, its intermediate pinned plus a backup. */
+function policyFor(extra: Record<string, unknown> = {}, domain: Record<string, unknown> = {}) {
+  return {
+    version: 1,
+    trustAnchors: [pki.legit.root.pem, pki.compromised.root.pem],
+    ...extra,
+    domains: { '127.0.0.1': { pins: [certificatePin(pki.legit.intermediate.der), pki.backupPin], ...domain } },
+  };
+}
+
+async function expectBlocked(promise: Promise<unknown>, code: string, target: CountingServer): Promise<WirelockError> {
+  let caught: unknown;
+  await promise.then(
+    () => assert.fail(`expected ${code}, the request succeeded`),
+    (error: unknown) => {
+      caught = error;
+    },
+  );
+  assert.ok(caught instanceof WirelockError, `expected a WirelockError, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  assert.ok(target.connections >= 1, 'the client really reached the attacker');
+  assert.equal(target.applicationBytes, 0, 'no byte of application data reached the server');
+  assert.ok(!target.captured.includes(SECRET));
+  return caught;
+}
+
+function post(url: string, fetchImpl = createFetch(policyFor())) {
+  return fetchImpl(url, { method: 'POST', body: SECRET });
+}
+
+async function childClient(mode: 'plain' | 'wirelock', url: string, env: Record<string, string> = {}) {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/fixtures/transport/client.ts'], {
+    env: { ...process.env, MODE: mode, TARGET_URL: url, SECRET, POLICY_JSON: JSON.stringify(policyFor()), ...env },
+  });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as { ok: boolean; status?: number; code?: string };
+}
+
+after(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+test('the legitimate server is reached and receives the request', async () => {
+  const origin = await server(pki.serverOptions(pki.legit));
+  const response = await post(origin.url('127.0.0.1', '/pay'));
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), { ok: true, path: '/pay' });
+  assert.ok(origin.captured.includes(SECRET));
+});
+
+test('ERR_CERT_UNTRUSTED: a rogue CA installed through NODE_EXTRA_CA_CERTS (positive control: plain fetch accepts it)', async () => {
+  const attacker = await server(pki.serverOptions(pki.rogue));
+  const caFile = join(dir, 'rogue-root.pem');
+  writeFileSync(caFile, pki.rogue.root.pem);
+  const plain = await childClient('plain', attacker.url('127.0.0.1', '/pay'), { NODE_EXTRA_CA_CERTS: caFile });
+  assert.equal(plain.ok, true, 'Node\'s plain fetch trusts the user-installed CA');
+  assert.ok(attacker.captured.includes(SECRET), 'the attacker read the secret from the plain client');
+  attacker.reset();
+  const protectedResult = await childClient('wirelock', attacker.url('127.0.0.1', '/pay'), { NODE_EXTRA_CA_CERTS: caFile });
+  assert.deepEqual([protectedResult.ok, protectedResult.code], [false, 'ERR_CERT_UNTRUSTED']);
+  assert.equal(attacker.applicationBytes, 0);
+  await expectBlocked(post(attacker.url('127.0.0.1', '/pay')), 'ERR_CERT_UNTRUSTED', attacker);
+});
+
+test('ERR_CERT_UNTRUSTED: a self-signed certificate', async () => {
+  const keys = generateKeys();
+  const selfSigned = issueCertificate({ subject: { commonName: '127.0.0.1' }, keys, ipAddresses: ['127.0.0.1'] });
+  const attacker = await server({ cert: selfSigned.pem, key: selfSigned.keyPem });
+  await expectBlocked(post(attacker.url()), 'ERR_CERT_UNTRUSTED', attacker);
+});
+
+test('ERR_PIN_MISMATCH: a trusted but compromised CA, with a message ready to paste', async () => {
+  const attacker = await server(pki.serverOptions(pki.compromised));
+  const error = await expectBlocked(post(attacker.url()), 'ERR_PIN_MISMATCH', attacker);
+  assert.match(error.message, /Certificate pinning failure for 127\.0\.0\.1!/);
+  assert.ok(error.message.includes(certificatePin(pki.compromised.leaf.der)), 'lists the served chain pins');
+  assert.ok(error.message.includes(certificatePin(pki.compromised.root.der)), 'lists the anchor');
+  assert.ok(error.message.includes(certificatePin(pki.legit.intermediate.der)), 'lists the configured pins');
+  assert.match(error.message, /Compromised Public CA/);
+  assert.equal(error.host, '127.0.0.1');
+  assert.equal(error.port, attacker.port);
+});
+
+test('ERR_PIN_MISMATCH: CVE-2016-2402, the pinned certificate appended to a rogue chain does not satisfy the pin', async () => {
+  const attacker = await server(pki.serverOptions(pki.compromised, pki.legit.intermediate, pki.legit.root));
+  await expectBlocked(post(attacker.url()), 'ERR_PIN_MISMATCH', attacker);
+});
+
+test('ERR_CERT_EXPIRED: an expired leaf from the legitimate CA', async () => {
+  const expired = issueCertificate({
+    subject: { commonName: '127.0.0.1' },
+    keys: generateKeys(),
+    issuer: pki.legit.intermediate,
+    ipAddresses: ['127.0.0.1'],
+    notBefore: new Date(Date.now() - 40 * 864e5),
+    notAfter: new Date(Date.now() - 864e5),
+  });
+  const attacker = await server({ cert: expired.pem + pki.legit.intermediate.pem, key: expired.keyPem });
+  await expectBlocked(post(attacker.url()), 'ERR_CERT_EXPIRED', attacker);
+});
+
+test('ERR_CERT_HOSTNAME: a valid certificate for another host', async () => {
+  const other = issueCertificate({ subject: { commonName: 'other.example' }, keys: generateKeys(), issuer: pki.legit.intermediate, dnsNames: ['other.example'] });
+  const attacker = await server({ cert: other.pem + pki.legit.intermediate.pem, key: other.keyPem });
+  await expectBlocked(post(attacker.url()), 'ERR_CERT_HOSTNAME', attacker);
+});
+
+test('ERR_TLS_VERSION: a server that only speaks TLS 1.0/1.1', async () => {
+  const legacy = await server({ ...pki.serverOptions(pki.legit), minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+  await expectBlocked(post(legacy.url()), 'ERR_TLS_VERSION', legacy);
+});
+
+test('ERR_CLEARTEXT_BLOCKED: http, and an https -> http redirect', async () => {
+  const cleartext = await server({});
+  await expectBlocked(post(cleartext.url('127.0.0.1', '/pay')), 'ERR_CLEARTEXT_BLOCKED', { ...cleartext, connections: 1 } as CountingServer);
+  assert.equal(cleartext.connections, 0, 'no socket was even opened');
+  const redirector = await server({
+    ...pki.serverOptions(pki.legit),
+    respond: (_req, res) => {
+      res.writeHead(307, { location: cleartext.url('127.0.0.1', '/pay') });
+      res.end();
+    },
+  });
+  await expectBlocked(post(redirector.url('127.0.0.1', '/start')), 'ERR_CLEARTEXT_BLOCKED', { ...cleartext, connections: 1 } as CountingServer);
+  assert.equal(redirector.requests.length, 1, 'the first hop was served');
+  assert.equal(cleartext.connections, 0);
+});
+
+test('ERR_HOST_NOT_ALLOWED: unlisted hosts blocked as an egress allowlist', async () => {
+  const elsewhere = await server(pki.serverOptions(pki.legit));
+  const fetchAllowlisted = createFetch(policyFor({ unlistedHosts: 'block' }));
+  const error = await expectBlocked(fetchAllowlisted(elsewhere.url('localhost', '/exfil'), { method: 'POST', body: SECRET }), 'ERR_HOST_NOT_ALLOWED', { ...elsewhere, connections: 1 } as CountingServer);
+  assert.equal(error.host, 'localhost');
+  assert.equal(elsewhere.connections, 0);
+});
+
+test('NODE_TLS_REJECT_UNAUTHORIZED=0 set at run time has no effect (positive control: https.get accepts anything)', async () => {
+  const attacker = await server(pki.serverOptions(pki.rogue));
+  const previous = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  const warn = process.emitWarning;
+  process.emitWarning = () => {};
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  try {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = https.request(attacker.url('127.0.0.1', '/pay'), { method: 'POST', agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(SECRET);
+    });
+    assert.equal(status, 200);
+    assert.ok(attacker.captured.includes(SECRET), 'the plain client was intercepted');
+    attacker.reset();
+    await expectBlocked(post(attacker.url('127.0.0.1', '/pay')), 'ERR_CERT_UNTRUSTED', attacker);
+  } finally {
+    if (previous === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    else process.env.NODE_TLS_REJECT_UNAUTHORIZED = previous;
+    process.emitWarning = warn;
+  }
+});
+
+test('a resumable TLS session offered to the agent does not skip the checks', async () => {
+  const attacker = await server(pki.serverOptions(pki.compromised));
+  // A session obtained by a connection that trusted the server.
+  const session = await new Promise<Buffer>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: attacker.port, ca: pki.compromised.root.pem });
+    socket.once('session', (s) => {
+      resolve(s);
+      socket.end();
+    });
+    socket.once('error', reject);
+  });
+  attacker.reset();
+  const agent = createAgent(policyFor());
+  const result = new Promise<void>((resolve, reject) => {
+    const req = https.request(attacker.url('127.0.0.1', '/pay'), { method: 'POST', agent, session } as https.RequestOptions, () => resolve());
+    req.on('error', reject);
+    req.end(SECRET);
+  });
+  await expectBlocked(result, 'ERR_PIN_MISMATCH', attacker);
+  agent.destroy();
+});
+
+test('connections are not shared between hosts with different policies on the same address', async () => {
+  const shared = await server(pki.serverOptions(pki.legit));
+  const lookup = ((_host: string, options: unknown, callback: unknown) => {
+    const cb = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
+    if ((options as { all?: boolean })?.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+    else cb(null, '127.0.0.1', 4);
+  }) as never;
+  const wrongPins = ['sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E=', pki.backupPin];
+  const fetchTwoHosts = createFetch(
+    {
+      version: 1,
+      trustAnchors: [pki.legit.root.pem],
+      domains: {
+        'a.wirelock.test': { pins: [certificatePin(pki.legit.intermediate.der), pki.backupPin] },
+        'b.wirelock.test': { pins: wrongPins },
+      },
+    },
+    { lookup },
+  );
+  const ok = await fetchTwoHosts(shared.url('a.wirelock.test', '/a'));
+  assert.equal(ok.status, 200);
+  await ok.text();
+  const before = shared.applicationBytes;
+  await assert.rejects(fetchTwoHosts(shared.url('b.wirelock.test', '/b'), { method: 'POST', body: SECRET }), (error: unknown) => error instanceof WirelockError && error.code === 'ERR_PIN_MISMATCH');
+  assert.equal(shared.applicationBytes, before, 'the pooled a.wirelock.test connection was not reused for b.wirelock.test');
+  assert.equal(shared.requests.length, 1);
+});
+
+test('report-only mode allows the connection and reports the violation with both chains', async () => {
+  const attacker = await server(pki.serverOptions(pki.compromised));
+  const reports: ViolationReport[] = [];
+  // report-only behaves like an unprotected client for trust, so Node's store must accept the CA.
+  const reportOnly = createFetch(policyFor({ mode: 'report-only' }), { onViolation: (r) => reports.push(r) });
+  const caFile = join(dir, 'compromised-root.pem');
+  writeFileSync(caFile, pki.compromised.root.pem);
+  const viaChild = await childClient('wirelock', attacker.url(), { NODE_EXTRA_CA_CERTS: caFile, POLICY_JSON: JSON.stringify(policyFor({ mode: 'report-only' })) });
+  assert.equal(viaChild.ok, true);
+  assert.ok(attacker.captured.includes(SECRET));
+  await assert.rejects(reportOnly(attacker.url()), (error: unknown) => error instanceof WirelockError && error.code === 'ERR_CERT_UNTRUSTED', 'Node default trust still applies');
+  assert.equal(reports.length, 1);
+  assert.equal(reports[0]!.code, 'ERR_CERT_UNTRUSTED');
+});
