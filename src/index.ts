@@ -2,3 +2,10 @@ export { WirelockError, isWirelockError, ERROR_CODES, type ErrorCode, type Wirel
 export { VERSION } from './version.js';
 export { certificatePin, spkiPin } from './x509/certificate.js';
 export type * from './policy/types.js';
+export { definePolicy, loadPolicy, loadPolicySync, lintPolicyDocument, isPolicy } from './policy/define.js';
+export { findDomainPolicy, normalizeHost } from './policy/match.js';
+export { createFetch, type WirelockFetch } from './transport/fetch.js';
+export { createAgent, createHttpAgent } from './transport/agent.js';
+export { createDispatcher } from './transport/dispatcher.js';
+export type { TransportOptions } from './transport/engine.js';
+export { CHANNELS, type ViolationReport, type ReportKind } from './transport/report.js';
