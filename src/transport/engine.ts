@@ -8,7 +8,7 @@ import type { DomainPolicy, Policy } from '../policy/types.js';
 import { toChainCertificate, type ChainCertificate } from '../x509/chain.js';
 import { effectiveMode, evaluateHandshake, findingError, type CtOutcome, type Finding } from './evaluate.js';
 import { buildReport, CHANNELS, Reporter, type ReportKind, type ViolationReport } from './report.js';
-import { nodeTls, trustMaterial } from './trust.js';
+import { nodeDefaultStorePem, nodeTls, trustMaterial } from './trust.js';
 
 export interface TransportOptions {
   /** Called for every violation and notice (also in report-only mode). */
@@ -213,9 +213,10 @@ export class PolicyEngine {
       host,
       port,
       servername: isIP(name) === 0 ? name : undefined,
-      // In report-only mode the connection must behave as an unprotected one would, so Node's
-      // default store applies; the policy's own trust set is still evaluated and reported.
-      ca: mode === 'enforce' ? trust.caPem : undefined,
+      // In report-only mode the connection must allow whatever an unprotected client or the
+      // enforced policy would allow: Node's default store plus the policy's anchors. The policy's
+      // own trust set is still evaluated and violations are reported.
+      ca: mode === 'enforce' ? trust.caPem : [...nodeDefaultStorePem(), ...trust.caPem],
       rejectUnauthorized: true,
       minVersion: domain?.minTlsVersion ?? this.policy.minTlsVersion,
       checkServerIdentity,

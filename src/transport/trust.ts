@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { pemBlocks, toPem } from '../x509/certificate.js';
 import { buildAnchorSet, type AnchorSet } from '../x509/chain.js';
@@ -32,6 +33,31 @@ export function trustMaterial(sources: readonly TrustAnchorSource[]): TrustMater
     cache.set(sources, material);
   }
   return material;
+}
+
+let defaultStore: string[] | undefined;
+
+/**
+ * What an unprotected Node client trusts (bundled roots plus NODE_EXTRA_CA_CERTS), for report-only
+ * mode, which must never block what Node itself would allow.
+ */
+export function nodeDefaultStorePem(): string[] {
+  if (!defaultStore) {
+    const getCACertificates = (tls as { getCACertificates?: (type: string) => string[] }).getCACertificates;
+    if (getCACertificates) {
+      defaultStore = getCACertificates('default');
+    } else {
+      const extraFile = process.env.NODE_EXTRA_CA_CERTS;
+      let extra: string[] = [];
+      try {
+        extra = extraFile ? pemBlocks(readFileSync(extraFile, 'latin1')).map((der) => toPem(der)) : [];
+      } catch {
+        // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS file.
+      }
+      defaultStore = [...tls.rootCertificates, ...extra];
+    }
+  }
+  return defaultStore;
 }
 
 // Take the references now, before application code runs, so later replacement of these

@@ -239,17 +239,18 @@ test('connections are not shared between hosts with different policies on the sa
   assert.equal(shared.requests.length, 1);
 });
 
-test('report-only mode allows the connection and reports the violation with both chains', async () => {
-  const attacker = await server(pki.serverOptions(pki.compromised));
-  const reports: ViolationReport[] = [];
-  // report-only behaves like an unprotected client for trust, so Node's store must accept the CA.
-  const reportOnly = createFetch(policyFor({ mode: 'report-only' }), { onViolation: (r) => reports.push(r) });
-  const caFile = join(dir, 'compromised-root.pem');
-  writeFileSync(caFile, pki.compromised.root.pem);
+test('report-only mode never blocks what Node itself would allow (a user-installed CA), and reports it', async () => {
+  const attacker = await server(pki.serverOptions(pki.rogue));
+  const caFile = join(dir, 'rogue-root-report-only.pem');
+  writeFileSync(caFile, pki.rogue.root.pem);
   const viaChild = await childClient('wirelock', attacker.url(), { NODE_EXTRA_CA_CERTS: caFile, POLICY_JSON: JSON.stringify(policyFor({ mode: 'report-only' })) });
   assert.equal(viaChild.ok, true);
-  assert.ok(attacker.captured.includes(SECRET));
-  await assert.rejects(reportOnly(attacker.url()), (error: unknown) => error instanceof WirelockError && error.code === 'ERR_CERT_UNTRUSTED', 'Node default trust still applies');
-  assert.equal(reports.length, 1);
+  assert.ok(attacker.captured.includes(SECRET), 'report-only is as open as an unprotected client');
+  const reports: ViolationReport[] = [];
+  const enforcing = createFetch(policyFor(), { onViolation: (r) => reports.push(r) });
+  attacker.reset();
+  await expectBlocked(post(attacker.url(), enforcing), 'ERR_CERT_UNTRUSTED', attacker);
+  assert.equal(reports.length, 1, 'a block by OpenSSL verification is reported too');
   assert.equal(reports[0]!.code, 'ERR_CERT_UNTRUSTED');
+  assert.equal(reports[0]!.blocked, true);
 });
