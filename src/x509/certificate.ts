@@ -110,3 +110,26 @@ function checkCertificate(der: Uint8Array, source: string): void {
     });
   }
 }
+
+export interface KeyPinEntry {
+  pin: string;
+  /** Subject of the certificate, absent for a bare public key. */
+  subject: string | undefined;
+  issuer: string | undefined;
+  der: Uint8Array | undefined;
+}
+
+/**
+ * Pins of everything in a file: PEM certificates, PEM public keys (SubjectPublicKeyInfo), or one
+ * DER certificate. For `wirelock pin --cert`.
+ */
+export function pinsFromFile(bytes: Uint8Array, source: string): KeyPinEntry[] {
+  const text = Buffer.from(bytes).toString('latin1');
+  if (text.includes('-----BEGIN PUBLIC KEY-----') && !text.includes('-----BEGIN CERTIFICATE-----')) {
+    return pemBlocks(text, 'PUBLIC KEY').map((spki) => ({ pin: spkiPin(spki), subject: undefined, issuer: undefined, der: undefined }));
+  }
+  return readCertificates(bytes, source).map((der) => {
+    const cert = new X509Certificate(der);
+    return { pin: spkiPin(parseCertificate(der).spki), subject: cert.subject, issuer: cert.issuer, der };
+  });
+}
