@@ -19,9 +19,12 @@ export interface Command {
 }
 
 /** parseArgs that turns its own errors into ERR_USAGE, so the CLI prints usage instead of a stack. */
-export function parseCommandArgs<T extends ParseArgsConfig['options']>(argv: string[], options: T, allowPositionals = true) {
+export function parseCommandArgs<const T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
   try {
-    return parseArgs({ args: argv, options: options ?? {}, allowPositionals, strict: true });
+    return parseArgs({ args: argv, options, allowPositionals: true as const, strict: true as const });
   } catch (error) {
     throw new WirelockError('ERR_USAGE', (error as Error).message);
   }

@@ -8,6 +8,10 @@ import { EXIT, type Command, type CommandIo } from './command.js';
  * Each capability adds one line here and one module under ./commands.
  */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  check: () => import('./commands/check.js'),
+  fetch: () => import('./commands/fetch.js'),
+  pin: () => import('./commands/pin.js'),
+  policy: () => import('./commands/policy.js'),
 };
 
 function usage(): string {

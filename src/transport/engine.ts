@@ -19,6 +19,20 @@ export interface TransportOptions {
   now?: () => Date;
   /** Milliseconds for TCP connect + TLS handshake (default 10 000). */
   connectTimeout?: number;
+  /** Observes every evaluated handshake (allowed or not), e.g. for `wirelock check` or metrics. */
+  onHandshake?: (info: HandshakeInfo) => void;
+}
+
+export interface HandshakeInfo {
+  host: string;
+  port: number;
+  domain: DomainPolicy | undefined;
+  mode: 'enforce' | 'report-only';
+  served: ChainCertificate[];
+  verifiedPath: ChainCertificate[];
+  violations: Finding[];
+  /** Free-form details from CT and other checks. */
+  ct: CtOutcome | undefined;
 }
 
 /** Hook for CT: given a domain's CT configuration, a function that judges a verified path. */
@@ -182,6 +196,7 @@ export class PolicyEngine {
         return error;
       }
       const now = this.now();
+      let ct: CtOutcome | undefined;
       const verdict = evaluateHandshake({
         policy: this.policy,
         domain,
@@ -189,8 +204,9 @@ export class PolicyEngine {
         port,
         served,
         now,
-        checkCt: ctCheck ? (path) => ctCheck(path, ocspResponse, now) : undefined,
+        checkCt: ctCheck ? (path) => (ct = ctCheck(path, ocspResponse, now)) : undefined,
       });
+      this.options.onHandshake?.({ host: hostname, port, domain, mode, served, verifiedPath: verdict.verifiedPath, violations: verdict.violations, ct });
       const context = { host: hostname, port, domain, served, verified: verdict.verifiedPath };
       for (const notice of verdict.notices) {
         const code = notice.kind === 'pins-expired' ? 'PINS_EXPIRED' : 'CT_LIST_STALE';

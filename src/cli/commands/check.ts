@@ -1,0 +1,83 @@
+import { WirelockError } from '../../errors.js';
+import { PolicyEngine, type HandshakeInfo } from '../../transport/engine.js';
+import type { ViolationReport } from '../../transport/report.js';
+import { EXIT, parseCommandArgs, type Command } from '../command.js';
+import { oneLine, palette, writeJson } from '../output.js';
+import { resolvePolicy } from '../policy-file.js';
+
+const usage = `usage: wirelock check <https-url> [--policy <file>] [--json]
+
+Runs a TLS handshake under the policy and sends no HTTP request. Prints the verified chain (subject,
+issuer, validity and pin of each certificate), the policy domain that matched and the verdict.
+Exit 0 allowed, 1 blocked, 2 usage or policy error.`;
+
+export const command: Command = {
+  name: 'check',
+  summary: 'handshake only: show the verified chain and whether the policy allows it',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs(argv, { policy: { type: 'string' }, json: { type: 'boolean', default: false } });
+    if (positionals.length !== 1) throw new WirelockError('ERR_USAGE', 'expected exactly one URL');
+    let url: URL;
+    try {
+      url = new URL(positionals[0]!.includes('://') ? positionals[0]! : `https://${positionals[0]}`);
+    } catch {
+      throw new WirelockError('ERR_USAGE', `"${positionals[0]}" is not a URL`);
+    }
+    const policy = await resolvePolicy(values.policy, io, true);
+    let handshake: HandshakeInfo | undefined;
+    const reports: ViolationReport[] = [];
+    const engine = new PolicyEngine(policy, { onHandshake: (info) => (handshake = info), onViolation: (report) => reports.push(report) });
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const port = Number(url.port) || (url.protocol === 'http:' ? 80 : 443);
+    let tlsVersion: string | null = null;
+    let error = engine.checkDestination(url.protocol, host, port);
+    if (!error) {
+      error = await new Promise<WirelockError | undefined>((resolve) => {
+        const socket = engine.connectTls({ host, port });
+        socket.once('secureConnect', () => {
+          tlsVersion = socket.getProtocol();
+          socket.end();
+          resolve(undefined);
+        });
+        socket.once('error', (failure) =>
+          resolve(failure instanceof WirelockError ? failure : new WirelockError('ERR_INPUT_INVALID', `${host}:${port}: ${failure.message}`, { host, port, cause: (failure as NodeJS.ErrnoException).code })),
+        );
+      });
+    }
+    const chain = (handshake?.verifiedPath.length ? handshake.verifiedPath : handshake?.served ?? []).map((cert) => ({
+      subject: oneLine(cert.subject),
+      issuer: oneLine(cert.x509.issuer),
+      notBefore: new Date(cert.x509.validFrom).toISOString(),
+      notAfter: new Date(cert.x509.validTo).toISOString(),
+      pin: cert.pin,
+    }));
+    const result = {
+      url: url.href,
+      host,
+      port,
+      allowed: !error,
+      ...(error ? { code: error.code, message: error.message } : {}),
+      mode: handshake?.mode ?? policy?.mode,
+      domain: handshake?.domain?.name ?? null,
+      tlsVersion,
+      verified: Boolean(handshake?.verifiedPath.length),
+      chain,
+      ...(handshake?.ct ? { certificateTransparency: handshake.ct.details } : {}),
+      reports: reports.map((report) => ({ kind: report.kind, code: report.code, message: report.message })),
+    };
+    if (values.json) {
+      writeJson(io, result);
+    } else {
+      const c = palette(io);
+      io.stdout.write(`${c.bold(url.href)}  policy domain: ${result.domain ?? '(none: global rules)'}  mode: ${result.mode}${tlsVersion ? `  ${tlsVersion}` : ''}\n`);
+      chain.forEach((cert, index) => {
+        io.stdout.write(`  ${index}. ${cert.subject}\n     issuer: ${cert.issuer}\n     valid: ${cert.notBefore} .. ${cert.notAfter}\n     pin: ${cert.pin}\n`);
+      });
+      if (handshake?.ct) io.stdout.write(`  certificate transparency: ${handshake.ct.compliant ? c.green('compliant') : c.red('NOT compliant')}: ${handshake.ct.message}\n`);
+      for (const report of reports.filter((r) => r.kind !== 'violation')) io.stdout.write(`  ${c.yellow('notice')}: ${report.message}\n`);
+      io.stdout.write(error ? `${c.red('BLOCKED')} ${error.code}: ${error.message}\n` : `${c.green('ALLOWED')}\n`);
+    }
+    return error ? EXIT.FINDINGS : EXIT.OK;
+  },
+};
