@@ -8,7 +8,7 @@ import type { DomainPolicy, Policy } from '../policy/types.js';
 import { toChainCertificate, type ChainCertificate } from '../x509/chain.js';
 import { effectiveMode, evaluateHandshake, findingError, type CtOutcome, type Finding } from './evaluate.js';
 import { buildReport, CHANNELS, Reporter, type ReportKind, type ViolationReport } from './report.js';
-import { nodeDefaultStorePem, nodeTls, trustMaterial } from './trust.js';
+import { nodeDefaultStorePem, nodeTls, secureContextFor, trustMaterial } from './trust.js';
 
 export interface TransportOptions {
   /** Called for every violation and notice (also in report-only mode). */
@@ -225,16 +225,21 @@ export class PolicyEngine {
 
     const options: ConnectionOptions = { ...target };
     for (const key of OVERRIDDEN_OPTIONS) delete (options as Record<string, unknown>)[key];
+    const minVersion = domain?.minTlsVersion ?? this.policy.minTlsVersion;
+    // In report-only mode the connection must allow whatever an unprotected client or the enforced
+    // policy would allow: Node's default store plus the policy's anchors. The policy's own trust
+    // set is still evaluated and violations are reported.
+    const reportOnly = mode !== 'enforce';
+    const clientCertificate = ['key', 'cert', 'pfx'].some((key) => (target as unknown as Record<string, unknown>)[key] !== undefined);
     Object.assign(options, {
       host,
       port,
       servername: isIP(name) === 0 ? name : undefined,
-      // In report-only mode the connection must allow whatever an unprotected client or the
-      // enforced policy would allow: Node's default store plus the policy's anchors. The policy's
-      // own trust set is still evaluated and violations are reported.
-      ca: mode === 'enforce' ? trust.caPem : [...nodeDefaultStorePem(), ...trust.caPem],
+      // A client certificate (mTLS) needs its own context; everything else shares a cached one.
+      ...(clientCertificate
+        ? { ca: reportOnly ? [...nodeDefaultStorePem(), ...trust.caPem] : trust.caPem, minVersion }
+        : { secureContext: secureContextFor(trust, minVersion, reportOnly) }),
       rejectUnauthorized: true,
-      minVersion: domain?.minTlsVersion ?? this.policy.minTlsVersion,
       checkServerIdentity,
       requestOCSP: ctCheck !== undefined,
       ...(this.options.lookup && !target.lookup ? { lookup: this.options.lookup } : {}),
@@ -257,6 +262,8 @@ export class PolicyEngine {
       ocspResponse = new Uint8Array(response);
     });
     socket.once('secureConnect', () => {
+      // Handshake errors are mapped; after it, the socket's hot path gets its own emit back.
+      socket.emit = emit;
       // Defense in depth: a handshake that completed without our check (resumed session, patched
       // options) is never used.
       if (!socket.authorized || !checked) {

@@ -13,6 +13,8 @@ export interface TrustMaterial {
   /** PEM list for the `ca` option of tls.connect (replaces Node's default store entirely). */
   caPem: string[];
   anchors: AnchorSet;
+  /** Secure contexts by mode and minimum version, built once: parsing ~140 roots per connection would dominate. */
+  contexts: Map<string, tls.SecureContext>;
 }
 
 const cache = new WeakMap<readonly TrustAnchorSource[], TrustMaterial>();
@@ -29,10 +31,24 @@ export function trustMaterial(sources: readonly TrustAnchorSource[]): TrustMater
   let material = cache.get(sources);
   if (!material) {
     const der = sources.flatMap((source) => (source.kind === 'builtin' ? builtinRoots() : source.certificates));
-    material = { caPem: der.map((cert) => toPem(cert)), anchors: buildAnchorSet(der) };
+    material = { caPem: der.map((cert) => toPem(cert)), anchors: buildAnchorSet(der), contexts: new Map() };
     cache.set(sources, material);
   }
   return material;
+}
+
+/**
+ * The client SecureContext for a trust set: `ca` replaces Node's default store, so neither
+ * NODE_EXTRA_CA_CERTS nor the system store is trusted. Report-only adds Node's default store.
+ */
+export function secureContextFor(material: TrustMaterial, minVersion: tls.SecureVersion, reportOnly: boolean): tls.SecureContext {
+  const key = `${minVersion}|${reportOnly}`;
+  let context = material.contexts.get(key);
+  if (!context) {
+    context = tls.createSecureContext({ ca: reportOnly ? [...nodeDefaultStorePem(), ...material.caPem] : material.caPem, minVersion });
+    material.contexts.set(key, context);
+  }
+  return context;
 }
 
 let defaultStore: string[] | undefined;

@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { parseCertificate, spkiPin } from './certificate.js';
 
 /**
@@ -8,6 +8,8 @@ import { parseCertificate, spkiPin } from './certificate.js';
  */
 
 export interface ChainCertificate {
+  /** SHA-256 of the DER, hex: identity for caches. */
+  fingerprint: string;
   der: Uint8Array;
   x509: X509Certificate;
   pin: string;
@@ -17,8 +19,9 @@ export interface ChainCertificate {
 export interface AnchorSet {
   /** Anchors by subject name, for issuer lookups without scanning the whole store. */
   bySubject: Map<string, ChainCertificate[]>;
-  /** DER (base64) of every anchor, to recognize an anchor served by the peer. */
-  derIndex: Set<string>;
+  /** DER SHA-256 of every anchor, to recognize an anchor served by the peer. */
+  fingerprints: Set<string>;
+  der: Uint8Array[];
   size: number;
 }
 
@@ -31,31 +34,56 @@ const MAX_PATHS = 8;
 /** Caps the work a hostile served chain (many same-named certificates) can cause. */
 const MAX_SIGNATURE_CHECKS = 64;
 
+/**
+ * A small bounded cache: servers present the same few certificates on every handshake, so parsing
+ * and signature checks are paid once per certificate (or link), not once per connection.
+ */
+class BoundedCache<V> {
+  readonly #map = new Map<string, V>();
+  constructor(readonly limit: number) {}
+  get(key: string): V | undefined {
+    return this.#map.get(key);
+  }
+  set(key: string, value: V): void {
+    if (this.#map.size >= this.limit) this.#map.delete(this.#map.keys().next().value!);
+    this.#map.set(key, value);
+  }
+}
+
+const parsedCertificates = new BoundedCache<ChainCertificate>(2048);
+const verifiedLinks = new BoundedCache<boolean>(4096);
+
 export function toChainCertificate(der: Uint8Array, x509?: X509Certificate): ChainCertificate {
+  const fingerprint = createHash('sha256').update(der).digest('hex');
+  const cached = parsedCertificates.get(fingerprint);
+  if (cached) return cached;
   const cert = x509 ?? new X509Certificate(der);
-  return { der, x509: cert, pin: spkiPin(parseCertificate(der).spki), subject: cert.subject };
+  const entry = { fingerprint, der, x509: cert, pin: spkiPin(parseCertificate(der).spki), subject: cert.subject };
+  parsedCertificates.set(fingerprint, entry);
+  return entry;
 }
 
 export function buildAnchorSet(anchorsDer: Iterable<Uint8Array>): AnchorSet {
   const bySubject = new Map<string, ChainCertificate[]>();
-  const derIndex = new Set<string>();
+  const fingerprints = new Set<string>();
+  const allDer: Uint8Array[] = [];
   let size = 0;
   for (const der of anchorsDer) {
-    const key = Buffer.from(der).toString('base64');
-    if (derIndex.has(key)) continue;
     let anchor: ChainCertificate;
     try {
       anchor = toChainCertificate(der);
     } catch {
       continue; // The policy validator already refused unreadable files; a broken builtin root is skipped.
     }
-    derIndex.add(key);
+    if (fingerprints.has(anchor.fingerprint)) continue;
+    fingerprints.add(anchor.fingerprint);
+    allDer.push(der);
     size++;
     const list = bySubject.get(anchor.subject) ?? [];
     list.push(anchor);
     bySubject.set(anchor.subject, list);
   }
-  return { bySubject, derIndex, size };
+  return { bySubject, fingerprints, der: allDer, size };
 }
 
 function timeBounds(cert: X509Certificate): { notBefore: number; notAfter: number } {
@@ -63,11 +91,19 @@ function timeBounds(cert: X509Certificate): { notBefore: number; notAfter: numbe
 }
 
 function linkVerifies(child: ChainCertificate, issuer: ChainCertificate): boolean {
-  try {
-    return child.x509.checkIssued(issuer.x509) && child.x509.verify(issuer.x509.publicKey);
-  } catch {
-    return false;
+  // Keyed by both certificates' full DER hashes, so a cached "true" can only be reused for the
+  // very same pair of certificates.
+  const key = `${child.fingerprint}|${issuer.fingerprint}`;
+  let result = verifiedLinks.get(key);
+  if (result === undefined) {
+    try {
+      result = child.x509.checkIssued(issuer.x509) && child.x509.verify(issuer.x509.publicKey);
+    } catch {
+      result = false;
+    }
+    verifiedLinks.set(key, result);
   }
+  return result;
 }
 
 /**
@@ -84,7 +120,7 @@ export function buildVerifiedChains(served: ChainCertificate[], anchors: AnchorS
   let notYetValid: ChainCertificate | undefined;
   const at = now.getTime();
 
-  const isAnchor = (cert: ChainCertificate): boolean => anchors.derIndex.has(Buffer.from(cert.der).toString('base64'));
+  const isAnchor = (cert: ChainCertificate): boolean => anchors.fingerprints.has(cert.fingerprint);
 
   const extend = (path: ChainCertificate[]): void => {
     if (paths.length >= MAX_PATHS || signatureChecks > MAX_SIGNATURE_CHECKS) return;

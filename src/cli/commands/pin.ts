@@ -113,7 +113,7 @@ export const command: Command = {
     if (positionals.length !== 1) throw new WirelockError('ERR_USAGE', 'expected exactly one <host[:port]>');
     const { host, port } = parseTarget(positionals[0]!);
     const served = await fetchChain(host, port, values.servername);
-    const anchorsDer: Uint8Array[] = [...trustMaterial([{ kind: 'builtin' }]).anchors.derIndex].map((b64) => new Uint8Array(Buffer.from(b64, 'base64')));
+    const anchorsDer: Uint8Array[] = [...trustMaterial([{ kind: 'builtin' }]).anchors.der];
     if (values.ca) {
       const file = resolve(io.cwd, values.ca);
       let bytes: Uint8Array;

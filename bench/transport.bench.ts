@@ -1,0 +1,83 @@
+// New-connection latency and keep-alive throughput: wirelock (createDispatcher, pins + own chain
+// verification) against plain undici with the same CA, interleaved in one run on loopback.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent, request, type Dispatcher } from 'undici';
+import { createDispatcher } from '../src/transport/dispatcher.js';
+import { issueChain } from '../src/x509/issue.js';
+import { certificatePin } from '../src/x509/certificate.js';
+import { median, formatRow } from './support/stats.js';
+
+async function startServer(cert: string, key: string): Promise<{ port: number; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./support/tls-server.ts', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.write(`${JSON.stringify({ cert, key })}\n`);
+  const [data] = (await once(child.stdout, 'data')) as [Buffer];
+  return { port: Number(data.toString().trim()), stop: () => child.stdin.end() };
+}
+
+async function timeRequest(url: string, dispatcher: Dispatcher, reset: boolean): Promise<number> {
+  const start = process.hrtime.bigint();
+  const response = await request(url, { dispatcher, reset });
+  await response.body.text();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+export async function run(): Promise<void> {
+  const pki = issueChain({ hostnames: ['127.0.0.1'] });
+  const server = await startServer(pki.leaf.pem + pki.intermediate.pem, pki.leaf.keyPem);
+  const url = `https://127.0.0.1:${server.port}/`;
+  const policy = {
+    version: 1,
+    trustAnchors: [pki.root.pem],
+    domains: { '127.0.0.1': { pins: [certificatePin(pki.intermediate.der), 'sha256/YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg='] } },
+  };
+  const clients: Record<string, Dispatcher> = {
+    'undici (plain)': new Agent({ connect: { ca: pki.root.pem } }),
+    wirelock: createDispatcher(policy),
+  };
+  const names = Object.keys(clients);
+
+  // Warm-up: JIT, first-connection costs, anchor index.
+  for (const name of names) for (let i = 0; i < 30; i++) await timeRequest(url, clients[name]!, true);
+
+  const connectRounds = Number(process.env.BENCH_CONNECT_ROUNDS ?? 300);
+  const latency: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < connectRounds; i++) {
+    // Alternate the order so neither side always runs second.
+    const order = i % 2 ? names : [...names].reverse();
+    for (const name of order) latency[name]!.push(await timeRequest(url, clients[name]!, true));
+  }
+
+  const throughputRounds = 7;
+  const requestsPerRound = Number(process.env.BENCH_KEEPALIVE_REQUESTS ?? 1000);
+  const concurrency = 8;
+  const throughput: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < throughputRounds; round++) {
+    const order = round % 2 ? names : [...names].reverse();
+    for (const name of order) {
+      let remaining = requestsPerRound;
+      const start = process.hrtime.bigint();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (remaining-- > 0) await timeRequest(url, clients[name]!, false);
+        }),
+      );
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      throughput[name]!.push(requestsPerRound / seconds);
+    }
+  }
+
+  const baseline = names[0]!;
+  const widths = [18, 26, 14, 30, 14];
+  console.log(formatRow(['client', 'new connection (median ms)', 'ratio', 'keep-alive (median req/s)', 'ratio'], widths));
+  for (const name of names) {
+    const l = median(latency[name]!);
+    const t = median(throughput[name]!);
+    console.log(
+      formatRow([name, l.toFixed(3), `${(l / median(latency[baseline]!)).toFixed(3)}x`, t.toFixed(0), `${(t / median(throughput[baseline]!)).toFixed(3)}x`], widths),
+    );
+  }
+  console.log(`(${connectRounds} new connections and ${throughputRounds} x ${requestsPerRound} keep-alive requests (concurrency ${concurrency}) per client, interleaved)`);
+  await Promise.all(Object.values(clients).map((client) => client.close()));
+  server.stop();
+}
