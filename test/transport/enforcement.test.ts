@@ -12,7 +12,7 @@ import { createAgent } from '../../src/transport/agent.js';
 import { WirelockError } from '../../src/errors.js';
 import { startCountingServer, type CountingServer } from '../../src/lab/servers.js';
 import { certificatePin } from '../../src/x509/certificate.js';
-import { issueCertificate, generateKeys } from '../../src/x509/issue.js';
+import { issueCertificate, generateKeys, issueChain } from '../../src/x509/issue.js';
 import { createTestPki } from './pki.js';
 import type { ViolationReport } from '../../src/transport/report.js';
 
@@ -253,4 +253,21 @@ test('report-only mode never blocks what Node itself would allow (a user-install
   assert.equal(reports.length, 1, 'a block by OpenSSL verification is reported too');
   assert.equal(reports[0]!.code, 'ERR_CERT_UNTRUSTED');
   assert.equal(reports[0]!.blocked, true);
+});
+
+test('TLS 1.2 handshakes are checked before any byte is sent too', async () => {
+  const attacker = await server({ ...pki.serverOptions(pki.compromised), maxVersion: 'TLSv1.2' });
+  await expectBlocked(post(attacker.url()), 'ERR_PIN_MISMATCH', attacker);
+  const origin = await server({ ...pki.serverOptions(pki.legit), maxVersion: 'TLSv1.2' });
+  assert.equal((await post(origin.url())).status, 200);
+});
+
+test('IPv6 loopback literals are matched and enforced', async () => {
+  const v6 = issueChain({ hostnames: ['::1'], rootName: 'V6 Root' });
+  const origin = await server({ cert: v6.leaf.pem + v6.intermediate.pem, key: v6.leaf.keyPem, host: '::1' });
+  const fetchV6 = createFetch({ version: 1, trustAnchors: [v6.root.pem], domains: { '[::1]': { pins: [certificatePin(v6.intermediate.der), pki.backupPin] } } });
+  assert.equal((await fetchV6(origin.url('::1', '/v6'))).status, 200);
+  const wrongPins = createFetch({ version: 1, trustAnchors: [v6.root.pem], domains: { '::1': { pins: [pki.backupPin, certificatePin(pki.legit.root.der)] } } });
+  origin.reset();
+  await expectBlocked(wrongPins(origin.url('::1', '/v6'), { method: 'POST', body: SECRET }), 'ERR_PIN_MISMATCH', origin);
 });
