@@ -58,8 +58,8 @@ function post(url: string, fetchImpl = createFetch(policyFor())) {
   return fetchImpl(url, { method: 'POST', body: SECRET });
 }
 
-async function childClient(mode: 'plain' | 'wirelock', url: string, env: Record<string, string> = {}) {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/fixtures/transport/client.ts'], {
+async function childClient(mode: 'plain' | 'wirelock', url: string, env: Record<string, string> = {}, nodeFlags: string[] = []) {
+  const { stdout } = await run(process.execPath, [...nodeFlags, '--import', 'tsx', 'test/fixtures/transport/client.ts'], {
     env: { ...process.env, MODE: mode, TARGET_URL: url, SECRET, POLICY_JSON: JSON.stringify(policyFor()), ...env },
   });
   return JSON.parse(stdout.trim().split('\n').pop()!) as { ok: boolean; status?: number; code?: string };
@@ -89,6 +89,20 @@ test('ERR_CERT_UNTRUSTED: a rogue CA installed through NODE_EXTRA_CA_CERTS (posi
   assert.deepEqual([protectedResult.ok, protectedResult.code], [false, 'ERR_CERT_UNTRUSTED']);
   assert.equal(attacker.applicationBytes, 0);
   await expectBlocked(post(attacker.url('127.0.0.1', '/pay')), 'ERR_CERT_UNTRUSTED', attacker);
+});
+
+test('ERR_CERT_UNTRUSTED: a rogue CA in the OpenSSL store used through --use-openssl-ca (positive control: plain fetch accepts it)', async () => {
+  const attacker = await server(pki.serverOptions(pki.rogue));
+  const caFile = join(dir, 'rogue-openssl-store.pem');
+  writeFileSync(caFile, pki.rogue.root.pem);
+  const env = { SSL_CERT_FILE: caFile, SSL_CERT_DIR: dir, NODE_EXTRA_CA_CERTS: '' };
+  const plain = await childClient('plain', attacker.url('127.0.0.1', '/pay'), env, ['--use-openssl-ca']);
+  assert.equal(plain.ok, true, JSON.stringify(plain));
+  assert.ok(attacker.captured.includes(SECRET));
+  attacker.reset();
+  const protectedResult = await childClient('wirelock', attacker.url('127.0.0.1', '/pay'), env, ['--use-openssl-ca']);
+  assert.deepEqual([protectedResult.ok, protectedResult.code], [false, 'ERR_CERT_UNTRUSTED']);
+  assert.equal(attacker.applicationBytes, 0);
 });
 
 test('ERR_CERT_UNTRUSTED: a self-signed certificate', async () => {
