@@ -1,4 +1,4 @@
-import { fetch as undiciFetch, request, type Dispatcher, type RequestInfo, type RequestInit, type Response } from 'undici';
+import { Dispatcher, fetch as undiciFetch, request, type RequestInfo, type RequestInit, type Response } from 'undici';
 import { WirelockError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { createDispatcher } from './dispatcher.js';
@@ -30,6 +30,36 @@ export function reportSender(policy: Policy | unknown, options: TransportOptions
 }
 
 /**
+ * Sees every hop of one fetch call (fetch follows redirects by dispatching again), so an
+ * https -> http redirect is refused as a downgrade even where the policy allows cleartext to the
+ * target. Undici reports an exception thrown here as the fetch's failure cause.
+ */
+class DowngradeGuard extends Dispatcher {
+  #sawHttps = false;
+  constructor(private readonly inner: Dispatcher) {
+    super();
+  }
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const origin = new URL(String(options.origin));
+    if (origin.protocol === 'https:') this.#sawHttps = true;
+    else if (this.#sawHttps) {
+      throw new WirelockError('ERR_CLEARTEXT_BLOCKED', `redirect from https to ${origin.href} is a downgrade to cleartext and is blocked`, {
+        host: origin.hostname,
+        port: Number(origin.port) || 80,
+        downgrade: true,
+      });
+    }
+    return this.inner.dispatch(options, handler);
+  }
+  override close(): Promise<void> {
+    return Promise.resolve();
+  }
+  override destroy(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
  * A fetch that only talks to servers the policy accepts. It rejects with the WirelockError itself
  * (`error.code === 'ERR_PIN_MISMATCH'`, ...), never an opaque "fetch failed".
  */
@@ -38,7 +68,7 @@ export function createFetch(policy: Policy | unknown, options: TransportOptions 
   const dispatcher = createDispatcher(engine.policy, { engine });
   const wirelockFetch = async (input: RequestInfo, init: RequestInit = {}): Promise<Response> => {
     try {
-      return await undiciFetch(input, { ...init, dispatcher });
+      return await undiciFetch(input, { ...init, dispatcher: new DowngradeGuard(dispatcher) });
     } catch (error) {
       throw unwrapWirelockError(error);
     }

@@ -285,3 +285,22 @@ test('IPv6 loopback literals are matched and enforced', async () => {
   origin.reset();
   await expectBlocked(wrongPins(origin.url('::1', '/v6'), { method: 'POST', body: SECRET }), 'ERR_PIN_MISMATCH', origin);
 });
+
+test('an https -> http redirect is a downgrade even where cleartext to the target is allowed', async () => {
+  const cleartext = await server({});
+  const loopbackCleartext = createFetch(policyFor({ cleartext: 'allow-loopback' }));
+  const direct = await loopbackCleartext(cleartext.url('127.0.0.1', '/direct'));
+  assert.equal(direct.status, 200, 'cleartext to loopback is allowed by this policy');
+  await direct.text();
+  cleartext.reset();
+  const redirector = await server({
+    ...pki.serverOptions(pki.legit),
+    respond: (_req, res) => {
+      res.writeHead(302, { location: cleartext.url('127.0.0.1', '/pay') });
+      res.end();
+    },
+  });
+  const error = await expectBlocked(loopbackCleartext(redirector.url('127.0.0.1', '/start')), 'ERR_CLEARTEXT_BLOCKED', { ...cleartext, connections: 1 } as CountingServer);
+  assert.equal(error.details.downgrade, true);
+  assert.equal(cleartext.connections, 0);
+});
