@@ -69,10 +69,19 @@ const TLS_ERROR_CODES: Record<string, ErrorCode> = {
   ERR_SSL_UNSUPPORTED_SSL_VERSION: 'ERR_TLS_VERSION',
 };
 
+/**
+ * A handshake failure that surfaces through a queued write (https.request writes before the handshake
+ * ends) arrives as a bare EPROTO; only OpenSSL's reason text says it was the protocol version.
+ */
+function protocolErrorFromMessage(error: Error): ErrorCode | undefined {
+  if ((error as NodeJS.ErrnoException).code !== 'EPROTO') return undefined;
+  return /alert protocol version|unsupported protocol|no protocols available|wrong version number/i.test(error.message) ? 'ERR_TLS_VERSION' : undefined;
+}
+
 /** Turns OpenSSL's verification and protocol errors into wirelock codes; others pass unchanged. */
 export function mapTlsError(error: unknown, host: string, port: number): unknown {
   if (error instanceof WirelockError || !(error instanceof Error)) return error;
-  const code = TLS_ERROR_CODES[(error as NodeJS.ErrnoException).code ?? ''];
+  const code = TLS_ERROR_CODES[(error as NodeJS.ErrnoException).code ?? ''] ?? protocolErrorFromMessage(error);
   if (!code) return error;
   const what = code === 'ERR_TLS_VERSION' ? 'TLS version refused' : 'certificate rejected';
   return new WirelockError(code, `${host}:${port}: ${what}: ${error.message}`, { host, port, tlsError: (error as NodeJS.ErrnoException).code }, { cause: error });

@@ -1,0 +1,112 @@
+// The lab's own client, run as a child process so each scenario gets a fresh environment
+// (NODE_EXTRA_CA_CERTS and NODE_TLS_REJECT_UNAUTHORIZED are read by Node at start-up).
+//
+// WIRELOCK_LAB_SIDE=plain behaves like an unprotected app: Node's fetch, or undici / https with the
+// insecure setting named by WIRELOCK_LAB_WEAKNESS. WIRELOCK_LAB_SIDE=wirelock makes the same call
+// through wirelock under the policy in WIRELOCK_POLICY, passing the same insecure settings, which
+// wirelock must override. Prints one JSON line: the outcome and any violation reports.
+import https from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import { Agent, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
+import type { ConnectionOptions, PeerCertificate } from 'node:tls';
+import { loadPolicy } from '../policy/define.js';
+import { createFetch } from '../transport/fetch.js';
+import { createAgent } from '../transport/agent.js';
+import type { ViolationReport } from '../transport/report.js';
+import { spkiPin } from '../x509/certificate.js';
+import type { Weakness } from './scenarios.js';
+
+interface Outcome {
+  ok: boolean;
+  status?: number;
+  code?: string;
+  message?: string;
+  reports: Array<Pick<ViolationReport, 'kind' | 'code' | 'blocked' | 'message'>>;
+}
+
+const url = process.env.WIRELOCK_LAB_URL!;
+const secret = process.env.WIRELOCK_LAB_SECRET!;
+const weakness = (process.env.WIRELOCK_LAB_WEAKNESS ?? 'none') as Weakness;
+const reports: Outcome['reports'] = [];
+
+/** The insecure TLS settings real apps ship with; wirelock gets the same and must ignore them. */
+function insecureTlsOptions(): ConnectionOptions | undefined {
+  switch (weakness) {
+    case 'trust-all':
+      return { rejectUnauthorized: false };
+    case 'pin-only': {
+      // Home-made pinning: chain validation switched off "because pinning is stronger".
+      const pins = new Set((process.env.WIRELOCK_LAB_PINS ?? '').split(','));
+      return {
+        rejectUnauthorized: false,
+        checkServerIdentity: (_host, leaf) => {
+          const seen = new Set<PeerCertificate>();
+          for (let cert: PeerCertificate | undefined = leaf; cert && !seen.has(cert); cert = (cert as { issuerCertificate?: PeerCertificate }).issuerCertificate) {
+            seen.add(cert);
+            const der = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' });
+            if (pins.has(spkiPin(der))) return undefined;
+          }
+          return new Error('pin mismatch');
+        },
+      };
+    }
+    case 'legacy-tls':
+      return { minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' };
+    default:
+      return undefined;
+  }
+}
+
+async function plain(): Promise<Outcome> {
+  const tlsOptions = insecureTlsOptions();
+  const init = { method: 'POST', body: secret };
+  if (weakness === 'env-proxy') {
+    const response = await undiciFetch(url, { ...init, dispatcher: new EnvHttpProxyAgent() });
+    return { ok: true, status: response.status, reports };
+  }
+  if (tlsOptions) {
+    const response = await undiciFetch(url, { ...init, dispatcher: new Agent({ connect: tlsOptions }) });
+    return { ok: true, status: response.status, reports };
+  }
+  const response = await fetch(url, init);
+  return { ok: true, status: response.status, reports };
+}
+
+async function protectedByWirelock(): Promise<Outcome> {
+  const policy = await loadPolicy(process.env.WIRELOCK_POLICY!);
+  const onViolation = (report: ViolationReport): void => {
+    reports.push({ kind: report.kind, code: report.code, blocked: report.blocked, message: report.message });
+  };
+  const tlsOptions = insecureTlsOptions();
+  if (tlsOptions) {
+    const agent = createAgent(policy, { onViolation, keepAlive: false });
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = https.request(url, { method: 'POST', agent, ...tlsOptions }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      });
+      request.on('error', reject);
+      request.end(secret);
+    });
+    agent.destroy();
+    return { ok: true, status, reports };
+  }
+  const wirelockFetch = createFetch(policy, { onViolation });
+  try {
+    const response = await wirelockFetch(url, { method: 'POST', body: secret });
+    await response.arrayBuffer();
+    return { ok: true, status: response.status, reports };
+  } finally {
+    await wirelockFetch.dispatcher.close();
+  }
+}
+
+function describeFailure(error: unknown): Outcome {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const code = (error as { code?: string }).code ?? cause?.code ?? 'ERR_REQUEST_FAILED';
+  const message = code === cause?.code ? cause?.message ?? String(error) : (error as Error).message;
+  return { ok: false, code, message, reports };
+}
+
+const outcome = await (process.env.WIRELOCK_LAB_SIDE === 'wirelock' ? protectedByWirelock() : plain()).catch(describeFailure);
+process.stdout.write(`${JSON.stringify(outcome)}\n`);

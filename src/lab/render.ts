@@ -1,0 +1,86 @@
+import type { LabResult, ScenarioResult } from './run.js';
+
+export interface Colors {
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  dim(text: string): string;
+  bold(text: string): string;
+}
+
+const plainColors: Colors = { red: String, green: String, yellow: String, dim: String, bold: String };
+
+/** What the unprotected client's run showed: the positive control. */
+export function controlCell(result: ScenarioResult): { text: string; tone: keyof Colors } {
+  const control = result.control;
+  if (!control) return { text: 'n/a (no attack)', tone: 'dim' };
+  if (control.intercepted) return { text: `intercepted: secret captured (${control.attackerBytes} B)`, tone: 'red' };
+  return { text: `NOT intercepted (${control.code ?? 'completed'})`, tone: 'yellow' };
+}
+
+export function subjectCell(result: ScenarioResult): { text: string; tone: keyof Colors } {
+  const subject = result.subject;
+  switch (result.verdict) {
+    case 'unavailable':
+      return { text: `unavailable: ${result.problems.join('; ') || 'not applicable to --client'}`, tone: 'dim' };
+    case 'leaked':
+      return { text: `LEAKED ${subject?.secretCaptured ? 'secret' : 'data'}`, tone: 'red' };
+    case 'blocked':
+      return { text: `blocked ${subject?.code ?? ''}`.trim(), tone: result.pass ? 'green' : 'yellow' };
+    case 'bypassed':
+      return { text: 'safe: attacker not on the path', tone: result.pass ? 'green' : 'yellow' };
+    case 'allowed-with-report':
+      return { text: `allowed, reported ${subject?.reports.map((r) => r.kind).filter((k, i, all) => all.indexOf(k) === i).join(', ')}`, tone: 'green' };
+    default:
+      return { text: `unexpected ${subject?.code ?? ''}`.trim(), tone: 'yellow' };
+  }
+}
+
+/** One line per finished scenario, for the live view and for logs. */
+export function resultLine(result: ScenarioResult, colors: Colors = plainColors): string {
+  const mark = result.verdict === 'unavailable' ? colors.dim('-') : result.pass ? colors.green('✔') : colors.red('✘');
+  const subject = subjectCell(result);
+  return `${mark} ${result.id.padEnd(26)} ${colors[subject.tone](subject.text)}`;
+}
+
+export function renderTable(result: LabResult, colors: Colors = plainColors): string {
+  const subjectName = result.client ? 'your client' : 'wirelock';
+  const header = ['', 'attack', 'unprotected client (positive control)', subjectName, 'bytes to attacker'];
+  const rows = result.scenarios.map((scenario) => {
+    const control = controlCell(scenario);
+    const subject = subjectCell(scenario);
+    const bytes = scenario.subject && scenario.verdict !== 'unavailable' && scenario.expect !== 'allowed-with-report' ? String(scenario.subject.attackerBytes) : '-';
+    return {
+      cells: [scenario.verdict === 'unavailable' ? '-' : scenario.pass ? '✔' : '✘', scenario.title, control.text, subject.text, bytes],
+      tones: [scenario.pass ? 'green' : 'red', 'bold', control.tone, subject.tone, bytes === '0' ? 'green' : bytes === '-' ? 'dim' : 'red'] as Array<keyof Colors>,
+    };
+  });
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row.cells[column]!.length)));
+  const line = (cells: string[], tones?: Array<keyof Colors>): string =>
+    cells.map((cell, column) => (tones ? colors[tones[column]!] : colors.dim)(cell.padEnd(widths[column]!))).join('  ').trimEnd();
+  const out = [line(header), ...rows.map((row) => line(row.cells, row.tones))];
+
+  const failures = result.scenarios.filter((scenario) => !scenario.pass);
+  if (failures.length) {
+    out.push('', colors.red(colors.bold(`${failures.length} scenario(s) failed:`)));
+    for (const failure of failures) for (const problem of failure.problems) out.push(`  ${failure.id}: ${problem}`);
+  }
+  out.push('', summary(result, colors));
+  return `${out.join('\n')}\n`;
+}
+
+export function summary(result: LabResult, colors: Colors = plainColors): string {
+  const ran = result.scenarios.filter((scenario) => scenario.verdict !== 'unavailable');
+  const attacks = ran.filter((scenario) => scenario.expect !== 'allowed-with-report');
+  const stopped = attacks.filter((scenario) => scenario.pass).length;
+  const controls = ran.filter((scenario) => scenario.control);
+  const intercepted = controls.filter((scenario) => scenario.control?.intercepted).length;
+  const leakedBytes = ran.reduce((sum, scenario) => sum + (scenario.expect === 'allowed-with-report' ? 0 : scenario.subject?.attackerBytes ?? 0), 0);
+  const unavailable = result.scenarios.length - ran.length;
+  const text =
+    `${stopped}/${attacks.length} attacks stopped, ${intercepted}/${controls.length} positive controls intercepted, ` +
+    `${leakedBytes} bytes reached the attacker from ${result.client ? 'your client' : 'wirelock'}` +
+    `${unavailable ? `, ${unavailable} unavailable` : ''} · ${(result.wallMs / 1000).toFixed(1)} s · Node ${result.node}` +
+    `${result.policyMode === 'report-only' ? ' · policy mode report-only' : ''}`;
+  return result.ok ? colors.green(text) : colors.red(text);
+}

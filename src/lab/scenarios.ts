@@ -1,0 +1,263 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { ErrorCode } from '../errors.js';
+import { generateKeys, issueCertificate } from '../x509/issue.js';
+import { issueLeaf, type LabPki } from './pki.js';
+import type { CountingServer, CountingServerOptions } from './servers.js';
+
+/** How the unprotected client (the positive control) is configured, as real apps ship it. */
+export type Weakness = 'none' | 'trust-all' | 'pin-only' | 'legacy-tls' | 'env-proxy';
+
+/** Where intercepted traffic lands; `applicationBytes` must stay 0 while wirelock's client runs. */
+export interface Attacker {
+  readonly connections: number;
+  readonly applicationBytes: number;
+  readonly captured: string;
+}
+
+export interface StagedAttack {
+  /** What the client is told to call. */
+  url: string;
+  attacker: Attacker;
+  /** Environment for both clients: the attacker's foothold (proxy, extra CA, ...). */
+  env?: Record<string, string>;
+  weakness?: Weakness;
+  /** Which lab policy wirelock's client runs under. */
+  policy?: 'lab' | 'expired-pins';
+}
+
+/**
+ * - blocked: wirelock refuses the connection (with `expectedCode`) and the attacker gets 0 bytes.
+ * - bypassed: wirelock completes the request without going through the attacker at all.
+ * - allowed-with-report: not an attack to block; wirelock must allow it and emit `expectedReport`.
+ */
+export type Expectation = 'blocked' | 'bypassed' | 'allowed-with-report';
+
+export interface Scenario {
+  id: string;
+  title: string;
+  /** What the attacker does, in one line. */
+  attack: string;
+  /** The unprotected client's configuration, shown beside its result; undefined when there is no control. */
+  control: string | undefined;
+  expect: Expectation;
+  expectedCode?: ErrorCode;
+  expectedReport?: string;
+  /** A program that must be on PATH; without it the scenario is reported as unavailable. */
+  requires?: string;
+  stage(lab: LabContext): Promise<StagedAttack>;
+}
+
+/** What a scenario may use to stage its attack; everything started through it is closed after the run. */
+export interface LabContext {
+  readonly pki: LabPki;
+  readonly dir: string;
+  /** Writes a PEM bundle of CA certificates and returns its path (for NODE_EXTRA_CA_CERTS). */
+  caFile(name: string, ...pems: string[]): string;
+  startServer(options: CountingServerOptions): Promise<CountingServer>;
+  /** Registers a resource to release when the lab ends. */
+  onClose(close: () => Promise<void> | void): void;
+}
+
+const DAY = 864e5;
+
+/** The user's "public" trust store in the lab: the legitimate CA, so the plain client reaches the real server. */
+function publicStore(lab: LabContext, ...extra: string[]): Record<string, string> {
+  return { NODE_EXTRA_CA_CERTS: lab.caFile('trust-store', lab.pki.legit.root.pem, ...extra) };
+}
+
+async function legitOrigin(lab: LabContext, respond?: CountingServerOptions['respond']): Promise<CountingServer> {
+  return lab.startServer({ ...lab.pki.serverOptions(lab.pki.legit), ...(respond ? { respond } : {}) });
+}
+
+/**
+ * A "VPN app" style HTTPS proxy: it accepts CONNECT and terminates TLS itself with a rogue certificate,
+ * forwarding the tunnel to an attacker-controlled server that decrypts and records the traffic.
+ */
+async function startInterceptingProxy(lab: LabContext): Promise<{ url: string; attacker: CountingServer }> {
+  const attacker = await lab.startServer(lab.pki.serverOptions(lab.pki.rogue));
+  const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+  const sockets = new Set<net.Socket>();
+  proxy.on('connect', (_req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    sockets.add(client);
+    const upstream = net.connect(attacker.port, attacker.host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    sockets.add(upstream);
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    upstream.on('error', end);
+    client.on('error', end);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  lab.onClose(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        proxy.close(() => resolve());
+      }),
+  );
+  return { url: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, attacker };
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'self-signed',
+    title: 'MitM with a self-signed certificate',
+    attack: 'answers for the server with a self-signed certificate',
+    control: 'trusts all certificates (rejectUnauthorized: false)',
+    expect: 'blocked',
+    expectedCode: 'ERR_CERT_UNTRUSTED',
+    async stage(lab) {
+      const keys = generateKeys();
+      const cert = issueCertificate({ subject: { commonName: '127.0.0.1' }, keys, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
+      const attacker = await lab.startServer({ cert: cert.pem, key: cert.keyPem });
+      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab), weakness: 'trust-all' };
+    },
+  },
+  {
+    id: 'user-installed-ca',
+    title: 'Rogue CA installed by the user (NODE_EXTRA_CA_CERTS)',
+    attack: 'its CA is in NODE_EXTRA_CA_CERTS, as a "VPN" app gets it installed',
+    control: "Node's fetch with the user's trust store",
+    expect: 'blocked',
+    expectedCode: 'ERR_CERT_UNTRUSTED',
+    async stage(lab) {
+      const attacker = await lab.startServer(lab.pki.serverOptions(lab.pki.rogue));
+      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab, lab.pki.rogue.root.pem) };
+    },
+  },
+  {
+    id: 'compromised-ca',
+    title: 'Trusted CA mis-issues a certificate (pin mismatch)',
+    attack: 'presents a certificate from a CA the trust store accepts',
+    control: "Node's fetch with the system trust store",
+    expect: 'blocked',
+    expectedCode: 'ERR_PIN_MISMATCH',
+    async stage(lab) {
+      const attacker = await lab.startServer(lab.pki.serverOptions(lab.pki.compromised));
+      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab, lab.pki.compromised.root.pem) };
+    },
+  },
+  {
+    id: 'chain-injection',
+    title: 'Pinned certificate injected into the chain (CVE-2016-2402)',
+    attack: "sends its own chain plus the pinned intermediate, hoping pins are checked on what was served",
+    control: "Node's fetch with the system trust store",
+    expect: 'blocked',
+    expectedCode: 'ERR_PIN_MISMATCH',
+    async stage(lab) {
+      const attacker = await lab.startServer(lab.pki.serverOptions(lab.pki.compromised, lab.pki.legit.intermediate, lab.pki.legit.root));
+      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab, lab.pki.compromised.root.pem) };
+    },
+  },
+  {
+    id: 'expired-certificate',
+    title: 'Expired certificate',
+    attack: 'serves an expired certificate of the real server (e.g. a leaked old key)',
+    control: 'pins the key but skips chain validation (home-made pinning)',
+    expect: 'blocked',
+    expectedCode: 'ERR_CERT_EXPIRED',
+    async stage(lab) {
+      const leaf = issueLeaf(lab.pki.legit.intermediate, { hostnames: ['127.0.0.1', 'localhost'], notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - DAY) });
+      const attacker = await lab.startServer(lab.pki.serverOptions({ leaf, intermediate: lab.pki.legit.intermediate }));
+      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: { ...publicStore(lab), WIRELOCK_LAB_PINS: lab.pki.legitPin }, weakness: 'pin-only' };
+    },
+  },
+  {
+    id: 'hostname-mismatch',
+    title: 'Certificate for another host',
+    attack: "presents a valid certificate issued for a different name (another of the CA's customers)",
+    control: 'pins the key but skips chain validation (home-made pinning)',
+    expect: 'blocked',
+    expectedCode: 'ERR_CERT_HOSTNAME',
+    async stage(lab) {
+      const leaf = issueLeaf(lab.pki.legit.intermediate, { hostnames: ['other.wirelock.test'] });
+      const attacker = await lab.startServer(lab.pki.serverOptions({ leaf, intermediate: lab.pki.legit.intermediate }));
+      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: { ...publicStore(lab), WIRELOCK_LAB_PINS: lab.pki.legitPin }, weakness: 'pin-only' };
+    },
+  },
+  {
+    id: 'legacy-tls',
+    title: 'TLS 1.0/1.1-only server (downgrade)',
+    attack: 'offers only TLS 1.0 and 1.1 with weak ciphers',
+    control: 'allows legacy TLS for compatibility (minVersion TLSv1)',
+    expect: 'blocked',
+    expectedCode: 'ERR_TLS_VERSION',
+    async stage(lab) {
+      const attacker = await lab.startServer({ ...lab.pki.serverOptions(lab.pki.legit), minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab), weakness: 'legacy-tls' };
+    },
+  },
+  {
+    id: 'cleartext',
+    title: 'Cleartext HTTP',
+    attack: 'sniffs an http:// request on the network',
+    control: "Node's fetch",
+    expect: 'blocked',
+    expectedCode: 'ERR_CLEARTEXT_BLOCKED',
+    async stage(lab) {
+      const attacker = await lab.startServer({});
+      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab) };
+    },
+  },
+  {
+    id: 'https-downgrade-redirect',
+    title: 'https -> http redirect (downgrade)',
+    attack: 'makes the server redirect (307) to an http:// URL it sniffs',
+    control: "Node's fetch (follows redirects)",
+    expect: 'blocked',
+    expectedCode: 'ERR_CLEARTEXT_BLOCKED',
+    async stage(lab) {
+      const attacker = await lab.startServer({});
+      const origin = await legitOrigin(lab, (_req, res) => res.writeHead(307, { location: attacker.url('127.0.0.1', '/collect') }).end());
+      return { url: origin.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab) };
+    },
+  },
+  {
+    id: 'https-proxy',
+    title: 'HTTPS_PROXY points at the attacker',
+    attack: 'sets HTTPS_PROXY to its intercepting proxy and installs its CA',
+    control: 'honours HTTPS_PROXY (undici EnvHttpProxyAgent), trusts the installed CA',
+    expect: 'bypassed',
+    async stage(lab) {
+      const origin = await legitOrigin(lab);
+      const proxy = await startInterceptingProxy(lab);
+      return {
+        url: origin.url('127.0.0.1', '/pay'),
+        attacker: proxy.attacker,
+        env: { ...publicStore(lab, lab.pki.rogue.root.pem), HTTPS_PROXY: proxy.url, https_proxy: proxy.url, NO_PROXY: '', no_proxy: '' },
+        weakness: 'env-proxy',
+      };
+    },
+  },
+  {
+    id: 'reject-unauthorized-0',
+    title: 'NODE_TLS_REJECT_UNAUTHORIZED=0 set at run time',
+    attack: 'sets NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment and serves a rogue certificate',
+    control: "Node's fetch",
+    expect: 'blocked',
+    expectedCode: 'ERR_CERT_UNTRUSTED',
+    async stage(lab) {
+      const attacker = await lab.startServer(lab.pki.serverOptions(lab.pki.rogue));
+      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: { ...publicStore(lab), NODE_TLS_REJECT_UNAUTHORIZED: '0' } };
+    },
+  },
+  {
+    id: 'expired-pins',
+    title: 'Expired pins (MASTG-TEST-0243)',
+    attack: 'none: the pins expired and the server rotated keys; the app must keep working and say so',
+    control: undefined,
+    expect: 'allowed-with-report',
+    expectedReport: 'pins-expired',
+    async stage(lab) {
+      const origin = await legitOrigin(lab);
+      return { url: origin.url('127.0.0.1', '/pay'), attacker: origin, env: publicStore(lab), policy: 'expired-pins' };
+    },
+  },
+];
