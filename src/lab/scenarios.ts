@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import { generateKeys, issueCertificate } from '../x509/issue.js';
+import { startMitmproxy } from './mitmproxy.js';
 import { issueLeaf, type LabPki } from './pki.js';
 import type { CountingServer, CountingServerOptions } from './servers.js';
 
@@ -258,6 +260,38 @@ export const SCENARIOS: readonly Scenario[] = [
     async stage(lab) {
       const origin = await legitOrigin(lab);
       return { url: origin.url('127.0.0.1', '/pay'), attacker: origin, env: publicStore(lab), policy: 'expired-pins' };
+    },
+  },
+  {
+    id: 'mitmproxy',
+    title: 'mitmproxy as HTTPS_PROXY, its CA user-installed',
+    attack: 'a real mitmproxy (mitmdump) intercepts through HTTPS_PROXY with its CA installed',
+    control: 'honours HTTPS_PROXY (undici EnvHttpProxyAgent), trusts the installed CA',
+    expect: 'bypassed',
+    requires: 'mitmdump',
+    async stage(lab) {
+      const origin = await legitOrigin(lab);
+      const mitm = await startMitmproxy(lab, 'regular', 'proxy');
+      return {
+        url: origin.url('127.0.0.1', '/pay'),
+        attacker: mitm,
+        env: { ...publicStore(lab, readFileSync(mitm.caFile, 'utf8')), HTTPS_PROXY: mitm.url, https_proxy: mitm.url, NO_PROXY: '', no_proxy: '' },
+        weakness: 'env-proxy',
+      };
+    },
+  },
+  {
+    id: 'mitmproxy-reverse',
+    title: 'mitmproxy takes over the address, its CA user-installed',
+    attack: 'a real mitmproxy (mitmdump, reverse mode) answers at the URL, as after DNS or ARP spoofing',
+    control: "Node's fetch with the user's trust store",
+    expect: 'blocked',
+    expectedCode: 'ERR_CERT_UNTRUSTED',
+    requires: 'mitmdump',
+    async stage(lab) {
+      const origin = await legitOrigin(lab);
+      const mitm = await startMitmproxy(lab, { reverseTo: origin.url('127.0.0.1', '') }, 'reverse');
+      return { url: `${mitm.url}/pay`, attacker: mitm, env: publicStore(lab, readFileSync(mitm.caFile, 'utf8')) };
     },
   },
 ];

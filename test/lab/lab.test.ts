@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { LabResult } from '../../src/lab/run.js';
+
+const run = promisify(execFile);
+const CLI = 'dist/cli/main.js';
+
+// What each attack must be stopped with: written out here, not read from the catalogue under test.
+const EXPECTED: Record<string, string> = {
+  'self-signed': 'blocked ERR_CERT_UNTRUSTED',
+  'user-installed-ca': 'blocked ERR_CERT_UNTRUSTED',
+  'compromised-ca': 'blocked ERR_PIN_MISMATCH',
+  'chain-injection': 'blocked ERR_PIN_MISMATCH',
+  'expired-certificate': 'blocked ERR_CERT_EXPIRED',
+  'hostname-mismatch': 'blocked ERR_CERT_HOSTNAME',
+  'legacy-tls': 'blocked ERR_TLS_VERSION',
+  cleartext: 'blocked ERR_CLEARTEXT_BLOCKED',
+  'https-downgrade-redirect': 'blocked ERR_CLEARTEXT_BLOCKED',
+  'https-proxy': 'bypassed',
+  'reject-unauthorized-0': 'blocked ERR_CERT_UNTRUSTED',
+  'expired-pins': 'allowed-with-report',
+};
+
+async function lab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'lab', ...args], { maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+test('the full catalogue: every attack stopped with 0 bytes, every positive control intercepted, exit 0', async () => {
+  const { code, stdout, stderr } = await lab(['--json']);
+  const result = JSON.parse(stdout) as LabResult;
+  assert.equal(code, 0, `${stderr}\n${JSON.stringify(result.failed)}`);
+  assert.equal(result.ok, true);
+  const ids = result.scenarios.map((scenario) => scenario.id);
+  for (const id of Object.keys(EXPECTED)) assert.ok(ids.includes(id), `scenario ${id} ran`);
+  for (const scenario of result.scenarios) {
+    if (scenario.verdict === 'unavailable') {
+      assert.match(scenario.id, /^mitmproxy/, 'only the mitmproxy scenarios may be unavailable (mitmdump missing)');
+      continue;
+    }
+    assert.equal(scenario.pass, true, `${scenario.id}: ${scenario.problems.join('; ')}`);
+    const expected = EXPECTED[scenario.id];
+    if (expected) assert.equal(`${scenario.verdict}${scenario.verdict === 'blocked' ? ` ${scenario.subject?.code}` : ''}`, expected, scenario.id);
+    if (scenario.expect === 'allowed-with-report') {
+      assert.ok(scenario.subject?.ok, 'expired pins: the request is allowed');
+      assert.ok(scenario.subject?.reports.some((report) => report.kind === 'pins-expired'), 'and a pins-expired report is emitted');
+      continue;
+    }
+    assert.equal(scenario.subject?.attackerBytes, 0, `${scenario.id}: no byte of application data reached the attacker`);
+    assert.equal(scenario.subject?.secretCaptured, false);
+    assert.equal(scenario.control?.intercepted, true, `${scenario.id}: positive control intercepted`);
+    assert.ok((scenario.control?.attackerBytes ?? 0) > 0);
+  }
+});
+
+test('a broken wirelock (report-only policy) makes the lab exit 1 and name what got through', async () => {
+  const { code, stdout } = await lab(['--policy-mode', 'report-only', '--only', 'user-installed-ca,compromised-ca,cleartext,https-proxy']);
+  assert.equal(code, 1);
+  assert.match(stdout, /3 scenario\(s\) failed/);
+  for (const id of ['user-installed-ca', 'compromised-ca', 'cleartext']) assert.match(stdout, new RegExp(`^  ${id}: the attacker received \\d+ bytes of application data, including the secret`, 'm'));
+  assert.doesNotMatch(stdout, /^  https-proxy:/m, 'the proxy attack is still bypassed: report-only does not route through a proxy');
+  assert.match(stdout, /LEAKED secret/);
+  assert.match(stdout, /1\/4 attacks stopped/);
+});
+
+test('--client: a plain-fetch program is shown to leak, a wirelock program is shown safe', async () => {
+  const only = ['--only', 'user-installed-ca,compromised-ca,cleartext,reject-unauthorized-0,self-signed,expired-pins'];
+  const plain = await lab(['--json', ...only, '--client', `"${process.execPath}" test/fixtures/lab/plain-client.mjs`]);
+  assert.equal(plain.code, 1);
+  const leaky = JSON.parse(plain.stdout) as LabResult;
+  assert.deepEqual(leaky.failed.sort(), ['cleartext', 'compromised-ca', 'reject-unauthorized-0', 'user-installed-ca']);
+  for (const id of leaky.failed) assert.equal(leaky.scenarios.find((s) => s.id === id)?.subject?.secretCaptured, true, id);
+  // Plain fetch does refuse a self-signed certificate: the lab says so rather than calling it a leak.
+  assert.equal(leaky.scenarios.find((s) => s.id === 'self-signed')?.verdict, 'blocked');
+
+  const safe = await lab(['--json', ...only, '--client', `"${process.execPath}" test/fixtures/lab/wirelock-client.mjs`]);
+  const result = JSON.parse(safe.stdout) as LabResult;
+  assert.equal(safe.code, 0, JSON.stringify(result.scenarios.map((s) => [s.id, s.problems])));
+  for (const scenario of result.scenarios) {
+    if (scenario.id === 'expired-pins') {
+      assert.equal(scenario.verdict, 'unavailable', 'a report cannot be observed in a foreign program');
+      continue;
+    }
+    assert.equal(scenario.verdict, 'blocked', scenario.id);
+    assert.match(scenario.subject?.code ?? '', /^ERR_/, 'the program printed wirelock\'s error code');
+    assert.equal(scenario.control?.intercepted, true, 'the built-in positive control still ran');
+  }
+});
+
+test('usage errors exit 2 without a stack trace', async () => {
+  const unknown = await lab(['--only', 'no-such-attack']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /ERR_USAGE: unknown scenario "no-such-attack"; known: self-signed/);
+  assert.doesNotMatch(unknown.stderr, /\n\s+at /);
+  const mode = await lab(['--policy-mode', 'lenient']);
+  assert.equal(mode.code, 2);
+  assert.match(mode.stderr, /--policy-mode must be enforce or report-only/);
+  const list = await lab(['--list']);
+  assert.equal(list.code, 0);
+  assert.ok(list.stdout.split('\n').includes('chain-injection'));
+});
