@@ -1,0 +1,95 @@
+/**
+ * CVSS base scores from vector strings, so severity comes from the vector an advisory carries and
+ * not from a label someone typed. v3.0/v3.1 follow the FIRST specification formulas; v4.0 uses the
+ * FIRST MacroVector lookup (cvss4.ts).
+ */
+import { cvss4BaseScore } from './cvss4.js';
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'none' | 'unknown';
+export const SEVERITY_ORDER: readonly Severity[] = ['unknown', 'none', 'low', 'medium', 'high', 'critical'];
+
+export function severityRank(severity: Severity): number {
+  return SEVERITY_ORDER.indexOf(severity);
+}
+
+/** Qualitative rating shared by v3.x and v4.0 (specification section 5). */
+export function ratingOf(score: number): Severity {
+  if (score === 0) return 'none';
+  if (score < 4) return 'low';
+  if (score < 7) return 'medium';
+  if (score < 9) return 'high';
+  return 'critical';
+}
+
+const V3 = {
+  AV: { N: 0.85, A: 0.62, L: 0.55, P: 0.2 },
+  AC: { L: 0.77, H: 0.44 },
+  UI: { N: 0.85, R: 0.62 },
+  CIA: { H: 0.56, L: 0.22, N: 0 },
+} as const;
+
+/** CVSS v3.1 Roundup (Appendix A): avoids floating-point artefacts such as 4.000000000001 -> 4.1. */
+function roundUp(value: number): number {
+  const integer = Math.round(value * 100000);
+  return integer % 10000 === 0 ? integer / 100000 : (Math.floor(integer / 10000) + 1) / 10;
+}
+
+function parseVector(vector: string, prefix: RegExp): Map<string, string> | undefined {
+  if (!prefix.test(vector)) return undefined;
+  const metrics = new Map<string, string>();
+  for (const part of vector.split('/').slice(1)) {
+    const [key, value] = part.split(':');
+    if (!key || !value || metrics.has(key)) return undefined;
+    metrics.set(key, value);
+  }
+  return metrics;
+}
+
+export function cvss3BaseScore(vector: string): number | undefined {
+  const m = parseVector(vector, /^CVSS:3\.[01]\//);
+  if (!m) return undefined;
+  const av = V3.AV[m.get('AV') as keyof typeof V3.AV];
+  const ac = V3.AC[m.get('AC') as keyof typeof V3.AC];
+  const ui = V3.UI[m.get('UI') as keyof typeof V3.UI];
+  const scope = m.get('S');
+  const pr = m.get('PR');
+  const [c, i, a] = ['C', 'I', 'A'].map((k) => V3.CIA[m.get(k) as keyof typeof V3.CIA]);
+  if (av === undefined || ac === undefined || ui === undefined || c === undefined || i === undefined || a === undefined) return undefined;
+  if (scope !== 'U' && scope !== 'C') return undefined;
+  const prValue = pr === 'N' ? 0.85 : pr === 'L' ? (scope === 'C' ? 0.68 : 0.62) : pr === 'H' ? (scope === 'C' ? 0.5 : 0.27) : undefined;
+  if (prValue === undefined) return undefined;
+  const iss = 1 - (1 - c) * (1 - i) * (1 - a);
+  const impact = scope === 'U' ? 6.42 * iss : 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15;
+  const exploitability = 8.22 * av * ac * prValue * ui;
+  if (impact <= 0) return 0;
+  return scope === 'U' ? roundUp(Math.min(impact + exploitability, 10)) : roundUp(Math.min(1.08 * (impact + exploitability), 10));
+}
+
+export interface ScoredSeverity {
+  severity: Severity;
+  score?: number;
+  vector?: string;
+  type?: string;
+}
+
+/** Highest-version vector wins (v4 over v3); an unparsable vector is ignored rather than guessed. */
+export function scoreOsvSeverity(entries: ReadonlyArray<{ type?: unknown; score?: unknown }> | undefined): ScoredSeverity | undefined {
+  let best: ScoredSeverity | undefined;
+  let bestRank = -1;
+  for (const entry of entries ?? []) {
+    if (typeof entry.score !== 'string') continue;
+    let score: number | undefined;
+    let rank = 0;
+    if (entry.type === 'CVSS_V4') {
+      score = cvss4BaseScore(entry.score);
+      rank = 4;
+    } else if (entry.type === 'CVSS_V3') {
+      score = cvss3BaseScore(entry.score);
+      rank = 3;
+    }
+    if (score === undefined || rank <= bestRank) continue;
+    bestRank = rank;
+    best = { severity: ratingOf(score), score, vector: entry.score, type: entry.type as string };
+  }
+  return best;
+}

@@ -1,0 +1,116 @@
+import { WirelockError } from '../../errors.js';
+import { sourceFromResolved, splitNameAt, type DependencyKind, type Edge, type LockGraph, type LockNode } from './model.js';
+
+type Entry = Record<string, unknown>;
+
+function isObject(value: unknown): value is Entry {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * bun.lock is JSON with trailing commas (JSONC). Strip those (and comments) outside strings,
+ * then JSON.parse: a real parser for the rest, not a hand-written one.
+ */
+export function stripJsonc(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      const start = i++;
+      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+      out += text.slice(start, ++i);
+    } else if (ch === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (ch === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+    } else if (ch === ',') {
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j]!)) j++;
+      if (text[j] !== '}' && text[j] !== ']') out += ch;
+      i++;
+    } else {
+      out += ch;
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Key "a/@s/b/c" -> ["a", "@s/b", "c"]: the chain of packages a nested install sits under. */
+function keySegments(key: string): string[] {
+  const parts = key.split('/');
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i++) out.push(parts[i]!.startsWith('@') && i + 1 < parts.length ? `${parts[i]}/${parts[++i]}` : parts[i]!);
+  return out;
+}
+
+/** bun.lock (text lockfile, bun >= 1.2). The binary bun.lockb is not read. */
+export function parseBunLockfile(text: string, file: string): LockGraph {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stripJsonc(text));
+  } catch (error) {
+    throw new WirelockError('ERR_LOCKFILE_INVALID', `${file} is not valid bun.lock JSON: ${(error as Error).message}`, { file });
+  }
+  if (!isObject(doc) || !isObject(doc.packages)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: no "packages"`, { file, pointer: '/packages' });
+  const workspaces = isObject(doc.workspaces) ? doc.workspaces : { '': {} };
+  const nodes = new Map<string, LockNode>();
+  const raw = new Map<string, Entry>();
+  const workspaceIdByName = new Map<string, string>();
+  for (const [key, value] of Object.entries(doc.packages)) {
+    const location = `/packages/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (!Array.isArray(value) || typeof value[0] !== 'string') throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: "${key}" is not a [ident, ...] array`, { file, pointer: location });
+    const [name, spec] = splitNameAt(value[0]);
+    if (spec.startsWith('workspace:')) {
+      workspaceIdByName.set(key, `workspace:${spec.slice('workspace:'.length)}`);
+      continue;
+    }
+    // Registry packages: [ident, registry, meta, integrity]; git/tarball/file ones: [ident, meta, integrity?].
+    const meta = (value.find((item, index) => index > 0 && isObject(item)) as Entry | undefined) ?? {};
+    const integrity = value.slice(1).find((item): item is string => typeof item === 'string' && /^sha(1|256|384|512)-/.test(item));
+    const registry = typeof value[1] === 'string' && !/^sha\d+-/.test(value[1]) ? value[1] : undefined;
+    const isVersion = /^\d/.test(spec);
+    const resolved = isVersion ? (registry ? registry : undefined) : spec;
+    const node: LockNode = { id: key, name, version: isVersion ? spec : spec, source: isVersion ? (registry && !/^https?:\/\//.test(registry) ? 'tarball' : 'registry') : sourceFromResolved(spec.replace(/^github:/, 'github:'), spec), edges: [], location };
+    if (!isVersion && node.source === 'registry') node.source = 'tarball';
+    if (resolved && resolved !== '') node.resolved = resolved;
+    if (integrity) node.integrity = integrity;
+    if (meta.hasInstallScript === true || (isObject(meta.scripts) && ['preinstall', 'install', 'postinstall'].some((s) => s in (meta.scripts as Entry)))) node.hasInstallScript = true;
+    nodes.set(key, node);
+    raw.set(key, meta);
+  }
+  const resolveFrom = (fromKey: string | undefined, dep: string): string | undefined => {
+    const chain = fromKey ? keySegments(fromKey) : [];
+    for (let n = chain.length; n >= 0; n--) {
+      const candidate = [...chain.slice(0, n), dep].join('/');
+      if (nodes.has(candidate)) return candidate;
+      if (workspaceIdByName.has(candidate)) return workspaceIdByName.get(candidate);
+    }
+    return undefined;
+  };
+  const collect = (entry: Entry, fromKey: string | undefined, scopeKey?: string): Edge[] => {
+    const edges: Edge[] = [];
+    for (const [field, kind] of [['dependencies', 'prod'], ['optionalDependencies', 'optional'], ['devDependencies', 'dev']] as const) {
+      const map = entry[field];
+      if (!isObject(map)) continue;
+      for (const name of Object.keys(map)) {
+        // bun nests a workspace's conflicting versions under "<workspace name>/<dep>".
+        const target = (scopeKey ? resolveFrom(scopeKey, name) : undefined) ?? resolveFrom(fromKey, name);
+        edges.push(target ? { name, kind: kind as DependencyKind, target } : { name, kind: kind as DependencyKind });
+      }
+    }
+    return edges;
+  };
+  for (const [key, meta] of raw) nodes.get(key)!.edges = collect(meta, key);
+  const importers: string[] = [];
+  for (const [path, value] of Object.entries(workspaces)) {
+    const entry = isObject(value) ? value : {};
+    const id = `workspace:${path === '' ? '.' : path}`;
+    const name = typeof entry.name === 'string' ? entry.name : path || '(root)';
+    nodes.set(id, { id, name, version: typeof entry.version === 'string' ? entry.version : '', source: 'workspace', importer: path === '' ? '.' : path, edges: collect(entry, undefined, path === '' ? undefined : name), location: `/workspaces/${path.replace(/~/g, '~0').replace(/\//g, '~1')}` });
+    importers.push(id);
+  }
+  return { format: 'bun', nodes, importers };
+}

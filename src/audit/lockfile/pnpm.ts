@@ -1,0 +1,102 @@
+import { posix } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { WirelockError } from '../../errors.js';
+import { sourceFromResolved, splitNameAt, type DependencyKind, type Edge, type LockGraph, type LockNode, type Manifest } from './model.js';
+
+type Entry = Record<string, unknown>;
+
+function isObject(value: unknown): value is Entry {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** "/@scope/a@1.0.0(peer@2)" (v6) or "@scope/a@1.0.0(peer@2)" (v9) -> name and version, peers dropped. */
+function parseKey(key: string): { name: string; version: string } {
+  let k = key.startsWith('/') ? key.slice(1) : key;
+  const paren = k.indexOf('(');
+  if (paren >= 0) k = k.slice(0, paren);
+  const [name, version] = splitNameAt(k);
+  if (version) return { name, version };
+  // lockfile v5 wrote "/name/1.0.0".
+  const slash = k.lastIndexOf('/');
+  return { name: k.slice(0, slash), version: k.slice(slash + 1) };
+}
+
+/** pnpm-lock.yaml, lockfileVersion 6.x (pnpm 8) and 9.x (pnpm 9/10). */
+export function parsePnpmLockfile(text: string, file: string, manifests: Map<string, Manifest> = new Map()): LockGraph {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (error) {
+    throw new WirelockError('ERR_LOCKFILE_INVALID', `${file} is not valid YAML: ${(error as Error).message}`, { file });
+  }
+  if (!isObject(doc)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file} is not a YAML mapping`, { file });
+  const lockfileVersion = String(doc.lockfileVersion ?? '');
+  const major = Number.parseInt(lockfileVersion, 10);
+  if (!(major >= 5 && major <= 9)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: unsupported lockfileVersion "${lockfileVersion}"`, { file, pointer: '/lockfileVersion' });
+  const v9 = major >= 9;
+  const packages = isObject(doc.packages) ? doc.packages : {};
+  // v9 splits package metadata ("packages") from the resolved graph ("snapshots").
+  const snapshots = v9 ? (isObject(doc.snapshots) ? doc.snapshots : {}) : packages;
+  const nodes = new Map<string, LockNode>();
+  const prefix = v9 ? '' : '/';
+
+  for (const [key, value] of Object.entries(snapshots)) {
+    const snapshot = isObject(value) ? value : {};
+    const { name, version } = parseKey(key);
+    const meta = v9 ? (packages[`${name}@${version}`] as Entry | undefined) ?? {} : snapshot;
+    const resolution = isObject(meta.resolution) ? meta.resolution : {};
+    const realName = typeof meta.name === 'string' ? meta.name : name;
+    const realVersion = typeof meta.version === 'string' ? meta.version : version;
+    const resolved = typeof resolution.tarball === 'string' ? resolution.tarball : typeof resolution.repo === 'string' ? `git+${resolution.repo}#${String(resolution.commit ?? '')}` : typeof resolution.directory === 'string' ? `file:${resolution.directory}` : undefined;
+    const node: LockNode = {
+      id: key,
+      name: realName,
+      version: realVersion,
+      source: resolution.type === 'git' || resolution.repo ? 'git' : resolution.type === 'directory' ? 'file' : sourceFromResolved(resolved, realVersion),
+      edges: [],
+      location: `/${v9 ? 'snapshots' : 'packages'}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+    };
+    if (resolved) node.resolved = resolved;
+    if (typeof resolution.integrity === 'string') node.integrity = resolution.integrity;
+    if (meta.requiresBuild === true) node.hasInstallScript = true;
+    nodes.set(key, node);
+  }
+
+  const edgeTarget = (depName: string, ref: string, fromImporter: string | undefined): string | undefined => {
+    if (ref.startsWith('link:')) {
+      const path = posix.normalize(posix.join(fromImporter ?? '.', ref.slice(5)));
+      return `importer:${path === '' ? '.' : path}`;
+    }
+    // An alias records the real "name@version" as the reference.
+    const candidates = /^(@[^/]+\/)?[^@(]+@/.test(ref) && !/^\d/.test(ref) ? [`${prefix}${ref}`] : [`${prefix}${depName}@${ref}`, `/${depName}/${ref}`];
+    return candidates.find((c) => nodes.has(c));
+  };
+  const collect = (entry: Entry, fromImporter: string | undefined, isImporter: boolean): Edge[] => {
+    const edges: Edge[] = [];
+    for (const [field, kind] of [['dependencies', 'prod'], ['optionalDependencies', 'optional'], ['devDependencies', 'dev']] as const) {
+      const map = entry[field];
+      if (!isObject(map)) continue;
+      for (const [name, value] of Object.entries(map)) {
+        // Importers record {specifier, version}; packages record the version string directly.
+        const ref = isObject(value) ? String(value.version ?? '') : String(value);
+        const target = edgeTarget(name, ref, isImporter ? fromImporter : undefined);
+        edges.push(target ? { name, kind: kind as DependencyKind, target } : { name, kind: kind as DependencyKind });
+      }
+    }
+    return edges;
+  };
+
+  for (const [key, value] of Object.entries(snapshots)) nodes.get(key)!.edges = collect(isObject(value) ? value : {}, undefined, false);
+
+  const importers: string[] = [];
+  const importerEntries: Array<[string, Entry]> = isObject(doc.importers)
+    ? Object.entries(doc.importers).map(([path, entry]) => [path, isObject(entry) ? entry : {}])
+    : [['.', doc]];
+  for (const [path] of importerEntries) {
+    const id = `importer:${path}`;
+    nodes.set(id, { id, name: manifests.get(path)?.name ?? (path === '.' ? '(root)' : path), version: manifests.get(path)?.version ?? '', source: 'workspace', importer: path, edges: [], location: `/importers/${path.replace(/~/g, '~0').replace(/\//g, '~1')}` });
+    importers.push(id);
+  }
+  for (const [path, entry] of importerEntries) nodes.get(`importer:${path}`)!.edges = collect(entry, path, true);
+  return { format: v9 ? 'pnpm-v9' : 'pnpm-v6', nodes, importers };
+}

@@ -1,0 +1,98 @@
+/** Adapter: finds a lockfile on disk, reads it and the package.json files next to it. */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { WirelockError } from '../../errors.js';
+import { parseBunLockfile } from './bun.js';
+import type { LockGraph, Manifest } from './model.js';
+import { parseNpmLockfile } from './npm.js';
+import { parsePnpmLockfile } from './pnpm.js';
+import { parseYarnBerry, parseYarnClassic } from './yarn.js';
+
+/** In the order a directory is searched; npm-shrinkwrap.json wins over package-lock.json as in npm. */
+export const LOCKFILE_NAMES = ['npm-shrinkwrap.json', 'package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock'] as const;
+
+export function findLockfiles(dir: string): string[] {
+  return LOCKFILE_NAMES.map((name) => join(dir, name)).filter((path) => existsSync(path));
+}
+
+function readManifest(path: string): Manifest | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  } catch (error) {
+    throw new WirelockError('ERR_LOCKFILE_INVALID', `${path} is not JSON: ${(error as Error).message}`, { file: path });
+  }
+}
+
+/** Workspace globs as npm/yarn write them: literal folders and "*" segments ("packages/*"). */
+function expandWorkspaces(root: string, patterns: string[]): string[] {
+  const out = new Set<string>();
+  const expand = (base: string, segments: string[]) => {
+    if (segments.length === 0) {
+      if (existsSync(join(root, base, 'package.json'))) out.add(base);
+      return;
+    }
+    const [head, ...rest] = segments;
+    if (head === '**') {
+      expand(base, rest);
+      for (const entry of safeDirs(join(root, base))) expand(join(base, entry), segments);
+    } else if (head!.includes('*')) {
+      const re = new RegExp(`^${head!.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+      for (const entry of safeDirs(join(root, base))) if (re.test(entry)) expand(join(base, entry), rest);
+    } else expand(join(base, head!), rest);
+  };
+  for (const pattern of patterns) if (!pattern.startsWith('!')) expand('', pattern.replace(/^\.\//, '').split('/').filter(Boolean));
+  return [...out].sort();
+}
+
+function safeDirs(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((entry) => entry !== 'node_modules' && !entry.startsWith('.') && statSync(join(dir, entry)).isDirectory());
+  } catch {
+    return [];
+  }
+}
+
+export function readWorkspaceManifests(root: string): Map<string, Manifest> {
+  const manifests = new Map<string, Manifest>();
+  const rootManifest = readManifest(join(root, 'package.json'));
+  if (!rootManifest) return manifests;
+  manifests.set('.', rootManifest);
+  const ws = rootManifest.workspaces;
+  const patterns = Array.isArray(ws) ? ws : Array.isArray(ws?.packages) ? ws.packages : [];
+  for (const folder of expandWorkspaces(root, patterns)) {
+    const manifest = readManifest(join(root, folder, 'package.json'));
+    if (manifest) manifests.set(relative(root, join(root, folder)).split('\\').join('/'), manifest);
+  }
+  return manifests;
+}
+
+/** Pure dispatch on the file name and content. */
+export function parseLockfile(text: string, file: string, manifests: Map<string, Manifest> = new Map()): LockGraph {
+  const name = basename(file);
+  if (name.endsWith('.json') && !name.startsWith('bun')) return parseNpmLockfile(text, file, manifests.get('.'));
+  if (name.endsWith('.yaml') || name.endsWith('.yml')) return parsePnpmLockfile(text, file, manifests);
+  if (name === 'bun.lockb') throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: binary bun.lockb is not supported; run \`bun install --save-text-lockfile\` to write bun.lock`, { file });
+  if (name.endsWith('.lock') && name.startsWith('bun')) return parseBunLockfile(text, file);
+  if (name.endsWith('.lock') || name === 'yarn.lock') {
+    return /^__metadata:/m.test(text) ? parseYarnBerry(text, file, manifests) : parseYarnClassic(text, file, manifests);
+  }
+  throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: not a known lockfile name (${LOCKFILE_NAMES.join(', ')})`, { file });
+}
+
+export function readLockfile(path: string): LockGraph {
+  const file = resolve(path);
+  let text: string;
+  try {
+    if (statSync(file).isDirectory()) {
+      const found = findLockfiles(file);
+      if (found.length === 0) throw new WirelockError('ERR_LOCKFILE_INVALID', `no lockfile in ${file} (looked for ${LOCKFILE_NAMES.join(', ')})`, { file });
+      return readLockfile(found[0]!);
+    }
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if (error instanceof WirelockError) throw error;
+    throw new WirelockError('ERR_LOCKFILE_INVALID', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
+  }
+  return parseLockfile(text, file, readWorkspaceManifests(dirname(file)));
+}
