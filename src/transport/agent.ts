@@ -2,6 +2,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Policy } from '../policy/types.js';
+// Loading the CT module registers its check with the engine (fail-closed CT enforcement).
+import '../ct/enforce.js';
 import { PolicyEngine, type TransportOptions } from './engine.js';
 import { reportSender } from './fetch.js';
 

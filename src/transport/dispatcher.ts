@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import type { Policy } from '../policy/types.js';
+// Loading the CT module registers its check with the engine (fail-closed CT enforcement).
+import '../ct/enforce.js';
 import { PolicyEngine, type TransportOptions } from './engine.js';
 
 type UndiciConnectOptions = { hostname: string; host?: string; protocol: string; port: string; servername?: string | null };

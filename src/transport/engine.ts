@@ -192,7 +192,13 @@ export class PolicyEngine {
     const domain = findDomainPolicy(this.policy, name);
     const mode = effectiveMode(this.policy, domain);
     const trust = trustMaterial(domain?.trustAnchors ?? this.policy.trustAnchors);
-    const ctCheck = ctCheckFactory?.(domain, this.policy);
+    const ctConfig = domain ? domain.certificateTransparency : this.policy.certificateTransparency;
+    // Fail closed: CT configured but no CT module loaded must not silently skip the check.
+    const ctCheck = ctCheckFactory
+      ? ctCheckFactory(domain, this.policy)
+      : ctConfig?.enforce
+        ? (): CtOutcome => ({ compliant: false, listStale: false, message: 'CT is required by the policy but the CT module is not loaded', details: {} })
+        : undefined;
     let ocspResponse: Uint8Array | undefined;
     let checked = false;
 

@@ -102,7 +102,7 @@ export function evaluateHandshake(input: HandshakeInput): HandshakeVerdict {
 
   if (input.checkCt) {
     const ct = input.checkCt(verdict.verifiedPath);
-    if (ct.listStale) verdict.notices.push({ kind: 'ct-list-stale', message: `CT log list for ${host} is stale` });
+    if (ct.listStale) verdict.notices.push({ kind: 'ct-list-stale', message: `CT log list for ${host} is stale: ${ct.message}` });
     if (!ct.compliant) verdict.violations.push({ code: 'ERR_CT_REQUIRED', message: `${host}: ${ct.message}`, details: ct.details });
   }
   return verdict;

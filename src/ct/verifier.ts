@@ -1,0 +1,206 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { WirelockError } from '../errors.js';
+import type { CtPolicyName } from '../policy/types.js';
+import { parseCertificate } from '../x509/certificate.js';
+import { content } from '../x509/der.js';
+import { operatorAt, type CtLog, type LogList } from './loglist.js';
+import { sctListsFromOcspResponse } from './ocsp.js';
+import { evaluateCtPolicy, type CtPolicyResult, type SctVerdict } from './policy.js';
+import { OID_EMBEDDED_SCT_LIST, parseSctList, parseSctListExtension, type Sct, type SctListEntry, type SctOrigin } from './sct.js';
+import { precertEntry, verifySctSignature, type SignatureCheck, type SignedEntry } from './verify.js';
+
+/**
+ * Verifies a certificate's SCTs against one log list. The expensive, time-independent part
+ * (parsing, signature checks) is cached per (leaf, issuer, stapled data) for this list, so a
+ * repeated handshake only re-runs the clock- and policy-dependent judgement.
+ */
+
+export interface CtChainInput {
+  leaf: Uint8Array;
+  /** The leaf's issuer from the verified path; without it embedded SCTs cannot be verified. */
+  issuer: Uint8Array | undefined;
+  ocspResponse?: Uint8Array | undefined;
+  /** A TLS `signed_certificate_timestamp` extension body, where a stack provides one. */
+  tlsSctList?: Uint8Array | undefined;
+}
+
+export interface CtCheckOptions {
+  policy: CtPolicyName;
+  minScts: number | undefined;
+}
+
+export interface CtEvaluation {
+  compliant: boolean;
+  policy: CtPolicyName;
+  listVersion: string;
+  scts: SctVerdict[];
+  result: CtPolicyResult;
+  /** Human summary: the failures, then one line per SCT. */
+  message: string;
+  /** Whether this evaluation reused cached signature checks. */
+  cached: boolean;
+}
+
+interface CheckedSct {
+  origin: SctOrigin;
+  sct: Sct | undefined;
+  parseError: string | undefined;
+  log: CtLog | undefined;
+  signature: SignatureCheck | undefined;
+}
+
+interface CheckedChain {
+  scts: CheckedSct[];
+  notBefore: number;
+  notAfter: number;
+}
+
+const CACHE_LIMIT = 1024;
+
+function sha256(bytes: Uint8Array | undefined): string {
+  return bytes ? createHash('sha256').update(bytes).digest('hex') : '-';
+}
+
+function leafSerial(parts: ReturnType<typeof parseCertificate>): Uint8Array | undefined {
+  const hasVersion = parts.tbsFields[0]?.tag === 0xa0;
+  const node = parts.tbsFields[hasVersion ? 1 : 0];
+  return node ? content(node) : undefined;
+}
+
+export class CtVerifier {
+  readonly list: LogList;
+  readonly #cache = new Map<string, CheckedChain>();
+
+  constructor(list: LogList) {
+    this.list = list;
+  }
+
+  get cacheSize(): number {
+    return this.#cache.size;
+  }
+
+  #check(input: CtChainInput): { chain: CheckedChain; cached: boolean } {
+    // Keyed by the leaf fingerprint and everything else the signatures depend on; the list is fixed
+    // per verifier, so the list version is part of the key implicitly.
+    const key = `${sha256(input.leaf)}|${sha256(input.issuer)}|${sha256(input.ocspResponse?.length ? input.ocspResponse : undefined)}|${sha256(input.tlsSctList?.length ? input.tlsSctList : undefined)}`;
+    const hit = this.#cache.get(key);
+    if (hit) return { chain: hit, cached: true };
+    const parts = parseCertificate(input.leaf);
+    const x509 = new X509Certificate(input.leaf);
+    const scts: CheckedSct[] = [];
+    const add = (origin: SctOrigin, load: () => SctListEntry[], entry: () => SignedEntry | string): void => {
+      let entries: SctListEntry[];
+      try {
+        entries = load();
+      } catch (error) {
+        if (!(error instanceof WirelockError)) throw error;
+        scts.push({ origin, sct: undefined, parseError: error.message, log: undefined, signature: undefined });
+        return;
+      }
+      let signed: SignedEntry | string | undefined;
+      for (const item of entries) {
+        if (!item.sct) {
+          scts.push({ origin, sct: undefined, parseError: item.error, log: undefined, signature: undefined });
+          continue;
+        }
+        const log = this.list.logs.get(Buffer.from(item.sct.logId).toString('base64'));
+        let signature: SignatureCheck | undefined;
+        if (log) {
+          signed ??= entry();
+          signature = typeof signed === 'string' ? { ok: false, reason: signed } : verifySctSignature(item.sct, signed, log.key);
+        }
+        scts.push({ origin, sct: item.sct, parseError: undefined, log, signature });
+      }
+    };
+    const embedded = parts.extensions.find((ext) => ext.oid === OID_EMBEDDED_SCT_LIST);
+    if (embedded) {
+      add('embedded', () => parseSctListExtension(embedded.value), () => {
+        if (!input.issuer) return 'the issuer certificate is not available, so the precertificate entry cannot be rebuilt';
+        try {
+          return precertEntry(input.leaf, input.issuer);
+        } catch (error) {
+          return `cannot rebuild the precertificate entry: ${(error as Error).message}`;
+        }
+      });
+    }
+    // Node reports "no stapled response" as an empty buffer.
+    if (input.ocspResponse && input.ocspResponse.length > 0) {
+      const ocsp = input.ocspResponse;
+      add('ocsp', () => sctListsFromOcspResponse(ocsp, leafSerial(parts)), () => ({ type: 'x509', certificate: input.leaf }));
+    }
+    if (input.tlsSctList && input.tlsSctList.length > 0) {
+      const list = input.tlsSctList;
+      add('tls', () => parseSctList(list), () => ({ type: 'x509', certificate: input.leaf }));
+    }
+    const chain: CheckedChain = { scts, notBefore: Date.parse(x509.validFrom), notAfter: Date.parse(x509.validTo) };
+    if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(key, chain);
+    return { chain, cached: false };
+  }
+
+  /** Judges every SCT of `input` at `now` and applies the CT policy. */
+  evaluate(input: CtChainInput, now: Date, options: CtCheckOptions): CtEvaluation {
+    const { chain, cached } = this.#check(input);
+    const at = now.getTime();
+    const scts = chain.scts.map((checked) => judge(checked, at, chain.notAfter, this.list));
+    const result = evaluateCtPolicy(options.policy, scts, chain, options.minScts);
+    return {
+      compliant: result.compliant,
+      policy: options.policy,
+      listVersion: this.list.version,
+      scts,
+      result,
+      message: describe(result, scts, this.list),
+      cached,
+    };
+  }
+}
+
+function judge(checked: CheckedSct, now: number, leafNotAfter: number, list: LogList): SctVerdict {
+  const { sct, log } = checked;
+  const base = {
+    origin: checked.origin,
+    logId: sct ? Buffer.from(sct.logId).toString('base64') : undefined,
+    logName: log?.description,
+    operator: log && sct ? operatorAt(log, sct.timestamp) : undefined,
+    timestamp: sct?.timestamp,
+    signatureValid: checked.signature?.ok,
+    currentlyApproved: false,
+    tiled: log?.tiled ?? false,
+  };
+  if (!sct) return { ...base, status: 'malformed', reason: checked.parseError ?? 'malformed SCT' };
+  if (!log) return { ...base, status: 'unknown-log', reason: `log ${base.logId} is not in the log list (version ${list.version})` };
+  if (checked.signature && !checked.signature.ok) return { ...base, status: 'invalid-signature', reason: checked.signature.reason };
+  if (sct.timestamp > now) return { ...base, status: 'future', reason: `timestamp ${new Date(sct.timestamp).toISOString()} is in the future` };
+  if (log.logType === 'test' || log.logType === 'monitoring_only') {
+    return { ...base, status: 'log-not-usable', reason: `the log is a ${log.logType} log` };
+  }
+  if (log.temporalInterval && (leafNotAfter < log.temporalInterval.start || leafNotAfter >= log.temporalInterval.end)) {
+    return { ...base, status: 'log-not-usable', reason: 'the certificate expires outside the log\'s temporal interval' };
+  }
+  const state = log.state;
+  if (!state || state.name === 'pending') return { ...base, status: 'log-not-usable', reason: 'the log is pending (not yet approved)' };
+  if (state.name === 'rejected') return { ...base, status: 'log-not-usable', reason: `the log was rejected on ${new Date(state.timestamp).toISOString()}` };
+  if (state.name === 'retired') {
+    if (sct.timestamp >= state.timestamp) {
+      return { ...base, status: 'log-not-usable', reason: `the SCT was issued after the log retired on ${new Date(state.timestamp).toISOString()}` };
+    }
+    return { ...base, status: 'valid', reason: `log retired on ${new Date(state.timestamp).toISOString()}, SCT issued before` };
+  }
+  return { ...base, status: 'valid', reason: `log is ${state.name}`, currentlyApproved: true };
+}
+
+function describe(result: CtPolicyResult, scts: SctVerdict[], list: LogList): string {
+  const head = result.compliant
+    ? `complies with the ${result.policy} CT policy`
+    : `certificate does not comply with the ${result.policy} CT policy (log list ${list.version}): ${result.failures.join('; ')}`;
+  const lines = scts.length === 0
+    ? ['  no SCTs (none embedded in the certificate, none stapled in OCSP)']
+    : scts.map((sct, index) => {
+        const when = sct.timestamp === undefined ? '' : ` ${new Date(sct.timestamp).toISOString()}`;
+        const who = sct.logName ? `${sct.logName} (${sct.operator})` : sct.logId ?? 'unknown log';
+        const counts = sct.status === 'valid' ? 'counts' : 'does not count';
+        return `  SCT #${index + 1} [${sct.origin}] ${who}${when}: ${sct.status}, ${counts}: ${sct.reason}`;
+      });
+  return [head, ...lines].join('\n');
+}
