@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WirelockError } from '../errors.js';
+import { createTestLog, writeLogListFiles } from '../ct/testlog.js';
 import { createLabPki, type LabPki } from './pki.js';
 import { SCENARIOS, type Attacker, type LabContext, type Scenario, type StagedAttack } from './scenarios.js';
 import { startCountingServer } from './servers.js';
@@ -97,9 +98,10 @@ export function isOnPath(program: string): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, program)));
 }
 
-function labPolicies(pki: LabPki, mode: PolicyMode): Record<'lab' | 'expired-pins', object> {
+function labPolicies(pki: LabPki, mode: PolicyMode, logList: { logList: string; logListKey: string }): Record<NonNullable<StagedAttack['policy']>, object> {
   const base = { version: 1, mode, trustAnchors: [pki.legit.root.pem, pki.compromised.root.pem] };
   return {
+    ct: { ...base, domains: { '127.0.0.1': { certificateTransparency: { enforce: true, policy: 'chrome', ...logList } } } },
     lab: { ...base, domains: { '127.0.0.1': { pins: [pki.legitPin, pki.backupPin] } } },
     'expired-pins': {
       ...base,
@@ -149,7 +151,12 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
   const dir = mkdtempSync(join(tmpdir(), 'wirelock-lab-'));
   const closers: Array<() => Promise<void> | void> = [];
   const pki = createLabPki();
-  const policies = labPolicies(pki, policyMode);
+  const ctLogs = {
+    listed: [createTestLog({ name: 'Lab Log A', operator: 'Lab Operator A' }), createTestLog({ name: 'Lab Log B', operator: 'Lab Operator B' })],
+    unlisted: [createTestLog({ name: 'Attacker Log 1', operator: 'Attacker' }), createTestLog({ name: 'Attacker Log 2', operator: 'Attacker Two' })],
+  };
+  const { logList, logListKey } = writeLogListFiles(join(dir, 'ct'), ctLogs.listed);
+  const policies = labPolicies(pki, policyMode, { logList, logListKey });
   const policyFiles = Object.fromEntries(
     Object.entries(policies).map(([name, policy]) => {
       const file = join(dir, `${name}.wirelock.json`);
@@ -161,6 +168,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
   let caFiles = 0;
   const lab: LabContext = {
     pki,
+    ctLogs,
     dir,
     caFile(name, ...pems) {
       const file = join(dir, `${name}-${++caFiles}.pem`);

@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import { generateKeys, issueCertificate } from '../x509/issue.js';
 import { startMitmproxy } from './mitmproxy.js';
+import { issueWithScts, type IssueWithSctsOptions, type TestLog } from '../ct/testlog.js';
 import { issueLeaf, type LabPki } from './pki.js';
 import type { CountingServer, CountingServerOptions } from './servers.js';
 
@@ -24,8 +25,8 @@ export interface StagedAttack {
   /** Environment for both clients: the attacker's foothold (proxy, extra CA, ...). */
   env?: Record<string, string>;
   weakness?: Weakness;
-  /** Which lab policy wirelock's client runs under. */
-  policy?: 'lab' | 'expired-pins';
+  /** Which lab policy wirelock's client runs under ('ct': no pins, Certificate Transparency enforced). */
+  policy?: 'lab' | 'expired-pins' | 'ct';
 }
 
 /**
@@ -53,6 +54,8 @@ export interface Scenario {
 /** What a scenario may use to stage its attack; everything started through it is closed after the run. */
 export interface LabContext {
   readonly pki: LabPki;
+  /** CT logs: `listed` are in the log list of the lab's 'ct' policy (two operators), `unlisted` are not. */
+  readonly ctLogs: { listed: TestLog[]; unlisted: TestLog[] };
   readonly dir: string;
   /** Writes a PEM bundle of CA certificates and returns its path (for NODE_EXTRA_CA_CERTS). */
   caFile(name: string, ...pems: string[]): string;
@@ -105,6 +108,16 @@ async function startInterceptingProxy(lab: LabContext): Promise<{ url: string; a
       }),
   );
   return { url: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, attacker };
+}
+
+/**
+ * A publicly trusted CA issued the attacker a certificate it did not log (or logged only in the
+ * attacker's own logs, or with forged SCTs). No pins: Certificate Transparency alone must stop it.
+ */
+async function unloggedCertificateAttack(lab: LabContext, logs: IssueWithSctsOptions['logs'], forge: IssueWithSctsOptions['forge'] = false): Promise<StagedAttack> {
+  const issued = issueWithScts({ issuer: lab.pki.compromised.intermediate, hostnames: ['127.0.0.1', 'localhost'], logs, forge });
+  const attacker = await lab.startServer({ cert: issued.chainPem, key: issued.certificate.keyPem });
+  return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab, lab.pki.compromised.root.pem), policy: 'ct' };
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -293,5 +306,32 @@ export const SCENARIOS: readonly Scenario[] = [
       const mitm = await startMitmproxy(lab, { reverseTo: origin.url('127.0.0.1', '') }, 'reverse');
       return { url: `${mitm.url}/pay`, attacker: mitm, env: publicStore(lab, readFileSync(mitm.caFile, 'utf8')) };
     },
+  },
+  {
+    id: 'ct-no-scts',
+    title: 'Certificate with no SCTs (not logged)',
+    attack: 'a trusted CA secretly issues it a certificate that was never logged',
+    control: "Node's fetch with the system trust store",
+    expect: 'blocked',
+    expectedCode: 'ERR_CT_REQUIRED',
+    stage: (lab) => unloggedCertificateAttack(lab, []),
+  },
+  {
+    id: 'ct-unknown-log',
+    title: 'SCTs from an unknown log',
+    attack: "embeds valid SCTs from logs it runs itself, which are not in the app's log list",
+    control: "Node's fetch with the system trust store",
+    expect: 'blocked',
+    expectedCode: 'ERR_CT_REQUIRED',
+    stage: (lab) => unloggedCertificateAttack(lab, lab.ctLogs.unlisted),
+  },
+  {
+    id: 'ct-forged-sct',
+    title: 'Forged SCTs',
+    attack: 'embeds SCTs that claim to come from the listed logs, with signatures it made itself',
+    control: "Node's fetch with the system trust store",
+    expect: 'blocked',
+    expectedCode: 'ERR_CT_REQUIRED',
+    stage: (lab) => unloggedCertificateAttack(lab, lab.ctLogs.listed, 'wrong-key'),
   },
 ];

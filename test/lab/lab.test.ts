@@ -21,6 +21,9 @@ const EXPECTED: Record<string, string> = {
   'https-proxy': 'bypassed',
   'reject-unauthorized-0': 'blocked ERR_CERT_UNTRUSTED',
   'expired-pins': 'allowed-with-report',
+  'ct-no-scts': 'blocked ERR_CT_REQUIRED',
+  'ct-unknown-log': 'blocked ERR_CT_REQUIRED',
+  'ct-forged-sct': 'blocked ERR_CT_REQUIRED',
 };
 
 async function lab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
