@@ -1,0 +1,100 @@
+import type * as Http from 'node:http';
+import type * as Https from 'node:https';
+import type * as Tls from 'node:tls';
+import type * as Net from 'node:net';
+import type * as Inspector from 'node:inspector';
+import type * as DiagnosticsChannel from 'node:diagnostics_channel';
+import type * as Fs from 'node:fs';
+import type * as Util from 'node:util';
+
+/**
+ * The real built-in modules. `process.getBuiltinModule` is not routed through module.register
+ * loader hooks, so a hook that serves a fake `node:https` to `import` cannot fake these. They are
+ * the same objects the app sees through `require`, so a monkey-patch on them is visible here: the
+ * identities captured below, when this module loads, are the baseline.
+ */
+function builtin<T>(id: string): T {
+  return process.getBuiltinModule(id) as T;
+}
+
+export const real = {
+  http: builtin<typeof Http>('node:http'),
+  https: builtin<typeof Https>('node:https'),
+  tls: builtin<typeof Tls>('node:tls'),
+  net: builtin<typeof Net>('node:net'),
+  inspector: builtin<typeof Inspector>('node:inspector'),
+  diagnosticsChannel: builtin<typeof DiagnosticsChannel>('node:diagnostics_channel'),
+  fs: builtin<typeof Fs>('node:fs'),
+  util: builtin<typeof Util>('node:util'),
+};
+
+/** Functions wirelock itself calls during checks, taken before application code can replace them. */
+export const pristine = {
+  readFileSync: real.fs.readFileSync,
+  isProxy: real.util.types.isProxy,
+  inspectorUrl: real.inspector.url,
+  getOwnPropertyDescriptor: Reflect.getOwnPropertyDescriptor,
+  getCACertificates: (real.tls as { getCACertificates?: (type: string) => string[] }).getCACertificates,
+  hasSubscribers: real.diagnosticsChannel.hasSubscribers,
+};
+
+export const DISPATCHER_SYMBOL = Symbol.for('undici.globalDispatcher.1');
+
+export type SlotKind = 'function' | 'agent' | 'dispatcher';
+
+/** A property whose replacement changes where the process's network traffic goes. */
+export interface Slot {
+  name: string;
+  target: object;
+  key: PropertyKey;
+  kind: SlotKind;
+}
+
+export const SLOTS: readonly Slot[] = [
+  { name: 'http.request', target: real.http, key: 'request', kind: 'function' },
+  { name: 'http.get', target: real.http, key: 'get', kind: 'function' },
+  { name: 'https.request', target: real.https, key: 'request', kind: 'function' },
+  { name: 'https.get', target: real.https, key: 'get', kind: 'function' },
+  { name: 'http.globalAgent', target: real.http, key: 'globalAgent', kind: 'agent' },
+  { name: 'https.globalAgent', target: real.https, key: 'globalAgent', kind: 'agent' },
+  { name: 'http.Agent.prototype.createConnection', target: real.http.Agent.prototype, key: 'createConnection', kind: 'function' },
+  { name: 'https.Agent.prototype.createConnection', target: real.https.Agent.prototype, key: 'createConnection', kind: 'function' },
+  { name: 'tls.connect', target: real.tls, key: 'connect', kind: 'function' },
+  { name: 'tls.checkServerIdentity', target: real.tls, key: 'checkServerIdentity', kind: 'function' },
+  { name: 'tls.createSecureContext', target: real.tls, key: 'createSecureContext', kind: 'function' },
+  ...('setDefaultCACertificates' in real.tls
+    ? [{ name: 'tls.setDefaultCACertificates', target: real.tls, key: 'setDefaultCACertificates', kind: 'function' as const }]
+    : []),
+  { name: 'net.connect', target: real.net, key: 'connect', kind: 'function' },
+  { name: 'net.createConnection', target: real.net, key: 'createConnection', kind: 'function' },
+  { name: 'net.Socket.prototype.connect', target: real.net.Socket.prototype, key: 'connect', kind: 'function' },
+  { name: 'net.Socket.prototype.write', target: real.net.Socket.prototype, key: 'write', kind: 'function' },
+  { name: 'globalThis.fetch', target: globalThis, key: 'fetch', kind: 'function' },
+  { name: 'undici.globalDispatcher', target: globalThis, key: DISPATCHER_SYMBOL, kind: 'dispatcher' },
+];
+
+/** Reads a slot without running a getter twice or throwing on an odd descriptor. */
+export function readSlot(slot: Slot): unknown {
+  const descriptor = pristine.getOwnPropertyDescriptor(slot.target, slot.key);
+  if (!descriptor) return undefined;
+  if ('value' in descriptor) return descriptor.value;
+  try {
+    return descriptor.get?.call(slot.target);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Slot values when this module was evaluated: before the app when loaded by `wirelock/register`. */
+export const loadTimeValues: ReadonlyMap<string, unknown> = new Map(SLOTS.map((slot) => [slot.name, readSlot(slot)]));
+
+/** The default CA list identity at load (Node >= 22.15): tls.setDefaultCACertificates replaces it. */
+export const loadTimeDefaultCas: readonly string[] | undefined = safeDefaultCas();
+
+export function safeDefaultCas(): readonly string[] | undefined {
+  try {
+    return pristine.getCACertificates?.call(real.tls, 'default');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,445 @@
+import { createRequire } from 'node:module';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { X509Certificate } from 'node:crypto';
+import { certificatePin, pemBlocks } from '../x509/certificate.js';
+import { DISPATCHER_SYMBOL, SLOTS, loadTimeDefaultCas, loadTimeValues, pristine, readSlot, real, safeDefaultCas, type Slot } from './builtins.js';
+import {
+  allowedPath,
+  allowedPreload,
+  downgrade,
+  makeFinding,
+  packageOf,
+  resolveAllowEntries,
+  severityRank,
+  type AllowEntry,
+  type AllowList,
+  type RuntimeFinding,
+  type Severity,
+} from './findings.js';
+import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
+import { describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
+
+export interface InspectOptions {
+  allow?: AllowList;
+  /** Values wirelock's own lockdown installed: never findings. */
+  ownValues?: ReadonlySet<unknown>;
+  /** Skip the inspector (function origins); hooks are then judged by identity against load time only. */
+  origins?: boolean;
+}
+
+export interface EnvironmentReport {
+  findings: RuntimeFinding[];
+  /** What could not be checked here (no /proc, no inspector), so a clean report is read correctly. */
+  limits: string[];
+  node: string;
+  platform: string;
+  checkedAt: string;
+}
+
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'GLOBAL_AGENT_HTTP_PROXY', 'GLOBAL_AGENT_HTTPS_PROXY'];
+/** Channels whose subscribers see outgoing requests (undici publishes body chunks on some). */
+export const NETWORK_CHANNELS = [
+  'undici:request:create',
+  'undici:request:headers',
+  'undici:request:bodySent',
+  'undici:request:bodyChunkSent',
+  'undici:client:sendHeaders',
+  'undici:client:beforeConnect',
+  'undici:client:connected',
+  'http.client.request.start',
+  'http.client.request.created',
+  'net.client.socket',
+];
+const INJECTED_LIBRARY = /frida|gadget|gum-js|libgum|substrate|xposed|libinject|inject[-_]?lib/i;
+
+const ownRegisterPaths = (() => {
+  const here = fileURLToPath(import.meta.url);
+  const dir = resolvePath(here, '..');
+  return [resolvePath(dir, 'register.js'), resolvePath(dir, 'register.ts')];
+})();
+
+function readText(path: string): string | undefined {
+  try {
+    return String(pristine.readFileSync(path, 'latin1'));
+  } catch {
+    return undefined;
+  }
+}
+
+interface ProcessFacts {
+  flags: ParsedFlags;
+  cmdlineFlags: string[] | undefined;
+  currentNodeOptions: ParsedFlags;
+  initialEnv: Record<string, string> | undefined;
+}
+
+function processFacts(): ProcessFacts {
+  const cmdline = readText('/proc/self/cmdline');
+  const cmdlineFlags = cmdline === undefined ? undefined : nodeFlagsOfCommandLine(cmdline.split('\0').filter((part, index, all) => index < all.length - 1 || part !== '').slice(1));
+  const environ = readText('/proc/self/environ');
+  return {
+    flags: interpretFlags(cmdlineFlags ?? process.execArgv),
+    cmdlineFlags,
+    currentNodeOptions: interpretFlags(splitNodeOptions(process.env.NODE_OPTIONS)),
+    initialEnv: environ === undefined ? undefined : parseEnviron(environ),
+  };
+}
+
+function preloadFindings(facts: ProcessFacts, entries: AllowEntry[], out: RuntimeFinding[]): void {
+  const initialNodeOptions = interpretFlags(splitNodeOptions(facts.initialEnv?.NODE_OPTIONS));
+  const seen = new Set<string>();
+  const sources: Array<[string, ParsedFlags]> = [
+    ['command line', facts.flags],
+    ['NODE_OPTIONS', facts.currentNodeOptions],
+    ['NODE_OPTIONS at exec', initialNodeOptions],
+  ];
+  for (const [source, parsed] of sources) {
+    for (const preload of parsed.preloads) {
+      const key = `${preload.flag} ${preload.value}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (isWirelockRegister(preload.value, ownRegisterPaths, (value) => resolvePath(value))) continue;
+      const finding = makeFinding('preload', 'high', `${preload.flag} ${preload.value} runs before the application`, { flag: preload.flag, module: preload.value, source }, preload.value);
+      const allowedBy = allowedPreload(entries, preload.value);
+      out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
+    }
+  }
+  // A preload that ran and then deleted itself from NODE_OPTIONS (and require.cache) is still in
+  // the environment the kernel recorded at exec.
+  const current = new Set(facts.currentNodeOptions.preloads.map((p) => `${p.flag} ${p.value}`));
+  for (const preload of initialNodeOptions.preloads) {
+    if (!current.has(`${preload.flag} ${preload.value}`)) {
+      out.push(
+        makeFinding('preload-scrubbed', 'critical', `${preload.flag} ${preload.value} was in NODE_OPTIONS at start and has been removed`, {
+          module: preload.value,
+          initialNodeOptions: facts.initialEnv?.NODE_OPTIONS,
+          currentNodeOptions: process.env.NODE_OPTIONS ?? null,
+        }, preload.value),
+      );
+    }
+  }
+  if (facts.cmdlineFlags) {
+    const actual = new Set(facts.cmdlineFlags);
+    const reported = new Set(process.execArgv);
+    const hidden = facts.cmdlineFlags.filter((flag) => !reported.has(flag));
+    const added = process.execArgv.filter((flag) => !actual.has(flag));
+    if (hidden.length > 0 || added.length > 0) {
+      out.push(makeFinding('execargv-tampered', 'critical', 'process.execArgv differs from the command line the process was started with', { hidden, added }));
+    }
+  }
+}
+
+function inspectorFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
+  const url = pristine.inspectorUrl?.();
+  const flags = [...facts.flags.inspect, ...facts.currentNodeOptions.inspect];
+  if (url || flags.length > 0) {
+    out.push(makeFinding('inspector', 'critical', url ? `the inspector is open at ${url}` : `started with ${flags.join(' ')}`, { url: url ?? null, flags }));
+  }
+}
+
+function keylogFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
+  for (const file of [...facts.flags.keylog, ...facts.currentNodeOptions.keylog]) {
+    out.push(makeFinding('tls-keylog', 'critical', `--tls-keylog writes TLS session keys to ${file}`, { file }, '--tls-keylog'));
+  }
+  for (const name of ['http.globalAgent', 'https.globalAgent'] as const) {
+    const agent = (name === 'http.globalAgent' ? real.http : real.https).globalAgent as { listenerCount?: (event: string) => number } | undefined;
+    const count = agent?.listenerCount?.('keylog') ?? 0;
+    if (count > 0) out.push(makeFinding('tls-keylog', 'critical', `${count} "keylog" listener(s) on ${name} receive every TLS session key`, { listeners: count }, name));
+  }
+  const keylogFile = process.env.SSLKEYLOGFILE;
+  if (keylogFile) {
+    out.push(makeFinding('tls-keylog', 'medium', `SSLKEYLOGFILE=${keylogFile} (Node ignores it, native TLS libraries and child processes may not)`, { file: keylogFile }, 'SSLKEYLOGFILE'));
+  }
+}
+
+function describeCertificates(pems: readonly string[]): Array<{ subject: string; pin: string }> {
+  return pems.flatMap((pem) =>
+    pemBlocks(pem).map((der) => {
+      try {
+        return { subject: new X509Certificate(der).subject.replace(/\n/g, ', '), pin: certificatePin(der) };
+      } catch {
+        return { subject: '(unparseable)', pin: '' };
+      }
+    }),
+  );
+}
+
+let bundledPinSet: Set<string> | undefined;
+function bundledPins(): Set<string> {
+  bundledPinSet ??= new Set(describeCertificates(real.tls.rootCertificates).map((cert) => cert.pin));
+  return bundledPinSet;
+}
+
+function caFindings(facts: ProcessFacts, allow: AllowList, out: RuntimeFinding[]): void {
+  const trusted = new Set(allow.trustedCas ?? []);
+  const judge = (finding: RuntimeFinding, certificates: Array<{ pin: string }>): RuntimeFinding =>
+    certificates.length > 0 && certificates.every((cert) => trusted.has(cert.pin)) ? downgrade(finding, 'trustedCas') : finding;
+
+  const extraFile = process.env.NODE_EXTRA_CA_CERTS ?? facts.initialEnv?.NODE_EXTRA_CA_CERTS;
+  if (extraFile) {
+    const text = readText(extraFile);
+    const all = text === undefined ? [] : describeCertificates([text]);
+    // Certificates Node already ships add no trust; only the others widen what is accepted.
+    const bundled = bundledPins();
+    const certificates = all.filter((cert) => !bundled.has(cert.pin));
+    const severity: Severity = text !== undefined && certificates.length === 0 ? 'info' : 'medium';
+    out.push(
+      judge(
+        makeFinding('extra-ca', severity, `NODE_EXTRA_CA_CERTS adds ${certificates.length} CA certificate(s) beyond Node's bundled roots that unprotected clients trust`, {
+          file: extraFile,
+          readable: text !== undefined,
+          certificatesInFile: all.length,
+          alreadyBundled: all.length - certificates.length,
+          certificates: certificates.slice(0, 20),
+          ...(certificates.length > 20 ? { truncated: certificates.length - 20 } : {}),
+        }, 'NODE_EXTRA_CA_CERTS'),
+        certificates,
+      ),
+    );
+  }
+  const stores = [...new Set([...facts.flags.caStore, ...facts.currentNodeOptions.caStore])];
+  for (const flag of stores) {
+    out.push(makeFinding('system-ca', 'medium', `${flag}: unprotected clients trust the operating system's CA store`, { flag }, flag));
+  }
+  for (const name of ['SSL_CERT_FILE', 'SSL_CERT_DIR']) {
+    const value = process.env[name];
+    if (value) {
+      const severity: Severity = stores.includes('--use-openssl-ca') ? 'medium' : 'low';
+      out.push(makeFinding('system-ca', severity, `${name}=${value} names the CA store OpenSSL trusts`, { value, useOpensslCa: severity === 'medium' }, name));
+    }
+  }
+  const current = safeDefaultCas();
+  if (current && loadTimeDefaultCas && current !== loadTimeDefaultCas) {
+    const before = new Set(loadTimeDefaultCas);
+    const added = describeCertificates(current.filter((pem) => !before.has(pem)));
+    out.push(
+      judge(
+        makeFinding('ca-injected', 'critical', `the default CA list was replaced at run time (tls.setDefaultCACertificates): ${added.length} certificate(s) added`, { added, removed: loadTimeDefaultCas.length - (current.length - added.length) }, 'tls.setDefaultCACertificates'),
+        added,
+      ),
+    );
+  }
+  for (const name of ['http.globalAgent', 'https.globalAgent'] as const) {
+    const agent = (name === 'http.globalAgent' ? real.http : real.https).globalAgent as { options?: { ca?: unknown } } | undefined;
+    const ca = agent?.options?.ca;
+    if (ca !== undefined && ca !== null) {
+      const pems = (Array.isArray(ca) ? ca : [ca]).map((item) => (typeof item === 'string' ? item : Buffer.isBuffer(item) ? item.toString('latin1') : ''));
+      const certificates = describeCertificates(pems);
+      out.push(judge(makeFinding('ca-injected', 'high', `${name}.options.ca trusts ${certificates.length} extra certificate(s)`, { certificates }, `${name}.options.ca`), certificates));
+    }
+  }
+}
+
+function hostPortOf(value: string): string | undefined {
+  try {
+    const url = new URL(value.includes('://') ? value : `http://${value}`);
+    return `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function proxyFindings(facts: ProcessFacts, allow: AllowList, out: RuntimeFinding[]): void {
+  const allowed = new Set((allow.proxies ?? []).map(hostPortOf).filter(Boolean));
+  const envProxy = facts.flags.useEnvProxy || facts.currentNodeOptions.useEnvProxy || process.env.NODE_USE_ENV_PROXY === '1';
+  for (const name of PROXY_VARIABLES) {
+    const value = process.env[name];
+    if (!value) continue;
+    const finding = makeFinding('proxy-env', envProxy ? 'high' : 'medium', `${name}=${value} sends traffic of proxy-aware clients through a proxy`, { value, nodeUsesEnvProxy: envProxy }, name);
+    const target = hostPortOf(value);
+    out.push(target && allowed.has(target) ? downgrade(finding, 'proxies') : finding);
+  }
+  const globalAgentState = (globalThis as { GLOBAL_AGENT?: Record<string, unknown> }).GLOBAL_AGENT;
+  if (globalAgentState) {
+    out.push(
+      makeFinding('global-agent', 'high', 'global-agent is bootstrapped: http(s) requests go through its proxy agent', {
+        HTTP_PROXY: globalAgentState.HTTP_PROXY ?? null,
+        HTTPS_PROXY: globalAgentState.HTTPS_PROXY ?? null,
+      }),
+    );
+  }
+}
+
+function tlsVerificationFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
+  const current = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  const initial = facts.initialEnv?.NODE_TLS_REJECT_UNAUTHORIZED;
+  if (current === '0' || initial === '0') {
+    out.push(
+      makeFinding('tls-verification-disabled', 'critical', 'NODE_TLS_REJECT_UNAUTHORIZED=0: unprotected TLS clients accept any certificate', {
+        current: current ?? null,
+        atExec: initial ?? null,
+        setAtRunTime: current === '0' && initial !== '0',
+      }),
+    );
+  }
+}
+
+/** Origin of what an object's class and key method are, for agents and dispatchers. */
+function objectOrigin(value: object, method: string, originOf: (value: unknown) => FunctionOrigin): { ctor: string; origin: FunctionOrigin; methodOrigin: FunctionOrigin } {
+  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+  const ctor = proto?.constructor;
+  return { ctor: typeof ctor?.name === 'string' ? ctor.name : '?', origin: originOf(ctor), methodOrigin: originOf((value as Record<string, unknown>)[method]) };
+}
+
+function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: ((value: unknown) => FunctionOrigin) | undefined, out: RuntimeFinding[]): void {
+  const own = options.ownValues ?? new Set<unknown>();
+  for (const slot of SLOTS) {
+    const value = readSlot(slot);
+    if (own.has(value)) continue;
+    const changed = value !== loadTimeValues.get(slot.name);
+    if (slot.kind === 'function') {
+      if (value === undefined) continue;
+      const origin: FunctionOrigin = originOf ? originOf(value) : pristine.isProxy(value) ? { kind: 'proxy' } : { kind: changed ? 'unknown' : 'builtin' };
+      if (origin.kind === 'builtin') continue;
+      const url = responsibleUrl(origin);
+      const finding = makeFinding('hooked-api', 'high', `${slot.name} is not Node's own: ${describeOrigin(origin)}`, {
+        origin: origin.kind,
+        defined: describeOrigin(origin),
+        url: url ?? null,
+        package: packageOf(url) ?? null,
+        changedSinceWirelockLoaded: changed,
+      }, slot.name);
+      const allowedBy = allowedPath(entries, url);
+      out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
+    } else if (value !== undefined && value !== null && typeof value === 'object') {
+      const method = slot.kind === 'dispatcher' ? 'dispatch' : 'createConnection';
+      const described = originOf ? objectOrigin(value, method, originOf) : undefined;
+      const judged = described ? [described.origin, described.methodOrigin] : [];
+      const builtin = described ? judged.every((origin) => origin.kind === 'builtin') : !changed;
+      if (builtin) continue;
+      const url = judged.map(responsibleUrl).find(Boolean);
+      const evidence = { class: described?.ctor ?? null, defined: described ? describeOrigin(described.origin) : 'changed since wirelock loaded', url: url ?? null, package: packageOf(url) ?? null };
+      let finding: RuntimeFinding;
+      if (slot.kind === 'dispatcher') {
+        // npm undici's plain Agent is a common, harmless app choice (timeouts, pools); a proxy,
+        // mock or unknown class changes where requests go.
+        const plainAgent = /\/node_modules\/undici\/lib\/dispatcher\/agent\.js$/.test(url ?? '') && described?.methodOrigin.kind === 'user';
+        finding = makeFinding('dispatcher-swapped', plainAgent ? 'low' : 'high', `fetch's global dispatcher is a ${evidence.class} from ${evidence.package ?? evidence.defined}`, evidence, slot.name);
+      } else {
+        finding = makeFinding('agent-replaced', 'high', `${slot.name} is a ${evidence.class} from ${evidence.package ?? evidence.defined}`, evidence, slot.name);
+      }
+      const allowedBy = allowedPath(entries, url);
+      out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
+    }
+  }
+}
+
+function channelFindings(entries: AllowEntry[], out: RuntimeFinding[]): void {
+  const subscribed = NETWORK_CHANNELS.filter((name) => pristine.hasSubscribers(name));
+  if (subscribed.length === 0) return;
+  const finding = makeFinding('channel-subscriber', 'low', `code subscribes to ${subscribed.length} network diagnostics channel(s)`, { channels: subscribed });
+  // Subscribers cannot be attributed; an allow-listed APM agent explains them.
+  const apm = entries.find((entry) => entry.ids?.includes('channel-subscriber'));
+  out.push(apm ? downgrade(finding, apm.name) : finding);
+}
+
+function nativeFindings(facts: ProcessFacts, limits: string[], out: RuntimeFinding[]): void {
+  for (const name of ['LD_PRELOAD', 'DYLD_INSERT_LIBRARIES'] as const) {
+    const current = process.env[name];
+    const initial = facts.initialEnv?.[name];
+    const value = current || initial;
+    if (value) out.push(makeFinding('ld-preload', 'critical', `${name}=${value} loads a shared library into the process`, { current: current ?? null, atExec: initial ?? null }, name));
+  }
+  const ldSoPreload = readText('/etc/ld.so.preload');
+  const entries = (ldSoPreload ?? '').split(/\s+/).filter((line) => line && !line.startsWith('#'));
+  if (entries.length > 0) out.push(makeFinding('ld-preload', 'critical', `/etc/ld.so.preload loads ${entries.join(', ')} into every process`, { libraries: entries }, '/etc/ld.so.preload'));
+
+  const maps = readText('/proc/self/maps');
+  if (maps === undefined) {
+    if (process.platform === 'linux') limits.push('/proc/self/maps unreadable: injected libraries not checked');
+  } else {
+    const libraries = new Set<string>();
+    for (const line of maps.split('\n')) {
+      const path = line.slice(line.indexOf('/'));
+      if (line.includes('/') && INJECTED_LIBRARY.test(path)) libraries.add(path.trim());
+    }
+    if (libraries.size > 0) out.push(makeFinding('injected-library', 'critical', `instrumentation libraries are mapped: ${[...libraries].join(', ')}`, { libraries: [...libraries] }));
+  }
+  const status = readText('/proc/self/status');
+  if (status === undefined) {
+    if (process.platform === 'linux') limits.push('/proc/self/status unreadable: tracers not checked');
+  } else {
+    const tracer = Number(/^TracerPid:\s*(\d+)/m.exec(status)?.[1] ?? 0);
+    if (tracer > 0) {
+      const comm = readText(`/proc/${tracer}/comm`)?.trim();
+      out.push(makeFinding('tracer', 'critical', `process ${tracer}${comm ? ` (${comm})` : ''} is tracing this process`, { pid: tracer, command: comm ?? null }));
+    }
+  }
+}
+
+/**
+ * Every synchronous check. `originOf` comes from one inspector session for all slots, so the
+ * ~30 ms of Debugger.enable is paid once per inspection.
+ */
+export function collectFindings(options: InspectOptions = {}, limits: string[] = []): RuntimeFinding[] {
+  const allow = options.allow ?? {};
+  const entries = resolveAllowEntries(allow.hookers);
+  const facts = processFacts();
+  const out: RuntimeFinding[] = [];
+  if (!facts.cmdlineFlags && process.platform === 'linux') limits.push('/proc/self/cmdline unreadable: flags taken from process.execArgv');
+  if (!facts.initialEnv && process.platform === 'linux') limits.push('/proc/self/environ unreadable: scrubbed NODE_OPTIONS not detectable');
+  if (process.platform !== 'linux') limits.push(`${process.platform}: no /proc; start-up environment, tracers and mapped libraries not checked`);
+  preloadFindings(facts, entries, out);
+  inspectorFindings(facts, out);
+  keylogFindings(facts, out);
+  caFindings(facts, allow, out);
+  tlsVerificationFindings(facts, out);
+  proxyFindings(facts, allow, out);
+  const useOrigins = options.origins !== false && originAvailable;
+  if (!useOrigins) limits.push('inspector unavailable: hooks installed before wirelock loaded are not detectable');
+  if (useOrigins) withOrigins((originOf) => hookFindings(options, entries, originOf, out));
+  else hookFindings(options, entries, undefined, out);
+  channelFindings(entries, out);
+  nativeFindings(facts, limits, out);
+  return sortFindings(out);
+}
+
+export function sortFindings(findings: RuntimeFinding[]): RuntimeFinding[] {
+  return findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.key.localeCompare(b.key));
+}
+
+/**
+ * Module loader hooks (module.register) can serve a fake `node:https` to `import` while
+ * getBuiltinModule still returns the real one; `require` can be redirected by patching the CJS
+ * loader. Both are compared with the real objects.
+ */
+export async function loaderFindings(): Promise<RuntimeFinding[]> {
+  const out: RuntimeFinding[] = [];
+  const require = createRequire(import.meta.url);
+  for (const name of ['http', 'https', 'tls', 'net'] as const) {
+    const id = `node:${name}`;
+    const expected = real[name];
+    let imported: unknown;
+    try {
+      imported = ((await import(id)) as { default?: unknown }).default;
+    } catch (error) {
+      imported = error;
+    }
+    let required: unknown;
+    try {
+      required = require(id);
+    } catch (error) {
+      required = error;
+    }
+    const redirected = [imported !== expected ? 'import' : undefined, required !== expected ? 'require' : undefined].filter(Boolean);
+    if (redirected.length > 0) {
+      out.push(makeFinding('loader-redirect', 'critical', `${redirected.join(' and ')} of ${id} do not return Node's built-in module`, { module: id, via: redirected }, id));
+    }
+  }
+  return out;
+}
+
+/**
+ * A report of everything in this process that can read or redirect network traffic before
+ * wirelock (or any TLS client) sees it: preloads, loader hooks, hooked APIs, CA and proxy
+ * settings, the inspector, key logging, injected libraries and tracers.
+ */
+export async function inspectEnvironment(options: InspectOptions = {}): Promise<EnvironmentReport> {
+  const limits: string[] = [];
+  const findings = collectFindings(options, limits);
+  findings.push(...(await loaderFindings()));
+  return { findings: sortFindings(findings), limits, node: process.version, platform: process.platform, checkedAt: new Date().toISOString() };
+}
+
+export { DISPATCHER_SYMBOL, SLOTS, type Slot };
