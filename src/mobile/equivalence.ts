@@ -1,0 +1,252 @@
+/**
+ * Semantic equivalence of generated configuration and the policy. For each host of a matrix (every
+ * domain, its subdomains at depths 1-3, its parent, look-alike suffixes, IDN, loopback, IP literals,
+ * local names, unlisted hosts) the rules wirelock's matcher applies are compared with the rules a
+ * reference evaluator reads from the generated files (parsed back from text, as a device would).
+ * Every difference must be one a printed warning announces; anything else is a generator bug.
+ */
+import { createHash } from 'node:crypto';
+import { findDomainPolicy, isLoopbackHost, normalizeHost } from '../policy/match.js';
+import type { Policy } from '../policy/types.js';
+import { pemBlocks } from '../x509/certificate.js';
+import { ANDROID_XML_PATH, evaluateAndroid, parseNetworkSecurityConfig } from './android.js';
+import { evaluateAts, IOS_PLIST_PATH } from './ios.js';
+import { anchorFingerprints, domainMode, hostKind, pinBase64, type Aspect, type GenerateResult, type GenerateWarning } from './model.js';
+import { isPlistDict, parsePlist, type PlistValue } from './plist.js';
+import { evaluateOkHttp, evaluateTrustKit, rnJsonAsTrustKit, TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH, type PinningHostConfig, type RnDomainOptions } from './trustkit.js';
+
+export interface PinGroup {
+  role: 'any' | 'ca' | 'leaf';
+  pins: string[];
+}
+
+/** What applies to one host. `undefined` fields are outside what a platform config controls. */
+export interface HostRules {
+  allowed?: boolean;
+  cleartext?: boolean;
+  /** Enforced pin groups: a connection must match one pin of every group. */
+  pinGroups?: PinGroup[];
+  /** Pins reported, not enforced. */
+  reportOnlyPins?: string[];
+  pinsExpire?: string | undefined;
+  /** `system` and/or SHA-256 fingerprints of private anchors, sorted. */
+  trust?: string[];
+  ct?: boolean;
+  minTls?: string;
+}
+
+export interface Difference {
+  host: string;
+  aspect: Aspect;
+  expected: unknown;
+  actual: unknown;
+  /** The warning that announces it, if any. */
+  warning: string | undefined;
+}
+
+export interface EquivalenceReport {
+  evaluator: string;
+  hosts: string[];
+  differences: Difference[];
+  /** Differences no warning announces: must be empty. */
+  unexplained: Difference[];
+}
+
+/** The host matrix for a policy: normalized ASCII host names and IP literals. */
+export function hostMatrix(policy: Policy): string[] {
+  const hosts = new Set<string>([
+    'unlisted.example.net',
+    'localhost',
+    'api.localhost',
+    '127.0.0.1',
+    '127.0.0.2',
+    '::1',
+    '192.0.2.1',
+    'printer.local',
+    'intranet',
+    normalizeHost('bücher.example')!,
+  ]);
+  for (const domain of policy.domains) {
+    hosts.add(domain.name);
+    if (hostKind(domain.name) === 'ip') continue;
+    hosts.add(`www.${domain.name}`);
+    hosts.add(`a.b.${domain.name}`);
+    hosts.add(`x.y.z.${domain.name}`);
+    // A name that ends with the domain's text but is not under it.
+    hosts.add(`not${domain.name}`);
+    const dot = domain.name.indexOf('.');
+    if (dot > 0 && domain.name.indexOf('.', dot + 1) > 0) hosts.add(domain.name.slice(dot + 1));
+  }
+  return [...hosts].sort();
+}
+
+function pinsOf(groups: PinGroup[] | undefined): string[] {
+  return [...new Set((groups ?? []).flatMap((g) => g.pins))].sort();
+}
+
+/** The rules wirelock itself applies to `host` (the transport engine's decisions). */
+export function expectedRules(policy: Policy, host: string): HostRules {
+  const domain = findDomainPolicy(policy, host);
+  const mode = domainMode(policy, domain);
+  const pins = domain?.pins.map(pinBase64).sort() ?? [];
+  const anchors = domain?.trustAnchors ?? policy.trustAnchors;
+  const system = mode === 'report-only' || anchors.some((a) => a.kind === 'builtin');
+  const ct = domain ? domain.certificateTransparency : policy.certificateTransparency;
+  return {
+    allowed: domain !== undefined || policy.unlistedHosts === 'allow',
+    cleartext: domain?.cleartext === 'allow' || (domain?.cleartext !== 'block' && policy.cleartext === 'allow-loopback' && isLoopbackHost(host)),
+    pinGroups: mode === 'enforce' && pins.length > 0 ? [{ role: 'any', pins }] : [],
+    reportOnlyPins: mode === 'report-only' ? pins : [],
+    pinsExpire: mode === 'enforce' && pins.length > 0 ? domain?.pinsExpireText : undefined,
+    trust: [...(system ? ['system'] : []), ...anchorFingerprints(anchors)],
+    ct: mode === 'enforce' && ct?.enforce === true,
+    minTls: domain?.minTlsVersion ?? policy.minTlsVersion,
+  };
+}
+
+function declaredRoles(policy: Policy, host: string): Map<string, 'leaf' | 'ca' | undefined> {
+  const domain = findDomainPolicy(policy, host);
+  return new Map((domain?.pins ?? []).map((pin) => [pinBase64(pin), pin.role]));
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function compareRules(policy: Policy, host: string, expected: HostRules, actual: HostRules): Array<Omit<Difference, 'warning'>> {
+  const out: Array<Omit<Difference, 'warning'>> = [];
+  const push = (aspect: Aspect, e: unknown, a: unknown) => out.push({ host, aspect, expected: e, actual: a });
+  if (actual.allowed !== undefined && actual.allowed !== expected.allowed) push('allowed', expected.allowed, actual.allowed);
+  // A host no connection may reach has no other rules worth comparing.
+  if (expected.allowed === false && actual.allowed !== undefined) return out;
+  if (actual.cleartext !== undefined && actual.cleartext !== expected.cleartext) push('cleartext', expected.cleartext, actual.cleartext);
+  if (actual.pinGroups !== undefined) {
+    const e = pinsOf(expected.pinGroups);
+    const a = pinsOf(actual.pinGroups);
+    if (!same(e, a)) push('pins', e, a);
+    const roles = declaredRoles(policy, host);
+    const roleProblem = actual.pinGroups.length > 1 || actual.pinGroups.some((g) => g.role !== 'any' && g.pins.some((pin) => roles.get(pin) !== g.role));
+    if (roleProblem) push('pin-roles', expected.pinGroups, actual.pinGroups);
+    if (e.length > 0 && a.length > 0 && actual.pinsExpire !== expected.pinsExpire) push('pins-expire', expected.pinsExpire, actual.pinsExpire);
+  }
+  if (actual.reportOnlyPins !== undefined && !same([...actual.reportOnlyPins].sort(), expected.reportOnlyPins)) push('report-only', expected.reportOnlyPins, actual.reportOnlyPins);
+  if (actual.trust !== undefined && !same(actual.trust, expected.trust)) push('trust', expected.trust, actual.trust);
+  if (actual.ct !== undefined && actual.ct !== expected.ct) push('ct', expected.ct, actual.ct);
+  if (actual.minTls !== undefined && actual.minTls !== expected.minTls) push('min-tls', expected.minTls, actual.minTls);
+  return out;
+}
+
+export function warningCovers(warning: GenerateWarning, policy: Policy, difference: Pick<Difference, 'host' | 'aspect'>): boolean {
+  if (!warning.aspects.includes(difference.aspect)) return false;
+  const domain = findDomainPolicy(policy, difference.host);
+  if (warning.scope.domain !== undefined && domain?.name !== warning.scope.domain) return false;
+  const kind = warning.scope.hostKind;
+  if (kind === 'unlisted' && domain) return false;
+  if ((kind === 'ip' || kind === 'local') && hostKind(difference.host) !== kind) return false;
+  if (kind === 'loopback' && !isLoopbackHost(difference.host)) return false;
+  return true;
+}
+
+function check(evaluator: string, policy: Policy, warnings: GenerateWarning[], evaluate: (host: string) => HostRules, hosts = hostMatrix(policy)): EquivalenceReport {
+  const differences: Difference[] = [];
+  for (const host of hosts) {
+    for (const difference of compareRules(policy, host, expectedRules(policy, host), evaluate(host))) {
+      const warning = warnings.find((w) => warningCovers(w, policy, difference));
+      differences.push({ ...difference, warning: warning?.rule });
+    }
+  }
+  return { evaluator, hosts, differences, unexplained: differences.filter((d) => d.warning === undefined) };
+}
+
+function fileOf(result: GenerateResult, path: string): string {
+  const file = result.files.find((f) => f.path === path);
+  if (!file) throw new Error(`generated output has no ${path}`);
+  return file.contents;
+}
+
+function fingerprintsOfRaw(result: GenerateResult, src: string): string[] {
+  const name = src.slice('@raw/'.length);
+  const file = result.files.find((f) => f.path === `raw/${name}.pem`);
+  if (!file) return [`missing:${src}`];
+  return pemBlocks(file.contents).map((der) => createHash('sha256').update(der).digest('hex'));
+}
+
+export function checkAndroid(policy: Policy, result: GenerateResult, apiLevel: number, hosts?: string[]): EquivalenceReport {
+  const config = parseNetworkSecurityConfig(fileOf(result, ANDROID_XML_PATH));
+  return check(`android-api-${apiLevel}`, policy, result.warnings, (host) => {
+    const applied = evaluateAndroid(config, host, { apiLevel });
+    const trust = new Set<string>();
+    for (const src of applied.trustAnchors) {
+      if (src === 'system' || src === 'user') trust.add(src);
+      else for (const fp of fingerprintsOfRaw(result, src)) trust.add(fp);
+    }
+    const pins = [...applied.pins].sort();
+    return {
+      allowed: true,
+      cleartext: applied.cleartextPermitted,
+      pinGroups: pins.length > 0 ? [{ role: 'any', pins }] : [],
+      reportOnlyPins: [],
+      pinsExpire: pins.length > 0 ? applied.pinsExpire : undefined,
+      trust: [...(trust.has('system') ? ['system'] : []), ...(trust.has('user') ? ['user'] : []), ...[...trust].filter((t) => t !== 'system' && t !== 'user').sort()],
+      ct: applied.certificateTransparency,
+      minTls: 'unspecified',
+    };
+  }, hosts);
+}
+
+export function checkIos(policy: Policy, result: GenerateResult, hosts?: string[]): EquivalenceReport {
+  const plist = parsePlist(fileOf(result, IOS_PLIST_PATH));
+  const ats = isPlistDict(plist) ? plist.NSAppTransportSecurity : undefined;
+  return check('ios-ats', policy, result.warnings, (host) => {
+    const applied = evaluateAts(ats ?? {}, host);
+    const groups: PinGroup[] = [];
+    if (applied.caPins.length > 0) groups.push({ role: 'ca', pins: [...applied.caPins].sort() });
+    if (applied.leafPins.length > 0) groups.push({ role: 'leaf', pins: [...applied.leafPins].sort() });
+    return {
+      allowed: true,
+      cleartext: applied.cleartextPermitted,
+      pinGroups: groups,
+      reportOnlyPins: [],
+      pinsExpire: undefined,
+      trust: ['system'],
+      ct: applied.certificateTransparency,
+      minTls: applied.minTlsVersion,
+    };
+  }, hosts);
+}
+
+function pinningRules(applied: PinningHostConfig | undefined): HostRules {
+  const pins = [...(applied?.pins ?? [])].sort();
+  const enforced = applied?.enforced === true && pins.length > 0;
+  return {
+    pinGroups: enforced ? [{ role: 'any', pins }] : [],
+    reportOnlyPins: applied && !applied.enforced ? pins : [],
+    pinsExpire: enforced ? applied.expires : undefined,
+  };
+}
+
+/** Three evaluators: native TrustKit (plist), the React Native JSON on iOS (TrustKit) and on Android (OkHttp). */
+export function checkTrustKit(policy: Policy, result: GenerateResult, hosts?: string[]): EquivalenceReport[] {
+  const plist = parsePlist(fileOf(result, TRUSTKIT_PLIST_PATH));
+  const configuration: PlistValue = isPlistDict(plist) ? plist.TSKConfiguration ?? {} : {};
+  const json = JSON.parse(fileOf(result, TRUSTKIT_JSON_PATH)) as Record<string, RnDomainOptions>;
+  const rnIos = rnJsonAsTrustKit(json);
+  // The JSON is one file for both platforms: a warning about either applies to it.
+  return [
+    check('trustkit-plist', policy, result.warnings.filter((w) => !w.rule.startsWith('trustkit/rn-')), (host) => pinningRules(evaluateTrustKit(configuration, host)), hosts),
+    check('rn-ios-trustkit', policy, result.warnings.filter((w) => w.rule !== 'trustkit/rn-android-expiry' && w.rule !== 'trustkit/rn-android-nested'), (host) => pinningRules(evaluateTrustKit(rnIos, host)), hosts),
+    check('rn-android-okhttp', policy, result.warnings, (host) => pinningRules(evaluateOkHttp(json, host)), hosts),
+  ];
+}
+
+/** Every evaluator that applies to a generated result. */
+export function checkEquivalence(policy: Policy, result: GenerateResult, hosts?: string[]): EquivalenceReport[] {
+  switch (result.target) {
+    case 'android':
+      return [checkAndroid(policy, result, 24, hosts), checkAndroid(policy, result, 36, hosts)];
+    case 'ios':
+      return [checkIos(policy, result, hosts)];
+    case 'trustkit':
+      return checkTrustKit(policy, result, hosts);
+  }
+}

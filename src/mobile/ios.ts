@@ -1,0 +1,163 @@
+/**
+ * iOS App Transport Security (Info.plist `NSAppTransportSecurity`) from a policy, and a reference
+ * evaluator of the generated dictionary. ATS semantics that matter here:
+ * - NSPinnedDomains: with both NSPinnedCAIdentities and NSPinnedLeafIdentities a connection must
+ *   match one pin of EACH list (wirelock: any one pin), so roles decide which list a pin goes to.
+ * - pins never expire and there is no report-only mode;
+ * - ATS does not protect connections to IP addresses or unqualified / `.local` names.
+ */
+import type { DomainPolicy, Pin, Policy } from '../policy/types.js';
+import { isLoopbackHost } from '../policy/match.js';
+import { domainMode, hostKind, pinBase64, Warnings, type GenerateResult } from './model.js';
+import { isPlistDict, serializePlist, type PlistValue } from './plist.js';
+
+export const IOS_PLIST_PATH = 'Info.plist';
+
+type PlistDict = { [key: string]: PlistValue };
+
+/** Which pins of a domain ATS gets, and what is lost. */
+export function atsPinLists(pins: Pin[]): { list: 'NSPinnedCAIdentities' | 'NSPinnedLeafIdentities' | undefined; pins: Pin[]; unknown: Pin[]; droppedLeaf: Pin[] } {
+  const unknown = pins.filter((pin) => pin.role === undefined);
+  const ca = pins.filter((pin) => pin.role === 'ca');
+  const leaf = pins.filter((pin) => pin.role === 'leaf');
+  // With both lists ATS requires a match in each (an AND wirelock's "any pin" cannot mean), so a
+  // mixed set keeps the CA pins: they survive leaf re-issuance.
+  if (ca.length > 0) return { list: 'NSPinnedCAIdentities', pins: ca, unknown, droppedLeaf: leaf };
+  if (leaf.length > 0) return { list: 'NSPinnedLeafIdentities', pins: leaf, unknown, droppedLeaf: [] };
+  return { list: undefined, pins: [], unknown, droppedLeaf: [] };
+}
+
+export function generateAtsDictionary(policy: Policy, warnings = new Warnings('ios')): PlistDict {
+  const ats: PlistDict = { NSAllowsArbitraryLoads: false };
+  if (policy.cleartext === 'allow-loopback') {
+    ats.NSAllowsLocalNetworking = true;
+    warnings.add('loopback', '/cleartext', { hostKind: 'loopback' }, ['cleartext'],
+      '"allow-loopback" is written as NSAllowsLocalNetworking, which covers unqualified names, .local names and IP addresses but not names under .localhost');
+  }
+  const exceptions: PlistDict = {};
+  const pinned: PlistDict = {};
+
+  warnings.add('ip-address', '/cleartext', { hostKind: 'ip' }, ['cleartext', 'pins', 'trust', 'ct', 'min-tls'],
+    'ATS does not protect connections made to IP addresses (no https requirement, no NSPinnedDomains): the policy\'s rules for IP hosts are not enforced on iOS');
+  warnings.add('local-names', '/cleartext', { hostKind: 'local' }, ['cleartext', 'ct', 'min-tls'],
+    'ATS does not protect unqualified host names and .local names (and NSAllowsLocalNetworking allows cleartext to them): the policy\'s cleartext and TLS rules for such hosts are not enforced on iOS');
+  if (policy.unlistedHosts === 'block') {
+    warnings.add('unlisted-hosts', '/unlistedHosts', { hostKind: 'unlisted' }, ['allowed'], 'ATS cannot block hosts the policy does not list ("unlistedHosts": "block"): enforce the allowlist in the app');
+  }
+  if (policy.minTlsVersion === 'TLSv1.3') {
+    warnings.add('min-tls', '/minTlsVersion', { hostKind: 'unlisted' }, ['min-tls'], 'ATS has no app-wide minimum TLS version: TLSv1.3 is written for listed domains only; other hosts get ATS\'s TLSv1.2');
+  }
+  const globalCt = policy.certificateTransparency?.enforce === true && policy.mode === 'enforce';
+  if (globalCt) {
+    warnings.add('ct-unlisted', '/certificateTransparency', { hostKind: 'unlisted' }, ['ct'],
+      'ATS can require CT per listed domain only (NSRequiresCertificateTransparency); for other hosts iOS applies its own system-wide CT policy');
+  }
+  const trustWarning = (domain: DomainPolicy | undefined, anchors: Policy['trustAnchors'], pointer: string) => {
+    const custom = anchors.some((a) => a.kind === 'file');
+    const noBuiltin = !anchors.some((a) => a.kind === 'builtin');
+    if (!custom && !noBuiltin) return;
+    warnings.add('trust-anchors', pointer, domain ? { domain: domain.name } : {}, ['trust'],
+      `${domain ? domain.name : 'the policy'}: ATS cannot ${custom ? 'add private CAs' : ''}${custom && noBuiltin ? ' or ' : ''}${noBuiltin ? 'stop trusting the system roots' : ''}; iOS trusts its system store (pin the private CA's key, or install it through a configuration profile)`);
+  };
+  trustWarning(undefined, policy.trustAnchors, '/trustAnchors');
+
+  for (const domain of policy.domains) {
+    const mode = domainMode(policy, domain);
+    if (domain.trustAnchors !== policy.trustAnchors) trustWarning(domain, domain.trustAnchors, `${domain.pointer}/trustAnchors`);
+    const cleartext = domain.cleartext !== undefined ? domain.cleartext === 'allow' : policy.cleartext === 'allow-loopback' && isLoopbackHost(domain.name);
+    const ct = domain.certificateTransparency?.enforce === true && mode === 'enforce';
+    const exception: PlistDict = {
+      NSIncludesSubdomains: domain.includeSubdomains,
+      NSExceptionAllowsInsecureHTTPLoads: cleartext,
+      NSExceptionMinimumTLSVersion: domain.minTlsVersion,
+      NSExceptionRequiresForwardSecrecy: true,
+      NSRequiresCertificateTransparency: ct,
+    };
+    exceptions[domain.name] = exception;
+    if (domain.pins.length === 0) continue;
+    if (mode === 'report-only') {
+      warnings.add('report-only', `${domain.pointer}/mode`, { domain: domain.name }, ['report-only'],
+        `${domain.name} is report-only: ATS cannot report without blocking, so its pins are left out of NSPinnedDomains (use the TrustKit output for report-only pinning)`);
+      continue;
+    }
+    const lists = atsPinLists(domain.pins);
+    if (lists.unknown.length > 0) {
+      warnings.add('pin-role-unknown', `${domain.pointer}/pins`, { domain: domain.name }, ['pins', 'pin-roles'],
+        `${domain.name}: ${lists.unknown.length} pin(s) do not say "role": "leaf" or "ca", and ATS needs to know (${lists.unknown.map((p) => p.pin).join(', ')}); they are left out of NSPinnedDomains`);
+    }
+    if (lists.droppedLeaf.length > 0) {
+      warnings.add('pin-roles-mixed', `${domain.pointer}/pins`, { domain: domain.name }, ['pins', 'pin-roles'],
+        `${domain.name} mixes leaf and CA pins; ATS would require a match in both lists, so only the ${lists.pins.length} CA pin(s) are written and the leaf pin(s) ${lists.droppedLeaf.map((p) => p.pin).join(', ')} are left out`);
+    }
+    if (domain.pinsExpireText) {
+      warnings.add('pins-expire', `${domain.pointer}/pinsExpire`, { domain: domain.name }, ['pins-expire'],
+        `${domain.name}: NSPinnedDomains has no expiry; the pins stay enforced after ${domain.pinsExpireText} until an app update removes them`);
+    }
+    if (!lists.list) continue;
+    pinned[domain.name] = {
+      NSIncludesSubdomains: domain.includeSubdomains,
+      [lists.list]: lists.pins.map((pin) => ({ 'SPKI-SHA256-BASE64': pinBase64(pin) })),
+    };
+  }
+  if (Object.keys(exceptions).length > 0) ats.NSExceptionDomains = exceptions;
+  if (Object.keys(pinned).length > 0) ats.NSPinnedDomains = pinned;
+  return ats;
+}
+
+export function generateIos(policy: Policy): GenerateResult {
+  const warnings = new Warnings('ios');
+  const ats = generateAtsDictionary(policy, warnings);
+  return {
+    target: 'ios',
+    files: [{ path: IOS_PLIST_PATH, contents: serializePlist({ NSAppTransportSecurity: ats }), role: 'Info.plist NSAppTransportSecurity' }],
+    warnings: warnings.list,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference evaluator of an NSAppTransportSecurity dictionary.
+
+export interface AtsHostConfig {
+  /** False when ATS does not apply to the host at all (IP literal, local name). */
+  protected: boolean;
+  cleartextPermitted: boolean;
+  minTlsVersion: string;
+  certificateTransparency: boolean;
+  caPins: string[];
+  leafPins: string[];
+}
+
+function mostSpecific(table: PlistValue | undefined, host: string): PlistDict | undefined {
+  if (!isPlistDict(table)) return undefined;
+  if (isPlistDict(table[host])) return table[host] as PlistDict;
+  let best: string | undefined;
+  for (const [name, entry] of Object.entries(table)) {
+    if (isPlistDict(entry) && entry.NSIncludesSubdomains === true && host.endsWith(`.${name}`) && (!best || name.length > best.length)) best = name;
+  }
+  return best ? (table[best] as PlistDict) : undefined;
+}
+
+function identities(value: PlistValue | undefined): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((item) => (isPlistDict(item) && typeof item['SPKI-SHA256-BASE64'] === 'string' ? [item['SPKI-SHA256-BASE64'] as string] : []));
+}
+
+export function evaluateAts(ats: PlistValue, rawHost: string): AtsHostConfig {
+  const dict = isPlistDict(ats) ? ats : {};
+  const host = rawHost.toLowerCase();
+  const arbitrary = dict.NSAllowsArbitraryLoads === true;
+  const kind = hostKind(host);
+  if (kind === 'ip' || kind === 'local') {
+    return { protected: false, cleartextPermitted: true, minTlsVersion: 'none', certificateTransparency: false, caPins: [], leafPins: [] };
+  }
+  const exception = mostSpecific(dict.NSExceptionDomains, host);
+  const pinned = mostSpecific(dict.NSPinnedDomains, host);
+  return {
+    protected: true,
+    cleartextPermitted: typeof exception?.NSExceptionAllowsInsecureHTTPLoads === 'boolean' ? exception.NSExceptionAllowsInsecureHTTPLoads : arbitrary,
+    minTlsVersion: typeof exception?.NSExceptionMinimumTLSVersion === 'string' ? exception.NSExceptionMinimumTLSVersion : 'TLSv1.2',
+    certificateTransparency: exception?.NSRequiresCertificateTransparency === true,
+    caPins: identities(pinned?.NSPinnedCAIdentities),
+    leafPins: identities(pinned?.NSPinnedLeafIdentities),
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * TrustKit configuration: the JSON `initializeSslPinning()` of react-native-ssl-public-key-pinning
+ * takes (TrustKit on iOS, OkHttp's CertificatePinner on Android), and the `TSKConfiguration`
+ * dictionary native iOS apps put in Info.plist. TrustKit only pins: cleartext, trust anchors and
+ * CT come from the ios/android outputs.
+ *
+ * Semantics that differ from wirelock and are announced as warnings:
+ * - TrustKit refuses a domain with fewer than 2 pins (a backup is mandatory);
+ * - the React Native library has no report-only mode, and on Android it hands `**.domain` patterns
+ *   to OkHttp, which applies the pins of EVERY matching pattern (a nested domain also accepts its
+ *   parent's pins) and ignores expirationDate.
+ */
+import type { DomainPolicy, Policy } from '../policy/types.js';
+import { domainMode, pinBase64, Warnings, type GenerateResult } from './model.js';
+import { isPlistDict, serializePlist, type PlistValue } from './plist.js';
+
+export const TRUSTKIT_JSON_PATH = 'wirelock-pinning.json';
+export const TRUSTKIT_PLIST_PATH = 'TrustKit-Info.plist';
+
+export interface RnDomainOptions {
+  includeSubdomains: boolean;
+  publicKeyHashes: string[];
+  expirationDate?: string;
+}
+
+type PlistDict = { [key: string]: PlistValue };
+
+function pinnable(policy: Policy, warnings: Warnings): DomainPolicy[] {
+  const out: DomainPolicy[] = [];
+  for (const domain of policy.domains) {
+    if (domain.pins.length === 0) continue;
+    if (domain.pins.length < 2) {
+      warnings.add('single-pin', `${domain.pointer}/pins`, { domain: domain.name }, ['pins', 'report-only'],
+        `${domain.name} has 1 pin; TrustKit refuses a domain without a backup pin, so it is left out`);
+      continue;
+    }
+    out.push(domain);
+  }
+  return out;
+}
+
+function isParentOf(parent: DomainPolicy, child: DomainPolicy): boolean {
+  return parent.includeSubdomains && child.name.endsWith(`.${parent.name}`);
+}
+
+export function generateRnPinningJson(policy: Policy, warnings = new Warnings('trustkit')): Record<string, RnDomainOptions> {
+  const config: Record<string, RnDomainOptions> = {};
+  const domains = pinnable(policy, warnings);
+  const enforced = domains.filter((domain) => {
+    if (domainMode(policy, domain) === 'enforce') return true;
+    warnings.add('rn-report-only', `${domain.pointer}/mode`, { domain: domain.name }, ['report-only'],
+      `${domain.name} is report-only and react-native-ssl-public-key-pinning cannot report without blocking: left out of the JSON (the TrustKit plist keeps it with TSKEnforcePinning = NO)`);
+    return false;
+  });
+  for (const domain of enforced) {
+    const entry: RnDomainOptions = { includeSubdomains: domain.includeSubdomains, publicKeyHashes: domain.pins.map(pinBase64) };
+    if (domain.pinsExpireText) {
+      entry.expirationDate = domain.pinsExpireText;
+      warnings.add('rn-android-expiry', `${domain.pointer}/pinsExpire`, { domain: domain.name }, ['pins-expire'],
+        `${domain.name}: on Android react-native-ssl-public-key-pinning hands the pins to OkHttp's CertificatePinner, which has no expiry; they stay enforced after ${domain.pinsExpireText}`);
+    }
+    for (const parent of enforced) {
+      if (parent !== domain && isParentOf(parent, domain)) {
+        warnings.add('rn-android-nested', `${domain.pointer}`, { domain: domain.name }, ['pins'],
+          `${domain.name} lies under ${parent.name} (includeSubdomains): on Android OkHttp accepts the pins of both entries for it, where wirelock and TrustKit use only ${domain.name}'s`);
+      }
+    }
+    config[domain.name] = entry;
+  }
+  return config;
+}
+
+export function generateTrustKitDictionary(policy: Policy, warnings = new Warnings('trustkit')): PlistDict {
+  const pinnedDomains: PlistDict = {};
+  for (const domain of pinnable(policy, warnings)) {
+    const entry: PlistDict = {
+      TSKIncludeSubdomains: domain.includeSubdomains,
+      TSKEnforcePinning: domainMode(policy, domain) === 'enforce',
+      TSKPublicKeyHashes: domain.pins.map(pinBase64),
+      // TrustKit otherwise also sends reports to its authors' server.
+      TSKDisableDefaultReportUri: true,
+    };
+    if (domain.pinsExpireText) entry.TSKExpirationDate = domain.pinsExpireText;
+    if (policy.report) entry.TSKReportUris = [policy.report.uri];
+    pinnedDomains[domain.name] = entry;
+  }
+  return { TSKSwizzleNetworkDelegates: true, TSKPinnedDomains: pinnedDomains };
+}
+
+export function generateTrustKit(policy: Policy): GenerateResult {
+  const warnings = new Warnings('trustkit');
+  const json = generateRnPinningJson(policy, warnings);
+  const dict = generateTrustKitDictionary(policy, warnings);
+  return {
+    target: 'trustkit',
+    files: [
+      { path: TRUSTKIT_JSON_PATH, contents: `${JSON.stringify(json, null, 2)}\n`, role: 'react-native-ssl-public-key-pinning initializeSslPinning() options' },
+      { path: TRUSTKIT_PLIST_PATH, contents: serializePlist({ TSKConfiguration: dict }), role: 'Info.plist TSKConfiguration (native TrustKit)' },
+    ],
+    warnings: warnings.list,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference evaluators.
+
+export interface PinningHostConfig {
+  pins: string[];
+  enforced: boolean;
+  expires: string | undefined;
+}
+
+/** TrustKit (iOS): the exact domain, else the most specific includeSubdomains parent. */
+export function evaluateTrustKit(configuration: PlistValue, rawHost: string): PinningHostConfig | undefined {
+  const host = rawHost.toLowerCase();
+  const domains = isPlistDict(configuration) && isPlistDict(configuration.TSKPinnedDomains) ? configuration.TSKPinnedDomains : {};
+  let name: string | undefined = isPlistDict(domains[host]) ? host : undefined;
+  if (!name) {
+    for (const [candidate, entry] of Object.entries(domains)) {
+      if (isPlistDict(entry) && entry.TSKIncludeSubdomains === true && host.endsWith(`.${candidate}`) && (!name || candidate.length > name.length)) name = candidate;
+    }
+  }
+  if (!name) return undefined;
+  const entry = domains[name] as PlistDict;
+  const hashes = Array.isArray(entry.TSKPublicKeyHashes) ? entry.TSKPublicKeyHashes.filter((h): h is string => typeof h === 'string') : [];
+  return {
+    pins: hashes,
+    enforced: entry.TSKEnforcePinning !== false,
+    expires: typeof entry.TSKExpirationDate === 'string' ? entry.TSKExpirationDate : undefined,
+  };
+}
+
+/** react-native-ssl-public-key-pinning on iOS passes the same options to TrustKit. */
+export function rnJsonAsTrustKit(json: Record<string, RnDomainOptions>): PlistDict {
+  const domains: PlistDict = {};
+  for (const [name, entry] of Object.entries(json)) {
+    domains[name] = {
+      TSKIncludeSubdomains: entry.includeSubdomains,
+      TSKPublicKeyHashes: entry.publicKeyHashes,
+      ...(entry.expirationDate ? { TSKExpirationDate: entry.expirationDate } : {}),
+    };
+  }
+  return { TSKPinnedDomains: domains };
+}
+
+/**
+ * OkHttp CertificatePinner as react-native-ssl-public-key-pinning configures it on Android:
+ * `domain` matches exactly, `**.domain` matches the domain and every subdomain, and the pins of all
+ * matching patterns are accepted. expirationDate is not read.
+ */
+export function evaluateOkHttp(json: Record<string, RnDomainOptions>, rawHost: string): PinningHostConfig | undefined {
+  const host = rawHost.toLowerCase();
+  const pins = new Set<string>();
+  let matched = false;
+  for (const [name, entry] of Object.entries(json)) {
+    if (host === name || (entry.includeSubdomains && host.endsWith(`.${name}`))) {
+      matched = true;
+      for (const hash of entry.publicKeyHashes) pins.add(hash);
+    }
+  }
+  return matched ? { pins: [...pins], enforced: true, expires: undefined } : undefined;
+}
