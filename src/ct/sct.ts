@@ -85,6 +85,9 @@ export function parseSct(bytes: Uint8Array): Sct {
   const signature = reader.vector16('signature');
   if (!reader.done) throw malformed(`${bytes.length - reader.offset} trailing bytes after the signature`);
   if (signature.length === 0) throw malformed('empty signature');
+  // "none" and "anonymous" are TLS code points no CT log may use (RFC 6962 section 2.1.4).
+  if (hashAlgorithm === 0) throw malformed('hash algorithm "none"');
+  if (signatureAlgorithm === 0) throw malformed('signature algorithm "anonymous"');
   return { version, logId, timestamp, extensions, hashAlgorithm, signatureAlgorithm, signature };
 }
 

@@ -41,7 +41,7 @@ export interface CtEvaluation {
   cached: boolean;
 }
 
-interface CheckedSct {
+export interface CheckedSct {
   origin: SctOrigin;
   sct: Sct | undefined;
   parseError: string | undefined;
@@ -98,19 +98,8 @@ export class CtVerifier {
         return;
       }
       let signed: SignedEntry | string | undefined;
-      for (const item of entries) {
-        if (!item.sct) {
-          scts.push({ origin, sct: undefined, parseError: item.error, log: undefined, signature: undefined });
-          continue;
-        }
-        const log = this.list.logs.get(Buffer.from(item.sct.logId).toString('base64'));
-        let signature: SignatureCheck | undefined;
-        if (log) {
-          signed ??= entry();
-          signature = typeof signed === 'string' ? { ok: false, reason: signed } : verifySctSignature(item.sct, signed, log.key);
-        }
-        scts.push({ origin, sct: item.sct, parseError: undefined, log, signature });
-      }
+      const once = (): SignedEntry | string => (signed ??= entry());
+      for (const item of entries) scts.push(checkSct(origin, item, this.list, once));
     };
     const embedded = parts.extensions.find((ext) => ext.oid === OID_EMBEDDED_SCT_LIST);
     if (embedded) {
@@ -142,7 +131,7 @@ export class CtVerifier {
   evaluate(input: CtChainInput, now: Date, options: CtCheckOptions): CtEvaluation {
     const { chain, cached } = this.#check(input);
     const at = now.getTime();
-    const scts = chain.scts.map((checked) => judge(checked, at, chain.notAfter, this.list));
+    const scts = chain.scts.map((checked) => judgeSct(checked, at, chain.notAfter, this.list));
     const result = evaluateCtPolicy(options.policy, scts, chain, options.minScts);
     return {
       compliant: result.compliant,
@@ -156,7 +145,32 @@ export class CtVerifier {
   }
 }
 
-function judge(checked: CheckedSct, now: number, leafNotAfter: number, list: LogList): SctVerdict {
+/** Parses nothing, checks the signature: the time-independent part of one SCT's verdict. */
+export function checkSct(origin: SctOrigin, item: SctListEntry, list: LogList, entry: () => SignedEntry | string): CheckedSct {
+  if (!item.sct) return { origin, sct: undefined, parseError: item.error, log: undefined, signature: undefined };
+  const log = list.logs.get(Buffer.from(item.sct.logId).toString('base64'));
+  let signature: SignatureCheck | undefined;
+  if (log) {
+    const signed = entry();
+    signature = typeof signed === 'string' ? { ok: false, reason: signed } : verifySctSignature(item.sct, signed, log.key);
+  }
+  return { origin, sct: item.sct, parseError: undefined, log, signature };
+}
+
+/** The certificate among `candidates` that issued `leaf` (name match and a verifying signature). */
+export function findIssuer(leaf: Uint8Array, candidates: Uint8Array[]): Uint8Array | undefined {
+  const child = new X509Certificate(leaf);
+  return candidates.find((der) => {
+    try {
+      const issuer = new X509Certificate(der);
+      return child.checkIssued(issuer) && child.verify(issuer.publicKey);
+    } catch {
+      return false;
+    }
+  });
+}
+
+export function judgeSct(checked: CheckedSct, now: number, leafNotAfter: number, list: LogList): SctVerdict {
   const { sct, log } = checked;
   const base = {
     origin: checked.origin,

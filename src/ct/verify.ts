@@ -56,9 +56,12 @@ export function precertEntry(leafDer: Uint8Array, issuerDer: Uint8Array): Signed
 
 export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 
-/** Which hash/signature pairs a log key may use (RFC 6962 section 2.1.4, plus P-384 as rustls does). */
+/**
+ * Which hash/signature pairs a log key may use: RFC 6962 section 2.1.4 (P-256 or RSA with SHA-256),
+ * plus P-384 and RSA with SHA-384 as rustls' sct crate accepts.
+ */
 function expectedAlgorithms(key: KeyObject): { signature: number; hashes: number[] } | undefined {
-  if (key.asymmetricKeyType === 'rsa') return { signature: SIG_RSA, hashes: [HASH_SHA256] };
+  if (key.asymmetricKeyType === 'rsa') return { signature: SIG_RSA, hashes: [HASH_SHA256, HASH_SHA384] };
   if (key.asymmetricKeyType === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
     if (curve === 'prime256v1') return { signature: SIG_ECDSA, hashes: [HASH_SHA256] };
