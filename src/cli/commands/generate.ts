@@ -1,0 +1,104 @@
+import { basename, resolve } from 'node:path';
+import { WirelockError } from '../../errors.js';
+import { ANDROID_XML_PATH, type AndroidOptions } from '../../mobile/android.js';
+import { readText, write, writeAndroidResources } from '../../mobile/files.js';
+import { generateTarget, TARGETS } from '../../mobile/generate.js';
+import type { MobileTarget } from '../../mobile/model.js';
+import { TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH } from '../../mobile/trustkit.js';
+import { EXIT, parseCommandArgs, type Command } from '../command.js';
+import { palette, writeJson } from '../output.js';
+import { resolvePolicy } from '../policy-file.js';
+
+const usage = `usage: wirelock generate android  [--policy <file>] [-o res/xml/network_security_config.xml] [--debug-ca <pem|user>]...
+       wirelock generate ios      [--policy <file>] [-o <file>]
+       wirelock generate trustkit [--policy <file>] [--format json|plist] [-o <file>]
+   common options: [--strict] [--accept <rule>]... [--json]
+
+Writes the platform's configuration for the policy (to -o, else stdout). android: the Network
+Security Config, plus the policy's private CAs as PEM files in the res/raw/ next to res/xml/ (needs
+-o); --debug-ca adds <debug-overrides> trust (debuggable builds only). ios: an Info.plist with the
+NSAppTransportSecurity dictionary. trustkit: the react-native-ssl-public-key-pinning JSON (default)
+or the native TrustKit TSKConfiguration plist.
+
+Where a platform cannot express a policy rule a warning names the rule (e.g. ios/pins-expire) and
+the policy location; --strict fails on any warning not listed with --accept. Every output is
+checked against the policy on a host matrix before it is written.
+Exit 0 written, 1 --strict found unaccepted warnings, 2 usage or policy error.`;
+
+export const command: Command = {
+  name: 'generate',
+  summary: 'Android, iOS and TrustKit configuration from the policy',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      policy: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      format: { type: 'string' },
+      'debug-ca': { type: 'string', multiple: true },
+      strict: { type: 'boolean', default: false },
+      accept: { type: 'string', multiple: true },
+      json: { type: 'boolean', default: false },
+    });
+    const [target, ...extra] = positionals;
+    if (!target || !TARGETS.includes(target as MobileTarget)) {
+      throw new WirelockError('ERR_USAGE', target ? `unknown target "${target}": expected ${TARGETS.join(', ')}` : `expected a target: ${TARGETS.join(', ')}`);
+    }
+    if (extra.length > 0) throw new WirelockError('ERR_USAGE', `unexpected argument "${extra[0]}"`);
+    if (values['debug-ca'] && target !== 'android') throw new WirelockError('ERR_USAGE', '--debug-ca applies to android only');
+    const format = values.format ?? 'json';
+    if (values.format !== undefined && target !== 'trustkit') throw new WirelockError('ERR_USAGE', '--format applies to trustkit only');
+    if (format !== 'json' && format !== 'plist') throw new WirelockError('ERR_USAGE', `--format must be json or plist, not "${format}"`);
+    const policy = await resolvePolicy(values.policy, io, false);
+    if (!policy) throw new WirelockError('ERR_USAGE', 'no policy: give --policy <file> (or set WIRELOCK_POLICY, or run where wirelock.json is)');
+
+    const android: AndroidOptions = { source: policy.source ? basename(policy.source) : undefined };
+    if (values['debug-ca']) {
+      android.debugOverrides = values['debug-ca'].map((entry) => (entry === 'user' ? 'user' : { name: entry, pem: readText(resolve(io.cwd, entry)) }));
+    }
+    const accept = values.accept ?? [];
+    const c = palette(io, 'stderr');
+    let generation;
+    try {
+      generation = generateTarget(target as MobileTarget, policy, { android, strict: values.strict, accept });
+    } catch (error) {
+      if (error instanceof WirelockError && error.code === 'ERR_GENERATE_UNSUPPORTED' && error.details.warnings) {
+        if (values.json) writeJson(io, { ok: false, code: error.code, target, warnings: error.details.warnings });
+        io.stderr.write(`${c.red('error')} ${error.code}: ${error.message}\n`);
+        return EXIT.FINDINGS;
+      }
+      throw error;
+    }
+    const { result, open } = generation;
+
+    // Which generated file is the output: the XML, the plist, or the chosen TrustKit flavour.
+    const primaryPath = target === 'trustkit' ? (format === 'plist' ? TRUSTKIT_PLIST_PATH : TRUSTKIT_JSON_PATH) : result.files[0]!.path;
+    const primary = result.files.find((file) => file.path === primaryPath)!;
+    const extras = target === 'android' ? result.files.filter((file) => file.path !== ANDROID_XML_PATH) : [];
+    let written: string[] = [];
+    if (values.output) {
+      const out = resolve(io.cwd, values.output);
+      written = target === 'android' ? writeAndroidResources(result, out) : (write(out, primary.contents), [out]);
+    } else if (extras.length > 0) {
+      throw new WirelockError('ERR_USAGE', `the policy names private CAs: give -o <res>/xml/network_security_config.xml so ${extras.map((f) => f.path).join(', ')} can be written to <res>/raw/`);
+    }
+
+    if (values.json) {
+      writeJson(io, {
+        ok: true,
+        target,
+        written,
+        files: (target === 'android' ? result.files : [primary]).map((file) => ({ path: file.path, role: file.role, contents: file.contents })),
+        warnings: result.warnings.map((w) => ({ ...w, accepted: !open.includes(w) })),
+        equivalence: generation.equivalence.map((r) => ({ evaluator: r.evaluator, hosts: r.hosts.length, differences: r.differences.length, announced: r.differences.length - r.unexplained.length })),
+      });
+    } else if (!values.output) {
+      io.stdout.write(primary.contents);
+    }
+    for (const warning of result.warnings) {
+      const accepted = !open.includes(warning);
+      io.stderr.write(`${accepted ? c.dim('accepted') : c.yellow('warning ')} ${warning.rule}  ${policy.source ?? '<policy>'}#${warning.pointer}  ${warning.message}\n`);
+    }
+    if (written.length > 0 && !values.json) for (const path of written) io.stderr.write(`${c.green('wrote')} ${path}\n`);
+    return EXIT.OK;
+  },
+};
