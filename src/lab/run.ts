@@ -148,14 +148,9 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
   const started = performance.now();
   const policyMode = options.policyMode ?? 'enforce';
   const selected = selectScenarios(options.only);
-  const dir = mkdtempSync(join(tmpdir(), 'wirelock-lab-'));
-  const closers: Array<() => Promise<void> | void> = [];
-  const pki = createLabPki();
-  const ctLogs = {
-    listed: [createTestLog({ name: 'Lab Log A', operator: 'Lab Operator A' }), createTestLog({ name: 'Lab Log B', operator: 'Lab Operator B' })],
-    unlisted: [createTestLog({ name: 'Attacker Log 1', operator: 'Attacker' }), createTestLog({ name: 'Attacker Log 2', operator: 'Attacker Two' })],
-  };
-  const { logList, logListKey } = writeLogListFiles(join(dir, 'ct'), ctLogs.listed);
+  const { lab, close } = openLab();
+  const { pki, dir } = lab;
+  const { logList, logListKey } = writeLogListFiles(join(dir, 'ct'), lab.ctLogs.listed);
   const policies = labPolicies(pki, policyMode, { logList, logListKey });
   const policyFiles = Object.fromEntries(
     Object.entries(policies).map(([name, policy]) => {
@@ -164,26 +159,6 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
       return [name, file];
     }),
   ) as Record<keyof typeof policies, string>;
-
-  let caFiles = 0;
-  const lab: LabContext = {
-    pki,
-    ctLogs,
-    dir,
-    caFile(name, ...pems) {
-      const file = join(dir, `${name}-${++caFiles}.pem`);
-      writeFileSync(file, pems.join(''));
-      return file;
-    },
-    async startServer(serverOptions) {
-      const server = await startCountingServer(serverOptions);
-      closers.push(() => server.close());
-      return server;
-    },
-    onClose(close) {
-      closers.push(close);
-    },
-  };
 
   const baseEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const name of INHERITED_BLOCKLIST) delete baseEnv[name];
@@ -220,8 +195,14 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
       return { ...base, verdict: 'unavailable', pass: true, problems: [`${scenario.requires} is not installed`], wallMs: performance.now() - scenarioStart };
     }
     options.onEvent?.({ type: 'start', scenario });
-    const staged = await scenario.stage(lab);
     const problems: string[] = [];
+    let staged: StagedAttack;
+    try {
+      staged = await scenario.stage(lab);
+    } catch (error) {
+      problems.push(`could not stage the attack: ${(error as Error).message}`);
+      return { ...base, verdict: 'unexpected', pass: false, problems, wallMs: performance.now() - scenarioStart };
+    }
     let control: ScenarioResult['control'];
     if (scenario.control !== undefined) {
       const run = await attack(staged, 'plain', scenario.id);
@@ -252,9 +233,46 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
       failed,
     };
   } finally {
-    await Promise.allSettled(closers.map((close) => close()));
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
+}
+
+/**
+ * The lab's per-run world: a fresh PKI and CT logs, a scratch directory, and everything started
+ * through it released by `close()`.
+ */
+export function openLab(): { lab: LabContext; close(): Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-lab-'));
+  const closers: Array<() => Promise<void> | void> = [];
+  let caFiles = 0;
+  const lab: LabContext = {
+    pki: createLabPki(),
+    ctLogs: {
+      listed: [createTestLog({ name: 'Lab Log A', operator: 'Lab Operator A' }), createTestLog({ name: 'Lab Log B', operator: 'Lab Operator B' })],
+      unlisted: [createTestLog({ name: 'Attacker Log 1', operator: 'Attacker' }), createTestLog({ name: 'Attacker Log 2', operator: 'Attacker Two' })],
+    },
+    dir,
+    caFile(name, ...pems) {
+      const file = join(dir, `${name}-${++caFiles}.pem`);
+      writeFileSync(file, pems.join(''));
+      return file;
+    },
+    async startServer(serverOptions) {
+      const server = await startCountingServer(serverOptions);
+      closers.push(() => server.close());
+      return server;
+    },
+    onClose(release) {
+      closers.push(release);
+    },
+  };
+  return {
+    lab,
+    async close() {
+      await Promise.allSettled(closers.map((release) => release()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function judge(scenario: Scenario, run: ClientRun, side: 'wirelock' | 'user', problems: string[]): ScenarioResult['verdict'] {

@@ -3,42 +3,18 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createLabPki } from '../../src/lab/pki.js';
 import { startMitmproxy } from '../../src/lab/mitmproxy.js';
-import { isOnPath, type LabResult } from '../../src/lab/run.js';
-import { startCountingServer } from '../../src/lab/servers.js';
-import type { LabContext } from '../../src/lab/scenarios.js';
+import { isOnPath, openLab, type LabResult } from '../../src/lab/run.js';
 
 const run = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), 'wirelock-mitmproxy-'));
-const closers: Array<() => Promise<void> | void> = [];
-const pki = createLabPki();
-const lab: LabContext = {
-  pki,
-  dir,
-  caFile(name, ...pems) {
-    const file = join(dir, `${name}.pem`);
-    writeFileSync(file, pems.join(''));
-    return file;
-  },
-  async startServer(options) {
-    const server = await startCountingServer(options);
-    closers.push(() => server.close());
-    return server;
-  },
-  onClose(close) {
-    closers.push(close);
-  },
-};
+const { lab, close } = openLab();
+const { pki, dir } = lab;
+const closers: Array<() => Promise<void>> = [];
 
-after(async () => {
-  for (const close of closers.reverse()) await close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(close);
 
 async function client(side: 'plain' | 'wirelock', env: Record<string, string>): Promise<{ ok: boolean; code?: string; status?: number }> {
   const { stdout } = await run(process.execPath, ['dist/lab/client.js'], {
@@ -53,7 +29,8 @@ test('mitmdump is installed (apt-get install mitmproxy)', () => {
 
 test("mitmproxy's flow dump holds the plain client's secret and never wirelock's", async () => {
   const origin = await lab.startServer(pki.serverOptions(pki.legit));
-  const mitm = await startMitmproxy(lab, { reverseTo: origin.url('127.0.0.1', '') }, 'e2e');
+  // The test stops mitmdump itself (so it flushes its flow dump) through this scoped context.
+  const mitm = await startMitmproxy({ ...lab, onClose: (release) => void closers.push(async () => release()) }, { reverseTo: origin.url('127.0.0.1', '') }, 'e2e');
   const policyFile = join(dir, 'policy.json');
   writeFileSync(policyFile, JSON.stringify({ version: 1, trustAnchors: [pki.legit.root.pem], domains: { '127.0.0.1': { pins: [pki.legitPin, pki.backupPin] } } }));
   const store = lab.caFile('store', pki.legit.root.pem, readFileSync(mitm.caFile, 'utf8'));
@@ -65,8 +42,7 @@ test("mitmproxy's flow dump holds the plain client's secret and never wirelock's
   assert.deepEqual([wirelock.ok, wirelock.code], [false, 'ERR_CERT_UNTRUSTED']);
 
   // Stop mitmdump so it flushes its flow dump, then read mitmproxy's own record.
-  const stop = closers.splice(closers.length - 1, 1)[0]!;
-  await stop();
+  for (const stop of closers) await stop();
   const dump = readFileSync(mitm.flowsFile).toString('latin1');
   assert.ok(dump.includes('plain-secret-4111111111111111'), "the plain client's secret is in mitmproxy's flow dump");
   assert.ok(!dump.includes('wirelock-secret-5500000000000004'), "wirelock's secret never is");
