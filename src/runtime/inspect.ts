@@ -315,7 +315,7 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
         // npm undici's plain Agent is a common, harmless app choice (timeouts, pools); a proxy,
         // mock or unknown class changes where requests go.
         const plainAgent = /\/node_modules\/undici\/lib\/dispatcher\/agent\.js$/.test(url ?? '') && described?.methodOrigin.kind === 'user';
-        finding = makeFinding('dispatcher-swapped', plainAgent ? 'low' : 'high', `fetch's global dispatcher is a ${evidence.class} from ${evidence.package ?? evidence.defined}`, evidence, slot.name);
+        finding = makeFinding('dispatcher-swapped', plainAgent ? 'info' : 'high', `fetch's global dispatcher is a ${evidence.class} from ${evidence.package ?? evidence.defined}`, evidence, slot.name);
       } else {
         finding = makeFinding('agent-replaced', 'high', `${slot.name} is a ${evidence.class} from ${evidence.package ?? evidence.defined}`, evidence, slot.name);
       }

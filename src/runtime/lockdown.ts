@@ -1,0 +1,374 @@
+import { syncBuiltinESMExports } from 'node:module';
+import type { Socket } from 'node:net';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import { Agent as UndiciAgent } from 'undici';
+import { WirelockError } from '../errors.js';
+import type { Policy } from '../policy/types.js';
+import { createDispatcher } from '../transport/dispatcher.js';
+import { PolicyEngine, type TransportOptions } from '../transport/engine.js';
+import { reportSender } from '../transport/fetch.js';
+import { CHANNELS_RUNTIME } from './channels.js';
+import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas } from './builtins.js';
+import { isBlocking, makeFinding, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
+import { collectFindings, loaderFindings } from './inspect.js';
+
+export type OnTamper = 'block' | 'report';
+
+export interface LockdownOptions extends TransportOptions {
+  /** "block" (default): once a finding at or above `blockAt` is seen, every new connection fails with ERR_ENV_COMPROMISED. */
+  onTamper?: OnTamper;
+  /** Lowest severity that blocks (default "high"). */
+  blockAt?: Severity;
+  /** Known benign hookers, corporate CAs and proxies. */
+  allow?: AllowList;
+  /** Called once per new finding (start-up findings included). */
+  onFinding?: (finding: RuntimeFinding) => void;
+  /** Use the inspector to attribute hooks (default true). */
+  origins?: boolean;
+}
+
+export interface Lockdown {
+  readonly policy: Policy;
+  readonly onTamper: OnTamper;
+  /** Settles when the asynchronous checks (module loader redirection) have run. */
+  readonly ready: Promise<void>;
+  /** Every finding so far, most severe first. */
+  findings(): RuntimeFinding[];
+  /** The finding that blocks connections, if any (also in report mode: what would block). */
+  blockingFinding(): RuntimeFinding | undefined;
+  /** Runs every check now (normally done only when a cheap signal changes). */
+  recheck(): RuntimeFinding[];
+  /** Puts back what lockdown replaced. Tests and benchmarks use it; apps normally never do. */
+  release(): void;
+}
+
+let active: Lockdown | undefined;
+
+export function activeLockdown(): Lockdown | undefined {
+  return active;
+}
+
+type Callback = (...args: unknown[]) => void;
+
+/** tls.connect / net.Socket#connect argument forms: (options[, cb]), (port[, host][, options][, cb]), (path[, options][, cb]). */
+function normalizeConnectArgs(args: unknown[]): { options: Record<string, unknown>; callback: Callback | undefined } {
+  let index = 0;
+  let options: Record<string, unknown> = {};
+  const first = args[0];
+  if (Array.isArray(first)) return normalizeConnectArgs(first);
+  if (first !== null && typeof first === 'object') {
+    options = { ...(first as Record<string, unknown>) };
+    index = 1;
+  } else if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
+    options.port = Number(first);
+    index = 1;
+    if (typeof args[1] === 'string') {
+      options.host = args[1];
+      index = 2;
+    }
+  } else if (typeof first === 'string') {
+    options.path = first;
+    index = 1;
+  }
+  const next = args[index];
+  if (next !== null && typeof next === 'object' && !Array.isArray(next)) {
+    options = { ...(next as Record<string, unknown>), ...options };
+    index++;
+  }
+  const callback = typeof args[index] === 'function' ? (args[index] as Callback) : undefined;
+  return { options, callback };
+}
+
+/** A socket that never connects and fails with `error` on the next tick, for APIs that must return one. */
+function refusedSocket(error: Error): Socket {
+  const socket = new real.net.Socket();
+  process.nextTick(() => socket.destroy(error));
+  return socket;
+}
+
+/** The first stack frame outside wirelock and Node, for evidence of who did something. */
+function callerOutsideWirelock(): string | undefined {
+  const here = new URL('.', import.meta.url).href;
+  const herePath = new URL('.', import.meta.url).pathname;
+  const stack = new Error().stack?.split('\n').slice(1) ?? [];
+  for (const line of stack) {
+    if (line.includes(here) || line.includes(herePath) || line.includes('(node:') || line.includes(' node:') || line.includes('/transport/')) continue;
+    const match = /\(?((?:file:\/\/)?\/[^()]+?):(\d+):(\d+)\)?\s*$/.exec(line);
+    if (match) return `${match[1]}:${match[2]}:${match[3]}`;
+  }
+  return undefined;
+}
+
+/**
+ * Routes the whole process through the policy and watches its integrity:
+ * - `tls.connect` (what https.Agent, undici, http2 and most SDKs call) runs the policy's TLS checks;
+ * - `net.Socket#connect` applies the egress rule (`unlistedHosts`) to every TCP connection;
+ * - `http.Agent#createConnection` applies the cleartext rule to http requests;
+ * - fetch goes through a policy dispatcher installed as undici's global dispatcher;
+ * - `tls.setDefaultCACertificates` is refused (block) or reported.
+ * Each new connection first compares a few cheap signals (identities of the network functions,
+ * TLS/proxy variables, inspector, CA list); a change triggers the full inspection, and under
+ * `onTamper: "block"` any finding at or above `blockAt` fails the connection with
+ * ERR_ENV_COMPROMISED naming the finding.
+ */
+export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}): Lockdown {
+  if (active) throw new WirelockError('ERR_USAGE', 'lockdown() is already active in this process; call release() on it first');
+  const onTamper: OnTamper = options.onTamper ?? 'block';
+  if (onTamper !== 'block' && onTamper !== 'report') throw new WirelockError('ERR_USAGE', `onTamper must be "block" or "report", not ${JSON.stringify(onTamper)}`);
+  const blockAt: Severity = options.blockAt ?? 'high';
+  const { onTamper: _t, blockAt: _b, allow, onFinding, origins, ...transportOptions } = options;
+  const engine = new PolicyEngine(policy, transportOptions, reportSender(policy, transportOptions));
+  const recorded = new Map<string, RuntimeFinding>();
+  const warned = new Set<string>();
+  const ownValues = new Set<unknown>();
+  const installed = new Map<string, unknown>();
+  let internal = 0;
+  let released = false;
+
+  const record = (finding: RuntimeFinding): void => {
+    if (recorded.has(finding.key)) return;
+    recorded.set(finding.key, finding);
+    if (CHANNELS_RUNTIME.tamper.hasSubscribers) CHANNELS_RUNTIME.tamper.publish(finding);
+    if (onFinding) {
+      try {
+        onFinding(finding);
+      } catch (error) {
+        process.emitWarning(`wirelock onFinding callback threw: ${(error as Error).message}`, 'WirelockWarning');
+      }
+    }
+    if (isBlocking(finding, blockAt) && !warned.has(finding.key)) {
+      warned.add(finding.key);
+      process.emitWarning(`${finding.key}: ${finding.title}${onTamper === 'block' ? ' (network blocked)' : ''}`, { type: 'WirelockWarning', code: 'WIRELOCK_TAMPER' });
+    }
+  };
+
+  const blockingFinding = (): RuntimeFinding | undefined => {
+    let worst: RuntimeFinding | undefined;
+    for (const finding of recorded.values()) {
+      if (isBlocking(finding, blockAt) && (!worst || severityRank(finding.severity) > severityRank(worst.severity))) worst = finding;
+    }
+    return worst;
+  };
+
+  // Cheap signals, compared on every new connection. Anything here changing means "look again".
+  const signals = (): unknown[] => [
+    ...SLOTS.map(readSlot),
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED,
+    process.env.HTTPS_PROXY,
+    process.env.https_proxy,
+    process.env.HTTP_PROXY,
+    process.env.http_proxy,
+    process.env.ALL_PROXY,
+    process.env.all_proxy,
+    process.env.NODE_OPTIONS,
+    pristine.inspectorUrl?.(),
+    safeDefaultCas(),
+    (real.https.globalAgent as unknown as { options?: { ca?: unknown } }).options?.ca,
+    real.https.globalAgent.listenerCount('keylog'),
+    real.http.globalAgent.listenerCount('keylog'),
+    (globalThis as { GLOBAL_AGENT?: unknown }).GLOBAL_AGENT,
+  ];
+  let observed: unknown[] = [];
+
+  const assess = (): RuntimeFinding[] => {
+    for (const finding of collectFindings({ ...(allow ? { allow } : {}), ownValues, ...(origins === false ? { origins } : {}) })) record(finding);
+    // Putting back the function lockdown replaced (even Node's original) switches the policy off.
+    for (const [name, value] of installed) {
+      const slot = SLOTS.find((candidate) => candidate.name === name)!;
+      const current = readSlot(slot);
+      if (current !== value) {
+        record(makeFinding('hooked-api', 'high', `${name} was replaced after lockdown`, { lockdownGuardRemoved: true }, name));
+      }
+    }
+    observed = signals();
+    return [...recorded.values()];
+  };
+
+  const changed = (): boolean => {
+    const now = signals();
+    if (now.length !== observed.length) return true;
+    for (let i = 0; i < now.length; i++) if (now[i] !== observed[i]) return true;
+    return false;
+  };
+
+  /** Integrity gate of every new connection. */
+  const gate = (host: string, port: number): WirelockError | undefined => {
+    if (released) return undefined;
+    if (changed()) assess();
+    if (onTamper !== 'block') return undefined;
+    const blocking = blockingFinding();
+    if (!blocking) return undefined;
+    return new WirelockError('ERR_ENV_COMPROMISED', `${host}:${port}: connection refused, the runtime is compromised: ${blocking.key}: ${blocking.title}`, {
+      host,
+      port,
+      finding: blocking.key,
+      severity: blocking.severity,
+      findings: [...recorded.values()].filter((finding) => isBlocking(finding, blockAt)).map((finding) => finding.key),
+    });
+  };
+
+  // Every engine entry point (dispatcher, agents, the tls.connect guard) passes the gate first.
+  const checkDestination = engine.checkDestination.bind(engine);
+  engine.checkDestination = (protocol, host, port) => gate(host, port) ?? checkDestination(protocol, host, port);
+  const connectTls = engine.connectTls.bind(engine);
+  engine.connectTls = (target) => {
+    internal++;
+    let socket: TLSSocket;
+    try {
+      socket = connectTls(target);
+    } finally {
+      internal--;
+    }
+    guardKeylog(socket, target.host, target.port);
+    return socket;
+  };
+  const connectPlain = engine.connectPlain.bind(engine);
+  engine.connectPlain = (target) => {
+    internal++;
+    try {
+      return connectPlain(target);
+    } finally {
+      internal--;
+    }
+  };
+
+  // Node enables OpenSSL's key-log callback only when a "keylog" listener is added: refusing the
+  // listener (block) means no key is ever written.
+  const guardKeylog = (socket: TLSSocket, host: string, port: number): void => {
+    socket.on('newListener', (event: string | symbol) => {
+      if (event !== 'keylog') return;
+      record(makeFinding('tls-keylog', 'critical', `a "keylog" listener was added to a TLS connection to ${host}:${port}`, { host, port, addedBy: callerOutsideWirelock() ?? null }, 'socket'));
+      if (onTamper === 'block') socket.destroy(gate(host, port));
+    });
+  };
+
+  const dispatcher = createDispatcher(engine.policy, { engine });
+  ownValues.add(dispatcher);
+
+  const originals = new Map<string, PropertyDescriptor | undefined>();
+  const install = (name: string, value: unknown): void => {
+    const slot = SLOTS.find((candidate) => candidate.name === name)!;
+    const descriptor = pristine.getOwnPropertyDescriptor(slot.target, slot.key);
+    originals.set(name, descriptor);
+    if (descriptor && !descriptor.configurable) {
+      (slot.target as Record<PropertyKey, unknown>)[slot.key] = value;
+    } else {
+      Object.defineProperty(slot.target, slot.key, { value, writable: true, enumerable: descriptor?.enumerable ?? false, configurable: true });
+    }
+    installed.set(name, value);
+    ownValues.add(value);
+  };
+
+  const originalTlsConnect = real.tls.connect;
+  const lockedTlsConnect = function connect(...args: unknown[]): TLSSocket {
+    const { options: connectOptions, callback } = normalizeConnectArgs(args);
+    if (typeof connectOptions.path === 'string' && connectOptions.host === undefined) {
+      // TLS over a local socket file is not network egress; integrity still applies.
+      const refused = gate(connectOptions.path, 0);
+      if (refused) return refusedSocket(refused) as TLSSocket;
+      return originalTlsConnect.apply(real.tls, args as never);
+    }
+    const host = String(connectOptions.servername ?? connectOptions.host ?? 'localhost');
+    const port = Number(connectOptions.port) || 443;
+    const refused = engine.checkDestination('https:', host, port);
+    if (refused) return refusedSocket(refused) as TLSSocket;
+    const socket = engine.connectTls({ ...(connectOptions as ConnectionOptions), host: String(connectOptions.host ?? host), port });
+    if (callback) socket.once('secureConnect', callback);
+    return socket;
+  };
+
+  const originalSocketConnect = real.net.Socket.prototype.connect;
+  const lockedSocketConnect = function connect(this: Socket, ...args: unknown[]): Socket {
+    if (internal > 0) return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
+    const { options: target } = normalizeConnectArgs(args);
+    if (typeof target.path === 'string' && target.port === undefined) return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
+    const host = String(target.host ?? 'localhost');
+    const port = Number(target.port) || 0;
+    // The egress rule only: TLS or not is decided by the layer above (tls.connect / http agent).
+    const refused = engine.checkDestination('https:', host, port);
+    if (refused) {
+      process.nextTick(() => this.destroy(refused));
+      return this;
+    }
+    return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
+  };
+
+  const originalHttpCreateConnection = real.http.Agent.prototype.createConnection as (...args: unknown[]) => Socket | undefined;
+  const lockedHttpCreateConnection = function createConnection(this: unknown, ...args: unknown[]): Socket | undefined {
+    const { options: target, callback } = normalizeConnectArgs(args);
+    const host = String(target.host ?? target.hostname ?? 'localhost');
+    const port = Number(target.port) || 80;
+    const refused = engine.checkDestination('http:', host, port);
+    if (refused) {
+      if (callback) process.nextTick(callback, refused);
+      else return refusedSocket(refused);
+      return undefined;
+    }
+    internal++;
+    try {
+      return originalHttpCreateConnection.apply(this, args);
+    } finally {
+      internal--;
+    }
+  };
+
+  const originalSetDefaultCas = (real.tls as { setDefaultCACertificates?: (certs: unknown) => void }).setDefaultCACertificates;
+  const lockedSetDefaultCas = function setDefaultCACertificates(certs: unknown): void {
+    const count = Array.isArray(certs) ? certs.length : 0;
+    const finding = makeFinding('ca-injected', 'critical', `tls.setDefaultCACertificates was called with ${count} certificate(s) under lockdown`, { count, calledBy: callerOutsideWirelock() ?? null, applied: onTamper !== 'block' }, 'tls.setDefaultCACertificates');
+    record(finding);
+    if (onTamper === 'block') {
+      throw new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}: refused`, { finding: finding.key, severity: finding.severity });
+    }
+    originalSetDefaultCas?.call(real.tls, certs);
+    observed = signals();
+  };
+
+  const previousDispatcher = readSlot(SLOTS.find((slot) => slot.name === 'undici.globalDispatcher')!);
+
+  // Start-up assessment before anything is replaced, so findings describe the app's environment.
+  assess();
+  install('tls.connect', lockedTlsConnect);
+  install('net.Socket.prototype.connect', lockedSocketConnect);
+  install('http.Agent.prototype.createConnection', lockedHttpCreateConnection);
+  if (originalSetDefaultCas) install('tls.setDefaultCACertificates', lockedSetDefaultCas);
+  install('undici.globalDispatcher', dispatcher);
+  // `import { connect } from 'node:tls'` in modules loaded from now on sees the guard.
+  syncBuiltinESMExports();
+  observed = signals();
+
+  const ready = loaderFindings().then(
+    (findings) => {
+      for (const finding of findings) record(finding);
+    },
+    () => undefined,
+  );
+
+  const handle: Lockdown = {
+    policy: engine.policy,
+    onTamper,
+    ready,
+    findings: () => [...recorded.values()].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.key.localeCompare(b.key)),
+    blockingFinding,
+    recheck: () => assess(),
+    release() {
+      if (released) return;
+      released = true;
+      for (const [name, descriptor] of originals) {
+        const slot = SLOTS.find((candidate) => candidate.name === name)!;
+        if (readSlot(slot) !== installed.get(name)) continue;
+        if (name === 'undici.globalDispatcher' && previousDispatcher === undefined) {
+          // Node's fetch may have started using the slot meanwhile: it must never find it empty.
+          (globalThis as Record<symbol, unknown>)[DISPATCHER_SYMBOL] = new UndiciAgent();
+          continue;
+        }
+        if (descriptor) Object.defineProperty(slot.target, slot.key, descriptor);
+      }
+      syncBuiltinESMExports();
+      void dispatcher.close().catch(() => undefined);
+      if (active === handle) active = undefined;
+    },
+  };
+  active = handle;
+  return handle;
+}
