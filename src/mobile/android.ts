@@ -229,7 +229,8 @@ export function checkNetworkSecurityConfig(xml: string): FormatProblem[] {
     attributes(element, { expiration: /^\d{4}-\d{2}-\d{2}$/ });
     noText(element);
     const expiration = element.attributes.expiration;
-    if (expiration && new Date(`${expiration}T00:00:00Z`).toISOString().slice(0, 10) !== expiration) problem(element, `expiration "${expiration}" is not a calendar date (yyyy-MM-dd)`);
+    const day = expiration ? new Date(`${expiration}T00:00:00Z`) : undefined;
+    if (expiration && (!day || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== expiration)) problem(element, `expiration "${expiration}" is not a calendar date (yyyy-MM-dd)`);
     if (element.children.length === 0) problem(element, '<pin-set> needs at least one <pin>');
     for (const pin of element.children) {
       if (pin.name !== 'pin') {
