@@ -9,6 +9,7 @@ import { EXIT, type Command, type CommandIo } from './command.js';
  */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   check: () => import('./commands/check.js'),
+  ct: () => import('./commands/ct.js'),
   fetch: () => import('./commands/fetch.js'),
   generate: () => import('./commands/generate.js'),
   lab: () => import('./commands/lab.js'),

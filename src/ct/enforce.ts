@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { WirelockError } from '../errors.js';
 import type { CertificateTransparencyConfig, DomainPolicy, Policy } from '../policy/types.js';
 import { registerCtCheckFactory, type CtCheckFactory } from '../transport/engine.js';
@@ -29,6 +29,17 @@ function fileStamp(path: string | undefined): string {
   return stat ? `${stat.mtimeMs}:${stat.size}:${stat.ino}` : 'missing';
 }
 
+/**
+ * The detached signature of a list: `<list>.sig`, or Google's naming (`all_logs_list.json` is signed
+ * by `all_logs_list.sig`) when only that exists.
+ */
+export function signaturePathFor(logListPath: string): string {
+  const appended = `${logListPath}.sig`;
+  if (existsSync(appended) || !logListPath.endsWith('.json')) return appended;
+  const replaced = `${logListPath.slice(0, -'.json'.length)}.sig`;
+  return existsSync(replaced) ? replaced : appended;
+}
+
 /** Reads and verifies the log list files; throws ERR_CT_LOG_LIST. */
 export function readLogListFiles(logListPath: string, logListKeyPath: string | undefined): LogList {
   let bytes: Uint8Array;
@@ -38,7 +49,7 @@ export function readLogListFiles(logListPath: string, logListKeyPath: string | u
     throw new WirelockError('ERR_CT_LOG_LIST', `cannot read the CT log list ${logListPath}: ${(error as Error).message}`, { file: logListPath });
   }
   if (logListKeyPath) {
-    const signaturePath = `${logListPath}.sig`;
+    const signaturePath = signaturePathFor(logListPath);
     let signature: Uint8Array;
     let key: Uint8Array;
     try {
@@ -63,7 +74,7 @@ export function readLogListFiles(logListPath: string, logListKeyPath: string | u
 export function verifierFor(config: Pick<CertificateTransparencyConfig, 'logList' | 'logListKey'>): CtVerifier {
   if (!config.logList) throw new WirelockError('ERR_CT_LOG_LIST', 'CT is enforced but the policy names no "logList"');
   const cacheKey = `${config.logList}|${config.logListKey ?? ''}`;
-  const stamp = `${fileStamp(config.logList)}|${fileStamp(config.logListKey)}|${fileStamp(config.logListKey ? `${config.logList}.sig` : undefined)}`;
+  const stamp = `${fileStamp(config.logList)}|${fileStamp(config.logListKey)}|${fileStamp(config.logListKey ? signaturePathFor(config.logList) : undefined)}`;
   let entry = loaded.get(cacheKey);
   if (!entry || entry.stamp !== stamp) {
     try {

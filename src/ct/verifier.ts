@@ -157,6 +157,21 @@ export function checkSct(origin: SctOrigin, item: SctListEntry, list: LogList, e
   return { origin, sct: item.sct, parseError: undefined, log, signature };
 }
 
+/** The embedded SCTs of a certificate, parsed but not verified (for display when CT is not configured). */
+export function listEmbeddedScts(leaf: Uint8Array): Array<{ logId: string | null; origin: SctOrigin; timestamp: string | null; error?: string }> {
+  const ext = parseCertificate(leaf).extensions.find((candidate) => candidate.oid === OID_EMBEDDED_SCT_LIST);
+  if (!ext) return [];
+  try {
+    return parseSctListExtension(ext.value).map((entry) =>
+      entry.sct
+        ? { logId: Buffer.from(entry.sct.logId).toString('base64'), origin: 'embedded' as const, timestamp: new Date(entry.sct.timestamp).toISOString() }
+        : { logId: null, origin: 'embedded' as const, timestamp: null, error: entry.error },
+    );
+  } catch (error) {
+    return [{ logId: null, origin: 'embedded', timestamp: null, error: (error as Error).message }];
+  }
+}
+
 /** The certificate among `candidates` that issued `leaf` (name match and a verifying signature). */
 export function findIssuer(leaf: Uint8Array, candidates: Uint8Array[]): Uint8Array | undefined {
   const child = new X509Certificate(leaf);

@@ -1,4 +1,7 @@
 import { WirelockError } from '../../errors.js';
+// Registers the CT check with the engine this command builds itself.
+import '../../ct/enforce.js';
+import { listEmbeddedScts } from '../../ct/verifier.js';
 import { PolicyEngine, type HandshakeInfo } from '../../transport/engine.js';
 import type { ViolationReport } from '../../transport/report.js';
 import { EXIT, parseCommandArgs, type Command } from '../command.js';
@@ -10,6 +13,16 @@ const usage = `usage: wirelock check <https-url> [--policy <file>] [--json]
 Runs a TLS handshake under the policy and sends no HTTP request. Prints the verified chain (subject,
 issuer, validity and pin of each certificate), the policy domain that matched and the verdict.
 Exit 0 allowed, 1 blocked, 2 usage or policy error.`;
+
+/** CT as the handshake saw it: the full verdict when the policy configures CT, else the leaf's SCTs unverified. */
+function ctSummary(handshake: HandshakeInfo | undefined): Record<string, unknown> | null {
+  if (handshake?.ct) {
+    const details = (handshake.ct.details.ct ?? {}) as Record<string, unknown>;
+    return { configured: true, compliant: handshake.ct.compliant, listStale: handshake.ct.listStale, ...details };
+  }
+  const leaf = handshake?.verifiedPath[0] ?? handshake?.served[0];
+  return leaf ? { configured: false, scts: listEmbeddedScts(leaf.der) } : null;
+}
 
 export const command: Command = {
   name: 'check',
@@ -63,7 +76,7 @@ export const command: Command = {
       tlsVersion,
       verified: Boolean(handshake?.verifiedPath.length),
       chain,
-      ...(handshake?.ct ? { certificateTransparency: handshake.ct.details } : {}),
+      certificateTransparency: ctSummary(handshake),
       reports: reports.map((report) => ({ kind: report.kind, code: report.code, message: report.message })),
     };
     if (values.json) {
@@ -74,7 +87,13 @@ export const command: Command = {
       chain.forEach((cert, index) => {
         io.stdout.write(`  ${index}. ${cert.subject}\n     issuer: ${cert.issuer}\n     valid: ${cert.notBefore} .. ${cert.notAfter}\n     pin: ${cert.pin}\n`);
       });
-      if (handshake?.ct) io.stdout.write(`  certificate transparency: ${handshake.ct.compliant ? c.green('compliant') : c.red('NOT compliant')}: ${handshake.ct.message}\n`);
+      if (handshake?.ct) {
+        io.stdout.write(`  certificate transparency: ${handshake.ct.compliant ? c.green('compliant') : c.red('NOT compliant')}: ${handshake.ct.message}\n`);
+      } else if (result.certificateTransparency) {
+        const scts = result.certificateTransparency.scts as ReturnType<typeof listEmbeddedScts>;
+        io.stdout.write(`  certificate transparency: not configured in the policy; ${scts.length} embedded SCT(s)${scts.length ? ' (not verified):' : ''}\n`);
+        for (const sct of scts) io.stdout.write(`    [${sct.origin}] log ${sct.logId ?? '?'} ${sct.timestamp ?? sct.error ?? ''}\n`);
+      }
       for (const report of reports.filter((r) => r.kind !== 'violation')) io.stdout.write(`  ${c.yellow('notice')}: ${report.message}\n`);
       io.stdout.write(error ? `${c.red('BLOCKED')} ${error.code}: ${error.message}\n` : `${c.green('ALLOWED')}\n`);
     }
