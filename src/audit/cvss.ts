@@ -5,11 +5,16 @@
  */
 import { cvss4BaseScore } from './cvss4.js';
 
-export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'none' | 'unknown';
-export const SEVERITY_ORDER: readonly Severity[] = ['unknown', 'none', 'low', 'medium', 'high', 'critical'];
+/** "info" is for findings worth reading that are not defects (a known instrumentation library). */
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info' | 'none' | 'unknown';
+export const SEVERITY_ORDER: readonly Severity[] = ['none', 'info', 'low', 'medium', 'high', 'critical'];
 
+/**
+ * Rank for sorting and for --fail-on. An advisory with no usable severity ranks as high: not
+ * knowing how bad it is must not let it through a gate.
+ */
 export function severityRank(severity: Severity): number {
-  return SEVERITY_ORDER.indexOf(severity);
+  return severity === 'unknown' ? SEVERITY_ORDER.indexOf('high') : SEVERITY_ORDER.indexOf(severity);
 }
 
 /** Qualitative rating shared by v3.x and v4.0 (specification section 5). */

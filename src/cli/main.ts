@@ -8,6 +8,7 @@ import { EXIT, type Command, type CommandIo } from './command.js';
  * Each capability adds one line here and one module under ./commands.
  */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  audit: () => import('./commands/audit.js'),
   check: () => import('./commands/check.js'),
   ct: () => import('./commands/ct.js'),
   fetch: () => import('./commands/fetch.js'),

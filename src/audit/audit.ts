@@ -1,0 +1,230 @@
+/**
+ * The audit itself: lockfile graph + advisory lookup (+ installed-code evidence) -> findings.
+ * Pure: every input is data; the CLI brings the files.
+ */
+import { severityRank, type Severity } from './cvss.js';
+import type { AdvisoryLookup } from './db.js';
+import { auditPackages, dependencyPaths, reverseEdges, type AuditPackage } from './graph.js';
+import { isKnownInstrumentation, type HookRule } from './heuristics.js';
+import type { FileHit, InstalledPackage } from './installed.js';
+import { checkIntegrity, DEFAULT_REGISTRIES } from './integrity.js';
+import type { LockGraph } from './lockfile/model.js';
+import { matchAdvisory, type MatchResult } from './osv.js';
+import { compareSemVer, parseVersion } from './semver.js';
+
+export type FindingKind = 'malicious' | 'vulnerability' | 'lockfile' | 'install-script' | 'network-hook';
+
+export interface Finding {
+  kind: FindingKind;
+  /** Advisory id (MAL-/GHSA-/...) or rule id ("lockfile/insecure-url", "network-hook/reassign-fetch"). */
+  id: string;
+  /** Every id the finding is known by, the primary one included: merged records and their aliases. */
+  aliases: string[];
+  severity: Severity;
+  score?: number;
+  vector?: string;
+  package: { name: string; version: string; dev: boolean; optional: boolean };
+  summary: string;
+  /** Lowest version that fixes every merged advisory, when the records name one. */
+  fixed?: string;
+  url?: string;
+  /** Direct dependencies that bring the package in, and one full path. */
+  via: string[];
+  path: string[];
+  location?: { file: string; line?: number; column?: number; snippet?: string; pointer?: string };
+  suppressed?: { reason: string; expires: string };
+}
+
+export interface AuditOptions {
+  allowedRegistries?: string[];
+  /** Leave out packages only devDependencies bring in. */
+  production?: boolean;
+}
+
+export interface InstalledEvidence {
+  packages: InstalledPackage[];
+  hits: Map<string, FileHit[]>;
+}
+
+export interface AuditResult {
+  lockfile: string;
+  format: string;
+  packages: AuditPackage[];
+  findings: Finding[];
+}
+
+const KIND_ORDER: FindingKind[] = ['malicious', 'vulnerability', 'network-hook', 'lockfile', 'install-script'];
+
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    severityRank(b.severity) - severityRank(a.severity) ||
+    KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+    a.package.name.localeCompare(b.package.name) ||
+    a.package.version.localeCompare(b.package.version) ||
+    a.id.localeCompare(b.id)
+  );
+}
+
+function maxVersion(versions: string[]): string | undefined {
+  let best: string | undefined;
+  for (const v of versions) {
+    const parsed = parseVersion(v);
+    if (!parsed) continue;
+    if (best === undefined || compareSemVer(parsed, parseVersion(best)!) > 0) best = v;
+  }
+  return best;
+}
+
+/** Records that share an id or alias describe one problem: report it once, with every name. */
+function mergeMatches(matches: MatchResult[]): MatchResult[][] {
+  const groups: Array<{ ids: Set<string>; items: MatchResult[] }> = [];
+  for (const match of matches) {
+    const ids = new Set([match.advisory.id, ...match.advisory.aliases]);
+    const overlapping = groups.filter((group) => [...ids].some((id) => group.ids.has(id)));
+    const merged = { ids, items: [match] };
+    for (const group of overlapping) {
+      for (const id of group.ids) merged.ids.add(id);
+      merged.items.push(...group.items);
+      groups.splice(groups.indexOf(group), 1);
+    }
+    groups.push(merged);
+  }
+  return groups.map((group) => group.items);
+}
+
+function primaryId(ids: string[], malicious: boolean): string {
+  const prefer = malicious ? ['MAL-', 'GHSA-', 'CVE-'] : ['GHSA-', 'CVE-', 'MAL-'];
+  for (const prefix of prefer) {
+    const hit = ids.filter((id) => id.startsWith(prefix)).sort()[0];
+    if (hit) return hit;
+  }
+  return [...ids].sort()[0]!;
+}
+
+function hookSeverity(rule: HookRule): Severity {
+  return rule === 'env-exfiltration' ? 'critical' : 'high';
+}
+
+const HOOK_SUMMARY: Record<HookRule, string> = {
+  'reassign-http-request': 'replaces http/https request functions: every request of the app goes through this code',
+  'reassign-tls-connect': 'replaces tls.connect or TLS socket methods: can read or downgrade every TLS connection',
+  'reassign-net-connect': 'replaces net.connect or socket methods: sees every TCP connection',
+  'reassign-fetch': 'replaces globalThis.fetch: every fetch() of the app goes through this code',
+  'replace-undici-dispatcher': 'installs an undici global dispatcher: every fetch() goes through it',
+  'patch-xmlhttprequest': 'patches XMLHttpRequest: sees every XHR request',
+  'wrap-network-function': 'wraps a network function (shimmer/defineProperty style)',
+  'env-exfiltration': 'serialises the whole process.env in a file that makes network requests',
+};
+
+export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLookup | undefined, options: AuditOptions = {}, installed?: InstalledEvidence): AuditResult {
+  let packages = auditPackages(graph);
+  if (options.production) packages = packages.filter((pkg) => !pkg.dev);
+  const reverse = reverseEdges(graph);
+  const pathsOf = (pkg: AuditPackage) => dependencyPaths(graph, pkg.ids, reverse);
+  const findings: Finding[] = [];
+  const pkgRef = (pkg: AuditPackage) => ({ name: pkg.name, version: pkg.version, dev: pkg.dev, optional: pkg.optional });
+
+  if (db) {
+    for (const pkg of packages) {
+      const advisories = db.lookup(pkg.name);
+      if (advisories.length === 0) continue;
+      const matches = advisories.map((advisory) => matchAdvisory(advisory, pkg.version, pkg.integrity)).filter((m): m is MatchResult => m !== undefined);
+      if (matches.length === 0) continue;
+      const { via, path } = pathsOf(pkg);
+      for (const group of mergeMatches(matches)) {
+        const ids = [...new Set(group.flatMap((m) => [m.advisory.id, ...m.advisory.aliases]))].sort();
+        const malicious = group.some((m) => m.advisory.malicious);
+        const worst = group.reduce((a, b) => (severityRank(b.advisory.severity) > severityRank(a.advisory.severity) ? b : a));
+        const id = primaryId(ids, malicious);
+        const main = group.find((m) => m.advisory.id === id) ?? worst;
+        const fixes = group.map((m) => m.fixed).filter((f): f is string => f !== undefined);
+        // A fix is known only when every merged record names one.
+        const fixed = fixes.length === group.filter((m) => m.by === 'range').length && fixes.length > 0 ? maxVersion(fixes) : undefined;
+        const finding: Finding = {
+          kind: malicious ? 'malicious' : 'vulnerability',
+          id,
+          aliases: ids,
+          severity: malicious ? 'critical' : worst.advisory.severity,
+          package: pkgRef(pkg),
+          summary: main.advisory.summary || worst.advisory.summary,
+          url: main.advisory.url,
+          via,
+          path,
+          location: { file: lockfile, pointer: pkg.locations[0]! },
+        };
+        if (worst.advisory.score !== undefined) finding.score = worst.advisory.score;
+        if (worst.advisory.vector !== undefined) finding.vector = worst.advisory.vector;
+        if (fixed) finding.fixed = fixed;
+        findings.push(finding);
+      }
+    }
+  }
+
+  for (const issue of checkIntegrity(packages, options.allowedRegistries ?? DEFAULT_REGISTRIES)) {
+    const { via, path } = pathsOf(issue.package);
+    findings.push({
+      kind: 'lockfile',
+      id: `lockfile/${issue.rule}`,
+      aliases: [`lockfile/${issue.rule}`],
+      severity: issue.severity,
+      package: pkgRef(issue.package),
+      summary: issue.message,
+      via,
+      path,
+      location: { file: lockfile, pointer: issue.package.locations[0]! },
+    });
+  }
+
+  // Install scripts: the lockfile's record, completed by node_modules when it is there.
+  const byNameVersion = new Map(packages.map((pkg) => [`${pkg.name}@${pkg.version}`, pkg]));
+  const scripted = new Map<string, { pkg: AuditPackage | undefined; name: string; version: string; scripts?: Record<string, string>; dir?: string }>();
+  for (const pkg of packages) if (pkg.hasInstallScript) scripted.set(`${pkg.name}@${pkg.version}`, { pkg, name: pkg.name, version: pkg.version });
+  for (const inst of installed?.packages ?? []) {
+    const scripts = Object.fromEntries(Object.entries(inst.scripts).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    if (Object.keys(scripts).length === 0 && !inst.gyp) continue;
+    if (inst.gyp) scripts.install = 'node-gyp rebuild (implicit: binding.gyp)';
+    const key = `${inst.name}@${inst.version}`;
+    const pkg = byNameVersion.get(key);
+    if (options.production && pkg?.dev) continue;
+    scripted.set(key, { pkg, name: inst.name, version: inst.version, scripts, dir: inst.dir });
+  }
+  for (const [key, entry] of scripted) {
+    const paths = entry.pkg ? pathsOf(entry.pkg) : { via: [], path: [] };
+    const scripts = entry.scripts ? Object.entries(entry.scripts).map(([k, v]) => `${k}: ${v}`).join('; ') : 'recorded in the lockfile';
+    findings.push({
+      kind: 'install-script',
+      id: 'install-script',
+      aliases: ['install-script'],
+      severity: 'info',
+      package: entry.pkg ? pkgRef(entry.pkg) : { name: entry.name, version: entry.version, dev: false, optional: false },
+      summary: `${key} runs code at install time (${scripts})`,
+      via: paths.via,
+      path: paths.path,
+      location: entry.dir ? { file: `${entry.dir}/package.json` } : { file: lockfile, pointer: entry.pkg?.locations[0] ?? '' },
+    });
+  }
+
+  for (const inst of installed?.packages ?? []) {
+    const hits = installed?.hits.get(inst.dir) ?? [];
+    const pkg = byNameVersion.get(`${inst.name}@${inst.version}`);
+    if (options.production && pkg?.dev) continue;
+    const known = isKnownInstrumentation(inst.name);
+    const paths = pkg ? pathsOf(pkg) : { via: [], path: [] };
+    for (const hit of hits) {
+      findings.push({
+        kind: 'network-hook',
+        id: `network-hook/${hit.rule}`,
+        aliases: [`network-hook/${hit.rule}`],
+        severity: known ? 'info' : hookSeverity(hit.rule),
+        package: pkg ? pkgRef(pkg) : { name: inst.name, version: inst.version, dev: false, optional: false },
+        summary: `${inst.name} ${HOOK_SUMMARY[hit.rule]}${known ? ' (known instrumentation/polyfill library)' : ''}`,
+        via: paths.via,
+        path: paths.path,
+        location: { file: hit.file, line: hit.line, column: hit.column, snippet: hit.snippet },
+      });
+    }
+  }
+
+  findings.sort(compareFindings);
+  return { lockfile, format: graph.format, packages, findings };
+}

@@ -1,0 +1,211 @@
+/**
+ * The advisory database: OSV records indexed by package name. Built once from the OSV npm export
+ * (a ZIP of JSON records) or a folder of records, kept in a cache folder as
+ *   meta.json    what was indexed, from where, and how new its newest record is
+ *   names.json   package name -> [byte offset, byte length] in advisories.dat
+ *   advisories.dat  one JSON array of Advisory per package
+ * so a warm scan parses the name table and only the slices for packages it actually has.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, relative } from 'node:path';
+import { WirelockError } from '../errors.js';
+import { advisoriesFromRecord, type Advisory } from './osv.js';
+import { listZipEntries, readZipEntry } from './zip.js';
+
+export const DB_FORMAT = 1;
+
+export interface DbMeta {
+  format: number;
+  source: string;
+  /** When this index was built. */
+  indexedAt: string;
+  /** Newest `modified` among the records: how current the data is, whatever the file's date. */
+  newestModified: string;
+  records: number;
+  withdrawn: number;
+  /** Records with no npm package (another ecosystem in a mixed export). */
+  otherEcosystems: number;
+  malicious: number;
+  packages: number;
+  sha256?: string;
+}
+
+export interface AdvisoryLookup {
+  meta: DbMeta;
+  lookup(name: string): Advisory[];
+  close(): void;
+}
+
+export type Progress = (done: number, total: number, phase: string) => void;
+
+export interface BuiltIndex {
+  byName: Map<string, Advisory[]>;
+  meta: DbMeta;
+}
+
+/** Indexes raw record files. Pure apart from the callback; the callers bring the bytes. */
+export function buildIndex(records: Iterable<{ name: string; bytes: Buffer | string }>, source: string, total = 0, onProgress?: Progress): BuiltIndex {
+  const byName = new Map<string, Advisory[]>();
+  let count = 0;
+  let withdrawn = 0;
+  let other = 0;
+  let malicious = 0;
+  let newest = '';
+  for (const { name, bytes } of records) {
+    count++;
+    let record: unknown;
+    try {
+      record = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
+    } catch (error) {
+      throw new WirelockError('ERR_ADVISORY_DB', `${name} in ${source} is not JSON: ${(error as Error).message}`, { file: source, entry: name });
+    }
+    const advisories = advisoriesFromRecord(record, `${source}:${name}`);
+    const rec = record as { withdrawn?: unknown; modified: string };
+    if (rec.modified > newest) newest = rec.modified;
+    if (rec.withdrawn !== undefined && rec.withdrawn !== null) withdrawn++;
+    else if (advisories.length === 0) other++;
+    if (advisories[0]?.malicious) malicious++;
+    for (const advisory of advisories) {
+      const list = byName.get(advisory.package);
+      if (list) list.push(advisory);
+      else byName.set(advisory.package, [advisory]);
+    }
+    if (onProgress && (count % 2000 === 0 || count === total)) onProgress(count, total, 'indexing');
+  }
+  if (count === 0) throw new WirelockError('ERR_ADVISORY_DB', `${source} contains no OSV records`, { file: source });
+  return {
+    byName,
+    meta: { format: DB_FORMAT, source, indexedAt: new Date().toISOString(), newestModified: newest, records: count, withdrawn, otherEcosystems: other, malicious, packages: byName.size },
+  };
+}
+
+function* zipRecords(buf: Buffer, file: string): Generator<{ name: string; bytes: Buffer }> {
+  for (const entry of listZipEntries(buf, file)) {
+    if (entry.name.endsWith('/') || !entry.name.endsWith('.json')) continue;
+    yield { name: entry.name, bytes: readZipEntry(buf, entry, file) };
+  }
+}
+
+function jsonFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (at: string) => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const path = join(at, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.json')) out.push(path);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+export function indexFromZip(buf: Buffer, file: string, onProgress?: Progress): BuiltIndex {
+  const total = listZipEntries(buf, file).filter((e) => e.name.endsWith('.json')).length;
+  const built = buildIndex(zipRecords(buf, file), file, total, onProgress);
+  built.meta.sha256 = createHash('sha256').update(buf).digest('hex');
+  return built;
+}
+
+export function indexFromDirectory(dir: string, onProgress?: Progress): BuiltIndex {
+  const files = jsonFiles(dir);
+  return buildIndex(
+    (function* () {
+      for (const path of files) yield { name: relative(dir, path), bytes: readFileSync(path) };
+    })(),
+    dir,
+    files.length,
+    onProgress,
+  );
+}
+
+function memoryLookup(built: BuiltIndex): AdvisoryLookup {
+  return { meta: built.meta, lookup: (name) => built.byName.get(name) ?? [], close() {} };
+}
+
+export function isCacheDir(dir: string): boolean {
+  return existsSync(join(dir, 'meta.json')) && existsSync(join(dir, 'names.json')) && existsSync(join(dir, 'advisories.dat'));
+}
+
+/** Writes the cache next to its final place and renames it in, so a reader never sees half a DB. */
+export function writeCache(dir: string, built: BuiltIndex): void {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const names: Record<string, [number, number]> = {};
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for (const [name, list] of [...built.byName].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const bytes = Buffer.from(`${JSON.stringify(list)}\n`);
+    names[name] = [offset, bytes.length - 1];
+    parts.push(bytes);
+    offset += bytes.length;
+  }
+  writeFileSync(join(tmp, 'advisories.dat'), Buffer.concat(parts));
+  writeFileSync(join(tmp, 'names.json'), JSON.stringify(names));
+  writeFileSync(join(tmp, 'meta.json'), `${JSON.stringify(built.meta, null, 2)}\n`);
+  const old = `${dir}.old-${process.pid}`;
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+export function openCache(dir: string): AdvisoryLookup {
+  let meta: DbMeta;
+  let names: Record<string, [number, number]>;
+  try {
+    meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as DbMeta;
+    names = JSON.parse(readFileSync(join(dir, 'names.json'), 'utf8')) as Record<string, [number, number]>;
+  } catch (error) {
+    throw new WirelockError('ERR_ADVISORY_DB', `advisory database in ${dir} is unreadable (${(error as Error).message}); run \`wirelock audit db update\``, { file: dir });
+  }
+  if (meta.format !== DB_FORMAT) throw new WirelockError('ERR_ADVISORY_DB', `advisory database in ${dir} has format ${meta.format}, expected ${DB_FORMAT}; run \`wirelock audit db update\``, { file: dir });
+  const fd = openSync(join(dir, 'advisories.dat'), 'r');
+  const cache = new Map<string, Advisory[]>();
+  return {
+    meta,
+    lookup(name) {
+      const hit = cache.get(name);
+      if (hit) return hit;
+      const slot = Object.hasOwn(names, name) ? names[name] : undefined;
+      if (!slot) return [];
+      const buf = Buffer.alloc(slot[1]);
+      readSync(fd, buf, 0, slot[1], slot[0]);
+      let list: Advisory[];
+      try {
+        list = JSON.parse(buf.toString('utf8')) as Advisory[];
+      } catch {
+        throw new WirelockError('ERR_ADVISORY_DB', `advisory database in ${dir} is corrupt at "${name}"; run \`wirelock audit db update\``, { file: dir });
+      }
+      cache.set(name, list);
+      return list;
+    },
+    close() {
+      closeSync(fd);
+    },
+  };
+}
+
+/** `--db <zip|dir>`: a cache folder, a folder of OSV JSON records, or an OSV export ZIP. */
+export function openDatabase(path: string, onProgress?: Progress): AdvisoryLookup {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    throw new WirelockError('ERR_ADVISORY_DB', `advisory database ${path} does not exist; run \`wirelock audit db update\` or pass --db <zip|dir>`, { file: path });
+  }
+  if (stat.isDirectory()) return isCacheDir(path) ? openCache(path) : memoryLookup(indexFromDirectory(path, onProgress));
+  return memoryLookup(indexFromZip(readFileSync(path), path, onProgress));
+}
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
+  if (env.WIRELOCK_CACHE_DIR) return join(env.WIRELOCK_CACHE_DIR, 'osv-npm');
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'wirelock', 'osv-npm');
+}
+
+/** Age in days of the newest record; undefined when the DB carries no dates. */
+export function dbAgeDays(meta: DbMeta, now = Date.now()): number | undefined {
+  const t = Date.parse(meta.newestModified);
+  return Number.isFinite(t) ? Math.max(0, (now - t) / 86_400_000) : undefined;
+}

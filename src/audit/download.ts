@@ -1,0 +1,71 @@
+/** Adapter: fetches the OSV export. HTTPS only, except loopback (tests, a local mirror). */
+import { isIP } from 'node:net';
+import { WirelockError } from '../errors.js';
+import type { Progress } from './db.js';
+
+export const DEFAULT_OSV_URL = 'https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip';
+
+/** The npm export is about 100 MB; anything far beyond is not what we asked for. */
+const MAX_DOWNLOAD_BYTES = 2 * 1024 * 1024 * 1024;
+
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
+}
+
+export async function download(url: string, onProgress?: Progress, fetchImpl: typeof fetch = fetch): Promise<Buffer> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new WirelockError('ERR_USAGE', `"${url}" is not a URL`);
+  }
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopback(parsed.hostname))) {
+    throw new WirelockError('ERR_ADVISORY_DB', `refusing to download the advisory database over ${parsed.protocol} (https only, http only on loopback): ${url}`, { host: parsed.hostname });
+  }
+  let response: Response;
+  try {
+    response = await fetchImpl(url, { redirect: 'follow', signal: AbortSignal.timeout(10 * 60_000) });
+  } catch (error) {
+    throw new WirelockError('ERR_ADVISORY_DB', `cannot download ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`, { host: parsed.hostname });
+  }
+  // A redirect must not leave https either.
+  const final = new URL(response.url || url);
+  if (final.protocol !== 'https:' && !(final.protocol === 'http:' && isLoopback(final.hostname))) {
+    throw new WirelockError('ERR_ADVISORY_DB', `download of ${url} was redirected to ${final.protocol} (${final.host})`, { host: final.hostname });
+  }
+  if (!response.ok || !response.body) throw new WirelockError('ERR_ADVISORY_DB', `cannot download ${url}: HTTP ${response.status}`, { host: parsed.hostname });
+  const total = Number(response.headers.get('content-length') ?? 0);
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    received += chunk.length;
+    if (received > MAX_DOWNLOAD_BYTES) throw new WirelockError('ERR_ADVISORY_DB', `download of ${url} exceeds ${MAX_DOWNLOAD_BYTES} bytes`, { host: parsed.hostname });
+    chunks.push(Buffer.from(chunk));
+    onProgress?.(received, total, 'downloading');
+  }
+  if (total && received !== total) throw new WirelockError('ERR_ADVISORY_DB', `download of ${url} truncated: ${received} of ${total} bytes`, { host: parsed.hostname });
+  return Buffer.concat(chunks);
+}
+
+/** A one-line progress bar on a TTY; nothing at all otherwise (logs stay clean). */
+export function progressBar(stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }): Progress & { done(): void } {
+  let last = 0;
+  let drawn = false;
+  const fn = ((done: number, total: number, phase: string) => {
+    if (!stream.isTTY) return;
+    const now = Date.now();
+    if (now - last < 80 && done !== total) return;
+    last = now;
+    drawn = true;
+    const width = 30;
+    const ratio = total > 0 ? Math.min(1, done / total) : 0;
+    const bar = total > 0 ? `[${'#'.repeat(Math.round(ratio * width)).padEnd(width, '.')}] ${Math.round(ratio * 100)}%` : '';
+    const amount = phase === 'downloading' ? `${(done / 1048576).toFixed(1)} MB` : `${done}${total ? `/${total}` : ''}`;
+    stream.write(`\r${phase.padEnd(12)} ${bar} ${amount}\u001b[K`);
+  }) as Progress & { done(): void };
+  fn.done = () => {
+    if (drawn) stream.write('\r\u001b[K');
+  };
+  return fn;
+}

@@ -1,0 +1,81 @@
+/**
+ * Lockfile integrity, as lockfile-lint checks it: where each package is fetched from and whether
+ * the lockfile pins its content. Pure: packages in, findings out.
+ */
+import type { AuditPackage } from './graph.js';
+
+export type IntegrityRule =
+  | 'insecure-url'
+  | 'disallowed-registry'
+  | 'name-mismatch'
+  | 'missing-integrity'
+  | 'weak-integrity'
+  | 'git-dependency'
+  | 'tarball-dependency'
+  | 'file-dependency';
+
+export interface IntegrityIssue {
+  rule: IntegrityRule;
+  package: AuditPackage;
+  message: string;
+  severity: 'high' | 'medium' | 'low';
+}
+
+export const DEFAULT_REGISTRIES = ['registry.npmjs.org', 'registry.yarnpkg.com', 'registry.npmjs.com'];
+
+function urlOf(text: string): URL | undefined {
+  try {
+    return new URL(text.replace(/^git\+/, ''));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A registry tarball URL names the package it serves: /<name>/-/<basename>-<version>.tgz, with
+ * the scope "/" possibly written as %2f. A lockfile entry whose URL names another package is the
+ * lockfile-injection attack lockfile-lint's validate-package-names catches.
+ */
+function tarballNameMatches(url: URL, name: string, version: string): boolean {
+  const path = decodeURIComponent(url.pathname);
+  const marker = path.lastIndexOf('/-/');
+  if (marker < 0) return true; // not a registry-shaped URL: reported as a tarball dependency instead
+  const urlName = path.slice(0, marker).replace(/^\/+/, '');
+  const file = path.slice(marker + 3);
+  const base = name.includes('/') ? name.slice(name.indexOf('/') + 1) : name;
+  return urlName.endsWith(name) && (urlName === name || urlName.endsWith(`/${name}`)) && file === `${base}-${version}.tgz`;
+}
+
+export function checkIntegrity(packages: AuditPackage[], allowedRegistries: string[] = DEFAULT_REGISTRIES): IntegrityIssue[] {
+  const issues: IntegrityIssue[] = [];
+  const allowed = new Set(allowedRegistries.map((host) => host.toLowerCase()));
+  for (const pkg of packages) {
+    if (pkg.source === 'link' || pkg.source === 'workspace') continue;
+    const ref = `${pkg.name}@${pkg.version}`;
+    if (pkg.source === 'git') issues.push({ rule: 'git-dependency', package: pkg, severity: 'low', message: `${ref} comes from git (${pkg.resolved ?? pkg.version}): no registry integrity, content can change with the ref` });
+    if (pkg.source === 'file') issues.push({ rule: 'file-dependency', package: pkg, severity: 'low', message: `${ref} comes from a local path (${pkg.resolved ?? pkg.version})` });
+    const url = pkg.resolved && /^(git\+)?(https?|git|ssh):/.test(pkg.resolved) ? urlOf(pkg.resolved) : undefined;
+    if (url) {
+      if (url.protocol === 'http:' || url.protocol === 'git:') {
+        issues.push({ rule: 'insecure-url', package: pkg, severity: 'high', message: `${ref} is fetched over ${url.protocol.slice(0, -1)}, which anyone on the path can rewrite: ${pkg.resolved}` });
+      }
+      if (pkg.source === 'registry' || pkg.source === 'tarball') {
+        if (!allowed.has(url.hostname.toLowerCase())) {
+          issues.push({ rule: 'disallowed-registry', package: pkg, severity: 'high', message: `${ref} is fetched from ${url.hostname}, which is not an allowed registry (${[...allowed].join(', ')})` });
+        }
+        if (pkg.source === 'registry' && !tarballNameMatches(url, pkg.name, pkg.version)) {
+          issues.push({ rule: 'name-mismatch', package: pkg, severity: 'high', message: `${ref} resolves to ${pkg.resolved}, a tarball of another package or version` });
+        }
+      }
+      if (pkg.source === 'tarball') issues.push({ rule: 'tarball-dependency', package: pkg, severity: 'low', message: `${ref} is a direct tarball URL (${pkg.resolved}), not a registry package` });
+    }
+    if (pkg.source === 'registry' || pkg.source === 'tarball') {
+      if (!pkg.integrity) {
+        issues.push({ rule: 'missing-integrity', package: pkg, severity: 'medium', message: `${ref} has no integrity hash: the installer cannot detect a substituted tarball` });
+      } else if (!pkg.integrity.startsWith('berry:') && !/(^|\s)sha(512|384|256)-/.test(pkg.integrity)) {
+        issues.push({ rule: 'weak-integrity', package: pkg, severity: 'low', message: `${ref} is pinned only by ${pkg.integrity.split('-')[0]} (sha512 expected)` });
+      }
+    }
+  }
+  return issues;
+}

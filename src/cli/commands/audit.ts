@@ -1,0 +1,203 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { WirelockError } from '../../errors.js';
+import { VERSION } from '../../version.js';
+import { auditGraph, type Finding, type InstalledEvidence } from '../../audit/audit.js';
+import { severityRank, type Severity } from '../../audit/cvss.js';
+import { dbAgeDays, defaultCacheDir, indexFromDirectory, indexFromZip, isCacheDir, openCache, openDatabase, writeCache, type AdvisoryLookup, type BuiltIndex } from '../../audit/db.js';
+import { DEFAULT_OSV_URL, download, progressBar } from '../../audit/download.js';
+import { applyIgnores, parseIgnoreFile } from '../../audit/ignore.js';
+import { listInstalled, scanPackageCode } from '../../audit/installed.js';
+import { DEFAULT_REGISTRIES } from '../../audit/integrity.js';
+import { findLockfiles, readLockfile } from '../../audit/lockfile/read.js';
+import { renderTable, toCycloneDx, toJson, toSarif, type ReportContext } from '../../audit/report.js';
+import { EXIT, parseCommandArgs, type Command, type CommandIo } from '../command.js';
+import { palette, writeJson } from '../output.js';
+
+const usage = `usage: wirelock audit [dir|lockfile] [options]
+       wirelock audit db update [--from <url|zip|dir>] [--sha256 <hex>] [--cache-dir <dir>]
+       wirelock audit db status [--cache-dir <dir>] [--json]
+
+Audits a JavaScript project offline: known vulnerabilities and malicious packages (OSV data),
+lockfile integrity (registry, https, hashes, package names), install scripts, and code in
+node_modules that hooks the network. Reads package-lock.json (v1-v3), npm-shrinkwrap.json,
+yarn.lock (classic and berry), pnpm-lock.yaml (v6, v9) and bun.lock.
+
+options:
+  --db <zip|dir>            advisory data: an OSV export ZIP, a folder of OSV JSON, or a cache
+                            folder (default: the cache written by \`audit db update\`)
+  --cache-dir <dir>         cache folder (default $WIRELOCK_CACHE_DIR/osv-npm or ~/.cache/wirelock/osv-npm)
+  --format <f>              table (default), json, sarif, cyclonedx
+  --json                    same as --format json
+  --output <file>           write the report to a file instead of stdout
+  --fail-on <severity>      exit 1 on findings at or above: critical, high, medium, low (default),
+                            info, none
+  --ignore-file <file>      ignore entries {id, package?, reason, expires}
+                            (default: .wirelock-audit-ignore.json next to the lockfile)
+  --allowed-registry <host> allowed registry host, repeatable (default: ${DEFAULT_REGISTRIES.join(', ')})
+  --production              leave out packages only devDependencies bring in
+  --skip-installed          do not look into node_modules (install scripts, network hooks)
+  --max-db-age <days>       warn when the newest advisory is older than this (default 7)
+
+exit: 0 no finding at or above --fail-on, 1 findings, 2 usage, input or database error.`;
+
+const FAIL_ON: Array<Severity | 'none'> = ['critical', 'high', 'medium', 'low', 'info', 'none'];
+
+function cacheDirOf(value: string | undefined, io: CommandIo): string {
+  return value ? resolve(io.cwd, value) : defaultCacheDir(io.env);
+}
+
+/** 1-based line where the package's lockfile entry starts, from the location each reader records. */
+export function lineFinder(text: string): (finding: Finding) => number | undefined {
+  const lines = text.split('\n');
+  const memo = new Map<string, number | undefined>();
+  return (finding) => {
+    const location = finding.location?.pointer;
+    if (location === undefined || location === '') return undefined;
+    if (memo.has(location)) return memo.get(location);
+    const key = location.startsWith('/') ? location.slice(location.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~') : location;
+    const quoted = `"${key}"`;
+    let index = lines.findIndex((line) => line.includes(quoted));
+    if (index < 0) index = lines.findIndex((line) => line.trimStart().startsWith(key) || line.includes(`${key}:`) || line.includes(`'${key}'`));
+    const line = index < 0 ? undefined : index + 1;
+    memo.set(location, line);
+    return line;
+  };
+}
+
+async function runDb(argv: string[], io: CommandIo): Promise<number> {
+  const [action, ...rest] = argv;
+  const { values } = parseCommandArgs(rest, {
+    from: { type: 'string' },
+    sha256: { type: 'string' },
+    'cache-dir': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  const cacheDir = cacheDirOf(values['cache-dir'], io);
+  if (action === 'status') {
+    if (!isCacheDir(cacheDir)) throw new WirelockError('ERR_ADVISORY_DB', `no advisory database in ${cacheDir}; run \`wirelock audit db update\``, { file: cacheDir });
+    const db = openCache(cacheDir);
+    db.close();
+    const age = dbAgeDays(db.meta);
+    if (values.json) writeJson(io, { cacheDir, ...db.meta, ageDays: age === undefined ? null : Math.round(age * 10) / 10 });
+    else io.stdout.write(`${cacheDir}\n  ${db.meta.records} records (${db.meta.malicious} malicious-package, ${db.meta.withdrawn} withdrawn), ${db.meta.packages} packages\n  newest record ${db.meta.newestModified}${age === undefined ? '' : ` (${Math.floor(age)} day(s) old)`}, indexed ${db.meta.indexedAt}\n  source ${db.meta.source}\n`);
+    return EXIT.OK;
+  }
+  if (action !== 'update') throw new WirelockError('ERR_USAGE', `unknown "audit db" action "${action ?? ''}" (update, status)`);
+  if (values.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(values.sha256)) throw new WirelockError('ERR_USAGE', '--sha256 must be 64 hex digits');
+  const from = values.from ?? io.env.WIRELOCK_OSV_URL ?? DEFAULT_OSV_URL;
+  const bar = progressBar(io.stderr);
+  let built: BuiltIndex;
+  try {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(from)) {
+      const bytes = await download(from, bar);
+      bar.done();
+      built = indexFromZip(bytes, from, bar);
+    } else {
+      const path = resolve(io.cwd, from);
+      if (!existsSync(path)) throw new WirelockError('ERR_ADVISORY_DB', `${path} does not exist`, { file: path });
+      built = statSync(path).isDirectory() ? indexFromDirectory(path, bar) : indexFromZip(readFileSync(path), path, bar);
+    }
+  } finally {
+    bar.done();
+  }
+  if (values.sha256 !== undefined) {
+    if (!built.meta.sha256) throw new WirelockError('ERR_USAGE', '--sha256 applies to a ZIP download or file, not a folder');
+    if (built.meta.sha256 !== values.sha256.toLowerCase()) {
+      throw new WirelockError('ERR_ADVISORY_DB', `advisory database digest mismatch: expected sha256 ${values.sha256.toLowerCase()}, got ${built.meta.sha256}; cache left unchanged`, { file: from });
+    }
+  }
+  writeCache(cacheDir, built);
+  const m = built.meta;
+  if (values.json) writeJson(io, { cacheDir, ...m });
+  else io.stdout.write(`indexed ${m.records} records (${m.malicious} malicious-package, ${m.withdrawn} withdrawn, ${m.otherEcosystems} other ecosystems) for ${m.packages} packages into ${cacheDir}\nnewest record ${m.newestModified}${m.sha256 ? `\nsha256 ${m.sha256}` : ''}\n`);
+  return EXIT.OK;
+}
+
+export const command: Command = {
+  name: 'audit',
+  summary: 'find vulnerable and malicious dependencies, lockfile tampering, install scripts and network hooks (offline)',
+  usage,
+  async run(argv, io) {
+    if (argv[0] === 'db') return runDb(argv.slice(1), io);
+    const { values, positionals } = parseCommandArgs(argv, {
+      db: { type: 'string' },
+      'cache-dir': { type: 'string' },
+      format: { type: 'string', default: 'table' },
+      json: { type: 'boolean', default: false },
+      output: { type: 'string' },
+      'fail-on': { type: 'string', default: 'low' },
+      'ignore-file': { type: 'string' },
+      'allowed-registry': { type: 'string', multiple: true },
+      production: { type: 'boolean', default: false },
+      'skip-installed': { type: 'boolean', default: false },
+      'max-db-age': { type: 'string', default: '7' },
+    });
+    const format = values.json ? 'json' : values.format;
+    if (!['table', 'json', 'sarif', 'cyclonedx'].includes(format)) throw new WirelockError('ERR_USAGE', `--format must be table, json, sarif or cyclonedx, not "${format}"`);
+    const failOn = values['fail-on'] as Severity | 'none';
+    if (!FAIL_ON.includes(failOn)) throw new WirelockError('ERR_USAGE', `--fail-on must be one of ${FAIL_ON.join(', ')}, not "${failOn}"`);
+    const maxAge = Number(values['max-db-age']);
+    if (!Number.isFinite(maxAge) || maxAge < 0) throw new WirelockError('ERR_USAGE', '--max-db-age must be a number of days');
+    if (positionals.length > 1) throw new WirelockError('ERR_USAGE', 'expected at most one directory or lockfile');
+
+    const target = resolve(io.cwd, positionals[0] ?? '.');
+    if (!existsSync(target)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${target} does not exist`, { file: target });
+    const projectDir = statSync(target).isDirectory() ? target : dirname(target);
+    const lockfilePath = statSync(target).isDirectory() ? findLockfiles(target)[0] : target;
+    if (!lockfilePath) throw new WirelockError('ERR_LOCKFILE_INVALID', `no lockfile in ${target}`, { file: target });
+    const graph = readLockfile(lockfilePath);
+
+    let db: AdvisoryLookup;
+    const bar = progressBar(io.stderr);
+    try {
+      db = values.db ? openDatabase(resolve(io.cwd, values.db), bar) : openDatabase(cacheDirOf(values['cache-dir'], io));
+    } finally {
+      bar.done();
+    }
+    const age = dbAgeDays(db.meta);
+    const c = palette(io, 'stderr');
+    if (age !== undefined && age > maxAge) {
+      io.stderr.write(c.yellow(`wirelock audit: warning: the advisory database is stale: newest record is ${Math.floor(age)} day(s) old (${db.meta.newestModified}); run \`wirelock audit db update\`\n`));
+    }
+
+    let installed: InstalledEvidence | undefined;
+    if (!values['skip-installed'] && existsSync(resolve(projectDir, 'node_modules'))) {
+      const packages = listInstalled(projectDir);
+      const hits = new Map(packages.map((pkg) => [pkg.dir, scanPackageCode(projectDir, pkg)]));
+      installed = { packages, hits };
+    }
+    const lockfileRel = relative(io.cwd, lockfilePath) || lockfilePath;
+    let result;
+    try {
+      result = auditGraph(graph, lockfileRel, db, { allowedRegistries: values['allowed-registry'] ?? DEFAULT_REGISTRIES, production: values.production }, installed);
+    } finally {
+      db.close();
+    }
+
+    const ignorePath = values['ignore-file'] ? resolve(io.cwd, values['ignore-file']) : resolve(projectDir, '.wirelock-audit-ignore.json');
+    if (values['ignore-file'] && !existsSync(ignorePath)) throw new WirelockError('ERR_INPUT_INVALID', `ignore file ${ignorePath} does not exist`, { file: ignorePath });
+    if (existsSync(ignorePath)) {
+      const outcome = applyIgnores(result.findings, parseIgnoreFile(readFileSync(ignorePath, 'utf8'), ignorePath));
+      result = { ...result, findings: outcome.findings };
+      for (const entry of outcome.expired) io.stderr.write(c.yellow(`wirelock audit: warning: ignore entry ${entry.id}${entry.package ? ` (${entry.package})` : ''} expired on ${entry.expires}; it no longer applies\n`));
+      for (const entry of outcome.unused) io.stderr.write(c.dim(`wirelock audit: note: ignore entry ${entry.id} matched nothing\n`));
+    }
+
+    const context: ReportContext = { tool: { name: 'wirelock', version: VERSION }, db: db.meta, lockfileUri: lockfileRel.split('\\').join('/'), lineOf: lineFinder(readFileSync(lockfilePath, 'utf8')) };
+    if (age !== undefined) context.dbAgeDays = age;
+    const root = graph.nodes.get(graph.importers[0] ?? '');
+    let text: string;
+    if (format === 'table') text = renderTable(result, context, values.output ? palette({ ...io, stdout: { ...io.stdout, isTTY: false } as CommandIo['stdout'] }) : palette(io));
+    else if (format === 'json') text = `${JSON.stringify(toJson(result, context), null, 2)}\n`;
+    else if (format === 'sarif') text = `${JSON.stringify(toSarif(result, context), null, 2)}\n`;
+    else text = `${JSON.stringify(toCycloneDx(result, graph, { ...context, ...(root?.name ? { projectName: root.name } : {}), ...(root?.version ? { projectVersion: root.version } : {}) }), null, 2)}\n`;
+    if (values.output) writeFileSync(resolve(io.cwd, values.output), text);
+    else io.stdout.write(text);
+
+    if (failOn === 'none') return EXIT.OK;
+    const threshold = severityRank(failOn);
+    const failing = result.findings.filter((f) => !f.suppressed && severityRank(f.severity) >= threshold);
+    return failing.length > 0 ? EXIT.FINDINGS : EXIT.OK;
+  },
+};
