@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as plist from 'plist';
+import { DOMParser } from '@xmldom/xmldom';
+import { definePolicy } from '../../src/policy/define.js';
+import { checkNetworkSecurityConfig } from '../../src/mobile/android.js';
+import { generateTarget } from '../../src/mobile/generate.js';
+import { vectors } from './support.js';
+
+// The real mod engine, loaded the way an Expo project loads it (CommonJS).
+const require = createRequire(import.meta.url);
+const configPlugins = require('@expo/config-plugins') as typeof import('@expo/config-plugins');
+const root = process.cwd();
+
+const PINS = [
+  { pin: 'sha256/LWOLuLH9BzkTqld/hNBpZM2FQITdWcGLvU42FVp04FA=', role: 'ca' },
+  { pin: 'sha256/13AXL1cHOEYOSKTkW/o4cxVRRkY/PT+SYyyWm4dnzhs=', role: 'ca' },
+];
+const policyDocument = {
+  version: 1,
+  domains: {
+    'api.example.com': { includeSubdomains: true, pins: PINS, pinsExpire: '2031-06-01' },
+    'corp.example': { trustAnchors: ['./certs/corp-root.pem'], pins: PINS },
+  },
+};
+
+/** A project as `expo prebuild` lays it out: app.json, android/ and ios/ with the template's files. */
+function createExpoProject(plugins: unknown[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-expo-'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'wirelock-demo', version: '1.0.0', private: true }));
+  writeFileSync(join(dir, 'app.json'), JSON.stringify({ expo: { name: 'WirelockDemo', slug: 'wirelock-demo', ios: { bundleIdentifier: 'com.example.wirelockdemo' }, android: { package: 'com.example.wirelockdemo' }, plugins } }, null, 2));
+  writeFileSync(join(dir, 'wirelock.json'), JSON.stringify(policyDocument));
+  mkdirSync(join(dir, 'certs'));
+  copyFileSync(join(vectors, 'spki-pins', 'certs', 'GTS_Root_R1.pem'), join(dir, 'certs', 'corp-root.pem'));
+  const main = join(dir, 'android', 'app', 'src', 'main');
+  mkdirSync(join(main, 'res', 'values'), { recursive: true });
+  writeFileSync(join(main, 'AndroidManifest.xml'), [
+    '<manifest xmlns:android="http://schemas.android.com/apk/res/android">',
+    '  <uses-permission android:name="android.permission.INTERNET"/>',
+    '  <application android:name=".MainApplication" android:label="@string/app_name" android:allowBackup="false">',
+    '    <activity android:name=".MainActivity" android:exported="true"/>',
+    '  </application>',
+    '</manifest>',
+    '',
+  ].join('\n'));
+  writeFileSync(join(main, 'res', 'values', 'strings.xml'), '<resources><string name="app_name">WirelockDemo</string></resources>\n');
+  mkdirSync(join(dir, 'ios', 'WirelockDemo'), { recursive: true });
+  writeFileSync(join(dir, 'ios', 'WirelockDemo', 'Info.plist'), plist.build({
+    CFBundleName: 'WirelockDemo',
+    CFBundleIdentifier: 'com.example.wirelockdemo',
+    NSAppTransportSecurity: { NSAllowsArbitraryLoads: true, NSAllowsLocalNetworking: true },
+  }));
+  writeFileSync(join(dir, 'ios', 'WirelockDemo', 'AppDelegate.swift'), 'import UIKit\n');
+  // The package and Expo's config plugins, installed as a project would have them.
+  mkdirSync(join(dir, 'node_modules', '@expo'), { recursive: true });
+  symlinkSync(root, join(dir, 'node_modules', 'wirelock'), 'dir');
+  symlinkSync(join(root, 'node_modules', '@expo', 'config-plugins'), join(dir, 'node_modules', '@expo', 'config-plugins'), 'dir');
+  return dir;
+}
+
+async function prebuild(dir: string) {
+  const app = JSON.parse(readFileSync(join(dir, 'app.json'), 'utf8')).expo;
+  let config = { ...app, _internal: { projectRoot: dir } };
+  // withPlugins resolves "wirelock/expo" from the project exactly as expo prebuild does.
+  config = configPlugins.withPlugins(config, app.plugins);
+  return configPlugins.compileModsAsync(config, { projectRoot: dir, platforms: ['android', 'ios'], assertMissingModProviders: true });
+}
+
+test('expo prebuild with wirelock/expo writes the Network Security Config, the manifest attribute, raw anchors and the ATS keys', async () => {
+  assert.ok(existsSync(join(root, 'dist', 'mobile', 'expo-plugin.cjs')), 'build first (npm run build)');
+  const dir = createExpoProject([['wirelock/expo', { policy: './wirelock.json', debugCertificates: ['user'] }]]);
+  await prebuild(dir);
+  const res = join(dir, 'android', 'app', 'src', 'main', 'res');
+  const xml = readFileSync(join(res, 'xml', 'network_security_config.xml'), 'utf8');
+  assert.deepEqual(checkNetworkSecurityConfig(xml), []);
+  const policy = definePolicy(policyDocument, { baseDir: dir });
+  const expected = generateTarget('android', policy, { android: { source: './wirelock.json', debugOverrides: ['user'] } }).result;
+  assert.equal(xml, expected.files[0]!.contents, 'the plugin writes exactly what `wirelock generate android` writes');
+  assert.equal(readFileSync(join(res, 'raw', 'wirelock_corp_root.pem'), 'utf8'), expected.files.find((f) => f.path === 'raw/wirelock_corp_root.pem')!.contents);
+
+  const manifest = new DOMParser().parseFromString(readFileSync(join(dir, 'android', 'app', 'src', 'main', 'AndroidManifest.xml'), 'utf8'), 'text/xml');
+  const application = manifest.getElementsByTagName('application')[0]!;
+  assert.equal(application.getAttribute('android:networkSecurityConfig'), '@xml/network_security_config');
+  assert.equal(application.getAttribute('android:allowBackup'), 'false', 'other attributes are kept');
+
+  const info = plist.parse(readFileSync(join(dir, 'ios', 'WirelockDemo', 'Info.plist'), 'utf8')) as Record<string, any>;
+  const ats = info.NSAppTransportSecurity;
+  assert.equal(ats.NSAllowsArbitraryLoads, false, 'the template\'s arbitrary loads are replaced by the policy');
+  assert.equal(ats.NSAllowsLocalNetworking, undefined, 'the policy does not allow loopback cleartext');
+  assert.deepEqual(ats.NSPinnedDomains['api.example.com'].NSPinnedCAIdentities.map((i: Record<string, string>) => i['SPKI-SHA256-BASE64']), PINS.map((p) => p.pin.slice(7)));
+  assert.equal(info.CFBundleName, 'WirelockDemo', 'other Info.plist keys are kept');
+  assert.equal(info.TSKConfiguration, undefined);
+});
+
+test('trustkit: true adds TSKConfiguration; platforms limits what is touched', async () => {
+  const dir = createExpoProject([['wirelock/expo', { policy: './wirelock.json', trustkit: true, platforms: ['ios'] }]]);
+  await prebuild(dir);
+  const info = plist.parse(readFileSync(join(dir, 'ios', 'WirelockDemo', 'Info.plist'), 'utf8')) as Record<string, any>;
+  assert.deepEqual(info.TSKConfiguration.TSKPinnedDomains['api.example.com'].TSKPublicKeyHashes, PINS.map((p) => p.pin.slice(7)));
+  assert.equal(info.TSKConfiguration.TSKPinnedDomains['api.example.com'].TSKExpirationDate, '2031-06-01');
+  assert.equal(existsSync(join(dir, 'android', 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml')), false);
+});
+
+test('strict: a rule the platform cannot express fails the prebuild and writes nothing', async () => {
+  const dir = createExpoProject([['wirelock/expo', { policy: './wirelock.json', strict: true, accept: ['android/min-tls'] }]]);
+  await assert.rejects(prebuild(dir), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'ERR_GENERATE_UNSUPPORTED');
+    assert.match(error.message, /ios\/pins-expire|ios\/trust-anchors|ios\/ip-address/);
+    return true;
+  });
+  assert.equal(existsSync(join(dir, 'android', 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml')), false);
+});
+
+test('bad plugin options are refused with a clear message', async () => {
+  for (const [props, message] of [
+    [{}, /"policy" must be/],
+    [{ policy: './wirelock.json', strct: true }, /unknown option "strct"/],
+    [{ policy: './wirelock.json', platforms: ['web'] }, /"platforms"/],
+    [{ policy: './missing.json' }, /cannot read policy file/],
+  ] as const) {
+    const dir = createExpoProject([['wirelock/expo', props]]);
+    await assert.rejects(prebuild(dir), message);
+  }
+});
