@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as plist from 'plist';
+import { checkNetworkSecurityConfig, evaluateAndroid, parseNetworkSecurityConfig } from '../../src/mobile/android.js';
+
+// The built CLI (`npm test` builds first), run as a user would.
+const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
+const fixture = join(process.cwd(), 'test', 'fixtures', 'mobile', 'every-feature.wirelock.json');
+const vectors = join(process.cwd(), '..', 'shared', 'vectors');
+
+function wirelock(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { cwd, env: { PATH: process.env.PATH, NO_COLOR: '1' } }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('generate android -o writes the XML and the private CA into res/raw, warnings name rule and policy pointer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-gen-'));
+  const out = join(dir, 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml');
+  const result = await wirelock(dir, 'generate', 'android', '--policy', fixture, '-o', out);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, '');
+  assert.deepEqual(checkNetworkSecurityConfig(readFileSync(out, 'utf8')), []);
+  assert.ok(existsSync(join(dir, 'app', 'src', 'main', 'res', 'raw', 'wirelock_gts_root_r1.pem')));
+  assert.match(result.stderr, /warning +android\/report-only +\S+every-feature\.wirelock\.json#\/domains\/telemetry\.example\.org/);
+  assert.match(result.stderr, /warning +android\/min-tls/);
+  assert.match(result.stderr, /wrote .*network_security_config\.xml/);
+});
+
+test('generate android without -o refuses when private CAs need res/raw (exit 2)', async () => {
+  const result = await wirelock(process.cwd(), 'generate', 'android', '--policy', fixture);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /ERR_USAGE: the policy names private CAs/);
+});
+
+test('generate ios --json: files, warnings with rule ids, and the equivalence summary', async () => {
+  const result = await wirelock(process.cwd(), 'generate', 'ios', '--policy', fixture, '--json');
+  assert.equal(result.code, 0, result.stderr);
+  const out = JSON.parse(result.stdout);
+  assert.equal(out.target, 'ios');
+  const document = plist.parse(out.files[0].contents) as Record<string, any>;
+  assert.equal(document.NSAppTransportSecurity.NSAllowsArbitraryLoads, false);
+  assert.ok(out.warnings.some((w: { rule: string; pointer: string }) => w.rule === 'ios/pins-expire' && w.pointer === '/domains/api.example.com/pinsExpire'));
+  assert.ok(out.equivalence.every((r: { differences: number; announced: number }) => r.differences === r.announced));
+});
+
+test('--strict fails with exit 1 and writes nothing; --accept for every rule lets it pass', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-gen-'));
+  const out = join(dir, 'ats.plist');
+  const strict = await wirelock(dir, 'generate', 'ios', '--policy', fixture, '--strict', '-o', out);
+  assert.equal(strict.code, 1);
+  assert.match(strict.stderr, /ERR_GENERATE_UNSUPPORTED: ios cannot express \d+ rules/);
+  assert.match(strict.stderr, /ios\/pin-roles-mixed \(.*#\/domains\/login\.api\.example\.com\/pins\)/);
+  assert.equal(existsSync(out), false);
+  const rules = [...new Set(JSON.parse((await wirelock(dir, 'generate', 'ios', '--policy', fixture, '--json')).stdout).warnings.map((w: { rule: string }) => w.rule))] as string[];
+  const accepted = await wirelock(dir, 'generate', 'ios', '--policy', fixture, '--strict', '-o', out, ...rules.flatMap((rule) => ['--accept', rule]));
+  assert.equal(accepted.code, 0, accepted.stderr);
+  assert.match(accepted.stderr, /accepted ios\/pins-expire/);
+  assert.ok(existsSync(out));
+});
+
+test('generate trustkit: JSON by default, --format plist for native TrustKit', async () => {
+  const json = await wirelock(process.cwd(), 'generate', 'trustkit', '--policy', fixture);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual(Object.keys(JSON.parse(json.stdout)).sort(), ['api.example.com', 'internal.corp.example', 'login.api.example.com', 'xn--bcher-kva.example']);
+  const native = await wirelock(process.cwd(), 'generate', 'trustkit', '--policy', fixture, '--format', 'plist');
+  assert.equal(native.code, 0, native.stderr);
+  assert.equal((plist.parse(native.stdout) as Record<string, any>).TSKConfiguration.TSKSwizzleNetworkDelegates, true);
+});
+
+test('`wirelock pin --format json` output pastes into a policy and comes out as the same pins', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-gen-'));
+  const pinned = await wirelock(dir, 'pin', '--cert', join(vectors, 'spki-pins', 'trustkit', 'www.globalsign.com.der'), '--format', 'json');
+  assert.equal(pinned.code, 0, pinned.stderr);
+  const backup = await wirelock(dir, 'pin', '--cert', join(vectors, 'spki-pins', 'spki', 'GoogleBackup2048.spki.pem'), '--format', 'json');
+  const pins = [...JSON.parse(pinned.stdout).pins, ...JSON.parse(backup.stdout).pins];
+  writeFileSync(join(dir, 'wirelock.json'), JSON.stringify({ version: 1, domains: { 'www.globalsign.com': { pins } } }));
+  const result = await wirelock(dir, 'generate', 'android');
+  assert.equal(result.code, 0, result.stderr);
+  const applied = evaluateAndroid(parseNetworkSecurityConfig(result.stdout), 'www.globalsign.com', { apiLevel: 36 });
+  assert.deepEqual(applied.pins, pins.map((p: { pin: string }) => p.pin.slice(7)));
+});
+
+test('usage errors exit 2', async () => {
+  for (const args of [['generate'], ['generate', 'windows', '--policy', fixture], ['generate', 'ios', '--policy', fixture, '--format', 'plist'], ['generate', 'trustkit', '--policy', fixture, '--format', 'xml']]) {
+    const result = await wirelock(process.cwd(), ...args);
+    assert.equal(result.code, 2, args.join(' '));
+    assert.match(result.stderr, /ERR_USAGE/);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-gen-'));
+  const none = await wirelock(dir, 'generate', 'ios');
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /no policy/);
+});
