@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { WirelockError } from '../../errors.js';
 import { lintPolicyDocument, parsePolicyText } from '../../policy/define.js';
 import type { PolicyIssue } from '../../policy/types.js';
+import { mobileLinter } from '../../mobile/lint.js';
 import { EXIT, parseCommandArgs, type Command } from '../command.js';
 import { palette, writeJson } from '../output.js';
 
@@ -16,6 +17,7 @@ const extraLinters: Array<(document: unknown, file: string) => Promise<PolicyIss
 export function registerPolicyLinter(linter: (document: unknown, file: string) => Promise<PolicyIssue[]>): void {
   extraLinters.push(linter);
 }
+registerPolicyLinter(mobileLinter);
 
 export const command: Command = {
   name: 'policy',
