@@ -70,11 +70,12 @@ export function readWorkspaceManifests(root: string): Map<string, Manifest> {
 /** Pure dispatch on the file name and content. */
 export function parseLockfile(text: string, file: string, manifests: Map<string, Manifest> = new Map()): LockGraph {
   const name = basename(file);
-  if (name.endsWith('.json') && !name.startsWith('bun')) return parseNpmLockfile(text, file, manifests.get('.'));
-  if (name.endsWith('.yaml') || name.endsWith('.yml')) return parsePnpmLockfile(text, file, manifests);
-  if (name === 'bun.lockb') throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: binary bun.lockb is not supported; run \`bun install --save-text-lockfile\` to write bun.lock`, { file });
-  if (name.endsWith('.lock') && name.startsWith('bun')) return parseBunLockfile(text, file);
-  if (name.endsWith('.lock') || name === 'yarn.lock') {
+  // Suffix match so fixtures and copies ("old.package-lock.json") still read as what they are.
+  if (name.endsWith('package-lock.json') || name.endsWith('npm-shrinkwrap.json')) return parseNpmLockfile(text, file, manifests.get('.'));
+  if (name.endsWith('pnpm-lock.yaml')) return parsePnpmLockfile(text, file, manifests);
+  if (name.endsWith('bun.lockb')) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: binary bun.lockb is not supported; run \`bun install --save-text-lockfile\` to write bun.lock`, { file });
+  if (name.endsWith('bun.lock')) return parseBunLockfile(text, file);
+  if (name.endsWith('yarn.lock')) {
     return /^__metadata:/m.test(text) ? parseYarnBerry(text, file, manifests) : parseYarnClassic(text, file, manifests);
   }
   throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: not a known lockfile name (${LOCKFILE_NAMES.join(', ')})`, { file });

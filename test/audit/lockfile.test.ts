@@ -1,0 +1,209 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { auditPackages, dependencyPaths } from '../../src/audit/graph.js';
+import { checkIntegrity } from '../../src/audit/integrity.js';
+import { parseLockfile, readLockfile } from '../../src/audit/lockfile/read.js';
+import { parseYarnClassic, parseYarnBerry } from '../../src/audit/lockfile/yarn.js';
+import { stripJsonc } from '../../src/audit/lockfile/bun.js';
+import { isWirelockError } from '../../src/errors.js';
+
+const PROJECTS = join(process.cwd(), 'test', 'fixtures', 'audit', 'projects');
+const LOCKFILES = join(process.cwd(), 'test', 'fixtures', 'audit', 'lockfiles');
+const dirs = (group: string) => readdirSync(join(PROJECTS, group), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+
+function summary(dir: string) {
+  const graph = readLockfile(dir);
+  const packages = auditPackages(graph);
+  return { graph, packages, set: packages.map((p) => `${p.name}@${p.version}${p.dev ? ' dev' : ''}${p.optional ? ' optional' : ''}`) };
+}
+
+const EXPECTED_SIMPLE = [
+  'ansi-styles@3.2.1', 'chalk@2.4.2', 'color-convert@1.9.3', 'color-name@1.1.3', 'core-js@3.8.3', 'escape-string-regexp@1.0.5', 'has-flag@3.0.0',
+  'is-number@7.0.0 optional', 'lodash-es@4.17.21 dev', 'lodash@4.17.15', 'minimist@0.0.8', 'minimist@1.2.0', 'mkdirp@0.5.1', 'ms@2.0.0 dev', 'supports-color@5.5.0',
+].sort();
+
+test('one project, eight lockfile formats made by the real package managers: the same package set', () => {
+  const formats = new Set<string>();
+  assert.deepEqual(dirs('simple'), ['berry', 'bun', 'npm-v1', 'npm-v2', 'npm-v3', 'pnpm-v6', 'pnpm-v9', 'yarn1']);
+  for (const dir of dirs('simple')) {
+    const { graph, set } = summary(join(PROJECTS, 'simple', dir));
+    formats.add(graph.format);
+    assert.deepEqual([...set].sort(), EXPECTED_SIMPLE, dir);
+  }
+  assert.deepEqual([...formats].sort(), ['bun', 'npm-v1', 'npm-v2', 'npm-v3', 'pnpm-v6', 'pnpm-v9', 'yarn-berry', 'yarn-v1']);
+});
+
+test('every format says which direct dependency brings a transitive package in', () => {
+  for (const dir of dirs('simple')) {
+    const { graph, packages } = summary(join(PROJECTS, 'simple', dir));
+    const nested = packages.find((p) => p.name === 'minimist' && p.version === '0.0.8')!;
+    const paths = dependencyPaths(graph, nested.ids);
+    assert.deepEqual(paths.via, ['mkdirp@0.5.1'], dir);
+    assert.deepEqual(paths.path.slice(1), ['mkdirp@0.5.1', 'minimist@0.0.8'], dir);
+    const deep = packages.find((p) => p.name === 'has-flag')!;
+    assert.deepEqual(dependencyPaths(graph, deep.ids).path.slice(1), ['chalk@2.4.2', 'supports-color@5.5.0', 'has-flag@3.0.0'], dir);
+  }
+});
+
+test('monorepos: the same packages and workspace-aware paths in npm, yarn classic, berry, pnpm and bun', () => {
+  assert.deepEqual(dirs('workspaces'), ['berry', 'bun', 'npm', 'pnpm-v9', 'yarn1']);
+  for (const dir of dirs('workspaces')) {
+    const { graph, packages, set } = summary(join(PROJECTS, 'workspaces', dir));
+    assert.deepEqual([...set].sort(), ['lodash@4.17.15', 'minimist@0.0.8', 'minimist@1.2.0', 'mkdirp@0.5.1', 'ms@2.0.0 dev'], dir);
+    const importers = graph.importers.map((id) => graph.nodes.get(id)!.importer);
+    assert.deepEqual([...importers].sort(), ['.', 'packages/app', 'packages/lib'], dir);
+    // minimist@1.2.0 belongs to packages/lib, which packages/app depends on through the workspace link.
+    const m = packages.find((p) => p.name === 'minimist' && p.version === '1.2.0')!;
+    assert.deepEqual(dependencyPaths(graph, m.ids), { via: ['minimist@1.2.0'], path: ['packages/lib', 'minimist@1.2.0'] }, dir);
+    // packages/app reaches packages/lib through the workspace link, so lib's packages are app's too.
+    const app = [...graph.nodes.values()].find((n) => n.importer === 'packages/app')!;
+    const link = app.edges.find((e) => e.name === '@mono/lib');
+    assert.equal(graph.nodes.get(link?.target ?? '')?.importer, 'packages/lib', `${dir}: app -> lib link`);
+    assert.deepEqual(dependencyPaths(graph, packages.find((p) => p.name === 'mkdirp')!.ids).path, ['packages/app', 'mkdirp@0.5.1'], dir);
+  }
+});
+
+test('install scripts where the lockfile records them (npm v2/v3, bun, pnpm v6)', () => {
+  for (const dir of ['npm-v2', 'npm-v3', 'bun', 'pnpm-v6']) {
+    const core = summary(join(PROJECTS, 'simple', dir)).packages.find((p) => p.name === 'core-js')!;
+    assert.equal(core.hasInstallScript, true, dir);
+  }
+  const lodash = summary(join(PROJECTS, 'simple', 'npm-v3')).packages.find((p) => p.name === 'lodash')!;
+  assert.equal(lodash.hasInstallScript, undefined);
+});
+
+test('real lockfiles pass the integrity checks (positive control); npm 6 and yarn record registry URLs', () => {
+  for (const group of ['simple', 'workspaces']) {
+    for (const dir of dirs(group)) {
+      const { packages } = summary(join(PROJECTS, group, dir));
+      assert.deepEqual(checkIntegrity(packages), [], `${group}/${dir}`);
+    }
+  }
+  const withUrls = summary(join(PROJECTS, 'simple', 'yarn1')).packages;
+  assert.ok(withUrls.every((p) => p.resolved?.startsWith('https://registry.yarnpkg.com/')));
+});
+
+test('lockfile integrity: each tampering is caught, correct entries are not', () => {
+  const { packages } = summary(join(LOCKFILES, 'tampered.package-lock.json'));
+  const found = checkIntegrity(packages).map((i) => `${i.rule} ${i.package.name}`).sort();
+  assert.deepEqual(found, [
+    'disallowed-registry left-pad',
+    'disallowed-registry tarpkg',
+    'file-dependency localpkg',
+    'git-dependency mylib',
+    'insecure-url lodash',
+    'missing-integrity ms',
+    'name-mismatch react',
+    'tarball-dependency tarpkg',
+    'weak-integrity debug',
+  ]);
+  // An allowed mirror is not reported once configured.
+  const mirrored = checkIntegrity(packages, ['registry.npmjs.org', 'registry.evil.example']).map((i) => `${i.rule} ${i.package.name}`);
+  assert.ok(!mirrored.includes('disallowed-registry left-pad'));
+  assert.ok(mirrored.includes('insecure-url lodash'));
+});
+
+test('npm-shrinkwrap.json is read and preferred over package-lock.json', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wl-shrinkwrap-'));
+  try {
+    copyFileSync(join(PROJECTS, 'simple', 'npm-v3', 'package-lock.json'), join(dir, 'npm-shrinkwrap.json'));
+    writeFileSync(join(dir, 'package-lock.json'), '{"lockfileVersion":3,"packages":{"":{}}}');
+    assert.equal(auditPackages(readLockfile(dir)).length, 15);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('yarn classic: quoted multi-spec keys, npm: aliases (audited under the real name), git sources', () => {
+  const text = [
+    '# yarn lockfile v1',
+    '',
+    '"@babel/code-frame@^7.0.0", "@babel/code-frame@^7.10.4":',
+    '  version "7.12.13"',
+    '  resolved "https://registry.yarnpkg.com/@babel/code-frame/-/code-frame-7.12.13.tgz#dcfc826beef65e75c50e21d3837d7d95798dd658"',
+    '  integrity sha512-HV1Cm0Q3ZrpCR93tkWOYiuYIgLxZXZFVG2VgK+MBWjUqZTundupbfx2aXarXuw5Ko5aMcjtJgbSs4vUGBS5v6g==',
+    '  dependencies:',
+    '    "@babel/highlight" "^7.12.13"',
+    '',
+    '"string-width-cjs@npm:string-width@^4.2.0":',
+    '  version "4.2.3"',
+    '  resolved "https://registry.yarnpkg.com/string-width/-/string-width-4.2.3.tgz#269c7117d27b05ad2e536830a8ec895ef9c6d010"',
+    '  integrity sha512-wKyQRQpjJ0sIp62ErSZdGsjMJWsap5oRNihHhu6G7JVO/9jIB6UyevL+tXuOqrng8j/cxKTWyWUwvSTriiZz/g==',
+    '',
+    '"mylib@git+https://github.com/acme/mylib.git#v1.0.0":',
+    '  version "1.0.0"',
+    '  resolved "git+https://github.com/acme/mylib.git#0123456789abcdef0123456789abcdef01234567"',
+    '',
+  ].join('\n');
+  const graph = parseYarnClassic(text, 'yarn.lock', new Map([['.', { dependencies: { '@babel/code-frame': '^7.10.4', 'string-width-cjs': 'npm:string-width@^4.2.0', mylib: 'git+https://github.com/acme/mylib.git#v1.0.0' } }]]));
+  const pkgs = auditPackages(graph);
+  assert.deepEqual(pkgs.map((p) => `${p.name}@${p.version} ${p.source}`), ['@babel/code-frame@7.12.13 registry', 'mylib@1.0.0 git', 'string-width@4.2.3 registry']);
+  const root = graph.nodes.get(graph.importers[0]!)!;
+  assert.equal(root.edges.filter((e) => e.target).length, 3, 'every direct dependency resolves');
+});
+
+test('yarn berry: patch: protocol audits the patched package; dependenciesMeta optional', () => {
+  const text = [
+    '__metadata:',
+    '  version: 8',
+    '',
+    '"app@workspace:.":',
+    '  version: 0.0.0-use.local',
+    '  resolution: "app@workspace:."',
+    '  dependencies:',
+    '    resolve: "patch:resolve@npm%3A^1.22.0#~builtin<compat/resolve>"',
+    '    fsevents: "npm:^2.3.2"',
+    '  dependenciesMeta:',
+    '    fsevents:',
+    '      optional: true',
+    '  languageName: unknown',
+    '  linkType: soft',
+    '',
+    '"resolve@patch:resolve@npm%3A^1.22.0#~builtin<compat/resolve>":',
+    '  version: 1.22.8',
+    '  resolution: "resolve@patch:resolve@npm%3A1.22.8#~builtin<compat/resolve>::version=1.22.8&hash=c3c19d"',
+    '  checksum: 10c0/abc',
+    '  languageName: node',
+    '  linkType: hard',
+    '',
+    '"fsevents@npm:^2.3.2":',
+    '  version: 2.3.3',
+    '  resolution: "fsevents@npm:2.3.3"',
+    '  checksum: 10c0/def',
+    '  languageName: node',
+    '  linkType: hard',
+    '',
+  ].join('\n');
+  const pkgs = auditPackages(parseYarnBerry(text, 'yarn.lock', new Map()));
+  assert.deepEqual(pkgs.map((p) => `${p.name}@${p.version} ${p.source}${p.optional ? ' optional' : ''}`), ['fsevents@2.3.3 registry optional', 'resolve@1.22.8 registry']);
+});
+
+test('bun.lock JSONC: trailing commas and comments removed outside strings only', () => {
+  assert.deepEqual(JSON.parse(stripJsonc('{"a": "x,}//y", /* c */ "b": [1, 2,],\n// line\n}')), { a: 'x,}//y', b: [1, 2] });
+});
+
+test('malformed lockfiles are refused with ERR_LOCKFILE_INVALID and where', () => {
+  const cases: Array<[string, string, string | undefined]> = [
+    ['package-lock.json', '{"lockfileVersion": 7}', '/lockfileVersion'],
+    ['package-lock.json', '{not json', undefined],
+    ['package-lock.json', '{"lockfileVersion":3,"packages":{"":{},"node_modules/a":{"resolved":"x"},"node_modules/b":{}}}', '/packages/node_modules~1b/version'],
+    ['package-lock.json', '{"lockfileVersion":3,"packages":{"node_modules/a":[]}}', '/packages/node_modules~1a'],
+    ['pnpm-lock.yaml', "lockfileVersion: '3.0'\n", '/lockfileVersion'],
+    ['pnpm-lock.yaml', 'a: [b\n', undefined],
+    ['yarn.lock', '# yarn lockfile v1\nfoo@^1:\n  version\n', undefined],
+    ['yarn.lock', '__metadata:\n  version: 8\n"a@npm:1":\n  version: 1.0.0\n', undefined],
+    ['bun.lock', '{"lockfileVersion": 1, "packages": {"a": "a@1.0.0"}}', '/packages/a'],
+    ['bun.lockb', '', undefined],
+    ['Gemfile.lock', '', undefined],
+  ];
+  for (const [name, text, pointer] of cases) {
+    assert.throws(
+      () => parseLockfile(text, name),
+      (error: unknown) => isWirelockError(error, 'ERR_LOCKFILE_INVALID') && error.details.file === name && (pointer === undefined || error.details.pointer === pointer),
+      `${name}: ${text.slice(0, 40)}`,
+    );
+  }
+});
