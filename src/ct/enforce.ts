@@ -14,8 +14,11 @@ import { CtVerifier, type CtEvaluation } from './verifier.js';
  * this module is what turns CT enforcement on; the transport adapters import it.
  */
 
+const STAT_INTERVAL_MS = 1000;
+
 interface LoadedList {
   stamp: string;
+  checkedAt: number;
   verifier: CtVerifier | undefined;
   error: WirelockError | undefined;
 }
@@ -74,8 +77,16 @@ export function readLogListFiles(logListPath: string, logListKeyPath: string | u
 export function verifierFor(config: Pick<CertificateTransparencyConfig, 'logList' | 'logListKey'>): CtVerifier {
   if (!config.logList) throw new WirelockError('ERR_CT_LOG_LIST', 'CT is enforced but the policy names no "logList"');
   const cacheKey = `${config.logList}|${config.logListKey ?? ''}`;
-  const stamp = `${fileStamp(config.logList)}|${fileStamp(config.logListKey)}|${fileStamp(config.logListKey ? signaturePathFor(config.logList) : undefined)}`;
   let entry = loaded.get(cacheKey);
+  const now = Date.now();
+  // The files are looked at again at most once per second: a list updated in place takes effect
+  // within a second, and a busy client does not pay three stat calls per handshake.
+  if (entry && now - entry.checkedAt < STAT_INTERVAL_MS) {
+    if (entry.error) throw entry.error;
+    return entry.verifier!;
+  }
+  const stamp = `${fileStamp(config.logList)}|${fileStamp(config.logListKey)}|${fileStamp(config.logListKey ? signaturePathFor(config.logList) : undefined)}`;
+  if (entry && entry.stamp === stamp) entry.checkedAt = now;
   if (!entry || entry.stamp !== stamp) {
     try {
       const list = readLogListFiles(config.logList, config.logListKey);
@@ -84,10 +95,10 @@ export function verifierFor(config: Pick<CertificateTransparencyConfig, 'logList
         verifier = new CtVerifier(list);
         verifiersByDigest.set(list.digest, verifier);
       }
-      entry = { stamp, verifier, error: undefined };
+      entry = { stamp, checkedAt: now, verifier, error: undefined };
     } catch (error) {
       if (!(error instanceof WirelockError)) throw error;
-      entry = { stamp, verifier: undefined, error };
+      entry = { stamp, checkedAt: now, verifier: undefined, error };
     }
     loaded.set(cacheKey, entry);
   }
@@ -132,30 +143,48 @@ export function checkCt(config: CertificateTransparencyConfig, path: ChainCertif
   const listStale = age === undefined || age > config.maxListAgeDays;
   let evaluation: CtEvaluation;
   try {
-    evaluation = verifier.evaluate({ leaf: leaf.der, issuer: path[1]?.der, ocspResponse }, now, { policy: config.policy, minScts: config.minScts });
+    evaluation = verifier.evaluate({ leaf: leaf.der, issuer: path[1]?.der, ocspResponse, leafFingerprint: leaf.fingerprint, issuerFingerprint: path[1]?.fingerprint }, now, { policy: config.policy, minScts: config.minScts });
   } catch (error) {
     const message = (error as Error).message;
     return { compliant: false, listStale, message: `CT cannot be checked, so the connection is refused: ${message}`, details: { ct: { reason: 'error', error: message } } };
   }
-  const details = {
-    ct: {
-      policy: config.policy,
-      listVersion: verifier.list.version,
-      listAgeDays: age === undefined ? null : Math.floor(age),
-      scts: evaluation.scts.map(sctJson),
+  const list = verifier.list;
+  let details: Record<string, unknown> | undefined;
+  // Details and text are built lazily: a compliant handshake never reads them.
+  const lazyDetails = (): Record<string, unknown> =>
+    (details ??= {
+      ct: {
+        policy: config.policy,
+        listVersion: list.version,
+        listAgeDays: age === undefined ? null : Math.floor(age),
+        scts: evaluation.scts.map(sctJson),
+      },
+    });
+  const staleText = (): string =>
+    age === undefined
+      ? `the log list ${list.version} has no timestamp, so its age (limit ${config.maxListAgeDays} days) is unknown`
+      : `the log list ${list.version} is ${Math.floor(age)} days old (limit ${config.maxListAgeDays})`;
+  let compliant = evaluation.compliant;
+  let text = (): string => evaluation.message;
+  if (listStale && config.onStaleList === 'fail-closed') {
+    compliant = false;
+    text = () => `${staleText()} and "onStaleList" is "fail-closed"\n${evaluation.message}`;
+  } else if (listStale) {
+    // fail-open-report: a stale list lacks new logs, so a failure may be the list's fault; allow, but say so.
+    compliant = true;
+    text = () => `${staleText()}; CT is not enforced until it is updated (${evaluation.compliant ? 'the certificate complies' : 'the certificate would be refused'})\n${evaluation.message}`;
+  }
+  return {
+    compliant,
+    listStale,
+    evaluation,
+    get message() {
+      return text();
+    },
+    get details() {
+      return lazyDetails();
     },
   };
-  const staleText = age === undefined
-    ? `the log list ${verifier.list.version} has no timestamp, so its age (limit ${config.maxListAgeDays} days) is unknown`
-    : `the log list ${verifier.list.version} is ${Math.floor(age)} days old (limit ${config.maxListAgeDays})`;
-  if (listStale && config.onStaleList === 'fail-closed') {
-    return { compliant: false, listStale, message: `${staleText} and "onStaleList" is "fail-closed"\n${evaluation.message}`, details, evaluation };
-  }
-  if (listStale) {
-    // fail-open-report: a stale list lacks new logs, so a failure may be the list's fault; allow, but say so.
-    return { compliant: true, listStale, message: `${staleText}; CT is not enforced until it is updated (${evaluation.compliant ? 'the certificate complies' : 'the certificate would be refused'})\n${evaluation.message}`, details, evaluation };
-  }
-  return { compliant: evaluation.compliant, listStale, message: evaluation.message, details, evaluation };
 }
 
 export const ctCheckFactory: CtCheckFactory = (domain, policy) => {

@@ -22,6 +22,9 @@ export interface CtChainInput {
   ocspResponse?: Uint8Array | undefined;
   /** A TLS `signed_certificate_timestamp` extension body, where a stack provides one. */
   tlsSctList?: Uint8Array | undefined;
+  /** SHA-256 (hex) of `leaf` / `issuer` when the caller already has it (the transport does). */
+  leafFingerprint?: string | undefined;
+  issuerFingerprint?: string | undefined;
 }
 
 export interface CtCheckOptions {
@@ -43,6 +46,8 @@ export interface CtEvaluation {
 
 export interface CheckedSct {
   origin: SctOrigin;
+  /** Base64 log id, computed once. */
+  logId: string | undefined;
   sct: Sct | undefined;
   parseError: string | undefined;
   log: CtLog | undefined;
@@ -82,7 +87,7 @@ export class CtVerifier {
   #check(input: CtChainInput): { chain: CheckedChain; cached: boolean } {
     // Keyed by the leaf fingerprint and everything else the signatures depend on; the list is fixed
     // per verifier, so the list version is part of the key implicitly.
-    const key = `${sha256(input.leaf)}|${sha256(input.issuer)}|${sha256(input.ocspResponse?.length ? input.ocspResponse : undefined)}|${sha256(input.tlsSctList?.length ? input.tlsSctList : undefined)}`;
+    const key = `${input.leafFingerprint ?? sha256(input.leaf)}|${input.issuer ? input.issuerFingerprint ?? sha256(input.issuer) : '-'}|${sha256(input.ocspResponse?.length ? input.ocspResponse : undefined)}|${sha256(input.tlsSctList?.length ? input.tlsSctList : undefined)}`;
     const hit = this.#cache.get(key);
     if (hit) return { chain: hit, cached: true };
     const parts = parseCertificate(input.leaf);
@@ -94,7 +99,7 @@ export class CtVerifier {
         entries = load();
       } catch (error) {
         if (!(error instanceof WirelockError)) throw error;
-        scts.push({ origin, sct: undefined, parseError: error.message, log: undefined, signature: undefined });
+        scts.push({ origin, logId: undefined, sct: undefined, parseError: error.message, log: undefined, signature: undefined });
         return;
       }
       let signed: SignedEntry | string | undefined;
@@ -133,13 +138,18 @@ export class CtVerifier {
     const at = now.getTime();
     const scts = chain.scts.map((checked) => judgeSct(checked, at, chain.notAfter, this.list));
     const result = evaluateCtPolicy(options.policy, scts, chain, options.minScts);
+    const list = this.list;
+    let message: string | undefined;
     return {
       compliant: result.compliant,
       policy: options.policy,
-      listVersion: this.list.version,
+      listVersion: list.version,
       scts,
       result,
-      message: describe(result, scts, this.list),
+      // Built only when someone reads it (a failure, a report, the CLI), not on every handshake.
+      get message() {
+        return (message ??= describe(result, scts, list));
+      },
       cached,
     };
   }
@@ -147,14 +157,15 @@ export class CtVerifier {
 
 /** Parses nothing, checks the signature: the time-independent part of one SCT's verdict. */
 export function checkSct(origin: SctOrigin, item: SctListEntry, list: LogList, entry: () => SignedEntry | string): CheckedSct {
-  if (!item.sct) return { origin, sct: undefined, parseError: item.error, log: undefined, signature: undefined };
-  const log = list.logs.get(Buffer.from(item.sct.logId).toString('base64'));
+  if (!item.sct) return { origin, logId: undefined, sct: undefined, parseError: item.error, log: undefined, signature: undefined };
+  const logId = Buffer.from(item.sct.logId).toString('base64');
+  const log = list.logs.get(logId);
   let signature: SignatureCheck | undefined;
   if (log) {
     const signed = entry();
     signature = typeof signed === 'string' ? { ok: false, reason: signed } : verifySctSignature(item.sct, signed, log.key);
   }
-  return { origin, sct: item.sct, parseError: undefined, log, signature };
+  return { origin, logId, sct: item.sct, parseError: undefined, log, signature };
 }
 
 /** The embedded SCTs of a certificate, parsed but not verified (for display when CT is not configured). */
@@ -189,7 +200,7 @@ export function judgeSct(checked: CheckedSct, now: number, leafNotAfter: number,
   const { sct, log } = checked;
   const base = {
     origin: checked.origin,
-    logId: sct ? Buffer.from(sct.logId).toString('base64') : undefined,
+    logId: checked.logId,
     logName: log?.description,
     operator: log && sct ? operatorAt(log, sct.timestamp) : undefined,
     timestamp: sct?.timestamp,
