@@ -39,8 +39,11 @@ const LINE_RULES: Array<{ rule: HookRule; re: RegExp }> = [
   { rule: 'wrap-network-function', re: /\bObject\.defineProperty\(\s*(?:https?|tls|net)\s*,\s*['"](?:request|get|connect)['"]/ },
 ];
 
-/** The environment as a whole (not one variable) serialised or spread. */
-const WHOLE_ENV = /JSON\.stringify\(\s*process\.env\s*\)|\.\.\.\s*process\.env\b|Object\.(?:keys|entries|values|assign\(\s*\{\s*\}\s*,)\s*\(?\s*process\.env\b|\bbtoa\(\s*JSON\.stringify\(\s*process\.env|Buffer\.from\(\s*JSON\.stringify\(\s*process\.env/;
+/**
+ * The environment as a whole serialised (not one variable read, and not `{...process.env}` passed
+ * to a child process, which installers do all the time).
+ */
+const WHOLE_ENV = /JSON\.stringify\(\s*process\.env\s*[,)]|new\s+URLSearchParams\(\s*process\.env\s*\)|querystring\.stringify\(\s*process\.env\s*\)/;
 const NETWORK_CALL = /\bfetch\s*\(|\bhttps?\.(?:request|get)\s*\(|\b(?:axios|got|needle|superagent)(?:\.\w+)?\s*\(|new\s+WebSocket\s*\(|\bdns\.(?:resolve|lookup)\w*\s*\(|\.sendBeacon\s*\(|\bXMLHttpRequest\b|\bnet\.connect\s*\(|\brequest\s*\(\s*\{/;
 
 function stripLineComment(line: string): string {
@@ -118,6 +121,7 @@ const KNOWN_INSTRUMENTATION = [
   /^undici$/,
   /^global-agent$/,
   /^whatwg-fetch$/,
+  /^formdata-polyfill$/,
   /^isomorphic-fetch$/,
   /^cross-fetch$/,
   /^node-fetch$/,
