@@ -6,6 +6,7 @@
  * Every difference must be one a printed warning announces; anything else is a generator bug.
  */
 import { createHash } from 'node:crypto';
+import { WirelockError } from '../errors.js';
 import { findDomainPolicy, isLoopbackHost, normalizeHost } from '../policy/match.js';
 import type { Policy } from '../policy/types.js';
 import { pemBlocks } from '../x509/certificate.js';
@@ -160,7 +161,7 @@ function check(evaluator: string, policy: Policy, warnings: GenerateWarning[], e
 
 function fileOf(result: GenerateResult, path: string): string {
   const file = result.files.find((f) => f.path === path);
-  if (!file) throw new Error(`generated output has no ${path}`);
+  if (!file) throw new WirelockError('ERR_INPUT_INVALID', `no ${path} to check`);
   return file.contents;
 }
 
@@ -227,16 +228,36 @@ function pinningRules(applied: PinningHostConfig | undefined): HostRules {
 
 /** Three evaluators: native TrustKit (plist), the React Native JSON on iOS (TrustKit) and on Android (OkHttp). */
 export function checkTrustKit(policy: Policy, result: GenerateResult, hosts?: string[]): EquivalenceReport[] {
-  const plist = parsePlist(fileOf(result, TRUSTKIT_PLIST_PATH));
-  const configuration: PlistValue = isPlistDict(plist) ? plist.TSKConfiguration ?? {} : {};
-  const json = JSON.parse(fileOf(result, TRUSTKIT_JSON_PATH)) as Record<string, RnDomainOptions>;
-  const rnIos = rnJsonAsTrustKit(json);
-  // The JSON is one file for both platforms: a warning about either applies to it.
-  return [
-    check('trustkit-plist', policy, result.warnings.filter((w) => !w.rule.startsWith('trustkit/rn-')), (host) => pinningRules(evaluateTrustKit(configuration, host)), hosts),
-    check('rn-ios-trustkit', policy, result.warnings.filter((w) => w.rule !== 'trustkit/rn-android-expiry' && w.rule !== 'trustkit/rn-android-nested'), (host) => pinningRules(evaluateTrustKit(rnIos, host)), hosts),
-    check('rn-android-okhttp', policy, result.warnings, (host) => pinningRules(evaluateOkHttp(json, host)), hosts),
-  ];
+  const reports: EquivalenceReport[] = [];
+  if (result.files.some((f) => f.path === TRUSTKIT_PLIST_PATH)) {
+    const plist = parsePlist(fileOf(result, TRUSTKIT_PLIST_PATH));
+    const configuration: PlistValue = isPlistDict(plist) ? plist.TSKConfiguration ?? {} : {};
+    reports.push(check('trustkit-plist', policy, result.warnings.filter((w) => !w.rule.startsWith('trustkit/rn-')), (host) => pinningRules(evaluateTrustKit(configuration, host)), hosts));
+  }
+  if (result.files.some((f) => f.path === TRUSTKIT_JSON_PATH)) {
+    const json = readRnJson(fileOf(result, TRUSTKIT_JSON_PATH));
+    const rnIos = rnJsonAsTrustKit(json);
+    // The JSON is one file for both platforms: each evaluator accepts the warnings about its platform.
+    reports.push(
+      check('rn-ios-trustkit', policy, result.warnings.filter((w) => w.rule !== 'trustkit/rn-android-expiry' && w.rule !== 'trustkit/rn-android-nested'), (host) => pinningRules(evaluateTrustKit(rnIos, host)), hosts),
+      check('rn-android-okhttp', policy, result.warnings, (host) => pinningRules(evaluateOkHttp(json, host)), hosts),
+    );
+  }
+  return reports;
+}
+
+/** The React Native options JSON, shape-checked (a hand-edited file may not match). */
+function readRnJson(text: string): Record<string, RnDomainOptions> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new WirelockError('ERR_INPUT_INVALID', `pinning JSON is not valid JSON: ${(error as Error).message}`);
+  }
+  const ok = typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((entry) =>
+    typeof entry === 'object' && entry !== null && Array.isArray((entry as RnDomainOptions).publicKeyHashes) && (entry as RnDomainOptions).publicKeyHashes.every((h) => typeof h === 'string'));
+  if (!ok) throw new WirelockError('ERR_INPUT_INVALID', 'pinning JSON must map domains to { includeSubdomains, publicKeyHashes: [...], expirationDate }');
+  return value as Record<string, RnDomainOptions>;
 }
 
 /** Every evaluator that applies to a generated result. */

@@ -72,6 +72,17 @@ function readValue(element: XmlElement, file: string | undefined): PlistValue {
       if (!/^-?\d+$/.test(text)) invalid(`<integer> holds "${text}"`, file, element);
       return Number(text);
     }
+    case 'real': {
+      noChildren();
+      const value = Number(element.text.trim());
+      if (element.text.trim() === '' || Number.isNaN(value)) invalid(`<real> holds "${element.text}"`, file, element);
+      return value;
+    }
+    // Present in real Info.plist files; kept as their text, nothing here interprets them.
+    case 'date':
+    case 'data':
+      noChildren();
+      return element.text.trim();
     case 'array':
       if (element.text.trim() !== '') invalid('text inside <array>', file, element);
       return element.children.map((child) => readValue(child, file));

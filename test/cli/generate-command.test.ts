@@ -98,3 +98,29 @@ test('usage errors exit 2', async () => {
   assert.equal(none.code, 2);
   assert.match(none.stderr, /no policy/);
 });
+
+test('--check: a freshly generated file is in sync; a hand edit or a missing raw anchor is drift (exit 1)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-gen-'));
+  const xmlFile = join(dir, 'res', 'xml', 'network_security_config.xml');
+  assert.equal((await wirelock(dir, 'generate', 'android', '--policy', fixture, '-o', xmlFile)).code, 0);
+  const clean = await wirelock(dir, 'generate', 'android', '--policy', fixture, '--check', xmlFile);
+  assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+  assert.match(clean.stdout, /in sync/);
+  const original = readFileSync(xmlFile, 'utf8');
+  writeFileSync(xmlFile, original.replace('<domain includeSubdomains="true">api.example.com</domain>', '<domain includeSubdomains="false">api.example.com</domain>'));
+  const edited = await wirelock(dir, 'generate', 'android', '--policy', fixture, '--check', xmlFile, '--json');
+  assert.equal(edited.code, 1);
+  const report = JSON.parse(edited.stdout);
+  assert.equal(report.drifted, true);
+  assert.ok(report.drift.some((d: { host: string; aspect: string }) => d.host === 'www.api.example.com' && d.aspect === 'pins'));
+  writeFileSync(xmlFile, original.replace('digest="SHA-256"', 'digest="SHA-1"'));
+  const invalid = await wirelock(dir, 'generate', 'android', '--policy', fixture, '--check', xmlFile);
+  assert.equal(invalid.code, 1);
+  assert.match(invalid.stdout, /invalid .*digest="SHA-256"/);
+  writeFileSync(xmlFile, original);
+  const ios = join(dir, 'Info.plist');
+  writeFileSync(ios, plist.build({ CFBundleName: 'App', NSAppTransportSecurity: { NSAllowsArbitraryLoads: true } }));
+  const arbitrary = await wirelock(dir, 'generate', 'ios', '--policy', fixture, '--check', ios);
+  assert.equal(arbitrary.code, 1);
+  assert.match(arbitrary.stdout, /drift +ios-ats unlisted\.example\.net cleartext/);
+});

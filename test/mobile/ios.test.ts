@@ -18,7 +18,7 @@ test('golden: the Info.plist NSAppTransportSecurity for a policy that uses every
 
 test('a real plist parser reads the generated plist, and reads what wirelock\'s reader reads', () => {
   const parsed = plist.parse(text) as Dict;
-  assert.deepEqual(parsed, parsePlist(text));
+  assert.deepEqual(parsePlist(text) as Dict, parsed);
   const ats = parsed.NSAppTransportSecurity as Dict;
   assert.equal(ats.NSAllowsArbitraryLoads, false, 'arbitrary loads are never allowed');
   assert.equal(ats.NSAllowsLocalNetworking, true, 'the policy allows loopback cleartext');

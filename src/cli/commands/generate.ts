@@ -1,6 +1,7 @@
 import { basename, resolve } from 'node:path';
 import { WirelockError } from '../../errors.js';
 import { ANDROID_XML_PATH, type AndroidOptions } from '../../mobile/android.js';
+import { checkDrift } from '../../mobile/drift.js';
 import { readText, write, writeAndroidResources } from '../../mobile/files.js';
 import { generateTarget, TARGETS } from '../../mobile/generate.js';
 import type { MobileTarget } from '../../mobile/model.js';
@@ -13,6 +14,7 @@ const usage = `usage: wirelock generate android  [--policy <file>] [-o res/xml/n
        wirelock generate ios      [--policy <file>] [-o <file>]
        wirelock generate trustkit [--policy <file>] [--format json|plist] [-o <file>]
    common options: [--strict] [--accept <rule>]... [--json]
+       wirelock generate <target> [--policy <file>] --check <existing file> [--json]
 
 Writes the platform's configuration for the policy (to -o, else stdout). android: the Network
 Security Config, plus the policy's private CAs as PEM files in the res/raw/ next to res/xml/ (needs
@@ -23,7 +25,11 @@ or the native TrustKit TSKConfiguration plist.
 Where a platform cannot express a policy rule a warning names the rule (e.g. ios/pins-expire) and
 the policy location; --strict fails on any warning not listed with --accept. Every output is
 checked against the policy on a host matrix before it is written.
-Exit 0 written, 1 --strict found unaccepted warnings, 2 usage or policy error.`;
+
+--check compares an existing file (e.g. a hand-edited network_security_config.xml, the app's
+Info.plist, the pinning JSON) with the policy on the same host matrix and reports drift.
+Exit 0 written / in sync, 1 --strict found unaccepted warnings or --check found drift, 2 usage or
+policy error.`;
 
 export const command: Command = {
   name: 'generate',
@@ -33,6 +39,7 @@ export const command: Command = {
     const { values, positionals } = parseCommandArgs(argv, {
       policy: { type: 'string' },
       output: { type: 'string', short: 'o' },
+      check: { type: 'string' },
       format: { type: 'string' },
       'debug-ca': { type: 'string', multiple: true },
       strict: { type: 'boolean', default: false },
@@ -57,6 +64,20 @@ export const command: Command = {
     }
     const accept = values.accept ?? [];
     const c = palette(io, 'stderr');
+    if (values.check) {
+      if (values.output) throw new WirelockError('ERR_USAGE', 'give either -o or --check');
+      const drift = checkDrift(target as MobileTarget, policy, resolve(io.cwd, values.check), { android, accept, ...(values.format ? { format: format as 'json' | 'plist' } : {}) });
+      const unexplained = drift.reports.flatMap((r) => r.unexplained.map((d) => ({ evaluator: r.evaluator, ...d })));
+      if (values.json) {
+        writeJson(io, { target, file: drift.file, drifted: drift.drifted, formatProblems: drift.formatProblems, drift: unexplained, announced: drift.reports.reduce((n, r) => n + r.differences.length - r.unexplained.length, 0) });
+      } else {
+        const out = palette(io);
+        for (const problem of drift.formatProblems) io.stdout.write(`${out.red('invalid')} ${drift.file} ${problem}\n`);
+        for (const d of unexplained) io.stdout.write(`${out.red('drift  ')} ${d.evaluator} ${d.host} ${d.aspect}: policy ${JSON.stringify(d.expected)}, file ${JSON.stringify(d.actual)}\n`);
+        io.stdout.write(drift.drifted ? `${drift.file} differs from the policy\n` : `${drift.file} is in sync with the policy\n`);
+      }
+      return drift.drifted ? EXIT.FINDINGS : EXIT.OK;
+    }
     let generation;
     try {
       generation = generateTarget(target as MobileTarget, policy, { android, strict: values.strict, accept });

@@ -1,0 +1,73 @@
+/**
+ * Drift check: does an existing (possibly hand-edited) platform file still say what the policy
+ * says? The file is evaluated on the host matrix exactly like freshly generated output; differences
+ * that the platform's own limits explain (the generator's warnings) are accepted, anything else is
+ * drift. This is what keeps the copies in app repositories from silently diverging.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { WirelockError } from '../errors.js';
+import type { Policy } from '../policy/types.js';
+import { toPem } from '../x509/certificate.js';
+import { ANDROID_XML_PATH, checkNetworkSecurityConfig } from './android.js';
+import { checkEquivalence, type EquivalenceReport } from './equivalence.js';
+import { generateTarget, type GenerateOptions } from './generate.js';
+import { IOS_PLIST_PATH } from './ios.js';
+import type { GeneratedFile, MobileTarget } from './model.js';
+import { TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH } from './trustkit.js';
+
+export interface DriftReport {
+  file: string;
+  /** Problems that make the file unreadable for the platform (Android format rules). */
+  formatProblems: string[];
+  reports: EquivalenceReport[];
+  drifted: boolean;
+}
+
+function read(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new WirelockError('ERR_INPUT_INVALID', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: path });
+  }
+}
+
+/** The `@raw/` resources an Android XML references, from the res/raw/ beside its res/xml/. */
+function androidRaws(xml: string, xmlFile: string): GeneratedFile[] {
+  const rawDir = resolve(dirname(xmlFile), '..', 'raw');
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(rawDir);
+  } catch {
+    // No raw directory: every @raw reference shows up as a missing anchor in the comparison.
+  }
+  const files: GeneratedFile[] = [];
+  for (const match of xml.matchAll(/src="@raw\/([a-z0-9_]+)"/g)) {
+    const name = match[1]!;
+    const entry = entries.find((e) => e.replace(/\.[^.]*$/, '') === name);
+    if (!entry) continue;
+    const bytes = read(join(rawDir, entry));
+    const text = bytes.toString('latin1');
+    files.push({ path: `raw/${name}.pem`, contents: text.includes('-----BEGIN CERTIFICATE-----') ? text : toPem(new Uint8Array(bytes)), role: 'trust anchor' });
+  }
+  return files;
+}
+
+export function checkDrift(target: MobileTarget, policy: Policy, file: string, options: GenerateOptions & { format?: 'json' | 'plist' } = {}): DriftReport {
+  const { result } = generateTarget(target, policy, { ...options, strict: false });
+  const text = read(file).toString('utf8');
+  let files: GeneratedFile[];
+  const formatProblems: string[] = [];
+  if (target === 'android') {
+    formatProblems.push(...checkNetworkSecurityConfig(text).map((p) => `line ${p.line}: ${p.message}`));
+    files = [{ path: ANDROID_XML_PATH, contents: text, role: 'network security config' }, ...androidRaws(text, file)];
+  } else if (target === 'ios') {
+    files = [{ path: IOS_PLIST_PATH, contents: text, role: 'Info.plist' }];
+  } else {
+    const format = options.format ?? (text.trimStart().startsWith('{') ? 'json' : 'plist');
+    files = [{ path: format === 'json' ? TRUSTKIT_JSON_PATH : TRUSTKIT_PLIST_PATH, contents: text, role: 'TrustKit configuration' }];
+  }
+  if (formatProblems.length > 0) return { file, formatProblems, reports: [], drifted: true };
+  const reports = checkEquivalence(policy, { target, files, warnings: result.warnings });
+  return { file, formatProblems, reports, drifted: reports.some((r) => r.unexplained.length > 0) };
+}
