@@ -10,3 +10,4 @@ export { createDispatcher } from './transport/dispatcher.js';
 export type { TransportOptions } from './transport/engine.js';
 export { CHANNELS, type ViolationReport, type ReportKind } from './transport/report.js';
 export { inspectEnvironment, lockdown, activeLockdown, FINDING_IDS, SEVERITIES, KNOWN_HOOKERS, CHANNELS_RUNTIME, type EnvironmentReport, type InspectOptions, type Lockdown, type LockdownOptions, type OnTamper, type FindingId, type RuntimeFinding, type Severity, type AllowList, type AllowEntry } from './runtime/index.js';
+export * from './mobile/index.js';
