@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,9 +9,9 @@ import { CtVerifier } from '../../src/ct/verifier.js';
 import { checkCt, verifierFor } from '../../src/ct/enforce.js';
 import { createTestLog, issueWithScts, writeLogList, writeLogListFiles } from '../../src/ct/testlog.js';
 import { precertTbs } from '../../src/ct/verify.js';
-import { OID_PRECERT_POISON } from '../../src/ct/sct.js';
+import { OID_EMBEDDED_SCT_LIST, OID_PRECERT_POISON } from '../../src/ct/sct.js';
 import { parseCertificate } from '../../src/x509/certificate.js';
-import { issueChain } from '../../src/x509/issue.js';
+import { generateKeys, issueCertificate, issueChain } from '../../src/x509/issue.js';
 import { toChainCertificate } from '../../src/x509/chain.js';
 import type { CertificateTransparencyConfig } from '../../src/policy/types.js';
 
@@ -97,4 +98,19 @@ test('previous operators: the operator at the SCT time decides operator diversit
   const freshResult = verifier.evaluate({ leaf: fresh.certificate.der, issuer: pki.intermediate.der }, new Date(), options);
   assert.equal(freshResult.scts[1]!.operator, 'Op A');
   assert.equal(freshResult.compliant, false);
+});
+
+test('fuzz: hostile SCT extension bytes in a real certificate never escape as an exception; nothing hostile counts', () => {
+  const keys = generateKeys();
+  const verifier = new CtVerifier(parseLogList(writeLogList([logA, logB]).bytes));
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, wrap) => {
+      const value = wrap ? Uint8Array.from([0x04, ...(bytes.length < 128 ? [bytes.length] : [0x82, bytes.length >> 8, bytes.length & 0xff]), ...bytes]) : bytes;
+      const leaf = issueCertificate({ subject: { commonName: 'fuzz' }, keys, issuer: pki.intermediate, dnsNames: ['fuzz.example'], extensions: [{ oid: OID_EMBEDDED_SCT_LIST, value }] });
+      const result = verifier.evaluate({ leaf: leaf.der, issuer: pki.intermediate.der }, new Date(), options);
+      assert.equal(result.compliant, false);
+      assert.ok(result.scts.every((sct) => sct.status !== 'valid'));
+    }),
+    { numRuns: 300 },
+  );
 });
