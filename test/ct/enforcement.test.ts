@@ -197,3 +197,12 @@ test('top-level CT applies to every domain; "enforce": false opts one out', asyn
   const optOut = { ...topLevel, domains: { '127.0.0.1': { certificateTransparency: { enforce: false } } } };
   await expectPasses(server, optOut);
 });
+
+test('"policy": "apple" is applied: at most one SCT per operator counts for a short-lived certificate', async () => {
+  const sameOperator = await serveWith([googleA, googleB]);
+  const error = await expectCtBlocked(sameOperator.server, policy({ policy: 'apple' }));
+  assert.match(error.message, /apple CT policy/);
+  assert.match(error.message, /at most 1 per operator/);
+  const distinct = await serveWith([googleA, cloudflare]);
+  await expectPasses(distinct.server, policy({ policy: 'apple' }));
+});
