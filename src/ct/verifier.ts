@@ -54,10 +54,23 @@ export interface CheckedSct {
   signature: SignatureCheck | undefined;
 }
 
+interface Judged {
+  scts: SctVerdict[];
+  result: CtPolicyResult;
+  message: () => string;
+}
+
 interface CheckedChain {
   scts: CheckedSct[];
   notBefore: number;
   notAfter: number;
+  /**
+   * The only clock-dependent rule is "SCT timestamp > now" (log states and retirement compare the
+   * SCT's own timestamp), so from the newest SCT's timestamp on, the verdict for given options no
+   * longer changes and is kept here.
+   */
+  settledAt: number;
+  settled: Map<string, Judged>;
 }
 
 const CACHE_LIMIT = 1024;
@@ -126,7 +139,8 @@ export class CtVerifier {
       const list = input.tlsSctList;
       add('tls', () => parseSctList(list), () => ({ type: 'x509', certificate: input.leaf }));
     }
-    const chain: CheckedChain = { scts, notBefore: Date.parse(x509.validFrom), notAfter: Date.parse(x509.validTo) };
+    const settledAt = Math.max(0, ...scts.map((checked) => checked.sct?.timestamp ?? 0));
+    const chain: CheckedChain = { scts, notBefore: Date.parse(x509.validFrom), notAfter: Date.parse(x509.validTo), settledAt, settled: new Map() };
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(key, chain);
     return { chain, cached: false };
@@ -136,19 +150,27 @@ export class CtVerifier {
   evaluate(input: CtChainInput, now: Date, options: CtCheckOptions): CtEvaluation {
     const { chain, cached } = this.#check(input);
     const at = now.getTime();
-    const scts = chain.scts.map((checked) => judgeSct(checked, at, chain.notAfter, this.list));
-    const result = evaluateCtPolicy(options.policy, scts, chain, options.minScts);
-    const list = this.list;
-    let message: string | undefined;
+    const optionsKey = `${options.policy}|${options.minScts ?? ''}`;
+    const settled = at >= chain.settledAt;
+    let judged = settled ? chain.settled.get(optionsKey) : undefined;
+    if (!judged) {
+      const scts = chain.scts.map((checked) => judgeSct(checked, at, chain.notAfter, this.list));
+      const result = evaluateCtPolicy(options.policy, scts, chain, options.minScts);
+      const list = this.list;
+      let text: string | undefined;
+      // Built only when someone reads it (a failure, a report, the CLI), not on every handshake.
+      judged = { scts, result, message: () => (text ??= describe(result, scts, list)) };
+      if (settled) chain.settled.set(optionsKey, judged);
+    }
+    const { scts, result, message } = judged;
     return {
       compliant: result.compliant,
       policy: options.policy,
-      listVersion: list.version,
+      listVersion: this.list.version,
       scts,
       result,
-      // Built only when someone reads it (a failure, a report, the CLI), not on every handshake.
       get message() {
-        return (message ??= describe(result, scts, list));
+        return message();
       },
       cached,
     };
