@@ -151,7 +151,12 @@ export const command: Command = {
     let db: AdvisoryLookup;
     const bar = progressBar(io.stderr);
     try {
-      db = values.db ? openDatabase(resolve(io.cwd, values.db), bar) : openDatabase(cacheDirOf(values['cache-dir'], io));
+      if (values.db) db = openDatabase(resolve(io.cwd, values.db), bar);
+      else {
+        const cacheDir = cacheDirOf(values['cache-dir'], io);
+        if (!isCacheDir(cacheDir)) throw new WirelockError('ERR_ADVISORY_DB', `advisory database ${cacheDir} does not exist; run \`wirelock audit db update\` or pass --db <zip|dir>`, { file: cacheDir });
+        db = openCache(cacheDir);
+      }
     } finally {
       bar.done();
     }
@@ -167,7 +172,8 @@ export const command: Command = {
       const hits = new Map(packages.map((pkg) => [pkg.dir, scanPackageCode(projectDir, pkg)]));
       installed = { packages, hits };
     }
-    const lockfileRel = relative(io.cwd, lockfilePath) || lockfilePath;
+    const rel = relative(io.cwd, lockfilePath);
+    const lockfileRel = rel && !rel.startsWith('..') ? rel : lockfilePath;
     let result;
     try {
       result = auditGraph(graph, lockfileRel, db, { allowedRegistries: values['allowed-registry'] ?? DEFAULT_REGISTRIES, production: values.production }, installed);
