@@ -47,6 +47,10 @@ test('results are cached per leaf and issuer; the clock is applied on every call
   assert.equal(wrongIssuer.cached, false);
   assert.deepEqual(wrongIssuer.scts.map((s) => s.status), ['invalid-signature', 'invalid-signature']);
   assert.equal(verifier.cacheSize, 2);
+  // The kept verdict is per CT policy options: the same chain judged with other options differs.
+  assert.equal(verifier.evaluate(input, new Date(), { policy: 'chrome', minScts: 3 }).compliant, false);
+  assert.equal(verifier.evaluate(input, new Date(), options).compliant, true);
+  assert.deepEqual(verifier.evaluate(input, new Date(Date.now() - 3_600_000), options).scts.map((s) => s.status), ['future', 'future']);
 });
 
 test('a new list version gets a new verifier: an entry removed from the list is unknown within a second', async () => {
