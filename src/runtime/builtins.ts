@@ -48,6 +48,8 @@ export interface Slot {
   target: object;
   key: PropertyKey;
   kind: SlotKind;
+  /** Read through the prototype chain: the slot is usually inherited, and defining it is the hook. */
+  inherited?: boolean;
 }
 
 export const SLOTS: readonly Slot[] = [
@@ -68,13 +70,15 @@ export const SLOTS: readonly Slot[] = [
   { name: 'net.connect', target: real.net, key: 'connect', kind: 'function' },
   { name: 'net.createConnection', target: real.net, key: 'createConnection', kind: 'function' },
   { name: 'net.Socket.prototype.connect', target: real.net.Socket.prototype, key: 'connect', kind: 'function' },
-  { name: 'net.Socket.prototype.write', target: real.net.Socket.prototype, key: 'write', kind: 'function' },
+  { name: 'net.Socket.prototype.write', target: real.net.Socket.prototype, key: 'write', kind: 'function', inherited: true },
+  { name: 'tls.TLSSocket.prototype.write', target: real.tls.TLSSocket.prototype, key: 'write', kind: 'function', inherited: true },
   { name: 'globalThis.fetch', target: globalThis, key: 'fetch', kind: 'function' },
   { name: 'undici.globalDispatcher', target: globalThis, key: DISPATCHER_SYMBOL, kind: 'dispatcher' },
 ];
 
 /** Reads a slot without running a getter twice or throwing on an odd descriptor. */
 export function readSlot(slot: Slot): unknown {
+  if (slot.inherited) return (slot.target as Record<PropertyKey, unknown>)[slot.key];
   const descriptor = pristine.getOwnPropertyDescriptor(slot.target, slot.key);
   if (!descriptor) return undefined;
   if ('value' in descriptor) return descriptor.value;

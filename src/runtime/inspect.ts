@@ -225,8 +225,15 @@ function caFindings(facts: ProcessFacts, allow: AllowList, out: RuntimeFinding[]
     const ca = agent?.options?.ca;
     if (ca !== undefined && ca !== null) {
       const pems = (Array.isArray(ca) ? ca : [ca]).map((item) => (typeof item === 'string' ? item : Buffer.isBuffer(item) ? item.toString('latin1') : ''));
-      const certificates = describeCertificates(pems);
-      out.push(judge(makeFinding('ca-injected', 'high', `${name}.options.ca trusts ${certificates.length} extra certificate(s)`, { certificates }, `${name}.options.ca`), certificates));
+      const bundled = bundledPins();
+      const all = describeCertificates(pems);
+      const certificates = all.filter((cert) => !bundled.has(cert.pin));
+      out.push(
+        judge(
+          makeFinding('ca-injected', 'high', `${name}.options.ca replaces the CA list: ${certificates.length} certificate(s) beyond Node's bundled roots`, { certificates: certificates.slice(0, 20), total: all.length }, `${name}.options.ca`),
+          certificates,
+        ),
+      );
     }
   }
 }
@@ -276,10 +283,13 @@ function tlsVerificationFindings(facts: ProcessFacts, out: RuntimeFinding[]): vo
 }
 
 /** Origin of what an object's class and key method are, for agents and dispatchers. */
-function objectOrigin(value: object, method: string, originOf: (value: unknown) => FunctionOrigin): { ctor: string; origin: FunctionOrigin; methodOrigin: FunctionOrigin } {
+function objectOrigin(value: object, method: string, originOf: (value: unknown) => FunctionOrigin, own: ReadonlySet<unknown>): { ctor: string; origin: FunctionOrigin; methodOrigin: FunctionOrigin } {
   const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
   const ctor = proto?.constructor;
-  return { ctor: typeof ctor?.name === 'string' ? ctor.name : '?', origin: originOf(ctor), methodOrigin: originOf((value as Record<string, unknown>)[method]) };
+  const methodValue = (value as Record<string, unknown>)[method];
+  // lockdown's own guard on Agent.prototype.createConnection counts as Node's.
+  const methodOrigin: FunctionOrigin = own.has(methodValue) ? { kind: 'builtin', url: 'wirelock lockdown' } : originOf(methodValue);
+  return { ctor: typeof ctor?.name === 'string' ? ctor.name : '?', origin: originOf(ctor), methodOrigin };
 }
 
 function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: ((value: unknown) => FunctionOrigin) | undefined, out: RuntimeFinding[]): void {
@@ -304,7 +314,7 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
       out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
     } else if (value !== undefined && value !== null && typeof value === 'object') {
       const method = slot.kind === 'dispatcher' ? 'dispatch' : 'createConnection';
-      const described = originOf ? objectOrigin(value, method, originOf) : undefined;
+      const described = originOf ? objectOrigin(value, method, originOf, own) : undefined;
       const judged = described ? [described.origin, described.methodOrigin] : [];
       const builtin = described ? judged.every((origin) => origin.kind === 'builtin') : !changed;
       if (builtin) continue;

@@ -8,8 +8,9 @@ import { createDispatcher } from '../transport/dispatcher.js';
 import { PolicyEngine, type TransportOptions } from '../transport/engine.js';
 import { reportSender } from '../transport/fetch.js';
 import { CHANNELS_RUNTIME } from './channels.js';
-import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas } from './builtins.js';
-import { isBlocking, makeFinding, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
+import { DISPATCHER_SYMBOL, SLOTS, loadTimeValues, pristine, readSlot, real, safeDefaultCas } from './builtins.js';
+import { allowedPath, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
+import { describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { collectFindings, loaderFindings } from './inspect.js';
 
 export type OnTamper = 'block' | 'report';
@@ -43,6 +44,11 @@ export interface Lockdown {
 }
 
 let active: Lockdown | undefined;
+
+function keylogListeners(agent: unknown): number {
+  const count = (agent as { listenerCount?: unknown } | undefined)?.listenerCount;
+  return typeof count === 'function' ? (count as (event: string) => number).call(agent, 'keylog') : 0;
+}
 
 export function activeLockdown(): Lockdown | undefined {
   return active;
@@ -119,6 +125,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const { onTamper: _t, blockAt: _b, allow, onFinding, origins, ...transportOptions } = options;
   const engine = new PolicyEngine(policy, transportOptions, reportSender(policy, transportOptions));
   const recorded = new Map<string, RuntimeFinding>();
+  const allowEntries = resolveAllowEntries(allow?.hookers);
   const warned = new Set<string>();
   const ownValues = new Set<unknown>();
   const installed = new Map<string, unknown>();
@@ -126,7 +133,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   let released = false;
 
   const record = (finding: RuntimeFinding): void => {
-    if (recorded.has(finding.key)) return;
+    const previous = recorded.get(finding.key);
+    // Same key again: only news if it got worse (a benign Agent swapped for a ProxyAgent).
+    if (previous && severityRank(finding.severity) <= severityRank(previous.severity)) return;
     recorded.set(finding.key, finding);
     if (CHANNELS_RUNTIME.tamper.hasSubscribers) CHANNELS_RUNTIME.tamper.publish(finding);
     if (onFinding) {
@@ -135,6 +144,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       } catch (error) {
         process.emitWarning(`wirelock onFinding callback threw: ${(error as Error).message}`, 'WirelockWarning');
       }
+    }
+    if (finding.id === 'inspector' && onTamper === 'block' && pristine.inspectorUrl?.()) {
+      // Blocking the network does not shut an open debugger port: close it.
+      real.inspector.close();
     }
     if (isBlocking(finding, blockAt) && !warned.has(finding.key)) {
       warned.add(finding.key);
@@ -164,21 +177,36 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     pristine.inspectorUrl?.(),
     safeDefaultCas(),
     (real.https.globalAgent as unknown as { options?: { ca?: unknown } }).options?.ca,
-    real.https.globalAgent.listenerCount('keylog'),
-    real.http.globalAgent.listenerCount('keylog'),
+    keylogListeners(real.https.globalAgent),
+    keylogListeners(real.http.globalAgent),
     (globalThis as { GLOBAL_AGENT?: unknown }).GLOBAL_AGENT,
   ];
   let observed: unknown[] = [];
 
   const assess = (): RuntimeFinding[] => {
     for (const finding of collectFindings({ ...(allow ? { allow } : {}), ownValues, ...(origins === false ? { origins } : {}) })) record(finding);
-    // Putting back the function lockdown replaced (even Node's original) switches the policy off.
-    for (const [name, value] of installed) {
-      const slot = SLOTS.find((candidate) => candidate.name === name)!;
-      const current = readSlot(slot);
-      if (current !== value) {
-        record(makeFinding('hooked-api', 'high', `${name} was replaced after lockdown`, { lockdownGuardRemoved: true }, name));
-      }
+    // Replacing a guard lockdown installed (even with Node's original) switches the policy off,
+    // unless an allow-listed tool (a mock, an APM agent) did it.
+    const replaced = [...installed].map(([name, value]) => ({ slot: SLOTS.find((candidate) => candidate.name === name)!, value })).filter(({ slot, value }) => readSlot(slot) !== value);
+    if (replaced.length > 0) {
+      const judge = (originOf: ((value: unknown) => FunctionOrigin) | undefined): void => {
+        for (const { slot } of replaced) {
+          const current = readSlot(slot);
+          const subject = slot.kind === 'dispatcher' ? (Object.getPrototypeOf(current ?? {}) as { constructor?: unknown } | null)?.constructor : current;
+          const origin = originOf ? originOf(subject) : undefined;
+          const url = origin ? responsibleUrl(origin) : undefined;
+          const finding = makeFinding(slot.kind === 'dispatcher' ? 'dispatcher-swapped' : 'hooked-api', 'high', `${slot.name} was replaced after lockdown${origin ? ` by ${describeOrigin(origin)}` : ''}`, {
+            lockdownGuardRemoved: true,
+            defined: origin ? describeOrigin(origin) : null,
+            url: url ?? null,
+            package: packageOf(url) ?? null,
+          }, slot.name);
+          const allowedBy = allowedPath(allowEntries, url);
+          record(allowedBy ? downgrade(finding, allowedBy) : finding);
+        }
+      };
+      if (origins !== false && originAvailable) withOrigins(judge);
+      else judge(undefined);
     }
     observed = signals();
     return [...recorded.values()];
@@ -268,11 +296,11 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       if (refused) return refusedSocket(refused) as TLSSocket;
       return originalTlsConnect.apply(real.tls, args as never);
     }
-    const host = String(connectOptions.servername ?? connectOptions.host ?? 'localhost');
+    const host = String(connectOptions.servername || connectOptions.host || 'localhost');
     const port = Number(connectOptions.port) || 443;
     const refused = engine.checkDestination('https:', host, port);
     if (refused) return refusedSocket(refused) as TLSSocket;
-    const socket = engine.connectTls({ ...(connectOptions as ConnectionOptions), host: String(connectOptions.host ?? host), port });
+    const socket = engine.connectTls({ ...(connectOptions as ConnectionOptions), host: String(connectOptions.host || host), port });
     if (callback) socket.once('secureConnect', callback);
     return socket;
   };
@@ -325,6 +353,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   };
 
   const previousDispatcher = readSlot(SLOTS.find((slot) => slot.name === 'undici.globalDispatcher')!);
+  // npm undici installs a default Agent when wirelock imports it: that one is wirelock's doing.
+  // (An app's own plain undici Agent is equally harmless, and lockdown replaces it right away.)
+  if (previousDispatcher instanceof UndiciAgent && Object.getPrototypeOf(previousDispatcher) === UndiciAgent.prototype) ownValues.add(previousDispatcher);
 
   // Start-up assessment before anything is replaced, so findings describe the app's environment.
   assess();

@@ -16,6 +16,8 @@ export interface FunctionOrigin {
   column?: number;
   /** For bound functions and proxies: what they wrap. */
   target?: FunctionOrigin;
+  /** For proxies: where the trap that runs on a call (apply, or the first trap) was defined. */
+  handler?: FunctionOrigin;
 }
 
 interface RemoteObject {
@@ -71,7 +73,13 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
       const target = internal.get('[[TargetFunction]]') ?? internal.get('[[Target]]');
       if (target) {
         const kind: OriginKind = internal.has('[[TargetFunction]]') ? 'bound' : 'proxy';
-        return { kind, ...(target.objectId && depth < 8 ? { target: describe(target.objectId, depth + 1) } : {}) };
+        const handlerId = internal.get('[[Handler]]')?.objectId;
+        return {
+          kind,
+          ...(target.objectId && depth < 8 ? { target: describe(target.objectId, depth + 1) } : {}),
+          // The code that runs on every call of a proxy is its handler's trap.
+          ...(handlerId && depth < 8 ? trapOrigin(handlerId, depth) : {}),
+        };
       }
       const location = internal.get('[[FunctionLocation]]')?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
       if (!location) return { kind: 'native' };
@@ -82,6 +90,12 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
         line: location.lineNumber + 1,
         column: location.columnNumber + 1,
       };
+    };
+    const trapOrigin = (handlerId: string, depth: number): { handler?: FunctionOrigin } => {
+      const props = call('Runtime.getProperties', { objectId: handlerId, ownProperties: true }) as { result?: Array<{ name: string; value?: RemoteObject }> };
+      const traps = (props.result ?? []).filter((prop) => prop.value?.type === 'function' && prop.value.objectId);
+      const trap = traps.find((prop) => prop.name === 'apply') ?? traps[0];
+      return trap?.value?.objectId ? { handler: describe(trap.value.objectId, depth + 1) } : {};
     };
     const originOf = (value: unknown): FunctionOrigin => {
       if (typeof value !== 'function') return { kind: 'unknown' };
@@ -117,7 +131,7 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
 /** The user-land script responsible for a function: the first non-builtin URL in its wrapping chain. */
 export function responsibleUrl(origin: FunctionOrigin): string | undefined {
   if (origin.kind === 'user') return origin.url;
-  return origin.target ? responsibleUrl(origin.target) : undefined;
+  return (origin.handler ? responsibleUrl(origin.handler) : undefined) ?? (origin.target ? responsibleUrl(origin.target) : undefined);
 }
 
 /** True for a function V8 says Node itself defined (not bound, not a proxy, not user code). */
@@ -133,7 +147,7 @@ export function describeOrigin(origin: FunctionOrigin): string {
     case 'bound':
       return `bound function of ${origin.target ? describeOrigin(origin.target) : '?'}`;
     case 'proxy':
-      return `Proxy around ${origin.target ? describeOrigin(origin.target) : '?'}`;
+      return `Proxy around ${origin.target ? describeOrigin(origin.target) : '?'}${origin.handler ? ` with handler ${describeOrigin(origin.handler)}` : ''}`;
     default:
       return origin.kind;
   }
