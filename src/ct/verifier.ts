@@ -65,12 +65,12 @@ interface CheckedChain {
   notBefore: number;
   notAfter: number;
   /**
-   * The only clock-dependent rule is "SCT timestamp > now" (log states and retirement compare the
-   * SCT's own timestamp), so from the newest SCT's timestamp on, the verdict for given options no
-   * longer changes and is kept here.
+   * The instants at which a verdict can change with the clock: each SCT's timestamp (before it, the
+   * SCT is from the future) and each retirement of a log with an SCT here (before it, the log is
+   * still approved). Between two of them the verdict for given options is constant, so it is kept.
    */
-  settledAt: number;
-  settled: Map<string, Judged>;
+  boundaries: number[];
+  judged: Map<string, Judged & { from: number; until: number }>;
 }
 
 const CACHE_LIMIT = 1024;
@@ -139,8 +139,11 @@ export class CtVerifier {
       const list = input.tlsSctList;
       add('tls', () => parseSctList(list), () => ({ type: 'x509', certificate: input.leaf }));
     }
-    const settledAt = Math.max(0, ...scts.map((checked) => checked.sct?.timestamp ?? 0));
-    const chain: CheckedChain = { scts, notBefore: Date.parse(x509.validFrom), notAfter: Date.parse(x509.validTo), settledAt, settled: new Map() };
+    const boundaries = scts.flatMap((checked) => [
+      ...(checked.sct ? [checked.sct.timestamp] : []),
+      ...(checked.log?.state?.name === 'retired' ? [checked.log.state.timestamp] : []),
+    ]);
+    const chain: CheckedChain = { scts, notBefore: Date.parse(x509.validFrom), notAfter: Date.parse(x509.validTo), boundaries, judged: new Map() };
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(key, chain);
     return { chain, cached: false };
@@ -151,16 +154,17 @@ export class CtVerifier {
     const { chain, cached } = this.#check(input);
     const at = now.getTime();
     const optionsKey = `${options.policy}|${options.minScts ?? ''}`;
-    const settled = at >= chain.settledAt;
-    let judged = settled ? chain.settled.get(optionsKey) : undefined;
-    if (!judged) {
+    let judged = chain.judged.get(optionsKey);
+    if (!judged || at < judged.from || at >= judged.until) {
       const scts = chain.scts.map((checked) => judgeSct(checked, at, chain.notAfter, this.list));
       const result = evaluateCtPolicy(options.policy, scts, chain, options.minScts);
       const list = this.list;
       let text: string | undefined;
-      // Built only when someone reads it (a failure, a report, the CLI), not on every handshake.
-      judged = { scts, result, message: () => (text ??= describe(result, scts, list)) };
-      if (settled) chain.settled.set(optionsKey, judged);
+      const from = Math.max(-Infinity, ...chain.boundaries.filter((b) => b <= at));
+      const until = Math.min(Infinity, ...chain.boundaries.filter((b) => b > at));
+      // The text is built only when someone reads it (a failure, a report, the CLI).
+      judged = { scts, result, message: () => (text ??= describe(result, scts, list)), from, until };
+      chain.judged.set(optionsKey, judged);
     }
     const { scts, result, message } = judged;
     return {
@@ -247,7 +251,8 @@ export function judgeSct(checked: CheckedSct, now: number, leafNotAfter: number,
     if (sct.timestamp >= state.timestamp) {
       return { ...base, status: 'log-not-usable', reason: `the SCT was issued after the log retired on ${new Date(state.timestamp).toISOString()}` };
     }
-    return { ...base, status: 'valid', reason: `log retired on ${new Date(state.timestamp).toISOString()}, SCT issued before` };
+    // Judged at a time before the retirement (e.g. `wirelock ct --at`), the log was still approved.
+    return { ...base, status: 'valid', reason: `log retired on ${new Date(state.timestamp).toISOString()}, SCT issued before`, currentlyApproved: now < state.timestamp };
   }
   return { ...base, status: 'valid', reason: `log is ${state.name}`, currentlyApproved: true };
 }

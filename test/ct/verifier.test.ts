@@ -118,3 +118,15 @@ test('fuzz: hostile SCT extension bytes in a real certificate never escape as an
     { numRuns: 300 },
   );
 });
+
+test('a retired log is approved when judged before its retirement, once-approved after it', () => {
+  const retiring = createTestLog({ name: 'Retiring', operator: 'Op R', state: 'retired', stateTimestamp: new Date(Date.now() + 864e5) });
+  const cert = issueWithScts({ issuer: pki.intermediate, hostnames: ['ct.example'], logs: [retiring, logB] });
+  const verifier = new CtVerifier(parseLogList(writeLogList([retiring, logB]).bytes));
+  const input = { leaf: cert.certificate.der, issuer: pki.intermediate.der };
+  const before = verifier.evaluate(input, new Date(), options);
+  assert.deepEqual(before.scts.map((s) => [s.status, s.currentlyApproved]), [['valid', true], ['valid', true]]);
+  const after = verifier.evaluate(input, new Date(Date.now() + 2 * 864e5), options);
+  assert.deepEqual(after.scts.map((s) => [s.status, s.currentlyApproved]), [['valid', false], ['valid', true]]);
+  assert.equal(after.compliant, true);
+});

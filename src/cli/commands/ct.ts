@@ -111,7 +111,8 @@ export const command: Command = {
       if (evaluation.scts.length === 0) io.stdout.write('  no SCTs\n');
       for (const sct of result.scts) {
         const mark = sct.status === 'valid' ? c.green(String(sct.status)) : c.red(String(sct.status));
-        io.stdout.write(`  [${sct.origin}] ${sct.logName ?? sct.logId ?? '?'}${sct.operator ? ` (${sct.operator})` : ''} ${sct.timestamp ?? ''}: ${mark}: ${sct.reason}\n`);
+        const signature = sct.status !== 'valid' && sct.signatureValid === true ? ' (signature valid)' : '';
+        io.stdout.write(`  [${sct.origin}] ${sct.logName ?? sct.logId ?? '?'}${sct.operator ? ` (${sct.operator})` : ''} ${sct.timestamp ?? ''}: ${mark}${signature}: ${sct.reason}\n`);
       }
       io.stdout.write(evaluation.compliant ? `${c.green('COMPLIANT')} with the ${policy} CT policy\n` : `${c.red('NOT COMPLIANT')} with the ${policy} CT policy: ${result.failures.join('; ')}\n`);
     }
