@@ -10,7 +10,7 @@ import { WirelockError } from '../errors.js';
 import { isLoopbackHost } from '../policy/match.js';
 import type { DomainPolicy, Policy, TrustAnchorSource } from '../policy/types.js';
 import { pemBlocks } from '../x509/certificate.js';
-import { domainMode, pinBase64, Warnings, type GenerateResult, type GeneratedFile } from './model.js';
+import { anchorFingerprints, domainMode, pinBase64, Warnings, type GenerateResult, type GeneratedFile } from './model.js';
 import { escapeXml, parseXml, type XmlElement } from './xml.js';
 
 export const ANDROID_XML_PATH = 'xml/network_security_config.xml';
@@ -55,6 +55,16 @@ function domainCleartext(policy: Policy, domain: DomainPolicy): boolean {
   return policy.cleartext === 'allow-loopback' && isLoopbackHost(domain.name);
 }
 
+/** wirelock's report-only mode trusts the default store plus the policy's anchors. */
+function reportOnlyAnchors(mode: Policy['mode'], anchors: TrustAnchorSource[]): TrustAnchorSource[] {
+  return mode === 'report-only' && !anchors.some((a) => a.kind === 'builtin') ? [{ kind: 'builtin' }, ...anchors] : anchors;
+}
+
+function sameAnchors(a: TrustAnchorSource[], b: TrustAnchorSource[]): boolean {
+  const key = (list: TrustAnchorSource[]) => anchorFingerprints(list).join() + (list.some((x) => x.kind === 'builtin') ? '+system' : '');
+  return key(a) === key(b);
+}
+
 export function generateAndroid(policy: Policy, options: AndroidOptions = {}): GenerateResult {
   const warnings = new Warnings('android');
   const raws = new Map<string, RawResource>();
@@ -90,8 +100,8 @@ export function generateAndroid(policy: Policy, options: AndroidOptions = {}): G
       'Network Security Config cannot block hosts the policy does not list ("unlistedHosts": "block"): enforce the allowlist in the app\'s HTTP client');
   }
   if (policy.cleartext === 'allow-loopback') {
-    warnings.add('loopback', '/cleartext', { hostKind: 'ip' }, ['cleartext'],
-      '"allow-loopback" is written as cleartext domain-configs for localhost (and subdomains) and 127.0.0.1 only; other 127.0.0.0/8 addresses and ::1 stay https-only on Android');
+    warnings.add('loopback', '/cleartext', { hostKind: 'loopback' }, ['cleartext'],
+      '"allow-loopback" is written as a cleartext domain-config for localhost (with subdomains) and 127.0.0.1 only (a policy domain of the same name keeps its own entry, since Android refuses duplicate domains); other 127.0.0.0/8 addresses and ::1 stay https-only on Android');
   }
 
   const lines: string[] = ['<?xml version="1.0" encoding="utf-8"?>'];
@@ -100,7 +110,7 @@ export function generateAndroid(policy: Policy, options: AndroidOptions = {}): G
   // base-config: never "user" anchors, never cleartext; this is what unlisted hosts get.
   const baseCt = policy.certificateTransparency?.enforce === true && policy.mode === 'enforce';
   lines.push('    <base-config cleartextTrafficPermitted="false">');
-  lines.push(...anchorsXml(policy.trustAnchors, '        '));
+  lines.push(...anchorsXml(reportOnlyAnchors(policy.mode, policy.trustAnchors), '        '));
   if (baseCt) lines.push('        <certificateTransparency enabled="true" />');
   lines.push('    </base-config>');
   if (baseCt) {
@@ -114,14 +124,10 @@ export function generateAndroid(policy: Policy, options: AndroidOptions = {}): G
     const cleartext = domainCleartext(policy, domain);
     lines.push(`    <domain-config cleartextTrafficPermitted="${cleartext}">`);
     lines.push(`        <domain includeSubdomains="${domain.includeSubdomains}">${escapeXml(domain.name)}</domain>`);
-    const ownAnchors = domain.trustAnchors !== policy.trustAnchors;
-    if (mode === 'report-only') {
-      // wirelock's report-only trusts the default store plus the policy's anchors.
-      const anchors: TrustAnchorSource[] = domain.trustAnchors.some((a) => a.kind === 'builtin') ? domain.trustAnchors : [{ kind: 'builtin' }, ...domain.trustAnchors];
-      if (ownAnchors || anchors !== domain.trustAnchors) lines.push(...anchorsXml(anchors, '        '));
-    } else if (ownAnchors) {
-      lines.push(...anchorsXml(domain.trustAnchors, '        '));
-    }
+    // A domain-config without <trust-anchors> inherits base-config's: write them only where they differ.
+    const anchors = reportOnlyAnchors(mode, domain.trustAnchors);
+    const inherited = reportOnlyAnchors(policy.mode, policy.trustAnchors);
+    if (!sameAnchors(anchors, inherited)) lines.push(...anchorsXml(anchors, '        '));
     if (domain.pins.length > 0 && mode === 'enforce') {
       lines.push(`        <pin-set${domain.pinsExpireText ? ` expiration="${domain.pinsExpireText}"` : ''}>`);
       for (const pin of domain.pins) lines.push(`            <pin digest="SHA-256">${pinBase64(pin)}</pin>`);
@@ -248,6 +254,7 @@ export function checkNetworkSecurityConfig(xml: string): FormatProblem[] {
       if (element.children.filter((c) => c.name === name).length > 1) problem(element, `<${element.name}> may hold only one <${name}>`);
     }
   };
+  const seenDomains = new Set<string>();
   const domainConfig = (element: XmlElement) => {
     attributes(element, { cleartextTrafficPermitted: BOOL });
     noText(element);
@@ -260,8 +267,10 @@ export function checkNetworkSecurityConfig(xml: string): FormatProblem[] {
           domains++;
           if (seenOther) problem(child, '<domain> elements come first in <domain-config>');
           attributes(child, { includeSubdomains: BOOL });
+          if (seenDomains.has(child.text.toLowerCase())) problem(child, `duplicate <domain> ${child.text} (Android refuses the file)`);
+          seenDomains.add(child.text.toLowerCase());
           if (child.children.length > 0) problem(child, '<domain> holds only a host name');
-          if (!/^[a-z0-9.-]+$|^[0-9a-f:.]+$/.test(child.text)) problem(child, `<domain> "${child.text}" is not a lower-case ASCII host name (no spaces, wildcards or ports)`);
+          if (!/^[a-z0-9_.-]+$|^[0-9a-f:.]+$/.test(child.text)) problem(child, `<domain> "${child.text}" is not a lower-case ASCII host name (no spaces, wildcards or ports)`);
           break;
         case 'trust-anchors':
           seenOther = true;

@@ -14,7 +14,7 @@ import { ANDROID_XML_PATH, evaluateAndroid, parseNetworkSecurityConfig } from '.
 import { evaluateAts, IOS_PLIST_PATH } from './ios.js';
 import { anchorFingerprints, domainMode, hostKind, pinBase64, type Aspect, type GenerateResult, type GenerateWarning } from './model.js';
 import { isPlistDict, parsePlist, type PlistValue } from './plist.js';
-import { evaluateOkHttp, evaluateTrustKit, rnJsonAsTrustKit, TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH, type PinningHostConfig, type RnDomainOptions } from './trustkit.js';
+import { evaluateOkHttp, evaluateTrustKit, rnJsonAsTrustKit, trustKitIsSubdomain, TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH, type PinningHostConfig, type RnDomainOptions } from './trustkit.js';
 
 export interface PinGroup {
   role: 'any' | 'ca' | 'leaf';
@@ -73,8 +73,11 @@ export function hostMatrix(policy: Policy): string[] {
     hosts.add(`www.${domain.name}`);
     hosts.add(`a.b.${domain.name}`);
     hosts.add(`x.y.z.${domain.name}`);
-    // A name that ends with the domain's text but is not under it.
+    // A name that ends with the domain's text but is not under it, and the same name under another
+    // public suffix of equal length (TrustKit compares names without their suffix).
     hosts.add(`not${domain.name}`);
+    const tld = /\.([a-z]{3})$/.exec(domain.name)?.[1];
+    if (tld) hosts.add(`${domain.name.slice(0, -3)}${tld === 'net' ? 'org' : 'net'}`);
     const dot = domain.name.indexOf('.');
     if (dot > 0 && domain.name.indexOf('.', dot + 1) > 0) hosts.add(domain.name.slice(dot + 1));
   }
@@ -94,7 +97,8 @@ export function expectedRules(policy: Policy, host: string): HostRules {
   const system = mode === 'report-only' || anchors.some((a) => a.kind === 'builtin');
   const ct = domain ? domain.certificateTransparency : policy.certificateTransparency;
   return {
-    allowed: domain !== undefined || policy.unlistedHosts === 'allow',
+    // report-only reports an unlisted host and lets the connection through.
+    allowed: domain !== undefined || policy.unlistedHosts === 'allow' || mode === 'report-only',
     cleartext: domain?.cleartext === 'allow' || (domain?.cleartext !== 'block' && policy.cleartext === 'allow-loopback' && isLoopbackHost(host)),
     pinGroups: mode === 'enforce' && pins.length > 0 ? [{ role: 'any', pins }] : [],
     reportOnlyPins: mode === 'report-only' ? pins : [],
@@ -145,6 +149,8 @@ export function warningCovers(warning: GenerateWarning, policy: Policy, differen
   if (kind === 'unlisted' && domain) return false;
   if ((kind === 'ip' || kind === 'local') && hostKind(difference.host) !== kind) return false;
   if (kind === 'loopback' && !isLoopbackHost(difference.host)) return false;
+  const parent = warning.scope.lookalikeOf;
+  if (parent !== undefined && !(trustKitIsSubdomain(parent, difference.host) && difference.host !== parent && !difference.host.endsWith(`.${parent}`))) return false;
   return true;
 }
 

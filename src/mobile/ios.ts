@@ -39,8 +39,8 @@ export function generateAtsDictionary(policy: Policy, warnings = new Warnings('i
 
   warnings.add('ip-address', '/cleartext', { hostKind: 'ip' }, ['cleartext', 'pins', 'trust', 'ct', 'min-tls'],
     'ATS does not protect connections made to IP addresses (no https requirement, no NSPinnedDomains): the policy\'s rules for IP hosts are not enforced on iOS');
-  warnings.add('local-names', '/cleartext', { hostKind: 'local' }, ['cleartext', 'ct', 'min-tls'],
-    'ATS does not protect unqualified host names and .local names (and NSAllowsLocalNetworking allows cleartext to them): the policy\'s cleartext and TLS rules for such hosts are not enforced on iOS');
+  warnings.add('local-names', '/cleartext', { hostKind: 'local' }, ['cleartext', 'pins', 'pin-roles', 'ct', 'min-tls'],
+    'ATS does not protect unqualified host names and .local names (and NSAllowsLocalNetworking allows cleartext to them): the policy\'s cleartext, pinning and TLS rules for such hosts are not enforced on iOS');
   if (policy.unlistedHosts === 'block') {
     warnings.add('unlisted-hosts', '/unlistedHosts', { hostKind: 'unlisted' }, ['allowed'], 'ATS cannot block hosts the policy does not list ("unlistedHosts": "block"): enforce the allowlist in the app');
   }
@@ -98,6 +98,14 @@ export function generateAtsDictionary(policy: Policy, warnings = new Warnings('i
       NSIncludesSubdomains: domain.includeSubdomains,
       [lists.list]: lists.pins.map((pin) => ({ 'SPKI-SHA256-BASE64': pinBase64(pin) })),
     };
+  }
+  // NSPinnedDomains cannot hold an entry without pins, so a domain left out falls under a pinned parent.
+  for (const domain of policy.domains) {
+    if (pinned[domain.name]) continue;
+    const parent = policy.domains.find((p) => p !== domain && isPlistDict(pinned[p.name]) && p.includeSubdomains && domain.name.endsWith(`.${p.name}`));
+    if (!parent) continue;
+    warnings.add('unpinned-child', domain.pointer, { domain: domain.name }, ['pins', 'pin-roles', 'pins-expire', 'report-only'],
+      `${domain.name} has no NSPinnedDomains entry of its own (no pins ATS can take), so ATS applies ${parent.name}'s pins to it (includeSubdomains)`);
   }
   if (Object.keys(exceptions).length > 0) ats.NSExceptionDomains = exceptions;
   if (Object.keys(pinned).length > 0) ats.NSPinnedDomains = pinned;

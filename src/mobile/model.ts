@@ -22,6 +22,11 @@ export interface WarningScope {
    * as loopback (localhost, *.localhost, 127/8, ::1); `unlisted`: hosts no domain governs.
    */
   hostKind?: 'ip' | 'local' | 'loopback' | 'unlisted';
+  /**
+   * Hosts TrustKit's isSubdomain() counts as subdomains of this domain although they are not:
+   * `notapi.example.com`, and `api.example.net` (any public suffix of the same length).
+   */
+  lookalikeOf?: string;
 }
 
 export interface GenerateWarning {
@@ -78,7 +83,7 @@ export class Warnings {
   constructor(readonly platform: string) {}
   add(rule: string, pointer: string, scope: WarningScope, aspects: Aspect[], message: string): void {
     const id = `${this.platform}/${rule}`;
-    if (this.list.some((w) => w.rule === id && w.pointer === pointer && w.scope.domain === scope.domain && w.scope.hostKind === scope.hostKind)) return;
+    if (this.list.some((w) => w.rule === id && w.pointer === pointer && JSON.stringify(w.scope) === JSON.stringify(scope))) return;
     this.list.push({ rule: id, platform: this.platform, pointer, scope, aspects, message });
   }
 }

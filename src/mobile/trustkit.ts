@@ -6,10 +6,16 @@
  *
  * Semantics that differ from wirelock and are announced as warnings:
  * - TrustKit refuses a domain with fewer than 2 pins (a backup is mandatory);
+ * - TrustKit's subdomain test compares names without their public suffix and without a dot
+ *   boundary (`notapi.example.com` and `api.example.net` count as subdomains of `api.example.com`),
+ *   and with several matching includeSubdomains entries it takes the first in dictionary order, not
+ *   the most specific;
  * - the React Native library has no report-only mode, and on Android it hands `**.domain` patterns
  *   to OkHttp, which applies the pins of EVERY matching pattern (a nested domain also accepts its
  *   parent's pins) and ignores expirationDate.
  */
+import { isIP } from 'node:net';
+import { isPublicSuffix } from '../policy/match.js';
 import type { DomainPolicy, Policy } from '../policy/types.js';
 import { domainMode, pinBase64, Warnings, type GenerateResult } from './model.js';
 import { isPlistDict, serializePlist, type PlistValue } from './plist.js';
@@ -52,6 +58,7 @@ export function generateRnPinningJson(policy: Policy, warnings = new Warnings('t
       `${domain.name} is report-only and react-native-ssl-public-key-pinning cannot report without blocking: left out of the JSON (the TrustKit plist keeps it with TSKEnforcePinning = NO)`);
     return false;
   });
+  matchingWarnings(policy, enforced, warnings, 'rn');
   for (const domain of enforced) {
     const entry: RnDomainOptions = { includeSubdomains: domain.includeSubdomains, publicKeyHashes: domain.pins.map(pinBase64) };
     if (domain.pinsExpireText) {
@@ -70,9 +77,65 @@ export function generateRnPinningJson(policy: Policy, warnings = new Warnings('t
   return config;
 }
 
+/** TrustKit's exclusion key; the constant's string value in TrustKit's source lacks the "T". */
+export const TSK_EXCLUDE_KEY = 'kSKExcludeSubdomainFromParentPolicy';
+
+/** Length of the public suffix of `name` (GetRegistryLength), 0 for an IP literal or a suffix itself. */
+function registryLength(name: string): number {
+  if (isIP(name) !== 0) return 0;
+  const labels = name.split('.');
+  for (let i = 1; i < labels.length; i++) {
+    const suffix = labels.slice(i).join('.');
+    if (isPublicSuffix(suffix)) return suffix.length;
+  }
+  return 0;
+}
+
+/** TrustKit's isSubdomain(): same registry, and the name without it ends with the domain's, no dot needed. */
+export function trustKitIsSubdomain(domain: string, host: string): boolean {
+  const length = registryLength(domain);
+  if (length === 0 || registryLength(host) !== length) return false;
+  const domainLabel = domain.slice(0, domain.length - length - 1);
+  const hostLabel = host.slice(0, host.length - length - 1);
+  return hostLabel.length > 0 && hostLabel.endsWith(domainLabel);
+}
+
+/** Warnings for TrustKit's matching where it differs from wirelock's longest-dot-boundary match. */
+function matchingWarnings(policy: Policy, entries: DomainPolicy[], warnings: Warnings, flavour: 'tsk' | 'rn'): void {
+  const prefix = flavour === 'rn' ? 'rn-' : '';
+  const subdomainParents = entries.filter((d) => d.includeSubdomains);
+  for (const parent of subdomainParents) {
+    warnings.add(`${prefix}lookalike-subdomains`, `${parent.pointer}/includeSubdomains`, { lookalikeOf: parent.name }, ['pins', 'pins-expire', 'report-only'],
+      `TrustKit's subdomain test compares names without their public suffix and without a dot boundary: names such as "not${parent.name}" or ${parent.name} under another suffix of the same length get ${parent.name}'s pins`);
+  }
+  for (const domain of policy.domains) {
+    const parents = subdomainParents.filter((p) => p !== domain && trustKitIsSubdomain(p.name, domain.name));
+    if (parents.length === 0) continue;
+    const listed = entries.includes(domain);
+    if (!listed && flavour === 'rn') {
+      warnings.add('rn-unlisted-child', domain.pointer, { domain: domain.name }, ['pins', 'pins-expire', 'report-only'],
+        `${domain.name} has no pinning entry but lies under ${parents.map((p) => p.name).join(', ')} (includeSubdomains): the React Native library cannot exclude it, so it gets the parent's pins`);
+    } else if (!listed && domain.includeSubdomains) {
+      warnings.add('excluded-subdomains', `${domain.pointer}/includeSubdomains`, { domain: domain.name }, ['pins', 'pins-expire', 'report-only'],
+        `${domain.name} is excluded from ${parents.map((p) => p.name).join(', ')}'s pinning, but TrustKit's exclusion covers the exact name only: its subdomains get the parent's pins`);
+    } else if (listed && domain.includeSubdomains) {
+      warnings.add(`${prefix}nested-subdomains`, `${domain.pointer}/includeSubdomains`, { domain: domain.name }, ['pins', 'pins-expire', 'report-only'],
+        `${domain.name} and ${parents.map((p) => p.name).join(', ')} both include subdomains: for a subdomain of ${domain.name} TrustKit takes whichever matching entry comes first, not the most specific`);
+    }
+  }
+}
+
 export function generateTrustKitDictionary(policy: Policy, warnings = new Warnings('trustkit')): PlistDict {
   const pinnedDomains: PlistDict = {};
-  for (const domain of pinnable(policy, warnings)) {
+  const entries = pinnable(policy, warnings);
+  matchingWarnings(policy, entries, warnings, 'tsk');
+  for (const domain of policy.domains) {
+    // A domain the policy does not pin, under a pinned parent: TrustKit must be told to leave it out.
+    if (!entries.includes(domain) && entries.some((p) => p.includeSubdomains && trustKitIsSubdomain(p.name, domain.name))) {
+      pinnedDomains[domain.name] = { [TSK_EXCLUDE_KEY]: true };
+    }
+  }
+  for (const domain of entries) {
     const entry: PlistDict = {
       TSKIncludeSubdomains: domain.includeSubdomains,
       TSKEnforcePinning: domainMode(policy, domain) === 'enforce',
@@ -116,12 +179,15 @@ export function evaluateTrustKit(configuration: PlistValue, rawHost: string): Pi
   const domains = isPlistDict(configuration) && isPlistDict(configuration.TSKPinnedDomains) ? configuration.TSKPinnedDomains : {};
   let name: string | undefined = isPlistDict(domains[host]) ? host : undefined;
   if (!name) {
+    // getPinningConfigurationKeyForDomain takes the first matching entry in dictionary order, which
+    // is unspecified; the least specific one is the case that differs from wirelock.
     for (const [candidate, entry] of Object.entries(domains)) {
-      if (isPlistDict(entry) && entry.TSKIncludeSubdomains === true && host.endsWith(`.${candidate}`) && (!name || candidate.length > name.length)) name = candidate;
+      if (isPlistDict(entry) && entry.TSKIncludeSubdomains === true && trustKitIsSubdomain(candidate, host) && (!name || candidate.length < name.length)) name = candidate;
     }
   }
   if (!name) return undefined;
   const entry = domains[name] as PlistDict;
+  if (entry[TSK_EXCLUDE_KEY] === true) return undefined;
   const hashes = Array.isArray(entry.TSKPublicKeyHashes) ? entry.TSKPublicKeyHashes.filter((h): h is string => typeof h === 'string') : [];
   return {
     pins: hashes,
