@@ -79,3 +79,29 @@ test('positive control: a tampered TrustKit plist (pin dropped, enforcement off)
   assert.ok(tamper((d) => (d['api.example.com'].TSKEnforcePinning = false)).some((x) => x.host === 'api.example.com'));
   assert.ok(tamper((d) => delete d['api.example.com'].TSKExpirationDate).some((x) => x.aspect === 'pins-expire'));
 });
+
+test('TrustKit matching as TrustKit implements it: exclusions for unpinned children, look-alike names announced', () => {
+  const nested = definePolicy({
+    version: 1,
+    domains: {
+      'example.com': { includeSubdomains: true, pins: ['sha256/LWOLuLH9BzkTqld/hNBpZM2FQITdWcGLvU42FVp04FA=', 'sha256/13AXL1cHOEYOSKTkW/o4cxVRRkY/PT+SYyyWm4dnzhs='] },
+      'cdn.example.com': {},
+    },
+  });
+  const generated = generateTrustKit(nested);
+  const domains = (plist.parse(generated.files[1]!.contents) as Dict).TSKConfiguration.TSKPinnedDomains;
+  // TrustKit refuses an exclusion entry with any other key.
+  assert.deepEqual(domains['cdn.example.com'], { kSKExcludeSubdomainFromParentPolicy: true });
+  assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'cdn.example.com'), undefined);
+  assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'www.example.com')!.pins.length, 2);
+  // isSubdomain() compares names without their public suffix and without a dot boundary.
+  assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'notexample.com')!.pins.length, 2);
+  assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'example.net')!.pins.length, 2);
+  assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'example.co.uk'), undefined, 'different suffix length');
+  const rules = generated.warnings.map((w) => w.rule);
+  assert.ok(rules.includes('trustkit/lookalike-subdomains'));
+  assert.ok(rules.includes('trustkit/rn-unlisted-child'), 'the React Native JSON cannot express the exclusion');
+  const reports = checkTrustKit(nested, generated);
+  for (const report of reports) assert.deepEqual(report.unexplained, [], report.evaluator);
+  assert.ok(reports[0]!.differences.some((d) => d.host === 'example.net' && d.warning === 'trustkit/lookalike-subdomains'));
+});
