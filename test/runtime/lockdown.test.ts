@@ -1,0 +1,289 @@
+// Every attack runs as a real process against real loopback servers: the legitimate origin
+// (127.0.0.1, listed in the policy), the attacker's C2 and a MITM with a rogue CA (127.0.0.2,
+// not listed). Each attack is run twice: under lockdown (detected, blocked, the attacker gets 0
+// bytes) and unprotected (the positive control: the same attack really works).
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { attack, keys, nodeWithSetDefaultCas, runApp, startLab, type AppResult, type Lab } from './support.js';
+
+let lab: Lab;
+before(async () => {
+  lab = await startLab();
+});
+after(async () => {
+  await lab.close();
+});
+
+const SECRET = 'TOP-SECRET-BODY-4711';
+
+interface AttackCase {
+  name: string;
+  /** Extra environment of both runs. */
+  env?: (lab: Lab) => Record<string, string>;
+  flags?: string[];
+  /** Where the attacker receives: the C2 (exfiltration, proxy) or the MITM (trust attacks). */
+  attacker: 'c2' | 'mitm';
+  /** The request goes to the MITM (the attack is about trusting it). */
+  targetMitm?: boolean;
+  /** The finding key lockdown must report (exact, or a prefix ending in ':'). */
+  finding: string;
+  /** Lockdown through the preload entry instead of an in-process lockdown() call. */
+  register?: boolean;
+  /** What the unprotected run must show. */
+  control: (result: AppResult, lab: Lab) => void;
+  node?: () => Promise<string | undefined>;
+}
+
+const leaked = (text: string) => (_result: AppResult, lab: Lab) => {
+  assert.ok(lab.c2.captured.includes(text), `the C2 should have received ${text}; got ${lab.c2.applicationBytes} bytes`);
+};
+const mitmGotSecret = (_result: AppResult, lab: Lab) => {
+  assert.ok(lab.mitm.captured.includes(SECRET), `the MITM should have decrypted the secret; got ${lab.mitm.applicationBytes} bytes`);
+};
+
+const CASES: AttackCase[] = [
+  {
+    name: 'NODE_OPTIONS --require preload wrapping tls.connect (lockdown via --import wirelock/register)',
+    env: () => ({ NODE_OPTIONS: `--require ${attack('preload-wrap.cjs')}` }),
+    attacker: 'c2',
+    finding: 'hooked-api:tls.connect',
+    register: true,
+    control: leaked(SECRET),
+  },
+  {
+    name: 'preload that scrubs NODE_OPTIONS and its require.cache entry',
+    env: () => ({ NODE_OPTIONS: `--require ${attack('preload-scrub.cjs')}` }),
+    attacker: 'c2',
+    finding: `preload-scrubbed:${attack('preload-scrub.cjs')}`,
+    control: leaked(SECRET),
+  },
+  {
+    name: 'ESM --import with module.register redirecting node:https',
+    flags: ['--import', attack('loader-redirect.mjs')],
+    env: () => ({ CLIENT: 'https' }),
+    attacker: 'c2',
+    finding: 'loader-redirect:node:https',
+    control: leaked(SECRET),
+  },
+  ...(['plain', 'proxy', 'bound'] as const).map(
+    (variant): AttackCase => ({
+      name: `dependency replacing globalThis.fetch after lockdown (${variant})`,
+      env: () => ({ DEPENDENCY: attack('replace-fetch.mjs'), VARIANT: variant }),
+      attacker: 'c2',
+      finding: 'hooked-api:globalThis.fetch',
+      control: leaked(SECRET),
+    }),
+  ),
+  {
+    name: 'undici global dispatcher swapped to a ProxyAgent',
+    env: () => ({ DEPENDENCY: attack('dispatcher-proxy.mjs'), REQUEST_TIMEOUT_MS: '1500' }),
+    attacker: 'c2',
+    finding: 'dispatcher-swapped:undici.globalDispatcher',
+    control: leaked('CONNECT 127.0.0.1:'),
+  },
+  {
+    name: 'global-agent bootstrap with an attacker proxy',
+    env: () => ({ DEPENDENCY: attack('global-agent.mjs'), CLIENT: 'https', REQUEST_TIMEOUT_MS: '1500' }),
+    attacker: 'c2',
+    finding: 'global-agent',
+    control: leaked('CONNECT 127.0.0.1:'),
+  },
+  {
+    name: 'run-time CA injection through https.globalAgent.options.ca',
+    env: (lab) => ({ DEPENDENCY: attack('ca-inject.mjs'), VARIANT: 'agent-options', ROGUE_CA_PEM: lab.rogue.root.pem, CLIENT: 'https' }),
+    attacker: 'mitm',
+    targetMitm: true,
+    finding: 'ca-injected:https.globalAgent.options.ca',
+    control: mitmGotSecret,
+  },
+  {
+    name: 'run-time CA injection through tls.setDefaultCACertificates',
+    env: (lab) => ({ DEPENDENCY: attack('ca-inject.mjs'), VARIANT: 'set-default', ROGUE_CA_PEM: lab.rogue.root.pem }),
+    attacker: 'mitm',
+    targetMitm: true,
+    finding: 'ca-injected:tls.setDefaultCACertificates',
+    control: mitmGotSecret,
+    node: nodeWithSetDefaultCas,
+  },
+  {
+    name: 'NODE_TLS_REJECT_UNAUTHORIZED=0 set at run time',
+    env: () => ({ DEPENDENCY: attack('reject-unauthorized.mjs'), CLIENT: 'https' }),
+    attacker: 'mitm',
+    targetMitm: true,
+    finding: 'tls-verification-disabled',
+    control: mitmGotSecret,
+  },
+  {
+    name: 'keylog listener shipping TLS secrets',
+    env: () => ({ DEPENDENCY: attack('keylog.mjs'), CLIENT: 'https' }),
+    attacker: 'c2',
+    finding: 'tls-keylog:https.globalAgent',
+    control: leaked('TRAFFIC_SECRET'),
+  },
+  {
+    name: 'inspector.open() at run time',
+    env: () => ({ DEPENDENCY: attack('inspector-open.mjs') }),
+    attacker: 'c2',
+    finding: 'inspector',
+    control: (result) => assert.match(String(result.inspectorUrl), /^ws:\/\/127\.0\.0\.1:\d+\//),
+  },
+];
+
+function envFor(lab: Lab, testCase: AttackCase, protectedRun: boolean): Record<string, string> {
+  const env = lab.env({
+    ...(testCase.env?.(lab) ?? {}),
+    ...(testCase.targetMitm ? { TARGET_URL: lab.mitm.url('127.0.0.2', '/api') } : {}),
+  });
+  if (protectedRun) {
+    if (testCase.register) {
+      const file = join(lab.dir, 'wirelock.json');
+      writeFileSync(file, JSON.stringify(lab.policy));
+      env.WIRELOCK_POLICY = file;
+    } else {
+      env.LOCKDOWN = 'block';
+    }
+  } else {
+    // The unprotected app trusts the legitimate origin the ordinary way.
+    env.NODE_EXTRA_CA_CERTS = lab.legitRootFile;
+  }
+  return env;
+}
+
+describe('lockdown against real tampering', { concurrency: false }, () => {
+  for (const testCase of CASES) {
+    test(`${testCase.name}: detected, blocked, attacker receives 0 bytes`, async () => {
+      const node = testCase.node ? await testCase.node() : process.execPath;
+      if (!node) {
+        // This Node has no tls.setDefaultCACertificates: the attack cannot exist here.
+        const tls = await import('node:tls');
+        assert.equal('setDefaultCACertificates' in tls, false);
+        return;
+      }
+      lab.reset();
+      const flags = [...(testCase.flags ?? []), ...(testCase.register ? ['--import', 'wirelock/register'] : [])];
+      const result = await runApp({ flags, env: envFor(lab, testCase, true), node });
+      assert.ok(
+        keys(result).some((key) => key === testCase.finding),
+        `expected finding ${testCase.finding}, got ${keys(result).join(', ')}\n${result.stderr}`,
+      );
+      assert.equal(result.outcome?.ok, false, JSON.stringify(result.outcome));
+      assert.equal(result.outcome?.code, 'ERR_ENV_COMPROMISED', JSON.stringify(result.outcome));
+      assert.ok(result.outcome?.finding, 'the error names the finding');
+      assert.equal(lab[testCase.attacker].applicationBytes, 0, `${testCase.attacker} received ${lab[testCase.attacker].captured}`);
+      assert.equal(lab.c2.applicationBytes, 0);
+      assert.equal(lab.origin.applicationBytes, 0, 'a compromised process sends nothing, not even to the legitimate origin');
+    });
+
+    test(`${testCase.name}: positive control, the attack works on an unprotected app`, async () => {
+      const node = testCase.node ? await testCase.node() : process.execPath;
+      if (!node) {
+        const tls = await import('node:tls');
+        assert.equal('setDefaultCACertificates' in tls, false);
+        return;
+      }
+      lab.reset();
+      const result = await runApp({ flags: testCase.flags ?? [], env: envFor(lab, testCase, false), node });
+      testCase.control(result, lab);
+    });
+  }
+
+  test('hook evidence names the attacker file and the wrapping kind (plain, Proxy, bound)', async () => {
+    for (const [variant, origin] of [
+      ['plain', 'user'],
+      ['proxy', 'proxy'],
+      ['bound', 'bound'],
+    ] as const) {
+      lab.reset();
+      const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('replace-fetch.mjs'), VARIANT: variant }), LOCKDOWN: 'block' } });
+      const finding = result.findings.find((f) => f.key === 'hooked-api:globalThis.fetch');
+      assert.ok(finding, variant);
+      assert.equal(finding.evidence.origin, origin);
+      assert.match(String(finding.evidence.url), /replace-fetch\.mjs$/, `${variant}: ${JSON.stringify(finding.evidence)}`);
+    }
+  });
+
+  test('blocked inspector is closed again (nobody can attach after detection)', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('inspector-open.mjs') }), LOCKDOWN: 'block' } });
+    assert.match(String(result.dependency.url), /^ws:\/\//);
+    assert.equal(result.inspectorUrl, null);
+  });
+
+  test('tls.setDefaultCACertificates under block is refused: the CA is never added', async () => {
+    const node = await nodeWithSetDefaultCas();
+    if (!node) {
+      const tls = await import('node:tls');
+      assert.equal('setDefaultCACertificates' in tls, false);
+      return;
+    }
+    lab.reset();
+    const env = { ...lab.env({ DEPENDENCY: attack('ca-inject.mjs'), VARIANT: 'set-default', ROGUE_CA_PEM: lab.rogue.root.pem }), LOCKDOWN: 'block' };
+    const result = await runApp({ env, node });
+    assert.equal((result.dependency.error as { code?: string } | undefined)?.code, 'ERR_ENV_COMPROMISED');
+  });
+
+  test('dependency sending process.env to a loopback C2 under unlistedHosts "block": refused, C2 gets 0 bytes', async () => {
+    lab.reset();
+    const env = { ...lab.env({ DEPENDENCY: attack('c2-env.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), LOCKDOWN: 'block' };
+    const result = await runApp({ env });
+    assert.deepEqual(result.dependency, { sent: false, code: 'ERR_HOST_NOT_ALLOWED' });
+    assert.equal(lab.c2.applicationBytes, 0);
+    assert.equal(lab.c2.connections, 0, 'not even a TCP connection');
+    // No tampering: the legitimate request still works.
+    assert.equal(result.outcome?.ok, true, JSON.stringify(result.outcome));
+    assert.deepEqual(keys(result, 'medium'), []);
+  });
+
+  test('dependency sending process.env to a loopback C2: positive control without lockdown', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('c2-env.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), NODE_EXTRA_CA_CERTS: lab.legitRootFile } });
+    assert.equal(result.dependency.sent, true);
+    assert.ok(lab.c2.captured.includes('ENV-TOKEN-0042'));
+  });
+
+  test('onTamper "report": the finding is reported and nothing is blocked', async () => {
+    lab.reset();
+    const policy = { ...lab.policy, unlistedHosts: 'allow' };
+    const env = { ...lab.env({ DEPENDENCY: attack('replace-fetch.mjs'), POLICY_JSON: JSON.stringify(policy) }), LOCKDOWN: 'report' };
+    const result = await runApp({ env });
+    assert.equal(result.outcome?.ok, true, JSON.stringify(result.outcome));
+    assert.ok(keys(result, 'high').includes('hooked-api:globalThis.fetch'));
+    assert.match(result.stderr, /WIRELOCK_TAMPER|WirelockWarning/);
+    // Report mode is observation only: the hook did run.
+    assert.ok(lab.c2.captured.includes(SECRET));
+  });
+
+  test('a clean process under lockdown reports nothing above info and its request succeeds', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env(), LOCKDOWN: 'block' } });
+    assert.equal(result.outcome?.ok, true, JSON.stringify(result.outcome));
+    assert.deepEqual(keys(result, 'low'), []);
+    assert.ok(lab.origin.requests.some((request) => request.body === SECRET));
+  });
+
+  test('lockdown puts plain https.request under the policy: a MITM trusted through NODE_EXTRA_CA_CERTS gets 0 bytes', async () => {
+    lab.reset();
+    const rogueFile = join(lab.dir, 'rogue-root.pem');
+    writeFileSync(rogueFile, lab.rogue.root.pem);
+    const policy = { ...lab.policy, domains: { '127.0.0.1': {}, '127.0.0.2': {} } };
+    const env = { ...lab.env({ CLIENT: 'https', TARGET_URL: lab.mitm.url('127.0.0.2', '/api'), POLICY_JSON: JSON.stringify(policy) }), NODE_EXTRA_CA_CERTS: rogueFile };
+    const protectedRun = await runApp({ env: { ...env, LOCKDOWN: 'block' } });
+    assert.equal(protectedRun.outcome?.code, 'ERR_CERT_UNTRUSTED', JSON.stringify(protectedRun.outcome));
+    assert.equal(lab.mitm.applicationBytes, 0);
+    const finding = protectedRun.findings.find((f) => f.key === 'extra-ca:NODE_EXTRA_CA_CERTS');
+    assert.equal(finding?.severity, 'medium');
+    // Positive control: the same app without lockdown hands the secret to the MITM.
+    lab.reset();
+    const unprotected = await runApp({ env });
+    assert.equal(unprotected.outcome?.ok, true, JSON.stringify(unprotected.outcome));
+    assert.ok(lab.mitm.captured.includes(SECRET));
+  });
+
+  test('wirelock/register without a policy file stops the process before the app runs', async () => {
+    const result = await runApp({ flags: ['--import', 'wirelock/register'], env: { ...lab.env(), WIRELOCK_POLICY: join(lab.dir, 'missing.json') } }).catch((error: Error) => error);
+    assert.ok(result instanceof Error);
+    assert.match(result.message, /wirelock\/register: ERR_POLICY_INVALID/);
+  });
+});
