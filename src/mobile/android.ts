@@ -25,6 +25,12 @@ export interface AndroidOptions {
   debugOverrides?: Array<'user' | { name: string; pem: string }>;
   /** Text for the header comment, e.g. the policy file name. */
   source?: string;
+  /**
+   * For the debug build type's copy only (src/debug/res/xml): base-config permits cleartext, as
+   * Expo and React Native debug builds need to load the JS bundle from the dev server over http.
+   * Never for release; the equivalence check does not apply to this variant.
+   */
+  debugBuildCleartext?: boolean;
 }
 
 interface RawResource {
@@ -109,7 +115,8 @@ export function generateAndroid(policy: Policy, options: AndroidOptions = {}): G
   lines.push('<network-security-config>');
   // base-config: never "user" anchors, never cleartext; this is what unlisted hosts get.
   const baseCt = policy.certificateTransparency?.enforce === true && policy.mode === 'enforce';
-  lines.push('    <base-config cleartextTrafficPermitted="false">');
+  if (options.debugBuildCleartext) lines.push('<!-- Debug build type only: cleartext is permitted for the development server. Never ship this file in a release build. -->');
+  lines.push(`    <base-config cleartextTrafficPermitted="${options.debugBuildCleartext === true}">`);
   lines.push(...anchorsXml(reportOnlyAnchors(policy.mode, policy.trustAnchors), '        '));
   if (baseCt) lines.push('        <certificateTransparency enabled="true" />');
   lines.push('    </base-config>');

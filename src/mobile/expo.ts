@@ -12,8 +12,8 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { WirelockError } from '../errors.js';
 import { loadPolicySync } from '../policy/define.js';
-import type { AndroidOptions } from './android.js';
-import { writeAndroidResources } from './files.js';
+import { generateAndroid, type AndroidOptions } from './android.js';
+import { write, writeAndroidResources } from './files.js';
 import { generateTarget } from './generate.js';
 import { generateTrustKitDictionary } from './trustkit.js';
 import type { GenerateWarning } from './model.js';
@@ -31,6 +31,12 @@ export interface WirelockExpoProps {
   trustkit?: boolean;
   /** Platforms to configure (default both). */
   platforms?: Array<'android' | 'ios'>;
+  /**
+   * Also write a debug-build-type copy (android/app/src/debug/res/xml) whose base-config permits
+   * cleartext, so debug builds can load the bundle from Metro over http. Release builds keep the
+   * policy's rules.
+   */
+  debugCleartext?: boolean;
 }
 
 /* Structural types for the parts of @expo/config-plugins used here. */
@@ -56,7 +62,7 @@ function invalidProps(message: string): WirelockError {
 function checkProps(props: unknown): WirelockExpoProps {
   if (typeof props !== 'object' || props === null) throw invalidProps('options are required: ["wirelock/expo", { "policy": "./wirelock.json" }]');
   const p = props as Record<string, unknown>;
-  const known = ['policy', 'strict', 'accept', 'debugCertificates', 'trustkit', 'platforms'];
+  const known = ['policy', 'strict', 'accept', 'debugCertificates', 'trustkit', 'platforms', 'debugCleartext'];
   for (const key of Object.keys(p)) if (!known.includes(key)) throw invalidProps(`unknown option "${key}"; expected ${known.join(', ')}`);
   if (typeof p.policy !== 'string' || p.policy === '') throw invalidProps('"policy" must be the path of the policy file');
   const strings = (key: string) => {
@@ -66,7 +72,7 @@ function checkProps(props: unknown): WirelockExpoProps {
   strings('debugCertificates');
   strings('platforms');
   if (p.platforms && !(p.platforms as string[]).every((v) => v === 'android' || v === 'ios')) throw invalidProps('"platforms" holds "android" and/or "ios"');
-  for (const key of ['strict', 'trustkit']) if (p[key] !== undefined && typeof p[key] !== 'boolean') throw invalidProps(`"${key}" must be true or false`);
+  for (const key of ['strict', 'trustkit', 'debugCleartext']) if (p[key] !== undefined && typeof p[key] !== 'boolean') throw invalidProps(`"${key}" must be true or false`);
   return p as unknown as WirelockExpoProps;
 }
 
@@ -111,6 +117,11 @@ export function withWirelock(config: Config, rawProps: unknown, api: ConfigPlugi
       'android',
       (mod) => {
         writeAndroidResources(result, join(mod.modRequest.platformProjectRoot, 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml'));
+        if (props.debugCleartext) {
+          // Resources of the debug source set override main's in debug builds only.
+          const debug = generateAndroid(policy, { ...android, debugBuildCleartext: true });
+          write(join(mod.modRequest.platformProjectRoot, 'app', 'src', 'debug', 'res', 'xml', 'network_security_config.xml'), debug.files[0]!.contents);
+        }
         return mod;
       },
     ]);

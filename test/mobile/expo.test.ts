@@ -126,3 +126,16 @@ test('bad plugin options are refused with a clear message', async () => {
     await assert.rejects(prebuild(dir), message);
   }
 });
+
+test('debugCleartext: a debug-build-type copy permits cleartext for Metro; the release config does not', async () => {
+  const dir = createExpoProject([['wirelock/expo', { policy: './wirelock.json', debugCleartext: true, platforms: ['android'] }]]);
+  await prebuild(dir);
+  const release = readFileSync(join(dir, 'android', 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml'), 'utf8');
+  const debug = readFileSync(join(dir, 'android', 'app', 'src', 'debug', 'res', 'xml', 'network_security_config.xml'), 'utf8');
+  assert.match(release, /<base-config cleartextTrafficPermitted="false">/);
+  assert.match(debug, /<base-config cleartextTrafficPermitted="true">/);
+  assert.deepEqual(checkNetworkSecurityConfig(debug), []);
+  // Everything but the base cleartext flag (and its comment) is the release file.
+  const strip = (xml: string) => xml.replace(/<!-- Debug build type only[^>]*-->\n/, '').replace('cleartextTrafficPermitted="true">', 'cleartextTrafficPermitted="false">');
+  assert.equal(strip(debug), release);
+});
