@@ -324,8 +324,13 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
       if (slot.kind === 'dispatcher') {
         // npm undici's plain Agent is a common, harmless app choice (timeouts, pools); a proxy,
         // mock or unknown class changes where requests go.
-        const plainAgent = /\/node_modules\/undici\/lib\/dispatcher\/agent\.js$/.test(url ?? '') && described?.methodOrigin.kind === 'user';
-        finding = makeFinding('dispatcher-swapped', plainAgent ? 'info' : 'high', `fetch's global dispatcher is a ${evidence.class} from ${evidence.package ?? evidence.defined}`, evidence, slot.name);
+        // npm undici installs exactly such an Agent when it is first imported (wirelock imports it).
+        const plainAgent =
+          described?.ctor === 'Agent' &&
+          /\/node_modules\/undici\/lib\/dispatcher\/agent\.js$/.test(responsibleUrl(described.origin) ?? '') &&
+          /\/node_modules\/undici\/lib\/dispatcher\/[a-z-]+\.js$/.test(responsibleUrl(described.methodOrigin) ?? '');
+        if (plainAgent) continue;
+        finding = makeFinding('dispatcher-swapped', 'high', `fetch's global dispatcher is a ${evidence.class} from ${evidence.package ?? evidence.defined}`, evidence, slot.name);
       } else {
         finding = makeFinding('agent-replaced', 'high', `${slot.name} is a ${evidence.class} from ${evidence.package ?? evidence.defined}`, evidence, slot.name);
       }

@@ -80,6 +80,7 @@ export interface AppResult {
   outcome?: { ok: boolean; status?: number; body?: string; code?: string; message?: string; finding?: string };
   dependency: Record<string, unknown>;
   inspectorUrl: string | null;
+  limits: string[] | null;
   exfilError: string | null;
   findings: AppFinding[];
   stderr: string;

@@ -1,0 +1,142 @@
+// inspectEnvironment() in real processes started with each risky flag or variable, and a clean
+// process as the control. The environment of each child is set exactly (this shell's own
+// NODE_EXTRA_CA_CERTS and SSL_CERT_* would otherwise show up).
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { certificatePin } from '../../src/x509/certificate.js';
+import { attack, keys, runApp, startLab, type AppResult, type Lab } from './support.js';
+
+let lab: Lab;
+before(async () => {
+  lab = await startLab();
+});
+after(async () => {
+  await lab.close();
+});
+
+/** The app without a request and without lockdown: it prints inspectEnvironment(). */
+async function inspect(options: { flags?: string[]; env?: Record<string, string>; wrapper?: string[] } = {}): Promise<AppResult> {
+  return runApp({ flags: options.flags ?? [], env: options.env ?? {}, ...(options.wrapper ? { wrapper: options.wrapper } : {}) });
+}
+
+function finding(result: AppResult, key: string) {
+  const found = result.findings.find((f) => f.key === key);
+  assert.ok(found, `expected ${key}, got ${keys(result).join(', ') || 'none'}`);
+  return found;
+}
+
+const LIBM = ['/lib/x86_64-linux-gnu/libm.so.6', '/usr/lib/x86_64-linux-gnu/libm.so.6', '/lib64/libm.so.6', '/usr/lib/libm.so.6'].find((path) => existsSync(path));
+
+describe('inspectEnvironment in real processes', { concurrency: false }, () => {
+  test('clean process: no finding at all above info, nothing it could not check', async () => {
+    const result = await inspect();
+    assert.deepEqual(keys(result, 'low'), []);
+    assert.deepEqual(result.findings.filter((f) => f.severity === 'info').map((f) => f.key), []);
+    assert.deepEqual(result.limits, []);
+  });
+
+  test('--require preload on the command line', async () => {
+    const result = await inspect({ flags: ['--require', attack('exfil.cjs')] });
+    const preload = finding(result, `preload:${attack('exfil.cjs')}`);
+    assert.equal(preload.severity, 'high');
+    assert.equal(preload.evidence.source, 'command line');
+  });
+
+  test('preload that removes itself from process.execArgv is still seen in /proc/self/cmdline', async () => {
+    const result = await inspect({ flags: ['--require', attack('execargv-hide.cjs')] });
+    const tampered = finding(result, 'execargv-tampered');
+    assert.equal(tampered.severity, 'critical');
+    assert.ok((tampered.evidence.hidden as string[]).some((flag) => flag.endsWith('execargv-hide.cjs')));
+  });
+
+  test('preload that scrubs NODE_OPTIONS is still seen in /proc/self/environ', async () => {
+    const result = await inspect({ env: { NODE_OPTIONS: `--require ${attack('preload-scrub.cjs')}` } });
+    assert.equal(finding(result, `preload-scrubbed:${attack('preload-scrub.cjs')}`).severity, 'critical');
+    assert.equal(finding(result, 'hooked-api:tls.connect').evidence.package, null);
+  });
+
+  test('hook installed before wirelock loaded is attributed to its file (defined net.Socket.prototype.write)', async () => {
+    const result = await inspect({ flags: ['--require', attack('socket-write.cjs')] });
+    const hook = finding(result, 'hooked-api:net.Socket.prototype.write');
+    assert.match(String(hook.evidence.url), /socket-write\.cjs$/);
+    assert.equal(hook.evidence.changedSinceWirelockLoaded, false, 'the baseline alone could not see it: the origin does');
+  });
+
+  test('--inspect on the command line', async () => {
+    const result = await inspect({ flags: ['--inspect=127.0.0.1:0'] });
+    const inspector = finding(result, 'inspector');
+    assert.equal(inspector.severity, 'critical');
+    assert.match(String(inspector.evidence.url), /^ws:\/\/127\.0\.0\.1:/);
+  });
+
+  test('--tls-keylog', async () => {
+    const result = await inspect({ flags: [`--tls-keylog=${join(lab.dir, 'keys.log')}`] });
+    assert.equal(finding(result, 'tls-keylog:--tls-keylog').severity, 'critical');
+  });
+
+  test('NODE_EXTRA_CA_CERTS with a rogue CA: medium, with the pin; allow-listed by pin it is info', async () => {
+    const file = join(lab.dir, 'extra.pem');
+    writeFileSync(file, lab.rogue.root.pem);
+    const pin = certificatePin(lab.rogue.root.der);
+    const result = await inspect({ env: { NODE_EXTRA_CA_CERTS: file } });
+    const extra = finding(result, 'extra-ca:NODE_EXTRA_CA_CERTS');
+    assert.equal(extra.severity, 'medium');
+    assert.deepEqual((extra.evidence.certificates as Array<{ pin: string }>).map((c) => c.pin), [pin]);
+    const allowed = await inspect({ env: { NODE_EXTRA_CA_CERTS: file, ALLOW_JSON: JSON.stringify({ trustedCas: [pin] }) } });
+    assert.equal(finding(allowed, 'extra-ca:NODE_EXTRA_CA_CERTS').severity, 'info');
+    // An allow-list for another CA does not cover this one.
+    const other = await inspect({ env: { NODE_EXTRA_CA_CERTS: file, ALLOW_JSON: JSON.stringify({ trustedCas: [certificatePin(lab.legit.root.der)] }) } });
+    assert.equal(finding(other, 'extra-ca:NODE_EXTRA_CA_CERTS').severity, 'medium');
+  });
+
+  test('--use-openssl-ca with SSL_CERT_FILE', async () => {
+    const result = await inspect({ flags: ['--use-openssl-ca'], env: { SSL_CERT_FILE: lab.legitRootFile } });
+    assert.equal(finding(result, 'system-ca:--use-openssl-ca').severity, 'medium');
+    assert.equal(finding(result, 'system-ca:SSL_CERT_FILE').severity, 'medium');
+  });
+
+  test('NODE_TLS_REJECT_UNAUTHORIZED=0 at start', async () => {
+    const result = await inspect({ env: { NODE_TLS_REJECT_UNAUTHORIZED: '0' } });
+    const disabled = finding(result, 'tls-verification-disabled');
+    assert.equal(disabled.severity, 'critical');
+    assert.equal(disabled.evidence.setAtRunTime, false);
+  });
+
+  test('proxy variables in both cases and GLOBAL_AGENT_*; an allow-listed proxy is info', async () => {
+    const result = await inspect({ env: { HTTPS_PROXY: 'http://10.1.2.3:3128', http_proxy: 'http://10.1.2.3:3128', GLOBAL_AGENT_HTTP_PROXY: 'http://10.9.9.9:8080' } });
+    for (const key of ['proxy-env:HTTPS_PROXY', 'proxy-env:http_proxy', 'proxy-env:GLOBAL_AGENT_HTTP_PROXY']) assert.equal(finding(result, key).severity, 'medium');
+    const allowed = await inspect({ env: { HTTPS_PROXY: 'http://10.1.2.3:3128', ALLOW_JSON: JSON.stringify({ proxies: ['10.1.2.3:3128'] }) } });
+    assert.equal(finding(allowed, 'proxy-env:HTTPS_PROXY').severity, 'info');
+  });
+
+  test('diagnostics channel subscriber reading requests', async () => {
+    const result = await inspect({ env: { DEPENDENCY: attack('channel-spy.mjs') } });
+    const spy = finding(result, 'channel-subscriber');
+    assert.deepEqual(spy.evidence.channels, ['undici:request:create']);
+  });
+
+  test('LD_PRELOAD of a shared library', async () => {
+    assert.ok(LIBM, 'a libm to preload');
+    const result = await inspect({ env: { LD_PRELOAD: LIBM } });
+    assert.equal(finding(result, 'ld-preload:LD_PRELOAD').severity, 'critical');
+  });
+
+  test('an injected instrumentation library (frida-agent) mapped into the process', async () => {
+    assert.ok(LIBM);
+    const fake = join(lab.dir, 'frida-agent-64.so');
+    copyFileSync(LIBM, fake);
+    const result = await inspect({ env: { LD_PRELOAD: fake } });
+    const injected = finding(result, 'injected-library');
+    assert.deepEqual(injected.evidence.libraries, [fake]);
+  });
+
+  test('a tracer attached (strace)', async () => {
+    const strace = ['/usr/bin/strace', '/bin/strace'].find((path) => existsSync(path));
+    assert.ok(strace, 'strace is installed on the test machines');
+    const result = await inspect({ wrapper: [strace, '-f', '-o', '/dev/null'] });
+    const tracer = finding(result, 'tracer');
+    assert.equal(tracer.evidence.command, 'strace');
+  });
+});
