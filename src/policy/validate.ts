@@ -233,6 +233,14 @@ function certificateTransparency(
       c.error(pointerOf(...base, key), 'ct/file-missing', `cannot read ${path}`);
     }
   }
+  const listPath = config.logList;
+  if (listPath && config.logListKey && value.logList !== undefined && options.files.exists(listPath)) {
+    // The same two names the CT loader accepts: `<list>.sig`, or Google's `all_logs_list.sig` beside `all_logs_list.json`.
+    const signatures = [`${listPath}.sig`, ...(listPath.endsWith('.json') ? [`${listPath.slice(0, -'.json'.length)}.sig`] : [])];
+    if (!signatures.some((path) => options.files.exists(path))) {
+      c.error(pointerOf(...base, 'logList'), 'ct/signature-missing', `no detached signature for ${listPath}: expected ${signatures.join(' or ')} (verified with "logListKey")`);
+    }
+  }
   if (config.logList && !config.logListKey) {
     c.warn(pointerOf(...base, 'logListKey'), 'ct/unsigned-log-list', 'no "logListKey": the log list\'s signature is not verified');
   }

@@ -109,3 +109,21 @@ test('relative trust anchor paths resolve against the policy file', async () => 
   assert.equal(policy.trustAnchors[0]!.kind === 'file' && policy.trustAnchors[0]!.path, join(dir, 'root.pem'));
   assert.equal(policy.source, join(dir, 'wirelock.json'));
 });
+
+test('a signed log list without its detached signature file is refused at load time, at the logList pointer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-policy-ct-'));
+  writeFileSync(join(dir, 'logs.json'), '{"operators":[]}');
+  writeFileSync(join(dir, 'logs.pub.pem'), '-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n');
+  const file = join(dir, 'wirelock.json');
+  writeFileSync(file, JSON.stringify({ version: 1, certificateTransparency: { enforce: true, logList: './logs.json', logListKey: './logs.pub.pem' } }));
+  await assert.rejects(loadPolicy(file), (error: unknown) => {
+    assert.ok(error instanceof WirelockError);
+    assert.equal(error.code, 'ERR_POLICY_INVALID');
+    assert.match(error.message, /#\/certificateTransparency\/logList: no detached signature for .*logs\.json: expected .*logs\.json\.sig or .*logs\.sig/);
+    return true;
+  });
+  // Google's naming (logs.sig beside logs.json) is accepted, as the CT loader accepts it.
+  writeFileSync(join(dir, 'logs.sig'), new Uint8Array(8));
+  const policy = await loadPolicy(file);
+  assert.equal(policy.certificateTransparency?.logList, join(dir, 'logs.json'));
+});
