@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import AjvDraft04 from 'ajv-draft-04';
 import * as CDX from '@cyclonedx/cyclonedx-library';
 import { auditGraph, type Finding } from '../../src/audit/audit.js';
 import { buildIndex, indexFromDirectory, type AdvisoryLookup } from '../../src/audit/db.js';
@@ -128,6 +127,8 @@ test('SARIF 2.1.0 output validates against the official schema and carries GitHu
     const outcome = applyIgnores(result.findings, [{ id: 'install-script', package: 'native-addon', reason: 'reviewed binding', expires: '2999-01-01' }]);
     const sarif = toSarif({ ...result, findings: outcome.findings }, context) as any;
     const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'));
+    type Validator = ((data: unknown) => boolean) & { errors?: unknown[] | null };
+    const AjvDraft04 = (require('ajv-draft-04') as { default: new (options: object) => { compile(schema: unknown): Validator } }).default;
     const ajv = new AjvDraft04({ allErrors: true, strict: false, unicodeRegExp: false });
     const validate = ajv.compile(schema);
     assert.ok(validate(sarif), JSON.stringify(validate.errors?.slice(0, 3)));

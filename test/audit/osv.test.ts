@@ -167,7 +167,7 @@ test('property: evaluateRange equals a reference interval model, whatever the ev
         else if (kind === 'fixed' && c >= 0) expected = false;
         else if (kind === 'last_affected' && c > 0) expected = false;
       }
-      const shuffled = { ...range, events: [...events].reverse() };
+      const shuffled = { ...range, events: [...range.events].reverse() };
       assert.equal(evaluateRange(probe, range).affected, expected);
       assert.equal(evaluateRange(probe, shuffled).affected, expected, 'order of events must not matter');
     }),

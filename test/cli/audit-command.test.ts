@@ -24,7 +24,7 @@ const server = createServer((req, res) => {
   if (req.url === '/all.zip') res.end(zipOfVectors);
   else if (req.url === '/corrupt.zip') {
     const bad = Buffer.from(zipOfVectors);
-    bad[70] ^= 0xff; // inside the first record's compressed bytes
+    bad[70] = bad[70]! ^ 0xff; // inside the first record's compressed bytes
     res.end(bad);
   } else if (req.url === '/redirect') {
     res.writeHead(302, { location: 'http://example.invalid/all.zip' }).end();
