@@ -319,7 +319,13 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
       const builtin = described ? judged.every((origin) => origin.kind === 'builtin') : !changed;
       if (builtin) continue;
       const url = judged.map(responsibleUrl).find(Boolean);
-      const evidence = { class: described?.ctor ?? null, defined: described ? describeOrigin(described.origin) : 'changed since wirelock loaded', url: url ?? null, package: packageOf(url) ?? null };
+      const evidence = {
+        class: described?.ctor ?? null,
+        defined: described ? describeOrigin(described.origin) : 'changed since wirelock loaded',
+        [method]: described ? describeOrigin(described.methodOrigin) : null,
+        url: url ?? null,
+        package: packageOf(url) ?? null,
+      };
       let finding: RuntimeFinding;
       if (slot.kind === 'dispatcher') {
         // npm undici's plain Agent is a common, harmless app choice (timeouts, pools); a proxy,
@@ -334,7 +340,10 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
       } else {
         finding = makeFinding('agent-replaced', 'high', `${slot.name} is a ${evidence.class} from ${evidence.package ?? evidence.defined}`, evidence, slot.name);
       }
-      const allowedBy = allowedPath(entries, url);
+      // The class and the method that runs must both come from the allow-listed tool.
+      const userUrls = judged.filter((origin) => origin.kind !== 'builtin').map(responsibleUrl);
+      const names = userUrls.map((candidate) => allowedPath(entries, candidate));
+      const allowedBy = names.length > 0 && names.every(Boolean) ? names[0] : undefined;
       out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
     }
   }
