@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   audit: () => import('./commands/audit.js'),
   check: () => import('./commands/check.js'),
   ct: () => import('./commands/ct.js'),
+  env: () => import('./commands/env.js'),
   fetch: () => import('./commands/fetch.js'),
   generate: () => import('./commands/generate.js'),
   lab: () => import('./commands/lab.js'),
