@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { WirelockError } from '../errors.js';
 import { findDomainPolicy, isLoopbackHost, normalizeHost } from '../policy/match.js';
-import type { Policy } from '../policy/types.js';
+import type { DomainPolicy, Policy } from '../policy/types.js';
 import { pemBlocks } from '../x509/certificate.js';
 import { ANDROID_XML_PATH, evaluateAndroid, parseNetworkSecurityConfig } from './android.js';
 import { evaluateAts, IOS_PLIST_PATH } from './ios.js';
@@ -89,8 +89,7 @@ function pinsOf(groups: PinGroup[] | undefined): string[] {
 }
 
 /** The rules wirelock itself applies to `host` (the transport engine's decisions). */
-export function expectedRules(policy: Policy, host: string): HostRules {
-  const domain = findDomainPolicy(policy, host);
+export function expectedRules(policy: Policy, host: string, domain = findDomainPolicy(policy, host)): HostRules {
   const mode = domainMode(policy, domain);
   const pins = domain?.pins.map(pinBase64).sort() ?? [];
   const anchors = domain?.trustAnchors ?? policy.trustAnchors;
@@ -109,8 +108,7 @@ export function expectedRules(policy: Policy, host: string): HostRules {
   };
 }
 
-function declaredRoles(policy: Policy, host: string): Map<string, 'leaf' | 'ca' | undefined> {
-  const domain = findDomainPolicy(policy, host);
+function declaredRoles(domain: DomainPolicy | undefined): Map<string, 'leaf' | 'ca' | undefined> {
   return new Map((domain?.pins ?? []).map((pin) => [pinBase64(pin), pin.role]));
 }
 
@@ -118,7 +116,13 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export function compareRules(policy: Policy, host: string, expected: HostRules, actual: HostRules): Array<Omit<Difference, 'warning'>> {
+export function compareRules(
+  policy: Policy,
+  host: string,
+  expected: HostRules,
+  actual: HostRules,
+  domain = findDomainPolicy(policy, host),
+): Array<Omit<Difference, 'warning'>> {
   const out: Array<Omit<Difference, 'warning'>> = [];
   const push = (aspect: Aspect, e: unknown, a: unknown) => out.push({ host, aspect, expected: e, actual: a });
   if (actual.allowed !== undefined && actual.allowed !== expected.allowed) push('allowed', expected.allowed, actual.allowed);
@@ -129,7 +133,7 @@ export function compareRules(policy: Policy, host: string, expected: HostRules, 
     const e = pinsOf(expected.pinGroups);
     const a = pinsOf(actual.pinGroups);
     if (!same(e, a)) push('pins', e, a);
-    const roles = declaredRoles(policy, host);
+    const roles = declaredRoles(domain);
     const roleProblem = actual.pinGroups.length > 1 || actual.pinGroups.some((g) => g.role !== 'any' && g.pins.some((pin) => roles.get(pin) !== g.role));
     if (roleProblem) push('pin-roles', expected.pinGroups, actual.pinGroups);
     if (e.length > 0 && a.length > 0 && actual.pinsExpire !== expected.pinsExpire) push('pins-expire', expected.pinsExpire, actual.pinsExpire);
@@ -141,9 +145,13 @@ export function compareRules(policy: Policy, host: string, expected: HostRules, 
   return out;
 }
 
-export function warningCovers(warning: GenerateWarning, policy: Policy, difference: Pick<Difference, 'host' | 'aspect'>): boolean {
+export function warningCovers(
+  warning: GenerateWarning,
+  policy: Policy,
+  difference: Pick<Difference, 'host' | 'aspect'>,
+  domain = findDomainPolicy(policy, difference.host),
+): boolean {
   if (!warning.aspects.includes(difference.aspect)) return false;
-  const domain = findDomainPolicy(policy, difference.host);
   if (warning.scope.domain !== undefined && domain?.name !== warning.scope.domain) return false;
   const kind = warning.scope.hostKind;
   if (kind === 'unlisted' && domain) return false;
@@ -154,11 +162,22 @@ export function warningCovers(warning: GenerateWarning, policy: Policy, differen
   return true;
 }
 
+/** wirelock's side of the comparison, per policy and host (the same for every evaluator). */
+const expectations = new WeakMap<Policy, Map<string, { domain: DomainPolicy | undefined; expected: HostRules }>>();
+
 function check(evaluator: string, policy: Policy, warnings: GenerateWarning[], evaluate: (host: string) => HostRules, hosts = hostMatrix(policy)): EquivalenceReport {
   const differences: Difference[] = [];
+  let memo = expectations.get(policy);
+  if (!memo) expectations.set(policy, (memo = new Map()));
   for (const host of hosts) {
-    for (const difference of compareRules(policy, host, expectedRules(policy, host), evaluate(host))) {
-      const warning = warnings.find((w) => warningCovers(w, policy, difference));
+    let known = memo.get(host);
+    if (!known) {
+      const domain = findDomainPolicy(policy, host);
+      memo.set(host, (known = { domain, expected: expectedRules(policy, host, domain) }));
+    }
+    const { domain, expected } = known;
+    for (const difference of compareRules(policy, host, expected, evaluate(host), domain)) {
+      const warning = warnings.find((w) => warningCovers(w, policy, difference, domain));
       differences.push({ ...difference, warning: warning?.rule });
     }
   }
@@ -180,12 +199,16 @@ function fingerprintsOfRaw(result: GenerateResult, src: string): string[] {
 
 export function checkAndroid(policy: Policy, result: GenerateResult, apiLevel: number, hosts?: string[]): EquivalenceReport {
   const config = parseNetworkSecurityConfig(fileOf(result, ANDROID_XML_PATH));
+  const raw = new Map<string, string[]>();
   return check(`android-api-${apiLevel}`, policy, result.warnings, (host) => {
     const applied = evaluateAndroid(config, host, { apiLevel });
     const trust = new Set<string>();
     for (const src of applied.trustAnchors) {
       if (src === 'system' || src === 'user') trust.add(src);
-      else for (const fp of fingerprintsOfRaw(result, src)) trust.add(fp);
+      else {
+        if (!raw.has(src)) raw.set(src, fingerprintsOfRaw(result, src));
+        for (const fp of raw.get(src)!) trust.add(fp);
+      }
     }
     const pins = [...applied.pins].sort();
     return {

@@ -62,13 +62,19 @@ export function domainMode(policy: Policy, domain: DomainPolicy | undefined) {
   return domain?.mode ?? policy.mode;
 }
 
+const fingerprintCache = new WeakMap<TrustAnchorSource[], string[]>();
+
 /** SHA-256 fingerprints (hex) of every certificate of the non-builtin anchors. */
 export function anchorFingerprints(anchors: TrustAnchorSource[]): string[] {
+  const cached = fingerprintCache.get(anchors);
+  if (cached) return cached;
   const out = new Set<string>();
   for (const anchor of anchors) {
     if (anchor.kind === 'file') for (const der of anchor.certificates) out.add(createHash('sha256').update(der).digest('hex'));
   }
-  return [...out].sort();
+  const result = [...out].sort();
+  fingerprintCache.set(anchors, result);
+  return result;
 }
 
 export function hostKind(host: string): 'ip' | 'local' | 'named' {

@@ -80,15 +80,26 @@ export function generateRnPinningJson(policy: Policy, warnings = new Warnings('t
 /** TrustKit's exclusion key; the constant's string value in TrustKit's source lacks the "T". */
 export const TSK_EXCLUDE_KEY = 'kSKExcludeSubdomainFromParentPolicy';
 
+const registryLengths = new Map<string, number>();
+
 /** Length of the public suffix of `name` (GetRegistryLength), 0 for an IP literal or a suffix itself. */
 function registryLength(name: string): number {
-  if (isIP(name) !== 0) return 0;
-  const labels = name.split('.');
-  for (let i = 1; i < labels.length; i++) {
-    const suffix = labels.slice(i).join('.');
-    if (isPublicSuffix(suffix)) return suffix.length;
+  let length = registryLengths.get(name);
+  if (length !== undefined) return length;
+  length = 0;
+  if (isIP(name) === 0) {
+    const labels = name.split('.');
+    for (let i = 1; i < labels.length; i++) {
+      const suffix = labels.slice(i).join('.');
+      if (isPublicSuffix(suffix)) {
+        length = suffix.length;
+        break;
+      }
+    }
   }
-  return 0;
+  if (registryLengths.size > 10_000) registryLengths.clear();
+  registryLengths.set(name, length);
+  return length;
 }
 
 /** TrustKit's isSubdomain(): same registry, and the name without it ends with the domain's, no dot needed. */
