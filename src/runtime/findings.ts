@@ -155,8 +155,10 @@ export function allowedPreload(entries: AllowEntry[], value: string): string | u
 /** The npm package a script URL belongs to ("@scope/name" or "name"), for evidence. */
 export function packageOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
-  const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*\/node_modules\/)/.exec(url.replace(/\\/g, '/'));
-  return match?.[1];
+  const normalized = url.replace(/\\/g, '/');
+  const at = normalized.lastIndexOf('/node_modules/');
+  if (at < 0) return undefined;
+  return /^((?:@[^/]+\/)?[^/]+)\//.exec(normalized.slice(at + '/node_modules/'.length))?.[1];
 }
 
 export function downgrade(finding: RuntimeFinding, allowedBy: string): RuntimeFinding {
