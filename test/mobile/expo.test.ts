@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import { definePolicy } from '../../src/policy/define.js';
 import { checkNetworkSecurityConfig } from '../../src/mobile/android.js';
 import { generateTarget } from '../../src/mobile/generate.js';
-import { vectors } from './support.js';
+import { fixtures, vectors } from './support.js';
 
 // The real mod engine, loaded the way an Expo project loads it (CommonJS).
 const require = createRequire(import.meta.url);
@@ -28,33 +28,18 @@ const policyDocument = {
   },
 };
 
-/** A project as `expo prebuild` lays it out: app.json, android/ and ios/ with the template's files. */
+/**
+ * A project as `expo prebuild` lays it out: Expo's bare template (android/, ios/ with the real
+ * manifest, Info.plist and Xcode project), app.json with the plugin, the policy and a private CA.
+ */
 function createExpoProject(plugins: unknown[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'wirelock-expo-'));
+  cpSync(join(fixtures, 'expo-template'), dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'wirelock-demo', version: '1.0.0', private: true }));
-  writeFileSync(join(dir, 'app.json'), JSON.stringify({ expo: { name: 'WirelockDemo', slug: 'wirelock-demo', ios: { bundleIdentifier: 'com.example.wirelockdemo' }, android: { package: 'com.example.wirelockdemo' }, plugins } }, null, 2));
+  writeFileSync(join(dir, 'app.json'), JSON.stringify({ expo: { name: 'HelloWorld', slug: 'wirelock-demo', ios: { bundleIdentifier: 'com.example.helloworld' }, android: { package: 'com.helloworld' }, plugins } }, null, 2));
   writeFileSync(join(dir, 'wirelock.json'), JSON.stringify(policyDocument));
   mkdirSync(join(dir, 'certs'));
   copyFileSync(join(vectors, 'spki-pins', 'certs', 'GTS_Root_R1.pem'), join(dir, 'certs', 'corp-root.pem'));
-  const main = join(dir, 'android', 'app', 'src', 'main');
-  mkdirSync(join(main, 'res', 'values'), { recursive: true });
-  writeFileSync(join(main, 'AndroidManifest.xml'), [
-    '<manifest xmlns:android="http://schemas.android.com/apk/res/android">',
-    '  <uses-permission android:name="android.permission.INTERNET"/>',
-    '  <application android:name=".MainApplication" android:label="@string/app_name" android:allowBackup="false">',
-    '    <activity android:name=".MainActivity" android:exported="true"/>',
-    '  </application>',
-    '</manifest>',
-    '',
-  ].join('\n'));
-  writeFileSync(join(main, 'res', 'values', 'strings.xml'), '<resources><string name="app_name">WirelockDemo</string></resources>\n');
-  mkdirSync(join(dir, 'ios', 'WirelockDemo'), { recursive: true });
-  writeFileSync(join(dir, 'ios', 'WirelockDemo', 'Info.plist'), plist.build({
-    CFBundleName: 'WirelockDemo',
-    CFBundleIdentifier: 'com.example.wirelockdemo',
-    NSAppTransportSecurity: { NSAllowsArbitraryLoads: true, NSAllowsLocalNetworking: true },
-  }));
-  writeFileSync(join(dir, 'ios', 'WirelockDemo', 'AppDelegate.swift'), 'import UIKit\n');
   // The package and Expo's config plugins, installed as a project would have them.
   mkdirSync(join(dir, 'node_modules', '@expo'), { recursive: true });
   symlinkSync(root, join(dir, 'node_modules', 'wirelock'), 'dir');
@@ -87,19 +72,20 @@ test('expo prebuild with wirelock/expo writes the Network Security Config, the m
   assert.equal(application.getAttribute('android:networkSecurityConfig'), '@xml/network_security_config');
   assert.equal(application.getAttribute('android:allowBackup'), 'false', 'other attributes are kept');
 
-  const info = plist.parse(readFileSync(join(dir, 'ios', 'WirelockDemo', 'Info.plist'), 'utf8')) as Record<string, any>;
+  const info = plist.parse(readFileSync(join(dir, 'ios', 'HelloWorld', 'Info.plist'), 'utf8')) as Record<string, any>;
   const ats = info.NSAppTransportSecurity;
-  assert.equal(ats.NSAllowsArbitraryLoads, false, 'the template\'s arbitrary loads are replaced by the policy');
-  assert.equal(ats.NSAllowsLocalNetworking, undefined, 'the policy does not allow loopback cleartext');
+  assert.equal(ats.NSAllowsArbitraryLoads, false);
+  assert.equal(ats.NSAllowsLocalNetworking, undefined, 'the template\'s local networking is replaced: the policy does not allow loopback cleartext');
   assert.deepEqual(ats.NSPinnedDomains['api.example.com'].NSPinnedCAIdentities.map((i: Record<string, string>) => i['SPKI-SHA256-BASE64']), PINS.map((p) => p.pin.slice(7)));
-  assert.equal(info.CFBundleName, 'WirelockDemo', 'other Info.plist keys are kept');
+  assert.equal(info.CFBundleExecutable, '$(EXECUTABLE_NAME)', 'other Info.plist keys are kept');
+  assert.ok(info.UIApplicationSceneManifest, 'other Info.plist keys are kept');
   assert.equal(info.TSKConfiguration, undefined);
 });
 
 test('trustkit: true adds TSKConfiguration; platforms limits what is touched', async () => {
   const dir = createExpoProject([['wirelock/expo', { policy: './wirelock.json', trustkit: true, platforms: ['ios'] }]]);
   await prebuild(dir);
-  const info = plist.parse(readFileSync(join(dir, 'ios', 'WirelockDemo', 'Info.plist'), 'utf8')) as Record<string, any>;
+  const info = plist.parse(readFileSync(join(dir, 'ios', 'HelloWorld', 'Info.plist'), 'utf8')) as Record<string, any>;
   assert.deepEqual(info.TSKConfiguration.TSKPinnedDomains['api.example.com'].TSKPublicKeyHashes, PINS.map((p) => p.pin.slice(7)));
   assert.equal(info.TSKConfiguration.TSKPinnedDomains['api.example.com'].TSKExpirationDate, '2031-06-01');
   assert.equal(existsSync(join(dir, 'android', 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml')), false);
@@ -132,6 +118,9 @@ test('debugCleartext: a debug-build-type copy permits cleartext for Metro; the r
   await prebuild(dir);
   const release = readFileSync(join(dir, 'android', 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml'), 'utf8');
   const debug = readFileSync(join(dir, 'android', 'app', 'src', 'debug', 'res', 'xml', 'network_security_config.xml'), 'utf8');
+  // Why: the template lets debug builds use cleartext through the manifest, which Android ignores
+  // once a Network Security Config is set.
+  assert.match(readFileSync(join(dir, 'android', 'app', 'src', 'debug', 'AndroidManifest.xml'), 'utf8'), /android:usesCleartextTraffic="true"/);
   assert.match(release, /<base-config cleartextTrafficPermitted="false">/);
   assert.match(debug, /<base-config cleartextTrafficPermitted="true">/);
   assert.deepEqual(checkNetworkSecurityConfig(debug), []);
