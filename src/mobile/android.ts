@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { WirelockError } from '../errors.js';
 import { isLoopbackHost } from '../policy/match.js';
 import type { DomainPolicy, Policy, TrustAnchorSource } from '../policy/types.js';
-import { pemBlocks } from '../x509/certificate.js';
+import { pemBlocks, toPem } from '../x509/certificate.js';
 import { anchorFingerprints, domainMode, pinBase64, Warnings, type GenerateResult, type GeneratedFile } from './model.js';
 import { escapeXml, parseXml, type XmlElement } from './xml.js';
 
@@ -36,11 +36,6 @@ export interface AndroidOptions {
 interface RawResource {
   name: string;
   contents: string;
-}
-
-function pemOf(der: Uint8Array): string {
-  const body = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-  return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
 }
 
 function resourceName(anchor: Extract<TrustAnchorSource, { kind: 'file' }>, taken: Set<string>): string {
@@ -89,7 +84,7 @@ export function generateAndroid(policy: Policy, options: AndroidOptions = {}): G
       if (!name) {
         name = resourceName(anchor, taken);
         rawFor.set(key, name);
-        raws.set(name, { name, contents: anchor.certificates.map(pemOf).join('') });
+        raws.set(name, { name, contents: anchor.certificates.map((der) => toPem(der)).join('') });
       }
       lines.push(`${indent}    <certificates src="@raw/${name}" />`);
     }
@@ -177,7 +172,7 @@ export function generateAndroid(policy: Policy, options: AndroidOptions = {}): G
       const certificates = pemBlocks(entry.pem);
       if (certificates.length === 0) throw new WirelockError('ERR_INPUT_INVALID', `debug override ${entry.name} holds no PEM CERTIFICATE block`, { file: entry.name });
       const name = resourceName({ kind: 'file', ref: entry.name, path: entry.name, certificates }, taken).replace(/^wirelock_/, 'wirelock_debug_');
-      raws.set(name, { name, contents: certificates.map(pemOf).join('') });
+      raws.set(name, { name, contents: certificates.map((der) => toPem(der)).join('') });
       lines.push(`            <certificates src="@raw/${name}" />`);
     }
     lines.push('        </trust-anchors>');
