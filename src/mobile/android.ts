@@ -100,6 +100,10 @@ export function generateAndroid(policy: Policy, options: AndroidOptions = {}): G
     warnings.add('unlisted-hosts', '/unlistedHosts', { hostKind: 'unlisted' }, ['allowed'],
       'Network Security Config cannot block hosts the policy does not list ("unlistedHosts": "block"): enforce the allowlist in the app\'s HTTP client');
   }
+  if (policy.report) {
+    warnings.add('no-reports', '/report', {}, [],
+      `Android does not report pin or CT failures: "report" (${policy.report.uri}) gets nothing from this configuration (the TrustKit output can report)`);
+  }
   if (policy.cleartext === 'allow-loopback') {
     warnings.add('loopback', '/cleartext', { hostKind: 'loopback' }, ['cleartext'],
       '"allow-loopback" is written as a cleartext domain-config for localhost (with subdomains) and 127.0.0.1 only (a policy domain of the same name keeps its own entry, since Android refuses duplicate domains); other 127.0.0.0/8 addresses and ::1 stay https-only on Android');
@@ -171,7 +175,8 @@ export function generateAndroid(policy: Policy, options: AndroidOptions = {}): G
       }
       const certificates = pemBlocks(entry.pem);
       if (certificates.length === 0) throw new WirelockError('ERR_INPUT_INVALID', `debug override ${entry.name} holds no PEM CERTIFICATE block`, { file: entry.name });
-      const name = resourceName({ kind: 'file', ref: entry.name, path: entry.name, certificates }, taken).replace(/^wirelock_/, 'wirelock_debug_');
+      let name = resourceName({ kind: 'file', ref: entry.name, path: entry.name, certificates }, taken).replace(/^wirelock_/, 'wirelock_debug_');
+      if (raws.has(name)) name = `${name}_${raws.size}`;
       raws.set(name, { name, contents: certificates.map((der) => toPem(der)).join('') });
       lines.push(`            <certificates src="@raw/${name}" />`);
     }

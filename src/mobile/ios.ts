@@ -47,6 +47,15 @@ export function generateAtsDictionary(policy: Policy, warnings = new Warnings('i
   if (policy.minTlsVersion === 'TLSv1.3') {
     warnings.add('min-tls', '/minTlsVersion', { hostKind: 'unlisted' }, ['min-tls'], 'ATS has no app-wide minimum TLS version: TLSv1.3 is written for listed domains only; other hosts get ATS\'s TLSv1.2');
   }
+  if (policy.report) {
+    warnings.add('no-reports', '/report', {}, [],
+      `ATS does not report pin or CT failures: "report" (${policy.report.uri}) gets nothing from this configuration (the TrustKit output can report)`);
+  }
+  const ctDomain = policy.domains.find((d) => d.certificateTransparency?.enforce);
+  if (policy.certificateTransparency?.enforce || ctDomain) {
+    warnings.add('ct-policy', policy.certificateTransparency?.enforce ? '/certificateTransparency' : `${ctDomain!.pointer}/certificateTransparency`, {}, [],
+      'NSRequiresCertificateTransparency applies Apple\'s CT policy with Apple\'s log list, not the policy\'s logList, policy, minScts or stale-list rules');
+  }
   const globalCt = policy.certificateTransparency?.enforce === true && policy.mode === 'enforce';
   if (globalCt) {
     warnings.add('ct-unlisted', '/certificateTransparency', { hostKind: 'unlisted' }, ['ct'],
