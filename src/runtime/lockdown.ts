@@ -37,6 +37,12 @@ export interface Lockdown {
   findings(): RuntimeFinding[];
   /** The finding that blocks connections, if any (also in report mode: what would block). */
   blockingFinding(): RuntimeFinding | undefined;
+  /**
+   * What every new connection runs: compares the cheap signals, re-inspects if one changed, and
+   * returns the finding that blocks (under "block") or undefined. Call it before a sensitive
+   * operation that opens no connection (signing, reading a secret).
+   */
+  check(): RuntimeFinding | undefined;
   /** Runs every check now (normally done only when a cheap signal changes). */
   recheck(): RuntimeFinding[];
   /** Puts back what lockdown replaced. Tests and benchmarks use it; apps normally never do. */
@@ -381,6 +387,11 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     ready,
     findings: () => [...recorded.values()].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.key.localeCompare(b.key)),
     blockingFinding,
+    check: () => {
+      if (released) return undefined;
+      if (changed()) assess();
+      return onTamper === 'block' ? blockingFinding() : undefined;
+    },
     recheck: () => assess(),
     release() {
       if (released) return;

@@ -1,0 +1,86 @@
+// Cost of lockdown's per-connection integrity gate: new TLS connections through the lockdown
+// (global dispatcher, gate + policy) against the same policy without lockdown (createDispatcher)
+// and plain undici, in interleaved blocks in one run (lockdown is process-wide, so blocks toggle
+// it with release()). Also the gate alone (check()) and a full re-inspection (recheck()).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent, getGlobalDispatcher, request, type Dispatcher } from 'undici';
+import { lockdown } from '../src/runtime/lockdown.js';
+import { createDispatcher } from '../src/transport/dispatcher.js';
+import { issueChain } from '../src/x509/issue.js';
+import { certificatePin } from '../src/x509/certificate.js';
+import { median, formatRow } from './support/stats.js';
+
+async function startServer(cert: string, key: string): Promise<{ port: number; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./support/tls-server.ts', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.write(`${JSON.stringify({ cert, key })}\n`);
+  const [data] = (await once(child.stdout, 'data')) as [Buffer];
+  return { port: Number(data.toString().trim()), stop: () => child.stdin.end() };
+}
+
+async function timeRequest(url: string, dispatcher: Dispatcher): Promise<number> {
+  const start = process.hrtime.bigint();
+  const response = await request(url, { dispatcher, reset: true });
+  await response.body.text();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+export async function run(): Promise<void> {
+  const pki = issueChain({ hostnames: ['127.0.0.1'] });
+  const server = await startServer(pki.leaf.pem + pki.intermediate.pem, pki.leaf.keyPem);
+  const url = `https://127.0.0.1:${server.port}/`;
+  const policy = { version: 1, trustAnchors: [pki.root.pem], domains: { '127.0.0.1': { pins: [certificatePin(pki.intermediate.der), 'sha256/YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg='] } } };
+  // The bench itself runs under `--import tsx`: a preload, allow-listed by name like any dev tool.
+  const options = { onTamper: 'block' as const, allow: { hookers: ['tsx'] } };
+  const plain = new Agent({ connect: { ca: pki.root.pem } });
+  const wirelock = createDispatcher(policy);
+
+  const blocks = Number(process.env.BENCH_RUNTIME_BLOCKS ?? 10);
+  const perBlock = Number(process.env.BENCH_RUNTIME_PER_BLOCK ?? 30);
+  const latency: Record<string, number[]> = { 'undici (plain)': [], 'wirelock dispatcher': [], 'lockdown (gate + policy)': [] };
+  const gate: number[] = [];
+  const full: number[] = [];
+  for (let block = -1; block < blocks; block++) {
+    // Block -1 warms up both paths and is not recorded.
+    const record = block >= 0;
+    for (let i = 0; i < perBlock; i++) {
+      const a = await timeRequest(url, plain);
+      const b = await timeRequest(url, wirelock);
+      if (record) {
+        latency['undici (plain)']!.push(a);
+        latency['wirelock dispatcher']!.push(b);
+      }
+    }
+    const handle = lockdown(policy, options);
+    if (handle.blockingFinding()) throw new Error(`bench environment is not clean: ${handle.blockingFinding()!.key}`);
+    const dispatcher = getGlobalDispatcher();
+    for (let i = 0; i < perBlock; i++) {
+      const c = await timeRequest(url, dispatcher);
+      if (record) latency['lockdown (gate + policy)']!.push(c);
+    }
+    for (let i = 0; i < 2000; i++) {
+      const start = process.hrtime.bigint();
+      handle.check();
+      if (record) gate.push(Number(process.hrtime.bigint() - start) / 1e3);
+    }
+    if (record) {
+      const start = process.hrtime.bigint();
+      handle.recheck();
+      full.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    handle.release();
+  }
+
+  const widths = [28, 26, 22];
+  const base = median(latency['wirelock dispatcher']!);
+  console.log(formatRow(['client', 'new connection (median ms)', 'ratio to wirelock'], widths));
+  for (const [name, values] of Object.entries(latency)) {
+    console.log(formatRow([name, median(values).toFixed(3), `${(median(values) / base).toFixed(3)}x`], widths));
+  }
+  const gateMs = median(gate) / 1000;
+  console.log(`integrity gate alone (check(), no change): median ${median(gate).toFixed(2)} us = ${((gateMs / base) * 100).toFixed(2)}% of a new wirelock connection`);
+  console.log(`full re-inspection after a change (recheck(), inspector origins): median ${median(full).toFixed(1)} ms`);
+  console.log(`(${blocks} interleaved blocks of ${perBlock} new connections per client, 2000 gate calls per block)`);
+  await Promise.all([plain.close(), wirelock.close()]);
+  server.stop();
+}
