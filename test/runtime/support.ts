@@ -91,7 +91,8 @@ export interface AppResult {
  * this shell's NODE_EXTRA_CA_CERTS, SSL_CERT_* and proxies must not leak into the experiment.
  */
 export async function runApp(options: { flags?: string[]; env?: Record<string, string>; node?: string; cwd?: string; script?: string; wrapper?: string[] }): Promise<AppResult> {
-  const node = options.node ?? process.execPath;
+  // RUNTIME_CHILD_NODE runs every child on another Node (e.g. 24) from the same test run.
+  const node = options.node ?? process.env.RUNTIME_CHILD_NODE ?? process.execPath;
   const command = options.wrapper ? options.wrapper[0]! : node;
   const args = [...(options.wrapper ? [...options.wrapper.slice(1), node] : []), ...(options.flags ?? []), options.script ?? APP];
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...(options.env ?? {}) };
