@@ -10,7 +10,7 @@ import { WirelockError } from '../errors.js';
 import { isLoopbackHost } from '../policy/match.js';
 import type { DomainPolicy, Policy, TrustAnchorSource } from '../policy/types.js';
 import { pemBlocks, toPem } from '../x509/certificate.js';
-import { anchorFingerprints, domainMode, pinBase64, Warnings, type GenerateResult, type GeneratedFile } from './model.js';
+import { anchorFingerprints, dayAfter, dayBefore, domainMode, pinBase64, Warnings, type GenerateResult, type GeneratedFile } from './model.js';
 import { escapeXml, parseXml, type XmlElement } from './xml.js';
 
 export const ANDROID_XML_PATH = 'xml/network_security_config.xml';
@@ -135,7 +135,8 @@ export function generateAndroid(policy: Policy, options: AndroidOptions = {}): G
     const inherited = reportOnlyAnchors(policy.mode, policy.trustAnchors);
     if (!sameAnchors(anchors, inherited)) lines.push(...anchorsXml(anchors, '        '));
     if (domain.pins.length > 0 && mode === 'enforce') {
-      lines.push(`        <pin-set${domain.pinsExpireText ? ` expiration="${domain.pinsExpireText}"` : ''}>`);
+      if (domain.pinsExpireText) lines.push(`        <!-- pins enforced through ${domain.pinsExpireText} (pinsExpire): Android stops at the start of the expiration day -->`);
+      lines.push(`        <pin-set${domain.pinsExpireText ? ` expiration="${dayAfter(domain.pinsExpireText)}"` : ''}>`);
       for (const pin of domain.pins) lines.push(`            <pin digest="SHA-256">${pinBase64(pin)}</pin>`);
       lines.push('        </pin-set>');
     } else if (domain.pins.length > 0 || (domain.certificateTransparency?.enforce && mode === 'report-only')) {
@@ -344,7 +345,10 @@ export interface AndroidHostConfig {
   /** `system`, `user` or `@raw/<name>`. */
   trustAnchors: string[];
   pins: string[];
+  /** The pin-set's expiration attribute as written. */
   pinsExpire: string | undefined;
+  /** The last day pins apply (the day before `expiration`). */
+  pinsEnforcedThrough: string | undefined;
   certificateTransparency: boolean;
   /** The `<domain>` that matched, or undefined for base-config. */
   matched: string | undefined;
@@ -432,6 +436,7 @@ export function evaluateAndroid(config: ParsedNetworkSecurityConfig, rawHost: st
     trustAnchors: anchors,
     pins: pins?.pins ?? [],
     pinsExpire: pins?.expiration,
+    pinsEnforcedThrough: pins?.expiration ? dayBefore(pins.expiration) : undefined,
     certificateTransparency: device.apiLevel >= ANDROID_CT_API_LEVEL && (pick('ct') ?? false),
     matched: best?.name,
   };

@@ -216,7 +216,7 @@ export function checkAndroid(policy: Policy, result: GenerateResult, apiLevel: n
       cleartext: applied.cleartextPermitted,
       pinGroups: pins.length > 0 ? [{ role: 'any', pins }] : [],
       reportOnlyPins: [],
-      pinsExpire: pins.length > 0 ? applied.pinsExpire : undefined,
+      pinsExpire: pins.length > 0 ? applied.pinsEnforcedThrough : undefined,
       trust: [...(trust.has('system') ? ['system'] : []), ...(trust.has('user') ? ['user'] : []), ...[...trust].filter((t) => t !== 'system' && t !== 'user').sort()],
       ct: applied.certificateTransparency,
       minTls: 'unspecified',
@@ -251,7 +251,7 @@ function pinningRules(applied: PinningHostConfig | undefined): HostRules {
   return {
     pinGroups: enforced ? [{ role: 'any', pins }] : [],
     reportOnlyPins: applied && !applied.enforced ? pins : [],
-    pinsExpire: enforced ? applied.expires : undefined,
+    pinsExpire: enforced ? applied.enforcedThrough : undefined,
   };
 }
 

@@ -58,6 +58,20 @@ export function pinBase64(pin: Pin): string {
   return pin.pin.slice('sha256/'.length);
 }
 
+/**
+ * Android's pin-set `expiration` and TrustKit's expiration date are parsed as the START of that day
+ * (device time zone) and pins stop at that instant; wirelock enforces pins through the whole named
+ * day. Platforms therefore get the day after `pinsExpire`, and evaluators map back.
+ */
+export function dayAfter(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+export function dayBefore(date: string): string {
+  const time = Date.parse(`${date}T00:00:00Z`);
+  return Number.isNaN(time) ? `invalid:${date}` : new Date(time - 86_400_000).toISOString().slice(0, 10);
+}
+
 export function domainMode(policy: Policy, domain: DomainPolicy | undefined) {
   return domain?.mode ?? policy.mode;
 }

@@ -17,7 +17,7 @@
 import { isIP } from 'node:net';
 import { isPublicSuffix } from '../policy/match.js';
 import type { DomainPolicy, Policy } from '../policy/types.js';
-import { domainMode, pinBase64, Warnings, type GenerateResult } from './model.js';
+import { dayAfter, dayBefore, domainMode, pinBase64, Warnings, type GenerateResult } from './model.js';
 import { isPlistDict, serializePlist, type PlistValue } from './plist.js';
 
 export const TRUSTKIT_JSON_PATH = 'wirelock-pinning.json';
@@ -62,7 +62,7 @@ export function generateRnPinningJson(policy: Policy, warnings = new Warnings('t
   for (const domain of enforced) {
     const entry: RnDomainOptions = { includeSubdomains: domain.includeSubdomains, publicKeyHashes: domain.pins.map(pinBase64) };
     if (domain.pinsExpireText) {
-      entry.expirationDate = domain.pinsExpireText;
+      entry.expirationDate = dayAfter(domain.pinsExpireText);
       warnings.add('rn-android-expiry', `${domain.pointer}/pinsExpire`, { domain: domain.name }, ['pins-expire'],
         `${domain.name}: on Android react-native-ssl-public-key-pinning hands the pins to OkHttp's CertificatePinner, which has no expiry; they stay enforced after ${domain.pinsExpireText}`);
     }
@@ -154,7 +154,7 @@ export function generateTrustKitDictionary(policy: Policy, warnings = new Warnin
       // TrustKit otherwise also sends reports to its authors' server.
       TSKDisableDefaultReportUri: true,
     };
-    if (domain.pinsExpireText) entry.TSKExpirationDate = domain.pinsExpireText;
+    if (domain.pinsExpireText) entry.TSKExpirationDate = dayAfter(domain.pinsExpireText);
     if (policy.report) entry.TSKReportUris = [policy.report.uri];
     pinnedDomains[domain.name] = entry;
   }
@@ -181,7 +181,8 @@ export function generateTrustKit(policy: Policy): GenerateResult {
 export interface PinningHostConfig {
   pins: string[];
   enforced: boolean;
-  expires: string | undefined;
+  /** The last day pins apply: the day before the configured expiration date. */
+  enforcedThrough: string | undefined;
 }
 
 /** TrustKit (iOS): the exact domain, else the most specific includeSubdomains parent. */
@@ -203,7 +204,7 @@ export function evaluateTrustKit(configuration: PlistValue, rawHost: string): Pi
   return {
     pins: hashes,
     enforced: entry.TSKEnforcePinning !== false,
-    expires: typeof entry.TSKExpirationDate === 'string' ? entry.TSKExpirationDate : undefined,
+    enforcedThrough: typeof entry.TSKExpirationDate === 'string' ? dayBefore(entry.TSKExpirationDate) : undefined,
   };
 }
 
@@ -235,5 +236,5 @@ export function evaluateOkHttp(json: Record<string, RnDomainOptions>, rawHost: s
       for (const hash of entry.publicKeyHashes) pins.add(hash);
     }
   }
-  return matched ? { pins: [...pins], enforced: true, expires: undefined } : undefined;
+  return matched ? { pins: [...pins], enforced: true, enforcedThrough: undefined } : undefined;
 }

@@ -40,7 +40,9 @@ test('base-config: no cleartext, system trust only; domains carry includeSubdoma
   assert.deepEqual(config.base.anchors, ['system']);
   const api = evaluateAndroid(config, 'deep.sub.api.example.com', { apiLevel: 36 });
   assert.equal(api.matched, 'api.example.com');
-  assert.equal(api.pinsExpire, '2031-06-01');
+  // Android stops at the start of the expiration day: the attribute is the day after pinsExpire.
+  assert.equal(api.pinsExpire, '2031-06-02');
+  assert.equal(api.pinsEnforcedThrough, '2031-06-01');
   assert.equal(api.certificateTransparency, true);
   assert.equal(evaluateAndroid(config, 'deep.sub.api.example.com', { apiLevel: 35 }).certificateTransparency, false);
   const idn = evaluateAndroid(config, new URL('https://www.bücher.example/').hostname, { apiLevel: 36 });
@@ -91,6 +93,9 @@ test('positive control: a tampered XML (includeSubdomains dropped, a pin swapped
   assert.ok(sub.some((d) => d.host === 'www.api.example.com' && d.aspect === 'pins'));
   const pin = tamper('LWOLuLH9BzkTqld/hNBpZM2FQITdWcGLvU42FVp04FA=', Buffer.alloc(32, 7).toString('base64').replace(/^./, 'A'));
   assert.ok(pin.some((d) => d.host === 'api.example.com' && d.aspect === 'pins'));
+  // Writing pinsExpire itself would stop pinning a day early: Android expires at the start of the day.
+  const early = tamper('expiration="2031-06-02"', 'expiration="2031-06-01"');
+  assert.ok(early.some((d) => d.host === 'api.example.com' && d.aspect === 'pins-expire'));
   const clear = tamper('<base-config cleartextTrafficPermitted="false">', '<base-config cleartextTrafficPermitted="true">');
   assert.ok(clear.some((d) => d.host === 'unlisted.example.net' && d.aspect === 'cleartext'));
 });

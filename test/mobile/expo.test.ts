@@ -87,7 +87,7 @@ test('trustkit: true adds TSKConfiguration; platforms limits what is touched', a
   await prebuild(dir);
   const info = plist.parse(readFileSync(join(dir, 'ios', 'HelloWorld', 'Info.plist'), 'utf8')) as Record<string, any>;
   assert.deepEqual(info.TSKConfiguration.TSKPinnedDomains['api.example.com'].TSKPublicKeyHashes, PINS.map((p) => p.pin.slice(7)));
-  assert.equal(info.TSKConfiguration.TSKPinnedDomains['api.example.com'].TSKExpirationDate, '2031-06-01');
+  assert.equal(info.TSKConfiguration.TSKPinnedDomains['api.example.com'].TSKExpirationDate, '2031-06-02');
   assert.equal(existsSync(join(dir, 'android', 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml')), false);
 });
 

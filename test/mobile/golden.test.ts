@@ -37,5 +37,6 @@ test('global CT and anchors land in base-config; the CT opt-out and report-only 
   const tk = generateTarget('trustkit', policy).result;
   const configuration = (plist.parse(tk.files[1]!.contents) as Record<string, any>).TSKConfiguration;
   assert.equal(evaluateTrustKit(configuration, 'beta.example.com')!.enforced, false, 'TrustKit keeps report-only');
-  assert.equal(evaluateTrustKit(configuration, 'private.example.net')!.expires, '2030-12-31');
+  assert.equal(evaluateTrustKit(configuration, 'private.example.net')!.enforcedThrough, '2030-12-31');
+  assert.equal(configuration.TSKPinnedDomains['private.example.net'].TSKExpirationDate, '2031-01-01', 'TrustKit expires at the start of that day');
 });

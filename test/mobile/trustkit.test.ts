@@ -25,7 +25,7 @@ test('JSON has the library\'s shape: includeSubdomains, publicKeyHashes (bare ba
     for (const hash of entry.publicKeyHashes) assert.equal(Buffer.from(hash, 'base64').length, 32);
     if (entry.expirationDate) assert.match(entry.expirationDate, /^\d{4}-\d{2}-\d{2}$/);
   }
-  assert.equal(options['api.example.com']!.expirationDate, '2031-06-01');
+  assert.equal(options['api.example.com']!.expirationDate, '2031-06-02', 'pins expire at the start of that day');
   assert.equal(options['telemetry.example.org'], undefined, 'report-only is not expressible in the JSON');
 });
 
@@ -34,7 +34,7 @@ test('TrustKit plist: TSKConfiguration keys as TrustKit reads them; report-only 
   assert.equal(config.TSKSwizzleNetworkDelegates, true);
   const api = config.TSKPinnedDomains['api.example.com'];
   assert.deepEqual(api.TSKPublicKeyHashes, ['LWOLuLH9BzkTqld/hNBpZM2FQITdWcGLvU42FVp04FA=', '13AXL1cHOEYOSKTkW/o4cxVRRkY/PT+SYyyWm4dnzhs=']);
-  assert.equal(api.TSKExpirationDate, '2031-06-01');
+  assert.equal(api.TSKExpirationDate, '2031-06-02');
   assert.equal(api.TSKEnforcePinning, true);
   assert.equal(api.TSKDisableDefaultReportUri, true, 'no reports to a third party by default');
   assert.deepEqual(api.TSKReportUris, ['https://reports.example.com/wirelock']);
@@ -65,7 +65,7 @@ test('evaluators: OkHttp "**." includes the apex and every depth and unions pins
   assert.equal(evaluateOkHttp(options, 'notapi.example.com'), undefined);
   const config = (plist.parse(plistText) as Dict).TSKConfiguration;
   assert.equal(evaluateTrustKit(config, 'login.api.example.com')!.pins.length, 2);
-  assert.equal(evaluateTrustKit(config, 'x.login.api.example.com')!.expires, '2031-06-01', 'the includeSubdomains parent');
+  assert.equal(evaluateTrustKit(config, 'x.login.api.example.com')!.enforcedThrough, '2031-06-01', 'the includeSubdomains parent');
 });
 
 test('positive control: a tampered TrustKit plist (pin dropped, enforcement off) is caught', () => {
