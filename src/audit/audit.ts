@@ -4,7 +4,7 @@
  */
 import { severityRank, type Severity } from './cvss.js';
 import type { AdvisoryLookup } from './db.js';
-import { auditPackages, dependencyPaths, reverseEdges, type AuditPackage } from './graph.js';
+import { auditPackages, pathIndex, type AuditPackage } from './graph.js';
 import { isKnownInstrumentation, type HookRule } from './heuristics.js';
 import type { FileHit, InstalledPackage } from './installed.js';
 import { checkIntegrity, DEFAULT_REGISTRIES } from './integrity.js';
@@ -119,8 +119,8 @@ const HOOK_SUMMARY: Record<HookRule, string> = {
 export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLookup | undefined, options: AuditOptions = {}, installed?: InstalledEvidence): AuditResult {
   let packages = auditPackages(graph);
   if (options.production) packages = packages.filter((pkg) => !pkg.dev);
-  const reverse = reverseEdges(graph);
-  const pathsOf = (pkg: AuditPackage) => dependencyPaths(graph, pkg.ids, reverse);
+  const paths = pathIndex(graph);
+  const pathsOf = (pkg: AuditPackage) => paths(pkg.ids);
   const findings: Finding[] = [];
   const pkgRef = (pkg: AuditPackage) => ({ name: pkg.name, version: pkg.version, dev: pkg.dev, optional: pkg.optional });
 

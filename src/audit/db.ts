@@ -7,12 +7,12 @@
  * so a warm scan parses the name table and only the slices for packages it actually has.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { WirelockError } from '../errors.js';
 import { advisoriesFromRecord, type Advisory } from './osv.js';
-import { listZipEntries, readZipEntry } from './zip.js';
+import { bufferSource, fileSource, listZipEntries, readZipEntry, type ZipSource } from './zip.js';
 
 export const DB_FORMAT = 1;
 
@@ -41,13 +41,17 @@ export interface AdvisoryLookup {
 export type Progress = (done: number, total: number, phase: string) => void;
 
 export interface BuiltIndex {
-  byName: Map<string, Advisory[]>;
+  /**
+   * Package name -> its advisories as JSON text. Text, not objects: 214,000 parsed advisories cost
+   * several times their serialized size in heap, and the cache stores text anyway.
+   */
+  byName: Map<string, string[]>;
   meta: DbMeta;
 }
 
 /** Indexes raw record files. Pure apart from the callback; the callers bring the bytes. */
 export function buildIndex(records: Iterable<{ name: string; bytes: Buffer | string }>, source: string, total = 0, onProgress?: Progress): BuiltIndex {
-  const byName = new Map<string, Advisory[]>();
+  const byName = new Map<string, string[]>();
   let count = 0;
   let withdrawn = 0;
   let other = 0;
@@ -68,9 +72,10 @@ export function buildIndex(records: Iterable<{ name: string; bytes: Buffer | str
     else if (advisories.length === 0) other++;
     if (advisories[0]?.malicious) malicious++;
     for (const advisory of advisories) {
+      const text = JSON.stringify(advisory);
       const list = byName.get(advisory.package);
-      if (list) list.push(advisory);
-      else byName.set(advisory.package, [advisory]);
+      if (list) list.push(text);
+      else byName.set(advisory.package, [text]);
     }
     if (onProgress && (count % 2000 === 0 || count === total)) onProgress(count, total, 'indexing');
   }
@@ -81,11 +86,8 @@ export function buildIndex(records: Iterable<{ name: string; bytes: Buffer | str
   };
 }
 
-function* zipRecords(buf: Buffer, file: string): Generator<{ name: string; bytes: Buffer }> {
-  for (const entry of listZipEntries(buf, file)) {
-    if (entry.name.endsWith('/') || !entry.name.endsWith('.json')) continue;
-    yield { name: entry.name, bytes: readZipEntry(buf, entry, file) };
-  }
+function* zipRecords(src: ZipSource, entries: ReturnType<typeof listZipEntries>, file: string): Generator<{ name: string; bytes: Buffer }> {
+  for (const entry of entries) yield { name: entry.name, bytes: readZipEntry(src, entry, file) };
 }
 
 function jsonFiles(dir: string): string[] {
@@ -101,11 +103,23 @@ function jsonFiles(dir: string): string[] {
   return out.sort();
 }
 
-export function indexFromZip(buf: Buffer, file: string, onProgress?: Progress): BuiltIndex {
-  const total = listZipEntries(buf, file).filter((e) => e.name.endsWith('.json')).length;
-  const built = buildIndex(zipRecords(buf, file), file, total, onProgress);
-  built.meta.sha256 = createHash('sha256').update(buf).digest('hex');
-  return built;
+/** Indexes an OSV export ZIP, given as bytes or as a file path (read piecewise, never whole). */
+export function indexFromZip(input: Buffer | string, file: string, onProgress?: Progress): BuiltIndex {
+  const src = typeof input === 'string' ? fileSource(input) : bufferSource(input);
+  try {
+    const entries = listZipEntries(src, file).filter((e) => !e.name.endsWith('/') && e.name.endsWith('.json'));
+    const built = buildIndex(zipRecords(src, entries, file), file, entries.length, onProgress);
+    built.meta.sha256 = sha256Of(src);
+    return built;
+  } finally {
+    src.close();
+  }
+}
+
+function sha256Of(src: ZipSource): string {
+  const hash = createHash('sha256');
+  for (let at = 0; at < src.size; at += 8 * 1024 * 1024) hash.update(src.read(at, 8 * 1024 * 1024));
+  return hash.digest('hex');
 }
 
 export function indexFromDirectory(dir: string, onProgress?: Progress): BuiltIndex {
@@ -120,8 +134,21 @@ export function indexFromDirectory(dir: string, onProgress?: Progress): BuiltInd
   );
 }
 
-function memoryLookup(built: BuiltIndex): AdvisoryLookup {
-  return { meta: built.meta, lookup: (name) => built.byName.get(name) ?? [], close() {} };
+/** Lookup over an index held in memory (`--db <zip|dir>` without a cache). */
+export function indexLookup(built: BuiltIndex): AdvisoryLookup {
+  const parsed = new Map<string, Advisory[]>();
+  return {
+    meta: built.meta,
+    lookup(name) {
+      let list = parsed.get(name);
+      if (!list) {
+        list = (built.byName.get(name) ?? []).map((text) => JSON.parse(text) as Advisory);
+        parsed.set(name, list);
+      }
+      return list;
+    },
+    close() {},
+  };
 }
 
 export function isCacheDir(dir: string): boolean {
@@ -134,15 +161,18 @@ export function writeCache(dir: string, built: BuiltIndex): void {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const names: Record<string, [number, number]> = {};
-  const parts: Buffer[] = [];
   let offset = 0;
-  for (const [name, list] of [...built.byName].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const bytes = Buffer.from(`${JSON.stringify(list)}\n`);
-    names[name] = [offset, bytes.length - 1];
-    parts.push(bytes);
-    offset += bytes.length;
+  const fd = openSync(join(tmp, 'advisories.dat'), 'w');
+  try {
+    for (const [name, list] of [...built.byName].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const bytes = Buffer.from(`[${list.join(',')}]\n`);
+      names[name] = [offset, bytes.length - 1];
+      writeSync(fd, bytes);
+      offset += bytes.length;
+    }
+  } finally {
+    closeSync(fd);
   }
-  writeFileSync(join(tmp, 'advisories.dat'), Buffer.concat(parts));
   writeFileSync(join(tmp, 'names.json'), JSON.stringify(names));
   writeFileSync(join(tmp, 'meta.json'), `${JSON.stringify(built.meta, null, 2)}\n`);
   const old = `${dir}.old-${process.pid}`;
@@ -195,8 +225,8 @@ export function openDatabase(path: string, onProgress?: Progress): AdvisoryLooku
   } catch {
     throw new WirelockError('ERR_ADVISORY_DB', `advisory database ${path} does not exist; run \`wirelock audit db update\` or pass --db <zip|dir>`, { file: path });
   }
-  if (stat.isDirectory()) return isCacheDir(path) ? openCache(path) : memoryLookup(indexFromDirectory(path, onProgress));
-  return memoryLookup(indexFromZip(readFileSync(path), path, onProgress));
+  if (stat.isDirectory()) return isCacheDir(path) ? openCache(path) : indexLookup(indexFromDirectory(path, onProgress));
+  return indexLookup(indexFromZip(path, path, onProgress));
 }
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {

@@ -1,4 +1,5 @@
 /** Adapter: fetches the OSV export. HTTPS only, except loopback (tests, a local mirror). */
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { WirelockError } from '../errors.js';
 import type { Progress } from './db.js';
@@ -13,7 +14,8 @@ function isLoopback(hostname: string): boolean {
   return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
 }
 
-export async function download(url: string, onProgress?: Progress, fetchImpl: typeof fetch = fetch): Promise<Buffer> {
+/** Downloads to `dest` (a temp file the caller removes), so a 150 MB export never sits in the heap. */
+export async function download(url: string, dest: string, onProgress?: Progress, fetchImpl: typeof fetch = fetch): Promise<number> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -36,16 +38,24 @@ export async function download(url: string, onProgress?: Progress, fetchImpl: ty
   }
   if (!response.ok || !response.body) throw new WirelockError('ERR_ADVISORY_DB', `cannot download ${url}: HTTP ${response.status}`, { host: parsed.hostname });
   const total = Number(response.headers.get('content-length') ?? 0);
-  const chunks: Buffer[] = [];
   let received = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    received += chunk.length;
-    if (received > MAX_DOWNLOAD_BYTES) throw new WirelockError('ERR_ADVISORY_DB', `download of ${url} exceeds ${MAX_DOWNLOAD_BYTES} bytes`, { host: parsed.hostname });
-    chunks.push(Buffer.from(chunk));
-    onProgress?.(received, total, 'downloading');
+  const fd = openSync(dest, 'w');
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      received += chunk.length;
+      if (received > MAX_DOWNLOAD_BYTES) throw new WirelockError('ERR_ADVISORY_DB', `download of ${url} exceeds ${MAX_DOWNLOAD_BYTES} bytes`, { host: parsed.hostname });
+      writeSync(fd, chunk);
+      onProgress?.(received, total, 'downloading');
+    }
+  } catch (error) {
+    closeSync(fd);
+    rmSync(dest, { force: true });
+    if (error instanceof WirelockError) throw error;
+    throw new WirelockError('ERR_ADVISORY_DB', `download of ${url} failed: ${(error as Error).message}`, { host: parsed.hostname });
   }
+  closeSync(fd);
   if (total && received !== total) throw new WirelockError('ERR_ADVISORY_DB', `download of ${url} truncated: ${received} of ${total} bytes`, { host: parsed.hostname });
-  return Buffer.concat(chunks);
+  return received;
 }
 
 /** A one-line progress bar on a TTY; nothing at all otherwise (logs stay clean). */

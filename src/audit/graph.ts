@@ -94,36 +94,102 @@ function label(node: LockNode): string {
   return node.importer !== undefined ? (node.importer === '.' ? node.name : node.importer) : `${node.name}@${node.version}`;
 }
 
-/** Reverse breadth-first search from the package's nodes to the importers. */
-export function dependencyPaths(graph: LockGraph, ids: string[], reverse = reverseEdges(graph)): DependencyPaths {
+/**
+ * Dependency paths for many findings at once. `via` comes from one forward walk per direct
+ * dependency, recorded as a bitset per node (directs x (nodes + edges), instead of a full reverse
+ * walk per finding, which was 1.2 s for 2,000 findings in a 5,000-package lockfile). The shortest
+ * path is a reverse breadth-first search that stops at the first importer.
+ */
+export function pathIndex(graph: LockGraph, reverse = reverseEdges(graph)): (ids: string[]) => DependencyPaths {
+  let bits: Map<string, Uint32Array> | undefined;
+  let directs: string[] = [];
+  // Multi-source breadth-first search from every importer: each node's parent on a shortest path.
+  const parent = new Map<string, { from: string; depth: number }>();
+  const build = () => {
+    let frontier = [...graph.importers];
+    for (let depth = 1; frontier.length; depth++) {
+      const next: string[] = [];
+      for (const id of frontier) {
+        for (const edge of graph.nodes.get(id)?.edges ?? []) {
+          if (!edge.target || parent.has(edge.target) || graph.nodes.get(edge.target)?.importer !== undefined) continue;
+          parent.set(edge.target, { from: id, depth });
+          next.push(edge.target);
+        }
+      }
+      frontier = next;
+    }
+    const set = new Set<string>();
+    for (const id of graph.importers) {
+      for (const edge of graph.nodes.get(id)?.edges ?? []) {
+        if (edge.target && graph.nodes.get(edge.target)?.importer === undefined) set.add(edge.target);
+      }
+    }
+    directs = [...set];
+    const words = Math.max(1, Math.ceil(directs.length / 32));
+    bits = new Map();
+    directs.forEach((start, i) => {
+      const stack = [start];
+      const mark = (id: string) => {
+        let b = bits!.get(id);
+        if (!b) bits!.set(id, (b = new Uint32Array(words)));
+        if (b[i >> 5]! & (1 << (i & 31))) return false;
+        b[i >> 5]! |= 1 << (i & 31);
+        return true;
+      };
+      mark(start);
+      while (stack.length) {
+        const node = graph.nodes.get(stack.pop()!);
+        for (const edge of node?.edges ?? []) {
+          if (!edge.target || graph.nodes.get(edge.target)?.importer !== undefined) continue;
+          if (mark(edge.target)) stack.push(edge.target);
+        }
+      }
+    });
+  };
+  return (ids) => {
+    if (!bits) build();
+    const via = new Set<string>();
+    for (const id of ids) {
+      const b = bits!.get(id);
+      if (!b) continue;
+      directs.forEach((direct, i) => {
+        if (b[i >> 5]! & (1 << (i & 31))) via.add(label(graph.nodes.get(direct)!));
+      });
+    }
+    let best: string | undefined;
+    for (const id of ids) if (parent.has(id) && (best === undefined || parent.get(id)!.depth < parent.get(best)!.depth)) best = id;
+    const path: string[] = [];
+    for (let at = best; at !== undefined; at = parent.get(at)?.from) path.unshift(label(graph.nodes.get(at)!));
+    return { via: [...via].sort(), path: best === undefined ? shortestPath(graph, ids, reverse) : path };
+  };
+}
+
+function shortestPath(graph: LockGraph, ids: string[], reverse: Map<string, string[]>): string[] {
   const parent = new Map<string, string | null>();
   const queue: string[] = [];
   for (const id of ids) {
     parent.set(id, null);
     queue.push(id);
   }
-  let foundImporter: string | undefined;
-  const via = new Set<string>();
   for (let head = 0; head < queue.length; head++) {
     const id = queue[head]!;
     for (const from of reverse.get(id) ?? []) {
-      const fromNode = graph.nodes.get(from)!;
-      if (fromNode.importer !== undefined) {
-        via.add(label(graph.nodes.get(id)!));
-        if (foundImporter === undefined) {
-          foundImporter = from;
-          parent.set(from, id);
-        }
-        continue;
-      }
       if (parent.has(from)) continue;
       parent.set(from, id);
+      if (graph.nodes.get(from)!.importer !== undefined) {
+        const path: string[] = [];
+        for (let at: string | null | undefined = from; at !== undefined && at !== null; at = parent.get(at)) path.push(label(graph.nodes.get(at)!));
+        return path;
+      }
       queue.push(from);
     }
   }
-  const path: string[] = [];
-  for (let at: string | null | undefined = foundImporter; at !== undefined && at !== null; at = parent.get(at)) path.push(label(graph.nodes.get(at)!));
-  return { via: [...via].sort(), path };
+  return [];
+}
+
+/** One package's paths (see pathIndex for many). */
+export function dependencyPaths(graph: LockGraph, ids: string[], reverse = reverseEdges(graph)): DependencyPaths {
+  return pathIndex(graph, reverse)(ids);
 }
 
 export function reverseEdges(graph: LockGraph): Map<string, string[]> {

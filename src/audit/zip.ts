@@ -3,8 +3,42 @@
  * entries, ZIP64 (the npm export has more than 65,535 entries), CRC-32 checked on every entry.
  * Pure except for zlib.
  */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { WirelockError } from '../errors.js';
+
+/** Random access to the archive bytes: a Buffer, or a file read piece by piece (no 150 MB in memory). */
+export interface ZipSource {
+  size: number;
+  read(offset: number, length: number): Buffer;
+  close(): void;
+}
+
+export function bufferSource(buf: Buffer): ZipSource {
+  return { size: buf.length, read: (offset, length) => buf.subarray(offset, Math.min(buf.length, offset + length)), close() {} };
+}
+
+export function fileSource(path: string): ZipSource {
+  const fd = openSync(path, 'r');
+  const size = fstatSync(fd).size;
+  return {
+    size,
+    read(offset, length) {
+      const want = Math.max(0, Math.min(length, size - offset));
+      const out = Buffer.allocUnsafe(want);
+      let done = 0;
+      while (done < want) {
+        const n = readSync(fd, out, done, want - done, offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return out.subarray(0, done);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+const asSource = (input: Buffer | ZipSource): ZipSource => (Buffer.isBuffer(input) ? bufferSource(input) : input);
 
 export interface ZipEntry {
   name: string;
@@ -31,50 +65,57 @@ function readU64(buf: Buffer, at: number): number {
   return Number(value);
 }
 
-export function listZipEntries(buf: Buffer, file = '(zip)'): ZipEntry[] {
+export function listZipEntries(input: Buffer | ZipSource, file = '(zip)'): ZipEntry[] {
+  const src = asSource(input);
+  // The end record sits in the last 64 KiB + 22 bytes (its comment is at most 65,535 bytes).
+  const tailStart = Math.max(0, src.size - 22 - 65535 - 20);
+  const tail = src.read(tailStart, src.size - tailStart);
   let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 65535); i--) {
-    if (buf.readUInt32LE(i) === EOCD) {
+  for (let i = tail.length - 22; i >= 0; i--) {
+    if (tail.readUInt32LE(i) === EOCD) {
       eocd = i;
       break;
     }
   }
   if (eocd < 0) throw fail(file, 'not a ZIP archive (no end of central directory)');
+  const buf = tail;
   let count = buf.readUInt16LE(eocd + 10);
   let cdSize = buf.readUInt32LE(eocd + 12);
   let cdOffset = buf.readUInt32LE(eocd + 16);
   if ((count === 0xffff || cdOffset === 0xffffffff || cdSize === 0xffffffff) && eocd >= 20 && buf.readUInt32LE(eocd - 20) === ZIP64_LOCATOR) {
     const z64 = readU64(buf, eocd - 20 + 8);
-    if (z64 + 56 > buf.length || buf.readUInt32LE(z64) !== ZIP64_EOCD) throw fail(file, 'broken ZIP64 end of central directory');
-    count = readU64(buf, z64 + 32);
-    cdSize = readU64(buf, z64 + 40);
-    cdOffset = readU64(buf, z64 + 48);
+    const record = src.read(z64, 56);
+    if (record.length < 56 || record.readUInt32LE(0) !== ZIP64_EOCD) throw fail(file, 'broken ZIP64 end of central directory');
+    count = readU64(record, 32);
+    cdSize = readU64(record, 40);
+    cdOffset = readU64(record, 48);
   }
-  if (cdOffset + cdSize > buf.length) throw fail(file, 'truncated ZIP archive (central directory beyond the end)');
+  if (cdOffset + cdSize > src.size) throw fail(file, 'truncated ZIP archive (central directory beyond the end)');
+  const cd = src.read(cdOffset, cdSize);
   const entries: ZipEntry[] = [];
-  let at = cdOffset;
+  let at = 0;
   for (let n = 0; n < count; n++) {
-    if (at + 46 > buf.length || buf.readUInt32LE(at) !== CENTRAL) throw fail(file, `corrupt central directory at entry ${n}`);
-    const method = buf.readUInt16LE(at + 10);
-    const crc = buf.readUInt32LE(at + 16);
-    let compressedSize = buf.readUInt32LE(at + 20);
-    let size = buf.readUInt32LE(at + 24);
-    const nameLength = buf.readUInt16LE(at + 28);
-    const extraLength = buf.readUInt16LE(at + 30);
-    const commentLength = buf.readUInt16LE(at + 32);
-    let offset = buf.readUInt32LE(at + 42);
-    const name = buf.toString('utf8', at + 46, at + 46 + nameLength);
+    if (at + 46 > cd.length || cd.readUInt32LE(at) !== CENTRAL) throw fail(file, `corrupt central directory at entry ${n}`);
+    const method = cd.readUInt16LE(at + 10);
+    const crc = cd.readUInt32LE(at + 16);
+    let compressedSize = cd.readUInt32LE(at + 20);
+    let size = cd.readUInt32LE(at + 24);
+    const nameLength = cd.readUInt16LE(at + 28);
+    const extraLength = cd.readUInt16LE(at + 30);
+    const commentLength = cd.readUInt16LE(at + 32);
+    let offset = cd.readUInt32LE(at + 42);
+    const name = cd.toString('utf8', at + 46, at + 46 + nameLength);
     // ZIP64 extended information: only the fields that overflowed are present, in this order.
     let extra = at + 46 + nameLength;
     const extraEnd = extra + extraLength;
     while (extra + 4 <= extraEnd) {
-      const id = buf.readUInt16LE(extra);
-      const len = buf.readUInt16LE(extra + 2);
+      const id = cd.readUInt16LE(extra);
+      const len = cd.readUInt16LE(extra + 2);
       if (id === 0x0001) {
         let p = extra + 4;
-        if (size === 0xffffffff) (size = readU64(buf, p)), (p += 8);
-        if (compressedSize === 0xffffffff) (compressedSize = readU64(buf, p)), (p += 8);
-        if (offset === 0xffffffff) offset = readU64(buf, p);
+        if (size === 0xffffffff) (size = readU64(cd, p)), (p += 8);
+        if (compressedSize === 0xffffffff) (compressedSize = readU64(cd, p)), (p += 8);
+        if (offset === 0xffffffff) offset = readU64(cd, p);
       }
       extra += 4 + len;
     }
@@ -85,11 +126,14 @@ export function listZipEntries(buf: Buffer, file = '(zip)'): ZipEntry[] {
 }
 
 /** Inflates one entry and checks its CRC-32; a mismatch means a corrupt or tampered download. */
-export function readZipEntry(buf: Buffer, entry: ZipEntry, file = '(zip)', maxSize = 64 * 1024 * 1024): Buffer {
-  if (entry.offset + 30 > buf.length || buf.readUInt32LE(entry.offset) !== LOCAL) throw fail(file, `${entry.name}: bad local header`);
+export function readZipEntry(input: Buffer | ZipSource, entry: ZipEntry, file = '(zip)', maxSize = 64 * 1024 * 1024): Buffer {
+  const src = asSource(input);
   if (entry.size > maxSize) throw fail(file, `${entry.name}: ${entry.size} bytes is larger than any OSV record should be`);
-  const start = entry.offset + 30 + buf.readUInt16LE(entry.offset + 26) + buf.readUInt16LE(entry.offset + 28);
-  const raw = buf.subarray(start, start + entry.compressedSize);
+  // One read for header, name and data in the usual case (local extra field small).
+  const guess = src.read(entry.offset, 30 + Buffer.byteLength(entry.name) + 256 + entry.compressedSize);
+  if (guess.length < 30 || guess.readUInt32LE(0) !== LOCAL) throw fail(file, `${entry.name}: bad local header`);
+  const skip = 30 + guess.readUInt16LE(26) + guess.readUInt16LE(28);
+  const raw = skip + entry.compressedSize <= guess.length ? guess.subarray(skip, skip + entry.compressedSize) : src.read(entry.offset + skip, entry.compressedSize);
   if (raw.length !== entry.compressedSize) throw fail(file, `${entry.name}: truncated`);
   let data: Buffer;
   if (entry.method === 0) data = raw;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { WirelockError } from '../../errors.js';
 import { VERSION } from '../../version.js';
@@ -47,21 +47,50 @@ function cacheDirOf(value: string | undefined, io: CommandIo): string {
   return value ? resolve(io.cwd, value) : defaultCacheDir(io.env);
 }
 
-/** 1-based line where the package's lockfile entry starts, from the location each reader records. */
+/**
+ * 1-based line where the package's lockfile entry starts, from the location each reader records (a
+ * JSON pointer walked key by key, or a yarn key). One pass builds key -> lines; each lookup is a
+ * few binary searches, so thousands of findings cost nothing.
+ */
 export function lineFinder(text: string): (finding: Finding) => number | undefined {
-  const lines = text.split('\n');
-  const memo = new Map<string, number | undefined>();
+  const keyLines = new Map<string, number[]>();
+  const add = (key: string, line: number) => {
+    const list = keyLines.get(key);
+    if (list) list.push(line);
+    else keyLines.set(key, [line]);
+  };
+  const KEY = /^\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"'#][^:]*?))\s*:\s*(?:[[{].*)?$/;
+  text.split('\n').forEach((raw, index) => {
+    const match = KEY.exec(raw.replace(/\r$/, ''));
+    if (!match) return;
+    const key = match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : (match[2] ?? match[3]!);
+    add(key, index + 1);
+    // yarn keys list several specs: "a@^1, a@^1.2".
+    if (key.includes(', ')) for (const part of key.split(', ')) add(part.replace(/^"|"$/g, ''), index + 1);
+  });
+  const firstAfter = (key: string, after: number): number | undefined => {
+    const list = keyLines.get(key);
+    if (!list) return undefined;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid]! > after) hi = mid;
+      else lo = mid + 1;
+    }
+    return list[lo];
+  };
   return (finding) => {
     const location = finding.location?.pointer;
     if (location === undefined || location === '') return undefined;
-    if (memo.has(location)) return memo.get(location);
-    const key = location.startsWith('/') ? location.slice(location.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~') : location;
-    const quoted = `"${key}"`;
-    let index = lines.findIndex((line) => line.includes(quoted));
-    if (index < 0) index = lines.findIndex((line) => line.trimStart().startsWith(key) || line.includes(`${key}:`) || line.includes(`'${key}'`));
-    const line = index < 0 ? undefined : index + 1;
-    memo.set(location, line);
-    return line;
+    if (!location.startsWith('/')) return firstAfter(location, 0);
+    let line = 0;
+    for (const segment of location.slice(1).split('/')) {
+      const next = firstAfter(segment.replace(/~1/g, '/').replace(/~0/g, '~'), line);
+      if (next === undefined) return line || undefined;
+      line = next;
+    }
+    return line || undefined;
   };
 }
 
@@ -90,13 +119,19 @@ async function runDb(argv: string[], io: CommandIo): Promise<number> {
   let built: BuiltIndex;
   try {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(from)) {
-      const bytes = await download(from, bar);
-      bar.done();
-      built = indexFromZip(bytes, from, bar);
+      mkdirSync(dirname(cacheDir), { recursive: true });
+      const temp = `${cacheDir}.download-${process.pid}.zip`;
+      try {
+        await download(from, temp, bar);
+        bar.done();
+        built = indexFromZip(temp, from, bar);
+      } finally {
+        rmSync(temp, { force: true });
+      }
     } else {
       const path = resolve(io.cwd, from);
       if (!existsSync(path)) throw new WirelockError('ERR_ADVISORY_DB', `${path} does not exist`, { file: path });
-      built = statSync(path).isDirectory() ? indexFromDirectory(path, bar) : indexFromZip(readFileSync(path), path, bar);
+      built = statSync(path).isDirectory() ? indexFromDirectory(path, bar) : indexFromZip(path, path, bar);
     }
   } finally {
     bar.done();
