@@ -85,3 +85,21 @@ test('real node_modules of this project: every hit is in a known instrumentation
   const undici = installed.find((p) => p.name === 'undici')!;
   assert.ok(scanPackageCode(process.cwd(), undici).some((h) => h.rule === 'replace-undici-dispatcher'), 'positive control: undici defines setGlobalDispatcher');
 });
+
+test('progress bar: drawn on a TTY, silent otherwise', async () => {
+  const { progressBar } = await import('../../src/audit/download.js');
+  const written: string[] = [];
+  const tty = { isTTY: true, write: (chunk: string) => written.push(chunk) } as unknown as NodeJS.WritableStream & { isTTY: boolean };
+  const bar = progressBar(tty);
+  bar(50, 100, 'indexing');
+  bar(100, 100, 'indexing');
+  bar.done();
+  assert.ok(written.some((line) => line.includes('[###############...............] 50%')), written.join('|'));
+  assert.ok(written.some((line) => line.includes('100%')));
+  assert.equal(written.at(-1), '\r\u001b[K', 'the line is cleared at the end');
+  const quiet: string[] = [];
+  const pipe = progressBar({ isTTY: false, write: (chunk: string) => quiet.push(chunk) } as unknown as NodeJS.WritableStream);
+  pipe(1, 2, 'indexing');
+  pipe.done();
+  assert.deepEqual(quiet, []);
+});
