@@ -15,6 +15,7 @@
  *   parent's pins) and ignores expirationDate.
  */
 import { isIP } from 'node:net';
+import { WirelockError } from '../errors.js';
 import { isPublicSuffix } from '../policy/match.js';
 import type { DomainPolicy, Policy } from '../policy/types.js';
 import { dayAfter, dayBefore, domainMode, pinBase64, Warnings, type GenerateResult } from './model.js';
@@ -165,6 +166,14 @@ export function generateTrustKit(policy: Policy): GenerateResult {
   const warnings = new Warnings('trustkit');
   const json = generateRnPinningJson(policy, warnings);
   const dict = generateTrustKitDictionary(policy, warnings);
+  // TrustKit raises at initialization (the app crashes at launch) on a configuration that pins nothing.
+  if (Object.keys(dict.TSKPinnedDomains as PlistDict).length === 0) {
+    throw new WirelockError('ERR_GENERATE_UNSUPPORTED', 'the policy pins no domain that TrustKit can take (at least 2 pins each), and TrustKit refuses a configuration without pinned domains', {
+      file: policy.source,
+      pointer: '/domains',
+      target: 'trustkit',
+    });
+  }
   return {
     target: 'trustkit',
     files: [

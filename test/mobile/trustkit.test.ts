@@ -105,3 +105,25 @@ test('TrustKit matching as TrustKit implements it: exclusions for unpinned child
   for (const report of reports) assert.deepEqual(report.unexplained, [], report.evaluator);
   assert.ok(reports[0]!.differences.some((d) => d.host === 'example.net' && d.warning === 'trustkit/lookalike-subdomains'));
 });
+
+test('known answers from TrustKit\'s own configuration tests (TSKPinConfigurationTests): which entry applies', () => {
+  const pins = ['TQEtdMbmwFgYUifM4LDF+xgEtd0z69mPGmkp014d6ZY=', 'iQMk4onrJJz/nwW1wCUR0Ycsh3omhbM+PqMEwNof/K0='];
+  const key = (domains: Dict, host: string) => {
+    const applied = evaluateTrustKit({ TSKPinnedDomains: domains }, host);
+    return applied === undefined ? undefined : Object.keys(domains).find((name) => domains[name].TSKPublicKeyHashes?.[0] === applied.pins[0]);
+  };
+  const entry = (includeSubdomains: boolean, first = pins[0]) => ({ TSKIncludeSubdomains: includeSubdomains, TSKPublicKeyHashes: [first, pins[1]] });
+  assert.equal(key({ 'good.com': entry(true) }, 'www.good.com'), 'good.com');
+  assert.equal(key({ 'good.com': entry(true) }, 'good.com'), 'good.com');
+  assert.equal(key({ 'www.good.com': entry(true) }, 'sub.www.good.com.www.good.com'), 'www.good.com');
+  assert.equal(key({ 'good.com': entry(true) }, 'good.com.otherdomain.com'), undefined);
+  assert.equal(key({ 'good.com': entry(false) }, 'www.good.com'), undefined);
+  assert.equal(key({ 'good.com': entry(true), 'www.good.com': entry(false, 'AAAA') }, 'www.good.com'), 'www.good.com');
+  assert.equal(key({ 'good.com': entry(true) }, 'www.datatheorem.com'), undefined);
+  assert.equal(evaluateTrustKit({ TSKPinnedDomains: { 'good.com': entry(true), 'unsecured.good.com': { kSKExcludeSubdomainFromParentPolicy: true } } }, 'unsecured.good.com'), undefined);
+});
+
+test('a policy that pins nothing TrustKit can take is refused (TrustKit raises at launch on an empty configuration)', () => {
+  const nothing = definePolicy({ version: 1, domains: { 'api.example.com': { cleartext: 'block' } } });
+  assert.throws(() => generateTrustKit(nothing), (error: Error & { code?: string }) => error.code === 'ERR_GENERATE_UNSUPPORTED' && /without pinned domains/.test(error.message));
+});
