@@ -148,3 +148,30 @@ test('debug-overrides: user CAs and a proxy CA only there, never in release conf
   assert.ok(evaluateAndroid(config, 'api.example.com', { apiLevel: 36, debuggable: true }).trustAnchors.includes('user'));
   assert.ok(generated.files.some((f) => f.path === 'raw/wirelock_debug_proxy.pem'));
 });
+
+test('evaluator follows XmlConfigSource: nested domain-configs inherit from their parent, top-level ones from base-config only', () => {
+  const A = 'LWOLuLH9BzkTqld/hNBpZM2FQITdWcGLvU42FVp04FA=';
+  const xml = `<?xml version="1.0" encoding="utf-8"?>
+<network-security-config>
+    <base-config cleartextTrafficPermitted="false"><trust-anchors><certificates src="system"/></trust-anchors></base-config>
+    <domain-config>
+        <domain includeSubdomains="true">example.com</domain>
+        <pin-set expiration="2030-01-02"><pin digest="SHA-256">${A}</pin></pin-set>
+        <domain-config cleartextTrafficPermitted="true">
+            <domain includeSubdomains="true">insecure.example.com</domain>
+        </domain-config>
+    </domain-config>
+    <domain-config>
+        <domain>other.example.com</domain>
+    </domain-config>
+</network-security-config>`;
+  assert.deepEqual(checkNetworkSecurityConfig(xml), []);
+  const config = parseNetworkSecurityConfig(xml);
+  const nested = evaluateAndroid(config, 'a.insecure.example.com', { apiLevel: 30 });
+  assert.deepEqual([nested.matched, nested.cleartextPermitted, nested.pins, nested.pinsEnforcedThrough], ['insecure.example.com', true, [A], '2030-01-01']);
+  const sibling = evaluateAndroid(config, 'other.example.com', { apiLevel: 30 });
+  assert.deepEqual([sibling.matched, sibling.pins, sibling.cleartextPermitted], ['other.example.com', [], false], 'a top-level domain-config does not inherit another one\'s pins');
+  assert.equal(evaluateAndroid(config, 'OTHER.example.com.', { apiLevel: 30 }).matched, 'other.example.com', 'lower-cased, trailing dot dropped');
+  // Android refuses the whole file on a duplicate domain ("has already been specified").
+  assert.ok(checkNetworkSecurityConfig(xml.replace('<domain>other.example.com</domain>', '<domain>example.com</domain>')).some((p) => /duplicate <domain>/.test(p.message)));
+});
