@@ -165,6 +165,13 @@ function describeCertificates(pems: readonly string[]): Array<{ subject: string;
   );
 }
 
+let extraFileCache: { text: string; certificates: Array<{ subject: string; pin: string }> } | undefined;
+/** NODE_EXTRA_CA_CERTS is often a whole distribution bundle: parse it once per content. */
+function describeFileOnce(text: string): Array<{ subject: string; pin: string }> {
+  if (extraFileCache?.text !== text) extraFileCache = { text, certificates: describeCertificates([text]) };
+  return extraFileCache.certificates;
+}
+
 let bundledPinSet: Set<string> | undefined;
 function bundledPins(): Set<string> {
   bundledPinSet ??= new Set(describeCertificates(real.tls.rootCertificates).map((cert) => cert.pin));
@@ -179,7 +186,7 @@ function caFindings(facts: ProcessFacts, allow: AllowList, out: RuntimeFinding[]
   const extraFile = process.env.NODE_EXTRA_CA_CERTS ?? facts.initialEnv?.NODE_EXTRA_CA_CERTS;
   if (extraFile) {
     const text = readText(extraFile);
-    const all = text === undefined ? [] : describeCertificates([text]);
+    const all = text === undefined ? [] : describeFileOnce(text);
     // Certificates Node already ships add no trust; only the others widen what is accepted.
     const bundled = bundledPins();
     const certificates = all.filter((cert) => !bundled.has(cert.pin));
