@@ -2,7 +2,7 @@
  * The advisory database: OSV records indexed by package name. Built once from the OSV npm export
  * (a ZIP of JSON records) or a folder of records, kept in a cache folder as
  *   meta.json    what was indexed, from where, and how new its newest record is
- *   names.json   package name -> [byte offset, byte length] in advisories.dat
+ *   names.tsv    sorted "name<TAB>offset<TAB>length" lines into advisories.dat
  *   advisories.dat  one JSON array of Advisory per package
  * so a warm scan parses the name table and only the slices for packages it actually has.
  */
@@ -14,7 +14,7 @@ import { WirelockError } from '../errors.js';
 import { advisoriesFromRecord, type Advisory } from './osv.js';
 import { bufferSource, fileSource, listZipEntries, readZipEntry, type ZipSource } from './zip.js';
 
-export const DB_FORMAT = 1;
+export const DB_FORMAT = 2;
 
 export interface DbMeta {
   format: number;
@@ -152,7 +152,7 @@ export function indexLookup(built: BuiltIndex): AdvisoryLookup {
 }
 
 export function isCacheDir(dir: string): boolean {
-  return existsSync(join(dir, 'meta.json')) && existsSync(join(dir, 'names.json')) && existsSync(join(dir, 'advisories.dat'));
+  return existsSync(join(dir, 'meta.json')) && existsSync(join(dir, 'names.tsv')) && existsSync(join(dir, 'advisories.dat'));
 }
 
 /** Writes the cache next to its final place and renames it in, so a reader never sees half a DB. */
@@ -160,20 +160,21 @@ export function writeCache(dir: string, built: BuiltIndex): void {
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const names: Record<string, [number, number]> = {};
+  const names: string[] = [];
   let offset = 0;
   const fd = openSync(join(tmp, 'advisories.dat'), 'w');
   try {
-    for (const [name, list] of [...built.byName].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const [name, list] of [...built.byName].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const bytes = Buffer.from(`[${list.join(',')}]\n`);
-      names[name] = [offset, bytes.length - 1];
+      names.push(`${name}\t${offset}\t${bytes.length - 1}\n`);
       writeSync(fd, bytes);
       offset += bytes.length;
     }
   } finally {
     closeSync(fd);
   }
-  writeFileSync(join(tmp, 'names.json'), JSON.stringify(names));
+  // npm names never contain tabs or newlines; sorted by UTF-16 code units, the order lookups search in.
+  writeFileSync(join(tmp, 'names.tsv'), names.join(''));
   writeFileSync(join(tmp, 'meta.json'), `${JSON.stringify(built.meta, null, 2)}\n`);
   const old = `${dir}.old-${process.pid}`;
   if (existsSync(dir)) renameSync(dir, old);
@@ -181,16 +182,42 @@ export function writeCache(dir: string, built: BuiltIndex): void {
   rmSync(old, { recursive: true, force: true });
 }
 
+/**
+ * Opens the cache without parsing the name table: line starts are found with one indexOf pass and
+ * each lookup is a binary search over the sorted text (a JSON object of 214,000 names took 150 ms
+ * to parse and as much again in garbage collection; this takes ~15 ms).
+ */
 export function openCache(dir: string): AdvisoryLookup {
   let meta: DbMeta;
-  let names: Record<string, [number, number]>;
+  let names: string;
   try {
     meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as DbMeta;
-    names = JSON.parse(readFileSync(join(dir, 'names.json'), 'utf8')) as Record<string, [number, number]>;
+    names = readFileSync(join(dir, 'names.tsv'), 'utf8');
   } catch (error) {
     throw new WirelockError('ERR_ADVISORY_DB', `advisory database in ${dir} is unreadable (${(error as Error).message}); run \`wirelock audit db update\``, { file: dir });
   }
   if (meta.format !== DB_FORMAT) throw new WirelockError('ERR_ADVISORY_DB', `advisory database in ${dir} has format ${meta.format}, expected ${DB_FORMAT}; run \`wirelock audit db update\``, { file: dir });
+  const starts: number[] = [];
+  for (let at = 0; at < names.length; at = names.indexOf('\n', at) + 1) {
+    starts.push(at);
+    if (names.indexOf('\n', at) < 0) break;
+  }
+  const nameAt = (i: number) => names.slice(starts[i], names.indexOf('\t', starts[i]));
+  const find = (name: string): [number, number] | undefined => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const candidate = nameAt(mid);
+      if (candidate === name) {
+        const [, offset, length] = names.slice(starts[mid], names.indexOf('\n', starts[mid])).split('\t');
+        return [Number(offset), Number(length)];
+      }
+      if (candidate < name) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  };
   const fd = openSync(join(dir, 'advisories.dat'), 'r');
   const cache = new Map<string, Advisory[]>();
   return {
@@ -198,7 +225,7 @@ export function openCache(dir: string): AdvisoryLookup {
     lookup(name) {
       const hit = cache.get(name);
       if (hit) return hit;
-      const slot = Object.hasOwn(names, name) ? names[name] : undefined;
+      const slot = find(name);
       if (!slot) return [];
       const buf = Buffer.alloc(slot[1]);
       readSync(fd, buf, 0, slot[1], slot[0]);

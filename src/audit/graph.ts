@@ -125,26 +125,37 @@ export function pathIndex(graph: LockGraph, reverse = reverseEdges(graph)): (ids
       }
     }
     directs = [...set];
+    // Integer node numbers and flat adjacency: the walk below runs directs x edges times.
+    const index = new Map<string, number>();
+    const ids: string[] = [];
+    for (const node of graph.nodes.values()) if (node.importer === undefined) index.set(node.id, ids.push(node.id) - 1);
+    const adjacency: number[][] = ids.map((id) => {
+      const out: number[] = [];
+      for (const edge of graph.nodes.get(id)!.edges) {
+        const target = edge.target === undefined ? undefined : index.get(edge.target);
+        if (target !== undefined) out.push(target);
+      }
+      return out;
+    });
     const words = Math.max(1, Math.ceil(directs.length / 32));
-    bits = new Map();
+    const flat = new Uint32Array(ids.length * words);
+    const stack: number[] = [];
     directs.forEach((start, i) => {
-      const stack = [start];
-      const mark = (id: string) => {
-        let b = bits!.get(id);
-        if (!b) bits!.set(id, (b = new Uint32Array(words)));
-        if (b[i >> 5]! & (1 << (i & 31))) return false;
-        b[i >> 5]! |= 1 << (i & 31);
-        return true;
-      };
-      mark(start);
+      const word = i >> 5;
+      const bit = 1 << (i & 31);
+      const first = index.get(start)!;
+      flat[first * words + word]! |= bit;
+      stack.push(first);
       while (stack.length) {
-        const node = graph.nodes.get(stack.pop()!);
-        for (const edge of node?.edges ?? []) {
-          if (!edge.target || graph.nodes.get(edge.target)?.importer !== undefined) continue;
-          if (mark(edge.target)) stack.push(edge.target);
+        for (const target of adjacency[stack.pop()!]!) {
+          const slot = target * words + word;
+          if (flat[slot]! & bit) continue;
+          flat[slot]! |= bit;
+          stack.push(target);
         }
       }
     });
+    bits = new Map(ids.map((id, n) => [id, flat.subarray(n * words, (n + 1) * words)]));
   };
   return (ids) => {
     if (!bits) build();
