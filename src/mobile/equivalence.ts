@@ -66,6 +66,7 @@ export function hostMatrix(policy: Policy): string[] {
     'printer.local',
     'intranet',
     normalizeHost('bücher.example')!,
+    normalizeHost('www.bücher.de')!,
   ]);
   for (const domain of policy.domains) {
     hosts.add(domain.name);

@@ -17,6 +17,7 @@
 import { isIP } from 'node:net';
 import { WirelockError } from '../errors.js';
 import { isPublicSuffix } from '../policy/match.js';
+import { PUBLIC_SUFFIX_RULES } from '../policy/public-suffixes.js';
 import type { DomainPolicy, Policy } from '../policy/types.js';
 import { dayAfter, dayBefore, domainMode, pinBase64, Warnings, type GenerateResult } from './model.js';
 import { isPlistDict, serializePlist, type PlistValue } from './plist.js';
@@ -36,6 +37,11 @@ function pinnable(policy: Policy, warnings: Warnings): DomainPolicy[] {
   const out: DomainPolicy[] = [];
   for (const domain of policy.domains) {
     if (domain.pins.length === 0) continue;
+    if (registryLength(domain.name) === 0) {
+      warnings.add('invalid-domain', `${domain.pointer}/pins`, { domain: domain.name }, ['pins', 'pins-expire', 'report-only'],
+        `${domain.name}: TrustKit raises at launch on a domain without a known public suffix (IP address, single label, or a TLD the Public Suffix List does not list), so it is left out`);
+      continue;
+    }
     if (domain.pins.length < 2) {
       warnings.add('single-pin', `${domain.pointer}/pins`, { domain: domain.name }, ['pins', 'report-only'],
         `${domain.name} has 1 pin; TrustKit refuses a domain without a backup pin, so it is left out`);
@@ -82,17 +88,25 @@ export function generateRnPinningJson(policy: Policy, warnings = new Warnings('t
 export const TSK_EXCLUDE_KEY = 'kSKExcludeSubdomainFromParentPolicy';
 
 const registryLengths = new Map<string, number>();
+let knownTlds: Set<string> | undefined;
 
-/** Length of the public suffix of `name` (GetRegistryLength), 0 for an IP literal or a suffix itself. */
-function registryLength(name: string): number {
+/**
+ * TrustKit's GetRegistryLength(): the length of the public suffix of `name`, and 0 for an IP
+ * literal, a suffix itself, a single label or a name under a TLD the Public Suffix List does not
+ * list (no implicit "*" rule, unlike wirelock's isPublicSuffix).
+ */
+export function registryLength(name: string): number {
   let length = registryLengths.get(name);
   if (length !== undefined) return length;
   length = 0;
   if (isIP(name) === 0) {
+    knownTlds ??= new Set(PUBLIC_SUFFIX_RULES.split(' ').filter((rule) => !rule.includes('.') && !rule.startsWith('!') && !rule.startsWith('*')));
+    const known = (suffix: string) => isPublicSuffix(suffix) && (suffix.includes('.') || knownTlds!.has(suffix));
     const labels = name.split('.');
-    for (let i = 1; i < labels.length; i++) {
+    // A name that is itself a registry ("co.uk") has none.
+    for (let i = known(name) ? labels.length : 1; i < labels.length; i++) {
       const suffix = labels.slice(i).join('.');
-      if (isPublicSuffix(suffix)) {
+      if (known(suffix)) {
         length = suffix.length;
         break;
       }

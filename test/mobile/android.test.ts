@@ -45,8 +45,8 @@ test('base-config: no cleartext, system trust only; domains carry includeSubdoma
   assert.equal(api.pinsEnforcedThrough, '2031-06-01');
   assert.equal(api.certificateTransparency, true);
   assert.equal(evaluateAndroid(config, 'deep.sub.api.example.com', { apiLevel: 35 }).certificateTransparency, false);
-  const idn = evaluateAndroid(config, new URL('https://www.bücher.example/').hostname, { apiLevel: 36 });
-  assert.equal(idn.matched, 'xn--bcher-kva.example');
+  const idn = evaluateAndroid(config, new URL('https://www.bücher.de/').hostname, { apiLevel: 36 });
+  assert.equal(idn.matched, 'xn--bcher-kva.de');
   assert.equal(evaluateAndroid(config, 'notapi.example.com', { apiLevel: 36 }).matched, undefined, 'suffix without a dot boundary does not match');
   const corp = evaluateAndroid(config, 'x.internal.corp.example', { apiLevel: 36 });
   assert.deepEqual(corp.trustAnchors, ['@raw/wirelock_gts_root_r1']);
@@ -80,7 +80,7 @@ test('host matrix: every difference between wirelock and Android (API 24 and 36)
   const api24 = checkAndroid(policy, result, 24);
   const byRule = new Set(api24.differences.map((d) => d.warning));
   for (const rule of ['android/min-tls', 'android/ct-old-versions', 'android/report-only', 'android/loopback']) assert.ok(byRule.has(rule), rule);
-  assert.ok(hostMatrix(policy).includes('xn--bcher-kva.example'));
+  assert.ok(hostMatrix(policy).includes('xn--bcher-kva.de'));
 });
 
 test('positive control: a tampered XML (includeSubdomains dropped, a pin swapped, cleartext on) is caught', () => {

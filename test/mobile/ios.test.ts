@@ -25,7 +25,7 @@ test('a real plist parser reads the generated plist, and reads what wirelock\'s 
   assert.equal(ats.NSExceptionDomains['api.example.com'].NSExceptionMinimumTLSVersion, 'TLSv1.3');
   assert.equal(ats.NSExceptionDomains['api.example.com'].NSRequiresCertificateTransparency, true);
   assert.equal(ats.NSExceptionDomains['legacy.example.org'].NSExceptionAllowsInsecureHTTPLoads, true);
-  assert.equal(ats.NSExceptionDomains['xn--bcher-kva.example'].NSIncludesSubdomains, true, 'IDN as punycode');
+  assert.equal(ats.NSExceptionDomains['xn--bcher-kva.de'].NSIncludesSubdomains, true, 'IDN as punycode');
   assert.deepEqual(ats.NSPinnedDomains['api.example.com'], {
     NSIncludesSubdomains: true,
     NSPinnedCAIdentities: [{ 'SPKI-SHA256-BASE64': 'LWOLuLH9BzkTqld/hNBpZM2FQITdWcGLvU42FVp04FA=' }, { 'SPKI-SHA256-BASE64': '13AXL1cHOEYOSKTkW/o4cxVRRkY/PT+SYyyWm4dnzhs=' }],
@@ -48,7 +48,7 @@ test('pin roles: CA pins go to NSPinnedCAIdentities, leaf pins to NSPinnedLeafId
   for (const entry of Object.values(ats.NSPinnedDomains) as Dict[]) {
     assert.ok(!(entry.NSPinnedCAIdentities && entry.NSPinnedLeafIdentities), 'ATS would AND the two lists');
   }
-  assert.equal(ats.NSPinnedDomains['xn--bcher-kva.example'], undefined, 'pins without a role are not guessed');
+  assert.equal(ats.NSPinnedDomains['xn--bcher-kva.de'], undefined, 'pins without a role are not guessed');
   const rules = result.warnings.map((w) => w.rule);
   for (const rule of ['ios/pin-roles-mixed', 'ios/pin-role-unknown', 'ios/pins-expire', 'ios/report-only', 'ios/trust-anchors', 'ios/ip-address']) assert.ok(rules.includes(rule), rule);
 });

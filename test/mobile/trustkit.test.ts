@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as plist from 'plist';
 import { definePolicy } from '../../src/policy/define.js';
 import { checkTrustKit } from '../../src/mobile/equivalence.js';
-import { evaluateOkHttp, evaluateTrustKit, generateTrustKit, TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH, type RnDomainOptions } from '../../src/mobile/trustkit.js';
+import { evaluateOkHttp, evaluateTrustKit, generateTrustKit, registryLength, TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH, type RnDomainOptions } from '../../src/mobile/trustkit.js';
 import { assertGolden, loadEveryFeature } from './support.js';
 
 const policy = await loadEveryFeature();
@@ -120,10 +120,18 @@ test('known answers from TrustKit\'s own configuration tests (TSKPinConfiguratio
   assert.equal(key({ 'good.com': entry(false) }, 'www.good.com'), undefined);
   assert.equal(key({ 'good.com': entry(true), 'www.good.com': entry(false, 'AAAA') }, 'www.good.com'), 'www.good.com');
   assert.equal(key({ 'good.com': entry(true) }, 'www.datatheorem.com'), undefined);
-  assert.equal(evaluateTrustKit({ TSKPinnedDomains: { 'good.com': entry(true), 'unsecured.good.com': { kSKExcludeSubdomainFromParentPolicy: true } } }, 'unsecured.good.com'), undefined);
+  assert.equal(evaluateTrustKit({ TSKPinnedDomains: { 'good.com': entry(true), 'unsecured.good.com': { kSKExcludeSubdomainFromParentPolicy: true } } } as Dict, 'unsecured.good.com'), undefined);
 });
 
 test('a policy that pins nothing TrustKit can take is refused (TrustKit raises at launch on an empty configuration)', () => {
   const nothing = definePolicy({ version: 1, domains: { 'api.example.com': { cleartext: 'block' } } });
   assert.throws(() => generateTrustKit(nothing), (error: Error & { code?: string }) => error.code === 'ERR_GENERATE_UNSUPPORTED' && /without pinned domains/.test(error.message));
+});
+
+test('TrustKit raises at launch on domains without a known public suffix: they are left out, with a warning', () => {
+  // GetRegistryLength() without unknown registries: 0 for IPs, single labels and unlisted TLDs.
+  assert.deepEqual(['www.google.com', 'a.b.co.uk', 'foo.example', 'bar', '192.168.0.1', 'co.uk', 'internal.corp.example', 'localhost'].map(registryLength), [3, 5, 0, 0, 0, 0, 0, 0]);
+  const domains = (plist.parse(plistText) as Dict).TSKConfiguration.TSKPinnedDomains;
+  assert.equal(domains['internal.corp.example'], undefined);
+  assert.ok(result.warnings.some((w) => w.rule === 'trustkit/invalid-domain' && w.scope.domain === 'internal.corp.example'));
 });
