@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync as makeTemp, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as plist from 'plist';
@@ -11,6 +11,16 @@ import { checkNetworkSecurityConfig, evaluateAndroid, parseNetworkSecurityConfig
 const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
 const fixture = join(process.cwd(), 'test', 'fixtures', 'mobile', 'every-feature.wirelock.json');
 const vectors = join(process.cwd(), '..', 'shared', 'vectors');
+
+const temporary: string[] = [];
+after(() => {
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
+function mkdtempSync(prefix: string): string {
+  const dir = makeTemp(prefix);
+  temporary.push(dir);
+  return dir;
+}
 
 function wirelock(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

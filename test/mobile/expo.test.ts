@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,8 +32,14 @@ const policyDocument = {
  * A project as `expo prebuild` lays it out: Expo's bare template (android/, ios/ with the real
  * manifest, Info.plist and Xcode project), app.json with the plugin, the policy and a private CA.
  */
+const projects: string[] = [];
+after(() => {
+  for (const dir of projects) rmSync(dir, { recursive: true, force: true });
+});
+
 function createExpoProject(plugins: unknown[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'wirelock-expo-'));
+  projects.push(dir);
   cpSync(join(fixtures, 'expo-template'), dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'wirelock-demo', version: '1.0.0', private: true }));
   writeFileSync(join(dir, 'app.json'), JSON.stringify({ expo: { name: 'HelloWorld', slug: 'wirelock-demo', ios: { bundleIdentifier: 'com.example.helloworld' }, android: { package: 'com.helloworld' }, plugins } }, null, 2));
