@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { definePolicy } from '../../src/policy/define.js';
@@ -42,4 +42,5 @@ test('`wirelock policy lint` includes the mobile rules', async () => {
   assert.equal(result.code, 1, 'warnings fail under --strict');
   const found = JSON.parse(result.stdout).issues.map((i: { rule: string }) => i.rule);
   assert.ok(found.includes('mobile/cleartext-allowed') && found.includes('mobile/leaf-only-pins'), found.join());
+  rmSync(dir, { recursive: true, force: true });
 });
