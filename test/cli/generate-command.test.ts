@@ -58,6 +58,8 @@ test('generate ios --json: files, warnings with rule ids, and the equivalence su
   assert.equal(document.NSAppTransportSecurity.NSAllowsArbitraryLoads, false);
   assert.ok(out.warnings.some((w: { rule: string; pointer: string }) => w.rule === 'ios/pins-expire' && w.pointer === '/domains/api.example.com/pinsExpire'));
   assert.ok(out.equivalence.every((r: { differences: number; announced: number }) => r.differences === r.announced));
+  const details = out.equivalence[0].details as Array<{ host: string; aspect: string; warning: string }>;
+  assert.ok(details.some((d) => d.host === 'api.example.com' && d.aspect === 'pins-expire' && d.warning === 'ios/pins-expire'));
 });
 
 test('--strict fails with exit 1 and writes nothing; --accept for every rule lets it pass', async () => {

@@ -110,7 +110,14 @@ export const command: Command = {
         written,
         files: (target === 'android' ? result.files : [primary]).map((file) => ({ path: file.path, role: file.role, contents: file.contents })),
         warnings: result.warnings.map((w) => ({ ...w, accepted: !open.includes(w) })),
-        equivalence: generation.equivalence.map((r) => ({ evaluator: r.evaluator, hosts: r.hosts.length, differences: r.differences.length, announced: r.differences.length - r.unexplained.length })),
+        // Every difference between the platform and wirelock on the host matrix, each with the warning that announces it.
+        equivalence: generation.equivalence.map((r) => ({
+          evaluator: r.evaluator,
+          hosts: r.hosts.length,
+          differences: r.differences.length,
+          announced: r.differences.length - r.unexplained.length,
+          details: r.differences,
+        })),
       });
     } else if (!values.output) {
       io.stdout.write(primary.contents);
