@@ -8,7 +8,7 @@ import { createDispatcher } from '../transport/dispatcher.js';
 import { PolicyEngine, type TransportOptions } from '../transport/engine.js';
 import { reportSender } from '../transport/fetch.js';
 import { CHANNELS_RUNTIME } from './channels.js';
-import { DISPATCHER_SYMBOL, SLOTS, loadTimeValues, pristine, readSlot, real, safeDefaultCas } from './builtins.js';
+import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, type Slot } from './builtins.js';
 import { allowedPath, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { collectFindings, loaderFindings } from './inspect.js';
@@ -370,6 +370,60 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   install('http.Agent.prototype.createConnection', lockedHttpCreateConnection);
   if (originalSetDefaultCas) install('tls.setDefaultCACertificates', lockedSetDefaultCas);
   install('undici.globalDispatcher', dispatcher);
+  // Write-time traps: an assignment to a watched slot is judged when it happens, so a hook that
+  // is refused never runs at all (it could otherwise read a request and keep it for later).
+  const trapped = new Map<string, { descriptor: PropertyDescriptor; trap: PropertyDescriptor; read: () => unknown }>();
+  const judgeWrite = (slot: Slot, next: unknown, apply: () => void): void => {
+    const subject = slot.kind === 'function' ? next : (Object.getPrototypeOf(next ?? {}) as { constructor?: unknown } | null)?.constructor;
+    const origin = origins !== false && originAvailable ? withOrigins((originOf) => originOf(subject)) : undefined;
+    const url = origin ? responsibleUrl(origin) : undefined;
+    const evidence = {
+      origin: origin?.kind ?? null,
+      defined: origin ? describeOrigin(origin) : null,
+      url: url ?? null,
+      package: packageOf(url) ?? null,
+      assignedBy: callerOutsideWirelock() ?? null,
+    };
+    const allowedBy = allowedPath(allowEntries, url);
+    if (allowedBy) {
+      apply();
+      record(downgrade(makeFinding('hooked-api', 'high', `${slot.name} was replaced by ${allowedBy}: ${evidence.defined}`, evidence, slot.name), allowedBy));
+      return;
+    }
+    const refused = onTamper === 'block';
+    const finding = makeFinding('tamper-attempt', 'high', `assignment to ${slot.name} ${refused ? 'refused' : 'reported'}: ${evidence.defined ?? 'origin unknown'}`, { ...evidence, applied: !refused }, slot.name);
+    record(finding);
+    if (refused) throw new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}`, { finding: finding.key, severity: finding.severity });
+    apply();
+  };
+  const arm = (slot: Slot): void => {
+    const descriptor = pristine.getOwnPropertyDescriptor(slot.target, slot.key);
+    if (!descriptor?.configurable) return;
+    let current: unknown = descriptor.value;
+    const read = (): unknown => (descriptor.get ? descriptor.get.call(slot.target) : current);
+    const write = (next: unknown): void => {
+      if (descriptor.set) descriptor.set.call(slot.target, next);
+      else current = next;
+    };
+    const trap: PropertyDescriptor = {
+      configurable: true,
+      enumerable: descriptor.enumerable ?? false,
+      get: read,
+      set(this: unknown, next: unknown) {
+        // `socket.connect = fn` on an instance is not a change of the prototype's method.
+        if (this !== slot.target) {
+          Object.defineProperty(this as object, slot.key, { value: next, writable: true, enumerable: true, configurable: true });
+          return;
+        }
+        if (released || next === read()) return write(next);
+        judgeWrite(slot, next, () => write(next));
+      },
+    };
+    Object.defineProperty(slot.target, slot.key, trap);
+    trapped.set(slot.name, { descriptor, trap, read });
+  };
+  for (const slot of SLOTS) if (!slot.inherited) arm(slot);
+
   // `import { connect } from 'node:tls'` in modules loaded from now on sees the guard.
   syncBuiltinESMExports();
   observed = signals();
@@ -396,6 +450,13 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     release() {
       if (released) return;
       released = true;
+      for (const [name, { descriptor, trap, read }] of trapped) {
+        const slot = SLOTS.find((candidate) => candidate.name === name)!;
+        const now = pristine.getOwnPropertyDescriptor(slot.target, slot.key);
+        if (now?.get !== trap.get) continue;
+        if (descriptor.get) Object.defineProperty(slot.target, slot.key, descriptor);
+        else Object.defineProperty(slot.target, slot.key, { value: read(), writable: true, enumerable: descriptor.enumerable ?? false, configurable: true });
+      }
       for (const [name, descriptor] of originals) {
         const slot = SLOTS.find((candidate) => candidate.name === name)!;
         if (readSlot(slot) !== installed.get(name)) continue;

@@ -65,12 +65,13 @@ describe('benign hookers under lockdown', { concurrency: false }, () => {
     });
   }
 
-  test('nock without the allow-list: its Proxy hooks are attributed to @mswjs/interceptors', async () => {
+  test('nock without the allow-list: its Proxy hook is refused and attributed to @mswjs/interceptors', async () => {
     const result = await run({ DEPENDENCY: benign('nock.mjs'), CLIENT: 'https', TARGET_URL: MOCK_URL, POLICY_JSON: mockPolicy(lab) });
-    const hook = result.findings.find((f) => f.key === 'hooked-api:https.request');
-    assert.equal(hook?.severity, 'high');
+    const hook = result.findings.find((f) => f.key.startsWith('tamper-attempt:'));
+    assert.equal(hook?.severity, 'high', JSON.stringify(result.findings));
     assert.equal(hook?.evidence.origin, 'proxy');
     assert.equal(hook?.evidence.package, '@mswjs/interceptors');
+    assert.equal((result.dependency.error as { code?: string } | undefined)?.code, 'ERR_ENV_COMPROMISED');
   });
 
   test('undici MockAgent as global dispatcher: mocked response, nothing above info', async () => {

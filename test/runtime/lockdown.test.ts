@@ -72,7 +72,8 @@ const CASES: AttackCase[] = [
       name: `dependency replacing globalThis.fetch after lockdown (${variant})`,
       env: () => ({ DEPENDENCY: attack('replace-fetch.mjs'), VARIANT: variant }),
       attacker: 'c2',
-      finding: 'hooked-api:globalThis.fetch',
+      // Judged at the assignment itself, which is refused.
+      finding: 'tamper-attempt:globalThis.fetch',
       control: leaked(SECRET),
     }),
   ),
@@ -87,7 +88,8 @@ const CASES: AttackCase[] = [
     name: 'global-agent bootstrap with an attacker proxy',
     env: () => ({ DEPENDENCY: attack('global-agent.mjs'), CLIENT: 'https', REQUEST_TIMEOUT_MS: '1500' }),
     attacker: 'c2',
-    finding: 'global-agent',
+    // global-agent's first assignment (http.globalAgent) is refused, so its bootstrap fails.
+    finding: 'tamper-attempt:http.globalAgent',
     control: leaked('CONNECT 127.0.0.1:'),
   },
   {
@@ -189,7 +191,7 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     });
   }
 
-  test('hook evidence names the attacker file and the wrapping kind (plain, Proxy, bound)', async () => {
+  test('a refused assignment names the attacker file and the wrapping kind (plain, Proxy, bound); fetch stays Node\'s', async () => {
     for (const [variant, origin] of [
       ['plain', 'user'],
       ['proxy', 'proxy'],
@@ -197,11 +199,25 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     ] as const) {
       lab.reset();
       const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('replace-fetch.mjs'), VARIANT: variant }), LOCKDOWN: 'block' } });
-      const finding = result.findings.find((f) => f.key === 'hooked-api:globalThis.fetch');
+      const finding = result.findings.find((f) => f.key === 'tamper-attempt:globalThis.fetch');
       assert.ok(finding, variant);
       assert.equal(finding.evidence.origin, origin);
+      assert.equal(finding.evidence.applied, false);
       assert.match(String(finding.evidence.url), /replace-fetch\.mjs$/, `${variant}: ${JSON.stringify(finding.evidence)}`);
+      assert.match(String(finding.evidence.assignedBy), /replace-fetch\.mjs:\d+:\d+$/);
+      assert.equal((result.dependency.error as { code?: string } | undefined)?.code, 'ERR_ENV_COMPROMISED', 'the assignment itself threw');
+      // The hook never ran: no finding says fetch is hooked now.
+      assert.equal(result.findings.some((f) => f.key === 'hooked-api:globalThis.fetch'), false);
     }
+  });
+
+  test('a hook installed with Object.defineProperty (no assignment to trap) is caught at the next connection', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('define-fetch.mjs') }), LOCKDOWN: 'block' } });
+    assert.equal(result.outcome?.code, 'ERR_ENV_COMPROMISED');
+    assert.equal(result.outcome?.finding, 'hooked-api:globalThis.fetch');
+    assert.equal(lab.c2.applicationBytes, 0);
+    assert.equal(lab.origin.applicationBytes, 0);
   });
 
   test('blocked inspector is closed again (nobody can attach after detection)', async () => {
