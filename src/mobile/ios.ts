@@ -9,7 +9,9 @@
 import type { DomainPolicy, Pin, Policy } from '../policy/types.js';
 import { isLoopbackHost } from '../policy/match.js';
 import { domainMode, hostKind, pinBase64, Warnings, type GenerateResult } from './model.js';
-import { isPlistDict, serializePlist, type PlistValue } from './plist.js';
+import { isPlistDict, parsePlist, serializePlist, type PlistValue } from './plist.js';
+import { parseXml } from './xml.js';
+import { WirelockError } from '../errors.js';
 
 export const IOS_PLIST_PATH = 'Info.plist';
 
@@ -129,6 +131,32 @@ export function generateIos(policy: Policy): GenerateResult {
     files: [{ path: IOS_PLIST_PATH, contents: serializePlist({ NSAppTransportSecurity: ats }), role: 'Info.plist NSAppTransportSecurity' }],
     warnings: warnings.list,
   };
+}
+
+/**
+ * Puts the generated NSAppTransportSecurity into an existing Info.plist (XML), replacing the key's
+ * value or adding the key, and leaves every other byte of the file as it was (a full parse and
+ * rewrite would lose <date>/<data> types, comments and formatting).
+ */
+export function mergeAtsIntoInfoPlist(infoPlist: string, generated: string, file?: string): string {
+  const root = parseXml(infoPlist, file);
+  const dict = root.children[0];
+  if (root.name !== 'plist' || !dict || dict.name !== 'dict') {
+    throw new WirelockError('ERR_INPUT_INVALID', `${file ?? 'Info.plist'}: not an XML plist with a top-level <dict>`, { file });
+  }
+  parsePlist(infoPlist, file); // refuse anything the strict reader refuses
+  const ours = parseXml(generated);
+  const value = ours.children[0]!.children.find((c, i, all) => i > 0 && all[i - 1]!.name === 'key' && all[i - 1]!.text === 'NSAppTransportSecurity')!;
+  // Our dict already sits one tab deep, where Xcode puts the top-level keys' values.
+  const block = generated.slice(value.start, value.end);
+  const index = dict.children.findIndex((c, i) => i % 2 === 0 && c.name === 'key' && c.text === 'NSAppTransportSecurity');
+  if (index >= 0) {
+    const old = dict.children[index + 1]!;
+    return infoPlist.slice(0, old.start) + block + infoPlist.slice(old.end);
+  }
+  // Insert before the closing </dict> of the top-level dictionary.
+  const close = infoPlist.lastIndexOf('</dict>', dict.end);
+  return `${infoPlist.slice(0, close)}\t<key>NSAppTransportSecurity</key>\n\t${block}\n${infoPlist.slice(close)}`;
 }
 
 // ---------------------------------------------------------------------------------------------

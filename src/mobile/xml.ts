@@ -14,6 +14,9 @@ export interface XmlElement {
   text: string;
   /** 1-based line of the start tag, for messages. */
   line: number;
+  /** Source offsets: `source.slice(start, end)` is the element, start tag to end tag. */
+  start: number;
+  end: number;
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -79,6 +82,7 @@ export function parseXml(source: string, file?: string): XmlElement {
 
   const element = (): XmlElement => {
     const startLine = line;
+    const start = pos;
     advance(1); // <
     const name = NAME.exec(source.slice(pos))?.[0];
     if (!name) fail('expected an element name', file, line);
@@ -88,7 +92,7 @@ export function parseXml(source: string, file?: string): XmlElement {
       skipSpace();
       if (source.startsWith('/>', pos)) {
         advance(2);
-        return { name, attributes, children: [], text: '', line: startLine };
+        return { name, attributes, children: [], text: '', line: startLine, start, end: pos };
       }
       if (source[pos] === '>') {
         advance(1);
@@ -123,7 +127,7 @@ export function parseXml(source: string, file?: string): XmlElement {
         skipSpace();
         if (source[pos] !== '>') fail(`malformed end tag </${name}`, file, line);
         advance(1);
-        return { name, attributes, children, text, line: startLine };
+        return { name, attributes, children, text, line: startLine, start, end: pos };
       }
       if (source.startsWith('<!--', pos)) {
         const end = source.indexOf('-->', pos + 4);

@@ -136,3 +136,16 @@ test('--check: a freshly generated file is in sync; a hand edit or a missing raw
   assert.equal(arbitrary.code, 1);
   assert.match(arbitrary.stdout, /drift +ios-ats unlisted\.example\.net cleartext/);
 });
+
+test('generate ios --merge updates an existing Info.plist in place', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-gen-'));
+  const info = join(dir, 'Info.plist');
+  writeFileSync(info, plist.build({ CFBundleName: 'App', NSAppTransportSecurity: { NSAllowsArbitraryLoads: true } }));
+  const result = await wirelock(dir, 'generate', 'ios', '--policy', fixture, '--merge', info);
+  assert.equal(result.code, 0, result.stderr);
+  const merged = plist.parse(readFileSync(info, 'utf8')) as Record<string, any>;
+  assert.equal(merged.CFBundleName, 'App');
+  assert.equal(merged.NSAppTransportSecurity.NSAllowsArbitraryLoads, false);
+  assert.equal((await wirelock(dir, 'generate', 'ios', '--policy', fixture, '--check', info)).code, 0, 'in sync after the merge');
+  assert.equal((await wirelock(dir, 'generate', 'android', '--policy', fixture, '--merge', info)).code, 2);
+});

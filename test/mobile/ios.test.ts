@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as plist from 'plist';
 import { definePolicy } from '../../src/policy/define.js';
-import { atsPinLists, evaluateAts, generateIos } from '../../src/mobile/ios.js';
+import { atsPinLists, evaluateAts, generateIos, mergeAtsIntoInfoPlist } from '../../src/mobile/ios.js';
 import { checkIos } from '../../src/mobile/equivalence.js';
 import { parsePlist } from '../../src/mobile/plist.js';
-import { assertGolden, loadEveryFeature } from './support.js';
+import { assertGolden, fixtures, loadEveryFeature } from './support.js';
 
 const policy = await loadEveryFeature();
 const result = generateIos(policy);
@@ -102,4 +104,27 @@ test('a policy with nothing ATS cannot express yields only the platform-wide not
   const generated = generateIos(simple);
   assert.deepEqual(generated.warnings.map((w) => w.rule).sort(), ['ios/ip-address', 'ios/local-names']);
   assert.deepEqual(checkIos(simple, generated).unexplained, []);
+});
+
+test('merge into an existing Info.plist: the ATS value is replaced or added, every other byte stays', () => {
+  const template = readFileSync(join(fixtures, 'expo-template', 'ios', 'HelloWorld', 'Info.plist'), 'utf8');
+  const merged = mergeAtsIntoInfoPlist(template, text);
+  const before = plist.parse(template) as Dict;
+  const after = plist.parse(merged) as Dict;
+  assert.deepEqual(after.NSAppTransportSecurity, (plist.parse(text) as Dict).NSAppTransportSecurity);
+  for (const key of Object.keys(before)) if (key !== 'NSAppTransportSecurity') assert.deepEqual(after[key], before[key], key);
+  // Outside the replaced value the text is unchanged.
+  const head = template.slice(0, template.indexOf('<key>NSAppTransportSecurity</key>'));
+  assert.ok(merged.startsWith(head));
+  assert.ok(merged.endsWith(template.slice(template.indexOf('<key>UIApplicationSceneManifest</key>'))));
+  assert.deepEqual(checkIos(policy, { ...result, files: [{ ...result.files[0]!, contents: merged }] }).unexplained, []);
+  // A plist without the key gets it added; <date>, <data> and <real> values survive untouched.
+  const other = plist.build({ CFBundleName: 'App', Built: new Date('2026-01-02T03:04:05Z'), Blob: Buffer.from('wirelock'), Scale: 1.5 });
+  const added = mergeAtsIntoInfoPlist(other, text);
+  const parsed = plist.parse(added) as Dict;
+  assert.equal(parsed.NSAppTransportSecurity.NSAllowsArbitraryLoads, false);
+  assert.equal((parsed.Built as Date).toISOString(), '2026-01-02T03:04:05.000Z');
+  assert.equal(Buffer.from(parsed.Blob).toString(), 'wirelock');
+  assert.equal(parsed.Scale, 1.5);
+  assert.throws(() => mergeAtsIntoInfoPlist('<plist version="1.0"><array/></plist>', text), /top-level <dict>/);
 });

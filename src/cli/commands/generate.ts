@@ -2,7 +2,9 @@ import { basename, resolve } from 'node:path';
 import { WirelockError } from '../../errors.js';
 import { ANDROID_XML_PATH, type AndroidOptions } from '../../mobile/android.js';
 import { checkDrift } from '../../mobile/drift.js';
+import { checkIos } from '../../mobile/equivalence.js';
 import { readText, write, writeAndroidResources } from '../../mobile/files.js';
+import { mergeAtsIntoInfoPlist } from '../../mobile/ios.js';
 import { generateTarget, TARGETS } from '../../mobile/generate.js';
 import type { MobileTarget } from '../../mobile/model.js';
 import { TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH } from '../../mobile/trustkit.js';
@@ -11,7 +13,7 @@ import { palette, writeJson } from '../output.js';
 import { resolvePolicy } from '../policy-file.js';
 
 const usage = `usage: wirelock generate android  [--policy <file>] [-o res/xml/network_security_config.xml] [--debug-ca <pem|user>]...
-       wirelock generate ios      [--policy <file>] [-o <file>]
+       wirelock generate ios      [--policy <file>] [-o <file> | --merge <Info.plist>]
        wirelock generate trustkit [--policy <file>] [--format json|plist] [-o <file>]
    common options: [--strict] [--accept <rule>]... [--json]
        wirelock generate <target> [--policy <file>] --check <existing file> [--json]
@@ -19,7 +21,8 @@ const usage = `usage: wirelock generate android  [--policy <file>] [-o res/xml/n
 Writes the platform's configuration for the policy (to -o, else stdout). android: the Network
 Security Config, plus the policy's private CAs as PEM files in the res/raw/ next to res/xml/ (needs
 -o); --debug-ca adds <debug-overrides> trust (debuggable builds only). ios: an Info.plist with the
-NSAppTransportSecurity dictionary. trustkit: the react-native-ssl-public-key-pinning JSON (default)
+NSAppTransportSecurity dictionary (--merge puts it into an existing Info.plist, leaving the rest of
+the file untouched). trustkit: the react-native-ssl-public-key-pinning JSON (default)
 or the native TrustKit TSKConfiguration plist.
 
 Where a platform cannot express a policy rule a warning names the rule (e.g. ios/pins-expire) and
@@ -40,6 +43,7 @@ export const command: Command = {
       policy: { type: 'string' },
       output: { type: 'string', short: 'o' },
       check: { type: 'string' },
+      merge: { type: 'string' },
       format: { type: 'string' },
       'debug-ca': { type: 'string', multiple: true },
       strict: { type: 'boolean', default: false },
@@ -64,6 +68,7 @@ export const command: Command = {
     }
     const accept = values.accept ?? [];
     const c = palette(io, 'stderr');
+    if (values.merge && (target !== 'ios' || values.output || values.check)) throw new WirelockError('ERR_USAGE', '--merge applies to ios only, without -o or --check');
     if (values.check) {
       if (values.output) throw new WirelockError('ERR_USAGE', 'give either -o or --check');
       const drift = checkDrift(target as MobileTarget, policy, resolve(io.cwd, values.check), { android, accept, ...(values.format ? { format: format as 'json' | 'plist' } : {}) });
@@ -96,7 +101,15 @@ export const command: Command = {
     const primary = result.files.find((file) => file.path === primaryPath)!;
     const extras = target === 'android' ? result.files.filter((file) => file.path !== ANDROID_XML_PATH) : [];
     let written: string[] = [];
-    if (values.output) {
+    if (values.merge) {
+      const infoPlist = resolve(io.cwd, values.merge);
+      const merged = mergeAtsIntoInfoPlist(readText(infoPlist), primary.contents, infoPlist);
+      // The merged file is checked like the generated one before it replaces the original.
+      const check = checkIos(policy, { ...result, files: [{ ...primary, contents: merged }] });
+      if (check.unexplained.length > 0) throw new WirelockError('ERR_GENERATE_UNSUPPORTED', `merging into ${infoPlist} changed the ATS rules (a wirelock bug); nothing was written`, { file: infoPlist });
+      write(infoPlist, merged);
+      written = [infoPlist];
+    } else if (values.output) {
       const out = resolve(io.cwd, values.output);
       written = target === 'android' ? writeAndroidResources(result, out) : (write(out, primary.contents), [out]);
     } else if (extras.length > 0) {
@@ -119,7 +132,7 @@ export const command: Command = {
           details: r.differences,
         })),
       });
-    } else if (!values.output) {
+    } else if (!values.output && !values.merge) {
       io.stdout.write(primary.contents);
     }
     for (const warning of result.warnings) {
