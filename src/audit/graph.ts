@@ -103,6 +103,7 @@ function label(node: LockNode): string {
 export function pathIndex(graph: LockGraph, reverse = reverseEdges(graph)): (ids: string[]) => DependencyPaths {
   let bits: Map<string, Uint32Array> | undefined;
   let directs: string[] = [];
+  const directLabels: string[] = [];
   // Multi-source breadth-first search from every importer: each node's parent on a shortest path.
   const parent = new Map<string, { from: string; depth: number }>();
   const build = () => {
@@ -163,9 +164,13 @@ export function pathIndex(graph: LockGraph, reverse = reverseEdges(graph)): (ids
     for (const id of ids) {
       const b = bits!.get(id);
       if (!b) continue;
-      directs.forEach((direct, i) => {
-        if (b[i >> 5]! & (1 << (i & 31))) via.add(label(graph.nodes.get(direct)!));
-      });
+      for (let word = 0; word < b.length; word++) {
+        // Visit set bits only: most packages come in through a handful of direct dependencies.
+        for (let rest = b[word]!; rest !== 0; rest &= rest - 1) {
+          const i = word * 32 + (31 - Math.clz32(rest & -rest));
+          via.add(directLabels[i] ??= label(graph.nodes.get(directs[i]!)!));
+        }
+      }
     }
     let best: string | undefined;
     for (const id of ids) if (parent.has(id) && (best === undefined || parent.get(id)!.depth < parent.get(best)!.depth)) best = id;
