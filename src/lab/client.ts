@@ -14,6 +14,8 @@ import { createFetch } from '../transport/fetch.js';
 import { createAgent } from '../transport/agent.js';
 import type { ViolationReport } from '../transport/report.js';
 import { spkiPin } from '../x509/certificate.js';
+import { lockdown } from '../runtime/lockdown.js';
+import { pathToFileURL } from 'node:url';
 import type { Weakness } from './scenarios.js';
 
 interface Outcome {
@@ -21,7 +23,8 @@ interface Outcome {
   status?: number;
   code?: string;
   message?: string;
-  reports: Array<Pick<ViolationReport, 'kind' | 'code' | 'blocked' | 'message'>>;
+  /** Violation reports, and runtime findings as kind "tamper" with the finding's key as code. */
+  reports: Array<{ kind: string; code: string; blocked: boolean; message: string }>;
 }
 
 const url = process.env.WIRELOCK_LAB_URL!;
@@ -57,7 +60,16 @@ function insecureTlsOptions(): ConnectionOptions | undefined {
   }
 }
 
+/** Plays a compromised dependency the app loads after start-up (and after lockdown). */
+async function loadDependency(): Promise<void> {
+  const file = process.env.WIRELOCK_LAB_DEPENDENCY;
+  if (!file) return;
+  const module = (await import(pathToFileURL(file).href)) as { default?: () => unknown };
+  if (typeof module.default === 'function') await module.default();
+}
+
 async function plain(): Promise<Outcome> {
+  await loadDependency();
   const tlsOptions = insecureTlsOptions();
   const init = { method: 'POST', body: secret };
   if (weakness === 'env-proxy') {
@@ -77,6 +89,15 @@ async function protectedByWirelock(): Promise<Outcome> {
   const onViolation = (report: ViolationReport): void => {
     reports.push({ kind: report.kind, code: report.code, blocked: report.blocked, message: report.message });
   };
+  if (process.env.WIRELOCK_LAB_LOCKDOWN === '1') {
+    // The whole process under the policy, as with `node --import wirelock/register app.js`.
+    const handle = lockdown(policy, { onTamper: 'block', onViolation, onFinding: (finding) => reports.push({ kind: 'tamper', code: finding.key, blocked: false, message: finding.title }) });
+    await handle.ready;
+    await loadDependency();
+    const response = await fetch(url, { method: 'POST', body: secret });
+    await response.arrayBuffer();
+    return { ok: true, status: response.status, reports };
+  }
   const tlsOptions = insecureTlsOptions();
   if (tlsOptions) {
     const agent = createAgent(policy, { onViolation, keepAlive: false });

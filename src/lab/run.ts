@@ -175,6 +175,8 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
       WIRELOCK_POLICY: policyFiles[staged.policy ?? 'lab'],
       WIRELOCK_LAB_SIDE: side,
       WIRELOCK_LAB_WEAKNESS: staged.weakness ?? 'none',
+      ...(staged.lockdown ? { WIRELOCK_LAB_LOCKDOWN: '1' } : {}),
+      ...(staged.dependency ? { WIRELOCK_LAB_DEPENDENCY: staged.dependency } : {}),
     };
     const bytesBefore = staged.attacker.applicationBytes;
     const output = side === 'user' ? await runChild(options.client!, [], env, true) : await runChild(client.command, client.args, env, false);

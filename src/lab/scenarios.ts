@@ -6,6 +6,7 @@ import { generateKeys, issueCertificate } from '../x509/issue.js';
 import { startMitmproxy } from './mitmproxy.js';
 import { issueWithScts, type IssueWithSctsOptions, type TestLog } from '../ct/testlog.js';
 import { issueLeaf, type LabPki } from './pki.js';
+import { plantDispatcherSwappingDependency, plantFetchWrappingDependency, plantTlsHookPreload } from './runtime-attacks.js';
 import type { CountingServer, CountingServerOptions } from './servers.js';
 
 /** How the unprotected client (the positive control) is configured, as real apps ship it. */
@@ -25,6 +26,13 @@ export interface StagedAttack {
   /** Environment for both clients: the attacker's foothold (proxy, extra CA, ...). */
   env?: Record<string, string>;
   weakness?: Weakness;
+  /**
+   * In-process attacks: wirelock's side runs under `lockdown()` (runtime integrity) and uses the
+   * global fetch, as an app protected with `--import wirelock/register` does.
+   */
+  lockdown?: boolean;
+  /** A module both clients load after start-up (after lockdown): a compromised dependency. */
+  dependency?: string;
   /** Which lab policy wirelock's client runs under ('ct': no pins, Certificate Transparency enforced). */
   policy?: 'lab' | 'expired-pins' | 'ct';
 }
@@ -333,5 +341,50 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'blocked',
     expectedCode: 'ERR_CT_REQUIRED',
     stage: (lab) => unloggedCertificateAttack(lab, lab.ctLogs.listed, 'wrong-key'),
+  },
+  {
+    id: 'hooked-tls-preload',
+    title: 'Preload hooks tls.connect (NODE_OPTIONS)',
+    attack: 'a --require preload in NODE_OPTIONS wraps tls.connect and copies plaintext to its server',
+    control: "Node's fetch",
+    expect: 'blocked',
+    expectedCode: 'ERR_ENV_COMPROMISED',
+    async stage(lab) {
+      const origin = await legitOrigin(lab);
+      const c2 = await lab.startServer({});
+      return { url: origin.url('127.0.0.1', '/pay'), attacker: c2, env: { ...publicStore(lab), NODE_OPTIONS: `--require ${plantTlsHookPreload(lab, c2.port)}` }, lockdown: true };
+    },
+  },
+  {
+    id: 'hooked-fetch-dependency',
+    title: 'Compromised dependency wraps fetch',
+    attack: 'a dependency replaces globalThis.fetch and copies request bodies to its server',
+    control: "Node's fetch",
+    expect: 'blocked',
+    expectedCode: 'ERR_ENV_COMPROMISED',
+    async stage(lab) {
+      const origin = await legitOrigin(lab);
+      const c2 = await lab.startServer({});
+      return { url: origin.url('127.0.0.1', '/pay'), attacker: c2, env: publicStore(lab), dependency: plantFetchWrappingDependency(lab, c2.port), lockdown: true };
+    },
+  },
+  {
+    id: 'dispatcher-swap-dependency',
+    title: "Compromised dependency swaps fetch's dispatcher",
+    attack: "a dependency points undici's global dispatcher at its intercepting proxy (its CA installed)",
+    control: "Node's fetch",
+    expect: 'blocked',
+    expectedCode: 'ERR_ENV_COMPROMISED',
+    async stage(lab) {
+      const origin = await legitOrigin(lab);
+      const proxy = await startInterceptingProxy(lab);
+      return {
+        url: origin.url('127.0.0.1', '/pay'),
+        attacker: proxy.attacker,
+        env: publicStore(lab, lab.pki.rogue.root.pem),
+        dependency: plantDispatcherSwappingDependency(lab, proxy.url),
+        lockdown: true,
+      };
+    },
   },
 ];

@@ -24,6 +24,9 @@ const EXPECTED: Record<string, string> = {
   'ct-no-scts': 'blocked ERR_CT_REQUIRED',
   'ct-unknown-log': 'blocked ERR_CT_REQUIRED',
   'ct-forged-sct': 'blocked ERR_CT_REQUIRED',
+  'hooked-tls-preload': 'blocked ERR_ENV_COMPROMISED',
+  'hooked-fetch-dependency': 'blocked ERR_ENV_COMPROMISED',
+  'dispatcher-swap-dependency': 'blocked ERR_ENV_COMPROMISED',
 };
 
 async function lab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
