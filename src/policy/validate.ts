@@ -288,7 +288,7 @@ function pinsExpire(value: Json, at: string, c: Collector): { date: Date; text: 
     c.error(at, 'pins/expire-format', `expected a date "YYYY-MM-DD", found ${describe(value)}`);
     return undefined;
   }
-  // Pins stay valid through the whole named day, UTC, as Android's expiration attribute does.
+  // Pins stay valid through the whole named day, UTC. (Android and TrustKit stop at the start of their date, so the mobile generators write the day after.)
   const date = new Date(`${value}T23:59:59.999Z`);
   if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value) {
     c.error(at, 'pins/expire-format', `"${value}" is not a calendar date`);
