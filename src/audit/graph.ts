@@ -56,6 +56,9 @@ export function auditPackages(graph: LockGraph): AuditPackage[] {
   const nonDev = reach(graph, (kind) => kind !== 'dev');
   const all = reach(graph, (kind, fromImporter, isStart) => kind !== 'dev' || (fromImporter && isStart));
   const byKey = new Map<string, AuditPackage>();
+  // Which merged packages got their flags from a reachable node: an unreachable copy (say yarn
+  // berry's implicit builtin patch of typescript) must not turn a dev package into a prod one.
+  const fromReachable = new Set<AuditPackage>();
   for (const node of graph.nodes.values()) {
     if (node.importer !== undefined || node.source === 'workspace') continue;
     // Nodes no importer reaches (extraneous entries) are kept and treated as production: an
@@ -68,8 +71,16 @@ export function auditPackages(graph: LockGraph): AuditPackage[] {
     if (existing) {
       existing.ids.push(node.id);
       existing.locations.push(node.location);
-      existing.dev &&= dev;
-      existing.optional &&= optional;
+      if (!orphan) {
+        if (fromReachable.has(existing)) {
+          existing.dev &&= dev;
+          existing.optional &&= optional;
+        } else {
+          existing.dev = dev;
+          existing.optional = optional;
+          fromReachable.add(existing);
+        }
+      }
       if (node.hasInstallScript) existing.hasInstallScript = true;
       existing.integrity ??= node.integrity;
       continue;
@@ -78,6 +89,7 @@ export function auditPackages(graph: LockGraph): AuditPackage[] {
     if (node.resolved) pkg.resolved = node.resolved;
     if (node.integrity) pkg.integrity = node.integrity;
     if (node.hasInstallScript) pkg.hasInstallScript = true;
+    if (!orphan) fromReachable.add(pkg);
     byKey.set(key, pkg);
   }
   return [...byKey.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0));

@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as CDX from '@cyclonedx/cyclonedx-library';
 import { auditGraph, type Finding } from '../../src/audit/audit.js';
-import { buildIndex, indexFromDirectory, type AdvisoryLookup } from '../../src/audit/db.js';
+import { buildIndex, indexFromDirectory, indexLookup, type AdvisoryLookup } from '../../src/audit/db.js';
 import { applyIgnores, parseIgnoreFile } from '../../src/audit/ignore.js';
 import { listInstalled, scanPackageCode } from '../../src/audit/installed.js';
 import { readLockfile } from '../../src/audit/lockfile/read.js';
@@ -15,7 +15,7 @@ import { FIXTURES, installedProject, OSV_VECTORS } from './support.js';
 
 const require = createRequire(import.meta.url);
 const built = indexFromDirectory(OSV_VECTORS);
-const vectors: AdvisoryLookup = { meta: built.meta, lookup: (n) => built.byName.get(n) ?? [], close() {} };
+const vectors: AdvisoryLookup = indexLookup(built);
 const simple = (dir: string) => join(FIXTURES, 'projects', 'simple', dir);
 const key = (f: Finding) => `${f.id} ${f.package.name}@${f.package.version}`;
 
@@ -48,7 +48,7 @@ test('records sharing an alias are merged into one finding with every id; the fi
     ],
     'test',
   );
-  const db: AdvisoryLookup = { meta: index.meta, lookup: (n) => index.byName.get(n) ?? [], close() {} };
+  const db: AdvisoryLookup = indexLookup(index);
   const findings = auditGraph(readLockfile(simple('npm-v3')), 'lock', db).findings.filter((f) => f.package.name === 'lodash');
   assert.equal(findings.length, 2);
   const merged = findings.find((f) => f.aliases.includes('CVE-2099-1'))!;
@@ -61,7 +61,7 @@ test('installed project: malicious-package records, hooks, install scripts, seve
   const dir = installedProject();
   try {
     const mal = buildIndex([{ name: 'm.json', bytes: JSON.stringify({ id: 'MAL-2099-1', modified: '2099-01-01T00:00:00Z', summary: 'Malicious code in evil-sdk (npm)', affected: [{ package: { ecosystem: 'npm', name: 'evil-sdk' }, versions: ['1.0.0'] }] }) }, ...readdirJson()], 'test');
-    const db: AdvisoryLookup = { meta: mal.meta, lookup: (n) => mal.byName.get(n) ?? [], close() {} };
+    const db: AdvisoryLookup = indexLookup(mal);
     const packages = listInstalled(dir);
     const installed = { packages, hits: new Map(packages.map((p) => [p.dir, scanPackageCode(dir, p)])) };
     const result = auditGraph(readLockfile(dir), 'package-lock.json', db, {}, installed);
@@ -177,4 +177,12 @@ test('table and JSON: grouped by severity, fix versions, paths; JSON summary cou
   assert.doesNotMatch(table, /\u001b\[/, 'no colour without a TTY');
   const json = toJson(result, context) as any;
   assert.deepEqual(json.summary, { critical: 0, high: 2, medium: 2, low: 0, unknown: 0, info: 0 });
+});
+
+test('the 454-package project: known answers across formats (lodash 4.17.20 only CVE-2021-23337; minimist 1.2.5 fixed)', () => {
+  for (const dir of ['npm-v1', 'npm-v3', 'yarn1', 'berry', 'pnpm-v6', 'pnpm-v9', 'bun']) {
+    const result = auditGraph(readLockfile(join(FIXTURES, 'projects', 'large', dir)), 'lock', vectors);
+    const vulns = result.findings.filter((f) => f.kind === 'vulnerability').map((f) => `${key(f)} via ${f.via.join(',')}`);
+    assert.deepEqual(vulns, ['GHSA-35jh-r3h4-6jhm lodash@4.17.20 via lodash@4.17.20'], dir);
+  }
 });

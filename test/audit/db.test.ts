@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildIndex, dbAgeDays, indexFromDirectory, indexFromZip, openCache, openDatabase, writeCache, type AdvisoryLookup } from '../../src/audit/db.js';
+import { buildIndex, dbAgeDays, indexFromDirectory, indexFromZip, indexLookup, openCache, openDatabase, writeCache, type AdvisoryLookup } from '../../src/audit/db.js';
 import { listZipEntries, readZipEntry, writeZip } from '../../src/audit/zip.js';
 import { isWirelockError } from '../../src/errors.js';
 import { OSV_VECTORS } from './support.js';
@@ -55,7 +55,7 @@ test('the shared OSV records index the same from a folder, a ZIP and the on-disk
     // Rewriting replaces the cache whole.
     writeCache(join(cacheRoot, 'osv'), fromZip);
     const cached = openCache(join(cacheRoot, 'osv'));
-    const sources: AdvisoryLookup[] = [openDatabase(OSV_VECTORS), { meta: fromZip.meta, lookup: (n) => fromZip.byName.get(n) ?? [], close() {} }, cached];
+    const sources: AdvisoryLookup[] = [openDatabase(OSV_VECTORS), indexLookup(fromZip), cached];
     for (const db of sources) {
       assert.deepEqual(ids(db, 'lodash'), ['GHSA-35jh-r3h4-6jhm', 'GHSA-p6mc-m468-83gw']);
       assert.deepEqual(ids(db, 'minimist'), ['GHSA-vh95-rmgr-6w4m', 'GHSA-vh95-rmgr-6w4m'], 'two affected entries, one per range');

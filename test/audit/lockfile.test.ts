@@ -76,7 +76,7 @@ test('install scripts where the lockfile records them (npm v2/v3, bun, pnpm v6)'
 });
 
 test('real lockfiles pass the integrity checks (positive control); npm 6 and yarn record registry URLs', () => {
-  for (const group of ['simple', 'workspaces']) {
+  for (const group of ['simple', 'workspaces', 'large']) {
     for (const dir of dirs(group)) {
       const { packages } = summary(join(PROJECTS, group, dir));
       assert.deepEqual(checkIntegrity(packages), [], `${group}/${dir}`);
@@ -206,4 +206,29 @@ test('malformed lockfiles are refused with ERR_LOCKFILE_INVALID and where', () =
       `${name}: ${text.slice(0, 40)}`,
     );
   }
+});
+
+test('a 454-package project in seven formats (one resolution, imported between managers): identical package sets', () => {
+  const large = (dir: string) => summary(join(PROJECTS, 'large', dir));
+  const reference = large('npm-v3');
+  assert.equal(reference.set.length, 454);
+  assert.equal(reference.packages.filter((p) => p.dev).length > 300, true, 'jest/webpack/eslint trees are dev');
+  assert.ok(reference.packages.some((p) => p.name === 'uglify-js' && p.optional), "handlebars' optional dependency");
+  for (const dir of ['npm-v1', 'yarn1', 'pnpm-v6', 'pnpm-v9', 'bun']) assert.deepEqual(large(dir).set, reference.set, dir);
+  // yarn berry adds node-gyp (and what it needs) for packages with native builds: exactly that subtree differs.
+  const berry = large('berry');
+  const gyp = [...berry.graph.nodes.values()].find((n) => n.name === 'node-gyp')!;
+  const subtree = new Set<string>();
+  const walk = (id: string) => {
+    const node = berry.graph.nodes.get(id)!;
+    const label = `${node.name}@${node.version}`;
+    if (subtree.has(label)) return;
+    subtree.add(label);
+    for (const edge of node.edges) if (edge.target) walk(edge.target);
+  };
+  walk(gyp.id);
+  const extra = berry.set.filter((entry) => !reference.set.includes(entry));
+  assert.ok(extra.length > 0);
+  for (const entry of extra) assert.ok(subtree.has(entry.replace(/ .*/, '')), `${entry} is not berry's node-gyp subtree`);
+  assert.deepEqual(reference.set.filter((entry) => !berry.set.includes(entry)), [], 'nothing missing in berry');
 });

@@ -148,10 +148,13 @@ function fromDependencies(doc: Json, file: string, rootManifest?: Manifest): Loc
     }
   };
   walk(isObject(doc.dependencies) ? doc.dependencies : {}, '', '/dependencies');
+  // v1's "requires" does not say which dependencies are optional, but each entry records whether it
+  // is installed only as an optional dependency; an edge into such an entry is an optional edge.
+  const kindOf = (target: string, kind: DependencyKind): DependencyKind => (kind === 'prod' && paths.get(target)?.optional === true ? 'optional' : kind);
   for (const [path, entry] of paths) {
     nodes.get(path)!.edges = typedEdges({ requires: entry.requires }).map(({ name, kind }) => {
       const target = resolveFrom(paths, path, name);
-      return target ? { name, kind, target } : { name, kind };
+      return target ? { name, kind: kindOf(target, kind), target } : { name, kind };
     });
   }
   // v1 does not record the root's own dependencies: take them from package.json when we have it,
@@ -161,7 +164,7 @@ function fromDependencies(doc: Json, file: string, rootManifest?: Manifest): Loc
   if (declared.length > 0) {
     root.edges = declared.map(({ name, kind }) => {
       const target = resolveFrom(paths, '', name);
-      return target ? { name, kind, target } : { name, kind };
+      return target ? { name, kind: kindOf(target, kind), target } : { name, kind };
     });
   } else {
     const required = new Set<string>();
