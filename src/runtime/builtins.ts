@@ -6,6 +6,7 @@ import type * as Inspector from 'node:inspector';
 import type * as DiagnosticsChannel from 'node:diagnostics_channel';
 import type * as Fs from 'node:fs';
 import type * as Util from 'node:util';
+import type * as WorkerThreads from 'node:worker_threads';
 
 /**
  * The real built-in modules. `process.getBuiltinModule` is not routed through module.register
@@ -26,6 +27,7 @@ export const real = {
   diagnosticsChannel: builtin<typeof DiagnosticsChannel>('node:diagnostics_channel'),
   fs: builtin<typeof Fs>('node:fs'),
   util: builtin<typeof Util>('node:util'),
+  workerThreads: builtin<typeof WorkerThreads>('node:worker_threads'),
 };
 
 /** Functions wirelock itself calls during checks, taken before application code can replace them. */

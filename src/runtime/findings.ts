@@ -35,6 +35,7 @@ export const FINDING_IDS = [
   'injected-library',
   'tracer',
   'tamper-attempt',
+  'worker-started',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
@@ -74,6 +75,7 @@ const FIXES: Record<FindingId, string> = {
   'injected-library': 'An instrumentation library (e.g. frida-agent) is mapped into the process: the host is compromised or under analysis.',
   tracer: 'A debugger or tracer (ptrace) is attached to the process: it can read all memory, keys included.',
   'tamper-attempt': 'Code tried to change a network function that lockdown guards: find the file in the evidence.',
+  'worker-started': 'A worker thread has its own, unguarded network functions: make sure the code in the evidence is yours, or set blockAt to "medium" to refuse workers under lockdown.',
 };
 
 export function fixFor(id: FindingId): string {

@@ -424,6 +424,22 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   };
   for (const slot of SLOTS) if (!slot.inherited) arm(slot);
 
+  // A worker thread gets fresh built-ins that none of the guards above reach (and preloads given
+  // with --import do not run in it): each new worker is a finding, refused when it blocks.
+  const OriginalWorker = real.workerThreads.Worker;
+  const GuardedWorker = class Worker extends OriginalWorker {
+    constructor(filename: string | URL, workerOptions?: ConstructorParameters<typeof OriginalWorker>[1]) {
+      if (!released) {
+        const source = workerOptions?.eval ? '(eval code)' : String(filename);
+        record(makeFinding('worker-started', 'medium', `a worker thread was started (${source}): its network is not under lockdown`, { worker: source, startedBy: callerOutsideWirelock() ?? null }, source));
+        const blocking = onTamper === 'block' ? blockingFinding() : undefined;
+        if (blocking) throw new WirelockError('ERR_ENV_COMPROMISED', `worker refused, the runtime is compromised: ${blocking.key}: ${blocking.title}`, { finding: blocking.key, severity: blocking.severity });
+      }
+      super(filename, workerOptions);
+    }
+  };
+  Object.defineProperty(real.workerThreads, 'Worker', { value: GuardedWorker, writable: true, enumerable: true, configurable: true });
+
   // `import { connect } from 'node:tls'` in modules loaded from now on sees the guard.
   syncBuiltinESMExports();
   observed = signals();
@@ -467,6 +483,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
         }
         if (descriptor) Object.defineProperty(slot.target, slot.key, descriptor);
       }
+      if (real.workerThreads.Worker === GuardedWorker) Object.defineProperty(real.workerThreads, 'Worker', { value: OriginalWorker, writable: true, enumerable: true, configurable: true });
       syncBuiltinESMExports();
       void dispatcher.close().catch(() => undefined);
       if (active === handle) active = undefined;

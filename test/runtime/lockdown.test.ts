@@ -259,6 +259,22 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     assert.ok(lab.c2.captured.includes('ENV-TOKEN-0042'));
   });
 
+  test('worker thread (fresh built-ins, no guard): reported under the default blockAt, refused with blockAt "medium"', async () => {
+    lab.reset();
+    const env = { ...lab.env({ DEPENDENCY: attack('worker-exfil.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), LOCKDOWN: 'block' };
+    const reported = await runApp({ env });
+    const finding = reported.findings.find((f) => f.key === 'worker-started:(eval code)');
+    assert.equal(finding?.severity, 'medium');
+    assert.match(String(finding?.evidence.startedBy), /worker-exfil\.mjs:\d+:\d+$/);
+    // The gap this finding exists for: the worker's socket is not under the policy.
+    assert.equal(reported.dependency.sent, true);
+    assert.ok(lab.c2.captured.includes('ENV-TOKEN-0042'));
+    lab.reset();
+    const refused = await runApp({ env: { ...env, BLOCK_AT: 'medium' } });
+    assert.deepEqual(refused.dependency, { started: false, code: 'ERR_ENV_COMPROMISED' });
+    assert.equal(lab.c2.applicationBytes, 0);
+  });
+
   test('onTamper "report": the finding is reported and nothing is blocked', async () => {
     lab.reset();
     const policy = { ...lab.policy, unlistedHosts: 'allow' };
