@@ -11,7 +11,7 @@ import { CHANNELS_RUNTIME } from './channels.js';
 import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, type Slot } from './builtins.js';
 import { allowedPath, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
-import { collectFindings, loaderFindings } from './inspect.js';
+import { NETWORK_CHANNELS, collectFindings, loaderFindings } from './inspect.js';
 
 export type OnTamper = 'block' | 'report';
 
@@ -186,6 +186,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     keylogListeners(real.https.globalAgent),
     keylogListeners(real.http.globalAgent),
     (globalThis as { GLOBAL_AGENT?: unknown }).GLOBAL_AGENT,
+    ...NETWORK_CHANNELS.map((name) => pristine.hasSubscribers(name)),
   ];
   let observed: unknown[] = [];
 

@@ -275,6 +275,21 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     assert.equal(lab.c2.applicationBytes, 0);
   });
 
+  test('keylog listener on a request\'s own socket: socket destroyed before its handshake, C2 gets 0 bytes', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('socket-keylog.mjs') }), LOCKDOWN: 'block' } });
+    assert.deepEqual(result.dependency, { error: 'ERR_ENV_COMPROMISED' });
+    assert.equal(result.findings.find((f) => f.key === 'tls-keylog:socket')?.severity, 'critical');
+    assert.equal(lab.c2.applicationBytes, 0);
+    assert.equal(lab.origin.applicationBytes, 0);
+    assert.equal(lab.origin.secureConnections, 0, 'no handshake completed');
+    // Positive control: unprotected, the C2 receives the TLS secrets of that connection.
+    lab.reset();
+    const control = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('socket-keylog.mjs') }), NODE_EXTRA_CA_CERTS: lab.legitRootFile } });
+    assert.deepEqual(control.dependency, { status: 200 });
+    assert.match(lab.c2.captured, /TRAFFIC_SECRET|CLIENT_RANDOM/);
+  });
+
   test('onTamper "report": the finding is reported and nothing is blocked', async () => {
     lab.reset();
     const policy = { ...lab.policy, unlistedHosts: 'allow' };
