@@ -18,6 +18,7 @@ import {
   type Severity,
 } from './findings.js';
 import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
+import { isWirelockValue } from './own.js';
 import { describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
 
 export interface InspectOptions {
@@ -295,7 +296,7 @@ function objectOrigin(value: object, method: string, originOf: (value: unknown) 
   const ctor = proto?.constructor;
   const methodValue = (value as Record<string, unknown>)[method];
   // lockdown's own guard on Agent.prototype.createConnection counts as Node's.
-  const methodOrigin: FunctionOrigin = own.has(methodValue) ? { kind: 'builtin', url: 'wirelock lockdown' } : originOf(methodValue);
+  const methodOrigin: FunctionOrigin = own.has(methodValue) || isWirelockValue(methodValue) ? { kind: 'builtin', url: 'wirelock lockdown' } : originOf(methodValue);
   return { ctor: typeof ctor?.name === 'string' ? ctor.name : '?', origin: originOf(ctor), methodOrigin };
 }
 
@@ -303,7 +304,7 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
   const own = options.ownValues ?? new Set<unknown>();
   for (const slot of SLOTS) {
     const value = readSlot(slot);
-    if (own.has(value)) continue;
+    if (own.has(value) || isWirelockValue(value)) continue;
     const changed = value !== loadTimeValues.get(slot.name);
     if (slot.kind === 'function') {
       if (value === undefined) continue;

@@ -11,6 +11,7 @@ import { CHANNELS_RUNTIME } from './channels.js';
 import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, type Slot } from './builtins.js';
 import { allowedPath, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
+import { wirelockValues } from './own.js';
 import { NETWORK_CHANNELS, collectFindings, loaderFindings } from './inspect.js';
 
 export type OnTamper = 'block' | 'report';
@@ -292,6 +293,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     }
     installed.set(name, value);
     ownValues.add(value);
+    wirelockValues.add(value as object);
   };
 
   const originalTlsConnect = real.tls.connect;

@@ -37,6 +37,13 @@ describe('inspectEnvironment in real processes', { concurrency: false }, () => {
     assert.deepEqual(result.limits, []);
   });
 
+  test('inspectEnvironment under an active lockdown does not report lockdown\'s own guards', async () => {
+    const file = join(lab.dir, 'policy.json');
+    writeFileSync(file, JSON.stringify(lab.policy));
+    const result = await inspect({ flags: ['--import', 'wirelock/register'], env: { WIRELOCK_POLICY: file, FORCE_INSPECT: '1' } });
+    assert.deepEqual(keys(result), []);
+  });
+
   test('--require preload on the command line', async () => {
     const result = await inspect({ flags: ['--require', attack('exfil.cjs')] });
     const preload = finding(result, `preload:${attack('exfil.cjs')}`);
