@@ -100,12 +100,11 @@ function refusedSocket(error: Error): Socket {
 }
 
 /** The first stack frame outside wirelock and Node, for evidence of who did something. */
+const wirelockRoot = new URL('..', import.meta.url);
 function callerOutsideWirelock(): string | undefined {
-  const here = new URL('.', import.meta.url).href;
-  const herePath = new URL('.', import.meta.url).pathname;
   const stack = new Error().stack?.split('\n').slice(1) ?? [];
   for (const line of stack) {
-    if (line.includes(here) || line.includes(herePath) || line.includes('(node:') || line.includes(' node:') || line.includes('/transport/')) continue;
+    if (line.includes(wirelockRoot.href) || line.includes(`(${wirelockRoot.pathname}`) || line.includes('(node:') || line.includes(' node:')) continue;
     const match = /\(?((?:file:\/\/)?\/[^()]+?):(\d+):(\d+)\)?\s*$/.exec(line);
     if (match) return `${match[1]}:${match[2]}:${match[3]}`;
   }
