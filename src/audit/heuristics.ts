@@ -60,9 +60,40 @@ function snippetOf(line: string, column: number): string {
   return `…${text.slice(start, start + 160)}…`;
 }
 
+const MODULE_FUNCTIONS: Record<string, { rule: HookRule; functions: string }> = {
+  http: { rule: 'reassign-http-request', functions: 'request|get' },
+  https: { rule: 'reassign-http-request', functions: 'request|get' },
+  tls: { rule: 'reassign-tls-connect', functions: 'connect|createSecureContext|checkServerIdentity' },
+  net: { rule: 'reassign-net-connect', functions: 'connect|createConnection' },
+};
+
+/**
+ * Bundled and minified code rarely writes `https.request = ...`: it binds the module to a short
+ * name first (`n=require("https")`, `import * as h from 'node:https'`, TypeScript's
+ * `https_1 = __importDefault(require("https"))`). Those names get the same rules as the module's.
+ */
+function aliasRules(source: string): Array<{ rule: HookRule; re: RegExp }> {
+  const rules: Array<{ rule: HookRule; re: RegExp }> = [];
+  const seen = new Set<string>();
+  const add = (alias: string, module: string) => {
+    const spec = MODULE_FUNCTIONS[module];
+    if (!spec || alias === module || seen.has(alias)) return;
+    seen.add(alias);
+    const escaped = alias.replace(/\$/g, '\\$');
+    rules.push({ rule: spec.rule, re: new RegExp(String.raw`(?<![\w$.])${escaped}(?:\.default)?\s*\.\s*(?:${spec.functions})${ASSIGN}`) });
+  };
+  const MOD = String.raw`['"](?:node:)?(https?|tls|net)['"]`;
+  const requireRe = new RegExp(String.raw`([\w$]+)\s*=\s*(?:[\w$.]*(?:__importDefault|__importStar|_interopRequireDefault|_interopRequireWildcard)\(\s*)?require\(\s*${MOD}\s*\)`, 'g');
+  const importRe = new RegExp(String.raw`import\s+(?:\*\s+as\s+)?([\w$]+)\s+from\s+${MOD}`, 'g');
+  for (const match of source.matchAll(requireRe)) add(match[1]!, match[2]!);
+  for (const match of source.matchAll(importRe)) add(match[1]!, match[2]!);
+  return rules;
+}
+
 export function scanSource(source: string): HookHit[] {
   const hits: HookHit[] = [];
   const lines = source.split(/\r?\n/);
+  const rules = [...LINE_RULES, ...aliasRules(source)];
   let envLine = -1;
   let envColumn = 0;
   let networkSeen = false;
@@ -80,9 +111,9 @@ export function scanSource(source: string): HookHit[] {
       line = line.slice(0, open);
       inBlockComment = true;
     }
-    line = stripLineComment(line);
+    line = stripLineComment(line.replace(/\/\*.*?\*\//g, (comment) => ' '.repeat(comment.length)));
     if (line.trimStart().startsWith('*')) return;
-    for (const { rule, re } of LINE_RULES) {
+    for (const { rule, re } of rules) {
       const match = re.exec(line);
       if (match) hits.push({ rule, line: index + 1, column: match.index + 1, snippet: snippetOf(rawLine, match.index) });
     }

@@ -103,3 +103,13 @@ test('progress bar: drawn on a TTY, silent otherwise', async () => {
   pipe.done();
   assert.deepEqual(quiet, []);
 });
+
+test('module aliases in bundled, minified and compiled code get the same rules', () => {
+  assert.deepEqual(rules('var n=require("https"),o=n.request;n.request=function(e){return o(e)};'), ['reassign-http-request:1']);
+  assert.deepEqual(rules("import * as h from 'node:https';\nh.get = spy;"), ['reassign-http-request:2']);
+  assert.deepEqual(rules('const tls_1 = __importDefault(require("tls"));\ntls_1.default.connect = wrapped;'), ['reassign-tls-connect:2']);
+  assert.deepEqual(rules('const sock = require("net");\nsock.createConnection = c;'), ['reassign-net-connect:2']);
+  // Negative controls: the alias read or called, another object's request, an inline comment.
+  assert.deepEqual(rules('var n=require("https");n.request(url,cb);var r={request:1};r.request=2;x.n.request=3;'), []);
+  assert.deepEqual(rules('/* https.request = x */ const a = 1;'), []);
+});

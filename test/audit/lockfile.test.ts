@@ -232,3 +232,17 @@ test('a 454-package project in seven formats (one resolution, imported between m
   for (const entry of extra) assert.ok(subtree.has(entry.replace(/ .*/, '')), `${entry} is not berry's node-gyp subtree`);
   assert.deepEqual(reference.set.filter((entry) => !berry.set.includes(entry)), [], 'nothing missing in berry');
 });
+
+test('npm v2/v3: npm: aliases are audited under the real name; skipped optional platform entries are not packages', () => {
+  const text = JSON.stringify({
+    lockfileVersion: 3,
+    packages: {
+      '': { dependencies: { 'lodash-old': 'npm:lodash@4.17.15' }, optionalDependencies: { 'fsevents': '2.3.3' } },
+      'node_modules/lodash-old': { name: 'lodash', version: '4.17.15', resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.15.tgz', integrity: 'sha512-8xOcRHvCjnocdS5cpwXQXVzmmh5e5+saE2QGoeQmbKmRS6J3VQppPOIt0MnmE+4xlZoumy0GPG0D0MVIQbNA1A==' },
+      'node_modules/fsevents': { optional: true },
+    },
+  });
+  const pkgs = auditPackages(parseLockfile(text, 'package-lock.json'));
+  assert.deepEqual(pkgs.map((p) => `${p.name}@${p.version}`), ['lodash@4.17.15']);
+  assert.deepEqual(checkIntegrity(pkgs), [], 'the tarball URL names the real package');
+});

@@ -177,3 +177,14 @@ test('node_modules present: install scripts and network hooks are reported with 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('several lockfiles in one folder: the audited one is named, the others are not silently skipped', async () => {
+  const dir = join(work, 'two-lockfiles');
+  cpSync(npmV3, dir, { recursive: true });
+  cpSync(join(FIXTURES, 'projects', 'simple', 'yarn1', 'yarn.lock'), join(dir, 'yarn.lock'));
+  const r = await wirelock(dir, 'audit', '--db', OSV, '--json', '--max-db-age', '100000');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /2 lockfiles in .*; audited .*package-lock\.json, not .*yarn\.lock/);
+  const yarn = await wirelock(dir, 'audit', 'yarn.lock', '--db', OSV, '--json', '--max-db-age', '100000');
+  assert.equal(JSON.parse(yarn.stdout).format, 'yarn-v1');
+});

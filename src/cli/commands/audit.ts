@@ -179,8 +179,11 @@ export const command: Command = {
     const target = resolve(io.cwd, positionals[0] ?? '.');
     if (!existsSync(target)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${target} does not exist`, { file: target });
     const projectDir = statSync(target).isDirectory() ? target : dirname(target);
-    const lockfilePath = statSync(target).isDirectory() ? findLockfiles(target)[0] : target;
+    const found = statSync(target).isDirectory() ? findLockfiles(target) : [target];
+    const lockfilePath = found[0];
     if (!lockfilePath) throw new WirelockError('ERR_LOCKFILE_INVALID', `no lockfile in ${target}`, { file: target });
+    // Two lockfiles usually means one is stale; say which one was audited rather than pick silently.
+    if (found.length > 1) io.stderr.write(`wirelock audit: warning: ${found.length} lockfiles in ${target}; audited ${found[0]}, not ${found.slice(1).join(', ')} (pass a file to choose)\n`);
     const graph = readLockfile(lockfilePath);
 
     let db: AdvisoryLookup;
