@@ -17,6 +17,8 @@ export interface AuditPackage {
   optional: boolean;
   /** Node ids (one per installed copy). */
   ids: string[];
+  /** Set when copies of the same name@version from the same source carry different hashes. */
+  conflictingIntegrity?: string[];
   locations: string[];
 }
 
@@ -82,6 +84,10 @@ export function auditPackages(graph: LockGraph): AuditPackage[] {
         }
       }
       if (node.hasInstallScript) existing.hasInstallScript = true;
+      // Berry checksums hash yarn's archive, which differs for a patched copy: only npm SRI hashes compare.
+      if (node.integrity?.startsWith('sha') && existing.integrity?.startsWith('sha') && node.integrity !== existing.integrity) {
+        existing.conflictingIntegrity = [...new Set([...(existing.conflictingIntegrity ?? [existing.integrity]), node.integrity])];
+      }
       existing.integrity ??= node.integrity;
       continue;
     }

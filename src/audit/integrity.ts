@@ -6,6 +6,7 @@ import type { AuditPackage } from './graph.js';
 
 export type IntegrityRule =
   | 'insecure-url'
+  | 'integrity-conflict'
   | 'disallowed-registry'
   | 'name-mismatch'
   | 'missing-integrity'
@@ -68,6 +69,10 @@ export function checkIntegrity(packages: AuditPackage[], allowedRegistries: stri
         }
       }
       if (pkg.source === 'tarball') issues.push({ rule: 'tarball-dependency', package: pkg, severity: 'low', message: `${ref} is a direct tarball URL (${pkg.resolved}), not a registry package` });
+    }
+    if (pkg.conflictingIntegrity) {
+      // One published version has one tarball: two hashes mean one copy is not what the registry served.
+      issues.push({ rule: 'integrity-conflict', package: pkg, severity: 'high', message: `${ref} appears ${pkg.ids.length} times with different integrity hashes (${pkg.conflictingIntegrity.map((h) => h.slice(0, 20)).join('…, ')}…)` });
     }
     if (pkg.source === 'registry' || pkg.source === 'tarball') {
       if (!pkg.integrity) {

@@ -95,6 +95,7 @@ test('lockfile integrity: each tampering is caught, correct entries are not', ()
     'file-dependency localpkg',
     'git-dependency mylib',
     'insecure-url lodash',
+    'integrity-conflict good',
     'missing-integrity ms',
     'name-mismatch react',
     'tarball-dependency tarpkg',
