@@ -33,6 +33,9 @@ export const real = {
 /** Functions wirelock itself calls during checks, taken before application code can replace them. */
 export const pristine = {
   readFileSync: real.fs.readFileSync,
+  openSync: real.fs.openSync,
+  readSync: real.fs.readSync,
+  closeSync: real.fs.closeSync,
   isProxy: real.util.types.isProxy,
   inspectorUrl: real.inspector.url,
   getOwnPropertyDescriptor: Reflect.getOwnPropertyDescriptor,

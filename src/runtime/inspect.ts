@@ -400,6 +400,32 @@ function nativeFindings(facts: ProcessFacts, limits: string[], out: RuntimeFindi
   }
 }
 
+const statusBuffer = Buffer.alloc(8192);
+let tracerCheckedAt = -Infinity;
+let lastTracerPid = 0;
+/**
+ * TracerPid of this process, re-read at most every `maxAgeMs` (a raw read of /proc/self/status
+ * costs ~15 µs): cheap enough for the per-connection gate, so a debugger or frida attaching after
+ * start is noticed at the next connection.
+ */
+export function tracerPid(maxAgeMs = 100): number {
+  const now = performance.now();
+  if (now - tracerCheckedAt < maxAgeMs) return lastTracerPid;
+  tracerCheckedAt = now;
+  try {
+    const fd = pristine.openSync('/proc/self/status', 'r');
+    try {
+      const length = pristine.readSync(fd, statusBuffer, 0, statusBuffer.length, 0);
+      lastTracerPid = Number(/TracerPid:\s*(\d+)/.exec(statusBuffer.toString('latin1', 0, length))?.[1] ?? 0);
+    } finally {
+      pristine.closeSync(fd);
+    }
+  } catch {
+    lastTracerPid = 0;
+  }
+  return lastTracerPid;
+}
+
 /**
  * Every synchronous check. `originOf` comes from one inspector session for all slots, so the
  * ~30 ms of Debugger.enable is paid once per inspection.

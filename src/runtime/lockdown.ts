@@ -12,7 +12,7 @@ import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, typ
 import { allowedPath, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
-import { NETWORK_CHANNELS, collectFindings, loaderFindings } from './inspect.js';
+import { NETWORK_CHANNELS, collectFindings, loaderFindings, tracerPid } from './inspect.js';
 
 export type OnTamper = 'block' | 'report';
 
@@ -187,6 +187,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     keylogListeners(real.http.globalAgent),
     (globalThis as { GLOBAL_AGENT?: unknown }).GLOBAL_AGENT,
     ...NETWORK_CHANNELS.map((name) => pristine.hasSubscribers(name)),
+    tracerPid(),
   ];
   let observed: unknown[] = [];
 

@@ -290,6 +290,15 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     assert.match(lab.c2.captured, /TRAFFIC_SECRET|CLIENT_RANDOM/);
   });
 
+  test('a tracer attaching after start (strace -p) is noticed at the next connection and blocks it', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('attach-tracer.mjs') }), LOCKDOWN: 'block' } });
+    assert.deepEqual(result.dependency, { attached: true });
+    assert.equal(result.outcome?.code, 'ERR_ENV_COMPROMISED', JSON.stringify(result.outcome));
+    assert.equal(result.outcome?.finding, 'tracer');
+    assert.equal(lab.origin.applicationBytes, 0);
+  });
+
   test('onTamper "report": the finding is reported and nothing is blocked', async () => {
     lab.reset();
     const policy = { ...lab.policy, unlistedHosts: 'allow' };
