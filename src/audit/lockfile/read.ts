@@ -67,8 +67,21 @@ export function readWorkspaceManifests(root: string): Map<string, Manifest> {
   return manifests;
 }
 
-/** Pure dispatch on the file name and content. */
+/**
+ * Pure dispatch on the file name and content. A reader bug on a malformed file must still end as
+ * ERR_LOCKFILE_INVALID (exit 2), not a stack trace; the fuzz tests call the readers directly so
+ * such bugs are still found.
+ */
 export function parseLockfile(text: string, file: string, manifests: Map<string, Manifest> = new Map()): LockGraph {
+  try {
+    return dispatch(text, file, manifests);
+  } catch (error) {
+    if (error instanceof WirelockError) throw error;
+    throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: unexpected content (${(error as Error).message})`, { file }, { cause: error });
+  }
+}
+
+function dispatch(text: string, file: string, manifests: Map<string, Manifest> = new Map()): LockGraph {
   const name = basename(file);
   // Suffix match so fixtures and copies ("old.package-lock.json") still read as what they are.
   if (name.endsWith('package-lock.json') || name.endsWith('npm-shrinkwrap.json')) return parseNpmLockfile(text, file, manifests.get('.'));

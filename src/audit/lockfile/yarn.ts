@@ -14,7 +14,7 @@ export type Workspaces = Map<string, Manifest>;
 
 type Entry = Record<string, unknown>;
 
-function unquote(text: string): string {
+function unquoteString(text: string): string {
   const t = text.trim();
   if (t.startsWith('"') && t.endsWith('"') && t.length >= 2) return JSON.parse(t) as string;
   return t;
@@ -34,11 +34,24 @@ export function parseYarnClassicText(text: string, file: string): Map<string, En
     const indent = line.length - line.trimStart().length;
     const body = line.trim();
     const fail = () => new WirelockError('ERR_LOCKFILE_INVALID', `${file}:${index + 1}: cannot parse "${body.slice(0, 60)}"`, { file, line: index + 1 });
+    const unquote = (text: string) => {
+      try {
+        return unquoteString(text);
+      } catch {
+        throw fail();
+      }
+    };
     if (indent === 0) {
       if (!body.endsWith(':')) throw fail();
       current = {};
       block = undefined;
-      for (const spec of splitSpecs(body.slice(0, -1))) entries.set(spec, current);
+      let specs: string[];
+      try {
+        specs = splitSpecs(body.slice(0, -1));
+      } catch {
+        throw fail();
+      }
+      for (const spec of specs) entries.set(spec, current);
       return;
     }
     if (!current) throw fail();
@@ -68,7 +81,7 @@ export function parseYarnClassicText(text: string, file: string): Map<string, En
 function splitSpecs(text: string): string[] {
   const out: string[] = [];
   const re = /\s*("(?:[^"\\]|\\.)*"|[^,]+)\s*(?:,|$)/g;
-  for (const match of text.matchAll(re)) if (match[1]) out.push(unquote(match[1]));
+  for (const match of text.matchAll(re)) if (match[1]) out.push(unquoteString(match[1]));
   return out;
 }
 
