@@ -173,6 +173,28 @@ function describeFileOnce(text: string): Array<{ subject: string; pin: string }>
   return extraFileCache.certificates;
 }
 
+function bundledCas(): readonly string[] | undefined {
+  try {
+    return pristine.getCACertificates?.call(real.tls, 'bundled');
+  } catch {
+    return undefined;
+  }
+}
+
+const storeExtrasCache = new WeakMap<readonly string[], Array<{ subject: string; pin: string }>>();
+/** Certificates of the default store that are not bundled; cached per list (Node caches the list). */
+function defaultStoreExtras(current: readonly string[], bundled: readonly string[]): Array<{ subject: string; pin: string }> {
+  let extras = storeExtrasCache.get(current);
+  if (!extras) {
+    const bundledSet = new Set(bundled);
+    // The system store lists a certificate once per hash link: count each key once.
+    const seen = new Set<string>();
+    extras = describeCertificates(current.filter((pem) => !bundledSet.has(pem))).filter((cert) => !seen.has(cert.pin) && Boolean(seen.add(cert.pin)));
+    storeExtrasCache.set(current, extras);
+  }
+  return extras;
+}
+
 let bundledPinSet: Set<string> | undefined;
 function bundledPins(): Set<string> {
   bundledPinSet ??= new Set(describeCertificates(real.tls.rootCertificates).map((cert) => cert.pin));
@@ -205,6 +227,25 @@ function caFindings(facts: ProcessFacts, allow: AllowList, out: RuntimeFinding[]
         certificates,
       ),
     );
+  }
+  // Node >= 22.15 / 24 can say what it trusts: whatever the default store holds beyond the bundled
+  // roots and NODE_EXTRA_CA_CERTS came from the system store (--use-system-ca) or was injected.
+  const defaultStore = safeDefaultCas();
+  const bundledList = bundledCas();
+  if (defaultStore && bundledList) {
+    const explained = new Set([...bundledPins(), ...(extraFile ? describeFileOnce(readText(extraFile) ?? '').map((cert) => cert.pin) : [])]);
+    const others = defaultStoreExtras(defaultStore, bundledList).filter((cert) => !explained.has(cert.pin));
+    if (others.length > 0) {
+      out.push(
+        judge(
+          makeFinding('system-ca', 'medium', `Node's default CA store trusts ${others.length} certificate(s) beyond its bundled roots and NODE_EXTRA_CA_CERTS`, {
+            certificates: others.slice(0, 20),
+            ...(others.length > 20 ? { truncated: others.length - 20 } : {}),
+          }, 'default-store'),
+          others,
+        ),
+      );
+    }
   }
   const stores = [...new Set([...facts.flags.caStore, ...facts.currentNodeOptions.caStore])];
   for (const flag of stores) {

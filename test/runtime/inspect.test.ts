@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { certificatePin } from '../../src/x509/certificate.js';
-import { attack, keys, runApp, startLab, type AppResult, type Lab } from './support.js';
+import { attack, keys, nodeWithSystemStore, runApp, startLab, type AppResult, type Lab } from './support.js';
 
 let lab: Lab;
 before(async () => {
@@ -102,6 +102,25 @@ describe('inspectEnvironment in real processes', { concurrency: false }, () => {
     const result = await inspect({ flags: ['--use-openssl-ca'], env: { SSL_CERT_FILE: lab.legitRootFile } });
     assert.equal(finding(result, 'system-ca:--use-openssl-ca').severity, 'medium');
     assert.equal(finding(result, 'system-ca:SSL_CERT_FILE').severity, 'medium');
+  });
+
+  test('--use-system-ca: the certificates it adds to Node\'s default store are listed by pin (tls.getCACertificates)', async () => {
+    const node = await nodeWithSystemStore();
+    if (!node) {
+      // No tls.getCACertificates on this Node: there is no store to compare, only the flag.
+      const result = await inspect({ flags: ['--use-system-ca'] });
+      assert.equal(finding(result, 'system-ca:--use-system-ca').severity, 'medium');
+      return;
+    }
+    const file = join(lab.dir, 'system-store.pem');
+    writeFileSync(file, lab.rogue.root.pem);
+    const env = { SSL_CERT_FILE: file, SSL_CERT_DIR: join(lab.dir, 'no-such-dir') };
+    const result = await runApp({ flags: ['--use-system-ca'], env, node });
+    const store = finding(result, 'system-ca:default-store');
+    assert.deepEqual((store.evidence.certificates as Array<{ pin: string }>).map((c) => c.pin), [certificatePin(lab.rogue.root.der)]);
+    // Control: the same Node without the flag trusts nothing beyond its bundled roots.
+    const control = await runApp({ env, node });
+    assert.equal(control.findings.some((f) => f.key === 'system-ca:default-store'), false);
   });
 
   test('NODE_TLS_REJECT_UNAUTHORIZED=0 at start', async () => {

@@ -120,3 +120,11 @@ export async function nodeWithSetDefaultCas(): Promise<string | undefined> {
   const { existsSync } = await import('node:fs');
   return existsSync(NODE24) ? NODE24 : undefined;
 }
+
+/** A Node binary whose tls.getCACertificates knows the system store (Node >= 23.5 / 24), if any. */
+export async function nodeWithSystemStore(): Promise<string | undefined> {
+  const tls = (await import('node:tls')) as { getCACertificates?: unknown };
+  if (typeof tls.getCACertificates === 'function') return process.execPath;
+  const { existsSync } = await import('node:fs');
+  return existsSync(NODE24) ? NODE24 : undefined;
+}
