@@ -121,7 +121,7 @@ export function toSarif(result: AuditResult, context: ReportContext): Record<str
       locations: [
         {
           physicalLocation: {
-            artifactLocation: { uri: onCode ? f.location!.file : context.lockfileUri, uriBaseId: '%SRCROOT%' },
+            artifactLocation: { uri: f.location?.file ?? context.lockfileUri, uriBaseId: '%SRCROOT%' },
             region: { startLine: line ?? 1, ...(onCode && f.location?.column ? { startColumn: f.location.column } : {}) },
           },
         },

@@ -188,3 +188,27 @@ test('several lockfiles in one folder: the audited one is named, the others are 
   const yarn = await wirelock(dir, 'audit', 'yarn.lock', '--db', OSV, '--json', '--max-db-age', '100000');
   assert.equal(JSON.parse(yarn.stdout).format, 'yarn-v1');
 });
+
+test('several paths and --recursive: one report over every lockfile, locations relative to where it runs', async () => {
+  const tree = join(work, 'tree');
+  cpSync(join(FIXTURES, 'projects', 'simple', 'pnpm-v9'), join(tree, 'web'), { recursive: true });
+  cpSync(join(FIXTURES, 'projects', 'workspaces', 'bun'), join(tree, 'services', 'api'), { recursive: true });
+  const installed = installedProject();
+  try {
+    cpSync(installed, join(tree, 'tools'), { recursive: true });
+  } finally {
+    rmSync(installed, { recursive: true, force: true });
+  }
+  const r = await wirelock(tree, 'audit', '-r', '--db', OSV, '--json', '--max-db-age', '100000');
+  assert.equal(r.code, 1, r.stderr);
+  const json = JSON.parse(r.stdout);
+  assert.deepEqual(json.lockfiles.map((l: any) => `${l.lockfile} ${l.format}`), ['services/api/bun.lock bun', 'tools/package-lock.json npm-v3', 'web/pnpm-lock.yaml pnpm-v9']);
+  const files = new Set(json.findings.map((f: any) => f.location.file));
+  for (const file of ['services/api/bun.lock', 'tools/package-lock.json', 'web/pnpm-lock.yaml', 'tools/node_modules/evil-sdk/index.js']) assert.ok(files.has(file), file);
+  const sarif = JSON.parse((await wirelock(tree, 'audit', 'web', 'services/api', '--db', OSV, '--format', 'sarif', '--max-db-age', '100000')).stdout);
+  const uris = new Set(sarif.runs[0].results.map((x: any) => x.locations[0].physicalLocation.artifactLocation.uri));
+  assert.deepEqual([...uris].sort(), ['services/api/bun.lock', 'web/pnpm-lock.yaml']);
+  assert.ok(sarif.runs[0].results.every((x: any) => x.locations[0].physicalLocation.region.startLine > 1));
+  const cdx = await wirelock(tree, 'audit', '-r', '--db', OSV, '--format', 'cyclonedx');
+  assert.equal(cdx.code, 2, 'one SBOM describes one lockfile');
+});

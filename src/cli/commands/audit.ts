@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, type Dirent } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { WirelockError } from '../../errors.js';
 import { VERSION } from '../../version.js';
-import { auditGraph, type Finding, type InstalledEvidence } from '../../audit/audit.js';
+import { auditGraph, compareFindings, type AuditResult, type Finding, type InstalledEvidence } from '../../audit/audit.js';
+import type { LockGraph } from '../../audit/lockfile/model.js';
 import { severityRank, type Severity } from '../../audit/cvss.js';
 import { dbAgeDays, defaultCacheDir, indexFromDirectory, indexFromZip, isCacheDir, openCache, openDatabase, writeCache, type AdvisoryLookup, type BuiltIndex } from '../../audit/db.js';
 import { DEFAULT_OSV_URL, download, progressBar } from '../../audit/download.js';
@@ -14,7 +15,7 @@ import { renderTable, toCycloneDx, toJson, toSarif, type ReportContext } from '.
 import { EXIT, parseCommandArgs, type Command, type CommandIo } from '../command.js';
 import { palette, writeJson } from '../output.js';
 
-const usage = `usage: wirelock audit [dir|lockfile] [options]
+const usage = `usage: wirelock audit [dir|lockfile ...] [options]
        wirelock audit db update [--from <url|zip|dir>] [--sha256 <hex>] [--cache-dir <dir>]
        wirelock audit db status [--cache-dir <dir>] [--json]
 
@@ -35,6 +36,7 @@ options:
   --ignore-file <file>      ignore entries {id, package?, reason, expires}
                             (default: .wirelock-audit-ignore.json next to the lockfile)
   --allowed-registry <host> allowed registry host, repeatable (default: ${DEFAULT_REGISTRIES.join(', ')})
+  -r, --recursive           audit every folder below the given ones that has a lockfile
   --production              leave out packages only devDependencies bring in
   --skip-installed          do not look into node_modules (install scripts, network hooks)
   --max-db-age <days>       warn when the newest advisory is older than this (default 7)
@@ -92,6 +94,25 @@ export function lineFinder(text: string): (finding: Finding) => number | undefin
     }
     return line || undefined;
   };
+}
+
+/** Folders under `root` holding a lockfile; node_modules and dot-folders are not entered. */
+function foldersWithLockfiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    if (findLockfiles(dir).length > 0) out.push(dir);
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.')) walk(join(dir, entry.name));
+    }
+  };
+  walk(root);
+  return out.sort();
 }
 
 async function runDb(argv: string[], io: CommandIo): Promise<number> {
@@ -167,6 +188,7 @@ export const command: Command = {
       production: { type: 'boolean', default: false },
       'skip-installed': { type: 'boolean', default: false },
       'max-db-age': { type: 'string', default: '7' },
+      recursive: { type: 'boolean', short: 'r', default: false },
     });
     const format = values.json ? 'json' : values.format;
     if (!['table', 'json', 'sarif', 'cyclonedx'].includes(format)) throw new WirelockError('ERR_USAGE', `--format must be table, json, sarif or cyclonedx, not "${format}"`);
@@ -174,17 +196,27 @@ export const command: Command = {
     if (!FAIL_ON.includes(failOn)) throw new WirelockError('ERR_USAGE', `--fail-on must be one of ${FAIL_ON.join(', ')}, not "${failOn}"`);
     const maxAge = Number(values['max-db-age']);
     if (!Number.isFinite(maxAge) || maxAge < 0) throw new WirelockError('ERR_USAGE', '--max-db-age must be a number of days');
-    if (positionals.length > 1) throw new WirelockError('ERR_USAGE', 'expected at most one directory or lockfile');
+    if (format === 'cyclonedx' && (positionals.length > 1 || values.recursive)) throw new WirelockError('ERR_USAGE', '--format cyclonedx describes one lockfile; give one path without --recursive');
 
-    const target = resolve(io.cwd, positionals[0] ?? '.');
-    if (!existsSync(target)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${target} does not exist`, { file: target });
-    const projectDir = statSync(target).isDirectory() ? target : dirname(target);
-    const found = statSync(target).isDirectory() ? findLockfiles(target) : [target];
-    const lockfilePath = found[0];
-    if (!lockfilePath) throw new WirelockError('ERR_LOCKFILE_INVALID', `no lockfile in ${target}`, { file: target });
-    // Two lockfiles usually means one is stale; say which one was audited rather than pick silently.
-    if (found.length > 1) io.stderr.write(`wirelock audit: warning: ${found.length} lockfiles in ${target}; audited ${found[0]}, not ${found.slice(1).join(', ')} (pass a file to choose)\n`);
-    const graph = readLockfile(lockfilePath);
+    // Which lockfiles: each path is a lockfile or a folder (its first lockfile, or with
+    // --recursive every folder below it that has one).
+    const lockfiles: string[] = [];
+    for (const arg of positionals.length ? positionals : ['.']) {
+      const target = resolve(io.cwd, arg);
+      if (!existsSync(target)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${target} does not exist`, { file: target });
+      if (!statSync(target).isDirectory()) {
+        lockfiles.push(target);
+        continue;
+      }
+      const folders = values.recursive ? foldersWithLockfiles(target) : [target];
+      if (folders.length === 0 || (!values.recursive && findLockfiles(target).length === 0)) throw new WirelockError('ERR_LOCKFILE_INVALID', `no lockfile in ${target}`, { file: target });
+      for (const folder of folders) {
+        const found = findLockfiles(folder);
+        // Two lockfiles usually means one is stale; say which one was audited rather than pick silently.
+        if (found.length > 1) io.stderr.write(`wirelock audit: warning: ${found.length} lockfiles in ${folder}; audited ${found[0]}, not ${found.slice(1).join(', ')} (pass a file to choose)\n`);
+        if (found[0]) lockfiles.push(found[0]);
+      }
+    }
 
     let db: AdvisoryLookup;
     const bar = progressBar(io.stderr);
@@ -204,40 +236,75 @@ export const command: Command = {
       io.stderr.write(c.yellow(`wirelock audit: warning: the advisory database is stale: newest record is ${Math.floor(age)} day(s) old (${db.meta.newestModified}); run \`wirelock audit db update\`\n`));
     }
 
-    let installed: InstalledEvidence | undefined;
-    if (!values['skip-installed'] && existsSync(resolve(projectDir, 'node_modules'))) {
-      const packages = listInstalled(projectDir);
-      const hits = new Map(packages.map((pkg) => [pkg.dir, scanPackageCode(projectDir, pkg)]));
-      installed = { packages, hits };
-    }
-    const rel = relative(io.cwd, lockfilePath);
-    const lockfileRel = rel && !rel.startsWith('..') ? rel : lockfilePath;
-    let result;
+    const displayPath = (path: string) => {
+      const rel = relative(io.cwd, path).split('\\').join('/');
+      if (rel === '') return '.';
+      return rel.startsWith('..') ? path : rel;
+    };
+    const results: AuditResult[] = [];
+    const graphs: LockGraph[] = [];
+    const finders = new Map<string, (finding: Finding) => number | undefined>();
     try {
-      result = auditGraph(graph, lockfileRel, db, { allowedRegistries: values['allowed-registry'] ?? DEFAULT_REGISTRIES, production: values.production }, installed);
+      for (const lockfilePath of lockfiles) {
+        const projectDir = dirname(lockfilePath);
+        const graph = readLockfile(lockfilePath);
+        let installed: InstalledEvidence | undefined;
+        if (!values['skip-installed'] && existsSync(resolve(projectDir, 'node_modules'))) {
+          const packages = listInstalled(projectDir);
+          const hits = new Map(packages.map((pkg) => [pkg.dir, scanPackageCode(projectDir, pkg)]));
+          installed = { packages, hits };
+        }
+        const lockfileRel = displayPath(lockfilePath);
+        let result = auditGraph(graph, lockfileRel, db, { allowedRegistries: values['allowed-registry'] ?? DEFAULT_REGISTRIES, production: values.production }, installed);
+        // Installed-code locations are relative to the project; make them relative to where we run.
+        const prefix = displayPath(projectDir);
+        if (prefix !== '' && prefix !== '.') {
+          result = { ...result, findings: result.findings.map((f) => (f.location && f.location.file !== lockfileRel ? { ...f, location: { ...f.location, file: `${prefix}/${f.location.file}` } } : f)) };
+        }
+        const ignorePath = values['ignore-file'] ? resolve(io.cwd, values['ignore-file']) : resolve(projectDir, '.wirelock-audit-ignore.json');
+        if (values['ignore-file'] && !existsSync(ignorePath)) throw new WirelockError('ERR_INPUT_INVALID', `ignore file ${ignorePath} does not exist`, { file: ignorePath });
+        if (existsSync(ignorePath)) {
+          const outcome = applyIgnores(result.findings, parseIgnoreFile(readFileSync(ignorePath, 'utf8'), ignorePath));
+          result = { ...result, findings: outcome.findings };
+          for (const entry of outcome.expired) io.stderr.write(c.yellow(`wirelock audit: warning: ignore entry ${entry.id}${entry.package ? ` (${entry.package})` : ''} expired on ${entry.expires}; it no longer applies\n`));
+          for (const entry of outcome.unused) io.stderr.write(c.dim(`wirelock audit: note: ignore entry ${entry.id} matched nothing\n`));
+        }
+        finders.set(lockfileRel, lineFinder(readFileSync(lockfilePath, 'utf8')));
+        results.push(result);
+        graphs.push(graph);
+      }
     } finally {
       db.close();
     }
 
-    const ignorePath = values['ignore-file'] ? resolve(io.cwd, values['ignore-file']) : resolve(projectDir, '.wirelock-audit-ignore.json');
-    if (values['ignore-file'] && !existsSync(ignorePath)) throw new WirelockError('ERR_INPUT_INVALID', `ignore file ${ignorePath} does not exist`, { file: ignorePath });
-    if (existsSync(ignorePath)) {
-      const outcome = applyIgnores(result.findings, parseIgnoreFile(readFileSync(ignorePath, 'utf8'), ignorePath));
-      result = { ...result, findings: outcome.findings };
-      for (const entry of outcome.expired) io.stderr.write(c.yellow(`wirelock audit: warning: ignore entry ${entry.id}${entry.package ? ` (${entry.package})` : ''} expired on ${entry.expires}; it no longer applies\n`));
-      for (const entry of outcome.unused) io.stderr.write(c.dim(`wirelock audit: note: ignore entry ${entry.id} matched nothing\n`));
-    }
-
-    const context: ReportContext = { tool: { name: 'wirelock', version: VERSION }, db: db.meta, lockfileUri: lockfileRel.split('\\').join('/'), lineOf: lineFinder(readFileSync(lockfilePath, 'utf8')) };
+    const first = results[0]!;
+    const context: ReportContext = {
+      tool: { name: 'wirelock', version: VERSION },
+      db: db.meta,
+      lockfileUri: first.lockfile,
+      lineOf: (f) => (f.location?.pointer !== undefined ? finders.get(f.location.file)?.(f) : undefined),
+    };
     if (age !== undefined) context.dbAgeDays = age;
-    const root = graph.nodes.get(graph.importers[0] ?? '');
+    const combined: AuditResult =
+      results.length === 1
+        ? first
+        : { lockfile: `${results.length} lockfiles`, format: 'multiple', packages: results.flatMap((r) => r.packages), findings: results.flatMap((r) => r.findings).sort(compareFindings) };
     let text: string;
-    if (format === 'table') text = renderTable(result, context, values.output ? palette({ ...io, stdout: { ...io.stdout, isTTY: false } as CommandIo['stdout'] }) : palette(io));
-    else if (format === 'json') text = `${JSON.stringify(toJson(result, context), null, 2)}\n`;
-    else if (format === 'sarif') text = `${JSON.stringify(toSarif(result, context), null, 2)}\n`;
-    else text = `${JSON.stringify(toCycloneDx(result, graph, { ...context, ...(root?.name ? { projectName: root.name } : {}), ...(root?.version ? { projectVersion: root.version } : {}) }), null, 2)}\n`;
+    if (format === 'table') {
+      const colors = values.output ? palette({ ...io, stdout: { ...io.stdout, isTTY: false } as CommandIo['stdout'] }) : palette(io);
+      text = results.map((r) => renderTable(r, context, colors)).join('\n');
+    } else if (format === 'json') {
+      const extra = results.length > 1 ? { lockfiles: results.map((r) => ({ lockfile: r.lockfile, format: r.format, packages: r.packages.length })) } : {};
+      text = `${JSON.stringify(toJson(combined, context, extra), null, 2)}\n`;
+    } else if (format === 'sarif') text = `${JSON.stringify(toSarif(combined, context), null, 2)}\n`;
+    else {
+      const graph = graphs[0]!;
+      const root = graph.nodes.get(graph.importers[0] ?? '');
+      text = `${JSON.stringify(toCycloneDx(first, graph, { ...context, ...(root?.name ? { projectName: root.name } : {}), ...(root?.version ? { projectVersion: root.version } : {}) }), null, 2)}\n`;
+    }
     if (values.output) writeFileSync(resolve(io.cwd, values.output), text);
     else io.stdout.write(text);
+    const result = combined;
 
     if (failOn === 'none') return EXIT.OK;
     const threshold = severityRank(failOn);
