@@ -22,7 +22,7 @@ export function subjectCell(result: ScenarioResult): { text: string; tone: keyof
   const subject = result.subject;
   switch (result.verdict) {
     case 'unavailable':
-      return { text: `unavailable: ${result.problems.join('; ') || 'not applicable to --client'}`, tone: 'dim' };
+      return { text: `unavailable: ${result.problems.join('; ')}`, tone: 'dim' };
     case 'leaked':
       return { text: `LEAKED ${subject?.secretCaptured ? 'secret' : 'data'}`, tone: 'red' };
     case 'blocked':

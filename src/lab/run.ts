@@ -196,6 +196,9 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
     if (scenario.requires && !isOnPath(scenario.requires)) {
       return { ...base, verdict: 'unavailable', pass: true, problems: [`${scenario.requires} is not installed`], wallMs: performance.now() - scenarioStart };
     }
+    if (options.client && scenario.builtinClientOnly) {
+      return { ...base, verdict: 'unavailable', pass: true, problems: [`not applicable to --client: ${scenario.builtinClientOnly}`], wallMs: performance.now() - scenarioStart };
+    }
     options.onEvent?.({ type: 'start', scenario });
     const problems: string[] = [];
     let staged: StagedAttack;
@@ -279,7 +282,6 @@ export function openLab(): { lab: LabContext; close(): Promise<void> } {
 
 function judge(scenario: Scenario, run: ClientRun, side: 'wirelock' | 'user', problems: string[]): ScenarioResult['verdict'] {
   if (scenario.expect === 'allowed-with-report') {
-    if (side === 'user') return 'unavailable';
     if (!run.ok) problems.push(`expected the request to be allowed, it failed with ${run.code}: ${run.message}`);
     if (!run.reports.some((report) => report.kind === scenario.expectedReport)) problems.push(`expected a ${scenario.expectedReport} report, got ${run.reports.map((r) => r.kind).join(', ') || 'none'}`);
     return problems.length ? 'unexpected' : 'allowed-with-report';

@@ -56,6 +56,8 @@ export interface Scenario {
   expectedReport?: string;
   /** A program that must be on PATH; without it the scenario is reported as unavailable. */
   requires?: string;
+  /** Why the scenario cannot attack a user's program (--client), when it cannot. */
+  builtinClientOnly?: string;
   stage(lab: LabContext): Promise<StagedAttack>;
 }
 
@@ -278,6 +280,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: undefined,
     expect: 'allowed-with-report',
     expectedReport: 'pins-expired',
+    builtinClientOnly: "the lab cannot see a foreign program's violation reports",
     async stage(lab) {
       const origin = await legitOrigin(lab);
       return { url: origin.url('127.0.0.1', '/pay'), attacker: origin, env: publicStore(lab), policy: 'expired-pins' };
@@ -357,6 +360,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'hooked-fetch-dependency',
+    builtinClientOnly: 'the lab cannot make your program load a compromised dependency',
     title: 'Compromised dependency wraps fetch',
     attack: 'a dependency replaces globalThis.fetch and copies request bodies to its server',
     control: "Node's fetch",
@@ -370,6 +374,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'dispatcher-swap-dependency',
+    builtinClientOnly: 'the lab cannot make your program load a compromised dependency',
     title: "Compromised dependency swaps fetch's dispatcher",
     attack: "a dependency points undici's global dispatcher at its intercepting proxy (its CA installed)",
     control: "Node's fetch",

@@ -77,7 +77,7 @@ test('a broken wirelock (report-only policy) makes the lab exit 1 and name what 
 });
 
 test('--client: a plain-fetch program is shown to leak, a wirelock program is shown safe', async () => {
-  const only = ['--only', 'user-installed-ca,compromised-ca,cleartext,reject-unauthorized-0,self-signed,expired-pins'];
+  const only = ['--only', 'user-installed-ca,compromised-ca,cleartext,reject-unauthorized-0,self-signed,expired-pins,hooked-fetch-dependency'];
   const plain = await lab(['--json', ...only, '--client', `"${process.execPath}" test/fixtures/lab/plain-client.mjs`]);
   assert.equal(plain.code, 1);
   const leaky = JSON.parse(plain.stdout) as LabResult;
@@ -90,8 +90,9 @@ test('--client: a plain-fetch program is shown to leak, a wirelock program is sh
   const result = JSON.parse(safe.stdout) as LabResult;
   assert.equal(safe.code, 0, JSON.stringify(result.scenarios.map((s) => [s.id, s.problems])));
   for (const scenario of result.scenarios) {
-    if (scenario.id === 'expired-pins') {
-      assert.equal(scenario.verdict, 'unavailable', 'a report cannot be observed in a foreign program');
+    if (scenario.id === 'expired-pins' || scenario.id === 'hooked-fetch-dependency') {
+      assert.equal(scenario.verdict, 'unavailable', 'reports and dependencies cannot be observed in or planted into a foreign program');
+      assert.match(scenario.problems[0] ?? '', /^not applicable to --client: /);
       continue;
     }
     assert.equal(scenario.verdict, 'blocked', scenario.id);
