@@ -160,7 +160,6 @@ export async function run(): Promise<void> {
     await runCli(phases[names[0]!]!);
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of round % 2 ? names : [...names].reverse()) {
-        if (name.startsWith('warm') && round === 0 && !results[names[0]!]!.length) await runCli(phases[names[0]!]!);
         const r = await runCli(phases[name]!);
         if (r.code !== 0) throw new Error(`${name} exited ${r.code}`);
         results[name]!.push(r);

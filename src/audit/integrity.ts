@@ -6,6 +6,7 @@ import type { AuditPackage } from './graph.js';
 
 export type IntegrityRule =
   | 'insecure-url'
+  | 'credentials-in-url'
   | 'integrity-conflict'
   | 'disallowed-registry'
   | 'name-mismatch'
@@ -47,28 +48,37 @@ function tarballNameMatches(url: URL, name: string, version: string): boolean {
   return urlName.endsWith(name) && (urlName === name || urlName.endsWith(`/${name}`)) && file === `${base}-${version}.tgz`;
 }
 
+/** A URL as it may be shown: user and password replaced, so a report never republishes a token. */
+export function redactUrl(text: string): string {
+  return text.replace(/^((?:git\+)?[a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
+}
+
 export function checkIntegrity(packages: AuditPackage[], allowedRegistries: string[] = DEFAULT_REGISTRIES): IntegrityIssue[] {
   const issues: IntegrityIssue[] = [];
   const allowed = new Set(allowedRegistries.map((host) => host.toLowerCase()));
   for (const pkg of packages) {
     if (pkg.source === 'link' || pkg.source === 'workspace') continue;
     const ref = `${pkg.name}@${pkg.version}`;
-    if (pkg.source === 'git') issues.push({ rule: 'git-dependency', package: pkg, severity: 'low', message: `${ref} comes from git (${pkg.resolved ?? pkg.version}): no registry integrity, content can change with the ref` });
+    const shown = pkg.resolved ? redactUrl(pkg.resolved) : undefined;
+    if (pkg.source === 'git') issues.push({ rule: 'git-dependency', package: pkg, severity: 'low', message: `${ref} comes from git (${shown ?? pkg.version}): no registry integrity, content can change with the ref` });
     if (pkg.source === 'file') issues.push({ rule: 'file-dependency', package: pkg, severity: 'low', message: `${ref} comes from a local path (${pkg.resolved ?? pkg.version})` });
     const url = pkg.resolved && /^(git\+)?(https?|git|ssh):/.test(pkg.resolved) ? urlOf(pkg.resolved) : undefined;
+    if (url && (url.password || (url.username && url.protocol !== 'ssh:' && url.username !== 'git'))) {
+      issues.push({ rule: 'credentials-in-url', package: pkg, severity: 'high', message: `${ref} has credentials in its lockfile URL (${shown}): anyone with the lockfile has them; use .npmrc auth instead` });
+    }
     if (url) {
       if (url.protocol === 'http:' || url.protocol === 'git:') {
-        issues.push({ rule: 'insecure-url', package: pkg, severity: 'high', message: `${ref} is fetched over ${url.protocol.slice(0, -1)}, which anyone on the path can rewrite: ${pkg.resolved}` });
+        issues.push({ rule: 'insecure-url', package: pkg, severity: 'high', message: `${ref} is fetched over ${url.protocol.slice(0, -1)}, which anyone on the path can rewrite: ${shown}` });
       }
       if (pkg.source === 'registry' || pkg.source === 'tarball') {
         if (!allowed.has(url.hostname.toLowerCase())) {
           issues.push({ rule: 'disallowed-registry', package: pkg, severity: 'high', message: `${ref} is fetched from ${url.hostname}, which is not an allowed registry (${[...allowed].join(', ')})` });
         }
         if (pkg.source === 'registry' && !tarballNameMatches(url, pkg.name, pkg.version)) {
-          issues.push({ rule: 'name-mismatch', package: pkg, severity: 'high', message: `${ref} resolves to ${pkg.resolved}, a tarball of another package or version` });
+          issues.push({ rule: 'name-mismatch', package: pkg, severity: 'high', message: `${ref} resolves to ${shown}, a tarball of another package or version` });
         }
       }
-      if (pkg.source === 'tarball') issues.push({ rule: 'tarball-dependency', package: pkg, severity: 'low', message: `${ref} is a direct tarball URL (${pkg.resolved}), not a registry package` });
+      if (pkg.source === 'tarball') issues.push({ rule: 'tarball-dependency', package: pkg, severity: 'low', message: `${ref} is a direct tarball URL (${shown}), not a registry package` });
     }
     if (pkg.conflictingIntegrity) {
       // One published version has one tarball: two hashes mean one copy is not what the registry served.

@@ -8,6 +8,7 @@ import { severityRank, type Severity } from './cvss.js';
 import type { DbMeta } from './db.js';
 import type { LockGraph } from './lockfile/model.js';
 import { auditPackages } from './graph.js';
+import { redactUrl } from './integrity.js';
 
 export interface ReportContext {
   tool: { name: string; version: string };
@@ -180,7 +181,7 @@ export function toCycloneDx(result: AuditResult, graph: LockGraph, context: Repo
       purl,
       scope: pkg.dev ? 'excluded' : pkg.optional ? 'optional' : 'required',
       ...(hashes.length ? { hashes } : {}),
-      ...(pkg.resolved && /^https?:/.test(pkg.resolved) ? { externalReferences: [{ type: 'distribution', url: pkg.resolved }] } : {}),
+      ...(pkg.resolved && /^https?:/.test(pkg.resolved) ? { externalReferences: [{ type: 'distribution', url: redactUrl(pkg.resolved) }] } : {}),
       properties: [
         { name: 'wirelock:source', value: pkg.source },
         ...(pkg.hasInstallScript ? [{ name: 'wirelock:hasInstallScript', value: 'true' }] : []),

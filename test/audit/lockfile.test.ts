@@ -90,6 +90,7 @@ test('lockfile integrity: each tampering is caught, correct entries are not', ()
   const { packages } = summary(join(LOCKFILES, 'tampered.package-lock.json'));
   const found = checkIntegrity(packages).map((i) => `${i.rule} ${i.package.name}`).sort();
   assert.deepEqual(found, [
+    'credentials-in-url private-lib',
     'disallowed-registry left-pad',
     'disallowed-registry tarpkg',
     'file-dependency localpkg',
@@ -101,6 +102,9 @@ test('lockfile integrity: each tampering is caught, correct entries are not', ()
     'tarball-dependency tarpkg',
     'weak-integrity debug',
   ]);
+  const all = JSON.stringify(checkIntegrity(packages).map((i) => i.message));
+  assert.ok(all.includes('https://***@registry.npmjs.org/private-lib'), 'the URL is shown redacted');
+  assert.ok(!all.includes('s3cr3t'), 'the token is never printed');
   // An allowed mirror is not reported once configured.
   const mirrored = checkIntegrity(packages, ['registry.npmjs.org', 'registry.evil.example']).map((i) => `${i.rule} ${i.package.name}`);
   assert.ok(!mirrored.includes('disallowed-registry left-pad'));
