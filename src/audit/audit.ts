@@ -116,6 +116,22 @@ const HOOK_SUMMARY: Record<HookRule, string> = {
   'env-exfiltration': 'serialises the whole process.env in a file that makes network requests',
 };
 
+/**
+ * Install scripts are common (native builds, postinstall banners); ones that fetch and run code,
+ * decode payloads or open raw sockets are how malicious packages usually start.
+ */
+const SUSPICIOUS_SCRIPT: Array<[RegExp, string]> = [
+  [/\b(curl|wget|Invoke-WebRequest|iwr)\b[^|;&]*(\||;|&&)\s*(ba|z|da)?sh\b|\b(curl|wget)\b.*\|\s*(node|python\d?|perl)\b/i, 'downloads and runs code'],
+  [/\b(curl|wget|Invoke-WebRequest|iwr|nc|ncat|netcat)\b|\/dev\/tcp\//i, 'makes network connections'],
+  [/base64\s+(-d|--decode)|atob\(|Buffer\.from\([^)]*['"]base64['"]\)|\\x[0-9a-f]{2}\\x[0-9a-f]{2}/i, 'decodes an embedded payload'],
+  [/\bnode\s+-e\b|\beval\s*\(|\bpowershell\b.*-enc/i, 'runs inline code'],
+];
+
+export function suspiciousScript(script: string): string | undefined {
+  for (const [re, reason] of SUSPICIOUS_SCRIPT) if (re.test(script)) return reason;
+  return undefined;
+}
+
 export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLookup | undefined, options: AuditOptions = {}, installed?: InstalledEvidence): AuditResult {
   let packages = auditPackages(graph);
   if (options.production) packages = packages.filter((pkg) => !pkg.dev);
@@ -191,13 +207,14 @@ export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLooku
   for (const [key, entry] of scripted) {
     const paths = entry.pkg ? pathsOf(entry.pkg) : { via: [], path: [] };
     const scripts = entry.scripts ? Object.entries(entry.scripts).map(([k, v]) => `${k}: ${v}`).join('; ') : 'recorded in the lockfile';
+    const suspicious = entry.scripts ? Object.values(entry.scripts).map(suspiciousScript).find((reason) => reason !== undefined) : undefined;
     findings.push({
       kind: 'install-script',
-      id: 'install-script',
-      aliases: ['install-script'],
-      severity: 'info',
+      id: suspicious ? 'install-script/suspicious' : 'install-script',
+      aliases: [suspicious ? 'install-script/suspicious' : 'install-script', 'install-script'].filter((v, i, a) => a.indexOf(v) === i),
+      severity: suspicious ? 'high' : 'info',
       package: entry.pkg ? pkgRef(entry.pkg) : { name: entry.name, version: entry.version, dev: false, optional: false },
-      summary: `${key} runs code at install time (${scripts})`,
+      summary: `${key} runs code at install time${suspicious ? `, and the script ${suspicious}` : ''} (${scripts})`,
       via: paths.via,
       path: paths.path,
       location: entry.dir ? { file: `${entry.dir}/package.json` } : { file: lockfile, pointer: entry.pkg?.locations[0] ?? '' },

