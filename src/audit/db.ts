@@ -164,12 +164,23 @@ export function writeCache(dir: string, built: BuiltIndex): void {
   let offset = 0;
   const fd = openSync(join(tmp, 'advisories.dat'), 'w');
   try {
+    // Batched: one write(2) per package was half a second over 214,000 packages.
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = () => {
+      if (batchBytes > 0) writeSync(fd, Buffer.concat(batch, batchBytes));
+      batch = [];
+      batchBytes = 0;
+    };
     for (const [name, list] of [...built.byName].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const bytes = Buffer.from(`[${list.join(',')}]\n`);
       names.push(`${name}\t${offset}\t${bytes.length - 1}\n`);
-      writeSync(fd, bytes);
+      batch.push(bytes);
+      batchBytes += bytes.length;
       offset += bytes.length;
+      if (batchBytes > 4 * 1024 * 1024) flush();
     }
+    flush();
   } finally {
     closeSync(fd);
   }

@@ -18,21 +18,33 @@ export function bufferSource(buf: Buffer): ZipSource {
   return { size: buf.length, read: (offset, length) => buf.subarray(offset, Math.min(buf.length, offset + length)), close() {} };
 }
 
-export function fileSource(path: string): ZipSource {
+/**
+ * A file read through an 8 MiB window: entries are visited in file order, so almost every read is
+ * served from memory (one read(2) per entry cost 1.5 s over the 214,000-entry export).
+ */
+export function fileSource(path: string, windowSize = 8 * 1024 * 1024): ZipSource {
   const fd = openSync(path, 'r');
   const size = fstatSync(fd).size;
+  let window = Buffer.alloc(0);
+  let windowStart = 0;
+  const load = (offset: number, length: number) => {
+    const want = Math.max(0, Math.min(Math.max(length, windowSize), size - offset));
+    const out = Buffer.allocUnsafe(want);
+    let done = 0;
+    while (done < want) {
+      const n = readSync(fd, out, done, want - done, offset + done);
+      if (n === 0) break;
+      done += n;
+    }
+    window = out.subarray(0, done);
+    windowStart = offset;
+  };
   return {
     size,
     read(offset, length) {
-      const want = Math.max(0, Math.min(length, size - offset));
-      const out = Buffer.allocUnsafe(want);
-      let done = 0;
-      while (done < want) {
-        const n = readSync(fd, out, done, want - done, offset + done);
-        if (n === 0) break;
-        done += n;
-      }
-      return out.subarray(0, done);
+      if (offset < windowStart || offset + length > windowStart + window.length) load(offset, length);
+      // A copy, so callers may keep it after the window moves on.
+      return Buffer.from(window.subarray(offset - windowStart, Math.min(window.length, offset - windowStart + length)));
     },
     close: () => closeSync(fd),
   };
