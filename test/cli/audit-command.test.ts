@@ -26,6 +26,10 @@ const server = createServer((req, res) => {
     const bad = Buffer.from(zipOfVectors);
     bad[70] = bad[70]! ^ 0xff; // inside the first record's compressed bytes
     res.end(bad);
+  } else if (req.url === '/truncated') {
+    res.writeHead(200, { 'content-length': String(zipOfVectors.length) });
+    res.write(zipOfVectors.subarray(0, 1000));
+    res.destroy();
   } else if (req.url === '/redirect') {
     res.writeHead(302, { location: 'http://example.invalid/all.zip' }).end();
   } else res.writeHead(404).end();
@@ -122,6 +126,10 @@ test('db update from a loopback server, db status, then an offline audit from th
   assert.match(http.stderr, /refusing to download the advisory database over http:/);
   const redirected = await wirelock(work, 'audit', 'db', 'update', '--from', `${base}/redirect`, '--cache-dir', cache);
   assert.equal(redirected.code, 2);
+  const truncated = await wirelock(work, 'audit', 'db', 'update', '--from', `${base}/truncated`, '--cache-dir', cache);
+  assert.equal(truncated.code, 2);
+  assert.match(truncated.stderr, /ERR_ADVISORY_DB: (cannot download|download of) .*(closed|terminated|truncated|failed)/);
+  assert.deepEqual(readdirSync(work).filter((f) => f.includes('.download-')), [], 'no partial download left behind');
   assert.equal(JSON.parse((await wirelock(work, 'audit', 'db', 'status', '--cache-dir', cache, '--json')).stdout).sha256, status.sha256);
 });
 
