@@ -22,6 +22,10 @@ export interface AuditPackage {
   locations: string[];
 }
 
+/**
+ * Nodes reachable from the importers through edges `allowed` accepts. Importers are walked again
+ * when reached through a workspace link (isStart false), so their dev edges can be told apart.
+ */
 function reach(graph: LockGraph, allowed: (kind: string, fromImporter: boolean, isStart: boolean) => boolean): Set<string> {
   const seen = new Set<string>();
   const queue: Array<[string, boolean]> = graph.importers.map((id) => [id, true]);
