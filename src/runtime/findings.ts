@@ -144,14 +144,57 @@ export function resolveAllowEntries(hookers: AllowList['hookers'] = []): AllowEn
 }
 
 /** The allow entry whose paths contain `path`, if any. */
+/** Packages named by an entry's path fragments ("/node_modules/@opentelemetry/" -> "@opentelemetry/"). */
+function entryPackages(entry: AllowEntry): string[] {
+  return (entry.paths ?? []).map((fragment) => /\/node_modules\/((?:@[^/]+\/)?[^/]*)/.exec(fragment)?.[1] ?? '').filter(Boolean);
+}
+
+function packageMatches(name: string, pattern: string): boolean {
+  return pattern.endsWith('/') ? name.startsWith(pattern) : name === pattern;
+}
+
+/**
+ * The packages a path is nested in, outermost first ("/a/node_modules/x/node_modules/@s/y/f.js"
+ * -> ["x", "@s/y"]); pnpm's ".pnpm/<id>" store directories are skipped.
+ */
+export function packageChain(path: string): string[] {
+  const parts = path.replace(/\\/g, '/').split('/node_modules/').slice(1);
+  return parts
+    .filter((part) => !part.startsWith('.pnpm/'))
+    .map((part) => /^((?:@[^/]+\/)?[^/]+)/.exec(part)?.[1] ?? '')
+    .filter(Boolean);
+}
+
+/**
+ * The allow entry that accepts code at `path`: its fragment matches, and every package the file is
+ * nested in belongs to that entry too, so a package cannot smuggle a fake "@opentelemetry/x" in
+ * its own node_modules (bundledDependencies) and be trusted for it.
+ */
 export function allowedPath(entries: AllowEntry[], path: string | undefined): string | undefined {
   if (!path) return undefined;
   const normalized = path.replace(/\\/g, '/');
-  return entries.find((entry) => entry.paths?.some((fragment) => normalized.includes(fragment)))?.name;
+  const chain = packageChain(normalized);
+  return entries.find((entry) => {
+    if (!entry.paths?.some((fragment) => normalized.includes(fragment))) return false;
+    const own = entryPackages(entry);
+    return chain.slice(0, -1).every((name) => own.some((pattern) => packageMatches(name, pattern)));
+  })?.name;
 }
 
+/**
+ * A preload is accepted when it is the tool's bare specifier ("@opentelemetry/auto-instrumentations-node/register")
+ * or a file inside its installed package, not merely a path that contains the name.
+ */
 export function allowedPreload(entries: AllowEntry[], value: string): string | undefined {
-  return entries.find((entry) => entry.preloads?.some((fragment) => value.includes(fragment)))?.name;
+  const normalized = value.replace(/\\/g, '/');
+  const isPath = normalized.startsWith('.') || normalized.startsWith('/') || normalized.startsWith('file:');
+  return entries.find((entry) =>
+    (entry.preloads ?? []).some((name) => {
+      if (!isPath) return packageMatches(normalized, name) || (!name.endsWith('/') && normalized.startsWith(`${name}/`)) || (name.endsWith('/') && normalized.startsWith(name));
+      const chain = packageChain(normalized);
+      return chain.length > 0 && chain.every((pkg) => (entry.preloads ?? []).some((pattern) => packageMatches(pkg, pattern) || pkg === pattern));
+    }),
+  )?.name;
 }
 
 /** The npm package a script URL belongs to ("@scope/name" or "name"), for evidence. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions } from '../../src/runtime/flags.js';
-import { allowedPath, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries } from '../../src/runtime/findings.js';
+import { allowedPath, allowedPreload, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries } from '../../src/runtime/findings.js';
 
 test('splitNodeOptions follows Node: whitespace, double quotes, escapes inside quotes', () => {
   assert.deepEqual(splitNodeOptions('--require ./a.cjs  --import="./b c.mjs" -r "x\\"y"'), ['--require', './a.cjs', '--import=./b c.mjs', '-r', 'x"y']);
@@ -62,4 +62,25 @@ test('allow-list: known names map to paths, unknown names allow nothing, downgra
   assert.equal(allowed.severity, 'info');
   assert.equal(allowed.evidence.originalSeverity, 'high');
   assert.equal(isBlocking(allowed, 'info'), false);
+});
+
+test('allow-list paths: nested packages must all belong to the tool (no smuggled fake in bundledDependencies)', () => {
+  const entries = resolveAllowEntries(['opentelemetry', 'undici-mock', 'nock']);
+  assert.equal(allowedPath(entries, 'file:///app/node_modules/@opentelemetry/sdk-node/node_modules/@opentelemetry/instrumentation/build/x.js'), 'opentelemetry');
+  assert.equal(allowedPath(entries, 'file:///app/node_modules/@opentelemetry/instrumentation/node_modules/shimmer/index.js'), 'opentelemetry');
+  assert.equal(allowedPath(entries, 'file:///app/node_modules/evil/node_modules/@opentelemetry/instrumentation-http/build/src/http.js'), undefined);
+  assert.equal(allowedPath(entries, 'file:///app/node_modules/evil/node_modules/undici/lib/mock/mock-agent.js'), undefined);
+  assert.equal(allowedPath(entries, 'file:///app/node_modules/undici/lib/mock/mock-agent.js'), 'undici-mock');
+  assert.equal(allowedPath(entries, 'file:///app/node_modules/nock/node_modules/@mswjs/interceptors/lib/node/x.cjs'), 'nock');
+  assert.equal(allowedPath(entries, 'file:///app/node_modules/.pnpm/@opentelemetry+instrumentation-http@0.5.0/node_modules/@opentelemetry/instrumentation-http/build/src/http.js'), 'opentelemetry');
+});
+
+test('allow-list preloads: bare specifiers and files inside the tool, not paths that merely contain the name', () => {
+  const entries = resolveAllowEntries(['opentelemetry', 'tsx']);
+  assert.equal(allowedPreload(entries, '@opentelemetry/auto-instrumentations-node/register'), 'opentelemetry');
+  assert.equal(allowedPreload(entries, 'tsx'), 'tsx');
+  assert.equal(allowedPreload(entries, '/app/node_modules/@opentelemetry/auto-instrumentations-node/build/src/register.js'), 'opentelemetry');
+  assert.equal(allowedPreload(entries, '/tmp/@opentelemetry/evil.js'), undefined);
+  assert.equal(allowedPreload(entries, './tsx-but-not-really.cjs'), undefined);
+  assert.equal(allowedPreload(entries, 'tsx-evil'), undefined);
 });
