@@ -36,6 +36,7 @@ export const FINDING_IDS = [
   'tracer',
   'tamper-attempt',
   'worker-started',
+  'inspection-failed',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
@@ -75,6 +76,7 @@ const FIXES: Record<FindingId, string> = {
   'injected-library': 'An instrumentation library (e.g. frida-agent) is mapped into the process: the host is compromised or under analysis.',
   tracer: 'A debugger or tracer (ptrace) is attached to the process: it can read all memory, keys included.',
   'tamper-attempt': 'Code tried to change a network function that lockdown guards: find the file in the evidence.',
+  'inspection-failed': 'An integrity check threw (for example a hostile getter on a watched property): find the code in the evidence; until then the process is treated as compromised.',
   'worker-started': 'A worker thread has its own, unguarded network functions: make sure the code in the evidence is yours, or set blockAt to "medium" to refuse workers under lockdown.',
 };
 

@@ -474,23 +474,40 @@ export function tracerPid(maxAgeMs = 100): number {
 export function collectFindings(options: InspectOptions = {}, limits: string[] = []): RuntimeFinding[] {
   const allow = options.allow ?? {};
   const entries = resolveAllowEntries(allow.hookers);
-  const facts = processFacts();
   const out: RuntimeFinding[] = [];
+  let facts: ProcessFacts;
+  try {
+    facts = processFacts();
+  } catch (error) {
+    out.push(makeFinding('inspection-failed', 'critical', `reading the process's flags and environment failed: ${(error as Error)?.message ?? String(error)}`, { check: 'process' }, 'process'));
+    facts = { flags: interpretFlags([]), cmdlineFlags: undefined, currentNodeOptions: interpretFlags([]), initialEnv: undefined };
+  }
   if (!facts.cmdlineFlags && process.platform === 'linux') limits.push('/proc/self/cmdline unreadable: flags taken from process.execArgv');
   if (!facts.initialEnv && process.platform === 'linux') limits.push('/proc/self/environ unreadable: scrubbed NODE_OPTIONS not detectable');
   if (process.platform !== 'linux') limits.push(`${process.platform}: no /proc; start-up environment, tracers and mapped libraries not checked`);
-  preloadFindings(facts, entries, out);
-  inspectorFindings(facts, out);
-  keylogFindings(facts, out);
-  caFindings(facts, allow, out);
-  tlsVerificationFindings(facts, out);
-  proxyFindings(facts, allow, out);
+  // One check that throws (a hostile getter, an odd /proc) must not hide the others, and is
+  // itself reported: whoever can make inspection fail can hide behind it.
+  const run = (name: string, check: () => void): void => {
+    try {
+      check();
+    } catch (error) {
+      out.push(makeFinding('inspection-failed', 'critical', `the ${name} check failed: ${(error as Error)?.message ?? String(error)}`, { check: name, error: String((error as Error)?.stack ?? error).split('\n').slice(0, 4).join('\n') }, name));
+    }
+  };
+  run('preload', () => preloadFindings(facts, entries, out));
+  run('inspector', () => inspectorFindings(facts, out));
+  run('keylog', () => keylogFindings(facts, out));
+  run('ca', () => caFindings(facts, allow, out));
+  run('tls-verification', () => tlsVerificationFindings(facts, out));
+  run('proxy', () => proxyFindings(facts, allow, out));
   const useOrigins = options.origins !== false && originAvailable;
   if (!useOrigins) limits.push('inspector unavailable: hooks installed before wirelock loaded are not detectable');
-  if (useOrigins) withOrigins((originOf) => hookFindings(options, entries, originOf, out));
-  else hookFindings(options, entries, undefined, out);
-  channelFindings(entries, out);
-  nativeFindings(facts, limits, out);
+  run('hooks', () => {
+    if (useOrigins) withOrigins((originOf) => hookFindings(options, entries, originOf, out));
+    else hookFindings(options, entries, undefined, out);
+  });
+  run('channels', () => channelFindings(entries, out));
+  run('native', () => nativeFindings(facts, limits, out));
   return sortFindings(out);
 }
 

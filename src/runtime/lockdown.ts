@@ -228,9 +228,23 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   };
 
   /** Integrity gate of every new connection. */
+  // A check that throws (a hostile getter on a watched slot, an unreadable /proc) must not let
+  // the connection through unexamined: it is itself a critical finding.
+  const guarded = (work: () => void): void => {
+    try {
+      work();
+    } catch (error) {
+      record(makeFinding('inspection-failed', 'critical', `the integrity check failed: ${(error as Error)?.message ?? String(error)}`, { error: String((error as Error)?.stack ?? error).split('\n').slice(0, 4).join('\n') }));
+    }
+  };
+  const refresh = (): void =>
+    guarded(() => {
+      if (changed()) assess();
+    });
+
   const gate = (host: string, port: number): WirelockError | undefined => {
     if (released) return undefined;
-    if (changed()) assess();
+    refresh();
     if (onTamper !== 'block') return undefined;
     const blocking = blockingFinding();
     if (!blocking) return undefined;
@@ -462,10 +476,13 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     blockingFinding,
     check: () => {
       if (released) return undefined;
-      if (changed()) assess();
+      refresh();
       return onTamper === 'block' ? blockingFinding() : undefined;
     },
-    recheck: () => assess(),
+    recheck: () => {
+      guarded(() => assess());
+      return [...recorded.values()];
+    },
     release() {
       if (released) return;
       released = true;

@@ -299,6 +299,15 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     assert.equal(lab.origin.applicationBytes, 0);
   });
 
+  test('an integrity check that throws (hostile getter) fails closed: inspection-failed blocks', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('hostile-getter.mjs') }), LOCKDOWN: 'block' } }).catch((error: Error) => error);
+    assert.ok(!(result instanceof Error), String(result));
+    assert.equal(result.outcome?.code, 'ERR_ENV_COMPROMISED', JSON.stringify(result.outcome));
+    assert.match(String(result.outcome?.finding), /^inspection-failed/);
+    assert.equal(lab.origin.applicationBytes, 0);
+  });
+
   test('onTamper "report": the finding is reported and nothing is blocked', async () => {
     lab.reset();
     const policy = { ...lab.policy, unlistedHosts: 'allow' };
