@@ -10,6 +10,7 @@ import { WirelockError } from '../errors.js';
 /** Random access to the archive bytes: a Buffer, or a file read piece by piece (no 150 MB in memory). */
 export interface ZipSource {
   size: number;
+  /** The bytes at offset (for a file, a view into the current read window). */
   read(offset: number, length: number): Buffer;
   close(): void;
 }
@@ -43,8 +44,8 @@ export function fileSource(path: string, windowSize = 8 * 1024 * 1024): ZipSourc
     size,
     read(offset, length) {
       if (offset < windowStart || offset + length > windowStart + window.length) load(offset, length);
-      // A copy, so callers may keep it after the window moves on.
-      return Buffer.from(window.subarray(offset - windowStart, Math.min(window.length, offset - windowStart + length)));
+      // A view: windows are fresh buffers, so a view stays valid after the window moves on.
+      return window.subarray(offset - windowStart, Math.min(window.length, offset - windowStart + length));
     },
     close: () => closeSync(fd),
   };
@@ -148,7 +149,7 @@ export function readZipEntry(input: Buffer | ZipSource, entry: ZipEntry, file = 
   const raw = skip + entry.compressedSize <= guess.length ? guess.subarray(skip, skip + entry.compressedSize) : src.read(entry.offset + skip, entry.compressedSize);
   if (raw.length !== entry.compressedSize) throw fail(file, `${entry.name}: truncated`);
   let data: Buffer;
-  if (entry.method === 0) data = raw;
+  if (entry.method === 0) data = Buffer.from(raw);
   else if (entry.method === 8) {
     try {
       data = inflateRawSync(raw, { maxOutputLength: Math.max(entry.size, 1) });
