@@ -30,6 +30,10 @@ export interface DbMeta {
   malicious: number;
   packages: number;
   sha256?: string;
+  /** HTTP ETag of the downloaded export, sent back on the next update to skip an unchanged one. */
+  etag?: string;
+  /** The download matched the MD5 the server stated for it. */
+  md5Verified?: boolean;
 }
 
 export interface AdvisoryLookup {

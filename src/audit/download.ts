@@ -1,4 +1,5 @@
 /** Adapter: fetches the OSV export. HTTPS only, except loopback (tests, a local mirror). */
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { WirelockError } from '../errors.js';
@@ -14,8 +15,15 @@ function isLoopback(hostname: string): boolean {
   return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
 }
 
-/** Downloads to `dest` (a temp file the caller removes), so a 150 MB export never sits in the heap. */
-export async function download(url: string, dest: string, onProgress?: Progress, fetchImpl: typeof fetch = fetch): Promise<number> {
+export type DownloadResult = { status: 'not-modified' } | { status: 'downloaded'; bytes: number; etag?: string; md5Verified: boolean };
+
+/**
+ * Downloads to `dest` (a temp file the caller removes), so a 150 MB export never sits in the heap.
+ * With `etag`, an unchanged export is not fetched again (304). When the server states the object's
+ * MD5 (Google Cloud Storage's `x-goog-hash`, which serves the OSV export), the bytes must match it.
+ */
+export async function download(url: string, dest: string, options: { onProgress?: Progress; etag?: string; fetchImpl?: typeof fetch } = {}): Promise<DownloadResult> {
+  const { onProgress, etag, fetchImpl = fetch } = options;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -27,7 +35,7 @@ export async function download(url: string, dest: string, onProgress?: Progress,
   }
   let response: Response;
   try {
-    response = await fetchImpl(url, { redirect: 'follow', signal: AbortSignal.timeout(10 * 60_000) });
+    response = await fetchImpl(url, { redirect: 'follow', signal: AbortSignal.timeout(10 * 60_000), ...(etag ? { headers: { 'if-none-match': etag } } : {}) });
   } catch (error) {
     throw new WirelockError('ERR_ADVISORY_DB', `cannot download ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`, { host: parsed.hostname });
   }
@@ -36,8 +44,12 @@ export async function download(url: string, dest: string, onProgress?: Progress,
   if (final.protocol !== 'https:' && !(final.protocol === 'http:' && isLoopback(final.hostname))) {
     throw new WirelockError('ERR_ADVISORY_DB', `download of ${url} was redirected to ${final.protocol} (${final.host})`, { host: final.hostname });
   }
+  if (response.status === 304 && etag) return { status: 'not-modified' };
   if (!response.ok || !response.body) throw new WirelockError('ERR_ADVISORY_DB', `cannot download ${url}: HTTP ${response.status}`, { host: parsed.hostname });
   const total = Number(response.headers.get('content-length') ?? 0);
+  // A stated MD5 covers the stored bytes; with a content-encoding, fetch hands us other bytes.
+  const statedMd5 = response.headers.get('content-encoding') ? undefined : /(?:^|,)\s*md5=([A-Za-z0-9+/=]+)/.exec(response.headers.get('x-goog-hash') ?? '')?.[1];
+  const md5 = createHash('md5');
   let received = 0;
   const fd = openSync(dest, 'w');
   try {
@@ -45,6 +57,7 @@ export async function download(url: string, dest: string, onProgress?: Progress,
       received += chunk.length;
       if (received > MAX_DOWNLOAD_BYTES) throw new WirelockError('ERR_ADVISORY_DB', `download of ${url} exceeds ${MAX_DOWNLOAD_BYTES} bytes`, { host: parsed.hostname });
       writeSync(fd, chunk);
+      md5.update(chunk);
       onProgress?.(received, total, 'downloading');
     }
   } catch (error) {
@@ -55,7 +68,13 @@ export async function download(url: string, dest: string, onProgress?: Progress,
   }
   closeSync(fd);
   if (total && received !== total) throw new WirelockError('ERR_ADVISORY_DB', `download of ${url} truncated: ${received} of ${total} bytes`, { host: parsed.hostname });
-  return received;
+  const actualMd5 = md5.digest('base64');
+  if (statedMd5 !== undefined && statedMd5 !== actualMd5) {
+    rmSync(dest, { force: true });
+    throw new WirelockError('ERR_ADVISORY_DB', `download of ${url} does not match the MD5 the server states (${statedMd5}, got ${actualMd5})`, { host: parsed.hostname });
+  }
+  const newEtag = response.headers.get('etag') ?? undefined;
+  return { status: 'downloaded', bytes: received, md5Verified: statedMd5 !== undefined, ...(newEtag ? { etag: newEtag } : {}) };
 }
 
 /** A one-line progress bar on a TTY; nothing at all otherwise (logs stay clean). */

@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,9 +20,17 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 const zipOfVectors = writeZip(readdirSync(join(OSV, 'npm')).filter((f) => f.endsWith('.json')).map((name) => ({ name: `npm/${name}`, data: readFileSync(join(OSV, 'npm', name)) })));
 let requests = 0;
+const md5 = createHash('md5').update(zipOfVectors).digest('base64');
 const server = createServer((req, res) => {
   requests++;
   if (req.url === '/all.zip') res.end(zipOfVectors);
+  else if (req.url === '/gcs.zip') {
+    // As Google Cloud Storage serves the export: an ETag and the object's MD5 in x-goog-hash.
+    if (req.headers['if-none-match'] === '"v1"') res.writeHead(304).end();
+    else res.writeHead(200, { etag: '"v1"', 'x-goog-hash': `crc32c=AAAAAA==,md5=${md5}` }).end(zipOfVectors);
+  } else if (req.url === '/badmd5.zip') {
+    res.writeHead(200, { 'x-goog-hash': `crc32c=AAAAAA==,md5=${createHash('md5').update('other').digest('base64')}` }).end(zipOfVectors);
+  }
   else if (req.url === '/corrupt.zip') {
     const bad = Buffer.from(zipOfVectors);
     bad[70] = bad[70]! ^ 0xff; // inside the first record's compressed bytes
@@ -219,4 +228,20 @@ test('several paths and --recursive: one report over every lockfile, locations r
   assert.ok(sarif.runs[0].results.every((x: any) => x.locations[0].physicalLocation.region.startLine > 1));
   const cdx = await wirelock(tree, 'audit', '-r', '--db', OSV, '--format', 'cyclonedx');
   assert.equal(cdx.code, 2, 'one SBOM describes one lockfile');
+});
+
+test('db update: stated MD5 checked, ETag sent back so an unchanged export is not downloaded again', async () => {
+  const cache = join(work, 'cache-gcs');
+  const first = await wirelock(work, 'audit', 'db', 'update', '--from', `${base}/gcs.zip`, '--cache-dir', cache);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /matches the MD5 the server states/);
+  const meta = JSON.parse(readFileSync(join(cache, 'meta.json'), 'utf8'));
+  assert.deepEqual([meta.etag, meta.md5Verified], ['"v1"', true]);
+  const again = await wirelock(work, 'audit', 'db', 'update', '--from', `${base}/gcs.zip`, '--cache-dir', cache);
+  assert.equal(again.code, 0);
+  assert.match(again.stdout, /is up to date/);
+  const bad = await wirelock(work, 'audit', 'db', 'update', '--from', `${base}/badmd5.zip`, '--cache-dir', cache);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /does not match the MD5 the server states/);
+  assert.equal(JSON.parse(readFileSync(join(cache, 'meta.json'), 'utf8')).etag, '"v1"', 'cache unchanged');
 });

@@ -5,7 +5,7 @@ import { VERSION } from '../../version.js';
 import { auditGraph, compareFindings, type AuditResult, type Finding, type InstalledEvidence } from '../../audit/audit.js';
 import type { LockGraph } from '../../audit/lockfile/model.js';
 import { severityRank, type Severity } from '../../audit/cvss.js';
-import { dbAgeDays, defaultCacheDir, indexFromDirectory, indexFromZip, isCacheDir, openCache, openDatabase, writeCache, type AdvisoryLookup, type BuiltIndex } from '../../audit/db.js';
+import { dbAgeDays, defaultCacheDir, indexFromDirectory, indexFromZip, isCacheDir, openCache, openDatabase, writeCache, type AdvisoryLookup, type BuiltIndex, type DbMeta } from '../../audit/db.js';
 import { DEFAULT_OSV_URL, download, progressBar } from '../../audit/download.js';
 import { applyIgnores, parseIgnoreFile } from '../../audit/ignore.js';
 import { listInstalled, scanPackageCode } from '../../audit/installed.js';
@@ -115,6 +115,14 @@ function foldersWithLockfiles(root: string): string[] {
   return out.sort();
 }
 
+function readCacheMeta(dir: string): DbMeta | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as DbMeta;
+  } catch {
+    return undefined;
+  }
+}
+
 async function runDb(argv: string[], io: CommandIo): Promise<number> {
   const [action, ...rest] = argv;
   const { values } = parseCommandArgs(rest, {
@@ -142,10 +150,19 @@ async function runDb(argv: string[], io: CommandIo): Promise<number> {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(from)) {
       mkdirSync(dirname(cacheDir), { recursive: true });
       const temp = `${cacheDir}.download-${process.pid}.zip`;
+      // Same source as the cache: ask only for a newer export.
+      const previous = isCacheDir(cacheDir) ? readCacheMeta(cacheDir) : undefined;
+      const etag = previous?.source === from && values.sha256 === undefined ? previous.etag : undefined;
       try {
-        await download(from, temp, bar);
+        const fetched = await download(from, temp, { onProgress: bar, ...(etag ? { etag } : {}) });
         bar.done();
+        if (fetched.status === 'not-modified') {
+          io.stdout.write(values.json ? `${JSON.stringify({ cacheDir, upToDate: true, ...previous }, null, 2)}\n` : `advisory database in ${cacheDir} is up to date (${from} unchanged)\n`);
+          return EXIT.OK;
+        }
         built = indexFromZip(temp, from, bar);
+        if (fetched.etag) built.meta.etag = fetched.etag;
+        built.meta.md5Verified = fetched.md5Verified;
       } finally {
         rmSync(temp, { force: true });
       }
@@ -166,7 +183,7 @@ async function runDb(argv: string[], io: CommandIo): Promise<number> {
   writeCache(cacheDir, built);
   const m = built.meta;
   if (values.json) writeJson(io, { cacheDir, ...m });
-  else io.stdout.write(`indexed ${m.records} records (${m.malicious} malicious-package, ${m.withdrawn} withdrawn, ${m.otherEcosystems} other ecosystems) for ${m.packages} packages into ${cacheDir}\nnewest record ${m.newestModified}${m.sha256 ? `\nsha256 ${m.sha256}` : ''}\n`);
+  else io.stdout.write(`indexed ${m.records} records (${m.malicious} malicious-package, ${m.withdrawn} withdrawn, ${m.otherEcosystems} other ecosystems) for ${m.packages} packages into ${cacheDir}\nnewest record ${m.newestModified}${m.sha256 ? `\nsha256 ${m.sha256}` : ''}${m.md5Verified ? ' (matches the MD5 the server states)' : ''}\n`);
   return EXIT.OK;
 }
 
