@@ -3,7 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { X509Certificate } from 'node:crypto';
 import { certificatePin, pemBlocks } from '../x509/certificate.js';
-import { DISPATCHER_SYMBOL, SLOTS, loadTimeDefaultCas, loadTimeValues, pristine, readSlot, real, safeDefaultCas, type Slot } from './builtins.js';
+import { SLOTS, loadTimeDefaultCas, loadTimeValues, pristine, readSlot, real, safeDefaultCas } from './builtins.js';
 import {
   allowedPath,
   allowedPreload,
@@ -557,5 +557,3 @@ export async function inspectEnvironment(options: InspectOptions = {}): Promise<
   findings.push(...(await loaderFindings()));
   return { findings: sortFindings(findings), limits, node: process.version, platform: process.platform, checkedAt: new Date().toISOString() };
 }
-
-export { DISPATCHER_SYMBOL, SLOTS, type Slot };
