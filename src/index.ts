@@ -14,5 +14,5 @@ export { parseLogList, verifyLogListSignature, type LogList, type CtLog } from '
 export { readLogListFiles } from './ct/enforce.js';
 export type { SctStatus, SctVerdict } from './ct/policy.js';
 export { inspectEnvironment, lockdown, activeLockdown, FINDING_IDS, SEVERITIES, KNOWN_HOOKERS, CHANNELS_RUNTIME, type EnvironmentReport, type InspectOptions, type Lockdown, type LockdownOptions, type OnTamper, type FindingId, type RuntimeFinding, type Severity, type AllowList, type AllowEntry } from './runtime/index.js';
-export * from './mobile/index.js';
-export * as audit from './audit/index.js';
+// Mobile generators and the supply-chain audit are separate entry points (`wirelock/mobile`,
+// `wirelock/audit`), so an app that only enforces a policy never loads them or their dependencies.
