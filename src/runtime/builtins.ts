@@ -7,6 +7,7 @@ import type * as DiagnosticsChannel from 'node:diagnostics_channel';
 import type * as Fs from 'node:fs';
 import type * as Util from 'node:util';
 import type * as WorkerThreads from 'node:worker_threads';
+import type * as Dns from 'node:dns';
 
 /**
  * The real built-in modules. `process.getBuiltinModule` is not routed through module.register
@@ -28,6 +29,7 @@ export const real = {
   fs: builtin<typeof Fs>('node:fs'),
   util: builtin<typeof Util>('node:util'),
   workerThreads: builtin<typeof WorkerThreads>('node:worker_threads'),
+  dns: builtin<typeof Dns>('node:dns'),
 };
 
 /** Functions wirelock itself calls during checks, taken before application code can replace them. */

@@ -457,6 +457,39 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   };
   Object.defineProperty(real.workerThreads, 'Worker', { value: GuardedWorker, writable: true, enumerable: true, configurable: true });
 
+  // DNS: a query carries its name to whoever runs the name server (a classic exfiltration
+  // channel), so names the egress rule refuses are not resolved either. IP literals pass.
+  const dnsRestore: Array<() => void> = [];
+  const DNS_METHODS = ['lookup', 'resolve', 'resolve4', 'resolve6', 'resolveAny', 'resolveCaa', 'resolveCname', 'resolveMx', 'resolveNaptr', 'resolveNs', 'resolvePtr', 'resolveSoa', 'resolveSrv', 'resolveTxt'];
+  const guardDns = (target: Record<string, unknown>, style: 'callback' | 'promise'): void => {
+    for (const key of DNS_METHODS) {
+      const original = target[key];
+      if (typeof original !== 'function' || !Object.prototype.hasOwnProperty.call(target, key)) continue;
+      const descriptor = pristine.getOwnPropertyDescriptor(target, key)!;
+      const guarded = function (this: unknown, hostname: unknown, ...rest: unknown[]): unknown {
+        const refused = typeof hostname === 'string' && real.net.isIP(hostname) === 0 ? engine.checkDestination('https:', hostname, 53) : undefined;
+        if (refused) {
+          if (style === 'promise') return Promise.reject(refused);
+          const callback = [...rest].reverse().find((arg) => typeof arg === 'function') as ((error: Error) => void) | undefined;
+          if (!callback) throw refused;
+          process.nextTick(callback, refused);
+          return undefined;
+        }
+        return (original as (...args: unknown[]) => unknown).call(this, hostname, ...rest);
+      };
+      Object.defineProperty(guarded, 'name', { value: (original as { name: string }).name });
+      Object.defineProperty(target, key, { ...descriptor, value: guarded });
+      wirelockValues.add(guarded);
+      dnsRestore.push(() => {
+        if (target[key] === guarded) Object.defineProperty(target, key, descriptor);
+      });
+    }
+  };
+  guardDns(real.dns as unknown as Record<string, unknown>, 'callback');
+  guardDns(real.dns.Resolver.prototype as unknown as Record<string, unknown>, 'callback');
+  guardDns(real.dns.promises as unknown as Record<string, unknown>, 'promise');
+  guardDns(real.dns.promises.Resolver.prototype as unknown as Record<string, unknown>, 'promise');
+
   // `import { connect } from 'node:tls'` in modules loaded from now on sees the guard.
   syncBuiltinESMExports();
   observed = signals();
@@ -503,6 +536,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
         }
         if (descriptor) Object.defineProperty(slot.target, slot.key, descriptor);
       }
+      for (const restore of dnsRestore) restore();
       if (real.workerThreads.Worker === GuardedWorker) Object.defineProperty(real.workerThreads, 'Worker', { value: OriginalWorker, writable: true, enumerable: true, configurable: true });
       syncBuiltinESMExports();
       void dispatcher.close().catch(() => undefined);

@@ -3,6 +3,7 @@
 // not listed). Each attack is run twice: under lockdown (detected, blocked, the attacker gets 0
 // bytes) and unprotected (the positive control: the same attack really works).
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -306,6 +307,27 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     assert.equal(result.outcome?.code, 'ERR_ENV_COMPROMISED', JSON.stringify(result.outcome));
     assert.match(String(result.outcome?.finding), /^inspection-failed/);
     assert.equal(lab.origin.applicationBytes, 0);
+  });
+
+  test('DNS exfiltration (secret in a query name, attacker name server on loopback): refused under unlistedHosts "block", 0 datagrams', async () => {
+    const server = dgram.createSocket('udp4');
+    const datagrams: Buffer[] = [];
+    server.on('message', (message) => datagrams.push(message));
+    await new Promise<void>((resolve) => server.bind(0, '127.0.0.2', resolve));
+    const env = { ...lab.env({ DEPENDENCY: attack('dns-exfil.mjs'), DNS_SERVER: `127.0.0.2:${server.address().port}` }) };
+    const hexSecret = Buffer.from(SECRET).toString('hex');
+    try {
+      const blocked = await runApp({ env: { ...env, LOCKDOWN: 'block' } });
+      assert.deepEqual(blocked.dependency, { outcomes: ['ERR_HOST_NOT_ALLOWED', 'ERR_HOST_NOT_ALLOWED'] });
+      assert.equal(datagrams.length, 0);
+      // Positive control: unprotected, the name server receives the secret in the query.
+      const control = await runApp({ env: { ...env, NODE_EXTRA_CA_CERTS: lab.legitRootFile } });
+      assert.equal((control.dependency.outcomes as string[]).length, 2);
+      assert.ok(datagrams.length >= 2);
+      assert.ok(datagrams.some((datagram) => datagram.toString('latin1').includes(hexSecret.slice(0, 40))));
+    } finally {
+      server.close();
+    }
   });
 
   test('onTamper "report": the finding is reported and nothing is blocked', async () => {
