@@ -83,8 +83,11 @@ function aliasRules(source: string): Array<{ rule: HookRule; re: RegExp }> {
     rules.push({ rule: spec.rule, re: new RegExp(String.raw`(?<![\w$.])${escaped}(?:\.default)?\s*\.\s*(?:${spec.functions})${ASSIGN}`) });
   };
   const MOD = String.raw`['"](?:node:)?(https?|tls|net)['"]`;
-  const requireRe = new RegExp(String.raw`([\w$]+)\s*=\s*(?:[\w$.]*(?:__importDefault|__importStar|_interopRequireDefault|_interopRequireWildcard)\(\s*)?require\(\s*${MOD}\s*\)`, 'g');
-  const importRe = new RegExp(String.raw`import\s+(?:\*\s+as\s+)?([\w$]+)\s+from\s+${MOD}`, 'g');
+  // Identifiers anchored at their start and bounded in length: an unanchored `[\w$]+` retried at
+  // every offset of a long word-character run is quadratic (20 s on one jison parser table).
+  const ID = String.raw`(?<![\w$])([A-Za-z_$][\w$]{0,63})`;
+  const requireRe = new RegExp(String.raw`${ID}\s*=\s*(?:[\w$.]{0,64}(?:__importDefault|__importStar|_interopRequireDefault|_interopRequireWildcard)\(\s*)?require\(\s*${MOD}\s*\)`, 'g');
+  const importRe = new RegExp(String.raw`import\s+(?:\*\s+as\s+)?${ID}\s+from\s+${MOD}`, 'g');
   for (const match of source.matchAll(requireRe)) add(match[1]!, match[2]!);
   for (const match of source.matchAll(importRe)) add(match[1]!, match[2]!);
   return rules;

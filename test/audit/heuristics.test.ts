@@ -125,3 +125,11 @@ test('install scripts that download, decode or evaluate code are singled out', a
     assert.equal(suspiciousScript(ordinary), undefined, ordinary);
   }
 });
+
+test('pathological lines scan in linear time (a jison parser table once took 20 s)', () => {
+  for (const line of ['a'.repeat(300_000), `${'x1$'.repeat(100_000)}=require("http")`, `${'/*'.repeat(50_000)}`, `${'https.'.repeat(50_000)}`, `${'{3:[1,2],'.repeat(30_000)}`]) {
+    const start = performance.now();
+    scanSource(line);
+    assert.ok(performance.now() - start < 1000, `${line.slice(0, 20)}… took ${(performance.now() - start).toFixed(0)} ms`);
+  }
+});
