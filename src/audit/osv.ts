@@ -71,7 +71,6 @@ export function advisoriesFromRecord(record: unknown, file = '(record)'): Adviso
   const malicious = isMaliciousRecord(record);
   const scored = scoreOsvSeverity(Array.isArray(record.severity) ? record.severity.filter(isObject) : undefined);
   const dbSeverity = isObject(record.database_specific) ? GHSA_SEVERITY[String(record.database_specific.severity).toUpperCase()] : undefined;
-  const severity: Severity = malicious ? 'critical' : (scored?.severity ?? dbSeverity ?? 'unknown');
   const references = Array.isArray(record.references) ? record.references.filter(isObject) : [];
   const advisoryRef = references.find((ref) => ref.type === 'ADVISORY' && typeof ref.url === 'string');
   const out: Advisory[] = [];
@@ -107,6 +106,9 @@ export function advisoriesFromRecord(record: unknown, file = '(record)'): Adviso
         if (isObject(item) && isObject(item.hashes) && typeof item.hashes.sha512_sri === 'string') integrity.push(item.hashes.sha512_sri);
       }
     }
+    // Schema 1.4+: severity may be given per affected package instead of for the whole record.
+    const own = Array.isArray(entry.severity) ? scoreOsvSeverity(entry.severity.filter(isObject)) : undefined;
+    const rated = own ?? scored;
     const advisory: Advisory = {
       id,
       aliases: strings(record.aliases),
@@ -114,14 +116,14 @@ export function advisoriesFromRecord(record: unknown, file = '(record)'): Adviso
       summary: typeof record.summary === 'string' ? record.summary : typeof record.details === 'string' ? record.details.split('\n')[0]!.slice(0, 200) : '',
       modified: record.modified as string,
       malicious,
-      severity,
+      severity: malicious ? 'critical' : (rated?.severity ?? dbSeverity ?? 'unknown'),
       ranges,
       versions: strings(entry.versions),
       url: typeof advisoryRef?.url === 'string' && advisoryRef.url.startsWith('https://') ? advisoryRef.url : `https://osv.dev/vulnerability/${id}`,
     };
     if (typeof record.published === 'string') advisory.published = record.published;
-    if (scored?.score !== undefined) advisory.score = scored.score;
-    if (scored?.vector !== undefined) advisory.vector = scored.vector;
+    if (rated?.score !== undefined) advisory.score = rated.score;
+    if (rated?.vector !== undefined) advisory.vector = rated.vector;
     if (integrity.length) advisory.integrity = integrity;
     out.push(advisory);
   });

@@ -174,3 +174,15 @@ test('property: evaluateRange equals a reference interval model, whatever the ev
     { numRuns: 3000 },
   );
 });
+
+test('severity given per affected package (schema 1.4+) wins over the record-level one', () => {
+  const [a, b] = advisoriesFromRecord({
+    id: 'TEST-SEV', modified: '2025-01-01T00:00:00Z',
+    severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:L/A:L' }],
+    affected: [
+      { package: { ecosystem: 'npm', name: 'a' }, severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }], versions: ['1.0.0'] },
+      { package: { ecosystem: 'npm', name: 'b' }, versions: ['1.0.0'] },
+    ],
+  });
+  assert.deepEqual([a!.severity, a!.score, b!.severity, b!.score], ['critical', 9.8, 'medium', 5.6]);
+});
