@@ -127,6 +127,17 @@ const SUSPICIOUS_SCRIPT: Array<[RegExp, string]> = [
   [/\bnode\s+-e\b|\beval\s*\(|\bpowershell\b.*-enc/i, 'runs inline code'],
 ];
 
+function scriptFileHit(scripts: Record<string, string>, dir: string, hits: FileHit[]): string | undefined {
+  for (const script of Object.values(scripts)) {
+    for (const match of script.matchAll(/\bnode\s+(?:--?[\w-]+(?:=\S+)?\s+)*['"]?([\w./@-]+)/g)) {
+      const file = `${dir}/${match[1]!.replace(/^\.\//, '')}`;
+      const hit = hits.find((h) => h.file === file || h.file === `${file}.js`);
+      if (hit) return `runs ${match[1]}, flagged network-hook/${hit.rule} at ${hit.file}:${hit.line}`;
+    }
+  }
+  return undefined;
+}
+
 export function suspiciousScript(script: string): string | undefined {
   for (const [re, reason] of SUSPICIOUS_SCRIPT) if (re.test(script)) return reason;
   return undefined;
@@ -207,7 +218,9 @@ export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLooku
   for (const [key, entry] of scripted) {
     const paths = entry.pkg ? pathsOf(entry.pkg) : { via: [], path: [] };
     const scripts = entry.scripts ? Object.entries(entry.scripts).map(([k, v]) => `${k}: ${v}`).join('; ') : 'recorded in the lockfile';
-    const suspicious = entry.scripts ? Object.values(entry.scripts).map(suspiciousScript).find((reason) => reason !== undefined) : undefined;
+    // A script that runs one of the package's own files inherits what the heuristics found there.
+    const hitInScript = entry.scripts && entry.dir ? scriptFileHit(entry.scripts, entry.dir, installed?.hits.get(entry.dir) ?? []) : undefined;
+    const suspicious = (entry.scripts ? Object.values(entry.scripts).map(suspiciousScript).find((reason) => reason !== undefined) : undefined) ?? hitInScript;
     findings.push({
       kind: 'install-script',
       id: suspicious ? 'install-script/suspicious' : 'install-script',

@@ -49,6 +49,7 @@ export function renderTable(result: AuditResult, context: ReportContext, c: Colo
   }
   lines.push(c.dim(`${result.lockfile} (${result.format}): ${result.packages.length} packages`));
   const active = result.findings.filter((f) => !f.suppressed);
+  const idWidth = Math.min(44, Math.max(20, ...active.map((f) => f.id.length)));
   for (const severity of SEVERITIES) {
     const group = active.filter((f) => f.severity === severity);
     if (group.length === 0) continue;
@@ -57,7 +58,7 @@ export function renderTable(result: AuditResult, context: ReportContext, c: Colo
     for (const f of group) {
       const pkg = `${f.package.name}@${f.package.version}${f.package.dev ? ' (dev)' : ''}`;
       const fix = f.fixed ? c.green(`fix: ${f.fixed}`) : f.kind === 'vulnerability' ? c.yellow('no fix') : f.kind === 'malicious' ? c.red('remove') : '';
-      lines.push(`  ${paint(truncate(f.id, 28).padEnd(28))} ${truncate(pkg, 40).padEnd(40)} ${fix}`);
+      lines.push(`  ${paint(truncate(f.id, idWidth).padEnd(idWidth))} ${truncate(pkg, 40).padEnd(40)} ${fix}`.trimEnd());
       lines.push(`    ${truncate(f.summary, 110)}`);
       if (f.location?.line !== undefined) lines.push(c.dim(`    ${f.location.file}:${f.location.line}  ${truncate(f.location.snippet ?? '', 90)}`));
       if (f.path.length > 1) lines.push(c.dim(`    via ${f.path.join(' > ')}`));

@@ -76,13 +76,16 @@ test('installed project: malicious-package records, hooks, install scripts, seve
       'high network-hook network-hook/patch-xmlhttprequest @acme/xhr-spy',
       'medium vulnerability GHSA-vh95-rmgr-6w4m minimist',
       'info network-hook network-hook/wrap-network-function dd-trace',
-      'info install-script install-script evil-sdk',
+      'high install-script install-script/suspicious evil-sdk',
       'info install-script install-script native-addon',
     ]) assert.ok(lines.includes(expected), `missing: ${expected}\n${lines.join('\n')}`);
     assert.ok(!lines.some((l) => l.endsWith(' benign')), 'benign package: no finding');
     const hook = result.findings.find((f) => f.id === 'network-hook/reassign-fetch')!;
     assert.deepEqual(hook.location, { file: 'node_modules/evil-sdk/index.js', line: 9, column: 1, snippet: 'globalThis.fetch = async (input, init) => realFetch(input, init);' });
     assert.deepEqual(hook.via, ['evil-sdk@1.0.0']);
+    // Its postinstall runs the file that ships process.env off: the install script is suspicious too.
+    const script = result.findings.find((f) => f.kind === 'install-script' && f.package.name === 'evil-sdk')!;
+    assert.match(script.summary, /runs lib\/beacon\.js, flagged network-hook\/env-exfiltration at node_modules\/evil-sdk\/lib\/beacon\.js:2/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

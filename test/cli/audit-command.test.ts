@@ -186,7 +186,7 @@ test('node_modules present: install scripts and network hooks are reported with 
     const hook = findings.find((f: any) => f.id === 'network-hook/reassign-http-request');
     assert.equal(`${hook.location.file}:${hook.location.line}`, 'node_modules/evil-sdk/index.js:5');
     assert.equal(hook.severity, 'high');
-    assert.ok(findings.some((f: any) => f.id === 'install-script' && f.package.name === 'evil-sdk' && /postinstall: node lib\/beacon\.js/.test(f.summary)));
+    assert.ok(findings.some((f: any) => f.id === 'install-script/suspicious' && f.severity === 'high' && f.package.name === 'evil-sdk' && /postinstall: node lib\/beacon\.js/.test(f.summary)));
     const skipped = JSON.parse((await wirelock(dir, 'audit', '--db', OSV, '--json', '--skip-installed')).stdout).findings;
     assert.ok(!skipped.some((f: any) => f.kind === 'network-hook'));
     assert.ok(existsSync(join(dir, 'node_modules', 'evil-sdk')));
