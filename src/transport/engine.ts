@@ -1,5 +1,4 @@
-import net, { isIP } from 'node:net';
-import type { LookupFunction } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
 import { WirelockError, type ErrorCode } from '../errors.js';
 import { definePolicy } from '../policy/define.js';
@@ -9,6 +8,10 @@ import { toChainCertificate, type ChainCertificate } from '../x509/chain.js';
 import { effectiveMode, evaluateHandshake, findingError, type CtOutcome, type Finding } from './evaluate.js';
 import { buildReport, CHANNELS, Reporter, type ReportKind, type ViolationReport } from './report.js';
 import { nodeDefaultStorePem, nodeTls, secureContextFor, trustMaterial } from './trust.js';
+
+// Not through `import`: loader hooks cannot redirect process.getBuiltinModule (see trust.ts).
+const net = process.getBuiltinModule('node:net');
+const { isIP } = net;
 
 export interface TransportOptions {
   /** Called for every violation and notice (also in report-only mode). */
@@ -295,7 +298,7 @@ export class PolicyEngine {
     return socket;
   }
 
-  connectPlain(target: { host: string; port: number; lookup?: LookupFunction }): net.Socket {
+  connectPlain(target: { host: string; port: number; lookup?: LookupFunction }): Socket {
     const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
     return net.connect({ host, port: target.port, ...(this.options.lookup || target.lookup ? { lookup: target.lookup ?? this.options.lookup } : {}) });
   }

@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
-import tls from 'node:tls';
+import type * as NodeTls from 'node:tls';
 import { pemBlocks, toPem } from '../x509/certificate.js';
 import { buildAnchorSet, type AnchorSet } from '../x509/chain.js';
 import type { TrustAnchorSource } from '../policy/types.js';
+
+// process.getBuiltinModule is not routed through module.register loader hooks, so a hook registered
+// before wirelock loads cannot hand the transport a fake `node:tls`.
+const tls = process.getBuiltinModule('node:tls');
 
 /**
  * The trust material of one trust-anchor list, computed once and shared by every connection that
@@ -14,7 +18,7 @@ export interface TrustMaterial {
   caPem: string[];
   anchors: AnchorSet;
   /** Secure contexts by mode and minimum version, built once: parsing ~140 roots per connection would dominate. */
-  contexts: Map<string, tls.SecureContext>;
+  contexts: Map<string, NodeTls.SecureContext>;
 }
 
 const cache = new WeakMap<readonly TrustAnchorSource[], TrustMaterial>();
@@ -41,7 +45,7 @@ export function trustMaterial(sources: readonly TrustAnchorSource[]): TrustMater
  * The client SecureContext for a trust set: `ca` replaces Node's default store, so neither
  * NODE_EXTRA_CA_CERTS nor the system store is trusted. Report-only adds Node's default store.
  */
-export function secureContextFor(material: TrustMaterial, minVersion: tls.SecureVersion, reportOnly: boolean): tls.SecureContext {
+export function secureContextFor(material: TrustMaterial, minVersion: NodeTls.SecureVersion, reportOnly: boolean): NodeTls.SecureContext {
   const key = `${minVersion}|${reportOnly}`;
   let context = material.contexts.get(key);
   if (!context) {
