@@ -2,12 +2,10 @@
 // 1. the handshake decision in-process (chain + pins; + CT with a warm cache; + CT cold, i.e. the
 //    first handshake of a certificate: precertificate rebuild and every SCT signature checked);
 // 2. new HTTPS connections over loopback, pins only vs pins + CT (warm cache), interleaved.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { createDispatcher } from '../src/transport/dispatcher.js';
 import { evaluateHandshake } from '../src/transport/evaluate.js';
 import { definePolicy } from '../src/policy/define.js';
@@ -18,20 +16,7 @@ import { issueChain } from '../src/x509/issue.js';
 import { certificatePin } from '../src/x509/certificate.js';
 import { toChainCertificate } from '../src/x509/chain.js';
 import { median, formatRow } from './support/stats.js';
-
-async function startServer(cert: string, key: string): Promise<{ port: number; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./support/tls-server.ts', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
-  child.stdin.write(`${JSON.stringify({ cert, key })}\n`);
-  const [data] = (await once(child.stdout, 'data')) as [Buffer];
-  return { port: Number(data.toString().trim()), stop: () => child.stdin.end() };
-}
-
-async function timeRequest(url: string, dispatcher: Dispatcher): Promise<number> {
-  const start = process.hrtime.bigint();
-  const response = await request(url, { dispatcher, reset: true });
-  await response.body.text();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
+import { startTlsServerProcess, timeRequest } from './support/loopback.js';
 
 function timeSync(fn: () => unknown): number {
   const start = process.hrtime.bigint();
@@ -99,7 +84,7 @@ export async function run(): Promise<void> {
   console.log(`(${decisionRounds} decisions each, interleaved; 3 SCTs: 2 ECDSA P-256 + 1 RSA-2048 log)\n`);
 
   // ---- 2. new connections over loopback
-  const server = await startServer(cert.chainPem, cert.certificate.keyPem);
+  const server = await startTlsServerProcess(cert.chainPem, cert.certificate.keyPem);
   const url = `https://127.0.0.1:${server.port}/`;
   const clients: Record<string, Dispatcher> = { 'pins only': createDispatcher(pinsOnly), 'pins + CT (cached)': createDispatcher(withCt) };
   const clientNames = Object.keys(clients);

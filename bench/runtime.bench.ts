@@ -2,32 +2,17 @@
 // (global dispatcher, gate + policy) against the same policy without lockdown (createDispatcher)
 // and plain undici, in interleaved blocks in one run (lockdown is process-wide, so blocks toggle
 // it with release()). Also the gate alone (check()) and a full re-inspection (recheck()).
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { Agent, getGlobalDispatcher, request, type Dispatcher } from 'undici';
+import { Agent, getGlobalDispatcher } from 'undici';
 import { lockdown } from '../src/runtime/lockdown.js';
 import { createDispatcher } from '../src/transport/dispatcher.js';
 import { issueChain } from '../src/x509/issue.js';
 import { certificatePin } from '../src/x509/certificate.js';
 import { median, formatRow } from './support/stats.js';
-
-async function startServer(cert: string, key: string): Promise<{ port: number; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./support/tls-server.ts', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
-  child.stdin.write(`${JSON.stringify({ cert, key })}\n`);
-  const [data] = (await once(child.stdout, 'data')) as [Buffer];
-  return { port: Number(data.toString().trim()), stop: () => child.stdin.end() };
-}
-
-async function timeRequest(url: string, dispatcher: Dispatcher): Promise<number> {
-  const start = process.hrtime.bigint();
-  const response = await request(url, { dispatcher, reset: true });
-  await response.body.text();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
+import { startTlsServerProcess, timeRequest } from './support/loopback.js';
 
 export async function run(): Promise<void> {
   const pki = issueChain({ hostnames: ['127.0.0.1'] });
-  const server = await startServer(pki.leaf.pem + pki.intermediate.pem, pki.leaf.keyPem);
+  const server = await startTlsServerProcess(pki.leaf.pem + pki.intermediate.pem, pki.leaf.keyPem);
   const url = `https://127.0.0.1:${server.port}/`;
   const policy = { version: 1, trustAnchors: [pki.root.pem], domains: { '127.0.0.1': { pins: [certificatePin(pki.intermediate.der), 'sha256/YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg='] } } };
   // The bench itself runs under `--import tsx`: a preload, allow-listed by name like any dev tool.

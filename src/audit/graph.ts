@@ -2,15 +2,10 @@
  * What an audit needs from a lockfile graph: the installed packages with dev/optional flags
  * computed the same way for every format, and the dependency paths that explain each finding.
  */
-import type { LockGraph, LockNode, SourceKind } from './lockfile/model.js';
+import type { LockGraph, LockNode } from './lockfile/model.js';
 
-export interface AuditPackage {
-  name: string;
-  version: string;
-  source: SourceKind;
-  resolved?: string;
-  integrity?: string;
-  hasInstallScript?: boolean;
+/** One name@version from one source, merged over its installed copies (LockNodes). */
+export interface AuditPackage extends Pick<LockNode, 'name' | 'version' | 'source' | 'resolved' | 'integrity' | 'hasInstallScript'> {
   /** Only reached through devDependencies. */
   dev: boolean;
   /** Only reached through optionalDependencies (install may skip it). */

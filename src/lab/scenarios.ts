@@ -81,6 +81,12 @@ function publicStore(lab: LabContext, ...extra: string[]): Record<string, string
   return { NODE_EXTRA_CA_CERTS: lab.caFile('trust-store', lab.pki.legit.root.pem, ...extra) };
 }
 
+/** The common shape: the attacker answers at the URL itself (DNS/ARP spoofing, a hostile network). */
+async function attackerAtUrl(lab: LabContext, server: CountingServerOptions, staged: Omit<StagedAttack, 'url' | 'attacker'>): Promise<StagedAttack> {
+  const attacker = await lab.startServer(server);
+  return { url: attacker.url('127.0.0.1', '/pay'), attacker, ...staged };
+}
+
 async function legitOrigin(lab: LabContext, respond?: CountingServerOptions['respond']): Promise<CountingServer> {
   return lab.startServer({ ...lab.pki.serverOptions(lab.pki.legit), ...(respond ? { respond } : {}) });
 }
@@ -126,8 +132,7 @@ async function startInterceptingProxy(lab: LabContext): Promise<{ url: string; a
  */
 async function unloggedCertificateAttack(lab: LabContext, logs: IssueWithSctsOptions['logs'], forge: IssueWithSctsOptions['forge'] = false): Promise<StagedAttack> {
   const issued = issueWithScts({ issuer: lab.pki.compromised.intermediate, hostnames: ['127.0.0.1', 'localhost'], logs, forge });
-  const attacker = await lab.startServer({ cert: issued.chainPem, key: issued.certificate.keyPem });
-  return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab, lab.pki.compromised.root.pem), policy: 'ct' };
+  return attackerAtUrl(lab, { cert: issued.chainPem, key: issued.certificate.keyPem }, { env: publicStore(lab, lab.pki.compromised.root.pem), policy: 'ct' });
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -141,8 +146,7 @@ export const SCENARIOS: readonly Scenario[] = [
     async stage(lab) {
       const keys = generateKeys();
       const cert = issueCertificate({ subject: { commonName: '127.0.0.1' }, keys, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
-      const attacker = await lab.startServer({ cert: cert.pem, key: cert.keyPem });
-      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab), weakness: 'trust-all' };
+      return attackerAtUrl(lab, { cert: cert.pem, key: cert.keyPem }, { env: publicStore(lab), weakness: 'trust-all' });
     },
   },
   {
@@ -153,8 +157,7 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'blocked',
     expectedCode: 'ERR_CERT_UNTRUSTED',
     async stage(lab) {
-      const attacker = await lab.startServer(lab.pki.serverOptions(lab.pki.rogue));
-      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab, lab.pki.rogue.root.pem) };
+      return attackerAtUrl(lab, lab.pki.serverOptions(lab.pki.rogue), { env: publicStore(lab, lab.pki.rogue.root.pem) });
     },
   },
   {
@@ -165,8 +168,7 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'blocked',
     expectedCode: 'ERR_PIN_MISMATCH',
     async stage(lab) {
-      const attacker = await lab.startServer(lab.pki.serverOptions(lab.pki.compromised));
-      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab, lab.pki.compromised.root.pem) };
+      return attackerAtUrl(lab, lab.pki.serverOptions(lab.pki.compromised), { env: publicStore(lab, lab.pki.compromised.root.pem) });
     },
   },
   {
@@ -177,8 +179,7 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'blocked',
     expectedCode: 'ERR_PIN_MISMATCH',
     async stage(lab) {
-      const attacker = await lab.startServer(lab.pki.serverOptions(lab.pki.compromised, lab.pki.legit.intermediate, lab.pki.legit.root));
-      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab, lab.pki.compromised.root.pem) };
+      return attackerAtUrl(lab, lab.pki.serverOptions(lab.pki.compromised, lab.pki.legit.intermediate, lab.pki.legit.root), { env: publicStore(lab, lab.pki.compromised.root.pem) });
     },
   },
   {
@@ -190,8 +191,7 @@ export const SCENARIOS: readonly Scenario[] = [
     expectedCode: 'ERR_CERT_EXPIRED',
     async stage(lab) {
       const leaf = issueLeaf(lab.pki.legit.intermediate, { hostnames: ['127.0.0.1', 'localhost'], notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - DAY) });
-      const attacker = await lab.startServer(lab.pki.serverOptions({ leaf, intermediate: lab.pki.legit.intermediate }));
-      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: { ...publicStore(lab), WIRELOCK_LAB_PINS: lab.pki.legitPin }, weakness: 'pin-only' };
+      return attackerAtUrl(lab, lab.pki.serverOptions({ leaf, intermediate: lab.pki.legit.intermediate }), { env: { ...publicStore(lab), WIRELOCK_LAB_PINS: lab.pki.legitPin }, weakness: 'pin-only' });
     },
   },
   {
@@ -203,8 +203,7 @@ export const SCENARIOS: readonly Scenario[] = [
     expectedCode: 'ERR_CERT_HOSTNAME',
     async stage(lab) {
       const leaf = issueLeaf(lab.pki.legit.intermediate, { hostnames: ['other.wirelock.test'] });
-      const attacker = await lab.startServer(lab.pki.serverOptions({ leaf, intermediate: lab.pki.legit.intermediate }));
-      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: { ...publicStore(lab), WIRELOCK_LAB_PINS: lab.pki.legitPin }, weakness: 'pin-only' };
+      return attackerAtUrl(lab, lab.pki.serverOptions({ leaf, intermediate: lab.pki.legit.intermediate }), { env: { ...publicStore(lab), WIRELOCK_LAB_PINS: lab.pki.legitPin }, weakness: 'pin-only' });
     },
   },
   {
@@ -215,8 +214,7 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'blocked',
     expectedCode: 'ERR_TLS_VERSION',
     async stage(lab) {
-      const attacker = await lab.startServer({ ...lab.pki.serverOptions(lab.pki.legit), minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
-      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab), weakness: 'legacy-tls' };
+      return attackerAtUrl(lab, { ...lab.pki.serverOptions(lab.pki.legit), minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, { env: publicStore(lab), weakness: 'legacy-tls' });
     },
   },
   {
@@ -227,8 +225,7 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'blocked',
     expectedCode: 'ERR_CLEARTEXT_BLOCKED',
     async stage(lab) {
-      const attacker = await lab.startServer({});
-      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: publicStore(lab) };
+      return attackerAtUrl(lab, {}, { env: publicStore(lab) });
     },
   },
   {
@@ -269,8 +266,7 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'blocked',
     expectedCode: 'ERR_CERT_UNTRUSTED',
     async stage(lab) {
-      const attacker = await lab.startServer(lab.pki.serverOptions(lab.pki.rogue));
-      return { url: attacker.url('127.0.0.1', '/pay'), attacker, env: { ...publicStore(lab), NODE_TLS_REJECT_UNAUTHORIZED: '0' } };
+      return attackerAtUrl(lab, lab.pki.serverOptions(lab.pki.rogue), { env: { ...publicStore(lab), NODE_TLS_REJECT_UNAUTHORIZED: '0' } });
     },
   },
   {
