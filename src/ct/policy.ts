@@ -79,9 +79,11 @@ export function evaluateCtPolicy(
   if (policy === 'chrome') {
     // Chromium's enforcer: a valid SCT delivered outside the certificate lowers the count to 2
     // from logs that are approved now; otherwise the count depends on the lifetime.
-    const viaDelivery = delivered.length > 0;
+    // Only a delivered SCT that counts (its log approved now) lowers it: Chromium skips the others.
+    const viaDelivery = delivered.some((sct) => sct.currentlyApproved);
     required = minScts ?? (viaDelivery ? 2 : lifetimeCount);
-    const counting = viaDelivery ? valid.filter((sct) => sct.currentlyApproved || sct.origin === 'embedded') : valid;
+    // A delivered SCT from a log not approved now never counts, on either route.
+    const counting = valid.filter((sct) => sct.currentlyApproved || sct.origin === 'embedded');
     if (distinct(counting.map((sct) => sct.logId)) < required) {
       failures.push(`needs SCTs from ${required} distinct logs${viaDelivery ? '' : ` (certificate lifetime ${days} days)`}, has ${distinct(counting.map((s) => s.logId))}`);
     }

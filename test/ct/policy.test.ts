@@ -93,3 +93,14 @@ test('apple: at least one SCT from an RFC 6962 (not tiled) log', () => {
   assert.match(result.failures.join(), /RFC 6962/);
   assert.equal(evaluateCtPolicy('apple', [tiled('a', 'G'), sct('b', 'C')], short, undefined).compliant, true);
 });
+
+test('chrome: an OCSP/TLS SCT from a retired log does not lower the embedded count to 2', () => {
+  const retiredOcsp = sct('c', 'X', { origin: 'ocsp', currentlyApproved: false, reason: 'retired, SCT before' });
+  // A long-lived certificate with only 2 embedded SCTs needs a third log; the stapled SCT from a
+  // log that is not approved now does not count (Chromium skips it), so it must not relax the rule.
+  const result = evaluateCtPolicy('chrome', [sct('a', 'G'), sct('b', 'C'), retiredOcsp], long, undefined);
+  assert.equal(result.compliant, false);
+  assert.equal(result.required, 3);
+  // Positive control: the same stapled SCT from a log approved now does lower the count.
+  assert.equal(evaluateCtPolicy('chrome', [sct('a', 'G'), sct('b', 'C'), sct('c', 'X', { origin: 'ocsp' })], long, undefined).compliant, true);
+});
