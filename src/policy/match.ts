@@ -12,6 +12,8 @@ export function normalizeHost(host: string): string | undefined {
   let name = host.trim();
   if (name.startsWith('[') && name.endsWith(']')) name = name.slice(1, -1);
   if (isIP(name) === 6) {
+    // A zone id ("fe80::1%eth0") names an interface, not a host, and makes URL throw a TypeError.
+    if (name.includes('%')) return undefined;
     // WHATWG URL serializes IPv6 in its canonical compressed form.
     return new URL(`http://[${name}]/`).hostname.slice(1, -1);
   }

@@ -52,3 +52,19 @@ test('longest match wins and includeSubdomains covers every depth', () => {
   assert.equal(match('www.bücher.example'), undefined);
   assert.equal(match('[::1]'), '::1');
 });
+
+test('an IPv6 literal with a zone id is not a policy host, and never a raw TypeError', async () => {
+  for (const host of ['fe80::1%eth0', '[fe80::1%25eth0]']) assert.equal(normalizeHost(host), undefined, host);
+  const { WirelockError } = await import('../../src/errors.js');
+  assert.throws(() => definePolicy({ version: 1, domains: { 'fe80::1%eth0': {} } }), (error: unknown) => {
+    assert.ok(error instanceof WirelockError);
+    assert.equal(error.code, 'ERR_POLICY_INVALID');
+    assert.equal((error.details as { pointer: string }).pointer, '/domains/fe80::1%eth0');
+    return true;
+  });
+  // Positive control: the same address without a zone is a valid policy host.
+  assert.equal(normalizeHost('fe80::1'), 'fe80::1');
+  const policy = definePolicy({ version: 1, unlistedHosts: 'block', domains: { 'fe80::1': {} } });
+  assert.equal(findDomainPolicy(policy, 'fe80::1%eth0'), undefined);
+  assert.equal(findDomainPolicy(policy, 'fe80::1')?.name, 'fe80::1');
+});
