@@ -251,3 +251,18 @@ test('npm v2/v3: npm: aliases are audited under the real name; skipped optional 
   assert.deepEqual(pkgs.map((p) => `${p.name}@${p.version}`), ['lodash@4.17.15']);
   assert.deepEqual(checkIntegrity(pkgs), [], 'the tarball URL names the real package');
 });
+
+test('pnpm lockfile v5.4 (pnpm 7): packages installed with peers keep their real name and version', () => {
+  // v5 keys are "/name/version_peers" ("/react-dom/17.0.2_react@17.0.2", "/@s/n/1.0.0_<hash>"): read
+  // as name@version they named no real package, so their advisories were never looked up.
+  const { graph, packages } = summary(join(PROJECTS, 'peers', 'pnpm-v5'));
+  assert.equal(graph.format, 'pnpm-v6');
+  const set = new Set(packages.map((p) => `${p.name}@${p.version}`));
+  for (const expected of ['react-dom@17.0.2', 'react@17.0.2', '@testing-library/react@12.1.5', 'minimist@1.2.0', '@testing-library/dom@8.20.1']) assert.ok(set.has(expected), expected);
+  for (const pkg of packages) {
+    assert.match(pkg.name, /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/, pkg.name);
+    assert.match(pkg.version, /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, `${pkg.name}@${pkg.version}`);
+  }
+  assert.equal(packages.find((p) => p.name === '@testing-library/react')!.dev, true);
+  assert.equal(packages.find((p) => p.name === 'react-dom')!.dev, false);
+});

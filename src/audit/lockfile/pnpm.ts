@@ -17,8 +17,15 @@ function isObject(value: unknown): value is Entry {
 }
 
 /** "/@scope/a@1.0.0(peer@2)" (v6) or "@scope/a@1.0.0(peer@2)" (v9) -> name and version, peers dropped. */
-function parseKey(key: string): { name: string; version: string } {
+function parseKey(key: string, v5 = false): { name: string; version: string } {
   let k = key.startsWith('/') ? key.slice(1) : key;
+  if (v5) {
+    // v5 wrote "/name/1.0.0" and, with peers, "/name/1.0.0_peer@2" or "/@s/n/1.0.0_<hash>": the "@"
+    // of a peer is no name@version separator, and "_" never occurs in a SemVer version.
+    const parts = k.split('/');
+    const nameParts = parts[0]!.startsWith('@') ? 2 : 1;
+    if (parts.length > nameParts) return { name: parts.slice(0, nameParts).join('/'), version: parts[nameParts]!.split('_')[0]! };
+  }
   const paren = k.indexOf('(');
   if (paren >= 0) k = k.slice(0, paren);
   const [name, version] = splitNameAt(k);
@@ -49,7 +56,7 @@ export function parsePnpmLockfile(text: string, file: string, manifests: Map<str
 
   for (const [key, value] of Object.entries(snapshots)) {
     const snapshot = isObject(value) ? value : {};
-    const { name, version } = parseKey(key);
+    const { name, version } = parseKey(key, major < 6);
     const meta = v9 ? (packages[`${name}@${version}`] as Entry | undefined) ?? {} : snapshot;
     const resolution = isObject(meta.resolution) ? meta.resolution : {};
     const realName = typeof meta.name === 'string' ? meta.name : name;
