@@ -205,7 +205,21 @@ export class PolicyEngine {
     let ocspResponse: Uint8Array | undefined;
     let checked = false;
 
+    // Node calls this from the handshake callback: anything it throws is an uncaught exception that
+    // kills the process (e.g. a trusted certificate that OpenSSL accepts as BER but is not DER).
+    // Such a failure refuses the connection instead, in every mode: an unevaluated chain is never allowed.
     const checkServerIdentity = (hostname: string, cert: PeerCertificate): Error | undefined => {
+      try {
+        return checkHandshake(hostname, cert);
+      } catch (thrown) {
+        const code: ErrorCode = thrown instanceof WirelockError ? thrown.code : 'ERR_CERT_UNTRUSTED';
+        const error = new WirelockError(code, `${hostname}:${port}: the server's certificate cannot be evaluated: ${(thrown as Error)?.message ?? String(thrown)}`, { host: hostname, port }, { cause: thrown });
+        this.#report('violation', error.code, error.message, { host: hostname, port, domain, blocked: true });
+        return error;
+      }
+    };
+
+    const checkHandshake = (hostname: string, cert: PeerCertificate): Error | undefined => {
       const hostnameError = nodeTls.checkServerIdentity(hostname, cert);
       const served = servedChain(cert);
       if (hostnameError) {

@@ -11,8 +11,9 @@ import { createFetch } from '../../src/transport/fetch.js';
 import { createAgent } from '../../src/transport/agent.js';
 import { WirelockError } from '../../src/errors.js';
 import { startCountingServer, type CountingServer } from '../../src/lab/servers.js';
-import { certificatePin } from '../../src/x509/certificate.js';
-import { issueCertificate, generateKeys, issueChain } from '../../src/x509/issue.js';
+import { certificatePin, toPem } from '../../src/x509/certificate.js';
+import { issueCertificate, generateKeys, issueChain, buildTbsCertificate, signTbs } from '../../src/x509/issue.js';
+import { concat, readNode } from '../../src/x509/der.js';
 import { createTestPki } from './pki.js';
 import type { ViolationReport } from '../../src/transport/report.js';
 
@@ -303,4 +304,30 @@ test('an https -> http redirect is a downgrade even where cleartext to the targe
   const error = await expectBlocked(loopbackCleartext(redirector.url('127.0.0.1', '/start')), 'ERR_CLEARTEXT_BLOCKED', { ...cleartext, connections: 1 } as CountingServer);
   assert.equal(error.details.downgrade, true);
   assert.equal(cleartext.connections, 0);
+});
+
+test('a trusted certificate that is BER, not DER, is refused with ERR_CERT_MALFORMED instead of crashing the process', async () => {
+  // OpenSSL accepts a non-minimal length and verifies the signature over the bytes as sent; wirelock's
+  // strict DER reader refuses them. That refusal used to be thrown out of checkServerIdentity,
+  // i.e. from inside the TLS handshake callback: an uncaught exception that killed the client.
+  const keys = generateKeys();
+  const { tbs, signatureAlgorithm } = buildTbsCertificate({ subject: { commonName: '127.0.0.1' }, keys, issuer: pki.legit.intermediate, ipAddresses: ['127.0.0.1'] });
+  const header = readNode(tbs);
+  const length = header.end - header.contentStart;
+  const berTbs = concat([Uint8Array.of(0x30, 0x84, length >>> 24, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff), tbs.subarray(header.contentStart)]);
+  const leaf = { pem: toPem(signTbs(berTbs, signatureAlgorithm, pki.legit.intermediate.keys)), keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+  const attacker = await server({ cert: leaf.pem + pki.legit.intermediate.pem, key: leaf.keyPem });
+  // Positive control: Node (OpenSSL) trusts this chain.
+  const plainStatus = await new Promise<number | undefined>((resolve, reject) => {
+    https.get(attacker.url('127.0.0.1', '/'), { ca: pki.legit.root.pem, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    }).on('error', reject);
+  });
+  assert.equal(plainStatus, 200);
+  attacker.reset();
+  const error = await expectBlocked(post(attacker.url('127.0.0.1', '/pay')), 'ERR_CERT_MALFORMED', attacker);
+  assert.equal(error.host, '127.0.0.1');
+  const reportOnly = await expectBlocked(post(attacker.url('127.0.0.1', '/pay'), createFetch(policyFor({ mode: 'report-only' }))), 'ERR_CERT_MALFORMED', attacker);
+  assert.equal(reportOnly.code, 'ERR_CERT_MALFORMED');
 });
