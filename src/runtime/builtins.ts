@@ -99,6 +99,19 @@ export function readSlot(slot: Slot): unknown {
 /** Slot values when this module was evaluated: before the app when loaded by `wirelock/register`. */
 export const loadTimeValues: ReadonlyMap<string, unknown> = new Map(SLOTS.map((slot) => [slot.name, readSlot(slot)]));
 
+/**
+ * The getter of a slot that is an own accessor. A getter can answer wirelock's reads with the
+ * expected value and everyone else with a hook (it sees its caller's stack), so the getter itself
+ * is what gets judged, not only what it returns.
+ */
+export function slotGetter(slot: Slot): PropertyDescriptor['get'] {
+  if (slot.inherited) return undefined;
+  return pristine.getOwnPropertyDescriptor(slot.target, slot.key)?.get;
+}
+
+/** Getters of accessor slots at load (Node defines some slots, e.g. http.globalAgent, as accessors). */
+export const loadTimeGetters: ReadonlyMap<string, unknown> = new Map(SLOTS.map((slot) => [slot.name, slotGetter(slot)]));
+
 /** The default CA list identity at load (Node >= 22.15): tls.setDefaultCACertificates replaces it. */
 export const loadTimeDefaultCas: readonly string[] | undefined = safeDefaultCas();
 

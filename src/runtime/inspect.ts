@@ -3,7 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { X509Certificate } from 'node:crypto';
 import { certificatePin, pemBlocks } from '../x509/certificate.js';
-import { SLOTS, loadTimeDefaultCas, loadTimeValues, pristine, readSlot, real, safeDefaultCas } from './builtins.js';
+import { SLOTS, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
 import {
   allowedPath,
   allowedPreload,
@@ -344,6 +344,23 @@ function objectOrigin(value: object, method: string, originOf: (value: unknown) 
 function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: ((value: unknown) => FunctionOrigin) | undefined, out: RuntimeFinding[]): void {
   const own = options.ownValues ?? new Set<unknown>();
   for (const slot of SLOTS) {
+    const getter = slotGetter(slot);
+    if (getter && getter !== loadTimeGetters.get(slot.name) && !own.has(getter) && !isWirelockValue(getter)) {
+      const origin: FunctionOrigin = originOf ? originOf(getter) : { kind: 'unknown' };
+      if (origin.kind !== 'builtin') {
+        const url = responsibleUrl(origin);
+        const finding = makeFinding('hooked-api', 'high', `${slot.name} is an accessor not defined by Node: ${describeOrigin(origin)}`, {
+          origin: origin.kind,
+          defined: describeOrigin(origin),
+          accessor: true,
+          url: url ?? null,
+          package: packageOf(url) ?? null,
+        }, slot.name);
+        const allowedBy = allowedPath(entries, url);
+        out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
+        if (!allowedBy) continue;
+      }
+    }
     const value = readSlot(slot);
     if (own.has(value) || isWirelockValue(value)) continue;
     const changed = value !== loadTimeValues.get(slot.name);

@@ -8,7 +8,7 @@ import { createDispatcher } from '../transport/dispatcher.js';
 import { PolicyEngine, type TransportOptions } from '../transport/engine.js';
 import { reportSender } from '../transport/fetch.js';
 import { CHANNELS_RUNTIME } from './channels.js';
-import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, type Slot } from './builtins.js';
+import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
 import { allowedPath, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
@@ -172,6 +172,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // Cheap signals, compared on every new connection. Anything here changing means "look again".
   const signals = (): unknown[] => [
     ...SLOTS.map(readSlot),
+    ...SLOTS.map(slotGetter),
     process.env.NODE_TLS_REJECT_UNAUTHORIZED,
     process.env.HTTPS_PROXY,
     process.env.https_proxy,
@@ -437,6 +438,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       },
     };
     Object.defineProperty(slot.target, slot.key, trap);
+    wirelockValues.add(read);
     trapped.set(slot.name, { descriptor, trap, read });
   };
   for (const slot of SLOTS) if (!slot.inherited) arm(slot);
