@@ -224,7 +224,8 @@ export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLooku
     findings.push({
       kind: 'install-script',
       id: suspicious ? 'install-script/suspicious' : 'install-script',
-      aliases: [suspicious ? 'install-script/suspicious' : 'install-script', 'install-script'].filter((v, i, a) => a.indexOf(v) === i),
+      // No 'install-script' alias on the suspicious one: an ignore entry for the info notice must not hide it.
+      aliases: [suspicious ? 'install-script/suspicious' : 'install-script'],
       severity: suspicious ? 'high' : 'info',
       package: entry.pkg ? pkgRef(entry.pkg) : { name: entry.name, version: entry.version, dev: false, optional: false },
       summary: `${key} runs code at install time${suspicious ? `, and the script ${suspicious}` : ''} (${scripts})`,

@@ -120,6 +120,28 @@ test('ignore file: needs a reason and an expiry; expired entries stop applying',
   }
 });
 
+test('ignoring benign install scripts does not silence a suspicious one', () => {
+  // An entry written to quiet the `info` install-script notices (all of them, or one package's)
+  // must not also hide the `high` finding for a script that ships process.env off: a later,
+  // compromised version of the same package would pass the gate unseen.
+  const dir = installedProject();
+  try {
+    const packages = listInstalled(dir);
+    const result = auditGraph(readLockfile(dir), 'package-lock.json', vectors, {}, { packages, hits: new Map(packages.map((p) => [p.dir, scanPackageCode(dir, p)])) });
+    const suspicious = (findings: Finding[]) => findings.find((f) => f.id === 'install-script/suspicious' && f.package.name === 'evil-sdk')!;
+    assert.equal(suspicious(result.findings).severity, 'high');
+    for (const entry of [{ id: 'install-script' }, { id: 'install-script', package: 'evil-sdk' }]) {
+      const outcome = applyIgnores(result.findings, [{ ...entry, reason: 'native builds reviewed', expires: '2999-01-01' }]);
+      assert.equal(suspicious(outcome.findings).suppressed, undefined, JSON.stringify(entry));
+      if (!entry.package) assert.ok(outcome.findings.find((f) => f.id === 'install-script' && f.package.name === 'native-addon')!.suppressed, 'positive control: the benign notice is silenced');
+    }
+    const explicit = applyIgnores(result.findings, [{ id: 'install-script/suspicious', package: 'evil-sdk', reason: 'reviewed: test fixture', expires: '2999-01-01' }]);
+    assert.ok(suspicious(explicit.findings).suppressed, 'an entry naming the suspicious rule still applies');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 const context: ReportContext = { tool: { name: 'wirelock', version: '0.1.0' }, db: built.meta, dbAgeDays: 3, lockfileUri: 'package-lock.json', lineOf: () => 7 };
 
 test('SARIF 2.1.0 output validates against the official schema and carries GitHub security-severity', () => {
