@@ -219,7 +219,10 @@ export class PolicyEngine {
       }
     };
 
-    const checkHandshake = (hostname: string, cert: PeerCertificate): Error | undefined => {
+    const checkHandshake = (nodeHostname: string, cert: PeerCertificate): Error | undefined => {
+      // Node passes `servername || host`, and an IP servername is not set on the socket (SNI carries
+      // no IPs): the certificate must be checked for the very name the policy was looked up by.
+      const hostname = isIP(name) === 0 ? nodeHostname : name;
       const hostnameError = nodeTls.checkServerIdentity(hostname, cert);
       const served = servedChain(cert);
       if (hostnameError) {

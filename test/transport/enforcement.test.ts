@@ -15,6 +15,7 @@ import { certificatePin, toPem } from '../../src/x509/certificate.js';
 import { issueCertificate, generateKeys, issueChain, buildTbsCertificate, signTbs } from '../../src/x509/issue.js';
 import { concat, readNode } from '../../src/x509/der.js';
 import { createTestPki } from './pki.js';
+import { issueLeaf } from '../../src/lab/pki.js';
 import type { ViolationReport } from '../../src/transport/report.js';
 
 const run = promisify(execFile);
@@ -330,4 +331,39 @@ test('a trusted certificate that is BER, not DER, is refused with ERR_CERT_MALFO
   assert.equal(error.host, '127.0.0.1');
   const reportOnly = await expectBlocked(post(attacker.url('127.0.0.1', '/pay'), createFetch(policyFor({ mode: 'report-only' }))), 'ERR_CERT_MALFORMED', attacker);
   assert.equal(reportOnly.code, 'ERR_CERT_MALFORMED');
+});
+
+test('an IP servername with a pinned host name: the pins are not skipped by looking up one name and verifying another', async () => {
+  // The policy pins localhost; 127.0.0.1 is unlisted. https.request({ host: 'localhost', servername: '127.0.0.1' })
+  // used to look the policy up by the servername (no pins) while Node verified the certificate for
+  // the host ('localhost'): a compromised CA's certificate for the pinned name was accepted.
+  const leaf = issueLeaf(pki.compromised.intermediate, { hostnames: ['localhost'] });
+  const attacker = await server(pki.serverOptions({ leaf, intermediate: pki.compromised.intermediate }));
+  const policy = {
+    version: 1,
+    trustAnchors: [pki.legit.root.pem, pki.compromised.root.pem],
+    domains: { localhost: { pins: [certificatePin(pki.legit.intermediate.der), pki.backupPin] } },
+  };
+  const send = (agent: https.Agent, options: https.RequestOptions) =>
+    new Promise<number | undefined>((resolve, reject) => {
+      const req = https.request({ host: 'localhost', port: attacker.port, path: '/pay', method: 'POST', agent, ...options }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('error', reject);
+      req.end(SECRET);
+    });
+  const agent = createAgent(policy, { lookup: ((_h: string, o: unknown, c: unknown) => {
+    const cb = (typeof o === 'function' ? o : c) as (...args: unknown[]) => void;
+    if ((o as { all?: boolean })?.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+    else cb(null, '127.0.0.1', 4);
+  }) as never });
+  // Positive control: without the servername trick the pin is enforced.
+  await expectBlocked(send(agent, {}), 'ERR_PIN_MISMATCH', attacker);
+  attacker.reset();
+  // The certificate is checked for the name the policy was looked up by (as plain Node checks an IP
+  // servername), so the unpinned 127.0.0.1 rules cannot vouch for a certificate of localhost.
+  await expectBlocked(send(agent, { servername: '127.0.0.1' }), 'ERR_CERT_HOSTNAME', attacker);
+  assert.equal(attacker.applicationBytes, 0, 'no byte of application data reached the server');
+  agent.destroy();
 });
