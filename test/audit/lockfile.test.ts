@@ -266,3 +266,15 @@ test('pnpm lockfile v5.4 (pnpm 7): packages installed with peers keep their real
   assert.equal(packages.find((p) => p.name === '@testing-library/react')!.dev, true);
   assert.equal(packages.find((p) => p.name === 'react-dom')!.dev, false);
 });
+
+test('yarn berry: a patched scoped package is still the registry package underneath', () => {
+  // "patch:@types/ms@npm%3A0.7.34#..." was split at the scope's "@", so the patched copy read as a
+  // git dependency (a false lockfile/git-dependency finding on every `yarn patch` of a scoped package).
+  const { graph, packages } = summary(join(PROJECTS, 'patched', 'berry'));
+  assert.equal(graph.format, 'yarn-berry');
+  const copies = [...graph.nodes.values()].filter((n) => n.name === '@types/ms');
+  assert.equal(copies.length, 2, 'the npm copy and the patched copy');
+  for (const node of copies) assert.equal(node.source, 'registry', node.id);
+  assert.deepEqual(packages.map((p) => `${p.name}@${p.version}`), ['@types/ms@0.7.34', 'ms@2.0.0']);
+  assert.deepEqual(checkIntegrity(packages).map((i) => `${i.rule} ${i.package.name}`), []);
+});

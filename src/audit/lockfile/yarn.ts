@@ -157,7 +157,8 @@ function descriptor(name: string, range: string): string[] {
 function berrySource(resolution: string, name: string): { source: LockNode['source']; resolved?: string } {
   let ref = resolution.slice(name.length + 1);
   // patch:lodash@npm%3A4.17.15#... patches a package; audit the package underneath.
-  const patch = /^patch:.*?@(.+?)#/.exec(ref);
+  // The name may be scoped ("patch:@types/ms@npm%3A0.7.34#..."): its "@" is not the separator.
+  const patch = /^patch:(?:@[^/@]+\/)?[^@]+@(.+?)#/.exec(ref);
   if (patch) ref = decodeURIComponent(patch[1]!);
   if (ref.startsWith('npm:')) return { source: 'registry' };
   if (ref.startsWith('workspace:')) return { source: 'workspace' };
