@@ -344,6 +344,8 @@ export interface AndroidHostConfig {
   cleartextPermitted: boolean;
   /** `system`, `user` or `@raw/<name>`. */
   trustAnchors: string[];
+  /** Anchors marked overridePins="true": a chain ending in one of them skips the pin-set. */
+  pinsOverriddenBy: string[];
   pins: string[];
   /** The pin-set's expiration attribute as written. */
   pinsExpire: string | undefined;
@@ -357,6 +359,7 @@ export interface AndroidHostConfig {
 interface ConfigNode {
   cleartext: boolean | undefined;
   anchors: string[] | undefined;
+  overridePins: string[] | undefined;
   pins: { pins: string[]; expiration: string | undefined } | undefined;
   ct: boolean | undefined;
 }
@@ -371,6 +374,7 @@ export interface ParsedNetworkSecurityConfig {
   base: ConfigNode;
   domains: DomainEntry[];
   debugAnchors: string[] | undefined;
+  debugOverridePins: string[] | undefined;
 }
 
 function node(element: XmlElement): ConfigNode {
@@ -381,6 +385,7 @@ function node(element: XmlElement): ConfigNode {
   return {
     cleartext: cleartext === undefined ? undefined : cleartext === 'true',
     anchors: anchors?.children.map((c) => c.attributes.src!),
+    overridePins: anchors?.children.filter((c) => c.attributes.overridePins === 'true').map((c) => c.attributes.src!),
     pins: pinSet ? { pins: pinSet.children.map((p) => p.text.trim()), expiration: pinSet.attributes.expiration } : undefined,
     ct: ct ? ct.attributes.enabled === 'true' : undefined,
   };
@@ -394,7 +399,7 @@ export function parseNetworkSecurityConfig(xml: string): ParsedNetworkSecurityCo
   }
   const root = parseXml(xml);
   const baseElement = root.children.find((c) => c.name === 'base-config');
-  const base = baseElement ? node(baseElement) : { cleartext: undefined, anchors: undefined, pins: undefined, ct: undefined };
+  const base = baseElement ? node(baseElement) : { cleartext: undefined, anchors: undefined, overridePins: undefined, pins: undefined, ct: undefined };
   const domains: DomainEntry[] = [];
   const walk = (element: XmlElement, parents: ConfigNode[]) => {
     const chain = [node(element), ...parents];
@@ -405,7 +410,12 @@ export function parseNetworkSecurityConfig(xml: string): ParsedNetworkSecurityCo
   };
   for (const child of root.children) if (child.name === 'domain-config') walk(child, []);
   const debug = root.children.find((c) => c.name === 'debug-overrides')?.children.find((c) => c.name === 'trust-anchors');
-  return { base, domains, debugAnchors: debug?.children.map((c) => c.attributes.src!) };
+  return {
+    base,
+    domains,
+    debugAnchors: debug?.children.map((c) => c.attributes.src!),
+    debugOverridePins: debug?.children.filter((c) => c.attributes.overridePins === 'true').map((c) => c.attributes.src!),
+  };
 }
 
 export interface AndroidDevice {
@@ -428,12 +438,16 @@ export function evaluateAndroid(config: ParsedNetworkSecurityConfig, rawHost: st
   const chain = [...(best?.chain ?? []), config.base];
   const pick = <K extends keyof ConfigNode>(key: K): ConfigNode[K] => chain.find((n) => n[key] !== undefined)?.[key];
   // Platform defaults for apps targeting API 28+: no cleartext, system CAs only.
-  let anchors = pick('anchors') ?? ['system'];
+  const anchorNode = chain.find((n) => n.anchors !== undefined);
+  let anchors = anchorNode?.anchors ?? ['system'];
+  let overriding = anchorNode?.overridePins ?? [];
   if (device.debuggable && config.debugAnchors) anchors = [...new Set([...anchors, ...config.debugAnchors])];
+  if (device.debuggable && config.debugOverridePins) overriding = [...new Set([...overriding, ...config.debugOverridePins])];
   const pins = pick('pins');
   return {
     cleartextPermitted: pick('cleartext') ?? false,
     trustAnchors: anchors,
+    pinsOverriddenBy: overriding,
     pins: pins?.pins ?? [],
     pinsExpire: pins?.expiration,
     pinsEnforcedThrough: pins?.expiration ? dayBefore(pins.expiration) : undefined,

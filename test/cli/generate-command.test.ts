@@ -111,6 +111,32 @@ test('usage errors exit 2', async () => {
   assert.match(none.stderr, /no policy/);
 });
 
+test('--check: overridePins="true" on a trust anchor turns pinning off for its chains: drift, not in sync', async () => {
+  // Android skips the pin-set for a chain that ends in an anchor marked overridePins="true"; on
+  // "system" that is every publicly trusted chain, so the hand-edited file pins nothing in practice.
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-gen-'));
+  const xmlFile = join(dir, 'res', 'xml', 'network_security_config.xml');
+  assert.equal((await wirelock(dir, 'generate', 'android', '--policy', fixture, '-o', xmlFile)).code, 0);
+  const original = readFileSync(xmlFile, 'utf8');
+  assert.equal((await wirelock(dir, 'generate', 'android', '--policy', fixture, '--check', xmlFile)).code, 0, 'positive control: the generated file is in sync');
+  const edited = original.replace('<certificates src="system" />', '<certificates src="system" overridePins="true" />');
+  assert.notEqual(edited, original);
+  assert.deepEqual(checkNetworkSecurityConfig(edited), [], 'a valid Network Security Config');
+  writeFileSync(xmlFile, edited);
+  const result = await wirelock(dir, 'generate', 'android', '--policy', fixture, '--check', xmlFile, '--json');
+  assert.equal(result.code, 1, result.stdout);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.drifted, true);
+  assert.ok(report.drift.some((d: { host: string; aspect: string }) => d.host === 'api.example.com' && d.aspect === 'pins'), result.stdout);
+  // Not debuggable: an overridePins anchor in <debug-overrides> changes nothing for release builds.
+  const debugOnly = original.replace('</network-security-config>', '    <debug-overrides>\n        <trust-anchors>\n            <certificates src="user" overridePins="true" />\n        </trust-anchors>\n    </debug-overrides>\n</network-security-config>');
+  writeFileSync(xmlFile, debugOnly);
+  assert.equal((await wirelock(dir, 'generate', 'android', '--policy', fixture, '--check', xmlFile)).code, 0);
+  const config = parseNetworkSecurityConfig(debugOnly);
+  assert.deepEqual(evaluateAndroid(config, 'api.example.com', { apiLevel: 34, debuggable: true }).pinsOverriddenBy, ['user']);
+  assert.deepEqual(evaluateAndroid(config, 'api.example.com', { apiLevel: 34 }).pinsOverriddenBy, []);
+});
+
 test('--check: a freshly generated file is in sync; a hand edit or a missing raw anchor is drift (exit 1)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wirelock-gen-'));
   const xmlFile = join(dir, 'res', 'xml', 'network_security_config.xml');
