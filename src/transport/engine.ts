@@ -220,10 +220,15 @@ export class PolicyEngine {
     };
 
     const checkHandshake = (nodeHostname: string, cert: PeerCertificate): Error | undefined => {
-      // Node passes `servername || host`, and an IP servername is not set on the socket (SNI carries
-      // no IPs): the certificate must be checked for the very name the policy was looked up by.
-      const hostname = isIP(name) === 0 ? nodeHostname : name;
-      const hostnameError = nodeTls.checkServerIdentity(hostname, cert);
+      // The certificate is checked for the very name the policy was looked up by, in its canonical
+      // form. Node's own argument can differ: it is the host when an IP servername was dropped (SNI
+      // carries no IPs), and Node strips a trailing dot twice ("pinned.example.." passes as
+      // "pinned.example") where the policy lookup sees no valid name and would apply global rules.
+      const canonical = normalizeHost(name);
+      const hostname = canonical ?? nodeHostname;
+      const hostnameError = canonical
+        ? nodeTls.checkServerIdentity(canonical, cert)
+        : new Error(`"${name}" is not a valid host name, so the policy cannot be applied to it`);
       const served = servedChain(cert);
       if (hostnameError) {
         const error = new WirelockError('ERR_CERT_HOSTNAME', `${hostname}:${port}: ${hostnameError.message}`, { host: hostname, port }, { cause: hostnameError });

@@ -367,3 +367,32 @@ test('an IP servername with a pinned host name: the pins are not skipped by look
   assert.equal(attacker.applicationBytes, 0, 'no byte of application data reached the server');
   agent.destroy();
 });
+
+test('a host name with two trailing dots is not an unlisted host that Node still verifies as the pinned name', async () => {
+  // WHATWG URL keeps "localhost..", and Node's checkServerIdentity strips a trailing dot twice, so it
+  // accepted a certificate for localhost; the policy lookup did not recognize the name and applied
+  // the global rules (no pins). A compromised CA's certificate for the pinned host got through.
+  const attacker = await server(pki.serverOptions(pki.compromised));
+  const lookup = ((_host: string, options: unknown, callback: unknown) => {
+    const cb = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
+    if ((options as { all?: boolean })?.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+    else cb(null, '127.0.0.1', 4);
+  }) as never;
+  const pinned = createFetch(
+    {
+      version: 1,
+      trustAnchors: [pki.legit.root.pem, pki.compromised.root.pem],
+      domains: { localhost: { pins: [certificatePin(pki.legit.intermediate.der), pki.backupPin] } },
+    },
+    { lookup },
+  );
+  // Positive control: the plain name is pinned.
+  await expectBlocked(post(attacker.url('localhost', '/pay'), pinned), 'ERR_PIN_MISMATCH', attacker);
+  attacker.reset();
+  const blocked = await post(attacker.url('localhost', '/pay').replace('localhost:', 'localhost..:'), pinned).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  assert.ok(blocked instanceof WirelockError, `expected a WirelockError, got ${String(blocked)}`);
+  assert.equal(attacker.applicationBytes, 0, 'no byte of application data reached the server');
+});
