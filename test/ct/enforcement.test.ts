@@ -206,3 +206,16 @@ test('"policy": "apple" is applied: at most one SCT per operator counts for a sh
   const distinct = await serveWith([googleA, cloudflare]);
   await expectPasses(distinct.server, policy({ policy: 'apple' }));
 });
+
+test('ERR_CT_REQUIRED: a stapled SCT from a retired log does not stand in for the third embedded SCT (positive control: one from a usable log does)', async () => {
+  // 200-day certificate: 3 distinct logs needed from embedded SCTs, or 2 with a counting delivered SCT.
+  const issued = issueWithScts({ issuer: pki.intermediate, hostnames: ['127.0.0.1'], logs: [googleA, cloudflare], notAfter: new Date(Date.now() + 200 * 864e5) });
+  const leaf = issued.certificate;
+  const beforeRetirement = new Date(Date.now() - 2 * 864e5);
+  const retiredSct = signSct(retired, { type: 'x509', certificate: leaf.der }, { timestamp: beforeRetirement });
+  const server = await serve(issued.chainPem, leaf.keyPem, ocspResponseWithScts(leaf, pki.intermediate, [retiredSct]));
+  const error = await expectCtBlocked(server);
+  assert.match(error.message, /3 distinct logs/);
+  const usableSct = signSct(googleB, { type: 'x509', certificate: leaf.der });
+  await expectPasses(await serve(issued.chainPem, leaf.keyPem, ocspResponseWithScts(leaf, pki.intermediate, [usableSct])));
+});
