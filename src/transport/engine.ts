@@ -11,6 +11,7 @@ import { nodeDefaultStorePem, nodeTls, secureContextFor, trustMaterial } from '.
 
 // Not through `import`: loader hooks cannot redirect process.getBuiltinModule (see trust.ts).
 const net = process.getBuiltinModule('node:net');
+const dns = process.getBuiltinModule('node:dns');
 const { isIP } = net;
 
 export interface TransportOptions {
@@ -322,7 +323,37 @@ export class PolicyEngine {
 
   connectPlain(target: { host: string; port: number; lookup?: LookupFunction }): Socket {
     const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
-    return net.connect({ host, port: target.port, ...(this.options.lookup || target.lookup ? { lookup: target.lookup ?? this.options.lookup } : {}) });
+    const base = target.lookup ?? this.options.lookup;
+    const domain = findDomainPolicy(this.policy, host);
+    // "allow-loopback" admits a *name* ("localhost.", "x.localhost") for being loopback, but glibc
+    // sends such names to DNS, where a network attacker answers: the resolved address must agree.
+    const lookup = isIP(host) === 0 && isLoopbackHost(host) && domain?.cleartext !== 'allow' ? this.#loopbackOnly(host, target.port, domain, base) : base;
+    return net.connect({ host, port: target.port, ...(lookup ? { lookup } : {}) });
+  }
+
+  #loopbackOnly(host: string, port: number, domain: DomainPolicy | undefined, base: LookupFunction | undefined): LookupFunction {
+    const mode = effectiveMode(this.policy, domain);
+    return ((hostname: string, options: unknown, callback: unknown) => {
+      const done = (typeof options === 'function' ? options : callback) as (error: Error | null, address?: unknown, family?: number) => void;
+      const lookupOptions = typeof options === 'function' ? {} : options;
+      // Read at call time, as net does, so a DNS guard installed later still applies.
+      const resolve = (base ?? dns.lookup) as (name: string, opts: unknown, cb: (error: Error | null, address: unknown, family?: number) => void) => void;
+      resolve(hostname, lookupOptions, (error, address, family) => {
+        if (error) return done(error, address, family);
+        const addresses = Array.isArray(address) ? (address as Array<{ address: string }>).map((entry) => entry.address) : [String(address)];
+        const outside = addresses.find((candidate) => !isLoopbackHost(candidate));
+        if (outside !== undefined) {
+          const finding: Finding = {
+            code: 'ERR_CLEARTEXT_BLOCKED',
+            message: `cleartext http to ${host}:${port} is blocked: the name resolved to ${outside}, which is not a loopback address`,
+            details: { resolved: addresses },
+          };
+          this.#report('violation', finding.code, finding.message, { host, port, domain, blocked: mode === 'enforce', details: finding.details });
+          if (mode === 'enforce') return done(findingError(finding, host, port));
+        }
+        done(null, address, family);
+      });
+    }) as LookupFunction;
   }
 
   isVerified(socket: TLSSocket): boolean {

@@ -5,10 +5,11 @@ import { promisify } from 'node:util';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { createFetch } from '../../src/transport/fetch.js';
-import { createAgent } from '../../src/transport/agent.js';
+import { createAgent, createHttpAgent } from '../../src/transport/agent.js';
 import { WirelockError } from '../../src/errors.js';
 import { startCountingServer, type CountingServer } from '../../src/lab/servers.js';
 import { certificatePin, toPem } from '../../src/x509/certificate.js';
@@ -395,4 +396,37 @@ test('a host name with two trailing dots is not an unlisted host that Node still
   );
   assert.ok(blocked instanceof WirelockError, `expected a WirelockError, got ${String(blocked)}`);
   assert.equal(attacker.applicationBytes, 0, 'no byte of application data reached the server');
+});
+
+test('allow-loopback: a loopback *name* that the resolver maps elsewhere is not cleartext to loopback', async () => {
+  // "localhost." and "*.localhost" are loopback names to the policy, but glibc sends them to DNS
+  // (they are not in /etc/hosts), where a network attacker answers. 0.0.0.0 stands for the
+  // attacker's address here: not a loopback address, yet it keeps the test on this host.
+  const cleartext = await server({});
+  const resolveTo = (address: string) =>
+    ((_host: string, options: unknown, callback: unknown) => {
+      const cb = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
+      if ((options as { all?: boolean })?.all) cb(null, [{ address, family: 4 }]);
+      else cb(null, address, 4);
+    }) as never;
+  const policy = { version: 1, cleartext: 'allow-loopback' };
+  // Positive control: the name resolving to 127.0.0.1 is allowed in cleartext.
+  const ok = await createFetch(policy, { lookup: resolveTo('127.0.0.1') })(cleartext.url('localhost.', '/ok'));
+  assert.equal(ok.status, 200);
+  await ok.text();
+  cleartext.reset();
+  const spoofed = createFetch(policy, { lookup: resolveTo('0.0.0.0') });
+  for (const name of ['localhost.', 'evil.localhost']) {
+    await expectBlocked(post(cleartext.url(name, '/pay'), spoofed), 'ERR_CLEARTEXT_BLOCKED', { ...cleartext, connections: 1 } as CountingServer);
+  }
+  assert.equal(cleartext.connections, 0, 'no socket was opened to the non-loopback address');
+  const agent = createHttpAgent(policy, { lookup: resolveTo('0.0.0.0') });
+  const viaAgent = new Promise<void>((resolve, reject) => {
+    const req = http.request(cleartext.url('localhost.', '/pay'), { method: 'POST', agent }, () => resolve());
+    req.on('error', reject);
+    req.end(SECRET);
+  });
+  await expectBlocked(viaAgent, 'ERR_CLEARTEXT_BLOCKED', { ...cleartext, connections: 1 } as CountingServer);
+  assert.equal(cleartext.connections, 0);
+  agent.destroy();
 });
