@@ -41,6 +41,7 @@ export const pristine = {
   isProxy: real.util.types.isProxy,
   inspectorUrl: real.inspector.url,
   getOwnPropertyDescriptor: Reflect.getOwnPropertyDescriptor,
+  getPrototypeOf: Reflect.getPrototypeOf,
   getCACertificates: (real.tls as { getCACertificates?: (type: string) => string[] }).getCACertificates,
   hasSubscribers: real.diagnosticsChannel.hasSubscribers,
 };
@@ -105,8 +106,13 @@ export const loadTimeValues: ReadonlyMap<string, unknown> = new Map(SLOTS.map((s
  * is what gets judged, not only what it returns.
  */
 export function slotGetter(slot: Slot): PropertyDescriptor['get'] {
-  if (slot.inherited) return undefined;
-  return pristine.getOwnPropertyDescriptor(slot.target, slot.key)?.get;
+  if (!slot.inherited) return pristine.getOwnPropertyDescriptor(slot.target, slot.key)?.get;
+  // An inherited slot is whatever the first prototype holding the key says.
+  for (let holder: object | null = slot.target; holder; holder = pristine.getPrototypeOf(holder)) {
+    const descriptor = pristine.getOwnPropertyDescriptor(holder, slot.key);
+    if (descriptor) return descriptor.get;
+  }
+  return undefined;
 }
 
 /** Getters of accessor slots at load (Node defines some slots, e.g. http.globalAgent, as accessors). */

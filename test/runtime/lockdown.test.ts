@@ -221,21 +221,26 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     assert.equal(lab.origin.applicationBytes, 0);
   });
 
-  test('a hook installed as an accessor that lies to wirelock\'s own reads is caught at the next connection', async () => {
-    lab.reset();
-    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('lying-getter.mjs') }), LOCKDOWN: 'block' } });
-    assert.equal(result.outcome?.code, 'ERR_ENV_COMPROMISED', JSON.stringify(result.outcome));
-    assert.equal(result.outcome?.finding, 'hooked-api:globalThis.fetch');
-    assert.equal(lab.c2.applicationBytes, 0);
-    assert.equal(lab.origin.applicationBytes, 0);
-  });
+  for (const [variant, finding] of [
+    ['fetch', 'hooked-api:globalThis.fetch'],
+    ['socket-write', 'hooked-api:net.Socket.prototype.write'],
+  ] as const) {
+    test(`a hook installed as an accessor that lies to wirelock's own reads (${variant}) is caught at the next connection`, async () => {
+      lab.reset();
+      const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('lying-getter.mjs'), VARIANT: variant }), LOCKDOWN: 'block' } });
+      assert.equal(result.outcome?.code, 'ERR_ENV_COMPROMISED', JSON.stringify(result.outcome));
+      assert.equal(result.outcome?.finding, finding);
+      assert.equal(lab.c2.applicationBytes, 0);
+      assert.equal(lab.origin.applicationBytes, 0);
+    });
 
-  test('a hook installed as an accessor that lies to wirelock: positive control, the spy leaks without lockdown', async () => {
-    lab.reset();
-    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('lying-getter.mjs') }), NODE_EXTRA_CA_CERTS: lab.legitRootFile } });
-    assert.equal(result.outcome?.ok, true, JSON.stringify(result.outcome));
-    assert.ok(lab.c2.captured.includes(SECRET), `C2 got ${lab.c2.applicationBytes} bytes`);
-  });
+    test(`a hook installed as an accessor that lies to wirelock (${variant}): positive control, the spy leaks without lockdown`, async () => {
+      lab.reset();
+      const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('lying-getter.mjs'), VARIANT: variant }), NODE_EXTRA_CA_CERTS: lab.legitRootFile } });
+      assert.equal(result.outcome?.ok, true, JSON.stringify(result.outcome));
+      assert.ok(lab.c2.captured.includes(SECRET), `C2 got ${lab.c2.applicationBytes} bytes`);
+    });
+  }
 
   test('blocked inspector is closed again (nobody can attach after detection)', async () => {
     lab.reset();
