@@ -46,7 +46,10 @@ export interface Lockdown {
   check(): RuntimeFinding | undefined;
   /** Runs every check now (normally done only when a cheap signal changes). */
   recheck(): RuntimeFinding[];
-  /** Puts back what lockdown replaced. Tests and benchmarks use it; apps normally never do. */
+  /**
+   * Puts back what lockdown replaced. Tests and benchmarks use it; apps normally never do. Only the
+   * handle `lockdown()` returned can release; through `activeLockdown()` it is a tamper attempt.
+   */
   release(): void;
 }
 
@@ -542,9 +545,22 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       if (real.workerThreads.Worker === GuardedWorker) Object.defineProperty(real.workerThreads, 'Worker', { value: OriginalWorker, writable: true, enumerable: true, configurable: true });
       syncBuiltinESMExports();
       void dispatcher.close().catch(() => undefined);
-      if (active === handle) active = undefined;
+      if (active === shared) active = undefined;
     },
   };
-  active = handle;
+  // activeLockdown() hands this to any module in the process, a compromised dependency included:
+  // releasing through it would switch the guards off without a trace.
+  const shared: Lockdown = {
+    ...handle,
+    release() {
+      if (released) return;
+      const refused = onTamper === 'block';
+      const finding = makeFinding('tamper-attempt', 'high', `lockdown.release() through activeLockdown() ${refused ? 'refused' : 'reported'}`, { calledBy: callerOutsideWirelock() ?? null, applied: !refused }, 'lockdown.release');
+      record(finding);
+      if (refused) throw new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}`, { finding: finding.key, severity: finding.severity });
+      handle.release();
+    },
+  };
+  active = shared;
   return handle;
 }

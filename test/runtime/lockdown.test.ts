@@ -242,6 +242,25 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     });
   }
 
+  test('a dependency calling activeLockdown().release() is refused: tamper finding, fetch stays guarded, C2 gets 0 bytes', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('release-lockdown.mjs') }), LOCKDOWN: 'block' } });
+    assert.equal((result.dependency.error as { code?: string } | undefined)?.code, 'ERR_ENV_COMPROMISED', JSON.stringify(result.dependency));
+    const finding = result.findings.find((f) => f.key === 'tamper-attempt:lockdown.release');
+    assert.ok(finding, JSON.stringify(result.findings.map((f) => f.key)));
+    assert.match(String(finding.evidence.calledBy), /release-lockdown\.mjs:\d+:\d+$/);
+    assert.equal(result.outcome?.code, 'ERR_ENV_COMPROMISED', JSON.stringify(result.outcome));
+    assert.equal(lab.c2.applicationBytes, 0);
+    assert.equal(lab.origin.applicationBytes, 0);
+  });
+
+  test('a dependency calling activeLockdown().release(): positive control, without lockdown its fetch wrapper leaks', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('release-lockdown.mjs') }), NODE_EXTRA_CA_CERTS: lab.legitRootFile } });
+    assert.equal(result.outcome?.ok, true, JSON.stringify(result.outcome));
+    assert.ok(lab.c2.captured.includes(SECRET), `C2 got ${lab.c2.applicationBytes} bytes`);
+  });
+
   test('blocked inspector is closed again (nobody can attach after detection)', async () => {
     lab.reset();
     const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('inspector-open.mjs') }), LOCKDOWN: 'block' } });
