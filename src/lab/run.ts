@@ -162,6 +162,9 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
 
   const baseEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const name of INHERITED_BLOCKLIST) delete baseEnv[name];
+  // The lab's own per-run variables (a lab started from a --client run has them all): a leftover
+  // WIRELOCK_LAB_LOCKDOWN or _DEPENDENCY would change every scenario it does not set itself.
+  for (const name of Object.keys(baseEnv)) if (name.startsWith('WIRELOCK_LAB_')) delete baseEnv[name];
   const client = builtinClient();
 
   async function attack(staged: StagedAttack, side: 'plain' | 'wirelock' | 'user', scenarioId: string): Promise<ClientRun> {

@@ -29,9 +29,9 @@ const EXPECTED: Record<string, string> = {
   'dispatcher-swap-dependency': 'blocked ERR_ENV_COMPROMISED',
 };
 
-async function lab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function lab(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'lab', ...args], { maxBuffer: 16 << 20 });
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'lab', ...args], { maxBuffer: 16 << 20, ...(env ? { env } : {}) });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -99,6 +99,22 @@ test('--client: a plain-fetch program is shown to leak, a wirelock program is sh
     assert.match(scenario.subject?.code ?? '', /^ERR_/, 'the program printed wirelock\'s error code');
     assert.equal(scenario.control?.intercepted, true, 'the built-in positive control still ran');
   }
+});
+
+test("the lab's own WIRELOCK_LAB_* variables in the parent environment do not reach its scenarios", async () => {
+  const only = ['--json', '--only', 'self-signed,cleartext'];
+  const inherited = { ...process.env, WIRELOCK_LAB_DEPENDENCY: 'test/fixtures/lab/parent-dependency.mjs', WIRELOCK_LAB_LOCKDOWN: '1' };
+  const { code, stdout } = await lab(only, inherited);
+  const result = JSON.parse(stdout) as LabResult;
+  assert.equal(code, 0, JSON.stringify(result.scenarios.map((s) => [s.id, s.problems])));
+  for (const scenario of result.scenarios) {
+    assert.equal(scenario.control?.intercepted, true, `${scenario.id}: positive control intercepted`);
+    assert.equal(scenario.verdict, 'blocked', scenario.id);
+  }
+  // Control: the same dependency planted on purpose does break the plain client (the test can fail).
+  const { spawnSync } = await import('node:child_process');
+  const planted = spawnSync(process.execPath, ['dist/lab/client.js'], { env: { ...process.env, WIRELOCK_LAB_SIDE: 'plain', WIRELOCK_LAB_URL: 'http://127.0.0.1:9/', WIRELOCK_LAB_SECRET: 's', WIRELOCK_LAB_DEPENDENCY: 'test/fixtures/lab/parent-dependency.mjs' }, encoding: 'utf8' });
+  assert.match(planted.stdout, /parent-dependency: inherited/);
 });
 
 test('usage errors exit 2 without a stack trace', async () => {
