@@ -75,7 +75,9 @@ function normalizeConnectArgs(args: unknown[]): { options: Record<string, unknow
   if (first !== null && typeof first === 'object') {
     options = { ...(first as Record<string, unknown>) };
     index = 1;
-  } else if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
+  } else if (typeof first === 'number' || (typeof first === 'string' && Number(first) >= 0)) {
+    // Node's own rule (net isPipeName): any string Number() reads as >= 0 is a port, so
+    // '0x1bb' and ' 443' connect to port 443; only other strings are socket paths.
     options.port = Number(first);
     index = 1;
     if (typeof args[1] === 'string') {

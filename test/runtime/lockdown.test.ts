@@ -300,6 +300,22 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     assert.ok(lab.c2.captured.includes('ENV-TOKEN-0042'));
   });
 
+  for (const form of ['hex', 'padded'] as const) {
+    test(`C2 port given as a ${form} string (Node reads it as a port, not a socket path): refused, C2 gets 0 bytes`, async () => {
+      lab.reset();
+      const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('c2-env.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042', PORT_FORM: form }), LOCKDOWN: 'block' } });
+      assert.deepEqual(result.dependency, { sent: false, code: 'ERR_HOST_NOT_ALLOWED' });
+      assert.equal(lab.c2.connections, 0, 'not even a TCP connection');
+    });
+
+    test(`C2 port given as a ${form} string: positive control, Node connects to the C2 without lockdown`, async () => {
+      lab.reset();
+      const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('c2-env.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042', PORT_FORM: form }), NODE_EXTRA_CA_CERTS: lab.legitRootFile } });
+      assert.equal(result.dependency.sent, true, JSON.stringify(result.dependency));
+      assert.ok(lab.c2.captured.includes('ENV-TOKEN-0042'));
+    });
+  }
+
   test('worker thread (fresh built-ins, no guard): reported under the default blockAt, refused with blockAt "medium"', async () => {
     lab.reset();
     const env = { ...lab.env({ DEPENDENCY: attack('worker-exfil.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), LOCKDOWN: 'block' };
