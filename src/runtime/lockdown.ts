@@ -327,7 +327,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     }
     const host = String(connectOptions.servername || connectOptions.host || 'localhost');
     const port = Number(connectOptions.port) || 443;
-    const refused = engine.checkDestination('https:', host, port);
+    // The TCP connection goes to `host`, not to the servername (engine.connectTls's own socket
+    // skips the net guard): a listed servername must not carry a connection to an unlisted host.
+    const address = connectOptions.host === undefined || connectOptions.host === null ? undefined : String(connectOptions.host);
+    const refused = engine.checkDestination('https:', host, port) ?? (address !== undefined && address !== host ? engine.checkDestination('https:', address, port) : undefined);
     if (refused) return refusedSocket(refused) as TLSSocket;
     const socket = engine.connectTls({ ...(connectOptions as ConnectionOptions), host: String(connectOptions.host || host), port });
     if (callback) socket.once('secureConnect', callback);

@@ -316,6 +316,21 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     });
   }
 
+  test('tls.connect to the C2 naming a listed host as servername (token in ALPN): refused, not even a TCP connection', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('tls-servername-c2.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), LOCKDOWN: 'block' } });
+    assert.equal(result.dependency.code, 'ERR_HOST_NOT_ALLOWED', JSON.stringify(result.dependency));
+    assert.equal(lab.c2.connections, 0);
+    assert.equal(lab.c2.captured.includes('ENV-TOKEN-0042'), false);
+  });
+
+  test('tls.connect to the C2 naming a listed host as servername: positive control, the ClientHello carries the token', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('tls-servername-c2.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), NODE_EXTRA_CA_CERTS: lab.legitRootFile } });
+    assert.equal(result.dependency.sent, true, JSON.stringify(result.dependency));
+    assert.ok(lab.c2.captured.includes('ENV-TOKEN-0042'));
+  });
+
   test('worker thread (fresh built-ins, no guard): reported under the default blockAt, refused with blockAt "medium"', async () => {
     lab.reset();
     const env = { ...lab.env({ DEPENDENCY: attack('worker-exfil.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), LOCKDOWN: 'block' };
