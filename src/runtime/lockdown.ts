@@ -140,7 +140,11 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const warned = new Set<string>();
   const ownValues = new Set<unknown>();
   const installed = new Map<string, unknown>();
-  let internal = 0;
+  // Destinations of the connections wirelock itself is opening right now (already checked). Only
+  // these skip the net guard: option getters or Proxy arrays (ALPNProtocols) run the caller's code
+  // synchronously inside Node's tls.connect, and a socket it opens there must still be checked.
+  const internal: string[] = [];
+  const destinationKey = (host: unknown, port: unknown): string => `${String(host ?? 'localhost').toLowerCase().replace(/^\[(.*)\]$/, '$1')}:${Number(port) || 0}`;
   let released = false;
 
   const record = (finding: RuntimeFinding): void => {
@@ -268,23 +272,23 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   engine.checkDestination = (protocol, host, port) => gate(host, port) ?? checkDestination(protocol, host, port);
   const connectTls = engine.connectTls.bind(engine);
   engine.connectTls = (target) => {
-    internal++;
+    internal.push(destinationKey(target.host, target.port));
     let socket: TLSSocket;
     try {
       socket = connectTls(target);
     } finally {
-      internal--;
+      internal.pop();
     }
     guardKeylog(socket, target.host, target.port);
     return socket;
   };
   const connectPlain = engine.connectPlain.bind(engine);
   engine.connectPlain = (target) => {
-    internal++;
+    internal.push(destinationKey(target.host, target.port));
     try {
       return connectPlain(target);
     } finally {
-      internal--;
+      internal.pop();
     }
   };
 
@@ -339,8 +343,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   const originalSocketConnect = real.net.Socket.prototype.connect;
   const lockedSocketConnect = function connect(this: Socket, ...args: unknown[]): Socket {
-    if (internal > 0) return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
     const { options: target } = normalizeConnectArgs(args);
+    if (internal.length > 0 && internal.includes(destinationKey(target.host, target.port))) return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
     if (typeof target.path === 'string' && target.port === undefined) return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
     const host = String(target.host ?? 'localhost');
     const port = Number(target.port) || 0;
@@ -364,11 +368,11 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       else return refusedSocket(refused);
       return undefined;
     }
-    internal++;
+    internal.push(destinationKey(host, port));
     try {
       return originalHttpCreateConnection.apply(this, args);
     } finally {
-      internal--;
+      internal.pop();
     }
   };
 

@@ -331,6 +331,22 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     assert.ok(lab.c2.captured.includes('ENV-TOKEN-0042'));
   });
 
+  test('a socket to the C2 opened from inside wirelock\'s own tls.connect (Proxy ALPNProtocols): refused, C2 gets 0 bytes', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('connect-window.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), LOCKDOWN: 'block' } });
+    assert.equal(result.dependency.c2, 'ERR_HOST_NOT_ALLOWED', JSON.stringify(result.dependency));
+    assert.equal(lab.c2.connections, 0);
+    // The connection wirelock itself was opening still works.
+    assert.equal(result.outcome?.ok, true, JSON.stringify(result.outcome));
+  });
+
+  test('a socket to the C2 opened from inside tls.connect: positive control, the C2 receives the token without lockdown', async () => {
+    lab.reset();
+    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('connect-window.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), NODE_EXTRA_CA_CERTS: lab.legitRootFile } });
+    assert.equal(result.dependency.c2, 'connected', JSON.stringify(result.dependency));
+    assert.ok(lab.c2.captured.includes('ENV-TOKEN-0042'));
+  });
+
   test('worker thread (fresh built-ins, no guard): reported under the default blockAt, refused with blockAt "medium"', async () => {
     lab.reset();
     const env = { ...lab.env({ DEPENDENCY: attack('worker-exfil.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), LOCKDOWN: 'block' };
