@@ -300,6 +300,7 @@ function judge(scenario: Scenario, run: ClientRun, side: 'wirelock' | 'user', pr
   if (side === 'wirelock') {
     if (run.ok) problems.push('the request completed although it should have been blocked');
     else if (scenario.expectedCode && run.code !== scenario.expectedCode) problems.push(`blocked, but with ${run.code} instead of ${scenario.expectedCode}: ${run.message}`);
+    else if (scenario.expectedFinding && !run.message?.includes(scenario.expectedFinding)) problems.push(`blocked, but not for ${scenario.expectedFinding}: ${run.message}`);
   }
   return run.ok ? 'bypassed' : 'blocked';
 }

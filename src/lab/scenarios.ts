@@ -53,6 +53,8 @@ export interface Scenario {
   control: string | undefined;
   expect: Expectation;
   expectedCode?: ErrorCode;
+  /** For ERR_ENV_COMPROMISED: the runtime finding (key or subject) that must be the reason, not any other. */
+  expectedFinding?: string;
   expectedReport?: string;
   /** A program that must be on PATH; without it the scenario is reported as unavailable. */
   requires?: string;
@@ -343,6 +345,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'hooked-tls-preload',
+    expectedFinding: 'hooked-api:tls.connect',
     title: 'Preload hooks tls.connect (NODE_OPTIONS)',
     attack: 'a --require preload in NODE_OPTIONS wraps tls.connect and copies plaintext to its server',
     control: "Node's fetch",
@@ -356,6 +359,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'hooked-fetch-dependency',
+    expectedFinding: 'globalThis.fetch',
     builtinClientOnly: 'the lab cannot make your program load a compromised dependency',
     title: 'Compromised dependency wraps fetch',
     attack: 'a dependency replaces globalThis.fetch and copies request bodies to its server',
@@ -370,6 +374,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'dispatcher-swap-dependency',
+    expectedFinding: 'dispatcher-swapped:undici.globalDispatcher',
     builtinClientOnly: 'the lab cannot make your program load a compromised dependency',
     title: "Compromised dependency swaps fetch's dispatcher",
     attack: "a dependency points undici's global dispatcher at its intercepting proxy (its CA installed)",

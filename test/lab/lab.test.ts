@@ -29,6 +29,13 @@ const EXPECTED: Record<string, string> = {
   'dispatcher-swap-dependency': 'blocked ERR_ENV_COMPROMISED',
 };
 
+// In-process attacks must be blocked because the lab's hook was found, not for some other finding.
+const EXPECTED_FINDING: Record<string, string> = {
+  'hooked-tls-preload': 'hooked-api:tls.connect',
+  'hooked-fetch-dependency': 'globalThis.fetch',
+  'dispatcher-swap-dependency': 'dispatcher-swapped:undici.globalDispatcher',
+};
+
 async function lab(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, 'lab', ...args], { maxBuffer: 16 << 20, ...(env ? { env } : {}) });
@@ -53,6 +60,8 @@ test('the full catalogue: every attack stopped with 0 bytes, every positive cont
     }
     assert.equal(scenario.pass, true, `${scenario.id}: ${scenario.problems.join('; ')}`);
     const expected = EXPECTED[scenario.id];
+    const finding = EXPECTED_FINDING[scenario.id];
+    if (finding) assert.ok(scenario.subject?.message?.includes(finding), `${scenario.id} was blocked for ${finding}, not another finding: ${scenario.subject?.message}`);
     if (expected) assert.equal(`${scenario.verdict}${scenario.verdict === 'blocked' ? ` ${scenario.subject?.code}` : ''}`, expected, scenario.id);
     if (scenario.expect === 'allowed-with-report') {
       assert.ok(scenario.subject?.ok, 'expired pins: the request is allowed');
