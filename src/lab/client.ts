@@ -68,8 +68,23 @@ async function loadDependency(): Promise<void> {
   if (typeof module.default === 'function') await module.default();
 }
 
+/** POST through `https.request`; `agent` undefined means Node's global agent. */
+function httpsPost(agent: https.Agent | undefined, tlsOptions: ConnectionOptions = {}): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const request = https.request(url, { method: 'POST', ...(agent ? { agent } : {}), ...tlsOptions }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    });
+    request.on('error', reject);
+    request.end(secret);
+  });
+}
+
+const useHttpsModule = process.env.WIRELOCK_LAB_API === 'https';
+
 async function plain(): Promise<Outcome> {
   await loadDependency();
+  if (useHttpsModule) return { ok: true, status: await httpsPost(undefined), reports };
   const tlsOptions = insecureTlsOptions();
   const init = { method: 'POST', body: secret };
   if (weakness === 'env-proxy') {
@@ -94,6 +109,7 @@ async function protectedByWirelock(): Promise<Outcome> {
     const handle = lockdown(policy, { onTamper: 'block', onViolation, onFinding: (finding) => reports.push({ kind: 'tamper', code: finding.key, blocked: false, message: finding.title }) });
     await handle.ready;
     await loadDependency();
+    if (useHttpsModule) return { ok: true, status: await httpsPost(undefined), reports };
     const response = await fetch(url, { method: 'POST', body: secret });
     await response.arrayBuffer();
     return { ok: true, status: response.status, reports };
@@ -101,15 +117,7 @@ async function protectedByWirelock(): Promise<Outcome> {
   const tlsOptions = insecureTlsOptions();
   if (tlsOptions) {
     const agent = createAgent(policy, { onViolation, keepAlive: false });
-    const status = await new Promise<number>((resolve, reject) => {
-      const request = https.request(url, { method: 'POST', agent, ...tlsOptions }, (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      });
-      request.on('error', reject);
-      request.end(secret);
-    });
-    agent.destroy();
+    const status = await httpsPost(agent, tlsOptions).finally(() => agent.destroy());
     return { ok: true, status, reports };
   }
   const wirelockFetch = createFetch(policy, { onViolation });

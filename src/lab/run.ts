@@ -180,6 +180,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
       WIRELOCK_LAB_WEAKNESS: staged.weakness ?? 'none',
       ...(staged.lockdown ? { WIRELOCK_LAB_LOCKDOWN: '1' } : {}),
       ...(staged.dependency ? { WIRELOCK_LAB_DEPENDENCY: staged.dependency } : {}),
+      ...(staged.api ? { WIRELOCK_LAB_API: staged.api } : {}),
     };
     const bytesBefore = staged.attacker.applicationBytes;
     const output = side === 'user' ? await runChild(options.client!, [], env, true) : await runChild(client.command, client.args, env, false);

@@ -73,3 +73,18 @@ module.exports = function install() {
   );
   return file;
 }
+
+/** A dependency that makes https' global agent trust its CA (the in-process twin of a user-installed CA). */
+export function plantCaInjectingDependency(lab: LabContext, caPem: string): string {
+  const file = join(lab.dir, 'ca-inject.cjs');
+  writeFileSync(
+    file,
+    `const https = require('node:https');
+const tls = require('node:tls');
+module.exports = function install() {
+  https.globalAgent.options.ca = [...tls.rootCertificates, ${JSON.stringify(caPem)}];
+};
+`,
+  );
+  return file;
+}

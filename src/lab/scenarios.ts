@@ -6,7 +6,7 @@ import { generateKeys, issueCertificate } from '../x509/issue.js';
 import { startMitmproxy } from './mitmproxy.js';
 import { issueWithScts, type IssueWithSctsOptions, type TestLog } from '../ct/testlog.js';
 import { issueLeaf, type LabPki } from './pki.js';
-import { plantDispatcherSwappingDependency, plantFetchWrappingDependency, plantTlsHookPreload } from './runtime-attacks.js';
+import { plantCaInjectingDependency, plantDispatcherSwappingDependency, plantFetchWrappingDependency, plantTlsHookPreload } from './runtime-attacks.js';
 import type { CountingServer, CountingServerOptions } from './servers.js';
 
 /** How the unprotected client (the positive control) is configured, as real apps ship it. */
@@ -33,6 +33,8 @@ export interface StagedAttack {
   lockdown?: boolean;
   /** A module both clients load after start-up (after lockdown): a compromised dependency. */
   dependency?: string;
+  /** Both clients call through `https.request` with Node's global agent instead of fetch. */
+  api?: 'fetch' | 'https';
   /** Which lab policy wirelock's client runs under ('ct': no pins, Certificate Transparency enforced). */
   policy?: 'lab' | 'expired-pins' | 'ct';
 }
@@ -392,5 +394,22 @@ export const SCENARIOS: readonly Scenario[] = [
         lockdown: true,
       };
     },
+  },
+  {
+    id: 'ca-injection-dependency',
+    title: "Compromised dependency adds its CA to https' global agent",
+    attack: 'a dependency sets https.globalAgent.options.ca to include its CA, then answers at the URL',
+    control: 'https.request with the global agent',
+    expect: 'blocked',
+    expectedCode: 'ERR_ENV_COMPROMISED',
+    expectedFinding: 'ca-injected:https.globalAgent.options.ca',
+    builtinClientOnly: 'the lab cannot make your program load a compromised dependency',
+    stage: (lab) =>
+      attackerAtUrl(lab, lab.pki.serverOptions(lab.pki.rogue), {
+        env: publicStore(lab),
+        dependency: plantCaInjectingDependency(lab, lab.pki.rogue.root.pem),
+        lockdown: true,
+        api: 'https',
+      }),
   },
 ];

@@ -27,6 +27,7 @@ const EXPECTED: Record<string, string> = {
   'hooked-tls-preload': 'blocked ERR_ENV_COMPROMISED',
   'hooked-fetch-dependency': 'blocked ERR_ENV_COMPROMISED',
   'dispatcher-swap-dependency': 'blocked ERR_ENV_COMPROMISED',
+  'ca-injection-dependency': 'blocked ERR_ENV_COMPROMISED',
 };
 
 // In-process attacks must be blocked because the lab's hook was found, not for some other finding.
@@ -34,6 +35,7 @@ const EXPECTED_FINDING: Record<string, string> = {
   'hooked-tls-preload': 'hooked-api:tls.connect',
   'hooked-fetch-dependency': 'globalThis.fetch',
   'dispatcher-swap-dependency': 'dispatcher-swapped:undici.globalDispatcher',
+  'ca-injection-dependency': 'ca-injected:https.globalAgent.options.ca',
 };
 
 async function lab(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
