@@ -91,6 +91,17 @@ async function attackerAtUrl(lab: LabContext, server: CountingServerOptions, sta
   return { url: attacker.url('127.0.0.1', '/pay'), attacker, ...staged };
 }
 
+/** Attacks that leave the URL alone and sit elsewhere (a proxy, a C2 fed by code inside the app). */
+async function besideLegitOrigin(lab: LabContext, attacker: Attacker, staged: Omit<StagedAttack, 'url' | 'attacker'>): Promise<StagedAttack> {
+  const origin = await legitOrigin(lab);
+  return { url: origin.url('127.0.0.1', '/pay'), attacker, ...staged };
+}
+
+/** The environment a "VPN" app leaves behind: every proxy variable Node clients read, nothing exempt. */
+function proxyEnv(proxyUrl: string): Record<string, string> {
+  return { HTTPS_PROXY: proxyUrl, https_proxy: proxyUrl, NO_PROXY: '', no_proxy: '' };
+}
+
 async function legitOrigin(lab: LabContext, respond?: CountingServerOptions['respond']): Promise<CountingServer> {
   return lab.startServer({ ...lab.pki.serverOptions(lab.pki.legit), ...(respond ? { respond } : {}) });
 }
@@ -252,14 +263,8 @@ export const SCENARIOS: readonly Scenario[] = [
     control: 'honours HTTPS_PROXY (undici EnvHttpProxyAgent), trusts the installed CA',
     expect: 'bypassed',
     async stage(lab) {
-      const origin = await legitOrigin(lab);
       const proxy = await startInterceptingProxy(lab);
-      return {
-        url: origin.url('127.0.0.1', '/pay'),
-        attacker: proxy.attacker,
-        env: { ...publicStore(lab, lab.pki.rogue.root.pem), HTTPS_PROXY: proxy.url, https_proxy: proxy.url, NO_PROXY: '', no_proxy: '' },
-        weakness: 'env-proxy',
-      };
+      return besideLegitOrigin(lab, proxy.attacker, { env: { ...publicStore(lab, lab.pki.rogue.root.pem), ...proxyEnv(proxy.url) }, weakness: 'env-proxy' });
     },
   },
   {
@@ -294,14 +299,8 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'bypassed',
     requires: 'mitmdump',
     async stage(lab) {
-      const origin = await legitOrigin(lab);
       const mitm = await startMitmproxy(lab, 'regular', 'proxy');
-      return {
-        url: origin.url('127.0.0.1', '/pay'),
-        attacker: mitm,
-        env: { ...publicStore(lab, readFileSync(mitm.caFile, 'utf8')), HTTPS_PROXY: mitm.url, https_proxy: mitm.url, NO_PROXY: '', no_proxy: '' },
-        weakness: 'env-proxy',
-      };
+      return besideLegitOrigin(lab, mitm, { env: { ...publicStore(lab, readFileSync(mitm.caFile, 'utf8')), ...proxyEnv(mitm.url) }, weakness: 'env-proxy' });
     },
   },
   {
@@ -347,52 +346,43 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'hooked-tls-preload',
-    expectedFinding: 'hooked-api:tls.connect',
     title: 'Preload hooks tls.connect (NODE_OPTIONS)',
     attack: 'a --require preload in NODE_OPTIONS wraps tls.connect and copies plaintext to its server',
     control: "Node's fetch",
     expect: 'blocked',
     expectedCode: 'ERR_ENV_COMPROMISED',
+    expectedFinding: 'hooked-api:tls.connect',
     async stage(lab) {
-      const origin = await legitOrigin(lab);
       const c2 = await lab.startServer({});
-      return { url: origin.url('127.0.0.1', '/pay'), attacker: c2, env: { ...publicStore(lab), NODE_OPTIONS: `--require ${plantTlsHookPreload(lab, c2.port)}` }, lockdown: true };
+      return besideLegitOrigin(lab, c2, { env: { ...publicStore(lab), NODE_OPTIONS: `--require ${plantTlsHookPreload(lab, c2.port)}` }, lockdown: true });
     },
   },
   {
     id: 'hooked-fetch-dependency',
-    expectedFinding: 'globalThis.fetch',
-    builtinClientOnly: 'the lab cannot make your program load a compromised dependency',
     title: 'Compromised dependency wraps fetch',
     attack: 'a dependency replaces globalThis.fetch and copies request bodies to its server',
     control: "Node's fetch",
     expect: 'blocked',
     expectedCode: 'ERR_ENV_COMPROMISED',
+    expectedFinding: 'globalThis.fetch',
+    builtinClientOnly: 'the lab cannot make your program load a compromised dependency',
     async stage(lab) {
-      const origin = await legitOrigin(lab);
       const c2 = await lab.startServer({});
-      return { url: origin.url('127.0.0.1', '/pay'), attacker: c2, env: publicStore(lab), dependency: plantFetchWrappingDependency(lab, c2.port), lockdown: true };
+      return besideLegitOrigin(lab, c2, { env: publicStore(lab), dependency: plantFetchWrappingDependency(lab, c2.port), lockdown: true });
     },
   },
   {
     id: 'dispatcher-swap-dependency',
-    expectedFinding: 'dispatcher-swapped:undici.globalDispatcher',
-    builtinClientOnly: 'the lab cannot make your program load a compromised dependency',
     title: "Compromised dependency swaps fetch's dispatcher",
     attack: "a dependency points undici's global dispatcher at its intercepting proxy (its CA installed)",
     control: "Node's fetch",
     expect: 'blocked',
     expectedCode: 'ERR_ENV_COMPROMISED',
+    expectedFinding: 'dispatcher-swapped:undici.globalDispatcher',
+    builtinClientOnly: 'the lab cannot make your program load a compromised dependency',
     async stage(lab) {
-      const origin = await legitOrigin(lab);
       const proxy = await startInterceptingProxy(lab);
-      return {
-        url: origin.url('127.0.0.1', '/pay'),
-        attacker: proxy.attacker,
-        env: publicStore(lab, lab.pki.rogue.root.pem),
-        dependency: plantDispatcherSwappingDependency(lab, proxy.url),
-        lockdown: true,
-      };
+      return besideLegitOrigin(lab, proxy.attacker, { env: publicStore(lab, lab.pki.rogue.root.pem), dependency: plantDispatcherSwappingDependency(lab, proxy.url), lockdown: true });
     },
   },
   {
