@@ -87,15 +87,9 @@ async function plain(): Promise<Outcome> {
   if (useHttpsModule) return { ok: true, status: await httpsPost(undefined), reports };
   const tlsOptions = insecureTlsOptions();
   const init = { method: 'POST', body: secret };
-  if (weakness === 'env-proxy') {
-    const response = await undiciFetch(url, { ...init, dispatcher: new EnvHttpProxyAgent() });
-    return { ok: true, status: response.status, reports };
-  }
-  if (tlsOptions) {
-    const response = await undiciFetch(url, { ...init, dispatcher: new Agent({ connect: tlsOptions }) });
-    return { ok: true, status: response.status, reports };
-  }
-  const response = await fetch(url, init);
+  // Node's own fetch unless the app configured its weakness through an undici dispatcher.
+  const dispatcher = weakness === 'env-proxy' ? new EnvHttpProxyAgent() : tlsOptions ? new Agent({ connect: tlsOptions }) : undefined;
+  const response = dispatcher ? await undiciFetch(url, { ...init, dispatcher }) : await fetch(url, init);
   return { ok: true, status: response.status, reports };
 }
 

@@ -6,6 +6,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WirelockError } from '../errors.js';
 import { createTestLog, writeLogListFiles } from '../ct/testlog.js';
+import { PROXY_VARIABLES } from '../runtime/inspect.js';
 import { createLabPki, type LabPki } from './pki.js';
 import { SCENARIOS, type Attacker, type LabContext, type Scenario, type StagedAttack } from './scenarios.js';
 import { startCountingServer } from './servers.js';
@@ -71,17 +72,12 @@ const CLIENT_TIMEOUT_MS = 30_000;
 
 /** Variables that would let the parent's environment decide a scenario's outcome. */
 const INHERITED_BLOCKLIST = [
+  ...PROXY_VARIABLES,
+  'NO_PROXY',
+  'no_proxy',
   'NODE_EXTRA_CA_CERTS',
   'NODE_TLS_REJECT_UNAUTHORIZED',
   'NODE_USE_ENV_PROXY',
-  'HTTPS_PROXY',
-  'HTTP_PROXY',
-  'ALL_PROXY',
-  'NO_PROXY',
-  'https_proxy',
-  'http_proxy',
-  'all_proxy',
-  'no_proxy',
   'SSL_CERT_FILE',
   'SSL_CERT_DIR',
   'WIRELOCK_POLICY',

@@ -38,7 +38,8 @@ export interface EnvironmentReport {
   checkedAt: string;
 }
 
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'GLOBAL_AGENT_HTTP_PROXY', 'GLOBAL_AGENT_HTTPS_PROXY'];
+/** Environment variables through which proxy-aware clients are redirected (also stripped by the lab). */
+export const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'GLOBAL_AGENT_HTTP_PROXY', 'GLOBAL_AGENT_HTTPS_PROXY'];
 /** Channels whose subscribers see outgoing requests (undici publishes body chunks on some). */
 export const NETWORK_CHANNELS = [
   'undici:request:create',
