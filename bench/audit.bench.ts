@@ -25,7 +25,7 @@ const pick = <T>(list: T[]) => list[Math.floor(rand() * list.length)]!;
 const version = () => `${Math.floor(rand() * 12)}.${Math.floor(rand() * 30)}.${Math.floor(rand() * 40)}`;
 
 function malRecord(i: number, name: string, versions: string[]) {
-  // Shaped like ossf/malicious-packages records (see ../shared/vectors/osv/npm/MAL-2026-4377.json).
+  // Shaped like ossf/malicious-packages records (see test/vectors/osv/npm/MAL-2026-4377.json).
   return {
     modified: '2026-01-10T17:12:48Z',
     published: '2026-01-09T19:34:41Z',

@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts under node:test through tsx. Node 20 has no glob support in
 // `node --test`, so the file list is built here. Arguments narrow the run to paths containing them.
+// `--system` runs the system suite instead: test/**/*.system.ts, the tests that need Debian packages
+// (mitmproxy, strace, tshark, squid, PostgreSQL, Chromium, ...). They fail, never skip, when a tool is
+// missing (test/support/system.ts names the install line); `.ci/run` installs them first.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
+const system = process.argv.includes('--system');
 const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
-const passThrough = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
+const passThrough = process.argv.slice(2).filter((arg) => arg.startsWith('--') && arg !== '--system');
+const suffix = system ? '.system.ts' : '.test.ts';
 
 function walk(dir) {
   return readdirSync(dir).flatMap((entry) => {
@@ -18,7 +23,7 @@ function walk(dir) {
 }
 
 const files = walk(join(root, 'test'))
-  .filter((file) => file.endsWith('.test.ts'))
+  .filter((file) => file.endsWith(suffix))
   .map((file) => relative(root, file))
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
   .sort();

@@ -7,8 +7,8 @@ import { advisoriesFromRecord, evaluateRange, matchAdvisory, type Advisory, type
 import { compareSemVer, formatVersion, parseVersion, type SemVer } from '../../src/audit/semver.js';
 import { isWirelockError } from '../../src/errors.js';
 
-// Shared real-world vectors (never copied into the repo): ../shared/vectors/osv relative to the project root.
-const VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'osv', 'npm');
+// Real-world OSV records kept in test/vectors/osv (provenance in its SOURCES.md).
+const VECTORS = join(process.cwd(), 'test', 'vectors', 'osv', 'npm');
 const records = readdirSync(VECTORS)
   .filter((f) => f.endsWith('.json'))
   .map((f) => ({ file: f, record: JSON.parse(readFileSync(join(VECTORS, f), 'utf8')) as Record<string, any> }));

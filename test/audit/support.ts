@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'audit');
-export const OSV_VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'osv', 'npm');
+export const OSV_VECTORS = join(process.cwd(), 'test', 'vectors', 'osv', 'npm');
 
 /** Copies the installed-project fixture to a temp dir, with modules/ as node_modules/ (git ignores that name). */
 export function installedProject(): string {

@@ -13,7 +13,7 @@ import { installedProject } from '../audit/support.js';
 
 // These run the built CLI (`npm test` builds first) as a user would.
 const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
-const OSV = join(process.cwd(), '..', 'shared', 'vectors', 'osv');
+const OSV = join(process.cwd(), 'test', 'vectors', 'osv');
 const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'audit');
 const work = mkdtempSync(join(tmpdir(), 'wirelock-audit-cli-'));
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import { createTestLog, issueWithScts, writeLogListFiles } from '../../src/ct/te
 
 // These run the built CLI (`npm test` builds first) as a user would.
 const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
-const VECTORS = join(process.cwd(), '../shared/vectors');
+const VECTORS = join(process.cwd(), 'test', 'vectors');
 const dir = mkdtempSync(join(tmpdir(), 'wirelock-ct-cli-'));
 const pki = issueChain({ hostnames: ['127.0.0.1'], rootName: 'CT CLI root' });
 const logs = [createTestLog({ name: 'CLI log A', operator: 'A' }), createTestLog({ name: 'CLI log B', operator: 'B', keyAlgorithm: 'rsa-2048' })];

@@ -10,7 +10,7 @@ import { checkNetworkSecurityConfig, evaluateAndroid, parseNetworkSecurityConfig
 // The built CLI (`npm test` builds first), run as a user would.
 const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
 const fixture = join(process.cwd(), 'test', 'fixtures', 'mobile', 'every-feature.wirelock.json');
-const vectors = join(process.cwd(), '..', 'shared', 'vectors');
+const vectors = join(process.cwd(), 'test', 'vectors');
 
 const temporary: string[] = [];
 after(() => {

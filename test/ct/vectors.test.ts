@@ -1,4 +1,4 @@
-// Known-answer tests against the shared real-world CT vectors (read in place, never copied).
+// Known-answer tests against the shared real-world CT vectors (test/vectors, provenance in each folder's SOURCES.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { parseSct, parseSctList, serializeSctList, OID_EMBEDDED_SCT_LIST, parseS
 import { precertTbs, verifySctSignature } from '../../src/ct/verify.js';
 import { isWirelockError } from '../../src/errors.js';
 
-const VECTORS = join(process.cwd(), '../shared/vectors');
+const VECTORS = join(process.cwd(), 'test', 'vectors');
 const read = (...parts: string[]): Uint8Array => new Uint8Array(readFileSync(join(VECTORS, ...parts)));
 const json = <T>(...parts: string[]): T => JSON.parse(readFileSync(join(VECTORS, ...parts), 'utf8')) as T;
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { loadPolicy } from '../../src/policy/define.js';
 
 export const fixtures = join(process.cwd(), 'test', 'fixtures', 'mobile');
-export const vectors = join(process.cwd(), '..', 'shared', 'vectors');
+export const vectors = join(process.cwd(), 'test', 'vectors');
 export const everyFeatureFile = join(fixtures, 'every-feature.wirelock.json');
 export const loadEveryFeature = () => loadPolicy(everyFeatureFile, { now: new Date('2026-11-01T00:00:00Z') });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pinsFromFile } from '../../src/x509/certificate.js';
 
 // Real certificates and keys with the pins their upstreams published (Firefox, Chromium, TrustKit).
-const vectors = join(process.cwd(), '..', 'shared', 'vectors', 'spki-pins');
+const vectors = join(process.cwd(), 'test', 'vectors', 'spki-pins');
 const { entries } = JSON.parse(readFileSync(join(vectors, 'pins.json'), 'utf8')) as {
   entries: Array<{ name: string; expected_pin_sha256_b64: string; subject_file: string | null }>;
 };

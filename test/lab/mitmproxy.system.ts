@@ -1,4 +1,4 @@
-// Run by `npm run test:mitmproxy` (and by .ci/run, which installs Debian's mitmproxy package).
+// System suite (`npm run test:system`; .ci/run installs Debian's mitmproxy package first).
 // mitmproxy is a real adversary nobody here wrote: this suite fails, rather than skips, without it.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
