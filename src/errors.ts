@@ -32,6 +32,8 @@ export const ERROR_CODES = [
   'ERR_GENERATE_UNSUPPORTED',
   // lab
   'ERR_LAB',
+  // fleet collector (wirelock collect)
+  'ERR_COLLECT',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

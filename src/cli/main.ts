@@ -10,6 +10,7 @@ import { EXIT, type Command, type CommandIo } from './command.js';
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   audit: () => import('./commands/audit.js'),
   check: () => import('./commands/check.js'),
+  collect: () => import('./commands/collect.js'),
   ct: () => import('./commands/ct.js'),
   env: () => import('./commands/env.js'),
   fetch: () => import('./commands/fetch.js'),

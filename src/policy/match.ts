@@ -63,6 +63,12 @@ export function isLoopbackHost(host: string): boolean {
   return name === '::1';
 }
 
+/** A loopback IP literal (127.0.0.0/8, ::1; brackets allowed): no resolver is involved in reaching it. */
+export function isLoopbackAddress(host: string): boolean {
+  const name = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return isIP(name) !== 0 && isLoopbackHost(name);
+}
+
 /**
  * The domain policy that governs `host`: an exact match, else the longest domain with
  * `includeSubdomains` that is a parent of it (every depth). Undefined when no domain applies.

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { pemBlocks } from '../x509/certificate.js';
-import { isPublicSuffix, normalizeHost } from './match.js';
+import { isLoopbackAddress, isPublicSuffix, normalizeHost } from './match.js';
 import { parsePin } from './pins.js';
 import type {
   CertificateTransparencyConfig,
@@ -393,9 +393,12 @@ export function validatePolicy(document: Json, options: ValidateOptions): Valida
       } catch {
         c.error('/report/uri', 'report/uri', `"${uri}" is not a URL`);
       }
-      if (parsed && parsed.protocol !== 'https:') c.error('/report/uri', 'report/cleartext', `reports carry certificate chains and host names: "${uri}" must be https`);
+      // A collector on this machine (`wirelock collect` on 127.0.0.1) never crosses a network: http is
+      // accepted for a loopback IP literal only, never for a name a resolver could point elsewhere.
+      const accepted = parsed && (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackAddress(parsed.hostname)));
+      if (parsed && !accepted) c.error('/report/uri', 'report/cleartext', `reports carry certificate chains and host names: "${uri}" must be https (http only to a loopback address such as 127.0.0.1)`);
       const rateLimitSeconds = c.positiveInteger(document.report, 'rateLimitSeconds', ['report'], 0) ?? 60;
-      if (parsed && parsed.protocol === 'https:') report = { uri: parsed.href, rateLimitSeconds };
+      if (parsed && accepted) report = { uri: parsed.href, rateLimitSeconds };
     }
   }
 

@@ -2,7 +2,7 @@ import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
 import { WirelockError, type ErrorCode } from '../errors.js';
 import { definePolicy } from '../policy/define.js';
-import { findDomainPolicy, isLoopbackHost, normalizeHost } from '../policy/match.js';
+import { findDomainPolicy, isLoopbackAddress, isLoopbackHost, normalizeHost } from '../policy/match.js';
 import type { DomainPolicy, Policy } from '../policy/types.js';
 import { toChainCertificate, type ChainCertificate } from '../x509/chain.js';
 import { effectiveMode, evaluateHandshake, findingError, type CtOutcome, type Finding } from './evaluate.js';
@@ -173,7 +173,10 @@ export class PolicyEngine {
     if (!domain && this.policy.unlistedHosts === 'block') {
       finding = { code: 'ERR_HOST_NOT_ALLOWED', message: `${host} is not listed in the policy and "unlistedHosts" is "block"`, details: {} };
     } else if (protocol === 'http:') {
-      const allowed = domain?.cleartext === 'allow' || (domain?.cleartext !== 'block' && this.policy.cleartext === 'allow-loopback' && isLoopbackHost(host));
+      const allowed =
+        domain?.cleartext === 'allow' ||
+        (domain?.cleartext !== 'block' && this.policy.cleartext === 'allow-loopback' && isLoopbackHost(host)) ||
+        this.#isLoopbackReportEndpoint(host, port);
       if (!allowed) {
         finding = { code: 'ERR_CLEARTEXT_BLOCKED', message: `cleartext http to ${host}:${port} is blocked by the policy (use https)`, details: {} };
       }
@@ -183,6 +186,15 @@ export class PolicyEngine {
     if (!finding) return undefined;
     this.#report('violation', finding.code, finding.message, { host, port, domain, blocked: mode === 'enforce' });
     return mode === 'enforce' ? findingError(finding, host, port) : undefined;
+  }
+
+  /** The policy's own http report URI, which validation accepts for a loopback IP literal only. */
+  #isLoopbackReportEndpoint(host: string, port: number): boolean {
+    const uri = this.policy.report?.uri;
+    if (!uri?.startsWith('http:')) return false;
+    const target = new URL(uri);
+    const name = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
+    return isLoopbackAddress(name) && normalizeHost(name) === host && (Number(target.port) || 80) === port;
   }
 
   /**
