@@ -61,3 +61,80 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, readdirSync } from 'node:fs';
+
+/** `wirelock collect` as a real process (the built CLI), resolved once it prints where it listens. */
+export async function spawnCollector(args: string[]): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; output(): string }> {
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'collect', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${output}`)), 120_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`collector exited (${code}) before listening:\n${output}`));
+    });
+  });
+  return { child, url, exited, output: () => output };
+}
+
+/**
+ * Streams unique reports at a collector from several concurrent senders, SIGKILLs it once `killAfter`
+ * have been acknowledged, and returns the ids of every acknowledged report.
+ */
+export async function streamThenKill(url: string, child: ChildProcess, killAfter: number, chain: IssuedChain): Promise<Set<string>> {
+  const acked = new Set<string>();
+  let next = 0;
+  let killed = false;
+  async function sender(): Promise<void> {
+    while (!killed || next < killAfter * 4) {
+      const id = `durable-${next++}`;
+      try {
+        const response = await post(url, trustKitReport(chain, { hostname: 'durable.example.com', 'app-vendor-id': id }));
+        if (response.status === 202) acked.add(id);
+      } catch {
+        return; // the collector is gone: connection refused or reset
+      }
+      if (!killed && acked.size >= killAfter) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    }
+  }
+  await Promise.all([sender(), sender(), sender(), sender()]);
+  return acked;
+}
+
+/** A real PostgreSQL server (Debian's postgresql package) in a temp folder, on a free port, for one test file. */
+export async function startPostgres(): Promise<{ url: string; stop(): void }> {
+  const versions = readdirSync('/usr/lib/postgresql').sort();
+  const bin = `/usr/lib/postgresql/${versions[versions.length - 1]}/bin`;
+  const dir = tempDir('wirelock-pg-');
+  chmodSync(dir, 0o777);
+  const asPostgres = (command: string[]) => (process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', ...command] : command);
+  const run = (command: string[]) => {
+    const [file, ...args] = asPostgres(command);
+    const result = spawnSync(file!, args, { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`${command.join(' ')} failed: ${result.stderr}${result.stdout}`);
+  };
+  run([`${bin}/initdb`, '-D', `${dir}/data`, '-U', 'wirelock', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  run([`${bin}/pg_ctl`, '-D', `${dir}/data`, '-l', `${dir}/log`, '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on`, 'start']);
+  run([`${bin}/createdb`, '-h', '127.0.0.1', '-p', String(port), '-U', 'wirelock', 'collect']);
+  return {
+    url: `postgres://wirelock@127.0.0.1:${port}/collect`,
+    stop: () => run([`${bin}/pg_ctl`, '-D', `${dir}/data`, '-m', 'immediate', 'stop']),
+  };
+}
