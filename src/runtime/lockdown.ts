@@ -7,6 +7,7 @@ import type { Policy } from '../policy/types.js';
 import { createDispatcher } from '../transport/dispatcher.js';
 import { PolicyEngine, type TransportOptions } from '../transport/engine.js';
 import { reportSender } from '../transport/fetch.js';
+import { buildRuntimeFindingReport } from '../transport/report.js';
 import { CHANNELS_RUNTIME } from './channels.js';
 import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
 import { allowedPath, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
@@ -167,6 +168,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     if (isBlocking(finding, blockAt) && !warned.has(finding.key)) {
       warned.add(finding.key);
       process.emitWarning(`${finding.key}: ${finding.title}${onTamper === 'block' ? ' (network blocked)' : ''}`, { type: 'WirelockWarning', code: 'WIRELOCK_TAMPER' });
+      // The fleet sees what this process saw: the finding goes to the policy's report URI (wirelock collect).
+      engine.reporter.emit(buildRuntimeFindingReport(finding, onTamper === 'block', engine.now()));
     }
   };
 

@@ -8,7 +8,7 @@ import { VERSION } from '../version.js';
  * What wirelock reports about a connection. The kebab-case keys are TrustKit's report format, so a
  * TrustKit report collector accepts these as they are; the rest is wirelock's superset.
  */
-export type ReportKind = 'violation' | 'pins-expired' | 'ct-list-stale';
+export type ReportKind = 'violation' | 'pins-expired' | 'ct-list-stale' | 'runtime-finding';
 
 export interface ViolationReport {
   kind: ReportKind;
@@ -71,6 +71,37 @@ export function buildReport(input: ReportInput): ViolationReport {
   };
 }
 
+/**
+ * A lockdown finding as a report, for the same report URI: no destination (hostname "runtime"), no
+ * chains; the finding's key, severity, title and evidence in `details`.
+ */
+export function buildRuntimeFindingReport(
+  finding: { key: string; severity: string; title: string; evidence: Record<string, unknown> },
+  blocked: boolean,
+  now: Date,
+): ViolationReport {
+  return {
+    kind: 'runtime-finding',
+    code: 'ERR_ENV_COMPROMISED',
+    message: `${finding.key}: ${finding.title}`,
+    blocked,
+    mode: blocked ? 'enforce' : 'report-only',
+    hostname: 'runtime',
+    port: 0,
+    'noted-hostname': null,
+    'include-subdomains': false,
+    'enforce-pinning': false,
+    'validated-certificate-chain': [],
+    'served-certificate-chain': [],
+    'known-pins': [],
+    'validation-result': 'ERR_ENV_COMPROMISED',
+    'date-time': now.toISOString(),
+    'wirelock-version': VERSION,
+    'app-platform': `node ${process.version}`,
+    details: { finding: finding.key, severity: finding.severity, title: finding.title, evidence: finding.evidence },
+  };
+}
+
 /** diagnostics_channel names, stable: APM agents and tests subscribe to them. */
 export const CHANNELS = {
   violation: diagnosticsChannel.channel('wirelock:violation'),
@@ -121,7 +152,8 @@ export class Reporter {
     const uri = this.#policy.report?.uri;
     const send = this.#options.send;
     if (!uri || !send) return;
-    const key = `${report.hostname}:${report.port}|${report.code}`;
+    // Runtime findings share host and code: each finding is its own stream, or the first would hide the rest.
+    const key = `${report.hostname}:${report.port}|${report.code}${report.kind === 'runtime-finding' ? `|${String(report.details?.finding)}` : ''}`;
     const now = this.#options.now?.() ?? Date.now();
     const last = this.#lastSent.get(key);
     if (last !== undefined && now - last < (this.#policy.report?.rateLimitSeconds ?? 60) * 1000) return;
