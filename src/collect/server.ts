@@ -90,8 +90,9 @@ interface PendingWrite {
 
 class BatchWriter {
   readonly #queue: PendingWrite[] = [];
-  #running = false;
-  constructor(readonly db: SqlClient, readonly maxBatch: number) {}
+  #running = 0;
+  /** PGlite is one connection; a server takes a few commits in flight at once. */
+  constructor(readonly db: SqlClient, readonly maxBatch: number, readonly concurrency: number) {}
 
   write(reports: CollectedReport[]): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -101,8 +102,8 @@ class BatchWriter {
   }
 
   async #drain(): Promise<void> {
-    if (this.#running) return;
-    this.#running = true;
+    if (this.#running >= this.concurrency) return;
+    this.#running++;
     try {
       while (this.#queue.length > 0) {
         const batch: PendingWrite[] = [];
@@ -122,7 +123,7 @@ class BatchWriter {
         }
       }
     } finally {
-      this.#running = false;
+      this.#running--;
     }
   }
 }
@@ -235,7 +236,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   }
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const store = typeof options.db === 'string' ? await openStore(options.db) : options.db;
-  const writer = new BatchWriter(store, limits.maxBatch);
+  const writer = new BatchWriter(store, limits.maxBatch, store.kind === 'postgres' ? 4 : 1);
   const perSource = new TokenBuckets(limits.perSourceRate, limits.perSourceBurst);
   const perApp = new TokenBuckets(limits.perAppRate, limits.perAppBurst);
   const retentionDays = options.retentionDays ?? 30;
