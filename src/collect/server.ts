@@ -116,7 +116,7 @@ class BatchWriter {
         const unique = new Map<string, CollectedReport>();
         for (const entry of batch) for (const report of entry.reports) unique.set(report.dedupKey, report);
         try {
-          await insertReports(this.db, [...unique.values()]);
+          await withDeadlockRetry(() => insertReports(this.db, [...unique.values()]));
           for (const entry of batch) entry.resolve(entry.reports.length);
         } catch (error) {
           for (const entry of batch) entry.reject(error);
@@ -124,6 +124,17 @@ class BatchWriter {
       }
     } finally {
       this.#running--;
+    }
+  }
+}
+
+/** PostgreSQL aborts one side of a deadlock (40P01); the batch is idempotent (resends fold), so run it again. */
+async function withDeadlockRetry<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= 3 || (error as { code?: string }).code !== '40P01') throw error;
     }
   }
 }

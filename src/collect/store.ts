@@ -108,17 +108,19 @@ export async function insertReports(db: Pick<SqlClient, 'query'>, reports: Colle
          noted_host, code, mode, blocked, message, chain_key, served_chain, validated_chain, known_pins, details)
        select dedup_key, reported_at, format, kind, app_id, app_version, app_platform, client_id, host, port,
          noted_host, code, mode, blocked, message, chain_key, served_chain, validated_chain, known_pins, details from input
+       -- One lock order for every batch: concurrent commits wait for each other instead of deadlocking.
+       order by dedup_key
        on conflict (dedup_key) do nothing
        returning received_at, app_id, app_version, host, code, chain_key,
          case when jsonb_array_length(validated_chain) > 0 then validated_chain else served_chain end as chain
      ), agg as (
        insert into daily (day, app_id, app_version, host, code, chain_key, reports)
        select (received_at at time zone 'UTC')::date, app_id, app_version, host, code, chain_key, count(*) from ins
-       group by 1, 2, 3, 4, 5, 6
+       group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
        on conflict (day, app_id, app_version, host, code, chain_key) do update set reports = daily.reports + excluded.reports
      ), ch as (
        insert into chains (chain_key, chain, first_seen, last_seen)
-       select distinct on (chain_key) chain_key, chain, received_at, received_at from ins where chain_key <> 'none'
+       select distinct on (chain_key) chain_key, chain, received_at, received_at from ins where chain_key <> 'none' order by chain_key
        on conflict (chain_key) do update set last_seen = excluded.last_seen
      )
      select count(*)::int as inserted from ins`,
