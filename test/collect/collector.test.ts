@@ -253,3 +253,30 @@ test('GET /api/reports filters by host, code and since, and rejects a bad query'
   const byCode = JSON.parse((await get(collector.url, '/api/reports?code=TRUSTKIT_NO_MATCHING_PIN')).text).reports;
   assert.ok(byCode.length > 0 && byCode.every((r: any) => r.code === 'TRUSTKIT_NO_MATCHING_PIN'));
 });
+
+test('--cert/--key: the collector serves HTTPS, and a wirelock client reports to it through its own verified transport', async () => {
+  const secure = await startCollector({ db: store, port: 0, tls: pki.serverOptions(pki.legit) });
+  try {
+    assert.match(secure.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const policy = {
+      version: 1,
+      mode: 'report-only',
+      // The collector's certificate chains to the legit root; the attacker's to the compromised one.
+      trustAnchors: [pki.legit.root.pem, pki.compromised.root.pem],
+      report: { uri: `${secure.url}/api/reports` },
+      domains: { '127.0.0.1': { pins: [pki.legitPin, pki.backupPin] } },
+    };
+    const { Agent } = await import('undici');
+    const dispatcher = new Agent({ connect: { ca: pki.legit.root.pem } });
+    const count = async () => {
+      const response = await fetch(`${secure.url}/api/reports?host=127.0.0.1&code=ERR_PIN_MISMATCH&limit=1000`, { dispatcher } as RequestInit);
+      return ((await response.json()) as { reports: unknown[] }).reports.length;
+    };
+    const before = await count();
+    await createFetch(policy)(attacker.url('127.0.0.1', '/https-report'), { method: 'POST', body: 'x' });
+    await waitFor(async () => ((await count()) > before ? true : undefined), 'a report over https');
+    await dispatcher.close();
+  } finally {
+    await secure.close();
+  }
+});
