@@ -3,7 +3,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireTool } from '../support/system.js';
 import { createTestPki } from '../transport/pki.js';
-import { get, post, spawnCollector, startPostgres, streamThenKill, trustKitReport } from './support.js';
+import { get, killDuringIngest, post, spawnCollector, startPostgres, trustKitReport } from './support.js';
 
 const pki = createTestPki();
 let postgres: Awaited<ReturnType<typeof startPostgres>>;
@@ -15,20 +15,10 @@ before(async () => {
 after(() => postgres?.stop());
 
 test('kill -9 during ingest: every acknowledged report is in PostgreSQL after restart', async () => {
-  const first = await spawnCollector(['--db', postgres.url]);
-  const acked = await streamThenKill(first.url, first.child, 200, pki.legit);
-  assert.equal(await first.exited, null, 'the collector was killed, not stopped');
-  assert.ok(acked.size >= 200);
-  const second = await spawnCollector(['--db', postgres.url]);
-  try {
-    const { text } = await get(second.url, '/api/reports?host=durable.example.com&limit=1000');
-    const stored = new Set(JSON.parse(text).reports.map((r: { clientId: string }) => r.clientId));
-    const lost = [...acked].filter((id) => !stored.has(id));
-    assert.deepEqual(lost, [], `${lost.length} acknowledged reports lost after kill -9`);
-  } finally {
-    second.child.kill('SIGTERM');
-    await second.exited;
-  }
+  const { acked, lost, killed } = await killDuringIngest(postgres.url, 200, pki.legit);
+  assert.ok(killed, 'the collector was killed, not stopped');
+  assert.ok(acked.size >= 200, `acknowledged ${acked.size}`);
+  assert.deepEqual(lost, [], `${lost.length} acknowledged reports lost after kill -9`);
 });
 
 test('scale-out: several collector processes against one PostgreSQL share one store; migrations race safely', async () => {

@@ -138,3 +138,23 @@ export async function startPostgres(): Promise<{ url: string; stop(): void }> {
     stop: () => run([`${bin}/pg_ctl`, '-D', `${dir}/data`, '-m', 'immediate', 'stop']),
   };
 }
+
+/**
+ * The durability experiment on one store: a collector process is SIGKILLed in the middle of a stream of
+ * reports, a new one starts on the same store, and every report the first acknowledged must be there.
+ * Returns the acknowledged ids and the ids missing after the restart (the test asserts it is empty).
+ */
+export async function killDuringIngest(db: string, killAfter: number, chain: IssuedChain): Promise<{ acked: Set<string>; lost: string[]; killed: boolean }> {
+  const first = await spawnCollector(['--db', db]);
+  const acked = await streamThenKill(first.url, first.child, killAfter, chain);
+  const killed = (await first.exited) === null;
+  const second = await spawnCollector(['--db', db]);
+  try {
+    const { text } = await get(second.url, '/api/reports?host=durable.example.com&limit=1000');
+    const stored = new Set(JSON.parse(text).reports.map((r: { clientId: string }) => r.clientId));
+    return { acked, lost: [...acked].filter((id) => !stored.has(id)), killed };
+  } finally {
+    second.child.kill('SIGTERM');
+    await second.exited;
+  }
+}
