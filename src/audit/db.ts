@@ -11,10 +11,10 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { WirelockError } from '../errors.js';
-import { advisoriesFromRecord, type Advisory } from './osv.js';
+import { advisoriesFromRecord, describeLocation, type Advisory, type RecordSource } from './osv.js';
 import { bufferSource, fileSource, listZipEntries, readZipEntry, type ZipSource } from './zip.js';
 
-export const DB_FORMAT = 2;
+export const DB_FORMAT = 3;
 
 export interface DbMeta {
   format: number;
@@ -34,6 +34,13 @@ export interface DbMeta {
   etag?: string;
   /** The download matched the MD5 the server stated for it. */
   md5Verified?: boolean;
+  /**
+   * Range events whose version could not be read. Such ranges are kept and evaluated fail-closed
+   * (every version affected, flagged "range unreadable"); `db update` reports the count.
+   */
+  unreadableRanges: number;
+  /** Up to 5 of them, "<id> (<file or entry> at <pointer>): fixed \"2.x\"". */
+  unreadableExamples: string[];
 }
 
 export interface AdvisoryLookup {
@@ -54,22 +61,34 @@ export interface BuiltIndex {
 }
 
 /** Indexes raw record files. Pure apart from the callback; the callers bring the bytes. */
-export function buildIndex(records: Iterable<{ name: string; bytes: Buffer | string }>, source: string, total = 0, onProgress?: Progress): BuiltIndex {
+export function buildIndex(records: Iterable<{ name: string; bytes: Buffer | string; where?: RecordSource }>, source: string, total = 0, onProgress?: Progress): BuiltIndex {
   const byName = new Map<string, string[]>();
   let count = 0;
   let withdrawn = 0;
   let other = 0;
   let malicious = 0;
   let newest = '';
-  for (const { name, bytes } of records) {
+  let unreadable = 0;
+  const unreadableExamples: string[] = [];
+  for (const { name, bytes, where: given } of records) {
     count++;
+    const where = given ?? { file: join(source, name) };
     let record: unknown;
     try {
       record = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
     } catch (error) {
-      throw new WirelockError('ERR_ADVISORY_DB', `${name} in ${source} is not JSON: ${(error as Error).message}`, { file: source, entry: name });
+      throw new WirelockError('ERR_ADVISORY_DB', `${describeLocation(where, '')}: not JSON: ${(error as Error).message}`, { file: where.file, ...(where.entry !== undefined ? { entry: where.entry } : {}), pointer: '' });
     }
-    const advisories = advisoriesFromRecord(record, `${source}:${name}`);
+    const advisories = advisoriesFromRecord(record, where);
+    for (const advisory of advisories) {
+      for (const problem of advisory.unreadable ?? []) {
+        unreadable++;
+        if (unreadableExamples.length < 5) {
+          const [pointer, what] = [problem.slice(0, problem.indexOf(': ')), problem.slice(problem.indexOf(': ') + 2)];
+          unreadableExamples.push(`${advisory.id} (${describeLocation(where, pointer)}): ${what}`);
+        }
+      }
+    }
     const rec = record as { withdrawn?: unknown; modified: string };
     if (rec.modified > newest) newest = rec.modified;
     if (rec.withdrawn !== undefined && rec.withdrawn !== null) withdrawn++;
@@ -86,12 +105,12 @@ export function buildIndex(records: Iterable<{ name: string; bytes: Buffer | str
   if (count === 0) throw new WirelockError('ERR_ADVISORY_DB', `${source} contains no OSV records`, { file: source });
   return {
     byName,
-    meta: { format: DB_FORMAT, source, indexedAt: new Date().toISOString(), newestModified: newest, records: count, withdrawn, otherEcosystems: other, malicious, packages: byName.size },
+    meta: { format: DB_FORMAT, source, indexedAt: new Date().toISOString(), newestModified: newest, records: count, withdrawn, otherEcosystems: other, malicious, packages: byName.size, unreadableRanges: unreadable, unreadableExamples },
   };
 }
 
-function* zipRecords(src: ZipSource, entries: ReturnType<typeof listZipEntries>, file: string): Generator<{ name: string; bytes: Buffer }> {
-  for (const entry of entries) yield { name: entry.name, bytes: readZipEntry(src, entry, file) };
+function* zipRecords(src: ZipSource, entries: ReturnType<typeof listZipEntries>, file: string): Generator<{ name: string; bytes: Buffer; where: RecordSource }> {
+  for (const entry of entries) yield { name: entry.name, bytes: readZipEntry(src, entry, file), where: { file, entry: entry.name } };
 }
 
 function jsonFiles(dir: string): string[] {
@@ -130,7 +149,7 @@ export function indexFromDirectory(dir: string, onProgress?: Progress): BuiltInd
   const files = jsonFiles(dir);
   return buildIndex(
     (function* () {
-      for (const path of files) yield { name: relative(dir, path), bytes: readFileSync(path) };
+      for (const path of files) yield { name: relative(dir, path), bytes: readFileSync(path), where: { file: path } };
     })(),
     dir,
     files.length,

@@ -182,6 +182,11 @@ async function runDb(argv: string[], io: CommandIo): Promise<number> {
   }
   writeCache(cacheDir, built);
   const m = built.meta;
+  if (m.unreadableRanges > 0) {
+    // Not an error (the export is still the best data there is) but never silent: these ranges now
+    // match every version of their package, so their findings may be false alarms.
+    io.stderr.write(`wirelock audit: warning: ${m.unreadableRanges} range event(s) have a version that cannot be read; those ranges are treated as covering every version (findings flagged "range unreadable"), e.g.\n${m.unreadableExamples.map((e) => `  ${e}\n`).join('')}`);
+  }
   if (values.json) writeJson(io, { cacheDir, ...m });
   else io.stdout.write(`indexed ${m.records} records (${m.malicious} malicious-package, ${m.withdrawn} withdrawn, ${m.otherEcosystems} other ecosystems) for ${m.packages} packages into ${cacheDir}\nnewest record ${m.newestModified}${m.sha256 ? `\nsha256 ${m.sha256}` : ''}${m.md5Verified ? ' (matches the MD5 the server states)' : ''}\n`);
   return EXIT.OK;
