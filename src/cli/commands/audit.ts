@@ -5,7 +5,7 @@ import { VERSION } from '../../version.js';
 import { auditGraph, compareFindings, type AuditResult, type Finding, type InstalledEvidence } from '../../audit/audit.js';
 import type { LockGraph } from '../../audit/lockfile/model.js';
 import { severityRank, type Severity } from '../../audit/cvss.js';
-import { dbAgeDays, defaultCacheDir, indexFromDirectory, indexFromZip, isCacheDir, openCache, openDatabase, writeCache, type AdvisoryLookup, type BuiltIndex, type DbMeta } from '../../audit/db.js';
+import { dbAgeDays, defaultCacheDir, downgradeProblems, indexFromDirectory, indexFromZip, isCacheDir, openCache, openDatabase, writeCache, type AdvisoryLookup, type BuiltIndex, type DbMeta } from '../../audit/db.js';
 import { DEFAULT_OSV_URL, download, progressBar } from '../../audit/download.js';
 import { applyIgnores, parseIgnoreFile } from '../../audit/ignore.js';
 import { listInstalled, scanPackageCode } from '../../audit/installed.js';
@@ -16,7 +16,7 @@ import { EXIT, parseCommandArgs, type Command, type CommandIo } from '../command
 import { palette, writeJson } from '../output.js';
 
 const usage = `usage: wirelock audit [dir|lockfile ...] [options]
-       wirelock audit db update [--from <url|zip|dir>] [--sha256 <hex>] [--cache-dir <dir>]
+       wirelock audit db update [--from <url|zip|dir>] [--sha256 <hex>] [--cache-dir <dir>] [--allow-downgrade]
        wirelock audit db status [--cache-dir <dir>] [--json]
 
 Audits a JavaScript project offline: known vulnerabilities and malicious packages (OSV data),
@@ -130,6 +130,7 @@ async function runDb(argv: string[], io: CommandIo): Promise<number> {
     sha256: { type: 'string' },
     'cache-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
+    'allow-downgrade': { type: 'boolean', default: false },
   });
   const cacheDir = cacheDirOf(values['cache-dir'], io);
   if (action === 'status') {
@@ -180,6 +181,11 @@ async function runDb(argv: string[], io: CommandIo): Promise<number> {
       throw new WirelockError('ERR_ADVISORY_DB', `advisory database digest mismatch: expected sha256 ${values.sha256.toLowerCase()}, got ${built.meta.sha256}; cache left unchanged`, { file: from });
     }
   }
+  const downgrade = isCacheDir(cacheDir) ? downgradeProblems(cacheDir, built) : [];
+  if (downgrade.length > 0 && !values['allow-downgrade']) {
+    throw new WirelockError('ERR_ADVISORY_DB', `refusing to replace the advisory database in ${cacheDir} with ${from}: ${downgrade.join('; ')}. An old export replayed by a mirror or an attacker looks exactly like this; the cache is left unchanged (pass --allow-downgrade to replace it anyway)`, { file: cacheDir, downgrade });
+  }
+  if (downgrade.length > 0) io.stderr.write(`wirelock audit: warning: --allow-downgrade: replacing the advisory database although ${downgrade.join('; ')}\n`);
   writeCache(cacheDir, built);
   const m = built.meta;
   if (m.unreadableRanges > 0) {
