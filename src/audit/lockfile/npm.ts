@@ -1,5 +1,5 @@
 import { WirelockError } from '../../errors.js';
-import { manifestEdges, sourceFromResolved, type DependencyKind, type Edge, type LockGraph, type LockNode, type Manifest } from './model.js';
+import { checkFields, escapePointer, lockfileError, manifestEdges, requireObject, sourceFromResolved, type DependencyKind, type FieldType, type Edge, type LockGraph, type LockNode, type Manifest } from './model.js';
 
 type Json = Record<string, unknown>;
 
@@ -7,9 +7,15 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
+// The fields the reader uses, with the types npm writes.
+const PACKAGE_FIELDS: Readonly<Record<string, FieldType>> = {
+  name: 'string', version: 'string', resolved: 'string', integrity: 'string', link: 'boolean',
+  dev: 'boolean', optional: 'boolean', devOptional: 'boolean', peer: 'boolean', inBundle: 'boolean', hasInstallScript: 'boolean',
+  dependencies: 'map', optionalDependencies: 'map', devDependencies: 'map', peerDependencies: 'map', peerDependenciesMeta: 'object',
+};
+const V1_FIELDS: Readonly<Record<string, FieldType>> = {
+  version: 'string', resolved: 'string', integrity: 'string', dev: 'boolean', optional: 'boolean', bundled: 'boolean', requires: 'map', dependencies: 'object',
+};
 
 function nameFromPath(path: string): string {
   const at = path.lastIndexOf('node_modules/');
@@ -59,11 +65,10 @@ export function parseNpmLockfile(text: string, file: string, rootManifest?: Mani
   if (version !== 1 && version !== 2 && version !== 3) {
     throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: unsupported lockfileVersion ${JSON.stringify(version)}`, { file, pointer: '/lockfileVersion' });
   }
-  // v2 carries both sections; "packages" is the complete one.
-  if (version >= 2 && isObject(doc.packages)) return fromPackages(doc.packages, version === 2 ? 'npm-v2' : 'npm-v3', file);
-  if (!isObject(doc.dependencies) && doc.dependencies !== undefined) {
-    throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: "dependencies" is not an object`, { file, pointer: '/dependencies' });
-  }
+  // v2 carries both sections; "packages" is the complete one, and the one v2/v3 must have: read
+  // as v1 instead, `{"lockfileVersion": 3}` was an empty lockfile that passed every gate.
+  if (version >= 2) return fromPackages(requireObject(doc.packages, file, '/packages', `lockfileVersion ${version}: "packages"`), version === 2 ? 'npm-v2' : 'npm-v3', file);
+  if (doc.dependencies !== undefined) requireObject(doc.dependencies, file, '/dependencies', '"dependencies"');
   return fromDependencies(doc, file, rootManifest);
 }
 
@@ -72,7 +77,9 @@ function fromPackages(packages: Json, format: 'npm-v2' | 'npm-v3', file: string)
   const importers: string[] = [];
   const paths = new Map<string, Json>();
   for (const [path, entry] of Object.entries(packages)) {
-    if (!isObject(entry)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: entry "${path}" is not an object`, { file, pointer: `/packages/${escapePointer(path)}` });
+    const pointer = `/packages/${escapePointer(path)}`;
+    if (!isObject(entry)) throw lockfileError(file, pointer, `entry "${path}" is not an object`);
+    checkFields(entry, PACKAGE_FIELDS, file, pointer);
     paths.set(path, entry);
   }
   const isImporter = (path: string) => path === '' || (!path.includes('node_modules/') && !paths.get(path)?.link);
@@ -85,7 +92,7 @@ function fromPackages(packages: Json, format: 'npm-v2' | 'npm-v3', file: string)
     if (!importer && version === '' && !entry.resolved) {
       // npm writes a bare entry for an optional dependency skipped on this platform; not installed.
       if (entry.optional || entry.inBundle) continue;
-      throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: "${path}" has no version`, { file, pointer: `${location}/version` });
+      throw lockfileError(file, `${location}/version`, `"${path}" has no version`);
     }
     const resolved = typeof entry.resolved === 'string' ? entry.resolved : undefined;
     const node: LockNode = {
@@ -131,8 +138,9 @@ function fromDependencies(doc: Json, file: string, rootManifest?: Manifest): Loc
     for (const [name, entry] of Object.entries(deps)) {
       const path = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
       const location = `${pointer}/${escapePointer(name)}`;
-      if (!isObject(entry)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: "${name}" is not an object`, { file, pointer: location });
-      if (typeof entry.version !== 'string') throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: "${name}" has no version`, { file, pointer: `${location}/version` });
+      if (!isObject(entry)) throw lockfileError(file, location, `"${name}" is not an object`);
+      checkFields(entry, V1_FIELDS, file, location);
+      if (typeof entry.version !== 'string') throw lockfileError(file, `${location}/version`, `"${name}" has no version`);
       paths.set(path, entry);
       const resolved = typeof entry.resolved === 'string' ? entry.resolved : undefined;
       // v1 writes aliases as "npm:real@1.2.3" and git dependencies as the URL in "version".
