@@ -18,6 +18,13 @@ export interface ReportContext {
   lineOf?: (finding: Finding) => number | undefined;
   /** Lockfile path relative to the repository root, for SARIF artifact locations. */
   lockfileUri: string;
+  /** Checks that did not run, and why (no advisory database). Every output format says so. */
+  skipped?: SkippedCheck[];
+}
+
+export interface SkippedCheck {
+  check: 'advisories';
+  reason: string;
 }
 
 export interface Colors {
@@ -47,6 +54,7 @@ export function renderTable(result: AuditResult, context: ReportContext, c: Colo
     const age = context.dbAgeDays === undefined ? '' : `, newest record ${Math.floor(context.dbAgeDays)} day(s) old`;
     lines.push(c.dim(`advisories: ${context.db.records} records (${context.db.malicious} malicious-package)${age}`));
   }
+  for (const skipped of context.skipped ?? []) lines.push(c.yellow(`advisories: SKIPPED, no vulnerability or malicious-package check: ${skipped.reason}`));
   lines.push(c.dim(`${result.lockfile} (${result.format}): ${result.packages.length} packages`));
   const active = result.findings.filter((f) => !f.suppressed);
   const idWidth = Math.min(44, Math.max(20, ...active.map((f) => f.id.length)));
@@ -80,6 +88,7 @@ export function toJson(result: AuditResult, context: ReportContext, extra: Recor
     format: result.format,
     packages: result.packages.length,
     database: context.db ? { ...context.db, ageDays: context.dbAgeDays === undefined ? null : Math.round(context.dbAgeDays * 10) / 10 } : null,
+    skipped: context.skipped ?? [],
     summary: Object.fromEntries(SEVERITIES.map((s) => [s, active.filter((f) => f.severity === s).length])),
     findings: result.findings,
     ...extra,
@@ -146,6 +155,8 @@ export function toSarif(result: AuditResult, context: ReportContext): Record<str
         results,
         originalUriBaseIds: { '%SRCROOT%': { uri: 'file:///' } },
         ...(context.db ? { properties: { advisoryDatabase: { records: context.db.records, newestModified: context.db.newestModified, source: context.db.source } } } : {}),
+        // A skipped check is a tool notification, so code scanning shows it rather than a clean run.
+        ...(context.skipped?.length ? { invocations: [{ executionSuccessful: true, toolExecutionNotifications: context.skipped.map((s) => ({ level: 'warning', message: { text: `${s.check} check skipped: ${s.reason}` } })) }] } : {}),
       },
     ],
   };
@@ -258,7 +269,7 @@ export function toCycloneDx(result: AuditResult, graph: LockGraph, context: Repo
       timestamp: now.toISOString(),
       tools: { components: [{ type: 'application', name: context.tool.name, version: context.tool.version }] },
       component: { type: 'application', 'bom-ref': rootRef, name: context.projectName ?? 'project', ...(context.projectVersion ? { version: context.projectVersion } : {}) },
-      properties: [{ name: 'wirelock:lockfileFormat', value: result.format }],
+      properties: [{ name: 'wirelock:lockfileFormat', value: result.format }, ...(context.skipped ?? []).map((s) => ({ name: `wirelock:skipped:${s.check}`, value: s.reason }))],
     },
     components,
     dependencies,

@@ -11,8 +11,12 @@ import { parseYarnBerry, parseYarnClassic } from './yarn.js';
 /** In the order a directory is searched; npm-shrinkwrap.json wins over package-lock.json as in npm. */
 export const LOCKFILE_NAMES = ['npm-shrinkwrap.json', 'package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock'] as const;
 
+/**
+ * Lockfiles in `dir`, in search order. bun.lockb comes last: it cannot be read, but a folder that
+ * has only it must get the hint to write bun.lock, not "no lockfile".
+ */
 export function findLockfiles(dir: string): string[] {
-  return LOCKFILE_NAMES.map((name) => join(dir, name)).filter((path) => existsSync(path));
+  return [...LOCKFILE_NAMES, 'bun.lockb'].map((name) => join(dir, name)).filter((path) => existsSync(path));
 }
 
 function readManifest(path: string): Manifest | undefined {

@@ -11,7 +11,7 @@ import { applyIgnores, parseIgnoreFile } from '../../audit/ignore.js';
 import { listInstalled, scanPackageCode } from '../../audit/installed.js';
 import { DEFAULT_REGISTRIES } from '../../audit/integrity.js';
 import { findLockfiles, readLockfile } from '../../audit/lockfile/read.js';
-import { renderTable, toCycloneDx, toJson, toSarif, type ReportContext } from '../../audit/report.js';
+import { renderTable, toCycloneDx, toJson, toSarif, type ReportContext, type SkippedCheck } from '../../audit/report.js';
 import { EXIT, parseCommandArgs, type Command, type CommandIo } from '../command.js';
 import { palette, writeJson } from '../output.js';
 
@@ -40,8 +40,14 @@ options:
   --production              leave out packages only devDependencies bring in
   --skip-installed          do not look into node_modules (install scripts, network hooks)
   --max-db-age <days>       warn when the newest advisory is older than this (default 7)
+  --skip-advisories         run only the checks that need no database (lockfile integrity,
+                            install scripts, network hooks), deliberately
 
-exit: 0 no finding at or above --fail-on, 1 findings, 2 usage, input or database error.`;
+Without an advisory database (and without --skip-advisories) the other checks still run and the
+report says the vulnerability check was skipped.
+
+exit: 0 no finding at or above --fail-on; 1 findings at or above --fail-on; 2 usage, input or
+      database error, or no finding but the vulnerability check was skipped for want of a database.`;
 
 const FAIL_ON: Array<Severity | 'none'> = ['critical', 'high', 'medium', 'low', 'info', 'none'];
 
@@ -217,6 +223,7 @@ export const command: Command = {
       'skip-installed': { type: 'boolean', default: false },
       'max-db-age': { type: 'string', default: '7' },
       recursive: { type: 'boolean', short: 'r', default: false },
+      'skip-advisories': { type: 'boolean', default: false },
     });
     const format = values.json ? 'json' : values.format;
     if (!['table', 'json', 'sarif', 'cyclonedx'].includes(format)) throw new WirelockError('ERR_USAGE', `--format must be table, json, sarif or cyclonedx, not "${format}"`);
@@ -246,22 +253,31 @@ export const command: Command = {
       }
     }
 
-    let db: AdvisoryLookup;
+    // Without a database the checks that need none still run; the report says the advisory
+    // check was skipped, and the exit status stays non-zero unless the skip was asked for.
+    let db: AdvisoryLookup | undefined;
+    const skipped: SkippedCheck[] = [];
     const bar = progressBar(io.stderr);
     try {
-      if (values.db) db = openDatabase(resolve(io.cwd, values.db), bar);
+      if (values['skip-advisories']) {
+        if (values.db) throw new WirelockError('ERR_USAGE', '--skip-advisories and --db contradict each other');
+        skipped.push({ check: 'advisories', reason: '--skip-advisories' });
+      } else if (values.db) db = openDatabase(resolve(io.cwd, values.db), bar);
       else {
         const cacheDir = cacheDirOf(values['cache-dir'], io);
-        if (!isCacheDir(cacheDir)) throw new WirelockError('ERR_ADVISORY_DB', `advisory database ${cacheDir} does not exist; run \`wirelock audit db update\` or pass --db <zip|dir>`, { file: cacheDir });
-        db = openCache(cacheDir);
+        if (isCacheDir(cacheDir)) db = openCache(cacheDir);
+        else skipped.push({ check: 'advisories', reason: `no advisory database in ${cacheDir}; run \`wirelock audit db update\` or pass --db <zip|dir>` });
       }
     } finally {
       bar.done();
     }
-    const age = dbAgeDays(db.meta);
+    const age = db ? dbAgeDays(db.meta) : undefined;
     const c = palette(io, 'stderr');
-    if (age !== undefined && age > maxAge) {
+    if (db && age !== undefined && age > maxAge) {
       io.stderr.write(c.yellow(`wirelock audit: warning: the advisory database is stale: newest record is ${Math.floor(age)} day(s) old (${db.meta.newestModified}); run \`wirelock audit db update\`\n`));
+    }
+    for (const skip of skipped) {
+      io.stderr.write(c.yellow(`wirelock audit: warning: vulnerability and malicious-package check skipped (${skip.reason}); lockfile integrity, install scripts and network hooks were checked\n`));
     }
 
     const displayPath = (path: string) => {
@@ -302,13 +318,14 @@ export const command: Command = {
         graphs.push(graph);
       }
     } finally {
-      db.close();
+      db?.close();
     }
 
     const first = results[0]!;
     const context: ReportContext = {
       tool: { name: 'wirelock', version: VERSION },
-      db: db.meta,
+      ...(db ? { db: db.meta } : {}),
+      ...(skipped.length ? { skipped } : {}),
       lockfileUri: first.lockfile,
       lineOf: (f) => (f.location?.pointer !== undefined ? finders.get(f.location.file)?.(f) : undefined),
     };
@@ -334,9 +351,12 @@ export const command: Command = {
     else io.stdout.write(text);
     const result = combined;
 
-    if (failOn === 'none') return EXIT.OK;
     const threshold = severityRank(failOn);
-    const failing = result.findings.filter((f) => !f.suppressed && severityRank(f.severity) >= threshold);
-    return failing.length > 0 ? EXIT.FINDINGS : EXIT.OK;
+    const failing = failOn === 'none' ? [] : result.findings.filter((f) => !f.suppressed && severityRank(f.severity) >= threshold);
+    if (failing.length > 0) return EXIT.FINDINGS;
+    // An audit that could not look for known-bad packages has not passed: only an explicit
+    // --skip-advisories turns the missing database into a deliberate choice.
+    if (skipped.length > 0 && !values['skip-advisories']) return EXIT.USAGE;
+    return EXIT.OK;
   },
 };
