@@ -1,4 +1,5 @@
 import { WirelockError } from '../../errors.js';
+import { bufferByteSource, JsonSyntaxError, parseJsonStream, type ByteSource } from './json-stream.js';
 import { checkFields, escapePointer, lockfileError, manifestEdges, requireObject, sourceFromResolved, type DependencyKind, type FieldType, type Edge, type LockGraph, type LockNode, type Manifest } from './model.js';
 
 type Json = Record<string, unknown>;
@@ -23,11 +24,11 @@ function nameFromPath(path: string): string {
 }
 
 /** Node's module resolution over lockfile paths: own node_modules first, then each ancestor's. */
-function resolveFrom(paths: Map<string, unknown>, from: string, name: string): string | undefined {
+function resolveFrom(exists: (path: string) => boolean, from: string, name: string): string | undefined {
   let base = from;
   for (;;) {
     const candidate = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
-    if (paths.has(candidate)) return candidate;
+    if (exists(candidate)) return candidate;
     if (base === '') return undefined;
     const at = base.lastIndexOf('/node_modules/');
     // A workspace folder ("packages/app") resolves through its own node_modules, then the root's.
@@ -52,83 +53,101 @@ function typedEdges(entry: Json): Array<{ name: string; kind: DependencyKind }> 
   return out;
 }
 
-/** package-lock.json / npm-shrinkwrap.json, lockfileVersion 1, 2 or 3. */
-export function parseNpmLockfile(text: string, file: string, rootManifest?: Manifest): LockGraph {
+/**
+ * package-lock.json / npm-shrinkwrap.json, lockfileVersion 1, 2 or 3, as text or as bytes read in
+ * chunks. The "packages" section is never held whole: each entry becomes a node as it is read
+ * (json-stream.ts), which is what keeps a 200,000-package lockfile within memory.
+ */
+export function parseNpmLockfile(input: string | ByteSource, file: string, rootManifest?: Manifest): LockGraph {
+  const builder = new PackagesBuilder(file);
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parseJsonStream(
+      typeof input === 'string' ? bufferByteSource(input) : input,
+      // v2 carries both sections; "dependencies" is only read for v1.
+      (key, soFar) => (key === 'packages' ? 'stream' : key === 'dependencies' && (soFar.lockfileVersion === 2 || soFar.lockfileVersion === 3) ? 'skip' : 'keep'),
+      (_section, path, entry) => builder.add(path, entry),
+    );
   } catch (error) {
-    throw new WirelockError('ERR_LOCKFILE_INVALID', `${file} is not JSON: ${(error as Error).message}`, { file });
+    if (!(error instanceof JsonSyntaxError)) throw error;
+    throw new WirelockError('ERR_LOCKFILE_INVALID', `${file} is not JSON: ${error.message}`, { file });
   }
   if (!isObject(doc)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file} is not a JSON object`, { file, pointer: '' });
   const version = doc.lockfileVersion;
   if (version !== 1 && version !== 2 && version !== 3) {
     throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: unsupported lockfileVersion ${JSON.stringify(version)}`, { file, pointer: '/lockfileVersion' });
   }
-  // v2 carries both sections; "packages" is the complete one, and the one v2/v3 must have: read
-  // as v1 instead, `{"lockfileVersion": 3}` was an empty lockfile that passed every gate.
-  if (version >= 2) return fromPackages(requireObject(doc.packages, file, '/packages', `lockfileVersion ${version}: "packages"`), version === 2 ? 'npm-v2' : 'npm-v3', file);
+  // "packages" is the complete section and the one v2/v3 must have: read as v1 instead,
+  // `{"lockfileVersion": 3}` was an empty lockfile that passed every gate.
+  if (version >= 2) {
+    requireObject(doc.packages, file, '/packages', `lockfileVersion ${version}: "packages"`);
+    return builder.finish(version === 2 ? 'npm-v2' : 'npm-v3');
+  }
   if (doc.dependencies !== undefined) requireObject(doc.dependencies, file, '/dependencies', '"dependencies"');
   return fromDependencies(doc, file, rootManifest);
 }
 
-function fromPackages(packages: Json, format: 'npm-v2' | 'npm-v3', file: string): LockGraph {
-  const nodes = new Map<string, LockNode>();
-  const importers: string[] = [];
-  const paths = new Map<string, Json>();
-  for (const [path, entry] of Object.entries(packages)) {
-    const pointer = `/packages/${escapePointer(path)}`;
-    if (!isObject(entry)) throw lockfileError(file, pointer, `entry "${path}" is not an object`);
-    checkFields(entry, PACKAGE_FIELDS, file, pointer);
-    paths.set(path, entry);
-  }
-  const isImporter = (path: string) => path === '' || (!path.includes('node_modules/') && !paths.get(path)?.link);
-  for (const [path, entry] of paths) {
+/** Turns "packages" entries into nodes one at a time; edges are resolved once every path is known. */
+class PackagesBuilder {
+  private readonly nodes = new Map<string, LockNode>();
+  private readonly importers: string[] = [];
+  /** Paths that exist but are no node: links (to their target) and skipped optional entries. */
+  private readonly links = new Map<string, string | undefined>();
+  private readonly skipped = new Set<string>();
+
+  constructor(private readonly file: string) {}
+
+  add(path: string, entry: unknown): void {
+    const file = this.file;
     const location = `/packages/${escapePointer(path)}`;
-    if (entry.link) continue; // a symlink to an importer; edges are redirected below
-    const importer = isImporter(path);
+    if (!isObject(entry)) throw lockfileError(file, location, `entry "${path}" is not an object`);
+    checkFields(entry, PACKAGE_FIELDS, file, location);
+    if (entry.link) {
+      // A symlink to an importer; edges into it are redirected to the target.
+      this.links.set(path, typeof entry.resolved === 'string' ? entry.resolved : undefined);
+      return;
+    }
+    const importer = path === '' || !path.includes('node_modules/');
     const name = typeof entry.name === 'string' && !importer ? entry.name : importer ? (typeof entry.name === 'string' ? entry.name : path || '(root)') : nameFromPath(path);
     const version = typeof entry.version === 'string' ? entry.version : '';
     if (!importer && version === '' && !entry.resolved) {
       // npm writes a bare entry for an optional dependency skipped on this platform; not installed.
-      if (entry.optional || entry.inBundle) continue;
+      if (entry.optional || entry.inBundle) {
+        this.skipped.add(path);
+        return;
+      }
       throw lockfileError(file, `${location}/version`, `"${path}" has no version`);
     }
     const resolved = typeof entry.resolved === 'string' ? entry.resolved : undefined;
-    const node: LockNode = {
-      id: path,
-      name,
-      version,
-      source: importer ? 'workspace' : sourceFromResolved(resolved, version),
-      edges: [],
-      location,
-    };
+    const edges: Edge[] = [];
+    for (const edge of typedEdges(entry)) if (importer || edge.kind !== 'dev') edges.push(edge); // dev deps of dependencies are never installed
+    const node: LockNode = { id: path, name, version, source: importer ? 'workspace' : sourceFromResolved(resolved, version), edges, location };
     if (importer) {
       node.importer = path === '' ? '.' : path;
-      importers.push(path);
+      this.importers.push(path);
     }
     if (resolved) node.resolved = resolved;
     if (typeof entry.integrity === 'string') node.integrity = entry.integrity;
     if (entry.hasInstallScript === true) node.hasInstallScript = true;
-    nodes.set(path, node);
+    this.nodes.set(path, node);
   }
-  for (const [path, entry] of paths) {
-    const node = nodes.get(path);
-    if (!node) continue;
-    const edges: Edge[] = [];
-    for (const { name, kind } of typedEdges(entry)) {
-      if (!node.importer && kind === 'dev') continue; // dev deps of dependencies are never installed
-      let target = resolveFrom(paths, path, name);
-      const linked = target !== undefined ? paths.get(target) : undefined;
-      if (linked?.link && typeof linked.resolved === 'string') target = linked.resolved;
-      const edge: Edge = { name, kind };
-      if (target !== undefined && nodes.has(target)) edge.target = target;
-      edges.push(edge);
+
+  finish(format: 'npm-v2' | 'npm-v3'): LockGraph {
+    const { nodes, links, skipped } = this;
+    const exists = (candidate: string) => nodes.has(candidate) || links.has(candidate) || skipped.has(candidate);
+    for (const node of nodes.values()) {
+      for (const edge of node.edges) {
+        const found = resolveFrom(exists, node.id, edge.name);
+        if (found === undefined) continue;
+        // The node's own id string, not the candidate built while searching: one copy per path.
+        const target = links.has(found) ? links.get(found) : found;
+        const canonical = target === undefined ? undefined : nodes.get(target)?.id;
+        if (canonical !== undefined) edge.target = canonical;
+      }
     }
-    node.edges = edges;
+    const importers = this.importers.sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)));
+    return { format, nodes, importers };
   }
-  importers.sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)));
-  return { format, nodes, importers };
 }
 
 function fromDependencies(doc: Json, file: string, rootManifest?: Manifest): LockGraph {
@@ -161,7 +180,7 @@ function fromDependencies(doc: Json, file: string, rootManifest?: Manifest): Loc
   const kindOf = (target: string, kind: DependencyKind): DependencyKind => (kind === 'prod' && paths.get(target)?.optional === true ? 'optional' : kind);
   for (const [path, entry] of paths) {
     nodes.get(path)!.edges = typedEdges({ requires: entry.requires }).map(({ name, kind }) => {
-      const target = resolveFrom(paths, path, name);
+      const target = resolveFrom((p) => paths.has(p), path, name);
       return target ? { name, kind: kindOf(target, kind), target } : { name, kind };
     });
   }
@@ -171,7 +190,7 @@ function fromDependencies(doc: Json, file: string, rootManifest?: Manifest): Loc
   const declared = manifestEdges(rootManifest);
   if (declared.length > 0) {
     root.edges = declared.map(({ name, kind }) => {
-      const target = resolveFrom(paths, '', name);
+      const target = resolveFrom((p) => paths.has(p), '', name);
       return target ? { name, kind: kindOf(target, kind), target } : { name, kind };
     });
   } else {
