@@ -200,7 +200,8 @@ export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLooku
   }
 
   // Install scripts: the lockfile's record, completed by node_modules when it is there.
-  const byNameVersion = new Map(packages.map((pkg) => [`${pkg.name}@${pkg.version}`, pkg]));
+  // Only installed packages are looked up by name@version; without node_modules this map is not built.
+  const byNameVersion = installed?.packages.length ? new Map(packages.map((pkg) => [`${pkg.name}@${pkg.version}`, pkg])) : new Map<string, AuditPackage>();
   const scripted = new Map<string, { pkg: AuditPackage | undefined; name: string; version: string; scripts?: Record<string, string>; dir?: string }>();
   for (const pkg of packages) if (pkg.hasInstallScript) scripted.set(`${pkg.name}@${pkg.version}`, { pkg, name: pkg.name, version: pkg.version });
   for (const inst of installed?.packages ?? []) {

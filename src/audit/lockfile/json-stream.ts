@@ -35,6 +35,8 @@ export function bufferByteSource(bytes: Buffer | string): ByteSource {
 }
 
 const CHUNK = 1 << 20;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f]/;
 const enum C {
   Quote = 0x22,
   Backslash = 0x5c,
@@ -100,35 +102,45 @@ class Reader {
 
   string(): string {
     if (this.peek() !== C.Quote) this.fail('expected a string');
+    // The closing quote is found with indexOf (memchr), not byte by byte: strings are most of a lockfile.
     let i = this.pos + 1;
     let escaped = false;
     for (;;) {
-      if (i >= this.end) {
-        const offset = i - this.pos;
+      let q = this.buf.indexOf(C.Quote, i);
+      if (q < 0 || q >= this.end) {
+        const offset = this.end - this.pos;
         this.fill(offset + 1);
+        if (this.end - this.pos <= offset) this.fail('unterminated string');
         i = this.pos + offset;
-        if (i >= this.end) this.fail('unterminated string');
+        continue;
       }
-      const b = this.buf[i]!;
-      if (b === C.Quote) break;
-      if (b < 0x20) {
-        this.pos = i;
-        this.fail('control character in string');
-      }
-      if (b === C.Backslash) {
+      // An escaped quote is preceded by an odd number of backslashes.
+      let backslashes = 0;
+      for (let k = q - 1; k >= this.pos + 1 && this.buf[k] === C.Backslash; k--) backslashes++;
+      if (backslashes % 2 === 1) {
         escaped = true;
-        i += 2;
-      } else i++;
+        i = q + 1;
+        continue;
+      }
+      i = q;
+      break;
     }
     const start = this.pos;
     this.pos = i + 1;
     // Escapes (and their validation) are JSON.parse's job; plain strings decode directly.
-    if (!escaped) return this.buf.toString('utf8', start + 1, i);
+    const text = escaped ? '' : this.buf.toString('utf8', start + 1, i);
+    if (!escaped && !text.includes('\\')) {
+      if (CONTROL.test(text)) {
+        this.pos = start;
+        this.fail('control character in string');
+      }
+      return text;
+    }
     try {
       return JSON.parse(this.buf.toString('utf8', start, i + 1)) as string;
     } catch {
       this.pos = start;
-      return this.fail('invalid escape in string');
+      return this.fail('invalid string');
     }
   }
 
@@ -167,8 +179,11 @@ class Reader {
         const key = this.string();
         this.expect(C.Colon);
         const v = this.value(keep);
-        // defineProperty, not assignment: a "__proto__" key is data, as with JSON.parse.
-        if (keep) Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+        // A "__proto__" key is data, as with JSON.parse: defined, never assigned (assignment would set the prototype).
+        if (keep) {
+          if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+          else out[key] = v;
+        }
         const next = this.peek();
         this.pos++;
         if (next === C.CloseBrace) return out;

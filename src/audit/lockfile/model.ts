@@ -69,6 +69,12 @@ export function manifestEdges(manifest: Manifest | undefined): Array<{ name: str
 }
 
 export function sourceFromResolved(resolved: string | undefined, version: string): SourceKind {
+  // Fast path for the common case, same answer as the rules below: an https tarball URL without a
+  // fragment is a registry package when it has npm's /-/<file>.tgz shape, else a tarball.
+  if (resolved !== undefined && resolved.startsWith('https://') && resolved.endsWith('.tgz') && !resolved.includes('#')) {
+    const at = resolved.lastIndexOf('/-/');
+    return at >= 0 && resolved.indexOf('/', at + 3) < 0 && resolved.length - (at + 3) > '.tgz'.length ? 'registry' : 'tarball';
+  }
   const text = resolved ?? version;
   if (/^(git\+|git:|github:|gitlab:|bitbucket:)/.test(text) || /^[\w.-]+\/[\w.-]+#/.test(text) || /\.git(#|$)/.test(text)) return 'git';
   if (/^(file:|\.\.?\/|\/)/.test(text)) return 'file';

@@ -1,6 +1,6 @@
 import { WirelockError } from '../../errors.js';
 import { bufferByteSource, JsonSyntaxError, parseJsonStream, type ByteSource } from './json-stream.js';
-import { checkFields, escapePointer, lockfileError, manifestEdges, requireObject, sourceFromResolved, type DependencyKind, type FieldType, type Edge, type LockGraph, type LockNode, type Manifest } from './model.js';
+import { checkFields, escapePointer, lockfileError, manifestEdges, requireObject, sourceFromResolved, type DependencyKind, type FieldType, type SourceKind, type Edge, type LockGraph, type LockNode, type Manifest } from './model.js';
 
 type Json = Record<string, unknown>;
 
@@ -87,6 +87,25 @@ export function parseNpmLockfile(input: string | ByteSource, file: string, rootM
   return fromDependencies(doc, file, rootManifest);
 }
 
+/** A packages entry's node; its JSON pointer is derived when asked for, not stored (200,000 strings). */
+class NpmNode implements LockNode {
+  declare resolved?: string;
+  declare integrity?: string;
+  declare hasInstallScript?: boolean;
+  declare importer?: string;
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly version: string,
+    readonly source: SourceKind,
+    public edges: Edge[],
+  ) {}
+
+  get location(): string {
+    return `/packages/${escapePointer(this.id)}`;
+  }
+}
+
 /** Turns "packages" entries into nodes one at a time; edges are resolved once every path is known. */
 class PackagesBuilder {
   private readonly nodes = new Map<string, LockNode>();
@@ -94,6 +113,7 @@ class PackagesBuilder {
   /** Paths that exist but are no node: links (to their target) and skipped optional entries. */
   private readonly links = new Map<string, string | undefined>();
   private readonly skipped = new Set<string>();
+  private readonly names = new Map<string, string>();
 
   constructor(private readonly file: string) {}
 
@@ -120,8 +140,15 @@ class PackagesBuilder {
     }
     const resolved = typeof entry.resolved === 'string' ? entry.resolved : undefined;
     const edges: Edge[] = [];
-    for (const edge of typedEdges(entry)) if (importer || edge.kind !== 'dev') edges.push(edge); // dev deps of dependencies are never installed
-    const node: LockNode = { id: path, name, version, source: importer ? 'workspace' : sourceFromResolved(resolved, version), edges, location };
+    for (const edge of typedEdges(entry)) {
+      if (!importer && edge.kind === 'dev') continue; // dev deps of dependencies are never installed
+      // One string per dependency name, however many packages depend on it.
+      const name = this.names.get(edge.name);
+      if (name === undefined) this.names.set(edge.name, edge.name);
+      else edge.name = name;
+      edges.push(edge);
+    }
+    const node: LockNode = new NpmNode(path, name, version, importer ? 'workspace' : sourceFromResolved(resolved, version), edges);
     if (importer) {
       node.importer = path === '' ? '.' : path;
       this.importers.push(path);
@@ -134,15 +161,43 @@ class PackagesBuilder {
 
   finish(format: 'npm-v2' | 'npm-v3'): LockGraph {
     const { nodes, links, skipped } = this;
-    const exists = (candidate: string) => nodes.has(candidate) || links.has(candidate) || skipped.has(candidate);
+    // What each path is, in one map: a node, a link (to its target path) or a skipped entry.
+    const kinds = new Map<string, LockNode | { link: string | undefined } | null>();
+    for (const [path, node] of nodes) kinds.set(path, node);
+    for (const [path, target] of links) kinds.set(path, { link: target });
+    for (const path of skipped) kinds.set(path, null);
+    // Node resolution walks up from each package's own node_modules, but most packages have none:
+    // look only where a folder has children, and answer the root's from a map by dependency name.
+    const hasChildren = new Set<string>();
+    const topLevel = new Map<string, string>();
+    for (const path of kinds.keys()) {
+      const at = path.lastIndexOf('node_modules/');
+      if (at < 0) continue;
+      const parent = at === 0 ? '' : path.slice(0, at - 1);
+      hasChildren.add(parent);
+      if (at === 0) topLevel.set(path.slice('node_modules/'.length), path);
+    }
+    const resolve = (from: string, name: string): string | undefined => {
+      let base = from;
+      for (;;) {
+        if (base === '') return topLevel.get(name);
+        if (hasChildren.has(base)) {
+          const candidate = `${base}/node_modules/${name}`;
+          if (kinds.has(candidate)) return candidate;
+        }
+        const at = base.lastIndexOf('/node_modules/');
+        // A workspace folder ("packages/app") resolves through its own node_modules, then the root's.
+        base = at < 0 ? '' : base.slice(0, at);
+      }
+    };
     for (const node of nodes.values()) {
       for (const edge of node.edges) {
-        const found = resolveFrom(exists, node.id, edge.name);
+        const found = resolve(node.id, edge.name);
         if (found === undefined) continue;
+        const kind = kinds.get(found);
         // The node's own id string, not the candidate built while searching: one copy per path.
-        const target = links.has(found) ? links.get(found) : found;
-        const canonical = target === undefined ? undefined : nodes.get(target)?.id;
-        if (canonical !== undefined) edge.target = canonical;
+        const target = kind === null || kind === undefined ? undefined : 'link' in kind ? (kind.link === undefined ? undefined : nodes.get(kind.link)) : kind;
+        if (target !== undefined) edge.target = target.id;
       }
     }
     const importers = this.importers.sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)));
