@@ -311,6 +311,7 @@ test('severity gate: a record rated v4 2.3 (low), v3 5.3 and MODERATE fails --fa
   assert.equal(r.code, 1, r.stdout);
   assert.match(r.stdout, /MEDIUM \(1\)\n\s+GHSA-wl06-sev3-4lab\s+wl-severity@2\.0\.0\s+fix: 2\.1\.0/);
   assert.match(r.stdout, /ratings: CVSS v4 2\.3 \(low\) · CVSS v3 5\.3 \(medium\) · label MODERATE \(medium\)/);
+  assert.match(r.stderr, /note: 1 advisory range event\(s\) cannot be read and are treated as covering every version/);
   assert.equal((await wirelock(dir, 'audit', '--db', shapes, '--fail-on', 'high')).code, 0);
   const update = await wirelock(work, 'audit', 'db', 'update', '--from', shapes, '--cache-dir', join(work, 'cache-shapes'));
   assert.equal(update.code, 0, update.stderr);

@@ -276,6 +276,9 @@ export const command: Command = {
     if (db && age !== undefined && age > maxAge) {
       io.stderr.write(c.yellow(`wirelock audit: warning: the advisory database is stale: newest record is ${Math.floor(age)} day(s) old (${db.meta.newestModified}); run \`wirelock audit db update\`\n`));
     }
+    if (db && db.meta.unreadableRanges > 0) {
+      io.stderr.write(c.dim(`wirelock audit: note: ${db.meta.unreadableRanges} advisory range event(s) cannot be read and are treated as covering every version (findings flagged "range unreadable")\n`));
+    }
     for (const skip of skipped) {
       io.stderr.write(c.yellow(`wirelock audit: warning: vulnerability and malicious-package check skipped (${skip.reason}); lockfile integrity, install scripts and network hooks were checked\n`));
     }
