@@ -1,11 +1,13 @@
-// `wirelock audit` at full scale: a generated 5,000-package lockfile against a synthesized OSV npm
-// export of the real size (~200,000 records, mostly malicious-package ones, as in the Jan 2026 export:
-// 209,647 MAL- and 4,410 vulnerabilities). Each measurement is a fresh `node dist/cli/main.js`
-// process, rounds interleaved:
+// `wirelock audit` at full scale: generated npm lockfiles of 5,000 and 200,000 packages (a large
+// monorepo's and a generated one's) against a synthesized OSV npm export of the real size (214,000
+// records, as in the Jan 2026 export: 209,647 MAL- and 4,410 vulnerabilities). Each measurement is a
+// fresh `node dist/cli/main.js` process, rounds interleaved:
 //   cold index  `audit db update --from all.zip` (unzip, CRC, parse, index, write the cache)
-//   no-cache    `audit <lockfile> --db all.zip`  — baseline: what a scanner with no index pays every run
-//   warm        `audit <lockfile>` from the cache — the everyday path
-// Reported: median wall time, peak RSS (max over rounds), warm/baseline ratio. Targets: warm < 1 s, peak RSS < 500 MB.
+//   baseline    `audit <5k lockfile> --db all.zip`: what a scanner with no index pays every run
+//   warm        `audit <lockfile>` from the cache, for each size: the everyday path
+// Reported: median time in the CLI, median wall time (with Node start-up), peak RSS (VmHWM, max over
+// rounds), ratios. Goals (issue 13): 200k packages warm < 3 s and < 300 MB, 5k < 0.5 s.
+// BENCH_AUDIT_PACKAGES=5000,200000 BENCH_AUDIT_RECORDS=214000 BENCH_AUDIT_ROUNDS=5 change the sizes.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,6 @@ import { median, formatRow } from './support/stats.js';
 
 const RECORDS = Number(process.env.BENCH_AUDIT_RECORDS ?? 214_000);
 const VULN_RECORDS = Math.round(RECORDS * 0.0206);
-const PACKAGES = Number(process.env.BENCH_AUDIT_PACKAGES ?? 5_000);
 const ROUNDS = Number(process.env.BENCH_AUDIT_ROUNDS ?? 5);
 
 // Deterministic generator so runs compare.
@@ -65,44 +66,62 @@ function vulnRecord(i: number, name: string, introduced: string, fixed: string) 
   };
 }
 
-export function generate(dir: string): { zip: string; lockDir: string; zipBytes: number; expectedVulnerable: number } {
-  const lockNames = Array.from({ length: PACKAGES }, (_, i) => (i % 7 === 0 ? `@bench-scope${i % 13}/pkg-${i}` : `bench-pkg-${i}`));
+/** The lockfile sizes measured side by side: a large monorepo's and a generated one's. */
+const SIZES = (process.env.BENCH_AUDIT_PACKAGES ?? '5000,200000').split(',').map(Number);
+const MAX_PACKAGES = Math.max(...SIZES);
+
+export function generate(dir: string): { zip: string; lockDirs: Map<number, string>; zipBytes: number; expectedVulnerable: Map<number, number> } {
+  const lockNames = Array.from({ length: MAX_PACKAGES }, (_, i) => (i % 7 === 0 ? `@bench-scope${i % 13}/pkg-${i}` : `bench-pkg-${i}`));
   const lockVersions = lockNames.map(() => version());
-  let expectedVulnerable = 0;
+  const hitIndexes: number[] = [];
   const files = (function* () {
     for (let i = 0; i < RECORDS - VULN_RECORDS; i++) {
-      // 1 in 1000 malicious names is one the lockfile has, at its version.
-      const hit = i % 1000 === 0 && i / 1000 < PACKAGES;
-      const k = (i / 1000) * 37 % PACKAGES;
+      // 1 in 100 malicious names is one the largest lockfile has, at its version (spread over it).
+      const hit = i % 100 === 0;
+      const k = ((i / 100) * 37) % MAX_PACKAGES;
       const name = hit ? lockNames[k]! : `mal-${i.toString(36)}-${Math.floor(rand() * 1e6).toString(36)}`;
       const versions = hit ? [lockVersions[k]!] : Array.from({ length: 1 + Math.floor(rand() * 3) }, version);
-      if (hit) expectedVulnerable++;
+      if (hit) hitIndexes.push(k);
       yield { name: `MAL-2025-${i}.json`, data: Buffer.from(JSON.stringify(malRecord(i, name, versions))) };
     }
     for (let i = 0; i < VULN_RECORDS; i++) {
-      const k = (i * 3) % PACKAGES;
+      const k = (i * 3) % MAX_PACKAGES;
       yield { name: `GHSA-bnch-${i}.json`, data: Buffer.from(JSON.stringify(vulnRecord(i, lockNames[k]!, '0', pick(['0.5.0', '5.0.0', '99.0.0'])))) };
     }
   })();
   const zip = join(dir, 'all.zip');
   const bytes = writeZip(files);
   writeFileSync(zip, bytes);
-  // An npm v3 lockfile: every package at the top level, a random dependency tree between them.
-  const packages: Record<string, unknown> = { '': { name: 'bench-app', version: '1.0.0', dependencies: Object.fromEntries(lockNames.slice(0, 60).map((n, i) => [n, lockVersions[i]])) } };
-  lockNames.forEach((name, i) => {
-    const deps = i < PACKAGES - 3 ? Object.fromEntries([1, 2, 3].map((d) => Math.min(PACKAGES - 1, i + d * (1 + Math.floor(rand() * 40)))).map((j) => [lockNames[j]!, lockVersions[j]!])) : {};
-    const base = name.includes('/') ? name.split('/')[1] : name;
-    packages[`node_modules/${name}`] = {
-      version: lockVersions[i],
-      resolved: `https://registry.npmjs.org/${name}/-/${base}-${lockVersions[i]}.tgz`,
-      integrity: `sha512-${Buffer.alloc(64, i % 251).toString('base64')}`,
-      dependencies: deps,
-    };
-  });
-  const lockDir = join(dir, 'project');
-  mkdirSync(lockDir);
-  writeFileSync(join(lockDir, 'package-lock.json'), JSON.stringify({ name: 'bench-app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }));
-  return { zip, lockDir, zipBytes: bytes.length, expectedVulnerable };
+  const lockDirs = new Map<number, string>();
+  const expectedVulnerable = new Map<number, number>();
+  for (const size of SIZES) {
+    expectedVulnerable.set(size, new Set(hitIndexes.filter((k) => k < size)).size);
+    // An npm v3 lockfile shaped like a real dependency graph: 60 direct dependencies, every other
+    // package depended on by an earlier one (picked with a bias toward the first ones, so the graph
+    // is shallow, as real ones are), plus up to three more dependencies on popular (low-numbered)
+    // packages, some of them cycles.
+    const depsOf: Array<Set<number>> = Array.from({ length: size }, () => new Set<number>());
+    for (let i = 60; i < size; i++) depsOf[Math.floor(i * rand() ** 2)]!.add(i);
+    for (let i = 0; i < size; i++) for (let d = Math.floor(rand() * 4); d > 0; d--) depsOf[i]!.add(Math.floor(size * rand() ** 4));
+    const packages: Record<string, unknown> = { '': { name: 'bench-app', version: '1.0.0', dependencies: Object.fromEntries(lockNames.slice(0, 60).map((n, i) => [n, lockVersions[i]])) } };
+    for (let i = 0; i < size; i++) {
+      const name = lockNames[i]!;
+      const deps = Object.fromEntries([...depsOf[i]!].filter((j) => j !== i).map((j) => [lockNames[j]!, lockVersions[j]!]));
+      const base = name.includes('/') ? name.split('/')[1] : name;
+      packages[`node_modules/${name}`] = {
+        version: lockVersions[i],
+        resolved: `https://registry.npmjs.org/${name}/-/${base}-${lockVersions[i]}.tgz`,
+        integrity: `sha512-${Buffer.alloc(64, i % 251).toString('base64')}`,
+        dependencies: deps,
+      };
+    }
+    const lockDir = join(dir, `project-${size}`);
+    mkdirSync(lockDir);
+    // Written as npm writes it (two-space indentation): the line finder and the parser see real sizes.
+    writeFileSync(join(lockDir, 'package-lock.json'), JSON.stringify({ name: 'bench-app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
+    lockDirs.set(size, lockDir);
+  }
+  return { zip, lockDirs, zipBytes: bytes.length, expectedVulnerable };
 }
 
 const WORKER = `
@@ -145,14 +164,16 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'wirelock-audit-bench-'));
   try {
     const genStart = performance.now();
-    const { zip, lockDir, zipBytes, expectedVulnerable } = generate(dir);
+    const { zip, lockDirs, zipBytes, expectedVulnerable } = generate(dir);
     console.log(`synthesized ${RECORDS} OSV records (${RECORDS - VULN_RECORDS} MAL-, ${VULN_RECORDS} GHSA-) -> ${(zipBytes / 1048576).toFixed(1)} MB ZIP, ` +
-      `lockfile ${PACKAGES} packages (${(statSync(join(lockDir, 'package-lock.json')).size / 1048576).toFixed(1)} MB) in ${((performance.now() - genStart) / 1000).toFixed(1)} s`);
+      `lockfiles of ${SIZES.map((n) => `${n} packages (${(statSync(join(lockDirs.get(n)!, 'package-lock.json')).size / 1048576).toFixed(1)} MB)`).join(', ')} in ${((performance.now() - genStart) / 1000).toFixed(1)} s`);
     const cache = join(dir, 'cache');
+    const small = Math.min(...SIZES);
+    const scan = (lockDir: string, ...db: string[]) => ['audit', lockDir, ...db, '--json', '--fail-on', 'none', '--max-db-age', '100000', '--skip-installed'];
     const phases: Record<string, string[]> = {
       'cold index (db update)': ['audit', 'db', 'update', '--from', zip, '--cache-dir', cache, '--json'],
-      'baseline: no cache (--db zip)': ['audit', lockDir, '--db', zip, '--json', '--fail-on', 'none', '--max-db-age', '100000'],
-      'warm scan (cache)': ['audit', lockDir, '--cache-dir', cache, '--json', '--fail-on', 'none', '--max-db-age', '100000'],
+      [`baseline: ${small} pkgs, no cache`]: scan(lockDirs.get(small)!, '--db', zip),
+      ...Object.fromEntries(SIZES.map((n) => [`warm: ${n} pkgs (cache)`, scan(lockDirs.get(n)!, '--cache-dir', cache)])),
     };
     const names = Object.keys(phases);
     const results: Record<string, Array<{ ms: number; wallMs: number; rssMb: number; findings: number | null }>> = Object.fromEntries(names.map((n) => [n, []]));
@@ -171,12 +192,17 @@ export async function run(): Promise<void> {
       const rows = results[name]!;
       console.log(formatRow([name, median(rows.map((r) => r.ms)).toFixed(0), median(rows.map((r) => r.wallMs)).toFixed(0), Math.max(...rows.map((r) => r.rssMb)).toFixed(0), rows[0]!.findings ?? '-'], widths));
     }
-    const warm = median(results['warm scan (cache)']!.map((r) => r.ms));
-    const base = median(results['baseline: no cache (--db zip)']!.map((r) => r.ms));
-    const warmRss = Math.max(...results['warm scan (cache)']!.map((r) => r.rssMb));
-    const peakRss = Math.max(...names.flatMap((n) => results[n]!.map((r) => r.rssMb)));
-    console.log(`warm / no-cache baseline: ${(warm / base).toFixed(3)} (${(base / warm).toFixed(1)}x faster); expected malicious hits in lockfile: ${expectedVulnerable}`);
-    console.log(`targets: warm scan < 1000 ms: ${warm < 1000 ? 'met' : 'MISSED'} (${warm.toFixed(0)} ms); peak RSS < 500 MB: ${peakRss < 500 ? 'met' : 'MISSED'} (warm ${warmRss.toFixed(0)} MB, overall ${peakRss.toFixed(0)} MB)`);
+    const warm = (n: number) => median(results[`warm: ${n} pkgs (cache)`]!.map((r) => r.ms));
+    const warmRss = (n: number) => Math.max(...results[`warm: ${n} pkgs (cache)`]!.map((r) => r.rssMb));
+    const base = median(results[`baseline: ${small} pkgs, no cache`]!.map((r) => r.ms));
+    console.log(`warm ${small} / no-cache baseline: ${(warm(small) / base).toFixed(3)} (${(base / warm(small)).toFixed(1)}x faster)`);
+    for (const n of SIZES) if (n !== small) console.log(`warm ${n} / warm ${small}: ${(warm(n) / warm(small)).toFixed(2)}x the time for ${(n / small).toFixed(0)}x the packages`);
+    console.log(`expected malicious hits: ${SIZES.map((n) => `${n} pkgs: ${expectedVulnerable.get(n)}`).join(', ')} (the findings column also counts GHSA- hits)`);
+    const goals: Array<[number, number, number]> = [[5000, 500, Infinity], [200000, 3000, 300]];
+    for (const [n, ms, mb] of goals) {
+      if (!SIZES.includes(n)) continue;
+      console.log(`goal ${n} pkgs warm < ${ms} ms${Number.isFinite(mb) ? ` and < ${mb} MB` : ''}: ${warm(n) < ms && warmRss(n) < mb ? 'met' : 'MISSED'} (${warm(n).toFixed(0)} ms, ${warmRss(n).toFixed(0)} MB)`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

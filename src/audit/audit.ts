@@ -2,15 +2,14 @@
  * The audit itself: lockfile graph + advisory lookup (+ installed-code evidence) -> findings.
  * Pure: every input is data; the CLI brings the files.
  */
-import { severityRank, type Severity } from './cvss.js';
+import { severityRank, type Rating, type Severity } from './cvss.js';
 import type { AdvisoryLookup } from './db.js';
 import { auditPackages, pathIndex, type AuditPackage } from './graph.js';
 import { isKnownInstrumentation, type HookRule } from './heuristics.js';
 import type { FileHit, InstalledPackage } from './installed.js';
 import { checkIntegrity, DEFAULT_REGISTRIES } from './integrity.js';
 import type { LockGraph } from './lockfile/model.js';
-import { matchAdvisory, type MatchResult } from './osv.js';
-import { compareSemVer, parseVersion } from './semver.js';
+import { fixVersion, matchAdvisory, type MatchResult } from './osv.js';
 
 export type FindingKind = 'malicious' | 'vulnerability' | 'lockfile' | 'install-script' | 'network-hook';
 
@@ -23,6 +22,10 @@ export interface Finding {
   severity: Severity;
   score?: number;
   vector?: string;
+  /** Every rating the merged records give (CVSS v4, v3, labels); `severity` is the highest. */
+  ratings?: Rating[];
+  /** "range unreadable": matched only through a range whose versions could not be read (fail-closed). */
+  flags?: string[];
   package: { name: string; version: string; dev: boolean; optional: boolean };
   summary: string;
   /** Lowest version that fixes every merged advisory, when the records name one. */
@@ -63,16 +66,6 @@ export function compareFindings(a: Finding, b: Finding): number {
     a.package.version.localeCompare(b.package.version) ||
     a.id.localeCompare(b.id)
   );
-}
-
-function maxVersion(versions: string[]): string | undefined {
-  let best: string | undefined;
-  for (const v of versions) {
-    const parsed = parseVersion(v);
-    if (!parsed) continue;
-    if (best === undefined || compareSemVer(parsed, parseVersion(best)!) > 0) best = v;
-  }
-  return best;
 }
 
 /** Records that share an id or alias describe one problem: report it once, with every name. */
@@ -164,9 +157,10 @@ export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLooku
         const worst = group.reduce((a, b) => (severityRank(b.advisory.severity) > severityRank(a.advisory.severity) ? b : a));
         const id = primaryId(ids, malicious);
         const main = group.find((m) => m.advisory.id === id) ?? worst;
-        const fixes = group.map((m) => m.fixed).filter((f): f is string => f !== undefined);
-        // A fix is known only when every merged record names one.
-        const fixed = fixes.length === group.filter((m) => m.by === 'range').length && fixes.length > 0 ? maxVersion(fixes) : undefined;
+        // One fix for the merged finding: the lowest version none of the merged records covers.
+        const fixed = fixVersion(group.filter((m) => m.by !== 'integrity').map((m) => m.advisory), pkg.version);
+        const ratings: Rating[] = [];
+        for (const m of group) for (const r of m.advisory.ratings ?? []) if (!ratings.some((x) => x.type === r.type && x.vector === r.vector && x.label === r.label)) ratings.push(r);
         const finding: Finding = {
           kind: malicious ? 'malicious' : 'vulnerability',
           id,
@@ -181,6 +175,9 @@ export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLooku
         };
         if (worst.advisory.score !== undefined) finding.score = worst.advisory.score;
         if (worst.advisory.vector !== undefined) finding.vector = worst.advisory.vector;
+        if (ratings.length) finding.ratings = ratings;
+        // Flagged only when nothing readable backs the match: then the finding may be a false alarm.
+        if (group.every((m) => m.unreadable)) finding.flags = ['range unreadable'];
         if (fixed) finding.fixed = fixed;
         findings.push(finding);
       }
@@ -203,7 +200,8 @@ export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLooku
   }
 
   // Install scripts: the lockfile's record, completed by node_modules when it is there.
-  const byNameVersion = new Map(packages.map((pkg) => [`${pkg.name}@${pkg.version}`, pkg]));
+  // Only installed packages are looked up by name@version; without node_modules this map is not built.
+  const byNameVersion = installed?.packages.length ? new Map(packages.map((pkg) => [`${pkg.name}@${pkg.version}`, pkg])) : new Map<string, AuditPackage>();
   const scripted = new Map<string, { pkg: AuditPackage | undefined; name: string; version: string; scripts?: Record<string, string>; dir?: string }>();
   for (const pkg of packages) if (pkg.hasInstallScript) scripted.set(`${pkg.name}@${pkg.version}`, { pkg, name: pkg.name, version: pkg.version });
   for (const inst of installed?.packages ?? []) {

@@ -70,31 +70,47 @@ export function cvss3BaseScore(vector: string): number | undefined {
   return scope === 'U' ? roundUp(Math.min(impact + exploitability, 10)) : roundUp(Math.min(1.08 * (impact + exploitability), 10));
 }
 
-export interface ScoredSeverity {
+/** One rating an advisory carries: a CVSS vector (scored here) or the publisher's own label. */
+export interface Rating {
+  type: 'CVSS_V4' | 'CVSS_V3' | 'LABEL';
   severity: Severity;
   score?: number;
   vector?: string;
-  type?: string;
+  /** The label as the record writes it (GHSA's "MODERATE"). */
+  label?: string;
 }
 
-/** Highest-version vector wins (v4 over v3); an unparsable vector is ignored rather than guessed. */
-export function scoreOsvSeverity(entries: ReadonlyArray<{ type?: unknown; score?: unknown }> | undefined): ScoredSeverity | undefined {
-  let best: ScoredSeverity | undefined;
-  let bestRank = -1;
-  for (const entry of entries ?? []) {
-    if (typeof entry.score !== 'string') continue;
-    let score: number | undefined;
-    let rank = 0;
-    if (entry.type === 'CVSS_V4') {
-      score = cvss4BaseScore(entry.score);
-      rank = 4;
-    } else if (entry.type === 'CVSS_V3') {
-      score = cvss3BaseScore(entry.score);
-      rank = 3;
+const LABELS: Record<string, Severity> = { LOW: 'low', MODERATE: 'medium', MEDIUM: 'medium', HIGH: 'high', CRITICAL: 'critical' };
+
+/**
+ * Every rating a record gives, v4 first, then v3, then the label. None is preferred over another:
+ * the gate uses the highest (highestRating), because a publisher that labels an advisory MODERATE
+ * while its v4 vector computes 2.3 has not said it is low, and a gate must never be weaker than
+ * the record's own label. Vectors that do not parse are left out rather than guessed.
+ */
+export function osvRatings(entries: ReadonlyArray<{ type?: unknown; score?: unknown }> | undefined, label?: unknown): Rating[] {
+  const out: Rating[] = [];
+  for (const type of ['CVSS_V4', 'CVSS_V3'] as const) {
+    for (const entry of entries ?? []) {
+      if (entry.type !== type || typeof entry.score !== 'string') continue;
+      const score = type === 'CVSS_V4' ? cvss4BaseScore(entry.score) : cvss3BaseScore(entry.score);
+      if (score === undefined || out.some((r) => r.vector === entry.score)) continue;
+      out.push({ type, severity: ratingOf(score), score, vector: entry.score });
     }
-    if (score === undefined || rank <= bestRank) continue;
-    bestRank = rank;
-    best = { severity: ratingOf(score), score, vector: entry.score, type: entry.type as string };
   }
+  const labelled = typeof label === 'string' ? LABELS[label.toUpperCase()] : undefined;
+  if (labelled) out.push({ type: 'LABEL', severity: labelled, label: String(label) });
+  return out;
+}
+
+/** The rating the gate uses: the highest; ties go to the first listed (v4, then v3, then the label). */
+export function highestRating(ratings: readonly Rating[]): Rating | undefined {
+  let best: Rating | undefined;
+  for (const rating of ratings) if (!best || severityRank(rating.severity) > severityRank(best.severity)) best = rating;
   return best;
+}
+
+export function describeRating(rating: Rating): string {
+  if (rating.type === 'LABEL') return `label ${rating.label} (${rating.severity})`;
+  return `CVSS ${rating.type === 'CVSS_V4' ? 'v4' : 'v3'} ${rating.score!.toFixed(1)} (${rating.severity})`;
 }

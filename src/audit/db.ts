@@ -11,10 +11,10 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { WirelockError } from '../errors.js';
-import { advisoriesFromRecord, type Advisory } from './osv.js';
+import { advisoriesFromRecord, describeLocation, type Advisory, type RecordSource } from './osv.js';
 import { bufferSource, fileSource, listZipEntries, readZipEntry, type ZipSource } from './zip.js';
 
-export const DB_FORMAT = 2;
+export const DB_FORMAT = 3;
 
 export interface DbMeta {
   format: number;
@@ -34,6 +34,13 @@ export interface DbMeta {
   etag?: string;
   /** The download matched the MD5 the server stated for it. */
   md5Verified?: boolean;
+  /**
+   * Range events whose version could not be read. Such ranges are kept and evaluated fail-closed
+   * (every version affected, flagged "range unreadable"); `db update` reports the count.
+   */
+  unreadableRanges: number;
+  /** Up to 5 of them, "<id> (<file or entry> at <pointer>): fixed \"2.x\"". */
+  unreadableExamples: string[];
 }
 
 export interface AdvisoryLookup {
@@ -51,26 +58,43 @@ export interface BuiltIndex {
    */
   byName: Map<string, string[]>;
   meta: DbMeta;
+  /** Every record id (withdrawn ones included) with its `modified`, for the downgrade check. */
+  recordVersions: Map<string, string>;
 }
 
 /** Indexes raw record files. Pure apart from the callback; the callers bring the bytes. */
-export function buildIndex(records: Iterable<{ name: string; bytes: Buffer | string }>, source: string, total = 0, onProgress?: Progress): BuiltIndex {
+export function buildIndex(records: Iterable<{ name: string; bytes: Buffer | string; where?: RecordSource }>, source: string, total = 0, onProgress?: Progress): BuiltIndex {
   const byName = new Map<string, string[]>();
   let count = 0;
   let withdrawn = 0;
   let other = 0;
   let malicious = 0;
   let newest = '';
-  for (const { name, bytes } of records) {
+  let unreadable = 0;
+  const unreadableExamples: string[] = [];
+  const recordVersions = new Map<string, string>();
+  for (const { name, bytes, where: given } of records) {
     count++;
+    const where = given ?? { file: join(source, name) };
     let record: unknown;
     try {
       record = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
     } catch (error) {
-      throw new WirelockError('ERR_ADVISORY_DB', `${name} in ${source} is not JSON: ${(error as Error).message}`, { file: source, entry: name });
+      throw new WirelockError('ERR_ADVISORY_DB', `${describeLocation(where, '')}: not JSON: ${(error as Error).message}`, { file: where.file, ...(where.entry !== undefined ? { entry: where.entry } : {}), pointer: '' });
     }
-    const advisories = advisoriesFromRecord(record, `${source}:${name}`);
-    const rec = record as { withdrawn?: unknown; modified: string };
+    const advisories = advisoriesFromRecord(record, where);
+    for (const advisory of advisories) {
+      for (const problem of advisory.unreadable ?? []) {
+        unreadable++;
+        if (unreadableExamples.length < 5) {
+          const [pointer, what] = [problem.slice(0, problem.indexOf(': ')), problem.slice(problem.indexOf(': ') + 2)];
+          unreadableExamples.push(`${advisory.id} (${describeLocation(where, pointer)}): ${what}`);
+        }
+      }
+    }
+    const rec = record as { id: string; withdrawn?: unknown; modified: string };
+    const seen = recordVersions.get(rec.id);
+    if (seen === undefined || rec.modified > seen) recordVersions.set(rec.id, rec.modified);
     if (rec.modified > newest) newest = rec.modified;
     if (rec.withdrawn !== undefined && rec.withdrawn !== null) withdrawn++;
     else if (advisories.length === 0) other++;
@@ -86,12 +110,13 @@ export function buildIndex(records: Iterable<{ name: string; bytes: Buffer | str
   if (count === 0) throw new WirelockError('ERR_ADVISORY_DB', `${source} contains no OSV records`, { file: source });
   return {
     byName,
-    meta: { format: DB_FORMAT, source, indexedAt: new Date().toISOString(), newestModified: newest, records: count, withdrawn, otherEcosystems: other, malicious, packages: byName.size },
+    recordVersions,
+    meta: { format: DB_FORMAT, source, indexedAt: new Date().toISOString(), newestModified: newest, records: count, withdrawn, otherEcosystems: other, malicious, packages: byName.size, unreadableRanges: unreadable, unreadableExamples },
   };
 }
 
-function* zipRecords(src: ZipSource, entries: ReturnType<typeof listZipEntries>, file: string): Generator<{ name: string; bytes: Buffer }> {
-  for (const entry of entries) yield { name: entry.name, bytes: readZipEntry(src, entry, file) };
+function* zipRecords(src: ZipSource, entries: ReturnType<typeof listZipEntries>, file: string): Generator<{ name: string; bytes: Buffer; where: RecordSource }> {
+  for (const entry of entries) yield { name: entry.name, bytes: readZipEntry(src, entry, file), where: { file, entry: entry.name } };
 }
 
 function jsonFiles(dir: string): string[] {
@@ -130,7 +155,7 @@ export function indexFromDirectory(dir: string, onProgress?: Progress): BuiltInd
   const files = jsonFiles(dir);
   return buildIndex(
     (function* () {
-      for (const path of files) yield { name: relative(dir, path), bytes: readFileSync(path) };
+      for (const path of files) yield { name: relative(dir, path), bytes: readFileSync(path), where: { file: path } };
     })(),
     dir,
     files.length,
@@ -190,11 +215,59 @@ export function writeCache(dir: string, built: BuiltIndex): void {
   }
   // npm names never contain tabs or newlines; sorted by UTF-16 code units, the order lookups search in.
   writeFileSync(join(tmp, 'names.tsv'), names.join(''));
+  writeFileSync(join(tmp, 'records.tsv'), [...built.recordVersions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, modified]) => `${id}\t${modified}\n`).join(''));
   writeFileSync(join(tmp, 'meta.json'), `${JSON.stringify(built.meta, null, 2)}\n`);
   const old = `${dir}.old-${process.pid}`;
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(tmp, dir);
   rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * Why `built` would be a downgrade of the cache in `dir`: its newest record is older, a record the
+ * cache has is missing, or a record is older than the cache's copy. A replayed old export (or an
+ * old one with a few records swapped in) is still a well-formed, CRC-clean ZIP, and the MD5 the
+ * same server states proves nothing about its age; this check is what refuses it.
+ * Empty when there is no cache or nothing went backwards.
+ */
+export function downgradeProblems(dir: string, built: BuiltIndex): string[] {
+  let meta: DbMeta;
+  try {
+    meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as DbMeta;
+  } catch {
+    return [];
+  }
+  const problems: string[] = [];
+  if (typeof meta.newestModified === 'string' && built.meta.newestModified < meta.newestModified) {
+    problems.push(`its newest record (${built.meta.newestModified || 'none'}) is older than the cache's (${meta.newestModified})`);
+  }
+  let previous: string | undefined;
+  try {
+    previous = readFileSync(join(dir, 'records.tsv'), 'utf8');
+  } catch {
+    // A cache from before records were listed: only the counts can be compared.
+    if (typeof meta.records === 'number' && built.meta.records < meta.records) problems.push(`it has fewer records (${built.meta.records}) than the cache (${meta.records})`);
+    return problems;
+  }
+  const missing: string[] = [];
+  const older: string[] = [];
+  let missingCount = 0;
+  let olderCount = 0;
+  for (const line of previous.split('\n')) {
+    if (line === '') continue;
+    const tab = line.indexOf('\t');
+    const id = line.slice(0, tab);
+    const modified = line.slice(tab + 1);
+    const now = built.recordVersions.get(id);
+    if (now === undefined) {
+      if (missingCount++ < 3) missing.push(id);
+    } else if (now < modified) {
+      if (olderCount++ < 3) older.push(`${id} ${now} < ${modified}`);
+    }
+  }
+  if (missingCount) problems.push(`it drops ${missingCount} record(s) the cache has (${missing.join(', ')}${missingCount > 3 ? ', ...' : ''})`);
+  if (olderCount) problems.push(`${olderCount} record(s) are older than the cache's copy (${older.join(', ')}${olderCount > 3 ? ', ...' : ''})`);
+  return problems;
 }
 
 /**

@@ -1,4 +1,9 @@
-/** Adapter: fetches the OSV export. HTTPS only, except loopback (tests, a local mirror). */
+/**
+ * Adapter: fetches the OSV export through wirelock's own transport: HTTPS only (http only to
+ * loopback, for tests and a local mirror), Node's bundled Mozilla roots only. NODE_EXTRA_CA_CERTS,
+ * --use-system-ca and a CA the user (or malware) installed are never trusted for the database
+ * that decides which packages are malicious.
+ */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -15,15 +20,31 @@ function isLoopback(hostname: string): boolean {
   return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
 }
 
+let ownFetch: typeof fetch | undefined;
+
+/** wirelock's fetch under a policy of bundled roots only; loaded on first use (the audit itself is offline). */
+async function wirelockFetch(): Promise<typeof fetch> {
+  if (!ownFetch) {
+    const [{ createFetch }, { definePolicy }] = await Promise.all([import('../transport/fetch.js'), import('../policy/define.js')]);
+    const policy = definePolicy({ version: 1, mode: 'enforce', minTlsVersion: 'TLSv1.2', cleartext: 'allow-loopback', unlistedHosts: 'allow', trustAnchors: ['builtin'] });
+    ownFetch = createFetch(policy) as unknown as typeof fetch;
+  }
+  return ownFetch;
+}
+
 export type DownloadResult = { status: 'not-modified' } | { status: 'downloaded'; bytes: number; etag?: string; md5Verified: boolean };
 
 /**
  * Downloads to `dest` (a temp file the caller removes), so a 150 MB export never sits in the heap.
  * With `etag`, an unchanged export is not fetched again (304). When the server states the object's
  * MD5 (Google Cloud Storage's `x-goog-hash`, which serves the OSV export), the bytes must match it.
+ * That MD5 comes from the same server as the bytes: it catches a corrupted or truncated transfer,
+ * not a malicious server or a replayed old export (TLS to a bundled root and the downgrade check
+ * in db.ts are what stand against those).
+ * `fetchImpl` replaces the transport (tests; a caller with its own policy-bound createFetch).
  */
 export async function download(url: string, dest: string, options: { onProgress?: Progress; etag?: string; fetchImpl?: typeof fetch } = {}): Promise<DownloadResult> {
-  const { onProgress, etag, fetchImpl = fetch } = options;
+  const { onProgress, etag } = options;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -33,10 +54,13 @@ export async function download(url: string, dest: string, options: { onProgress?
   if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopback(parsed.hostname))) {
     throw new WirelockError('ERR_ADVISORY_DB', `refusing to download the advisory database over ${parsed.protocol} (https only, http only on loopback): ${url}`, { host: parsed.hostname });
   }
+  const fetchImpl = options.fetchImpl ?? (await wirelockFetch());
   let response: Response;
   try {
     response = await fetchImpl(url, { redirect: 'follow', signal: AbortSignal.timeout(10 * 60_000), ...(etag ? { headers: { 'if-none-match': etag } } : {}) });
   } catch (error) {
+    // The transport's own verdict (ERR_CERT_UNTRUSTED, ERR_CLEARTEXT_BLOCKED, ...) says more than "cannot download".
+    if (error instanceof WirelockError) throw error;
     throw new WirelockError('ERR_ADVISORY_DB', `cannot download ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`, { host: parsed.hostname });
   }
   // A redirect must not leave https either.

@@ -3,13 +3,14 @@
  * matching itself. Pure: records in, verdicts out.
  */
 import { WirelockError } from '../errors.js';
-import { scoreOsvSeverity, type Severity } from './cvss.js';
-import { compareSemVer, parseVersion, type SemVer } from './semver.js';
+import { highestRating, osvRatings, type Rating, type Severity } from './cvss.js';
+import { compareSemVer, formatVersion, parseLenientVersion, type SemVer } from './semver.js';
 
 export type OsvEvent = { introduced: string } | { fixed: string } | { last_affected: string } | { limit: string };
 
 export interface OsvRange {
-  type: 'SEMVER' | 'ECOSYSTEM';
+  /** SEMVER and ECOSYSTEM are evaluated; GIT is ignored; any other type is unreadable (fail-closed). */
+  type: string;
   events: OsvEvent[];
 }
 
@@ -22,17 +23,21 @@ export interface Advisory {
   modified: string;
   published?: string;
   malicious: boolean;
+  /** The highest of `ratings` (critical for malicious packages), what `--fail-on` compares. */
   severity: Severity;
+  /** Score and vector of the CVSS rating that set `severity`, when a vector did. */
   score?: number;
   vector?: string;
+  /** Every rating the record gives: CVSS v4, CVSS v3, the publisher's label. */
+  ratings: Rating[];
   ranges: OsvRange[];
   versions: string[];
   /** sha512 SRI hashes of known-bad tarballs (malicious-packages `package_integrity` indicators). */
   integrity?: string[];
   url: string;
+  /** Range events that could not be read ("<pointer>: fixed \"1.x\""); such a range covers every version. */
+  unreadable?: string[];
 }
-
-const GHSA_SEVERITY: Record<string, Severity> = { LOW: 'low', MODERATE: 'medium', MEDIUM: 'medium', HIGH: 'high', CRITICAL: 'critical' };
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -53,52 +58,73 @@ export function isMaliciousRecord(record: Record<string, unknown>): boolean {
   return isObject(db) && strings(db.cwe_ids).includes('CWE-506');
 }
 
+/** Where a record came from: a file on disk, or an entry of an export ZIP. */
+export interface RecordSource {
+  file: string;
+  /** ZIP entry name, when the record is inside an archive. */
+  entry?: string;
+}
+
+function sourceOf(source: string | RecordSource): RecordSource {
+  return typeof source === 'string' ? { file: source } : source;
+}
+
+/** "all.zip entry npm/X.json at /affected/0" or "x.json at /affected/0": every record problem says where. */
+export function describeLocation(source: RecordSource, pointer: string): string {
+  return `${source.entry !== undefined ? `${source.file} entry ${source.entry}` : source.file} at ${pointer === '' ? '(root)' : pointer}`;
+}
+
+function recordError(source: RecordSource, pointer: string, what: string): WirelockError {
+  return new WirelockError('ERR_ADVISORY_DB', `${describeLocation(source, pointer)}: ${what}`, { file: source.file, ...(source.entry !== undefined ? { entry: source.entry } : {}), pointer });
+}
+
 /**
  * Validates the parts of an OSV record matching relies on and returns one Advisory per affected
  * npm package. Withdrawn records yield nothing: the schema says they must be ignored.
- * Throws ERR_ADVISORY_DB with a JSON pointer for a record that is not OSV.
+ * Throws ERR_ADVISORY_DB naming the file (or ZIP entry) and JSON pointer for a record that is not OSV.
+ * Range versions that cannot be read do not fail the record: they are kept, listed in
+ * `unreadable`, and evaluated fail-closed.
  */
-export function advisoriesFromRecord(record: unknown, file = '(record)'): Advisory[] {
-  if (!isObject(record) || typeof record.id !== 'string' || record.id === '') {
-    throw new WirelockError('ERR_ADVISORY_DB', 'not an OSV record: no "id"', { file, pointer: '/id' });
-  }
+export function advisoriesFromRecord(record: unknown, source: string | RecordSource = '(record)'): Advisory[] {
+  const where = sourceOf(source);
+  if (!isObject(record)) throw recordError(where, '', 'not an OSV record: not a JSON object');
+  if (typeof record.id !== 'string' || record.id === '') throw recordError(where, '/id', 'not an OSV record: no "id"');
   const id = record.id;
-  if (typeof record.modified !== 'string') throw new WirelockError('ERR_ADVISORY_DB', `${id}: "modified" missing`, { file, pointer: '/modified' });
+  if (typeof record.modified !== 'string') throw recordError(where, '/modified', `${id}: "modified" missing`);
   if (record.withdrawn !== undefined && record.withdrawn !== null) return [];
-  if (record.affected !== undefined && !Array.isArray(record.affected)) {
-    throw new WirelockError('ERR_ADVISORY_DB', `${id}: "affected" is not an array`, { file, pointer: '/affected' });
-  }
+  if (record.affected !== undefined && !Array.isArray(record.affected)) throw recordError(where, '/affected', `${id}: "affected" is not an array`);
   const malicious = isMaliciousRecord(record);
-  const scored = scoreOsvSeverity(Array.isArray(record.severity) ? record.severity.filter(isObject) : undefined);
-  const dbSeverity = isObject(record.database_specific) ? GHSA_SEVERITY[String(record.database_specific.severity).toUpperCase()] : undefined;
+  const recordRatings = osvRatings(Array.isArray(record.severity) ? record.severity.filter(isObject) : undefined);
+  const label = isObject(record.database_specific) ? record.database_specific.severity : undefined;
   const references = Array.isArray(record.references) ? record.references.filter(isObject) : [];
   const advisoryRef = references.find((ref) => ref.type === 'ADVISORY' && typeof ref.url === 'string');
   const out: Advisory[] = [];
   const affected = (record.affected ?? []) as unknown[];
   affected.forEach((entry, index) => {
     const pointer = `/affected/${index}`;
-    if (!isObject(entry) || !isObject(entry.package)) throw new WirelockError('ERR_ADVISORY_DB', `${id}: affected entry without "package"`, { file, pointer });
+    if (!isObject(entry) || !isObject(entry.package)) throw recordError(where, pointer, `${id}: affected entry without "package"`);
     if (entry.package.ecosystem !== 'npm' || typeof entry.package.name !== 'string') return;
     const ranges: OsvRange[] = [];
+    const unreadable: string[] = [];
     const rawRanges = entry.ranges === undefined ? [] : entry.ranges;
-    if (!Array.isArray(rawRanges)) throw new WirelockError('ERR_ADVISORY_DB', `${id}: "ranges" is not an array`, { file, pointer: `${pointer}/ranges` });
+    if (!Array.isArray(rawRanges)) throw recordError(where, `${pointer}/ranges`, `${id}: "ranges" is not an array`);
     rawRanges.forEach((range, r) => {
-      if (!isObject(range) || !Array.isArray(range.events)) {
-        throw new WirelockError('ERR_ADVISORY_DB', `${id}: range without "events"`, { file, pointer: `${pointer}/ranges/${r}` });
-      }
-      // GIT ranges name commits, which a lockfile version cannot be compared with.
-      if (range.type !== 'SEMVER' && range.type !== 'ECOSYSTEM') return;
+      const at = `${pointer}/ranges/${r}`;
+      if (!isObject(range) || !Array.isArray(range.events)) throw recordError(where, at, `${id}: range without "events"`);
+      if (typeof range.type !== 'string') throw recordError(where, `${at}/type`, `${id}: range without "type"`);
       const events: OsvEvent[] = [];
       range.events.forEach((event, e) => {
-        const key = isObject(event) ? Object.keys(event).find((k) => k === 'introduced' || k === 'fixed' || k === 'last_affected' || k === 'limit') : undefined;
-        const value = key && isObject(event) ? event[key] : undefined;
-        if (!key || typeof value !== 'string') {
-          throw new WirelockError('ERR_ADVISORY_DB', `${id}: malformed range event`, { file, pointer: `${pointer}/ranges/${r}/events/${e}` });
-        }
-        events.push({ [key]: value } as OsvEvent);
+        const keys = isObject(event) ? Object.keys(event).filter((k) => (EVENT_KINDS as readonly string[]).includes(k)) : [];
+        const value = keys.length === 1 && isObject(event) ? event[keys[0]!] : undefined;
+        if (keys.length !== 1 || typeof value !== 'string') throw recordError(where, `${at}/events/${e}`, `${id}: malformed range event (one of introduced, fixed, last_affected, limit with a string version)`);
+        events.push({ [keys[0]!]: value } as OsvEvent);
+        if (SUPPORTED_RANGE(range.type as string) && readEventVersion(keys[0] as EventKind, value) === undefined) unreadable.push(`${at}/events/${e}: ${keys[0]} ${JSON.stringify(value)}`);
       });
-      ranges.push({ type: range.type, events });
+      if (!SUPPORTED_RANGE(range.type) && range.type !== 'GIT') unreadable.push(`${at}/type: range type ${JSON.stringify(range.type)}`);
+      // GIT ranges name commits, which a lockfile version cannot be compared with.
+      if (range.type !== 'GIT') ranges.push({ type: range.type, events });
     });
+    if (entry.versions !== undefined && !Array.isArray(entry.versions)) throw recordError(where, `${pointer}/versions`, `${id}: "versions" is not an array`);
     const integrity: string[] = [];
     const indicators = isObject(entry.database_specific) && isObject(entry.database_specific.indicators) ? entry.database_specific.indicators : undefined;
     if (indicators && Array.isArray(indicators.package_integrity)) {
@@ -107,8 +133,9 @@ export function advisoriesFromRecord(record: unknown, file = '(record)'): Adviso
       }
     }
     // Schema 1.4+: severity may be given per affected package instead of for the whole record.
-    const own = Array.isArray(entry.severity) ? scoreOsvSeverity(entry.severity.filter(isObject)) : undefined;
-    const rated = own ?? scored;
+    const own = Array.isArray(entry.severity) ? osvRatings(entry.severity.filter(isObject)) : [];
+    const ratings = [...(own.length ? own : recordRatings), ...osvRatings(undefined, label)];
+    const top = highestRating(ratings);
     const advisory: Advisory = {
       id,
       aliases: strings(record.aliases),
@@ -116,35 +143,64 @@ export function advisoriesFromRecord(record: unknown, file = '(record)'): Adviso
       summary: typeof record.summary === 'string' ? record.summary : typeof record.details === 'string' ? record.details.split('\n')[0]!.slice(0, 200) : '',
       modified: record.modified as string,
       malicious,
-      severity: malicious ? 'critical' : (rated?.severity ?? dbSeverity ?? 'unknown'),
+      severity: malicious ? 'critical' : (top?.severity ?? 'unknown'),
+      ratings,
       ranges,
       versions: strings(entry.versions),
       url: typeof advisoryRef?.url === 'string' && advisoryRef.url.startsWith('https://') ? advisoryRef.url : `https://osv.dev/vulnerability/${id}`,
     };
     if (typeof record.published === 'string') advisory.published = record.published;
-    if (rated?.score !== undefined) advisory.score = rated.score;
-    if (rated?.vector !== undefined) advisory.vector = rated.vector;
+    if (top?.score !== undefined) advisory.score = top.score;
+    if (top?.vector !== undefined) advisory.vector = top.vector;
     if (integrity.length) advisory.integrity = integrity;
+    if (unreadable.length) advisory.unreadable = unreadable;
     out.push(advisory);
   });
   return out;
 }
 
-function eventVersion(event: OsvEvent): string {
-  return Object.values(event)[0] as string;
-}
+type Bound = SemVer | typeof ZERO;
 
-/** "0" as introduced means "from the very first version", below every prerelease of 0.0.0. */
+/** "0" (and "*", which real records also write) as introduced means "from the very first version", below every prerelease of 0.0.0. */
 const ZERO = Symbol('zero');
+/** "limit: *" means no limit. */
+const UNBOUNDED = Symbol('unbounded');
 
-function parseEventVersion(text: string): SemVer | typeof ZERO | undefined {
-  return text === '0' ? ZERO : parseVersion(text);
+const EVENT_KINDS = ['introduced', 'fixed', 'last_affected', 'limit'] as const;
+type EventKind = (typeof EVENT_KINDS)[number];
+
+function eventEntry(event: OsvEvent): [EventKind, string] {
+  const kind = EVENT_KINDS.find((k) => k in event)!;
+  return [kind, (event as Record<string, string>)[kind]!];
 }
 
-function cmp(a: SemVer | typeof ZERO, b: SemVer | typeof ZERO): number {
+/** One event's version, read as leniently as osv-scanner reads npm versions; undefined = unreadable. */
+function readEventVersion(kind: EventKind, text: string): Bound | typeof UNBOUNDED | undefined {
+  const t = text.trim();
+  if (kind === 'introduced' && (t === '0' || t === '*')) return ZERO;
+  if (kind === 'limit' && t === '*') return UNBOUNDED;
+  return parseLenientVersion(t);
+}
+
+function cmp(a: Bound, b: Bound): number {
   if (a === ZERO) return b === ZERO ? 0 : -1;
   if (b === ZERO) return 1;
   return compareSemVer(a, b);
+}
+
+const SUPPORTED_RANGE = (type: string) => type === 'SEMVER' || type === 'ECOSYSTEM';
+
+/**
+ * Why a range cannot be evaluated, or undefined when it can. GIT ranges are not "unreadable":
+ * commits say nothing about npm versions, and the records that carry them also carry npm ranges.
+ */
+export function rangeProblem(range: OsvRange): string | undefined {
+  if (!SUPPORTED_RANGE(range.type)) return range.type === 'GIT' ? undefined : `range type ${JSON.stringify(range.type)}`;
+  for (const event of range.events) {
+    const [kind, text] = eventEntry(event);
+    if (readEventVersion(kind, text) === undefined) return `${kind} ${JSON.stringify(text)}`;
+  }
+  return undefined;
 }
 
 export interface RangeVerdict {
@@ -152,65 +208,125 @@ export interface RangeVerdict {
   /** Lowest `fixed` above the version within the range that matched. */
   fixed?: string;
   lastAffected?: string;
+  /** The range could not be read, so it is treated as covering every version (fail-closed). */
+  unreadable?: boolean;
 }
 
 /**
  * OSV "Evaluation" algorithm: events sorted by version, walked in order; introduced opens,
  * fixed closes at that version, last_affected closes after it, limit caps the whole range.
  * Events are sorted here because the schema does not require producers to sort them.
- * Events with versions that are not SemVer are skipped: comparing them would be a guess.
+ * A range with a version that cannot be read at all covers every version: dropping the event
+ * (what this did before) silently turned "affected from 1.0" into "never affected".
  */
 export function evaluateRange(version: SemVer, range: OsvRange): RangeVerdict {
-  const parsed = range.events
-    .map((event) => ({ event, kind: Object.keys(event)[0] as keyof OsvEvent | string, v: parseEventVersion(eventVersion(event)) }))
-    .filter((item): item is { event: OsvEvent; kind: string; v: SemVer | typeof ZERO } => item.v !== undefined);
-  const limits = parsed.filter((item) => item.kind === 'limit');
-  // "limit: *" means unbounded; any other limit excludes versions at or above it.
-  if (limits.length > 0 && !range.events.some((event) => 'limit' in event && event.limit === '*')) {
-    if (!limits.some((item) => cmp(version, item.v) < 0)) return { affected: false };
+  if (range.type === 'GIT') return { affected: false };
+  if (!SUPPORTED_RANGE(range.type)) return { affected: true, unreadable: true };
+  const parsed: Array<{ kind: EventKind; text: string; v: Bound }> = [];
+  let unbounded = false;
+  for (const event of range.events) {
+    const [kind, text] = eventEntry(event);
+    const v = readEventVersion(kind, text);
+    if (v === undefined) return { affected: true, unreadable: true };
+    if (v === UNBOUNDED) unbounded = true;
+    else parsed.push({ kind, text, v });
   }
-  const sorted = parsed.filter((item) => item.kind !== 'limit').sort((a, b) => cmp(a.v, b.v));
+  const limits = parsed.filter((item) => item.kind === 'limit');
+  if (limits.length > 0 && !unbounded && !limits.some((item) => cmp(version, item.v) < 0)) return { affected: false };
+  // At equal versions "introduced" comes first, so introduced X + fixed X is the empty interval
+  // whatever order the producer wrote them in.
+  const sorted = parsed.filter((item) => item.kind !== 'limit').sort((a, b) => cmp(a.v, b.v) || (a.kind === 'introduced' ? 0 : 1) - (b.kind === 'introduced' ? 0 : 1));
   let affected = false;
-  let fixed: string | undefined;
-  let lastAffected: string | undefined;
   for (const item of sorted) {
     const c = cmp(version, item.v);
     if (item.kind === 'introduced' && c >= 0) affected = true;
     else if (item.kind === 'fixed' && c >= 0) affected = false;
     else if (item.kind === 'last_affected' && c > 0) affected = false;
   }
-  if (affected) {
-    const next = sorted.find((item) => (item.kind === 'fixed' && cmp(version, item.v) < 0) || (item.kind === 'last_affected' && cmp(version, item.v) <= 0));
-    if (next?.kind === 'fixed') fixed = eventVersion(next.event);
-    if (next?.kind === 'last_affected') lastAffected = eventVersion(next.event);
+  if (!affected) return { affected };
+  const next = sorted.find((item) => (item.kind === 'fixed' && cmp(version, item.v) < 0) || (item.kind === 'last_affected' && cmp(version, item.v) <= 0));
+  if (next?.kind === 'fixed') return { affected, fixed: formatVersion(next.v as SemVer) };
+  if (next?.kind === 'last_affected') return { affected, lastAffected: formatVersion(next.v as SemVer) };
+  return { affected };
+}
+
+function listedVersion(listed: string, version: string, parsed: SemVer | undefined): boolean {
+  if (listed === version) return true;
+  if (!parsed) return false;
+  // Build metadata never changes precedence, so "1.0.0+x" is listed as "1.0.0" by some producers;
+  // "v1.0.0" and "=1.0.0" name the same version too.
+  const other = parseLenientVersion(listed);
+  return other !== undefined && compareSemVer(parsed, other) === 0;
+}
+
+/** Does the advisory's `versions` list or any of its ranges cover this version? */
+function covers(advisory: Advisory, version: string, parsed: SemVer | undefined): { by: 'versions' } | { by: 'range'; verdict: RangeVerdict } | undefined {
+  if (advisory.versions.some((listed) => listedVersion(listed, version, parsed))) return { by: 'versions' };
+  if (!parsed) return undefined;
+  let unreadable: RangeVerdict | undefined;
+  for (const range of advisory.ranges) {
+    const verdict = evaluateRange(parsed, range);
+    if (!verdict.affected) continue;
+    // A readable range that covers the version is the better evidence (it can name a fix).
+    if (!verdict.unreadable) return { by: 'range', verdict };
+    unreadable ??= verdict;
   }
-  return { affected, ...(fixed ? { fixed } : {}), ...(lastAffected ? { lastAffected } : {}) };
+  return unreadable ? { by: 'range', verdict: unreadable } : undefined;
+}
+
+/**
+ * The lowest version above `version` that none of the advisories covers, chosen among the
+ * `fixed` versions they name: with several ranges (or merged records) the first fix of one range
+ * can sit inside another, and showing it would send the user to another affected version.
+ * Undefined when no fixed version escapes every range (or a range is unreadable).
+ */
+export function fixVersion(advisories: readonly Advisory[], version: string): string | undefined {
+  const parsed = parseLenientVersion(version);
+  if (!parsed) return undefined;
+  const candidates: SemVer[] = [];
+  for (const advisory of advisories) {
+    for (const range of advisory.ranges) {
+      if (!SUPPORTED_RANGE(range.type)) continue;
+      for (const event of range.events) {
+        const [kind, text] = eventEntry(event);
+        if (kind !== 'fixed') continue;
+        const v = readEventVersion(kind, text);
+        if (v !== undefined && v !== ZERO && v !== UNBOUNDED && compareSemVer(v, parsed) > 0) candidates.push(v);
+      }
+    }
+  }
+  candidates.sort(compareSemVer);
+  for (const candidate of candidates) {
+    const text = formatVersion(candidate);
+    if (!advisories.some((advisory) => covers(advisory, text, candidate))) return text;
+  }
+  return undefined;
 }
 
 export interface MatchResult {
   advisory: Advisory;
+  /** Lowest version no range of the record covers (see fixVersion), whichever way the match was made. */
   fixed?: string;
   lastAffected?: string;
   /** How the match was made: an explicit `versions` entry, a range, or a tarball hash indicator. */
   by: 'versions' | 'range' | 'integrity';
+  /** Matched only through a range whose versions could not be read (fail-closed). */
+  unreadable?: boolean;
 }
 
 /** Does `advisory` cover `version` (and, for malware indicators, a tarball with this integrity)? */
 export function matchAdvisory(advisory: Advisory, version: string, integrity?: string): MatchResult | undefined {
-  if (advisory.versions.includes(version)) return { advisory, by: 'versions' };
-  const parsed = parseVersion(version);
-  if (parsed) {
-    // Build metadata never changes precedence, so "1.0.0+x" is listed as "1.0.0" by some producers.
-    for (const listed of advisory.versions) {
-      const other = parseVersion(listed);
-      if (other && compareSemVer(parsed, other) === 0 && listed.split('+')[0] === version.split('+')[0]) return { advisory, by: 'versions' };
+  const parsed = parseLenientVersion(version);
+  const hit = covers(advisory, version, parsed);
+  if (hit) {
+    const result: MatchResult = { advisory, by: hit.by };
+    const fixed = fixVersion([advisory], version);
+    if (fixed) result.fixed = fixed;
+    if (hit.by === 'range') {
+      if (hit.verdict.lastAffected && !fixed) result.lastAffected = hit.verdict.lastAffected;
+      if (hit.verdict.unreadable) result.unreadable = true;
     }
-    for (const range of advisory.ranges) {
-      const verdict = evaluateRange(parsed, range);
-      if (verdict.affected) {
-        return { advisory, by: 'range', ...(verdict.fixed ? { fixed: verdict.fixed } : {}), ...(verdict.lastAffected ? { lastAffected: verdict.lastAffected } : {}) };
-      }
-    }
+    return result;
   }
   if (integrity && advisory.integrity?.some((hash) => integrity.split(/\s+/).includes(hash))) return { advisory, by: 'integrity' };
   return undefined;

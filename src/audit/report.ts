@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditResult, Finding } from './audit.js';
-import { severityRank, type Severity } from './cvss.js';
+import { describeRating, ratingOf, severityRank, type Severity } from './cvss.js';
 import type { DbMeta } from './db.js';
 import type { LockGraph } from './lockfile/model.js';
 import { auditPackages } from './graph.js';
@@ -18,6 +18,13 @@ export interface ReportContext {
   lineOf?: (finding: Finding) => number | undefined;
   /** Lockfile path relative to the repository root, for SARIF artifact locations. */
   lockfileUri: string;
+  /** Checks that did not run, and why (no advisory database). Every output format says so. */
+  skipped?: SkippedCheck[];
+}
+
+export interface SkippedCheck {
+  check: 'advisories';
+  reason: string;
 }
 
 export interface Colors {
@@ -47,6 +54,7 @@ export function renderTable(result: AuditResult, context: ReportContext, c: Colo
     const age = context.dbAgeDays === undefined ? '' : `, newest record ${Math.floor(context.dbAgeDays)} day(s) old`;
     lines.push(c.dim(`advisories: ${context.db.records} records (${context.db.malicious} malicious-package)${age}`));
   }
+  for (const skipped of context.skipped ?? []) lines.push(c.yellow(`advisories: SKIPPED, no vulnerability or malicious-package check: ${skipped.reason}`));
   lines.push(c.dim(`${result.lockfile} (${result.format}): ${result.packages.length} packages`));
   const active = result.findings.filter((f) => !f.suppressed);
   const idWidth = Math.min(44, Math.max(20, ...active.map((f) => f.id.length)));
@@ -59,7 +67,9 @@ export function renderTable(result: AuditResult, context: ReportContext, c: Colo
       const pkg = `${f.package.name}@${f.package.version}${f.package.dev ? ' (dev)' : ''}`;
       const fix = f.fixed ? c.green(`fix: ${f.fixed}`) : f.kind === 'vulnerability' ? c.yellow('no fix') : f.kind === 'malicious' ? c.red('remove') : '';
       lines.push(`  ${paint(truncate(f.id, idWidth).padEnd(idWidth))} ${truncate(pkg, 40).padEnd(40)} ${fix}`.trimEnd());
-      lines.push(`    ${truncate(f.summary, 110)}`);
+      lines.push(`    ${f.flags?.length ? paint(`[${f.flags.join(', ')}] `) : ''}${truncate(f.summary, 110)}`);
+      // Every rating the records give, so a reader sees why the gate used the one it did.
+      if (f.ratings && f.ratings.length > 1) lines.push(c.dim(`    ratings: ${f.ratings.map(describeRating).join(' · ')}`));
       if (f.location?.line !== undefined) lines.push(c.dim(`    ${f.location.file}:${f.location.line}  ${truncate(f.location.snippet ?? '', 90)}`));
       if (f.path.length > 1) lines.push(c.dim(`    via ${f.path.join(' > ')}`));
       if (f.aliases.length > 1) lines.push(c.dim(`    also ${f.aliases.filter((a) => a !== f.id).join(', ')}`));
@@ -78,6 +88,7 @@ export function toJson(result: AuditResult, context: ReportContext, extra: Recor
     format: result.format,
     packages: result.packages.length,
     database: context.db ? { ...context.db, ageDays: context.dbAgeDays === undefined ? null : Math.round(context.dbAgeDays * 10) / 10 } : null,
+    skipped: context.skipped ?? [],
     summary: Object.fromEntries(SEVERITIES.map((s) => [s, active.filter((f) => f.severity === s).length])),
     findings: result.findings,
     ...extra,
@@ -107,7 +118,8 @@ export function toSarif(result: AuditResult, context: ReportContext): Record<str
         defaultConfiguration: { level: sarifLevel(f.severity) },
         properties: {
           tags: ['security', f.kind],
-          'security-severity': f.score !== undefined ? f.score.toFixed(1) : SECURITY_SEVERITY[f.severity],
+          // The score only when it is what set the severity: a v4 2.3 under a MODERATE label must not read as low.
+          'security-severity': f.score !== undefined && ratingOf(f.score) === f.severity ? f.score.toFixed(1) : SECURITY_SEVERITY[f.severity],
           ...(f.aliases.length > 1 ? { aliases: f.aliases } : {}),
         },
       });
@@ -143,6 +155,8 @@ export function toSarif(result: AuditResult, context: ReportContext): Record<str
         results,
         originalUriBaseIds: { '%SRCROOT%': { uri: 'file:///' } },
         ...(context.db ? { properties: { advisoryDatabase: { records: context.db.records, newestModified: context.db.newestModified, source: context.db.source } } } : {}),
+        // A skipped check is a tool notification, so code scanning shows it rather than a clean run.
+        ...(context.skipped?.length ? { invocations: [{ executionSuccessful: true, toolExecutionNotifications: context.skipped.map((s) => ({ level: 'warning', message: { text: `${s.check} check skipped: ${s.reason}` } })) }] } : {}),
       },
     ],
   };
@@ -228,9 +242,14 @@ export function toCycloneDx(result: AuditResult, graph: LockGraph, context: Repo
         {
           source: { name: 'wirelock' },
           severity: f.severity === 'unknown' ? 'unknown' : f.severity,
-          ...(f.score !== undefined ? { score: f.score } : {}),
-          ...(method ? { method, vector: f.vector } : { method: 'other' }),
+          ...(f.score !== undefined && ratingOf(f.score) === f.severity ? { score: f.score } : {}),
+          ...(method && f.score !== undefined && ratingOf(f.score) === f.severity ? { method, vector: f.vector } : { method: 'other' }),
+          justification: 'highest of the ratings below: the gate severity',
         },
+        ...(f.ratings ?? []).map((r) => {
+          const m = r.vector ? CVSS_METHOD[/^CVSS:(\d\.\d)/.exec(r.vector)?.[1] ?? ''] : undefined;
+          return { source: { name: id.startsWith('GHSA-') ? 'GitHub Advisories' : 'OSV' }, severity: r.severity, ...(r.score !== undefined ? { score: r.score } : {}), ...(m ? { method: m, vector: r.vector } : { method: 'other' }) };
+        }),
       ],
       ...(f.kind === 'malicious' ? { cwes: [506] } : {}),
       description: f.summary,
@@ -250,7 +269,7 @@ export function toCycloneDx(result: AuditResult, graph: LockGraph, context: Repo
       timestamp: now.toISOString(),
       tools: { components: [{ type: 'application', name: context.tool.name, version: context.tool.version }] },
       component: { type: 'application', 'bom-ref': rootRef, name: context.projectName ?? 'project', ...(context.projectVersion ? { version: context.projectVersion } : {}) },
-      properties: [{ name: 'wirelock:lockfileFormat', value: result.format }],
+      properties: [{ name: 'wirelock:lockfileFormat', value: result.format }, ...(context.skipped ?? []).map((s) => ({ name: `wirelock:skipped:${s.check}`, value: s.reason }))],
     },
     components,
     dependencies,

@@ -47,3 +47,22 @@ export function compareSemVer(a: SemVer, b: SemVer): number {
 export function formatVersion(v: SemVer): string {
   return `${v.major}.${v.minor}.${v.patch}${v.pre.length ? `-${v.pre.join('.')}` : ''}`;
 }
+
+// What real OSV npm records contain besides strict SemVer: "1.0", "v1.2.3", "=1.2.3", "1" and
+// numbers with leading zeros. Missing minor/patch are 0, as osv-scanner's npm comparison treats them.
+const LENIENT = /^=?\s*v?\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/i;
+
+/**
+ * A version as an advisory writes it. Returns undefined for what is not a version at all
+ * ("1.x", "^1.2", "latest", a commit): the caller must not guess, it must fail closed.
+ */
+export function parseLenientVersion(text: string): SemVer | undefined {
+  const strict = parseVersion(text);
+  if (strict) return strict;
+  const match = LENIENT.exec(text.trim());
+  if (!match) return undefined;
+  const nums = [match[1], match[2] ?? '0', match[3] ?? '0'].map(Number);
+  if (nums.some((n) => !Number.isSafeInteger(n))) return undefined;
+  const pre = match[4] === undefined ? [] : match[4].split('.').map((id) => (/^\d+$/.test(id) && Number.isSafeInteger(Number(id)) ? Number(id) : id));
+  return { major: nums[0]!, minor: nums[1]!, patch: nums[2]!, pre };
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cvss3BaseScore, ratingOf, scoreOsvSeverity, severityRank } from '../../src/audit/cvss.js';
+import { cvss3BaseScore, highestRating, osvRatings, ratingOf, severityRank } from '../../src/audit/cvss.js';
 import { cvss4BaseScore } from '../../src/audit/cvss4.js';
 
 // Base scores as published by NVD / the FIRST calculator for these vectors.
@@ -38,13 +38,22 @@ test('CVSS v4.0 base scores (FIRST calculator values)', () => {
   assert.equal(cvss4BaseScore('CVSS:4.0/AV:Q'), undefined);
 });
 
-test('OSV severity: v4 preferred over v3, ratings per the specification bands', () => {
-  const both = scoreOsvSeverity([
-    { type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:L/A:L' },
-    { type: 'CVSS_V4', score: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N' },
-  ]);
-  assert.deepEqual([both?.severity, both?.score, both?.type], ['critical', 9.3, 'CVSS_V4']);
-  assert.equal(scoreOsvSeverity([{ type: 'CVSS_V3', score: 'garbage' }]), undefined);
+test('OSV severity: every rating kept (v4, v3, label), the highest one gates', () => {
+  const ratings = osvRatings(
+    [
+      { type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:L/A:L' },
+      { type: 'CVSS_V4', score: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N' },
+    ],
+    'MODERATE',
+  );
+  assert.deepEqual(ratings.map((r) => [r.type, r.severity, r.score ?? r.label]), [['CVSS_V4', 'critical', 9.3], ['CVSS_V3', 'medium', 5.6], ['LABEL', 'medium', 'MODERATE']]);
+  assert.equal(highestRating(ratings)?.type, 'CVSS_V4');
+  // A low v4 score never weakens the publisher's own label.
+  const low = osvRatings([{ type: 'CVSS_V4', score: 'CVSS:4.0/AV:N/AC:H/AT:P/PR:L/UI:A/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N' }], 'MODERATE');
+  assert.equal(low[0]!.severity, 'low');
+  assert.deepEqual([highestRating(low)?.type, highestRating(low)?.severity], ['LABEL', 'medium']);
+  assert.deepEqual(osvRatings([{ type: 'CVSS_V3', score: 'garbage' }]), []);
+  assert.deepEqual(osvRatings(undefined, 'nonsense'), []);
   assert.deepEqual([0, 0.1, 3.9, 4, 6.9, 7, 8.9, 9, 10].map(ratingOf), ['none', 'low', 'low', 'medium', 'medium', 'high', 'high', 'critical', 'critical']);
   assert.ok(severityRank('unknown') >= severityRank('high'), 'an unrated advisory must not pass a high gate');
 });

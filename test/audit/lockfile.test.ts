@@ -200,7 +200,7 @@ test('malformed lockfiles are refused with ERR_LOCKFILE_INVALID and where', () =
     ['pnpm-lock.yaml', 'a: [b\n', undefined],
     ['yarn.lock', '# yarn lockfile v1\nfoo@^1:\n  version\n', undefined],
     ['yarn.lock', '__metadata:\n  version: 8\n"a@npm:1":\n  version: 1.0.0\n', undefined],
-    ['bun.lock', '{"lockfileVersion": 1, "packages": {"a": "a@1.0.0"}}', '/packages/a'],
+    ['bun.lock', '{"lockfileVersion": 1, "workspaces": {"": {}}, "packages": {"a": "a@1.0.0"}}', '/packages/a'],
     ['bun.lockb', '', undefined],
     ['Gemfile.lock', '', undefined],
   ];
@@ -277,4 +277,54 @@ test('yarn berry: a patched scoped package is still the registry package underne
   for (const node of copies) assert.equal(node.source, 'registry', node.id);
   assert.deepEqual(packages.map((p) => `${p.name}@${p.version}`), ['@types/ms@0.7.34', 'ms@2.0.0']);
   assert.deepEqual(checkIntegrity(packages).map((i) => `${i.rule} ${i.package.name}`), []);
+});
+
+test('strict shapes: a declared lockfile version with the wrong structure is ERR_LOCKFILE_INVALID naming file and pointer, in every format', () => {
+  const npmEntry = (entry: unknown) => JSON.stringify({ lockfileVersion: 3, packages: { '': { dependencies: { a: '1.0.0' } }, 'node_modules/a': entry } });
+  const cases: Array<[string, string, string, RegExp]> = [
+    // npm: the issue's cases first (each used to read as an empty v1 lockfile: 0 packages, exit 0).
+    ['package-lock.json', '{"lockfileVersion": 3}', '/packages', /lockfileVersion 3: "packages" must be an object, not missing/],
+    ['package-lock.json', '{"lockfileVersion": 3, "packages": "node_modules/a"}', '/packages', /not a string/],
+    ['package-lock.json', '{"lockfileVersion": 2, "packages": [], "dependencies": {}}', '/packages', /not an array/],
+    ['package-lock.json', npmEntry({ version: 1 }), '/packages/node_modules~1a/version', /"version" must be a string, not a number/],
+    ['package-lock.json', npmEntry({ version: '1.0.0', dependencies: ['b'] }), '/packages/node_modules~1a/dependencies', /must be an object of strings, not an array/],
+    ['package-lock.json', npmEntry({ version: '1.0.0', dependencies: { b: 2 } }), '/packages/node_modules~1a/dependencies/b', /"b" must be a string/],
+    ['package-lock.json', npmEntry({ version: '1.0.0', integrity: ['sha512-x'] }), '/packages/node_modules~1a/integrity', /must be a string/],
+    ['package-lock.json', '{"lockfileVersion": 1, "dependencies": []}', '/dependencies', /not an array/],
+    ['package-lock.json', '{"lockfileVersion": 1, "dependencies": {"a": {"version": "1.0.0", "requires": ["b"]}}}', '/dependencies/a/requires', /object of strings/],
+    ['package-lock.json', '{"lockfileVersion": 1, "dependencies": {"a": {"version": "1.0.0", "dependencies": "b"}}}', '/dependencies/a/dependencies', /must be an object/],
+    // pnpm
+    ['pnpm-lock.yaml', "lockfileVersion: '9.0'\npackages: [a]\n", '/packages', /"packages" must be an object, not an array/],
+    ['pnpm-lock.yaml', "lockfileVersion: '9.0'\nimporters:\n  .: {}\npackages:\n  a@1.0.0:\n    resolution: {integrity: sha512-x}\n", '/snapshots', /"packages" without "snapshots"/],
+    ['pnpm-lock.yaml', "lockfileVersion: '9.0'\nimporters:\n  .: {}\npackages:\n  a@1.0.0:\n    resolution: {integrity: sha512-x}\nsnapshots:\n  b@1.0.0: {}\n", '/snapshots/b@1.0.0', /no "packages" entry "b@1\.0\.0"/],
+    ['pnpm-lock.yaml', "lockfileVersion: '9.0'\nimporters: x\n", '/importers', /must be an object, not a string/],
+    ['pnpm-lock.yaml', "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies:\n      a: {specifier: ^1}\n", '/importers/./dependencies/a/version', /"a" has no version/],
+    ['pnpm-lock.yaml', "lockfileVersion: '6.0'\npackages:\n  /a@1.0.0:\n    resolution: sha512-x\n", '/packages/~1a@1.0.0/resolution', /must be an object, not a string/],
+    ['pnpm-lock.yaml', "lockfileVersion: '6.0'\npackages:\n  /a@1.0.0:\n    resolution: {integrity: sha512-x}\n    dependencies: [b]\n", '/packages/~1a@1.0.0/dependencies', /object of strings/],
+    // yarn classic and berry (pointers address an entry by its key)
+    ['yarn.lock', '# yarn lockfile v1\na@^1:\n  version "1.0.0"\n  dependencies "b"\n', '/a@^1/dependencies', /"dependencies" must be an object of strings, not a string/],
+    ['yarn.lock', '# yarn lockfile v1\na@^1:\n  resolved "https://registry.yarnpkg.com/a/-/a-1.0.0.tgz"\n', '/a@^1/version', /has no version/],
+    ['yarn.lock', '__metadata:\n  version: 8\n"a@npm:^1":\n  version: 1.0.0\n  resolution: "a@npm:1.0.0"\n  dependencies: [b]\n', '/a@npm:^1/dependencies', /object of strings, not an array/],
+    ['yarn.lock', '__metadata: 8\n"a@npm:^1":\n  version: 1.0.0\n  resolution: "a@npm:1.0.0"\n', '/__metadata', /must be an object/],
+    ['yarn.lock', '__metadata:\n  version: 8\n"a@npm:^1":\n  version: 1.0.0\n  resolution: "a@npm:1.0.0"\n  checksum: [x]\n', '/a@npm:^1/checksum', /must be a string/],
+    // bun
+    ['bun.lock', '{"lockfileVersion": 1, "workspaces": {"": {}}, "packages": []}', '/packages', /not an array/],
+    ['bun.lock', '{"lockfileVersion": 1, "packages": {}}', '/workspaces', /"workspaces" must be an object, not missing/],
+    ['bun.lock', '{"lockfileVersion": 1, "workspaces": {"": {"dependencies": ["a"]}}, "packages": {}}', '/workspaces//dependencies', /object of strings/],
+    ['bun.lock', '{"lockfileVersion": 1, "workspaces": {"": {}}, "packages": {"a": ["a@1.0.0", "", {"dependencies": {"b": 1}}, "sha512-x"]}}', '/packages/a/2/dependencies/b', /must be a string/],
+    ['bun.lock', '{"lockfileVersion": "1", "workspaces": {"": {}}, "packages": {}}', '/lockfileVersion', /unsupported lockfileVersion "1"/],
+  ];
+  for (const [name, text, pointer, what] of cases) {
+    assert.throws(
+      () => parseLockfile(text, name),
+      (error: any) => {
+        assert.equal(error.code, 'ERR_LOCKFILE_INVALID', `${name} ${text}: ${error.stack}`);
+        assert.equal(error.details.file, name);
+        assert.equal(error.details.pointer, pointer, `${name} ${text}: ${error.message}`);
+        assert.ok(error.message.startsWith(`${name} at ${pointer}: `), error.message);
+        assert.match(error.message, what);
+        return true;
+      },
+    );
+  }
 });

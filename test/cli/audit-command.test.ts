@@ -95,8 +95,8 @@ test('a clean lockfile exits 0', async () => {
 
 test('input errors exit 2 with a code, never a stack: no DB, no lockfile, bad flags', async () => {
   const empty = mkdtempSync(join(work, 'empty-'));
-  const noDb = await wirelock(work, 'audit', npmV3, '--cache-dir', empty);
-  assert.equal(noDb.code, 2);
+  const noDb = await wirelock(work, 'audit', npmV3, '--db', join(empty, 'missing.zip'));
+  assert.equal(noDb.code, 2, 'a database that was named but is not there is an error');
   assert.match(noDb.stderr, /ERR_ADVISORY_DB: advisory database .* does not exist; run `wirelock audit db update`/);
   const noLock = await wirelock(empty, 'audit', '--db', OSV);
   assert.equal(noLock.code, 2);
@@ -244,4 +244,76 @@ test('db update: stated MD5 checked, ETag sent back so an unchanged export is no
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /does not match the MD5 the server states/);
   assert.equal(JSON.parse(readFileSync(join(cache, 'meta.json'), 'utf8')).etag, '"v1"', 'cache unchanged');
+});
+
+test('without a database the database-free checks run, the report says the vulnerability check was skipped and why; exit status', async () => {
+  const empty = mkdtempSync(join(work, 'nodb-'));
+  // Findings from the other checks still gate: exit 1.
+  const dir = installedProject();
+  try {
+    const r = await wirelock(dir, 'audit', '--cache-dir', empty);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /warning: vulnerability and malicious-package check skipped \(no advisory database in .*; run `wirelock audit db update` or pass --db <zip\|dir>\); lockfile integrity, install scripts and network hooks were checked/);
+    assert.match(r.stdout, /advisories: SKIPPED, no vulnerability or malicious-package check: no advisory database in/);
+    assert.match(r.stdout, /network-hook\/reassign-http-request/);
+    const json = JSON.parse((await wirelock(dir, 'audit', '--cache-dir', empty, '--json')).stdout);
+    assert.equal(json.database, null);
+    assert.deepEqual(json.skipped.map((s: any) => s.check), ['advisories']);
+    assert.ok(json.findings.some((f: any) => f.kind === 'install-script'));
+    const sarif = JSON.parse((await wirelock(dir, 'audit', '--cache-dir', empty, '--format', 'sarif')).stdout);
+    assert.match(sarif.runs[0].invocations[0].toolExecutionNotifications[0].message.text, /^advisories check skipped: no advisory database/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Nothing found, but the audit could not look for known-bad packages: exit 2, unless that was asked for.
+  const clean = join(work, 'nodb-clean');
+  cpSync(npmV3, clean, { recursive: true });
+  const r = await wirelock(clean, 'audit', '--cache-dir', empty, '--fail-on', 'critical');
+  assert.equal(r.code, 2);
+  assert.doesNotMatch(r.stdout, /GHSA-/);
+  const chosen = await wirelock(clean, 'audit', '--cache-dir', empty, '--fail-on', 'critical', '--skip-advisories');
+  assert.equal(chosen.code, 0, chosen.stderr);
+  assert.match(chosen.stderr, /check skipped \(--skip-advisories\)/);
+  assert.equal((await wirelock(clean, 'audit', '--db', OSV, '--skip-advisories')).code, 2, 'contradictory flags');
+});
+
+test('bun.lockb gets its hint in folder mode too; a broken lockfile shape exits 2 naming the pointer', async () => {
+  const dir = join(work, 'bun-binary');
+  cpSync(join(FIXTURES, 'projects', 'simple', 'bun'), dir, { recursive: true });
+  rmSync(join(dir, 'bun.lock'));
+  writeFileSync(join(dir, 'bun.lockb'), Buffer.from([0x23, 0x21, 0x2f, 0x75, 0x73, 0x72, 0x00, 0x01]));
+  for (const args of [[dir], [join(dir, 'bun.lockb')], ['-r', work + '/bun-binary']]) {
+    const r = await wirelock(work, 'audit', ...args, '--db', OSV);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, /ERR_LOCKFILE_INVALID: .*bun\.lockb: binary bun\.lockb is not supported; run `bun install --save-text-lockfile` to write bun\.lock/, args.join(' '));
+  }
+  // With both, the text lockfile is audited and the binary one named.
+  cpSync(join(FIXTURES, 'projects', 'simple', 'bun', 'bun.lock'), join(dir, 'bun.lock'));
+  const both = await wirelock(work, 'audit', dir, '--db', OSV, '--json', '--max-db-age', '100000');
+  assert.equal(both.code, 1);
+  assert.equal(JSON.parse(both.stdout).format, 'bun');
+  assert.match(both.stderr, /2 lockfiles in .*; audited .*bun\.lock, not .*bun\.lockb/);
+
+  const broken = join(work, 'broken-shape');
+  cpSync(npmV3, broken, { recursive: true });
+  writeFileSync(join(broken, 'package-lock.json'), '{"name": "x", "lockfileVersion": 3}');
+  const r = await wirelock(broken, 'audit', '--db', OSV);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /ERR_LOCKFILE_INVALID: .*package-lock\.json at \/packages: lockfileVersion 3: "packages" must be an object, not missing/);
+});
+
+test('severity gate: a record rated v4 2.3 (low), v3 5.3 and MODERATE fails --fail-on medium; the table shows every rating', async () => {
+  const dir = join(work, 'severity');
+  cpSync(npmV3, dir, { recursive: true });
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', lockfileVersion: 3, packages: { '': { dependencies: { 'wl-severity': '2.0.0' } }, 'node_modules/wl-severity': { version: '2.0.0', resolved: 'https://registry.npmjs.org/wl-severity/-/wl-severity-2.0.0.tgz', integrity: 'sha512-AAAA' } } }));
+  const shapes = join(FIXTURES, 'osv-shapes');
+  const r = await wirelock(dir, 'audit', '--db', shapes, '--fail-on', 'medium', '--max-db-age', '100000');
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stdout, /MEDIUM \(1\)\n\s+GHSA-wl06-sev3-4lab\s+wl-severity@2\.0\.0\s+fix: 2\.1\.0/);
+  assert.match(r.stdout, /ratings: CVSS v4 2\.3 \(low\) · CVSS v3 5\.3 \(medium\) · label MODERATE \(medium\)/);
+  assert.match(r.stderr, /note: 1 advisory range event\(s\) cannot be read and are treated as covering every version/);
+  assert.equal((await wirelock(dir, 'audit', '--db', shapes, '--fail-on', 'high')).code, 0);
+  const update = await wirelock(work, 'audit', 'db', 'update', '--from', shapes, '--cache-dir', join(work, 'cache-shapes'));
+  assert.equal(update.code, 0, update.stderr);
+  assert.match(update.stderr, /warning: 1 range event\(s\) have a version that cannot be read; .*\n  GHSA-wl07-unre-adbl \(.*GHSA-wl07-unre-adbl\.json at \/affected\/0\/ranges\/0\/events\/1\): fixed "2\.x"/);
 });

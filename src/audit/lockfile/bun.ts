@@ -1,5 +1,5 @@
 import { WirelockError } from '../../errors.js';
-import { sourceFromResolved, splitNameAt, type DependencyKind, type Edge, type LockGraph, type LockNode } from './model.js';
+import { checkFields, escapePointer, lockfileError, requireObject, sourceFromResolved, splitNameAt, type DependencyKind, type FieldType, type Edge, type LockGraph, type LockNode } from './model.js';
 
 type Entry = Record<string, unknown>;
 
@@ -51,6 +51,8 @@ function keySegments(key: string): string[] {
   return out;
 }
 
+const DEPENDENCY_FIELDS: Readonly<Record<string, FieldType>> = { name: 'string', version: 'string', dependencies: 'map', optionalDependencies: 'map', devDependencies: 'map', peerDependencies: 'map', hasInstallScript: 'boolean', scripts: 'object' };
+
 /** bun.lock (text lockfile, bun >= 1.2). The binary bun.lockb is not read. */
 export function parseBunLockfile(text: string, file: string): LockGraph {
   let doc: unknown;
@@ -59,14 +61,26 @@ export function parseBunLockfile(text: string, file: string): LockGraph {
   } catch (error) {
     throw new WirelockError('ERR_LOCKFILE_INVALID', `${file} is not valid bun.lock JSON: ${(error as Error).message}`, { file });
   }
-  if (!isObject(doc) || !isObject(doc.packages)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: no "packages"`, { file, pointer: '/packages' });
-  const workspaces = isObject(doc.workspaces) ? doc.workspaces : { '': {} };
+  if (!isObject(doc)) throw lockfileError(file, '', 'not a JSON object');
+  // bun.lock versions 0-2 share this shape (1 moved integrity, 2 added configVersion).
+  if (!Number.isInteger(doc.lockfileVersion) || (doc.lockfileVersion as number) < 0 || (doc.lockfileVersion as number) > 2) {
+    throw lockfileError(file, '/lockfileVersion', `unsupported lockfileVersion ${JSON.stringify(doc.lockfileVersion)}`);
+  }
+  const packagesDoc = requireObject(doc.packages, file, '/packages', '"packages"');
+  const workspaces = requireObject(doc.workspaces, file, '/workspaces', '"workspaces"');
+  for (const [path, entry] of Object.entries(workspaces)) {
+    const at = `/workspaces/${escapePointer(path)}`;
+    checkFields(requireObject(entry, file, at, `workspace "${path}"`), DEPENDENCY_FIELDS, file, at);
+  }
   const nodes = new Map<string, LockNode>();
   const raw = new Map<string, Entry>();
   const workspaceIdByName = new Map<string, string>();
-  for (const [key, value] of Object.entries(doc.packages)) {
-    const location = `/packages/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    if (!Array.isArray(value) || typeof value[0] !== 'string') throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: "${key}" is not a [ident, ...] array`, { file, pointer: location });
+  for (const [key, value] of Object.entries(packagesDoc)) {
+    const location = `/packages/${escapePointer(key)}`;
+    if (!Array.isArray(value) || typeof value[0] !== 'string') throw lockfileError(file, location, `"${key}" is not a [ident, ...] array`);
+    value.forEach((item, index) => {
+      if (index > 0 && isObject(item)) checkFields(item, DEPENDENCY_FIELDS, file, `${location}/${index}`);
+    });
     const [name, spec] = splitNameAt(value[0]);
     if (spec.startsWith('workspace:')) {
       workspaceIdByName.set(key, `workspace:${spec.slice('workspace:'.length)}`);

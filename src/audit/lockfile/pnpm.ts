@@ -8,7 +8,7 @@ function parseYaml(text: string, options?: { uniqueKeys?: boolean }): unknown {
   yamlParse ??= (createRequire(import.meta.url)('yaml') as { parse: NonNullable<typeof yamlParse> }).parse;
   return yamlParse(text, options);
 }
-import { sourceFromResolved, splitNameAt, type DependencyKind, type Edge, type LockGraph, type LockNode, type Manifest } from './model.js';
+import { checkFields, escapePointer, lockfileError, requireObject, sourceFromResolved, splitNameAt, type DependencyKind, type FieldType, type Edge, type LockGraph, type LockNode, type Manifest } from './model.js';
 
 type Entry = Record<string, unknown>;
 
@@ -35,6 +35,29 @@ function parseKey(key: string, v5 = false): { name: string; version: string } {
   return { name: k.slice(0, slash), version: k.slice(slash + 1) };
 }
 
+const PACKAGE_FIELDS: Readonly<Record<string, FieldType>> = {
+  resolution: 'object', name: 'string', version: 'string', requiresBuild: 'boolean', dev: 'boolean', optional: 'boolean',
+  dependencies: 'map', optionalDependencies: 'map', transitivePeerDependencies: 'array',
+};
+const RESOLUTION_FIELDS: Readonly<Record<string, FieldType>> = { integrity: 'string', tarball: 'string', repo: 'string', commit: 'string', directory: 'string', type: 'string' };
+const SNAPSHOT_FIELDS: Readonly<Record<string, FieldType>> = { dependencies: 'map', optionalDependencies: 'map', transitivePeerDependencies: 'array' };
+const IMPORTER_MAPS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
+
+/** Importers record {specifier, version} per dependency (v5: the version string). */
+function checkImporter(entry: Record<string, unknown>, file: string, pointer: string): void {
+  for (const field of IMPORTER_MAPS) {
+    const map = entry[field];
+    if (map === undefined) continue;
+    const deps = requireObject(map, file, `${pointer}/${field}`, `"${field}"`);
+    for (const [name, value] of Object.entries(deps)) {
+      const at = `${pointer}/${field}/${escapePointer(name)}`;
+      if (typeof value === 'string') continue;
+      checkFields(requireObject(value, file, at, `"${name}"`), { version: 'string', specifier: 'string' }, file, at);
+      if (typeof (value as Entry).version !== 'string') throw lockfileError(file, `${at}/version`, `"${name}" has no version`);
+    }
+  }
+}
+
 /** pnpm-lock.yaml, lockfileVersion 6.x (pnpm 8) and 9.x (pnpm 9/10). */
 export function parsePnpmLockfile(text: string, file: string, manifests: Map<string, Manifest> = new Map()): LockGraph {
   let doc: unknown;
@@ -48,9 +71,32 @@ export function parsePnpmLockfile(text: string, file: string, manifests: Map<str
   const major = Number.parseInt(lockfileVersion, 10);
   if (!(major >= 5 && major <= 9)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: unsupported lockfileVersion "${lockfileVersion}"`, { file, pointer: '/lockfileVersion' });
   const v9 = major >= 9;
-  const packages = isObject(doc.packages) ? doc.packages : {};
-  // v9 splits package metadata ("packages") from the resolved graph ("snapshots").
-  const snapshots = v9 ? (isObject(doc.snapshots) ? doc.snapshots : {}) : packages;
+  const packages = doc.packages === undefined ? {} : requireObject(doc.packages, file, '/packages', '"packages"');
+  // v9 splits package metadata ("packages") from the resolved graph ("snapshots"); packages
+  // without snapshots would be read as an empty graph.
+  if (v9 && doc.snapshots === undefined && Object.keys(packages).length > 0) throw lockfileError(file, '/snapshots', `lockfileVersion ${lockfileVersion}: "packages" without "snapshots"`);
+  const snapshots = v9 ? (doc.snapshots === undefined ? {} : requireObject(doc.snapshots, file, '/snapshots', '"snapshots"')) : packages;
+  for (const [key, value] of Object.entries(packages)) {
+    const at = `/packages/${escapePointer(key)}`;
+    // YAML writes an entry with nothing to say as null ("a@1.0.0:" with no fields).
+    if (value === null && v9) continue;
+    checkFields(requireObject(value, file, at, `entry "${key}"`), v9 ? PACKAGE_FIELDS : { ...PACKAGE_FIELDS, ...SNAPSHOT_FIELDS }, file, at);
+    if (isObject((value as Entry).resolution)) checkFields((value as Entry).resolution as Entry, RESOLUTION_FIELDS, file, `${at}/resolution`);
+  }
+  if (v9) {
+    for (const [key, value] of Object.entries(snapshots)) {
+      const at = `/snapshots/${escapePointer(key)}`;
+      if (value !== null) checkFields(requireObject(value, file, at, `entry "${key}"`), SNAPSHOT_FIELDS, file, at);
+      const { name, version } = parseKey(key);
+      if (!(`${name}@${version}` in packages)) throw lockfileError(file, at, `snapshot "${key}" has no "packages" entry "${name}@${version}"`);
+    }
+  }
+  if (doc.importers !== undefined) {
+    for (const [path, entry] of Object.entries(requireObject(doc.importers, file, '/importers', '"importers"'))) {
+      const at = `/importers/${escapePointer(path)}`;
+      checkImporter(requireObject(entry, file, at, `importer "${path}"`), file, at);
+    }
+  } else checkImporter(doc, file, '');
   const nodes = new Map<string, LockNode>();
   const prefix = v9 ? '' : '/';
 

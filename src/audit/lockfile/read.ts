@@ -1,5 +1,5 @@
 /** Adapter: finds a lockfile on disk, reads it and the package.json files next to it. */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { WirelockError } from '../../errors.js';
 import { parseBunLockfile } from './bun.js';
@@ -11,8 +11,12 @@ import { parseYarnBerry, parseYarnClassic } from './yarn.js';
 /** In the order a directory is searched; npm-shrinkwrap.json wins over package-lock.json as in npm. */
 export const LOCKFILE_NAMES = ['npm-shrinkwrap.json', 'package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock'] as const;
 
+/**
+ * Lockfiles in `dir`, in search order. bun.lockb comes last: it cannot be read, but a folder that
+ * has only it must get the hint to write bun.lock, not "no lockfile".
+ */
 export function findLockfiles(dir: string): string[] {
-  return LOCKFILE_NAMES.map((name) => join(dir, name)).filter((path) => existsSync(path));
+  return [...LOCKFILE_NAMES, 'bun.lockb'].map((name) => join(dir, name)).filter((path) => existsSync(path));
 }
 
 function readManifest(path: string): Manifest | undefined {
@@ -73,18 +77,26 @@ export function readWorkspaceManifests(root: string): Map<string, Manifest> {
  * such bugs are still found.
  */
 export function parseLockfile(text: string, file: string, manifests: Map<string, Manifest> = new Map()): LockGraph {
+  return guarded(file, () => dispatch(text, file, manifests));
+}
+
+function guarded(file: string, parse: () => LockGraph): LockGraph {
   try {
-    return dispatch(text, file, manifests);
+    return parse();
   } catch (error) {
     if (error instanceof WirelockError) throw error;
     throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: unexpected content (${(error as Error).message})`, { file }, { cause: error });
   }
 }
 
+function isNpmLockfileName(name: string): boolean {
+  return name.endsWith('package-lock.json') || name.endsWith('npm-shrinkwrap.json');
+}
+
 function dispatch(text: string, file: string, manifests: Map<string, Manifest> = new Map()): LockGraph {
   const name = basename(file);
   // Suffix match so fixtures and copies ("old.package-lock.json") still read as what they are.
-  if (name.endsWith('package-lock.json') || name.endsWith('npm-shrinkwrap.json')) return parseNpmLockfile(text, file, manifests.get('.'));
+  if (isNpmLockfileName(name)) return parseNpmLockfile(text, file, manifests.get('.'));
   if (name.endsWith('pnpm-lock.yaml')) return parsePnpmLockfile(text, file, manifests);
   if (name.endsWith('bun.lockb')) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: binary bun.lockb is not supported; run \`bun install --save-text-lockfile\` to write bun.lock`, { file });
   if (name.endsWith('bun.lock')) return parseBunLockfile(text, file);
@@ -102,6 +114,16 @@ export function readLockfile(path: string): LockGraph {
       const found = findLockfiles(file);
       if (found.length === 0) throw new WirelockError('ERR_LOCKFILE_INVALID', `no lockfile in ${file} (looked for ${LOCKFILE_NAMES.join(', ')})`, { file });
       return readLockfile(found[0]!);
+    }
+    if (isNpmLockfileName(basename(file))) {
+      // npm lockfiles are read in chunks, never whole (see json-stream.ts).
+      const manifests = readWorkspaceManifests(dirname(file));
+      const fd = openSync(file, 'r');
+      try {
+        return guarded(file, () => parseNpmLockfile({ read: (buffer, offset, length) => readSync(fd, buffer, offset, length, null) }, file, manifests.get('.')));
+      } finally {
+        closeSync(fd);
+      }
     }
     text = readFileSync(file, 'utf8');
   } catch (error) {

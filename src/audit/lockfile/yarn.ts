@@ -7,7 +7,7 @@ function parseYaml(text: string, options?: { uniqueKeys?: boolean }): unknown {
   yamlParse ??= (createRequire(import.meta.url)('yaml') as { parse: NonNullable<typeof yamlParse> }).parse;
   return yamlParse(text, options);
 }
-import { manifestEdges, sourceFromResolved, splitNameAt, type DependencyKind, type Edge, type LockGraph, type LockNode, type Manifest } from './model.js';
+import { checkFields, escapePointer, lockfileError, manifestEdges, requireObject, sourceFromResolved, splitNameAt, type DependencyKind, type FieldType, type Edge, type LockGraph, type LockNode, type Manifest } from './model.js';
 
 /** Workspace manifests by folder relative to the lockfile ("." for the root). */
 export type Workspaces = Map<string, Manifest>;
@@ -108,6 +108,12 @@ function addImporters(nodes: Map<string, LockNode>, workspaces: Workspaces, reso
   return importers;
 }
 
+const CLASSIC_FIELDS: Readonly<Record<string, FieldType>> = { version: 'string', resolved: 'string', integrity: 'string', dependencies: 'map', optionalDependencies: 'map' };
+const BERRY_FIELDS: Readonly<Record<string, FieldType>> = {
+  version: 'string', resolution: 'string', checksum: 'string', languageName: 'string', linkType: 'string',
+  dependencies: 'map', optionalDependencies: 'map', peerDependencies: 'map', dependenciesMeta: 'object', peerDependenciesMeta: 'object',
+};
+
 /** yarn.lock of yarn 1 (classic). Its direct dependencies live only in the package.json files. */
 export function parseYarnClassic(text: string, file: string, workspaces: Workspaces): LockGraph {
   const entries = parseYarnClassicText(text, file);
@@ -117,7 +123,9 @@ export function parseYarnClassic(text: string, file: string, workspaces: Workspa
   for (const [spec, entry] of entries) {
     let id = seen.get(entry);
     if (!id) {
-      if (typeof entry.version !== 'string') throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: "${spec}" has no version`, { file, key: spec });
+      // Pointers address the entry by its key, as if the lockfile were the JSON object it describes.
+      checkFields(entry, CLASSIC_FIELDS, file, `/${escapePointer(spec)}`);
+      if (typeof entry.version !== 'string') throw lockfileError(file, `/${escapePointer(spec)}/version`, `"${spec}" has no version`, { key: spec });
       const name = realName(spec);
       id = `${name}@${entry.version}`;
       // Two entries can resolve to the same name@version from different sources (git vs registry).
@@ -176,17 +184,21 @@ export function parseYarnBerry(text: string, file: string, workspaces: Workspace
   } catch (error) {
     throw new WirelockError('ERR_LOCKFILE_INVALID', `${file} is not valid YAML: ${(error as Error).message}`, { file });
   }
-  if (typeof doc !== 'object' || doc === null || !('__metadata' in doc)) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: no __metadata (not a yarn berry lockfile)`, { file });
+  if (typeof doc !== 'object' || doc === null || !('__metadata' in doc)) throw lockfileError(file, '/__metadata', 'no __metadata (not a yarn berry lockfile)');
+  const metadata = requireObject((doc as Entry).__metadata, file, '/__metadata', '"__metadata"');
+  if (typeof metadata.version !== 'number' && typeof metadata.version !== 'string') throw lockfileError(file, '/__metadata/version', 'no lockfile version');
   const nodes = new Map<string, LockNode>();
   const specToId = new Map<string, string>();
   const importers: string[] = [];
   const raw = new Map<string, Entry>();
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
     if (key === '__metadata') continue;
-    if (typeof value !== 'object' || value === null) throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: entry "${key}" is not a mapping`, { file, key });
-    const entry = value as Entry;
+    const at = `/${escapePointer(key)}`;
+    const entry = requireObject(value, file, at, `entry "${key}"`);
+    checkFields(entry, BERRY_FIELDS, file, at);
     const resolution = typeof entry.resolution === 'string' ? entry.resolution : undefined;
-    if (!resolution || typeof entry.version !== 'string') throw new WirelockError('ERR_LOCKFILE_INVALID', `${file}: "${key}" has no resolution/version`, { file, key });
+    if (!resolution) throw lockfileError(file, `${at}/resolution`, `"${key}" has no resolution`, { key });
+    if (typeof entry.version !== 'string') throw lockfileError(file, `${at}/version`, `"${key}" has no version`, { key });
     const [resolvedName] = splitNameAt(resolution);
     const { source, resolved } = berrySource(resolution, resolvedName);
     const id = resolution;

@@ -5,18 +5,18 @@ import { VERSION } from '../../version.js';
 import { auditGraph, compareFindings, type AuditResult, type Finding, type InstalledEvidence } from '../../audit/audit.js';
 import type { LockGraph } from '../../audit/lockfile/model.js';
 import { severityRank, type Severity } from '../../audit/cvss.js';
-import { dbAgeDays, defaultCacheDir, indexFromDirectory, indexFromZip, isCacheDir, openCache, openDatabase, writeCache, type AdvisoryLookup, type BuiltIndex, type DbMeta } from '../../audit/db.js';
+import { dbAgeDays, defaultCacheDir, downgradeProblems, indexFromDirectory, indexFromZip, isCacheDir, openCache, openDatabase, writeCache, type AdvisoryLookup, type BuiltIndex, type DbMeta } from '../../audit/db.js';
 import { DEFAULT_OSV_URL, download, progressBar } from '../../audit/download.js';
 import { applyIgnores, parseIgnoreFile } from '../../audit/ignore.js';
 import { listInstalled, scanPackageCode } from '../../audit/installed.js';
 import { DEFAULT_REGISTRIES } from '../../audit/integrity.js';
 import { findLockfiles, readLockfile } from '../../audit/lockfile/read.js';
-import { renderTable, toCycloneDx, toJson, toSarif, type ReportContext } from '../../audit/report.js';
+import { renderTable, toCycloneDx, toJson, toSarif, type ReportContext, type SkippedCheck } from '../../audit/report.js';
 import { EXIT, parseCommandArgs, type Command, type CommandIo } from '../command.js';
 import { palette, writeJson } from '../output.js';
 
 const usage = `usage: wirelock audit [dir|lockfile ...] [options]
-       wirelock audit db update [--from <url|zip|dir>] [--sha256 <hex>] [--cache-dir <dir>]
+       wirelock audit db update [--from <url|zip|dir>] [--sha256 <hex>] [--cache-dir <dir>] [--allow-downgrade]
        wirelock audit db status [--cache-dir <dir>] [--json]
 
 Audits a JavaScript project offline: known vulnerabilities and malicious packages (OSV data),
@@ -40,8 +40,14 @@ options:
   --production              leave out packages only devDependencies bring in
   --skip-installed          do not look into node_modules (install scripts, network hooks)
   --max-db-age <days>       warn when the newest advisory is older than this (default 7)
+  --skip-advisories         run only the checks that need no database (lockfile integrity,
+                            install scripts, network hooks), deliberately
 
-exit: 0 no finding at or above --fail-on, 1 findings, 2 usage, input or database error.`;
+Without an advisory database (and without --skip-advisories) the other checks still run and the
+report says the vulnerability check was skipped.
+
+exit: 0 no finding at or above --fail-on; 1 findings at or above --fail-on; 2 usage, input or
+      database error, or no finding but the vulnerability check was skipped for want of a database.`;
 
 const FAIL_ON: Array<Severity | 'none'> = ['critical', 'high', 'medium', 'low', 'info', 'none'];
 
@@ -130,6 +136,7 @@ async function runDb(argv: string[], io: CommandIo): Promise<number> {
     sha256: { type: 'string' },
     'cache-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
+    'allow-downgrade': { type: 'boolean', default: false },
   });
   const cacheDir = cacheDirOf(values['cache-dir'], io);
   if (action === 'status') {
@@ -180,8 +187,18 @@ async function runDb(argv: string[], io: CommandIo): Promise<number> {
       throw new WirelockError('ERR_ADVISORY_DB', `advisory database digest mismatch: expected sha256 ${values.sha256.toLowerCase()}, got ${built.meta.sha256}; cache left unchanged`, { file: from });
     }
   }
+  const downgrade = isCacheDir(cacheDir) ? downgradeProblems(cacheDir, built) : [];
+  if (downgrade.length > 0 && !values['allow-downgrade']) {
+    throw new WirelockError('ERR_ADVISORY_DB', `refusing to replace the advisory database in ${cacheDir} with ${from}: ${downgrade.join('; ')}. An old export replayed by a mirror or an attacker looks exactly like this; the cache is left unchanged (pass --allow-downgrade to replace it anyway)`, { file: cacheDir, downgrade });
+  }
+  if (downgrade.length > 0) io.stderr.write(`wirelock audit: warning: --allow-downgrade: replacing the advisory database although ${downgrade.join('; ')}\n`);
   writeCache(cacheDir, built);
   const m = built.meta;
+  if (m.unreadableRanges > 0) {
+    // Not an error (the export is still the best data there is) but never silent: these ranges now
+    // match every version of their package, so their findings may be false alarms.
+    io.stderr.write(`wirelock audit: warning: ${m.unreadableRanges} range event(s) have a version that cannot be read; those ranges are treated as covering every version (findings flagged "range unreadable"), e.g.\n${m.unreadableExamples.map((e) => `  ${e}\n`).join('')}`);
+  }
   if (values.json) writeJson(io, { cacheDir, ...m });
   else io.stdout.write(`indexed ${m.records} records (${m.malicious} malicious-package, ${m.withdrawn} withdrawn, ${m.otherEcosystems} other ecosystems) for ${m.packages} packages into ${cacheDir}\nnewest record ${m.newestModified}${m.sha256 ? `\nsha256 ${m.sha256}` : ''}${m.md5Verified ? ' (matches the MD5 the server states)' : ''}\n`);
   return EXIT.OK;
@@ -206,6 +223,7 @@ export const command: Command = {
       'skip-installed': { type: 'boolean', default: false },
       'max-db-age': { type: 'string', default: '7' },
       recursive: { type: 'boolean', short: 'r', default: false },
+      'skip-advisories': { type: 'boolean', default: false },
     });
     const format = values.json ? 'json' : values.format;
     if (!['table', 'json', 'sarif', 'cyclonedx'].includes(format)) throw new WirelockError('ERR_USAGE', `--format must be table, json, sarif or cyclonedx, not "${format}"`);
@@ -235,22 +253,34 @@ export const command: Command = {
       }
     }
 
-    let db: AdvisoryLookup;
+    // Without a database the checks that need none still run; the report says the advisory
+    // check was skipped, and the exit status stays non-zero unless the skip was asked for.
+    let db: AdvisoryLookup | undefined;
+    const skipped: SkippedCheck[] = [];
     const bar = progressBar(io.stderr);
     try {
-      if (values.db) db = openDatabase(resolve(io.cwd, values.db), bar);
+      if (values['skip-advisories']) {
+        if (values.db) throw new WirelockError('ERR_USAGE', '--skip-advisories and --db contradict each other');
+        skipped.push({ check: 'advisories', reason: '--skip-advisories' });
+      } else if (values.db) db = openDatabase(resolve(io.cwd, values.db), bar);
       else {
         const cacheDir = cacheDirOf(values['cache-dir'], io);
-        if (!isCacheDir(cacheDir)) throw new WirelockError('ERR_ADVISORY_DB', `advisory database ${cacheDir} does not exist; run \`wirelock audit db update\` or pass --db <zip|dir>`, { file: cacheDir });
-        db = openCache(cacheDir);
+        if (isCacheDir(cacheDir)) db = openCache(cacheDir);
+        else skipped.push({ check: 'advisories', reason: `no advisory database in ${cacheDir}; run \`wirelock audit db update\` or pass --db <zip|dir>` });
       }
     } finally {
       bar.done();
     }
-    const age = dbAgeDays(db.meta);
+    const age = db ? dbAgeDays(db.meta) : undefined;
     const c = palette(io, 'stderr');
-    if (age !== undefined && age > maxAge) {
+    if (db && age !== undefined && age > maxAge) {
       io.stderr.write(c.yellow(`wirelock audit: warning: the advisory database is stale: newest record is ${Math.floor(age)} day(s) old (${db.meta.newestModified}); run \`wirelock audit db update\`\n`));
+    }
+    if (db && db.meta.unreadableRanges > 0) {
+      io.stderr.write(c.dim(`wirelock audit: note: ${db.meta.unreadableRanges} advisory range event(s) cannot be read and are treated as covering every version (findings flagged "range unreadable")\n`));
+    }
+    for (const skip of skipped) {
+      io.stderr.write(c.yellow(`wirelock audit: warning: vulnerability and malicious-package check skipped (${skip.reason}); lockfile integrity, install scripts and network hooks were checked\n`));
     }
 
     const displayPath = (path: string) => {
@@ -286,18 +316,20 @@ export const command: Command = {
           for (const entry of outcome.expired) io.stderr.write(c.yellow(`wirelock audit: warning: ignore entry ${entry.id}${entry.package ? ` (${entry.package})` : ''} expired on ${entry.expires}; it no longer applies\n`));
           for (const entry of outcome.unused) io.stderr.write(c.dim(`wirelock audit: note: ignore entry ${entry.id} matched nothing\n`));
         }
-        finders.set(lockfileRel, lineFinder(readFileSync(lockfilePath, 'utf8')));
+        // Lines only for SARIF regions: indexing a 200,000-package lockfile's lines costs a second.
+        if (format === 'sarif') finders.set(lockfileRel, lineFinder(readFileSync(lockfilePath, 'utf8')));
         results.push(result);
         graphs.push(graph);
       }
     } finally {
-      db.close();
+      db?.close();
     }
 
     const first = results[0]!;
     const context: ReportContext = {
       tool: { name: 'wirelock', version: VERSION },
-      db: db.meta,
+      ...(db ? { db: db.meta } : {}),
+      ...(skipped.length ? { skipped } : {}),
       lockfileUri: first.lockfile,
       lineOf: (f) => (f.location?.pointer !== undefined ? finders.get(f.location.file)?.(f) : undefined),
     };
@@ -323,9 +355,12 @@ export const command: Command = {
     else io.stdout.write(text);
     const result = combined;
 
-    if (failOn === 'none') return EXIT.OK;
     const threshold = severityRank(failOn);
-    const failing = result.findings.filter((f) => !f.suppressed && severityRank(f.severity) >= threshold);
-    return failing.length > 0 ? EXIT.FINDINGS : EXIT.OK;
+    const failing = failOn === 'none' ? [] : result.findings.filter((f) => !f.suppressed && severityRank(f.severity) >= threshold);
+    if (failing.length > 0) return EXIT.FINDINGS;
+    // An audit that could not look for known-bad packages has not passed: only an explicit
+    // --skip-advisories turns the missing database into a deliberate choice.
+    if (skipped.length > 0 && !values['skip-advisories']) return EXIT.USAGE;
+    return EXIT.OK;
   },
 };
