@@ -8,6 +8,7 @@ import type * as Fs from 'node:fs';
 import type * as Util from 'node:util';
 import type * as WorkerThreads from 'node:worker_threads';
 import type * as Dns from 'node:dns';
+import type * as Dgram from 'node:dgram';
 
 /**
  * The real built-in modules. `process.getBuiltinModule` is not routed through module.register
@@ -30,7 +31,25 @@ export const real = {
   util: builtin<typeof Util>('node:util'),
   workerThreads: builtin<typeof WorkerThreads>('node:worker_threads'),
   dns: builtin<typeof Dns>('node:dns'),
+  dgram: builtin<typeof Dgram>('node:dgram'),
+  /** Node's TLS client implementation: `_tls_wrap.connect` is the function `tls.connect` exports, another name for it. */
+  tlsWrap: builtin<{ connect: typeof Tls.connect }>('_tls_wrap'),
 };
+
+/**
+ * A function compiled right after the baseline: V8 numbers scripts in compilation order, so a
+ * script whose id is above this one's was compiled after wirelock loaded and cannot be one of the
+ * Node scripts the baseline came from, whatever URL it claims. The random source keeps V8 from
+ * reusing a cached script.
+ */
+export const loadMarker: (() => unknown) | undefined = (() => {
+  try {
+    return new Function(`return ${Math.random()}`) as () => unknown;
+  } catch {
+    // --disallow-code-generation-from-strings: no marker, origins then rely on the source check.
+    return undefined;
+  }
+})();
 
 /** Functions wirelock itself calls during checks, taken before application code can replace them. */
 export const pristine = {
@@ -44,7 +63,25 @@ export const pristine = {
   getPrototypeOf: Reflect.getPrototypeOf,
   getCACertificates: (real.tls as { getCACertificates?: (type: string) => string[] }).getCACertificates,
   hasSubscribers: real.diagnosticsChannel.hasSubscribers,
+  /** For Node's own sources (`natives`), the truth a script claiming a `node:` URL is compared with. */
+  binding: (process as unknown as { binding?: (name: string) => unknown }).binding,
+  lookup: real.dns.lookup,
 };
+
+let nativesCache: Record<string, string> | null | undefined;
+/** The source Node compiled its built-in module `id` from, or undefined where Node does not expose it. */
+export function nativeSource(id: string): string | undefined {
+  if (nativesCache === undefined) {
+    try {
+      nativesCache = (pristine.binding?.call(process, 'natives') as Record<string, string> | undefined) ?? null;
+    } catch {
+      nativesCache = null;
+    }
+  }
+  const source = nativesCache?.[id];
+  return typeof source === 'string' ? source : undefined;
+}
+
 
 export const DISPATCHER_SYMBOL = Symbol.for('undici.globalDispatcher.1');
 
@@ -70,6 +107,8 @@ export const SLOTS: readonly Slot[] = [
   { name: 'http.Agent.prototype.createConnection', target: real.http.Agent.prototype, key: 'createConnection', kind: 'function' },
   { name: 'https.Agent.prototype.createConnection', target: real.https.Agent.prototype, key: 'createConnection', kind: 'function' },
   { name: 'tls.connect', target: real.tls, key: 'connect', kind: 'function' },
+  // The same function under its other name (`require('_tls_wrap')`, `process.getBuiltinModule('_tls_wrap')`).
+  { name: '_tls_wrap.connect', target: real.tlsWrap, key: 'connect', kind: 'function' },
   { name: 'tls.checkServerIdentity', target: real.tls, key: 'checkServerIdentity', kind: 'function' },
   { name: 'tls.createSecureContext', target: real.tls, key: 'createSecureContext', kind: 'function' },
   ...('setDefaultCACertificates' in real.tls

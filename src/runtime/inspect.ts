@@ -19,7 +19,7 @@ import {
 } from './findings.js';
 import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
 import { isWirelockValue } from './own.js';
-import { describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
+import { allowedOrigin, describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
 
 export interface InspectOptions {
   allow?: AllowList;
@@ -347,20 +347,20 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
   for (const slot of SLOTS) {
     const getter = slotGetter(slot);
     if (getter && getter !== loadTimeGetters.get(slot.name) && !own.has(getter) && !isWirelockValue(getter)) {
+      // A getter that is not the one the slot had when wirelock loaded is a finding whatever URL it
+      // claims: only an allow-listed tool located by its real file is accepted.
       const origin: FunctionOrigin = originOf ? originOf(getter) : { kind: 'unknown' };
-      if (origin.kind !== 'builtin') {
-        const url = responsibleUrl(origin);
-        const finding = makeFinding('hooked-api', 'high', `${slot.name} is an accessor not defined by Node: ${describeOrigin(origin)}`, {
-          origin: origin.kind,
-          defined: describeOrigin(origin),
-          accessor: true,
-          url: url ?? null,
-          package: packageOf(url) ?? null,
-        }, slot.name);
-        const allowedBy = allowedPath(entries, url);
-        out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
-        if (!allowedBy) continue;
-      }
+      const url = responsibleUrl(origin);
+      const finding = makeFinding('hooked-api', 'high', `${slot.name} is an accessor installed after wirelock loaded: ${describeOrigin(origin)}`, {
+        origin: origin.kind,
+        defined: describeOrigin(origin),
+        accessor: true,
+        url: url ?? null,
+        package: packageOf(url) ?? null,
+      }, slot.name);
+      const allowedBy = allowedOrigin(entries, origin);
+      out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
+      if (!allowedBy) continue;
     }
     const value = readSlot(slot);
     if (own.has(value) || isWirelockValue(value)) continue;
@@ -368,16 +368,20 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
     if (slot.kind === 'function') {
       if (value === undefined) continue;
       const origin: FunctionOrigin = originOf ? originOf(value) : pristine.isProxy(value) ? { kind: 'proxy' } : { kind: changed ? 'unknown' : 'builtin' };
-      if (origin.kind === 'builtin') continue;
+      // Unchanged since wirelock loaded and really Node's (by facts the code cannot choose: see
+      // origin.ts): not a hook. A changed slot is a finding even when it holds another of Node's
+      // functions (https.request swapped for http.request).
+      if (origin.kind === 'builtin' && !changed) continue;
       const url = responsibleUrl(origin);
-      const finding = makeFinding('hooked-api', 'high', `${slot.name} is not Node's own: ${describeOrigin(origin)}`, {
+      const title = origin.kind === 'builtin' ? `${slot.name} was replaced by another of Node's functions: ${describeOrigin(origin)}` : `${slot.name} is not Node's own: ${describeOrigin(origin)}`;
+      const finding = makeFinding('hooked-api', 'high', title, {
         origin: origin.kind,
         defined: describeOrigin(origin),
         url: url ?? null,
         package: packageOf(url) ?? null,
         changedSinceWirelockLoaded: changed,
       }, slot.name);
-      const allowedBy = allowedPath(entries, url);
+      const allowedBy = allowedOrigin(entries, origin);
       out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
     } else if (value !== undefined && value !== null && typeof value === 'object') {
       const method = slot.kind === 'dispatcher' ? 'dispatch' : 'createConnection';
@@ -400,6 +404,8 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
         // npm undici installs exactly such an Agent when it is first imported (wirelock imports it).
         const plainAgent =
           described?.ctor === 'Agent' &&
+          described.origin.fileVerified === true &&
+          described.methodOrigin.fileVerified === true &&
           /\/node_modules\/undici\/lib\/dispatcher\/agent\.js$/.test(responsibleUrl(described.origin) ?? '') &&
           /\/node_modules\/undici\/lib\/dispatcher\/[a-z-]+\.js$/.test(responsibleUrl(described.methodOrigin) ?? '');
         if (plainAgent) continue;
@@ -408,9 +414,7 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
         finding = makeFinding('agent-replaced', 'high', `${slot.name} is a ${evidence.class} from ${evidence.package ?? evidence.defined}`, evidence, slot.name);
       }
       // The class and the method that runs must both come from the allow-listed tool.
-      const userUrls = judged.filter((origin) => origin.kind !== 'builtin').map(responsibleUrl);
-      const names = userUrls.map((candidate) => allowedPath(entries, candidate));
-      const allowedBy = names.length > 0 && names.every(Boolean) ? names[0] : undefined;
+      const allowedBy = allowedOrigin(entries, ...judged);
       out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
     }
   }
