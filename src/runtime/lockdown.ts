@@ -28,6 +28,13 @@ export interface LockdownOptions extends TransportOptions {
   onFinding?: (finding: RuntimeFinding) => void;
   /** Use the inspector to attribute hooks (default true). */
   origins?: boolean;
+  /**
+   * Opt-in hardening: the watched slots, the network modules and the prototypes on the data path
+   * become non-configurable, so `Object.defineProperty` hooks fail outright and assignments go
+   * through the judged setter. Irreversible: a frozen lockdown cannot be released. See
+   * docs/runtime.md for what it breaks.
+   */
+  freeze?: boolean;
 }
 
 export interface Lockdown {
@@ -176,7 +183,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const onTamper: OnTamper = options.onTamper ?? 'block';
   if (onTamper !== 'block' && onTamper !== 'report') throw new WirelockError('ERR_USAGE', `onTamper must be "block" or "report", not ${JSON.stringify(onTamper)}`);
   const blockAt: Severity = options.blockAt ?? 'high';
-  const { onTamper: _t, blockAt: _b, allow, onFinding, origins, ...transportOptions } = options;
+  const { onTamper: _t, blockAt: _b, allow, onFinding, origins, freeze, ...transportOptions } = options;
   const engine = new PolicyEngine(policy, transportOptions, reportSender(policy, transportOptions));
   const recorded = new Map<string, RuntimeFinding>();
   const allowEntries = resolveAllowEntries(allow?.hookers);
@@ -641,6 +648,75 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   // `import { connect } from 'node:tls'` in modules loaded from now on sees the guard.
   syncBuiltinESMExports();
+  // Hardened-JavaScript style, scoped to the network: every own data property of the network
+  // modules and of the prototypes requests and responses pass through becomes a non-configurable
+  // accessor. Reads are unchanged; an assignment on the object itself is judged like a watched
+  // slot (allow-listed tools pass, others are refused); an assignment on an instance defines the
+  // instance's own property (no "override mistake"); Object.defineProperty on it throws.
+  function harden(): void {
+    for (const [name, { trap }] of trapped) {
+      const slot = SLOTS.find((candidate) => candidate.name === name)!;
+      Object.defineProperty(slot.target, slot.key, { ...trap, configurable: false });
+    }
+    const stream = process.getBuiltinModule('node:stream') as typeof import('node:stream');
+    const events = process.getBuiltinModule('node:events') as typeof import('node:events');
+    const objects: Array<[string, object]> = [
+      ['http', real.http],
+      ['https', real.https],
+      ['tls', real.tls],
+      ['net', real.net],
+      ['dns', real.dns],
+      ['dns.promises', real.dns.promises],
+      ['_tls_wrap', real.tlsWrap],
+      ['worker_threads', real.workerThreads],
+      ['http.Agent.prototype', real.http.Agent.prototype],
+      ['https.Agent.prototype', real.https.Agent.prototype],
+      ['http.ClientRequest.prototype', real.http.ClientRequest.prototype],
+      ['http.OutgoingMessage.prototype', real.http.OutgoingMessage.prototype],
+      ['net.Socket.prototype', real.net.Socket.prototype],
+      ['tls.TLSSocket.prototype', real.tls.TLSSocket.prototype],
+      ['stream.Duplex.prototype', stream.Duplex.prototype],
+      ['stream.Writable.prototype', stream.Writable.prototype],
+      ['stream.Readable.prototype', stream.Readable.prototype],
+      ['EventEmitter.prototype', events.EventEmitter.prototype],
+    ];
+    for (const [label, target] of objects) {
+      if (!target) continue;
+      for (const key of Reflect.ownKeys(target)) {
+        const descriptor = pristine.getOwnPropertyDescriptor(target, key)!;
+        if (!descriptor.configurable) continue;
+        if (!('value' in descriptor)) {
+          Object.defineProperty(target, key, { ...descriptor, configurable: false });
+          continue;
+        }
+        let current: unknown = descriptor.value;
+        const slot: Slot = { name: `${label}.${String(key)}`, target, key, kind: 'function' };
+        const get = (): unknown => current;
+        wirelockValues.add(get);
+        ownValues.add(get);
+        Object.defineProperty(target, key, {
+          configurable: false,
+          enumerable: descriptor.enumerable ?? false,
+          get,
+          set(this: unknown, next: unknown) {
+            if (this !== target) {
+              Object.defineProperty(this as object, key, { value: next, writable: true, enumerable: true, configurable: true });
+              return;
+            }
+            if (next === current) return;
+            judgeWrite(slot, next, () => {
+              current = next;
+            });
+          },
+        });
+      }
+      Object.preventExtensions(target);
+    }
+    const binding = pristine.getOwnPropertyDescriptor(process, 'binding');
+    if (binding?.configurable) Object.defineProperty(process, 'binding', { ...binding, writable: false, configurable: false });
+    syncBuiltinESMExports();
+  }
+  if (freeze) harden();
   baseline = new Map(SLOTS.map((slot) => [slot.name, { value: readSlot(slot), getter: slotGetter(slot) }]));
   observed = signals();
 
@@ -668,6 +744,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     },
     release() {
       if (released) return;
+      if (freeze) throw new WirelockError('ERR_USAGE', 'a lockdown started with freeze: true cannot be released (its properties are non-configurable)');
       released = true;
       for (const [name, { descriptor, trap, read }] of trapped) {
         const slot = SLOTS.find((candidate) => candidate.name === name)!;
