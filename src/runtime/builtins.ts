@@ -53,6 +53,12 @@ export const loadMarker: (() => unknown) | undefined = (() => {
 
 /** Functions wirelock itself calls during checks, taken before application code can replace them. */
 export const pristine = {
+  /**
+   * Calls to Node's original functions go through this captured Reflect.apply, never through
+   * `fn.call(...)`: `Function.prototype.call` is resolved at call time, and code that replaces it
+   * would receive the original, unguarded function as `this` (and could then connect with it).
+   */
+  apply: Reflect.apply,
   readFileSync: real.fs.readFileSync,
   openSync: real.fs.openSync,
   readSync: real.fs.readSync,
@@ -73,7 +79,7 @@ let nativesCache: Record<string, string> | null | undefined;
 export function nativeSource(id: string): string | undefined {
   if (nativesCache === undefined) {
     try {
-      nativesCache = (pristine.binding?.call(process, 'natives') as Record<string, string> | undefined) ?? null;
+      nativesCache = (pristine.binding ? (pristine.apply(pristine.binding, process, ['natives']) as Record<string, string> | undefined) : undefined) ?? null;
     } catch {
       nativesCache = null;
     }
@@ -95,6 +101,8 @@ export interface Slot {
   kind: SlotKind;
   /** Read through the prototype chain: the slot is usually inherited, and defining it is the hook. */
   inherited?: boolean;
+  /** Watched by identity only, never trapped: a getter there would run on every call in the process. */
+  watchOnly?: boolean;
 }
 
 export const SLOTS: readonly Slot[] = [
@@ -120,6 +128,13 @@ export const SLOTS: readonly Slot[] = [
   { name: 'net.Socket.prototype.write', target: real.net.Socket.prototype, key: 'write', kind: 'function', inherited: true },
   { name: 'tls.TLSSocket.prototype.write', target: real.tls.TLSSocket.prototype, key: 'write', kind: 'function', inherited: true },
   { name: 'globalThis.fetch', target: globalThis, key: 'fetch', kind: 'function' },
+  // Not network functions, but whoever replaces them is handed every original function a guard
+  // forwards to (as `this`) and can then call it unguarded; wirelock itself calls through a
+  // captured Reflect.apply.
+  { name: 'Function.prototype.call', target: Function.prototype, key: 'call', kind: 'function', watchOnly: true },
+  { name: 'Function.prototype.apply', target: Function.prototype, key: 'apply', kind: 'function', watchOnly: true },
+  { name: 'Function.prototype.bind', target: Function.prototype, key: 'bind', kind: 'function', watchOnly: true },
+  { name: 'Reflect.apply', target: Reflect, key: 'apply', kind: 'function', watchOnly: true },
   { name: 'undici.globalDispatcher', target: globalThis, key: DISPATCHER_SYMBOL, kind: 'dispatcher' },
 ];
 
@@ -130,7 +145,7 @@ export function readSlot(slot: Slot): unknown {
   if (!descriptor) return undefined;
   if ('value' in descriptor) return descriptor.value;
   try {
-    return descriptor.get?.call(slot.target);
+    return descriptor.get ? pristine.apply(descriptor.get, slot.target, []) : undefined;
   } catch {
     return undefined;
   }
@@ -162,7 +177,7 @@ export const loadTimeDefaultCas: readonly string[] | undefined = safeDefaultCas(
 
 export function safeDefaultCas(): readonly string[] | undefined {
   try {
-    return pristine.getCACertificates?.call(real.tls, 'default');
+    return pristine.getCACertificates ? pristine.apply(pristine.getCACertificates, real.tls, ['default']) : undefined;
   } catch {
     return undefined;
   }

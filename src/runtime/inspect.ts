@@ -176,7 +176,7 @@ function describeFileOnce(text: string): Array<{ subject: string; pin: string }>
 
 function bundledCas(): readonly string[] | undefined {
   try {
-    return pristine.getCACertificates?.call(real.tls, 'bundled');
+    return pristine.getCACertificates ? pristine.apply(pristine.getCACertificates, real.tls, ['bundled']) : undefined;
   } catch {
     return undefined;
   }
@@ -371,7 +371,8 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
       // Unchanged since wirelock loaded and really Node's (by facts the code cannot choose: see
       // origin.ts): not a hook. A changed slot is a finding even when it holds another of Node's
       // functions (https.request swapped for http.request).
-      if (origin.kind === 'builtin' && !changed) continue;
+      // V8's own functions (Function.prototype.call) have no script: native, and unchanged, is fine.
+      if ((origin.kind === 'builtin' || origin.kind === 'native') && !changed) continue;
       const url = responsibleUrl(origin);
       const title = origin.kind === 'builtin' ? `${slot.name} was replaced by another of Node's functions: ${describeOrigin(origin)}` : `${slot.name} is not Node's own: ${describeOrigin(origin)}`;
       const finding = makeFinding('hooked-api', 'high', title, {

@@ -68,7 +68,7 @@ const NETWORK_BINDINGS = new Set(['tcp_wrap', 'tls_wrap', 'udp_wrap', 'cares_wra
 
 function keylogListeners(agent: unknown): number {
   const count = (agent as { listenerCount?: unknown } | undefined)?.listenerCount;
-  return typeof count === 'function' ? (count as (event: string) => number).call(agent, 'keylog') : 0;
+  return typeof count === 'function' ? (pristine.apply(count, agent, ['keylog']) as number) : 0;
 }
 
 export function activeLockdown(): Lockdown | undefined {
@@ -443,7 +443,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       // TLS over a local socket file is not network egress; integrity still applies.
       const refused = gate(connectOptions.path, 0);
       if (refused) return refusedSocket(refused) as TLSSocket;
-      return (originalTlsConnect as (...a: unknown[]) => TLSSocket).call(real.tls, connectOptions, ...(callback ? [callback] : []));
+      return pristine.apply(originalTlsConnect, real.tls, callback ? [connectOptions, callback] : [connectOptions]) as TLSSocket;
     }
     const host = String(connectOptions.servername || connectOptions.host || 'localhost');
     const port = Number(connectOptions.port) || 443;
@@ -460,7 +460,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const originalSocketConnect = real.net.Socket.prototype.connect as (...a: unknown[]) => Socket;
   const lockedSocketConnect = function connect(this: Socket, ...args: unknown[]): Socket {
     const { options: target, callback } = normalizeConnectArgs(args);
-    const forward = (): Socket => originalSocketConnect.call(this, target, ...(callback ? [callback] : []));
+    const forward = (): Socket => pristine.apply(originalSocketConnect, this, callback ? [target, callback] : [target]) as Socket;
     if (typeof target.path === 'string' && target.path !== '' && target.port === undefined) return forward();
     const host = String(target.host || 'localhost');
     const port = Number(target.port) || 0;
@@ -490,7 +490,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     if (typeof target.path !== 'string' || target.port !== undefined) pinLookup(target, host, port, 'http:');
     internal.push(destinationKey(host, target.port));
     try {
-      return originalHttpCreateConnection.call(this, target, ...(callback ? [callback] : []));
+      return pristine.apply(originalHttpCreateConnection, this, callback ? [target, callback] : [target]) as Socket | undefined;
     } finally {
       internal.pop();
     }
@@ -504,7 +504,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     if (onTamper === 'block') {
       throw new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}: refused`, { finding: finding.key, severity: finding.severity });
     }
-    originalSetDefaultCas?.call(real.tls, certs);
+    if (originalSetDefaultCas) pristine.apply(originalSetDefaultCas, real.tls, [certs]);
     observed = signals();
   };
 
@@ -552,9 +552,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     const descriptor = pristine.getOwnPropertyDescriptor(slot.target, slot.key);
     if (!descriptor?.configurable) return;
     let current: unknown = descriptor.value;
-    const read = (): unknown => (descriptor.get ? descriptor.get.call(slot.target) : current);
+    const read = (): unknown => (descriptor.get ? pristine.apply(descriptor.get, slot.target, []) : current);
     const write = (next: unknown): void => {
-      if (descriptor.set) descriptor.set.call(slot.target, next);
+      if (descriptor.set) pristine.apply(descriptor.set, slot.target, [next]);
       else current = next;
     };
     const trap: PropertyDescriptor = {
@@ -575,7 +575,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     wirelockValues.add(read);
     trapped.set(slot.name, { descriptor, trap, read });
   };
-  for (const slot of SLOTS) if (!slot.inherited) arm(slot);
+  for (const slot of SLOTS) if (!slot.inherited && !slot.watchOnly) arm(slot);
 
   // A worker thread gets fresh built-ins that none of the guards above reach (and preloads given
   // with --import do not run in it): each new worker is a finding, refused when it blocks.
@@ -612,7 +612,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
           process.nextTick(callback, refused);
           return undefined;
         }
-        return (original as (...args: unknown[]) => unknown).call(this, hostname, ...rest);
+        return pristine.apply(original as (...args: unknown[]) => unknown, this, [hostname, ...rest]);
       };
       Object.defineProperty(guarded, 'name', { value: (original as { name: string }).name });
       Object.defineProperty(target, key, { ...descriptor, value: guarded });
@@ -640,7 +640,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
         record(finding);
         if (refused) throw new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}`, { finding: finding.key, severity: finding.severity });
       }
-      return originalBinding.call(process, name);
+      return pristine.apply(originalBinding, process, [name]);
     };
     Object.defineProperty(process, 'binding', { value: lockedBinding, writable: true, enumerable: true, configurable: true });
     wirelockValues.add(lockedBinding);

