@@ -140,6 +140,14 @@ function inspectorFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
   }
 }
 
+/** --expose-internals (command line only; Node refuses it in NODE_OPTIONS) hands out internalBinding. */
+function internalsFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
+  const flag = facts.flags.all.find((arg) => arg === '--expose-internals' || arg === '--expose_internals');
+  if (flag) {
+    out.push(makeFinding('raw-binding', 'critical', `${flag}: any code can reach internalBinding('tcp_wrap') and open sockets no guard sees`, { flag }, '--expose-internals'));
+  }
+}
+
 function keylogFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
   for (const file of [...facts.flags.keylog, ...facts.currentNodeOptions.keylog]) {
     out.push(makeFinding('tls-keylog', 'critical', `--tls-keylog writes TLS session keys to ${file}`, { file }, '--tls-keylog'));
@@ -520,6 +528,7 @@ export function collectFindings(options: InspectOptions = {}, limits: string[] =
   run('preload', () => preloadFindings(facts, entries, out));
   run('inspector', () => inspectorFindings(facts, out));
   run('keylog', () => keylogFindings(facts, out));
+  run('internals', () => internalsFindings(facts, out));
   run('ca', () => caFindings(facts, allow, out));
   run('tls-verification', () => tlsVerificationFindings(facts, out));
   run('proxy', () => proxyFindings(facts, allow, out));
