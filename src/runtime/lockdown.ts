@@ -410,8 +410,14 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     const guardedLookup = ((hostname: string, lookupOptions: unknown, maybeCallback: unknown) => {
       const done = (typeof lookupOptions === 'function' ? lookupOptions : maybeCallback) as (error: Error | null, address?: unknown, family?: number) => void;
       const opts = typeof lookupOptions === 'function' || lookupOptions === null || typeof lookupOptions !== 'object' ? {} : lookupOptions;
-      base(hostname, opts, (error, address, family) => {
-        if (error) return done(error, address, family);
+      base(hostname, opts, (error, rawAddress, rawFamily) => {
+        if (error) return done(error, rawAddress, rawFamily);
+        // The answer is copied before it is judged: entries with getters must not show the check
+        // one address and Node another.
+        const address: unknown = Array.isArray(rawAddress)
+          ? Array.from(rawAddress as Array<{ address?: unknown; family?: unknown }>, (entry) => ({ address: String(entry?.address), family: Number(entry?.family) }))
+          : String(rawAddress);
+        const family = rawFamily === undefined ? undefined : Number(rawFamily);
         const addresses = addressesOf(address);
         const judge = (known: ReadonlySet<string>): void => {
           for (const candidate of addresses) {

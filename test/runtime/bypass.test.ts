@@ -201,7 +201,7 @@ describe('class 1: origin is judged by facts the hook cannot choose', { concurre
     });
   }
 
-  test('a genuine slot value is still Node\'s own: a clean lockdown reports no hook, and the finding names the forgery', async () => {
+  test('a genuine slot value is still Node\'s own: a clean lockdown reports no hook; the finding names the forgery; a swap for another Node function is a finding', async () => {
     await underLockdown(policy(), [], async (handle) => {
       assert.deepEqual(handle.recheck().filter((f) => f.key.startsWith('hooked-api')), []);
       const restore = HOOKS[0]!.install();
@@ -210,6 +210,14 @@ describe('class 1: origin is judged by facts the hook cannot choose', { concurre
         assert.match(String(finding?.evidence.defined), /claims to be Node's own, but compiled after wirelock loaded/);
       } finally {
         restore();
+      }
+      // Even another of Node's own functions is a finding in a slot that changed after lockdown.
+      const restoreGet = saved(https, 'get');
+      try {
+        Object.defineProperty(https, 'get', { value: http.get, writable: true, configurable: true, enumerable: true });
+        assert.equal(handle.recheck().find((f) => f.key === 'hooked-api:https.get')?.severity, 'high');
+      } finally {
+        restoreGet();
       }
     });
   });
@@ -398,7 +406,8 @@ describe('class 2: other names of the same function', { concurrency: false }, ()
         return Reflect.apply(connect!, this, [req, ...rest]);
       };
       proto.writeUtf8String = function (this: unknown, req: unknown, ...rest: unknown[]) {
-        WriteWrap ??= (req as { constructor: typeof WriteWrap }).constructor;
+        // Node 24 may try a synchronous write first, without a request object.
+        if (req) WriteWrap ??= (req as { constructor: typeof WriteWrap }).constructor;
         return Reflect.apply(writeUtf8String!, this, [req, ...rest]);
       };
       try {
@@ -413,6 +422,7 @@ describe('class 2: other names of the same function', { concurrency: false }, ()
       const request = new ConnectWrap!();
       request.oncomplete = (status) => {
         if (status !== 0) return handle.close();
+        WriteWrap ??= (process as unknown as { binding: (name: string) => { WriteWrap: typeof WriteWrap } }).binding('stream_wrap').WriteWrap;
         const write = new WriteWrap!();
         Object.assign(write, { handle, async: false, oncomplete: () => handle.close() });
         handle.writeUtf8String(write, SECRET);
