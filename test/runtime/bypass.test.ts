@@ -23,7 +23,6 @@ import { startLab, type Lab } from './support.js';
 
 const require = createRequire(import.meta.url);
 const SECRET = 'TOP-SECRET-BODY-4711';
-const TOKEN = 'ENV-TOKEN-0042';
 const settle = (ms = 250): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 let lab: Lab;
