@@ -56,14 +56,16 @@ export async function run(): Promise<void> {
     handle.release();
   }
 
-  const widths = [28, 26, 22];
+  const widths = [28, 26, 20, 20];
+  const plainMedian = median(latency['undici (plain)']!);
   const base = median(latency['wirelock dispatcher']!);
-  console.log(formatRow(['client', 'new connection (median ms)', 'ratio to wirelock'], widths));
+  console.log(formatRow(['client', 'new connection (median ms)', 'ratio to plain', 'ratio to wirelock'], widths));
   for (const [name, values] of Object.entries(latency)) {
-    console.log(formatRow([name, median(values).toFixed(3), `${(median(values) / base).toFixed(3)}x`], widths));
+    console.log(formatRow([name, median(values).toFixed(3), `${(median(values) / plainMedian).toFixed(3)}x`, `${(median(values) / base).toFixed(3)}x`], widths));
   }
   const gateMs = median(gate) / 1000;
-  console.log(`integrity gate alone (check(), no change): median ${median(gate).toFixed(2)} us = ${((gateMs / base) * 100).toFixed(2)}% of a new wirelock connection`);
+  console.log(`integrity gate alone (check(), no change): median ${median(gate).toFixed(2)} us = ${((gateMs / base) * 100).toFixed(2)}% of a new wirelock connection (target: under 10 us)`);
+  console.log(`lockdown new connection vs plain undici: ${(median(latency['lockdown (gate + policy)']!) / plainMedian).toFixed(3)}x (target: within 1.10x)`);
   console.log(`full re-inspection after a change (recheck(), inspector origins): median ${median(full).toFixed(1)} ms`);
   console.log(`(${blocks} interleaved blocks of ${perBlock} new connections per client, 2000 gate calls per block)`);
   await Promise.all([plain.close(), wirelock.close()]);

@@ -8,6 +8,7 @@ import type * as Fs from 'node:fs';
 import type * as Util from 'node:util';
 import type * as WorkerThreads from 'node:worker_threads';
 import type * as Dns from 'node:dns';
+import type * as Dgram from 'node:dgram';
 
 /**
  * The real built-in modules. `process.getBuiltinModule` is not routed through module.register
@@ -30,10 +31,34 @@ export const real = {
   util: builtin<typeof Util>('node:util'),
   workerThreads: builtin<typeof WorkerThreads>('node:worker_threads'),
   dns: builtin<typeof Dns>('node:dns'),
+  dgram: builtin<typeof Dgram>('node:dgram'),
+  /** Node's TLS client implementation: `_tls_wrap.connect` is the function `tls.connect` exports, another name for it. */
+  tlsWrap: builtin<{ connect: typeof Tls.connect }>('_tls_wrap'),
 };
+
+/**
+ * A function compiled right after the baseline: V8 numbers scripts in compilation order, so a
+ * script whose id is above this one's was compiled after wirelock loaded and cannot be one of the
+ * Node scripts the baseline came from, whatever URL it claims. The random source keeps V8 from
+ * reusing a cached script.
+ */
+export const loadMarker: (() => unknown) | undefined = (() => {
+  try {
+    return new Function(`return ${Math.random()}`) as () => unknown;
+  } catch {
+    // --disallow-code-generation-from-strings: no marker, origins then rely on the source check.
+    return undefined;
+  }
+})();
 
 /** Functions wirelock itself calls during checks, taken before application code can replace them. */
 export const pristine = {
+  /**
+   * Calls to Node's original functions go through this captured Reflect.apply, never through
+   * `fn.call(...)`: `Function.prototype.call` is resolved at call time, and code that replaces it
+   * would receive the original, unguarded function as `this` (and could then connect with it).
+   */
+  apply: Reflect.apply,
   readFileSync: real.fs.readFileSync,
   openSync: real.fs.openSync,
   readSync: real.fs.readSync,
@@ -44,7 +69,25 @@ export const pristine = {
   getPrototypeOf: Reflect.getPrototypeOf,
   getCACertificates: (real.tls as { getCACertificates?: (type: string) => string[] }).getCACertificates,
   hasSubscribers: real.diagnosticsChannel.hasSubscribers,
+  /** For Node's own sources (`natives`), the truth a script claiming a `node:` URL is compared with. */
+  binding: (process as unknown as { binding?: (name: string) => unknown }).binding,
+  lookup: real.dns.lookup,
 };
+
+let nativesCache: Record<string, string> | null | undefined;
+/** The source Node compiled its built-in module `id` from, or undefined where Node does not expose it. */
+export function nativeSource(id: string): string | undefined {
+  if (nativesCache === undefined) {
+    try {
+      nativesCache = (pristine.binding ? (pristine.apply(pristine.binding, process, ['natives']) as Record<string, string> | undefined) : undefined) ?? null;
+    } catch {
+      nativesCache = null;
+    }
+  }
+  const source = nativesCache?.[id];
+  return typeof source === 'string' ? source : undefined;
+}
+
 
 export const DISPATCHER_SYMBOL = Symbol.for('undici.globalDispatcher.1');
 
@@ -58,6 +101,8 @@ export interface Slot {
   kind: SlotKind;
   /** Read through the prototype chain: the slot is usually inherited, and defining it is the hook. */
   inherited?: boolean;
+  /** Watched by identity only, never trapped: a getter there would run on every call in the process. */
+  watchOnly?: boolean;
 }
 
 export const SLOTS: readonly Slot[] = [
@@ -70,6 +115,8 @@ export const SLOTS: readonly Slot[] = [
   { name: 'http.Agent.prototype.createConnection', target: real.http.Agent.prototype, key: 'createConnection', kind: 'function' },
   { name: 'https.Agent.prototype.createConnection', target: real.https.Agent.prototype, key: 'createConnection', kind: 'function' },
   { name: 'tls.connect', target: real.tls, key: 'connect', kind: 'function' },
+  // The same function under its other name (`require('_tls_wrap')`, `process.getBuiltinModule('_tls_wrap')`).
+  { name: '_tls_wrap.connect', target: real.tlsWrap, key: 'connect', kind: 'function' },
   { name: 'tls.checkServerIdentity', target: real.tls, key: 'checkServerIdentity', kind: 'function' },
   { name: 'tls.createSecureContext', target: real.tls, key: 'createSecureContext', kind: 'function' },
   ...('setDefaultCACertificates' in real.tls
@@ -81,6 +128,13 @@ export const SLOTS: readonly Slot[] = [
   { name: 'net.Socket.prototype.write', target: real.net.Socket.prototype, key: 'write', kind: 'function', inherited: true },
   { name: 'tls.TLSSocket.prototype.write', target: real.tls.TLSSocket.prototype, key: 'write', kind: 'function', inherited: true },
   { name: 'globalThis.fetch', target: globalThis, key: 'fetch', kind: 'function' },
+  // Not network functions, but whoever replaces them is handed every original function a guard
+  // forwards to (as `this`) and can then call it unguarded; wirelock itself calls through a
+  // captured Reflect.apply.
+  { name: 'Function.prototype.call', target: Function.prototype, key: 'call', kind: 'function', watchOnly: true },
+  { name: 'Function.prototype.apply', target: Function.prototype, key: 'apply', kind: 'function', watchOnly: true },
+  { name: 'Function.prototype.bind', target: Function.prototype, key: 'bind', kind: 'function', watchOnly: true },
+  { name: 'Reflect.apply', target: Reflect, key: 'apply', kind: 'function', watchOnly: true },
   { name: 'undici.globalDispatcher', target: globalThis, key: DISPATCHER_SYMBOL, kind: 'dispatcher' },
 ];
 
@@ -91,7 +145,7 @@ export function readSlot(slot: Slot): unknown {
   if (!descriptor) return undefined;
   if ('value' in descriptor) return descriptor.value;
   try {
-    return descriptor.get?.call(slot.target);
+    return descriptor.get ? pristine.apply(descriptor.get, slot.target, []) : undefined;
   } catch {
     return undefined;
   }
@@ -123,7 +177,7 @@ export const loadTimeDefaultCas: readonly string[] | undefined = safeDefaultCas(
 
 export function safeDefaultCas(): readonly string[] | undefined {
   try {
-    return pristine.getCACertificates?.call(real.tls, 'default');
+    return pristine.getCACertificates ? pristine.apply(pristine.getCACertificates, real.tls, ['default']) : undefined;
   } catch {
     return undefined;
   }

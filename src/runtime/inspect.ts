@@ -19,7 +19,7 @@ import {
 } from './findings.js';
 import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
 import { isWirelockValue } from './own.js';
-import { describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
+import { allowedOrigin, describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
 
 export interface InspectOptions {
   allow?: AllowList;
@@ -140,6 +140,14 @@ function inspectorFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
   }
 }
 
+/** --expose-internals (command line only; Node refuses it in NODE_OPTIONS) hands out internalBinding. */
+function internalsFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
+  const flag = facts.flags.all.find((arg) => arg === '--expose-internals' || arg === '--expose_internals');
+  if (flag) {
+    out.push(makeFinding('raw-binding', 'critical', `${flag}: any code can reach internalBinding('tcp_wrap') and open sockets no guard sees`, { flag }, '--expose-internals'));
+  }
+}
+
 function keylogFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
   for (const file of [...facts.flags.keylog, ...facts.currentNodeOptions.keylog]) {
     out.push(makeFinding('tls-keylog', 'critical', `--tls-keylog writes TLS session keys to ${file}`, { file }, '--tls-keylog'));
@@ -176,7 +184,7 @@ function describeFileOnce(text: string): Array<{ subject: string; pin: string }>
 
 function bundledCas(): readonly string[] | undefined {
   try {
-    return pristine.getCACertificates?.call(real.tls, 'bundled');
+    return pristine.getCACertificates ? pristine.apply(pristine.getCACertificates, real.tls, ['bundled']) : undefined;
   } catch {
     return undefined;
   }
@@ -347,20 +355,20 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
   for (const slot of SLOTS) {
     const getter = slotGetter(slot);
     if (getter && getter !== loadTimeGetters.get(slot.name) && !own.has(getter) && !isWirelockValue(getter)) {
+      // A getter that is not the one the slot had when wirelock loaded is a finding whatever URL it
+      // claims: only an allow-listed tool located by its real file is accepted.
       const origin: FunctionOrigin = originOf ? originOf(getter) : { kind: 'unknown' };
-      if (origin.kind !== 'builtin') {
-        const url = responsibleUrl(origin);
-        const finding = makeFinding('hooked-api', 'high', `${slot.name} is an accessor not defined by Node: ${describeOrigin(origin)}`, {
-          origin: origin.kind,
-          defined: describeOrigin(origin),
-          accessor: true,
-          url: url ?? null,
-          package: packageOf(url) ?? null,
-        }, slot.name);
-        const allowedBy = allowedPath(entries, url);
-        out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
-        if (!allowedBy) continue;
-      }
+      const url = responsibleUrl(origin);
+      const finding = makeFinding('hooked-api', 'high', `${slot.name} is an accessor installed after wirelock loaded: ${describeOrigin(origin)}`, {
+        origin: origin.kind,
+        defined: describeOrigin(origin),
+        accessor: true,
+        url: url ?? null,
+        package: packageOf(url) ?? null,
+      }, slot.name);
+      const allowedBy = allowedOrigin(entries, origin);
+      out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
+      if (!allowedBy) continue;
     }
     const value = readSlot(slot);
     if (own.has(value) || isWirelockValue(value)) continue;
@@ -368,16 +376,21 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
     if (slot.kind === 'function') {
       if (value === undefined) continue;
       const origin: FunctionOrigin = originOf ? originOf(value) : pristine.isProxy(value) ? { kind: 'proxy' } : { kind: changed ? 'unknown' : 'builtin' };
-      if (origin.kind === 'builtin') continue;
+      // Unchanged since wirelock loaded and really Node's (by facts the code cannot choose: see
+      // origin.ts): not a hook. A changed slot is a finding even when it holds another of Node's
+      // functions (https.request swapped for http.request).
+      // V8's own functions (Function.prototype.call) have no script: native, and unchanged, is fine.
+      if ((origin.kind === 'builtin' || origin.kind === 'native') && !changed) continue;
       const url = responsibleUrl(origin);
-      const finding = makeFinding('hooked-api', 'high', `${slot.name} is not Node's own: ${describeOrigin(origin)}`, {
+      const title = origin.kind === 'builtin' ? `${slot.name} was replaced by another of Node's functions: ${describeOrigin(origin)}` : `${slot.name} is not Node's own: ${describeOrigin(origin)}`;
+      const finding = makeFinding('hooked-api', 'high', title, {
         origin: origin.kind,
         defined: describeOrigin(origin),
         url: url ?? null,
         package: packageOf(url) ?? null,
         changedSinceWirelockLoaded: changed,
       }, slot.name);
-      const allowedBy = allowedPath(entries, url);
+      const allowedBy = allowedOrigin(entries, origin);
       out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
     } else if (value !== undefined && value !== null && typeof value === 'object') {
       const method = slot.kind === 'dispatcher' ? 'dispatch' : 'createConnection';
@@ -400,6 +413,8 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
         // npm undici installs exactly such an Agent when it is first imported (wirelock imports it).
         const plainAgent =
           described?.ctor === 'Agent' &&
+          described.origin.fileVerified === true &&
+          described.methodOrigin.fileVerified === true &&
           /\/node_modules\/undici\/lib\/dispatcher\/agent\.js$/.test(responsibleUrl(described.origin) ?? '') &&
           /\/node_modules\/undici\/lib\/dispatcher\/[a-z-]+\.js$/.test(responsibleUrl(described.methodOrigin) ?? '');
         if (plainAgent) continue;
@@ -408,9 +423,7 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
         finding = makeFinding('agent-replaced', 'high', `${slot.name} is a ${evidence.class} from ${evidence.package ?? evidence.defined}`, evidence, slot.name);
       }
       // The class and the method that runs must both come from the allow-listed tool.
-      const userUrls = judged.filter((origin) => origin.kind !== 'builtin').map(responsibleUrl);
-      const names = userUrls.map((candidate) => allowedPath(entries, candidate));
-      const allowedBy = names.length > 0 && names.every(Boolean) ? names[0] : undefined;
+      const allowedBy = allowedOrigin(entries, ...judged);
       out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
     }
   }
@@ -515,6 +528,7 @@ export function collectFindings(options: InspectOptions = {}, limits: string[] =
   run('preload', () => preloadFindings(facts, entries, out));
   run('inspector', () => inspectorFindings(facts, out));
   run('keylog', () => keylogFindings(facts, out));
+  run('internals', () => internalsFindings(facts, out));
   run('ca', () => caFindings(facts, allow, out));
   run('tls-verification', () => tlsVerificationFindings(facts, out));
   run('proxy', () => proxyFindings(facts, allow, out));

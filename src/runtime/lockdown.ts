@@ -1,8 +1,9 @@
 import { syncBuiltinESMExports } from 'node:module';
-import type { Socket } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { Agent as UndiciAgent } from 'undici';
 import { WirelockError } from '../errors.js';
+import { findDomainPolicy, isLoopbackHost, normalizeHost } from '../policy/match.js';
 import type { Policy } from '../policy/types.js';
 import { createDispatcher } from '../transport/dispatcher.js';
 import { PolicyEngine, type TransportOptions } from '../transport/engine.js';
@@ -10,8 +11,8 @@ import { reportSender } from '../transport/fetch.js';
 import { buildRuntimeFindingReport } from '../transport/report.js';
 import { CHANNELS_RUNTIME } from './channels.js';
 import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
-import { allowedPath, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
-import { describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
+import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
+import { allowedOrigin, describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
 import { NETWORK_CHANNELS, collectFindings, loaderFindings, tracerPid } from './inspect.js';
 
@@ -28,6 +29,13 @@ export interface LockdownOptions extends TransportOptions {
   onFinding?: (finding: RuntimeFinding) => void;
   /** Use the inspector to attribute hooks (default true). */
   origins?: boolean;
+  /**
+   * Opt-in hardening: the watched slots, the network modules and the prototypes on the data path
+   * become non-configurable, so `Object.defineProperty` hooks fail outright and assignments go
+   * through the judged setter. Irreversible: a frozen lockdown cannot be released. See
+   * docs/runtime.md for what it breaks.
+   */
+  freeze?: boolean;
 }
 
 export interface Lockdown {
@@ -56,9 +64,12 @@ export interface Lockdown {
 
 let active: Lockdown | undefined;
 
+/** Bindings whose handles open sockets or resolve names without going through net, tls or dns. */
+const NETWORK_BINDINGS = new Set(['tcp_wrap', 'tls_wrap', 'udp_wrap', 'cares_wrap', 'pipe_wrap', 'stream_wrap', 'js_stream']);
+
 function keylogListeners(agent: unknown): number {
   const count = (agent as { listenerCount?: unknown } | undefined)?.listenerCount;
-  return typeof count === 'function' ? (count as (event: string) => number).call(agent, 'keylog') : 0;
+  return typeof count === 'function' ? (pristine.apply(count, agent, ['keylog']) as number) : 0;
 }
 
 export function activeLockdown(): Lockdown | undefined {
@@ -67,19 +78,48 @@ export function activeLockdown(): Lockdown | undefined {
 
 type Callback = (...args: unknown[]) => void;
 
-/** tls.connect / net.Socket#connect argument forms: (options[, cb]), (port[, host][, options][, cb]), (path[, options][, cb]). */
+/**
+ * A plain, prototype-less copy of caller-owned connect options, each property read exactly once.
+ * The guard checks this copy and hands Node this same copy, so a getter, a Proxy or a polluted
+ * prototype cannot answer the check one way and Node another. Inherited properties are copied too
+ * (Node's net reads them), up to Object.prototype, which Node's own copies do not consult either.
+ */
+function snapshotOptions(value: object): Record<string, unknown> {
+  const keys = new Set<PropertyKey>();
+  for (let layer: object | null = value; layer && layer !== Object.prototype; layer = Reflect.getPrototypeOf(layer)) {
+    for (const key of Reflect.ownKeys(layer)) keys.add(key);
+  }
+  const copy = Object.create(null) as Record<PropertyKey, unknown>;
+  for (const key of keys) copy[key] = (value as Record<PropertyKey, unknown>)[key];
+  // Names reach Node as the string that was checked (an object's toString could change its answer).
+  for (const key of ['host', 'hostname', 'servername', 'path']) {
+    const field = copy[key];
+    if (field !== undefined && field !== null && typeof field === 'object') copy[key] = String(field);
+  }
+  // Read by Node inside tls.connect: a Proxy array would run the caller's code there.
+  if (copy.ALPNProtocols !== undefined && copy.ALPNProtocols !== null && typeof copy.ALPNProtocols === 'object' && !ArrayBuffer.isView(copy.ALPNProtocols)) {
+    copy.ALPNProtocols = Array.from(copy.ALPNProtocols as ArrayLike<unknown>);
+  }
+  return copy as Record<string, unknown>;
+}
+
+/**
+ * tls.connect / net.Socket#connect argument forms: (options[, cb]), (port[, host][, options][, cb]),
+ * (path[, options][, cb]), or the array net's own normalizeArgs returns. `options` is the snapshot
+ * that must then be passed on instead of the caller's arguments.
+ */
 function normalizeConnectArgs(args: unknown[]): { options: Record<string, unknown>; callback: Callback | undefined } {
   let index = 0;
-  let options: Record<string, unknown> = {};
+  let options: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   const first = args[0];
-  if (Array.isArray(first)) return normalizeConnectArgs(first);
+  if (Array.isArray(first)) return normalizeConnectArgs(Array.from(first));
   if (first !== null && typeof first === 'object') {
-    options = { ...(first as Record<string, unknown>) };
+    options = snapshotOptions(first);
     index = 1;
   } else if (typeof first === 'number' || (typeof first === 'string' && Number(first) >= 0)) {
     // Node's own rule (net isPipeName): any string Number() reads as >= 0 is a port, so
     // '0x1bb' and ' 443' connect to port 443; only other strings are socket paths.
-    options.port = Number(first);
+    options.port = first;
     index = 1;
     if (typeof args[1] === 'string') {
       options.host = args[1];
@@ -91,11 +131,21 @@ function normalizeConnectArgs(args: unknown[]): { options: Record<string, unknow
   }
   const next = args[index];
   if (next !== null && typeof next === 'object' && !Array.isArray(next)) {
-    options = { ...(next as Record<string, unknown>), ...options };
+    const positional = options;
+    options = snapshotOptions(next);
+    Object.assign(options, positional);
     index++;
   }
   const callback = typeof args[index] === 'function' ? (args[index] as Callback) : undefined;
   return { options, callback };
+}
+
+/** What runs when a slot's value is used: the function, or an agent's/dispatcher's class and key method. */
+function subjectsOf(slot: Slot, value: unknown): unknown[] {
+  if (slot.kind === 'function') return [value];
+  if (value === null || typeof value !== 'object') return [value];
+  const method = slot.kind === 'dispatcher' ? 'dispatch' : 'createConnection';
+  return [(Object.getPrototypeOf(value) as { constructor?: unknown } | null)?.constructor, (value as Record<string, unknown>)[method]];
 }
 
 /** A socket that never connects and fails with `error` on the next tick, for APIs that must return one. */
@@ -134,7 +184,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const onTamper: OnTamper = options.onTamper ?? 'block';
   if (onTamper !== 'block' && onTamper !== 'report') throw new WirelockError('ERR_USAGE', `onTamper must be "block" or "report", not ${JSON.stringify(onTamper)}`);
   const blockAt: Severity = options.blockAt ?? 'high';
-  const { onTamper: _t, blockAt: _b, allow, onFinding, origins, ...transportOptions } = options;
+  const { onTamper: _t, blockAt: _b, allow, onFinding, origins, freeze, ...transportOptions } = options;
   const engine = new PolicyEngine(policy, transportOptions, reportSender(policy, transportOptions));
   const recorded = new Map<string, RuntimeFinding>();
   const allowEntries = resolveAllowEntries(allow?.hookers);
@@ -147,6 +197,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const internal: string[] = [];
   const destinationKey = (host: unknown, port: unknown): string => `${String(host ?? 'localhost').toLowerCase().replace(/^\[(.*)\]$/, '$1')}:${Number(port) || 0}`;
   let released = false;
+  /** Every watched slot as lockdown left it: any later difference is judged. */
+  let baseline: Map<string, { value: unknown; getter: unknown }> | undefined;
 
   const record = (finding: RuntimeFinding): void => {
     const previous = recorded.get(finding.key);
@@ -208,21 +260,26 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     for (const finding of collectFindings({ ...(allow ? { allow } : {}), ownValues, ...(origins === false ? { origins } : {}) })) record(finding);
     // Replacing a guard lockdown installed (even with Node's original) switches the policy off,
     // unless an allow-listed tool (a mock, an APM agent) did it.
-    const replaced = [...installed].map(([name, value]) => ({ slot: SLOTS.find((candidate) => candidate.name === name)!, value })).filter(({ slot, value }) => readSlot(slot) !== value);
+    // After lockdown, a watched slot that changed is a finding whatever its code claims to be:
+    // only an allow-listed tool located by its real file is accepted (see origin.ts).
+    const replaced = baseline ? SLOTS.filter((slot) => readSlot(slot) !== baseline!.get(slot.name)?.value || slotGetter(slot) !== baseline!.get(slot.name)?.getter) : [];
     if (replaced.length > 0) {
       const judge = (originOf: ((value: unknown) => FunctionOrigin) | undefined): void => {
-        for (const { slot } of replaced) {
-          const current = readSlot(slot);
-          const subject = slot.kind === 'dispatcher' ? (Object.getPrototypeOf(current ?? {}) as { constructor?: unknown } | null)?.constructor : current;
-          const origin = originOf ? originOf(subject) : undefined;
-          const url = origin ? responsibleUrl(origin) : undefined;
+        for (const slot of replaced) {
+          const getter = slotGetter(slot);
+          const accessor = getter !== baseline!.get(slot.name)?.getter && typeof getter === 'function';
+          const subjects = accessor ? [getter] : subjectsOf(slot, readSlot(slot));
+          const judged = originOf ? subjects.map((subject) => originOf(subject)) : [];
+          const [origin] = judged;
+          const url = judged.map(responsibleUrl).find(Boolean);
           const finding = makeFinding(slot.kind === 'dispatcher' ? 'dispatcher-swapped' : 'hooked-api', 'high', `${slot.name} was replaced after lockdown${origin ? ` by ${describeOrigin(origin)}` : ''}`, {
-            lockdownGuardRemoved: true,
+            lockdownGuardRemoved: installed.has(slot.name),
+            accessor,
             defined: origin ? describeOrigin(origin) : null,
             url: url ?? null,
             package: packageOf(url) ?? null,
           }, slot.name);
-          const allowedBy = allowedPath(allowEntries, url);
+          const allowedBy = judged.length > 0 ? allowedOrigin(allowEntries, ...judged) : undefined;
           record(allowedBy ? downgrade(finding, allowedBy) : finding);
         }
       };
@@ -323,19 +380,100 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     wirelockValues.add(value as object);
   };
 
+  /**
+   * Every address:port a guard let through (an IP literal that passed, or an address a guarded
+   * lookup returned). The TCP handle itself (`socket._handle`, whose class any socket exposes)
+   * dials only these: a raw handle cannot reach what no guard approved.
+   */
+  const approved = new Set<string>();
+  const approvalKey = (address: unknown, port: unknown): string => `${String(address).toLowerCase()}|${Number(port) || 0}`;
+  const approve = (address: string, port: number): void => {
+    approved.add(approvalKey(address, port));
+  };
+
+  // Lookups lockdown itself vouches for: the app's own (given to lockdown()) and the guards below.
+  const trustedLookups = new WeakSet<object>();
+  if (typeof transportOptions.lookup === 'function') trustedLookups.add(transportOptions.lookup);
+  const systemLookup = pristine.lookup as unknown as (name: string, options: object, callback: (error: Error | null, address: unknown, family?: number) => void) => void;
+  const addressesOf = (address: unknown): string[] =>
+    Array.isArray(address) ? (address as Array<{ address?: unknown }>).map((entry) => String(entry?.address)) : [String(address)];
+
+  /**
+   * The address actually dialled is judged, not only the name: a caller-supplied `lookup` (or a
+   * replaced dns.lookup) can answer a listed name with the attacker's address. Every address the
+   * lookup returns must be one the system resolver (Node's dns.lookup as it was when wirelock
+   * loaded) returns for that name, or be allowed by the policy on its own. For cleartext, a name
+   * admitted only for being loopback must resolve to loopback addresses.
+   */
+  const guardLookup = (callerLookup: unknown, name: string, port: number, protocol: 'https:' | 'http:'): LookupFunction => {
+    const base = (typeof callerLookup === 'function' ? callerLookup : systemLookup) as typeof systemLookup;
+    const fromSystem = base === systemLookup;
+    const domain = findDomainPolicy(engine.policy, normalizeHost(name) ?? name);
+    const loopbackOnly = protocol === 'http:' && domain?.cleartext !== 'allow' && isLoopbackHost(name);
+    const guardedLookup = ((hostname: string, lookupOptions: unknown, maybeCallback: unknown) => {
+      const done = (typeof lookupOptions === 'function' ? lookupOptions : maybeCallback) as (error: Error | null, address?: unknown, family?: number) => void;
+      const opts = typeof lookupOptions === 'function' || lookupOptions === null || typeof lookupOptions !== 'object' ? {} : lookupOptions;
+      base(hostname, opts, (error, rawAddress, rawFamily) => {
+        if (error) return done(error, rawAddress, rawFamily);
+        // The answer is copied before it is judged: entries with getters must not show the check
+        // one address and Node another.
+        const address: unknown = Array.isArray(rawAddress)
+          ? Array.from(rawAddress as Array<{ address?: unknown; family?: unknown }>, (entry) => ({ address: String(entry?.address), family: Number(entry?.family) }))
+          : String(rawAddress);
+        const family = rawFamily === undefined ? undefined : Number(rawFamily);
+        const addresses = addressesOf(address);
+        const judge = (known: ReadonlySet<string>): void => {
+          for (const candidate of addresses) {
+            const refused =
+              (loopbackOnly ? engine.checkDestination('http:', candidate, port) : undefined) ??
+              (known.has(candidate) ? undefined : engine.checkDestination(protocol, candidate, port) ?? engine.checkDestination('https:', candidate, port));
+            if (refused) {
+              return done(
+                new WirelockError(refused.code, `${name}:${port}: the lookup answered ${candidate}, ${known.has(candidate) ? '' : 'which the system resolver does not return for this name and '}which the policy refuses: ${refused.message}`, {
+                  host: name,
+                  port,
+                  address: candidate,
+                  resolved: addresses,
+                }),
+              );
+            }
+          }
+          for (const candidate of addresses) approve(candidate, port);
+          done(null, address, family);
+        };
+        if (fromSystem) return judge(new Set(addresses));
+        systemLookup(hostname, { all: true }, (systemError, systemAddresses) => judge(new Set(systemError ? [] : addressesOf(systemAddresses))));
+      });
+    }) as unknown as LookupFunction;
+    trustedLookups.add(guardedLookup);
+    return guardedLookup;
+  };
+  /** Sets the snapshot's lookup to a guarded one unless the host is an address (then approved as is). */
+  const pinLookup = (options: Record<string, unknown>, host: string, port: number, protocol: 'https:' | 'http:'): void => {
+    const literal = host.replace(/^\[(.*)\]$/, '$1');
+    if (real.net.isIP(literal) !== 0) {
+      approve(literal, port);
+      return;
+    }
+    const lookup = options.lookup;
+    if (typeof lookup === 'function' && trustedLookups.has(lookup)) return;
+    options.lookup = guardLookup(lookup, host, port, protocol);
+  };
+
   const originalTlsConnect = real.tls.connect;
   const lockedTlsConnect = function connect(...args: unknown[]): TLSSocket {
+    // From here on only the snapshot is used: it is what was checked and what Node receives.
     const { options: connectOptions, callback } = normalizeConnectArgs(args);
     if (typeof connectOptions.path === 'string' && connectOptions.host === undefined) {
       // TLS over a local socket file is not network egress; integrity still applies.
       const refused = gate(connectOptions.path, 0);
       if (refused) return refusedSocket(refused) as TLSSocket;
-      return originalTlsConnect.apply(real.tls, args as never);
+      return pristine.apply(originalTlsConnect, real.tls, callback ? [connectOptions, callback] : [connectOptions]) as TLSSocket;
     }
     const host = String(connectOptions.servername || connectOptions.host || 'localhost');
     const port = Number(connectOptions.port) || 443;
     // The TCP connection goes to `host`, not to the servername (engine.connectTls's own socket
-    // skips the net guard): a listed servername must not carry a connection to an unlisted host.
+    // skips the net guard's name check): a listed servername must not carry a connection to an unlisted host.
     const address = connectOptions.host === undefined || connectOptions.host === null ? undefined : String(connectOptions.host);
     const refused = engine.checkDestination('https:', host, port) ?? (address !== undefined && address !== host ? engine.checkDestination('https:', address, port) : undefined);
     if (refused) return refusedSocket(refused) as TLSSocket;
@@ -344,26 +482,29 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     return socket;
   };
 
-  const originalSocketConnect = real.net.Socket.prototype.connect;
+  const originalSocketConnect = real.net.Socket.prototype.connect as (...a: unknown[]) => Socket;
   const lockedSocketConnect = function connect(this: Socket, ...args: unknown[]): Socket {
-    const { options: target } = normalizeConnectArgs(args);
-    if (internal.length > 0 && internal.includes(destinationKey(target.host, target.port))) return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
-    if (typeof target.path === 'string' && target.port === undefined) return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
-    const host = String(target.host ?? 'localhost');
+    const { options: target, callback } = normalizeConnectArgs(args);
+    const forward = (): Socket => pristine.apply(originalSocketConnect, this, callback ? [target, callback] : [target]) as Socket;
+    if (typeof target.path === 'string' && target.path !== '' && target.port === undefined) return forward();
+    const host = String(target.host || 'localhost');
     const port = Number(target.port) || 0;
+    // Connections wirelock itself opens were checked by the layer above; the address still is.
+    const internalConnection = internal.length > 0 && internal.includes(destinationKey(host, target.port));
     // The egress rule only: TLS or not is decided by the layer above (tls.connect / http agent).
-    const refused = engine.checkDestination('https:', host, port);
+    const refused = internalConnection ? undefined : engine.checkDestination('https:', host, port);
     if (refused) {
       process.nextTick(() => this.destroy(refused));
       return this;
     }
-    return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
+    pinLookup(target, host, port, 'https:');
+    return forward();
   };
 
   const originalHttpCreateConnection = real.http.Agent.prototype.createConnection as (...args: unknown[]) => Socket | undefined;
   const lockedHttpCreateConnection = function createConnection(this: unknown, ...args: unknown[]): Socket | undefined {
     const { options: target, callback } = normalizeConnectArgs(args);
-    const host = String(target.host ?? target.hostname ?? 'localhost');
+    const host = String(target.host || target.hostname || 'localhost');
     const port = Number(target.port) || 80;
     const refused = engine.checkDestination('http:', host, port);
     if (refused) {
@@ -371,9 +512,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       else return refusedSocket(refused);
       return undefined;
     }
-    internal.push(destinationKey(host, port));
+    if (typeof target.path !== 'string' || target.port !== undefined) pinLookup(target, host, port, 'http:');
+    internal.push(destinationKey(host, target.port));
     try {
-      return originalHttpCreateConnection.apply(this, args);
+      return pristine.apply(originalHttpCreateConnection, this, callback ? [target, callback] : [target]) as Socket | undefined;
     } finally {
       internal.pop();
     }
@@ -387,7 +529,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     if (onTamper === 'block') {
       throw new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}: refused`, { finding: finding.key, severity: finding.severity });
     }
-    originalSetDefaultCas?.call(real.tls, certs);
+    if (originalSetDefaultCas) pristine.apply(originalSetDefaultCas, real.tls, [certs]);
     observed = signals();
   };
 
@@ -399,6 +541,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // Start-up assessment before anything is replaced, so findings describe the app's environment.
   assess();
   install('tls.connect', lockedTlsConnect);
+  // Another name of the same function: tls.js exports _tls_wrap's connect.
+  if (real.tlsWrap) install('_tls_wrap.connect', lockedTlsConnect);
   install('net.Socket.prototype.connect', lockedSocketConnect);
   install('http.Agent.prototype.createConnection', lockedHttpCreateConnection);
   if (originalSetDefaultCas) install('tls.setDefaultCACertificates', lockedSetDefaultCas);
@@ -407,9 +551,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // is refused never runs at all (it could otherwise read a request and keep it for later).
   const trapped = new Map<string, { descriptor: PropertyDescriptor; trap: PropertyDescriptor; read: () => unknown }>();
   const judgeWrite = (slot: Slot, next: unknown, apply: () => void): void => {
-    const subject = slot.kind === 'function' ? next : (Object.getPrototypeOf(next ?? {}) as { constructor?: unknown } | null)?.constructor;
-    const origin = origins !== false && originAvailable ? withOrigins((originOf) => originOf(subject)) : undefined;
-    const url = origin ? responsibleUrl(origin) : undefined;
+    const judged = origins !== false && originAvailable ? withOrigins((originOf) => subjectsOf(slot, next).map((subject) => originOf(subject))) : [];
+    const [origin] = judged;
+    const url = judged.map(responsibleUrl).find(Boolean);
     const evidence = {
       origin: origin?.kind ?? null,
       defined: origin ? describeOrigin(origin) : null,
@@ -417,7 +561,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       package: packageOf(url) ?? null,
       assignedBy: callerOutsideWirelock() ?? null,
     };
-    const allowedBy = allowedPath(allowEntries, url);
+    const allowedBy = judged.length > 0 ? allowedOrigin(allowEntries, ...judged) : undefined;
     if (allowedBy) {
       apply();
       record(downgrade(makeFinding('hooked-api', 'high', `${slot.name} was replaced by ${allowedBy}: ${evidence.defined}`, evidence, slot.name), allowedBy));
@@ -433,9 +577,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     const descriptor = pristine.getOwnPropertyDescriptor(slot.target, slot.key);
     if (!descriptor?.configurable) return;
     let current: unknown = descriptor.value;
-    const read = (): unknown => (descriptor.get ? descriptor.get.call(slot.target) : current);
+    const read = (): unknown => (descriptor.get ? pristine.apply(descriptor.get, slot.target, []) : current);
     const write = (next: unknown): void => {
-      if (descriptor.set) descriptor.set.call(slot.target, next);
+      if (descriptor.set) pristine.apply(descriptor.set, slot.target, [next]);
       else current = next;
     };
     const trap: PropertyDescriptor = {
@@ -456,7 +600,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     wirelockValues.add(read);
     trapped.set(slot.name, { descriptor, trap, read });
   };
-  for (const slot of SLOTS) if (!slot.inherited) arm(slot);
+  for (const slot of SLOTS) if (!slot.inherited && !slot.watchOnly) arm(slot);
 
   // A worker thread gets fresh built-ins that none of the guards above reach (and preloads given
   // with --import do not run in it): each new worker is a finding, refused when it blocks.
@@ -477,11 +621,12 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // DNS: a query carries its name to whoever runs the name server (a classic exfiltration
   // channel), so names the egress rule refuses are not resolved either. IP literals pass.
   const dnsRestore: Array<() => void> = [];
-  const DNS_METHODS = ['lookup', 'resolve', 'resolve4', 'resolve6', 'resolveAny', 'resolveCaa', 'resolveCname', 'resolveMx', 'resolveNaptr', 'resolveNs', 'resolvePtr', 'resolveSoa', 'resolveSrv', 'resolveTxt'];
+  // Every resolving method, whatever this Node version has (resolveTlsa arrived in 22.15/24).
+  const dnsMethods = (target: Record<string, unknown>): string[] =>
+    Object.getOwnPropertyNames(target).filter((key) => (key === 'lookup' || key.startsWith('resolve')) && typeof target[key] === 'function');
   const guardDns = (target: Record<string, unknown>, style: 'callback' | 'promise'): void => {
-    for (const key of DNS_METHODS) {
+    for (const key of dnsMethods(target)) {
       const original = target[key];
-      if (typeof original !== 'function' || !Object.prototype.hasOwnProperty.call(target, key)) continue;
       const descriptor = pristine.getOwnPropertyDescriptor(target, key)!;
       const guarded = function (this: unknown, hostname: unknown, ...rest: unknown[]): unknown {
         const refused = typeof hostname === 'string' && real.net.isIP(hostname) === 0 ? engine.checkDestination('https:', hostname, 53) : undefined;
@@ -492,7 +637,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
           process.nextTick(callback, refused);
           return undefined;
         }
-        return (original as (...args: unknown[]) => unknown).call(this, hostname, ...rest);
+        return pristine.apply(original as (...args: unknown[]) => unknown, this, [hostname, ...rest]);
       };
       Object.defineProperty(guarded, 'name', { value: (original as { name: string }).name });
       Object.defineProperty(target, key, { ...descriptor, value: guarded });
@@ -507,8 +652,148 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   guardDns(real.dns.promises as unknown as Record<string, unknown>, 'promise');
   guardDns(real.dns.promises.Resolver.prototype as unknown as Record<string, unknown>, 'promise');
 
+  // The C++ handles behind every socket: TCP#connect/connect6 (reachable as socket._handle's class
+  // with its request classes, no binding needed) dial only approved destinations, and the
+  // resolver channel behind every dns.Resolver (resolver._handle) resolves only allowed names.
+  const handleRestore: Array<() => void> = [];
+  const wrapHandleMethods = (proto: Record<string, unknown> | undefined, keys: string[], check: (args: unknown[]) => WirelockError | undefined, refuse: (error: WirelockError) => unknown): void => {
+    if (!proto) return;
+    for (const key of keys) {
+      const original = proto[key];
+      const descriptor = pristine.getOwnPropertyDescriptor(proto, key);
+      if (typeof original !== 'function' || !descriptor?.configurable) continue;
+      const guardedMethod = function (this: unknown, ...args: unknown[]): unknown {
+        const refused = released ? undefined : check(args);
+        if (refused) {
+          const finding = makeFinding('raw-binding', 'high', `${key} on a raw ${refused.details?.kind ?? 'handle'} under lockdown ${onTamper === 'block' ? 'refused' : 'reported'}: ${refused.message}`, { method: key, calledBy: callerOutsideWirelock() ?? null, applied: onTamper !== 'block' }, `handle.${key}`);
+          record(finding);
+          if (onTamper === 'block') return refuse(refused);
+        }
+        return pristine.apply(original as (...a: unknown[]) => unknown, this, args);
+      };
+      Object.defineProperty(proto, key, { ...descriptor, value: guardedMethod });
+      wirelockValues.add(guardedMethod);
+      handleRestore.push(() => {
+        if (proto[key] === guardedMethod) Object.defineProperty(proto, key, descriptor);
+      });
+    }
+  };
+  const rawBinding = (name: string): Record<string, { prototype?: Record<string, unknown> } | undefined> | undefined => {
+    try {
+      return pristine.binding ? (pristine.apply(pristine.binding, process, [name]) as Record<string, { prototype?: Record<string, unknown> }>) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const EACCES = -((process.getBuiltinModule('node:os') as typeof import('node:os')).constants.errno.EACCES ?? 13);
+  wrapHandleMethods(
+    rawBinding('tcp_wrap')?.TCP?.prototype,
+    ['connect', 'connect6'],
+    ([, address, port]) =>
+      approved.has(approvalKey(address, port)) ? undefined : new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' }),
+    // Node's own caller turns a negative return into a connect error; a raw caller gets nothing.
+    () => EACCES,
+  );
+  wrapHandleMethods(
+    rawBinding('cares_wrap')?.ChannelWrap?.prototype,
+    Object.getOwnPropertyNames(rawBinding('cares_wrap')?.ChannelWrap?.prototype ?? {}).filter((key) => key.startsWith('query')),
+    ([, name]) => (typeof name === 'string' && real.net.isIP(name) === 0 ? engine.checkDestination('https:', name, 53) : undefined),
+    (error) => {
+      throw error;
+    },
+  );
+
+  // process.binding('tcp_wrap') & co. hand out Node's C++ socket classes: a connection made with
+  // them passes none of the guards above. No library needs them; under lockdown they are refused
+  // (block) or reported.
+  const originalBinding = (process as unknown as { binding?: (name: string) => unknown }).binding;
+  let lockedBinding: ((name: string) => unknown) | undefined;
+  if (typeof originalBinding === 'function') {
+    lockedBinding = function binding(name: string): unknown {
+      if (!released && NETWORK_BINDINGS.has(String(name))) {
+        const refused = onTamper === 'block';
+        const finding = makeFinding('raw-binding', 'high', `process.binding('${String(name)}') under lockdown ${refused ? 'refused' : 'reported'}: its sockets bypass every guard`, { binding: String(name), calledBy: callerOutsideWirelock() ?? null, applied: !refused }, String(name));
+        record(finding);
+        if (refused) throw new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}`, { finding: finding.key, severity: finding.severity });
+      }
+      return pristine.apply(originalBinding, process, [name]);
+    };
+    Object.defineProperty(process, 'binding', { value: lockedBinding, writable: true, enumerable: true, configurable: true });
+    wirelockValues.add(lockedBinding);
+  }
+
   // `import { connect } from 'node:tls'` in modules loaded from now on sees the guard.
   syncBuiltinESMExports();
+  // Hardened-JavaScript style, scoped to the network: every own data property of the network
+  // modules and of the prototypes requests and responses pass through becomes a non-configurable
+  // accessor. Reads are unchanged; an assignment on the object itself is judged like a watched
+  // slot (allow-listed tools pass, others are refused); an assignment on an instance defines the
+  // instance's own property (no "override mistake"); Object.defineProperty on it throws.
+  function harden(): void {
+    for (const [name, { trap }] of trapped) {
+      const slot = SLOTS.find((candidate) => candidate.name === name)!;
+      Object.defineProperty(slot.target, slot.key, { ...trap, configurable: false });
+    }
+    const stream = process.getBuiltinModule('node:stream') as typeof import('node:stream');
+    const events = process.getBuiltinModule('node:events') as typeof import('node:events');
+    const objects: Array<[string, object]> = [
+      ['http', real.http],
+      ['https', real.https],
+      ['tls', real.tls],
+      ['net', real.net],
+      ['dns', real.dns],
+      ['dns.promises', real.dns.promises],
+      ['_tls_wrap', real.tlsWrap],
+      ['worker_threads', real.workerThreads],
+      ['http.Agent.prototype', real.http.Agent.prototype],
+      ['https.Agent.prototype', real.https.Agent.prototype],
+      ['http.ClientRequest.prototype', real.http.ClientRequest.prototype],
+      ['http.OutgoingMessage.prototype', real.http.OutgoingMessage.prototype],
+      ['net.Socket.prototype', real.net.Socket.prototype],
+      ['tls.TLSSocket.prototype', real.tls.TLSSocket.prototype],
+      ['stream.Duplex.prototype', stream.Duplex.prototype],
+      ['stream.Writable.prototype', stream.Writable.prototype],
+      ['stream.Readable.prototype', stream.Readable.prototype],
+      ['EventEmitter.prototype', events.EventEmitter.prototype],
+    ];
+    for (const [label, target] of objects) {
+      if (!target) continue;
+      for (const key of Reflect.ownKeys(target)) {
+        const descriptor = pristine.getOwnPropertyDescriptor(target, key)!;
+        if (!descriptor.configurable) continue;
+        if (!('value' in descriptor)) {
+          Object.defineProperty(target, key, { ...descriptor, configurable: false });
+          continue;
+        }
+        let current: unknown = descriptor.value;
+        const slot: Slot = { name: `${label}.${String(key)}`, target, key, kind: 'function' };
+        const get = (): unknown => current;
+        wirelockValues.add(get);
+        ownValues.add(get);
+        Object.defineProperty(target, key, {
+          configurable: false,
+          enumerable: descriptor.enumerable ?? false,
+          get,
+          set(this: unknown, next: unknown) {
+            if (this !== target) {
+              Object.defineProperty(this as object, key, { value: next, writable: true, enumerable: true, configurable: true });
+              return;
+            }
+            if (next === current) return;
+            judgeWrite(slot, next, () => {
+              current = next;
+            });
+          },
+        });
+      }
+      Object.preventExtensions(target);
+    }
+    const binding = pristine.getOwnPropertyDescriptor(process, 'binding');
+    if (binding?.configurable) Object.defineProperty(process, 'binding', { ...binding, writable: false, configurable: false });
+    syncBuiltinESMExports();
+  }
+  if (freeze) harden();
+  baseline = new Map(SLOTS.map((slot) => [slot.name, { value: readSlot(slot), getter: slotGetter(slot) }]));
   observed = signals();
 
   const ready = loaderFindings().then(
@@ -535,6 +820,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     },
     release() {
       if (released) return;
+      if (freeze) throw new WirelockError('ERR_USAGE', 'a lockdown started with freeze: true cannot be released (its properties are non-configurable)');
       released = true;
       for (const [name, { descriptor, trap, read }] of trapped) {
         const slot = SLOTS.find((candidate) => candidate.name === name)!;
@@ -554,6 +840,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
         if (descriptor) Object.defineProperty(slot.target, slot.key, descriptor);
       }
       for (const restore of dnsRestore) restore();
+      for (const restore of handleRestore) restore();
+      if (lockedBinding && (process as unknown as { binding?: unknown }).binding === lockedBinding) {
+        Object.defineProperty(process, 'binding', { value: originalBinding, writable: true, enumerable: true, configurable: true });
+      }
       if (real.workerThreads.Worker === GuardedWorker) Object.defineProperty(real.workerThreads, 'Worker', { value: OriginalWorker, writable: true, enumerable: true, configurable: true });
       syncBuiltinESMExports();
       void dispatcher.close().catch(() => undefined);

@@ -1,4 +1,6 @@
-import { pristine, real } from './builtins.js';
+import { fileURLToPath } from 'node:url';
+import { loadMarker, nativeSource, pristine, real } from './builtins.js';
+import { allowedPath, type AllowEntry } from './findings.js';
 
 /**
  * Where a function was defined, as V8 knows it. Node's network APIs are JavaScript, and a wrapper
@@ -18,6 +20,13 @@ export interface FunctionOrigin {
   target?: FunctionOrigin;
   /** For proxies: where the trap that runs on a call (apply, or the first trap) was defined. */
   handler?: FunctionOrigin;
+  /**
+   * A `node:` URL that is not Node's: why (compiled after wirelock loaded, a `//# sourceURL=`
+   * comment, or a source that is not the one Node ships). The URL is whatever the code chose.
+   */
+  forged?: string;
+  /** User code whose script is byte for byte the file its URL names (no sourceURL, no vm filename). */
+  fileVerified?: boolean;
 }
 
 interface RemoteObject {
@@ -58,24 +67,81 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
     return body(() => ({ kind: 'unknown' }));
   }
   let session: InstanceType<typeof Session> | undefined;
-  const scripts = new Map<string, string>();
+  const scripts = new Map<string, { url: string; hasSourceURL: boolean }>();
+  let watermark: number | undefined;
   const call = (method: string, params?: object): unknown => {
     let out: unknown;
     let failure: Error | null = null;
-    post.call(session, method, params, (error, result) => {
+    pristine.apply(post, session, [method, params, (error: Error | null, result: unknown) => {
       failure = error;
       out = result;
-    });
+    }]);
     if (failure) throw failure;
     return out;
   };
   const open = (): void => {
     session = new Session();
-    connect.call(session);
-    session.on('Debugger.scriptParsed', (message: { params: { scriptId: string; url: string } }) => {
-      scripts.set(message.params.scriptId, message.params.url);
+    pristine.apply(connect, session, []);
+    session.on('Debugger.scriptParsed', (message: { params: { scriptId: string; url: string; hasSourceURL?: boolean } }) => {
+      scripts.set(message.params.scriptId, { url: message.params.url, hasSourceURL: message.params.hasSourceURL === true });
     });
     call('Debugger.enable');
+    watermark = loadMarker ? Number(locationOf(objectIdOf(loadMarker))?.scriptId) : undefined;
+  };
+  const objectIdOf = (value: unknown): string | undefined => {
+    // Runtime.evaluate needs a name to reach the value: a random global slot, removed at once.
+    Object.defineProperty(globalThis, probeKey, { value, configurable: true, enumerable: false, writable: false });
+    try {
+      const evaluated = call('Runtime.evaluate', { expression: `globalThis.${probeKey}` }) as { result?: RemoteObject };
+      return evaluated.result?.objectId;
+    } finally {
+      delete (globalThis as Record<string, unknown>)[probeKey];
+    }
+  };
+  const locationOf = (objectId: string | undefined): { scriptId: string; lineNumber: number; columnNumber: number } | undefined => {
+    if (!objectId) return undefined;
+    const props = call('Runtime.getProperties', { objectId, ownProperties: true }) as { internalProperties?: InternalProperty[] };
+    return props.internalProperties?.find((prop) => prop.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
+  };
+  const sourceOf = (scriptId: string): string | undefined => {
+    try {
+      return (call('Debugger.getScriptSource', { scriptId }) as { scriptSource?: string }).scriptSource;
+    } catch {
+      return undefined;
+    }
+  };
+  /**
+   * A script URL is a name the code chose (vm filename, sourceURL comment): it is believed only
+   * when facts the code cannot choose agree. Node's own script existed before wirelock loaded and
+   * has exactly the source Node ships.
+   */
+  const forgedBuiltin = (scriptId: string, url: string, hasSourceURL: boolean): string | undefined => {
+    if (hasSourceURL) return 'the URL comes from a //# sourceURL comment';
+    if (watermark !== undefined && Number(scriptId) > watermark) return 'compiled after wirelock loaded';
+    // Where Node does not expose its sources, the script id is the only check.
+    if (!nativesKnown()) return undefined;
+    const shipped = nativeSource(url.slice('node:'.length));
+    if (shipped === undefined) return `Node ships no built-in named ${url}`;
+    return sourceOf(scriptId) === shipped ? undefined : `its source is not the one Node ships for ${url}`;
+  };
+  /** User code is located by its real file: the script V8 compiled is that file's content. */
+  const verifyFile = (scriptId: string, url: string, hasSourceURL: boolean): boolean => {
+    if (hasSourceURL) return false;
+    let path: string;
+    try {
+      path = url.startsWith('file://') ? fileURLToPath(url) : url;
+    } catch {
+      return false;
+    }
+    if (!path.startsWith('/')) return false;
+    let text: string;
+    try {
+      text = String(pristine.readFileSync(path, 'utf8'));
+    } catch {
+      return false;
+    }
+    const source = sourceOf(scriptId);
+    return source !== undefined && (source === text || (text.charCodeAt(0) === 0xfeff && source === text.slice(1)));
   };
   const describe = (objectId: string, depth: number): FunctionOrigin => {
     const props = call('Runtime.getProperties', { objectId, ownProperties: true }) as { internalProperties?: InternalProperty[] };
@@ -93,13 +159,15 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
     }
     const location = internal.get('[[FunctionLocation]]')?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
     if (!location) return { kind: 'native' };
-    const url = scripts.get(location.scriptId);
-    return {
-      kind: url === undefined ? 'unknown' : url.startsWith('node:') ? 'builtin' : 'user',
-      ...(url !== undefined ? { url } : {}),
-      line: location.lineNumber + 1,
-      column: location.columnNumber + 1,
-    };
+    const script = scripts.get(location.scriptId);
+    const position = { line: location.lineNumber + 1, column: location.columnNumber + 1 };
+    if (script === undefined) return { kind: 'unknown', ...position };
+    const { url, hasSourceURL } = script;
+    if (url.startsWith('node:')) {
+      const forged = forgedBuiltin(location.scriptId, url, hasSourceURL);
+      return forged ? { kind: 'user', url, ...position, forged } : { kind: 'builtin', url, ...position };
+    }
+    return { kind: 'user', url, ...position, fileVerified: verifyFile(location.scriptId, url, hasSourceURL) };
   };
   const trapOrigin = (handlerId: string, depth: number): { handler?: FunctionOrigin } => {
     const props = call('Runtime.getProperties', { objectId: handlerId, ownProperties: true }) as { result?: Array<{ name: string; value?: RemoteObject }> };
@@ -114,16 +182,8 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
     if (cached) return cached;
     try {
       if (!session) open();
-      // Runtime.evaluate needs a name to reach the value: a random global slot, removed at once.
-      Object.defineProperty(globalThis, probeKey, { value, configurable: true, enumerable: false, writable: false });
-      let origin: FunctionOrigin;
-      try {
-        const evaluated = call('Runtime.evaluate', { expression: `globalThis.${probeKey}` }) as { result?: RemoteObject };
-        const objectId = evaluated.result?.objectId;
-        origin = objectId ? describe(objectId, 0) : { kind: 'unknown' };
-      } finally {
-        delete (globalThis as Record<string, unknown>)[probeKey];
-      }
+      const objectId = objectIdOf(value);
+      let origin: FunctionOrigin = objectId ? describe(objectId, 0) : { kind: 'unknown' };
       // A proxy around a built-in is still a proxy: its handler sees every call.
       if (proxy && origin.kind !== 'proxy') origin = { kind: 'proxy' };
       if (!proxy && origin.kind !== 'unknown') originCache.set(value, origin);
@@ -141,8 +201,40 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
       } catch {
         // Disabling can only fail if the session is already gone.
       }
-      disconnect.call(session);
+      pristine.apply(disconnect, session, []);
     }
+  }
+}
+
+function nativesKnown(): boolean {
+  return nativeSource('internal/bootstrap/realm') !== undefined || nativeSource('net') !== undefined;
+}
+
+/**
+ * The user files whose code runs when the function is called (a proxy's trap and its target, a
+ * bound function's target), or undefined when any of it cannot be located by a real file: a
+ * forged `node:` URL, a vm or eval script, a native function. Only such files can be allow-listed.
+ */
+export function verifiedUserUrls(origin: FunctionOrigin): string[] | undefined {
+  switch (origin.kind) {
+    case 'builtin':
+      return [];
+    case 'user':
+      return origin.fileVerified && origin.url ? [origin.url] : undefined;
+    case 'bound':
+    case 'proxy': {
+      const parts = [origin.handler, origin.target].filter((part): part is FunctionOrigin => part !== undefined);
+      if (parts.length === 0) return undefined;
+      const urls: string[] = [];
+      for (const part of parts) {
+        const found = verifiedUserUrls(part);
+        if (!found) return undefined;
+        urls.push(...found);
+      }
+      return urls;
+    }
+    default:
+      return undefined;
   }
 }
 
@@ -160,8 +252,9 @@ export function isBuiltinOrigin(origin: FunctionOrigin): boolean {
 export function describeOrigin(origin: FunctionOrigin): string {
   switch (origin.kind) {
     case 'builtin':
-    case 'user':
       return `${origin.url}:${origin.line}:${origin.column}`;
+    case 'user':
+      return `${origin.url}:${origin.line}:${origin.column}${origin.forged ? ` (claims to be Node's own, but ${origin.forged})` : ''}`;
     case 'bound':
       return `bound function of ${origin.target ? describeOrigin(origin.target) : '?'}`;
     case 'proxy':
@@ -169,4 +262,20 @@ export function describeOrigin(origin: FunctionOrigin): string {
     default:
       return origin.kind;
   }
+}
+
+/**
+ * The allow-list entry that accepts a function: every user file whose code runs on a call is
+ * located by its real file and belongs to that tool. A claimed URL alone never qualifies.
+ */
+export function allowedOrigin(entries: AllowEntry[], ...origins: FunctionOrigin[]): string | undefined {
+  const urls: string[] = [];
+  for (const origin of origins) {
+    const found = verifiedUserUrls(origin);
+    if (!found) return undefined;
+    urls.push(...found);
+  }
+  if (urls.length === 0) return undefined;
+  const names = urls.map((url) => allowedPath(entries, url));
+  return names.every(Boolean) ? names[0] : undefined;
 }

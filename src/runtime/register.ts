@@ -6,7 +6,8 @@
  * Policy: WIRELOCK_POLICY (path) or ./wirelock.json. Runtime options from the environment:
  * WIRELOCK_ON_TAMPER (block | report, default block), WIRELOCK_BLOCK_AT (severity, default high),
  * WIRELOCK_ALLOW (comma-separated hooker names, e.g. "opentelemetry,nock"),
- * WIRELOCK_TRUSTED_CAS (comma-separated sha256/ pins), WIRELOCK_PROXIES (comma-separated URLs).
+ * WIRELOCK_TRUSTED_CAS (comma-separated sha256/ pins), WIRELOCK_PROXIES (comma-separated URLs),
+ * WIRELOCK_FREEZE=1 (lockdown's freeze option).
  * A missing or invalid policy stops the process: an app that asked for lockdown never runs without it.
  */
 // First, so the baseline of network functions is taken before anything else loads.
@@ -43,6 +44,7 @@ try {
     onTamper,
     blockAt,
     allow: { ...(hookers ? { hookers } : {}), ...(trustedCas ? { trustedCas } : {}), ...(proxies ? { proxies } : {}) },
+    ...(process.env.WIRELOCK_FREEZE === '1' ? { freeze: true } : {}),
   });
   await handle.ready;
 } catch (error) {

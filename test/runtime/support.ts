@@ -95,7 +95,9 @@ export async function runApp(options: { flags?: string[]; env?: Record<string, s
   const node = options.node ?? process.env.RUNTIME_CHILD_NODE ?? process.execPath;
   const command = options.wrapper ? options.wrapper[0]! : node;
   const args = [...(options.wrapper ? [...options.wrapper.slice(1), node] : []), ...(options.flags ?? []), options.script ?? APP];
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...(options.env ?? {}) };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...(options.env ?? {}) };
+  // RUNTIME_CHILD_FREEZE=1 runs every in-process lockdown with freeze: true (measuring what it breaks).
+  if (process.env.RUNTIME_CHILD_FREEZE && env.LOCKDOWN) env.FREEZE = '1';
   return new Promise((resolve, reject) => {
     execFile(command, args, { cwd: options.cwd ?? ROOT, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop() ?? '';
