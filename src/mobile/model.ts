@@ -46,6 +46,8 @@ export interface GeneratedFile {
   contents: string;
   /** What the file is, for listings. */
   role: string;
+  /** Belongs in a debug-only location (Android's debug source set), never in a release build. */
+  debugOnly?: boolean;
 }
 
 export interface GenerateResult {

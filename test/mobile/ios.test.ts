@@ -108,7 +108,7 @@ test('a policy with nothing ATS cannot express yields only the platform-wide not
 
 test('merge into an existing Info.plist: the ATS value is replaced or added, every other byte stays', () => {
   const template = readFileSync(join(fixtures, 'expo-template', 'ios', 'HelloWorld', 'Info.plist'), 'utf8');
-  const merged = mergeAtsIntoInfoPlist(template, text);
+  const merged = mergeAtsIntoInfoPlist(template, text).text;
   const before = plist.parse(template) as Dict;
   const after = plist.parse(merged) as Dict;
   assert.deepEqual(after.NSAppTransportSecurity, (plist.parse(text) as Dict).NSAppTransportSecurity);
@@ -120,7 +120,7 @@ test('merge into an existing Info.plist: the ATS value is replaced or added, eve
   assert.deepEqual(checkIos(policy, { ...result, files: [{ ...result.files[0]!, contents: merged }] }).unexplained, []);
   // A plist without the key gets it added; <date>, <data> and <real> values survive untouched.
   const other = plist.build({ CFBundleName: 'App', Built: new Date('2026-01-02T03:04:05Z'), Blob: Buffer.from('wirelock'), Scale: 1.5 });
-  const added = mergeAtsIntoInfoPlist(other, text);
+  const added = mergeAtsIntoInfoPlist(other, text).text;
   const parsed = plist.parse(added) as Dict;
   assert.equal(parsed.NSAppTransportSecurity.NSAllowsArbitraryLoads, false);
   assert.equal((parsed.Built as Date).toISOString(), '2026-01-02T03:04:05.000Z');

@@ -101,14 +101,16 @@ export const command: Command = {
     const primary = result.files.find((file) => file.path === primaryPath)!;
     const extras = target === 'android' ? result.files.filter((file) => file.path !== ANDROID_XML_PATH) : [];
     let written: string[] = [];
+    let removed: string[] = [];
     if (values.merge) {
       const infoPlist = resolve(io.cwd, values.merge);
       const merged = mergeAtsIntoInfoPlist(readText(infoPlist), primary.contents, infoPlist);
-      // The merged file is checked like the generated one before it replaces the original.
-      const check = checkIos(policy, { ...result, files: [{ ...primary, contents: merged }] });
+      // The merged file is checked like the generated one (every device's reading) before it replaces the original.
+      const check = checkIos(policy, { ...result, files: [{ ...primary, contents: merged.text }] });
       if (check.unexplained.length > 0) throw new WirelockError('ERR_GENERATE_UNSUPPORTED', `merging into ${infoPlist} changed the ATS rules (a wirelock bug); nothing was written`, { file: infoPlist });
-      write(infoPlist, merged);
+      write(infoPlist, merged.text);
       written = [infoPlist];
+      removed = merged.removed;
     } else if (values.output) {
       const out = resolve(io.cwd, values.output);
       written = target === 'android' ? writeAndroidResources(result, out) : (write(out, primary.contents), [out]);
@@ -121,6 +123,7 @@ export const command: Command = {
         ok: true,
         target,
         written,
+        ...(values.merge ? { removed } : {}),
         files: (target === 'android' ? result.files : [primary]).map((file) => ({ path: file.path, role: file.role, contents: file.contents })),
         warnings: result.warnings.map((w) => ({ ...w, accepted: !open.includes(w) })),
         // Every difference between the platform and wirelock on the host matrix, each with the warning that announces it.
@@ -139,6 +142,7 @@ export const command: Command = {
       const accepted = !open.includes(warning);
       io.stderr.write(`${accepted ? c.dim('accepted') : c.yellow('warning ')} ${warning.rule}  ${policy.source ?? '<policy>'}#${warning.pointer}  ${warning.message}\n`);
     }
+    for (const key of removed) io.stderr.write(`${c.yellow('removed ')} ${key} from ${written[0]}: a device-specific variant iOS would read instead of NSAppTransportSecurity\n`);
     if (written.length > 0 && !values.json) for (const path of written) io.stderr.write(`${c.green('wrote')} ${path}\n`);
     return EXIT.OK;
   },
