@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,8 @@ function createExpoProject(plugins: unknown[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'wirelock-expo-'));
   projects.push(dir);
   cpSync(join(fixtures, 'expo-template'), dir, { recursive: true });
+  // npm strips .gitignore from packages: Expo's template ships it as "gitignore" and renames it.
+  renameSync(join(dir, 'gitignore'), join(dir, '.gitignore'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'wirelock-demo', version: '1.0.0', private: true }));
   writeFileSync(join(dir, 'app.json'), JSON.stringify({ expo: { name: 'HelloWorld', slug: 'wirelock-demo', ios: { bundleIdentifier: 'com.example.helloworld' }, android: { package: 'com.helloworld' }, plugins } }, null, 2));
   writeFileSync(join(dir, 'wirelock.json'), JSON.stringify(policyDocument));
@@ -69,7 +71,7 @@ test('expo prebuild with wirelock/expo writes the Network Security Config, the m
   const xml = readFileSync(join(res, 'xml', 'network_security_config.xml'), 'utf8');
   assert.deepEqual(checkNetworkSecurityConfig(xml), []);
   const policy = definePolicy(policyDocument, { baseDir: dir });
-  const expected = generateTarget('android', policy, { android: { source: './wirelock.json', debugOverrides: ['user'] } }).result;
+  const expected = generateTarget('android', policy, { android: { source: './wirelock.json', debugOverrides: ['user'], debugOverridesFile: true } }).result;
   assert.equal(xml, expected.files[0]!.contents, 'the plugin writes exactly what `wirelock generate android` writes');
   assert.equal(readFileSync(join(res, 'raw', 'wirelock_corp_root.pem'), 'utf8'), expected.files.find((f) => f.path === 'raw/wirelock_corp_root.pem')!.contents);
 
@@ -97,14 +99,19 @@ test('trustkit: true adds TSKConfiguration; platforms limits what is touched', a
   assert.equal(existsSync(join(dir, 'android', 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml')), false);
 });
 
-test('strict: a rule the platform cannot express fails the prebuild and writes nothing', async () => {
-  const dir = createExpoProject([['wirelock/expo', { policy: './wirelock.json', strict: true, accept: ['android/min-tls'] }]]);
+test('strict: a rule the platform cannot express fails the prebuild and writes nothing for that platform', async () => {
+  const dir = createExpoProject([['wirelock/expo', { policy: './wirelock.json', strict: true }]]);
+  const infoPlist = join(dir, 'ios', 'HelloWorld', 'Info.plist');
+  const before = readFileSync(infoPlist, 'utf8');
   await assert.rejects(prebuild(dir), (error: Error & { code?: string }) => {
     assert.equal(error.code, 'ERR_GENERATE_UNSUPPORTED');
-    assert.match(error.message, /ios\/pins-expire|ios\/trust-anchors|ios\/ip-address/);
+    assert.match(error.message, /android\/min-tls/);
     return true;
   });
   assert.equal(existsSync(join(dir, 'android', 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml')), false);
+  const iosOnly = createExpoProject([['wirelock/expo', { policy: './wirelock.json', strict: true, platforms: ['ios'] }]]);
+  await assert.rejects(prebuild(iosOnly), /ios\/pins-expire|ios\/trust-anchors|ios\/ip-address/);
+  assert.equal(readFileSync(join(iosOnly, 'ios', 'HelloWorld', 'Info.plist'), 'utf8'), before, 'Info.plist untouched');
 });
 
 test('bad plugin options are refused with a clear message', async () => {
