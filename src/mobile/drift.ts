@@ -114,6 +114,14 @@ export function checkDrift(target: MobileTarget, policy: Policy, file: string, o
     const format = options.format ?? (text.trimStart().startsWith('{') ? 'json' : 'plist');
     files = [{ path: format === 'json' ? TRUSTKIT_JSON_PATH : TRUSTKIT_PLIST_PATH, contents: text, role: 'TrustKit configuration' }];
   }
+  if (target !== 'android') {
+    // TrustKit compares names as written, and how ATS treats a key in another case or with a
+    // trailing dot is not documented: a name not in canonical form may or may not match, so a
+    // checker cannot say what the device applies. The generators never write one.
+    for (const name of namesInFile(target, files[0]!)) {
+      if (normalizeHost(name) !== name) formatProblems.push(`"${name}" is not a canonical host name (lower case, no trailing dot, IDN as punycode "${normalizeHost(name) ?? '?'}"): the platform may not match it as the policy's name`);
+    }
+  }
   if (formatProblems.length > 0) return { file, formatProblems, reports: [], drifted: true };
   // The policy's host matrix misses names only the file holds (a hand-added entry for a subdomain):
   // every name and key variant in the file is evaluated too.
