@@ -158,6 +158,8 @@ export function warningCovers(
   if (kind === 'unlisted' && domain) return false;
   if ((kind === 'ip' || kind === 'local') && hostKind(difference.host) !== kind) return false;
   if (kind === 'loopback' && !isLoopbackHost(difference.host)) return false;
+  const deep = warning.scope.deepUnder;
+  if (deep !== undefined && !(difference.host.endsWith(`.${deep}`) && difference.host.slice(0, -deep.length - 1).includes('.'))) return false;
   const parent = warning.scope.lookalikeOf;
   if (parent !== undefined && !(trustKitIsSubdomain(parent, difference.host) && difference.host !== parent && !difference.host.endsWith(`.${parent}`))) return false;
   return true;
@@ -246,9 +248,13 @@ export function checkIosReports(policy: Policy, result: GenerateResult, hosts?: 
     const channels: AtsChannel[] = ['url-session'];
     if (isPlistDict(ats) && ats.NSAllowsArbitraryLoadsInWebContent === true) channels.push('web-content');
     if (isPlistDict(ats) && ats.NSAllowsArbitraryLoadsForMedia === true) channels.push('media');
-    for (const channel of channels) {
-      reports.push(check(`ios-ats${channel === 'url-session' ? '' : `-${channel}`}${suffix}`, policy, result.warnings, (host) => {
-        const applied = evaluateAts(ats, host, channel);
+    // Apple documents NSIncludesSubdomains as reaching one label down; a checker reads the file
+    // both ways, so that neither reading hides a weaker entry.
+    for (const channel of channels) for (const depth of ['one-label', 'any-depth'] as const) {
+      // Under the any-depth reading the depth warning explains nothing: an entry written for a deep name is read.
+      const warnings = depth === 'any-depth' ? result.warnings.filter((w) => w.rule !== 'ios/subdomain-depth') : result.warnings;
+      reports.push(check(`ios-ats${channel === 'url-session' ? '' : `-${channel}`}${depth === 'any-depth' ? '-any-depth' : ''}${suffix}`, policy, warnings, (host) => {
+        const applied = evaluateAts(ats, host, channel, depth);
         const groups: PinGroup[] = [];
         if (applied.caPins.length > 0) groups.push({ role: 'ca', pins: [...applied.caPins].sort() });
         if (applied.leafPins.length > 0) groups.push({ role: 'leaf', pins: [...applied.leafPins].sort() });

@@ -85,6 +85,10 @@ export function generateAtsDictionary(policy: Policy, warnings = new Warnings('i
       NSRequiresCertificateTransparency: ct,
     };
     exceptions[domain.name] = exception;
+    if (domain.includeSubdomains) {
+      warnings.add('subdomain-depth', `${domain.pointer}/includeSubdomains`, { domain: domain.name, deepUnder: domain.name }, ['cleartext', 'pins', 'pin-roles', 'ct', 'min-tls'],
+        `${domain.name}: Apple documents NSIncludesSubdomains as reaching one label down (x.${domain.name}, not y.x.${domain.name}); names deeper below may get ATS's defaults and no pins: list the deeper names you use as their own domains`);
+    }
     if (domain.pins.length === 0) continue;
     if (mode === 'report-only') {
       warnings.add('report-only', `${domain.pointer}/mode`, { domain: domain.name }, ['report-only'],
@@ -253,7 +257,7 @@ export interface AtsHostConfig {
 }
 
 /** The entry for `host`: exact, else the longest NSIncludesSubdomains parent (names read case-insensitively). */
-function mostSpecific(table: PlistValue | undefined, host: string): PlistDict | undefined {
+function mostSpecific(table: PlistValue | undefined, host: string, depth: SubdomainDepth): PlistDict | undefined {
   if (!isPlistDict(table)) return undefined;
   let exact: PlistDict | undefined;
   let best: { name: string; entry: PlistDict } | undefined;
@@ -261,7 +265,7 @@ function mostSpecific(table: PlistValue | undefined, host: string): PlistDict | 
     if (!isPlistDict(entry)) continue;
     const name = rawName.toLowerCase().replace(/\.$/, '');
     if (name === host) exact ??= entry;
-    else if (entry.NSIncludesSubdomains === true && host.endsWith(`.${name}`) && (!best || name.length > best.name.length)) best = { name, entry };
+    else if (entry.NSIncludesSubdomains === true && host.endsWith(`.${name}`) && (depth === 'any-depth' || !host.slice(0, -name.length - 1).includes('.')) && (!best || name.length > best.name.length)) best = { name, entry };
   }
   return exact ?? best?.entry;
 }
@@ -270,6 +274,12 @@ function identities(value: PlistValue | undefined): string[] {
   if (!Array.isArray(value)) return [];
   return value.flatMap((item) => (isPlistDict(item) && typeof item['SPKI-SHA256-BASE64'] === 'string' ? [item['SPKI-SHA256-BASE64'] as string] : []));
 }
+
+/**
+ * How far NSIncludesSubdomains reaches: Apple's key reference says "subdomains of the domain that
+ * have one additional path component" (math.example.com, not advanced.math.example.com).
+ */
+export type SubdomainDepth = 'one-label' | 'any-depth';
 
 /** Which loads: URLSession (the app's own requests), web views, or AV Foundation media. */
 export type AtsChannel = 'url-session' | 'web-content' | 'media';
@@ -296,7 +306,7 @@ function exceptionKeys(exception: PlistDict) {
   };
 }
 
-export function evaluateAts(ats: PlistValue, rawHost: string, channel: AtsChannel = 'url-session'): AtsHostConfig {
+export function evaluateAts(ats: PlistValue, rawHost: string, channel: AtsChannel = 'url-session', depth: SubdomainDepth = 'one-label'): AtsHostConfig {
   const dict = isPlistDict(ats) ? ats : {};
   const host = rawHost.toLowerCase();
   const arbitrary = dict.NSAllowsArbitraryLoads === true;
@@ -304,14 +314,14 @@ export function evaluateAts(ats: PlistValue, rawHost: string, channel: AtsChanne
   if (kind === 'ip' || kind === 'local') {
     return { protected: false, cleartextPermitted: true, minTlsVersion: 'none', certificateTransparency: false, caPins: [], leafPins: [] };
   }
-  const exception = mostSpecific(dict.NSExceptionDomains, host);
+  const exception = mostSpecific(dict.NSExceptionDomains, host, depth);
   // NSAllowsArbitraryLoadsInWebContent / ForMedia switch ATS off for web views / media to every
   // domain NSExceptionDomains does not list (Apple's NSAppTransportSecurity key reference).
   const channelOff = (channel === 'web-content' && dict.NSAllowsArbitraryLoadsInWebContent === true) || (channel === 'media' && dict.NSAllowsArbitraryLoadsForMedia === true);
   if (channelOff && !exception) {
     return { protected: false, cleartextPermitted: true, minTlsVersion: 'none', certificateTransparency: false, caPins: [], leafPins: [] };
   }
-  const pinned = mostSpecific(dict.NSPinnedDomains, host);
+  const pinned = mostSpecific(dict.NSPinnedDomains, host, depth);
   const keys = exception ? exceptionKeys(exception) : undefined;
   return {
     protected: true,

@@ -85,7 +85,10 @@ test('evaluator: ATS does not protect IP literals and local names; most specific
   assert.equal(evaluateAts(ats, '192.0.2.1').protected, false);
   assert.equal(evaluateAts(ats, 'printer.local').protected, false);
   assert.equal(evaluateAts(ats, 'login.api.example.com').minTlsVersion, 'TLSv1.2', 'the exact entry, not the TLSv1.3 parent');
-  assert.equal(evaluateAts(ats, 'a.login.api.example.com').minTlsVersion, 'TLSv1.3', 'no includeSubdomains on the child: the parent applies');
+  assert.equal(evaluateAts(ats, 'a.login.api.example.com', 'url-session', 'any-depth').minTlsVersion, 'TLSv1.3', 'no includeSubdomains on the child: the parent applies');
+  // Apple's NSIncludesSubdomains reference: one additional label only; two labels down gets ATS's defaults.
+  assert.equal(evaluateAts(ats, 'a.login.api.example.com').minTlsVersion, 'TLSv1.2');
+  assert.equal(evaluateAts(ats, 'x.api.example.com').minTlsVersion, 'TLSv1.3', 'one label down: the parent applies');
 });
 
 test('a policy with nothing ATS cannot express yields only the platform-wide notes and an equivalent plist', () => {
@@ -102,7 +105,7 @@ test('a policy with nothing ATS cannot express yields only the platform-wide not
     },
   });
   const generated = generateIos(simple);
-  assert.deepEqual(generated.warnings.map((w) => w.rule).sort(), ['ios/ip-address', 'ios/local-names']);
+  assert.deepEqual(generated.warnings.map((w) => w.rule).sort(), ['ios/ip-address', 'ios/local-names', 'ios/subdomain-depth']);
   assert.deepEqual(checkIos(simple, generated).unexplained, []);
 });
 
