@@ -20,9 +20,10 @@ const usage = `usage: wirelock generate android  [--policy <file>] [-o res/xml/n
 
 Writes the platform's configuration for the policy (to -o, else stdout). android: the Network
 Security Config, plus the policy's private CAs as PEM files in the res/raw/ next to res/xml/ (needs
--o); --debug-ca adds <debug-overrides> trust (debuggable builds only). ios: an Info.plist with the
-NSAppTransportSecurity dictionary (--merge puts it into an existing Info.plist, leaving the rest of
-the file untouched). trustkit: the react-native-ssl-public-key-pinning JSON (default)
+-o); --debug-ca adds <debug-overrides> trust (debuggable builds only; overridePins="false", so pins
+still apply). ios: an Info.plist with the NSAppTransportSecurity dictionary (--merge puts it into an
+existing Info.plist, leaving the rest of the file untouched, and removes the key's device-specific
+variants such as NSAppTransportSecurity~iphone). trustkit: the react-native-ssl-public-key-pinning JSON (default)
 or the native TrustKit TSKConfiguration plist.
 
 Where a platform cannot express a policy rule a warning names the rule (e.g. ios/pins-expire) and
@@ -30,7 +31,8 @@ the policy location; --strict fails on any warning not listed with --accept. Eve
 checked against the policy on a host matrix before it is written.
 
 --check compares an existing file (e.g. a hand-edited network_security_config.xml, the app's
-Info.plist, the pinning JSON) with the policy on the same host matrix and reports drift.
+Info.plist, the pinning JSON) with the policy on the same host matrix plus every name the file holds
+(in every key variant the platform reads) and reports drift: any entry weaker than the policy.
 Exit 0 written / in sync, 1 --strict found unaccepted warnings or --check found drift, 2 usage or
 policy error.`;
 
