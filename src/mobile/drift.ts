@@ -14,10 +14,10 @@ import { toPem } from '../x509/certificate.js';
 import { ANDROID_XML_PATH, checkNetworkSecurityConfig, parseNetworkSecurityConfig } from './android.js';
 import { checkEquivalence, hostMatrix, type EquivalenceReport } from './equivalence.js';
 import { generateTarget, type GenerateOptions } from './generate.js';
-import { infoPlistVariantKeys, IOS_PLIST_PATH } from './ios.js';
+import { effectiveInfoValues, infoPlistVariantKeys, IOS_PLIST_PATH, nonBooleanFlags } from './ios.js';
 import { isPlistDict, parsePlist, type PlistValue } from './plist.js';
 import type { GeneratedFile, MobileTarget } from './model.js';
-import { TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH } from './trustkit.js';
+import { TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH, trustKitConfigurationProblem } from './trustkit.js';
 
 export interface DriftReport {
   file: string;
@@ -113,6 +113,16 @@ export function checkDrift(target: MobileTarget, policy: Policy, file: string, o
   } else {
     const format = options.format ?? (text.trimStart().startsWith('{') ? 'json' : 'plist');
     files = [{ path: format === 'json' ? TRUSTKIT_JSON_PATH : TRUSTKIT_PLIST_PATH, contents: text, role: 'TrustKit configuration' }];
+  }
+  if (target !== 'android' && files[0]!.path !== TRUSTKIT_JSON_PATH) {
+    const document = parsePlist(text, file);
+    formatProblems.push(...nonBooleanFlags(document));
+    if (target === 'trustkit' && isPlistDict(document)) {
+      for (const { products, value } of effectiveInfoValues(document, 'TSKConfiguration')) {
+        const problem = trustKitConfigurationProblem(value ?? {});
+        if (problem) formatProblems.push(`TSKConfiguration${products.length < 3 ? ` (${products.join(', ')})` : ''}: TrustKit raises while loading it (the app dies at launch): ${problem}`);
+      }
+    }
   }
   if (target !== 'android') {
     // TrustKit compares names as written, and how ATS treats a key in another case or with a

@@ -181,11 +181,37 @@ export function effectiveInfoValue(info: PlistDict, base: string, product: strin
  */
 export function effectiveInfoValues(info: PlistDict, base: string): Array<{ products: string[]; value: PlistValue | undefined }> {
   const out: Array<{ products: string[]; value: PlistValue | undefined }> = [];
-  for (const product of IOS_PRODUCTS) {
-    const value = effectiveInfoValue(info, base, product);
+  const add = (label: string, value: PlistValue | undefined) => {
     const same = out.find((entry) => JSON.stringify(entry.value) === JSON.stringify(value));
-    if (same) same.products.push(product);
-    else out.push({ products: [product], value });
+    if (same) same.products.push(label);
+    else out.push({ products: [label], value });
+  };
+  for (const product of IOS_PRODUCTS) add(product, effectiveInfoValue(info, base, product));
+  // Variants for other platforms and products (visionOS, Mac Catalyst, ...) are readings too.
+  for (const key of infoPlistVariantKeys(Object.keys(info), base)) add(key.slice(base.length), info[key]);
+  return out;
+}
+
+/** Info.plist keys the platforms read as booleans (NSNumber/NSString boolValue): only <true/> or <false/> is unambiguous. */
+const BOOLEAN_KEYS = new Set([
+  'NSAllowsArbitraryLoads', 'NSAllowsArbitraryLoadsInWebContent', 'NSAllowsArbitraryLoadsForMedia', 'NSAllowsLocalNetworking',
+  'NSIncludesSubdomains', 'NSRequiresCertificateTransparency',
+  ...['NSException', 'NSTemporaryException', 'NSThirdPartyException'].flatMap((prefix) => [`${prefix}AllowsInsecureHTTPLoads`, `${prefix}RequiresForwardSecrecy`]),
+  'TSKSwizzleNetworkDelegates', 'TSKIncludeSubdomains', 'TSKEnforcePinning', 'TSKDisableDefaultReportUri', 'kSKExcludeSubdomainFromParentPolicy',
+]);
+
+/**
+ * Boolean keys holding another type (`<string>YES</string>`, `<integer>1</integer>`): Foundation's
+ * boolValue reads them, as YES or NO depending on the text, where wirelock's evaluators read only
+ * booleans; a checker cannot tell what the device applies, so they are reported.
+ */
+export function nonBooleanFlags(value: PlistValue | undefined, path = ''): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => nonBooleanFlags(item, `${path}/${i}`));
+  if (!isPlistDict(value)) return [];
+  const out: string[] = [];
+  for (const [key, item] of Object.entries(value)) {
+    if (BOOLEAN_KEYS.has(key) && typeof item !== 'boolean') out.push(`${path}/${key} holds ${JSON.stringify(item)}, not <true/> or <false/> (the platform reads it with boolValue)`);
+    out.push(...nonBooleanFlags(item, `${path}/${key}`));
   }
   return out;
 }

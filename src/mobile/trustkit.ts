@@ -170,6 +170,34 @@ export function trustKitExclusionAttaches(name: string, domains: TrustKitDomains
   return trustKitConfigurationKey(`a${name}`, domains) !== undefined;
 }
 
+/**
+ * What TrustKit raises on while loading a TSKConfiguration (parse_configuration.m:62-234), or
+ * undefined when it loads: no pinned domains, a name without a known public suffix, an exclusion
+ * with other keys or without a parent, includeSubdomains on a public suffix, a pin that is not a
+ * SHA-256 digest, fewer than 2 distinct pins (1 when TSKEnforcePinning is NO).
+ */
+export function trustKitConfigurationProblem(configuration: PlistValue): string | undefined {
+  const domains = isPlistDict(configuration) && isPlistDict(configuration.TSKPinnedDomains) ? configuration.TSKPinnedDomains : undefined;
+  if (!domains || Object.keys(domains).length === 0) return 'no pinned domains';
+  for (const [name, entry] of Object.entries(domains)) {
+    if (registryLength(name) === 0) return `${name} has no known public suffix`;
+    if (!isPlistDict(entry)) return `${name} is not a dictionary`;
+    if (entry[TSK_EXCLUDE_KEY] === true) {
+      if (Object.keys(entry).length > 1) return `${name}: an exclusion entry with other keys`;
+      continue;
+    }
+    if (entry.TSKIncludeSubdomains === true && registryLength(name) === name.length) return `${name}: includeSubdomains on a public suffix`;
+    const hashes = Array.isArray(entry.TSKPublicKeyHashes) ? entry.TSKPublicKeyHashes : [];
+    if (hashes.some((hash) => typeof hash !== 'string' || Buffer.from(hash, 'base64').length !== 32)) return `${name}: a pin that is not a base64 SHA-256 digest`;
+    if (new Set(hashes).size < (entry.TSKEnforcePinning === false ? 1 : 2)) return `${name}: fewer than ${entry.TSKEnforcePinning === false ? 1 : 2} pins`;
+  }
+  for (const name of Object.keys(domains)) {
+    const entry = domains[name]!;
+    if (isPlistDict(entry) && entry[TSK_EXCLUDE_KEY] === true && !trustKitExclusionAttaches(name, domains)) return `${name}: an exclusion TrustKit finds no parent for`;
+  }
+  return undefined;
+}
+
 /** Warnings for TrustKit's matching where it differs from wirelock's longest-dot-boundary match. */
 function matchingWarnings(policy: Policy, entries: DomainPolicy[], warnings: Warnings, flavour: 'tsk' | 'rn'): void {
   const subdomainParents = entries.filter((d) => d.includeSubdomains);
@@ -232,6 +260,11 @@ export function generateTrustKit(policy: Policy): GenerateResult {
       target: 'trustkit',
       causes: warnings.list.filter((w) => w.rule === 'trustkit/invalid-domain' || w.rule === 'trustkit/single-pin').map((w) => w.rule),
     });
+  }
+  // Self-check against TrustKit's own load rules: a configuration it raises on would kill the app at launch.
+  const problem = trustKitConfigurationProblem(dict);
+  if (problem) {
+    throw new WirelockError('ERR_GENERATE_UNSUPPORTED', `the generated TrustKit configuration would make TrustKit raise at launch (a wirelock bug; nothing was written): ${problem}`, { file: policy.source, target: 'trustkit' });
   }
   return {
     target: 'trustkit',

@@ -177,7 +177,7 @@ test('expo prebuild --platform android: a strict run is not failed by iOS rules'
   const app = JSON.parse(readFileSync(join(dir, 'app.json'), 'utf8')).expo;
   const config = configPlugins.withPlugins({ ...app, _internal: { projectRoot: dir } }, app.plugins);
   await configPlugins.compileModsAsync(config, { projectRoot: dir, platforms: ['android'], assertMissingModProviders: true });
-  assert.ok(existsSync(join(dir, 'android', 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml')));
+  assert.ok(existsSync(join(dir, 'android', 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml')), 'android files written');
 });
 
 function androidRules(projectDir: string): string[] {
@@ -225,7 +225,7 @@ test('debug-only material (overrides, the debug proxy PEM) lands in the debug so
   const debugXml = readFileSync(join(src, 'debug', 'res', 'xml', 'network_security_config_debug.xml'), 'utf8');
   assert.match(debugXml, /<certificates src="user" overridePins="false" \/>/);
   assert.match(debugXml, /<certificates src="@raw\/wirelock_debug_proxy" overridePins="false" \/>/);
-  assert.ok(existsSync(join(src, 'debug', 'res', 'raw', 'wirelock_debug_proxy.pem')));
+  assert.ok(existsSync(join(src, 'debug', 'res', 'raw', 'wirelock_debug_proxy.pem')), 'proxy PEM in the debug source set');
   assert.deepEqual(checkNetworkSecurityConfig(debugXml), []);
 });
 

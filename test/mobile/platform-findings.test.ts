@@ -78,19 +78,19 @@ test('--check reads every name the file holds: a hand-added weaker entry for a n
   writeFileSync(xmlFile, readFileSync(xmlFile, 'utf8').replace('</network-security-config>', '    <domain-config cleartextTrafficPermitted="true">\n        <domain includeSubdomains="true">legacy.api.example.com</domain>\n    </domain-config>\n</network-security-config>'));
   const android = checkDrift('android', policy, xmlFile);
   assert.equal(android.drifted, true);
-  assert.ok(android.reports.some((r) => r.unexplained.some((d) => d.host === 'legacy.api.example.com' && d.aspect === 'pins')));
+  assert.ok(android.reports.some((r) => r.unexplained.some((d) => d.host === 'legacy.api.example.com' && d.aspect === 'pins')), 'android: legacy.api.example.com pins drift');
   // iOS: an NSExceptionDomains entry allowing http for the same name.
   const ios = plist.parse(generateTarget('ios', policy).result.files[0]!.contents) as Dict;
   ios.NSAppTransportSecurity.NSExceptionDomains['legacy.api.example.com'] = { NSIncludesSubdomains: true, NSExceptionAllowsInsecureHTTPLoads: true };
   const plistFile = join(dir, 'Info.plist');
   writeFileSync(plistFile, plist.build(ios));
-  assert.ok(checkDrift('ios', policy, plistFile).reports.some((r) => r.unexplained.some((d) => d.host === 'legacy.api.example.com' && d.aspect === 'cleartext')));
+  assert.ok(checkDrift('ios', policy, plistFile).reports.some((r) => r.unexplained.some((d) => d.host === 'legacy.api.example.com' && d.aspect === 'cleartext')), 'ios: legacy.api.example.com cleartext drift');
   // TrustKit: an exclusion entry for that name switches its pins off.
   const tk = plist.parse(generateTarget('trustkit', policy).result.files[1]!.contents) as Dict;
   tk.TSKConfiguration.TSKPinnedDomains['legacy.api.example.com'] = { kSKExcludeSubdomainFromParentPolicy: true };
   const tkFile = join(dir, 'TrustKit-Info.plist');
   writeFileSync(tkFile, plist.build(tk));
-  assert.ok(checkDrift('trustkit', policy, tkFile).reports.some((r) => r.unexplained.some((d) => d.host === 'legacy.api.example.com' && d.aspect === 'pins')));
+  assert.ok(checkDrift('trustkit', policy, tkFile).reports.some((r) => r.unexplained.some((d) => d.host === 'legacy.api.example.com' && d.aspect === 'pins')), 'trustkit: legacy.api.example.com pins drift');
 });
 
 const wirelockCli = join(process.cwd(), 'dist', 'cli', 'main.js');
@@ -162,7 +162,7 @@ test('debug-overrides: generated anchors say overridePins="false" (AOSP default 
   // Read with an independent DOM parser and AOSP's default.
   const document = new DOMParser().parseFromString(xml, 'text/xml');
   const debugAnchors = Array.from(document.getElementsByTagName('debug-overrides')[0]!.getElementsByTagName('certificates'));
-  assert.ok(debugAnchors.length > 0);
+  assert.ok(debugAnchors.length > 0, 'debug anchors present');
   for (const anchor of debugAnchors) {
     const attribute = anchor.getAttribute('overridePins');
     const overridesPins = attribute === null || attribute === '' ? true : attribute === 'true';
@@ -207,4 +207,62 @@ test('TrustKit under a non-public suffix: the refusal names the domain and the r
     assert.match(error.message, /public suffix/i);
     return true;
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Found in the adversarial pass (issue 15, end): more ways to make a checked file weaker than the
+// policy without --check noticing. Each failed on the code before this pass.
+
+test('adversarial: boolean keys holding <integer>/<string> (Foundation boolValue reads them) are reported', () => {
+  const policy = definePolicy({ version: 1, domains: { 'api.example.com': { includeSubdomains: true, pins: [{ pin: P1, role: 'ca' }, { pin: P2, role: 'ca' }] } } });
+  const dir = tempDir();
+  const ios = plist.parse(generateTarget('ios', policy).result.files[0]!.contents) as Dict;
+  ios.NSAppTransportSecurity.NSAllowsArbitraryLoads = 1; // <integer>1</integer>: boolValue YES
+  writeFileSync(join(dir, 'Info.plist'), plist.build(ios));
+  const iosDrift = checkDrift('ios', policy, join(dir, 'Info.plist'));
+  assert.equal(iosDrift.drifted, true);
+  assert.ok(iosDrift.formatProblems.some((p) => p.includes('NSAllowsArbitraryLoads')), iosDrift.formatProblems.join('\n'));
+  // TrustKit: parse_configuration.m:145-154 reads TSKEnforcePinning with boolValue: "NO" is report-only.
+  const tk = plist.parse(generateTarget('trustkit', policy).result.files[1]!.contents) as Dict;
+  tk.TSKConfiguration.TSKPinnedDomains['api.example.com'].TSKEnforcePinning = 'NO';
+  writeFileSync(join(dir, 'tk.plist'), plist.build(tk));
+  assert.equal(checkDrift('trustkit', policy, join(dir, 'tk.plist')).drifted, true);
+});
+
+test('adversarial: an NSAppTransportSecurity variant for another platform (-xros, ~appletv) is a reading --check evaluates', () => {
+  const policy = definePolicy({ version: 1, domains: { 'api.example.com': { pins: [{ pin: P1, role: 'ca' }, { pin: P2, role: 'ca' }] } } });
+  const dir = tempDir();
+  const ios = plist.parse(generateTarget('ios', policy).result.files[0]!.contents) as Dict;
+  ios['NSAppTransportSecurity-xros'] = { NSAllowsArbitraryLoads: true };
+  writeFileSync(join(dir, 'Info.plist'), plist.build(ios));
+  assert.equal(checkDrift('ios', policy, join(dir, 'Info.plist')).drifted, true);
+});
+
+test('adversarial: a TrustKit file TrustKit raises on (exclusion with a second key, exclusion without a parent) is reported', () => {
+  // parse_configuration.m:84-99 and 221-234: the app dies at launch.
+  const policy = definePolicy({ version: 1, domains: { 'example.com': { includeSubdomains: true, pins: [P1, P2] }, 'cdn.example.com': {} } });
+  const dir = tempDir();
+  const generated = plist.parse(generateTarget('trustkit', policy).result.files[1]!.contents) as Dict;
+  for (const edit of [
+    (d: Dict) => (d['cdn.example.com'].TSKIncludeSubdomains = false),
+    (d: Dict) => (d['cdn.example.net'] = { kSKExcludeSubdomainFromParentPolicy: true }),
+  ]) {
+    const copy = structuredClone(generated);
+    edit(copy.TSKConfiguration.TSKPinnedDomains);
+    writeFileSync(join(dir, 'tk.plist'), plist.build(copy));
+    const drift = checkDrift('trustkit', policy, join(dir, 'tk.plist'));
+    assert.ok(drift.formatProblems.some((p) => /TrustKit raises/.test(p)), drift.formatProblems.join('\n'));
+  }
+});
+
+test('adversarial: NSPinnedDomains includeSubdomains is documented one label deep: deeper names are warned, and a deep weaker entry is drift under either reading', () => {
+  const policy = definePolicy({ version: 1, domains: { 'api.example.com': { includeSubdomains: true, pins: [{ pin: P1, role: 'ca' }, { pin: P2, role: 'ca' }] } } });
+  const { result } = generateTarget('ios', policy);
+  assert.ok(result.warnings.some((w) => w.rule === 'ios/subdomain-depth'), 'ios/subdomain-depth warned');
+  const dir = tempDir();
+  const ios = plist.parse(result.files[0]!.contents) as Dict;
+  ios.NSAppTransportSecurity.NSExceptionDomains['a.b.api.example.com'] = { NSExceptionAllowsInsecureHTTPLoads: true };
+  writeFileSync(join(dir, 'Info.plist'), plist.build(ios));
+  const drift = checkDrift('ios', policy, join(dir, 'Info.plist'));
+  assert.ok(drift.reports.some((r) => r.evaluator === 'ios-ats-any-depth' && r.unexplained.some((d) => d.host === 'a.b.api.example.com')), 'a.b.api.example.com drift under the any-depth reading');
 });
