@@ -121,6 +121,8 @@ export function checkDrift(target: MobileTarget, policy: Policy, file: string, o
       for (const { products, value } of effectiveInfoValues(document, 'TSKConfiguration')) {
         const problem = trustKitConfigurationProblem(value ?? {});
         if (problem) formatProblems.push(`TSKConfiguration${products.length < 3 ? ` (${products.join(', ')})` : ''}: TrustKit raises while loading it (the app dies at launch): ${problem}`);
+        // TrustKit.m:106 (3.0.7): without swizzling TrustKit validates only where the app calls TSKPinningValidator itself.
+        if (!problem && !(isPlistDict(value) && value.TSKSwizzleNetworkDelegates === true)) formatProblems.push(`TSKConfiguration${products.length < 3 ? ` (${products.join(', ')})` : ''}: TSKSwizzleNetworkDelegates is not YES, so TrustKit pins only connections whose delegate calls its validator; the generated file sets it`);
       }
     }
   }

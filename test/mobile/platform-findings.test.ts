@@ -266,3 +266,16 @@ test('adversarial: NSPinnedDomains includeSubdomains is documented one label dee
   const drift = checkDrift('ios', policy, join(dir, 'Info.plist'));
   assert.ok(drift.reports.some((r) => r.evaluator === 'ios-ats-any-depth' && r.unexplained.some((d) => d.host === 'a.b.api.example.com')), 'a.b.api.example.com drift under the any-depth reading');
 });
+
+test('adversarial: a TrustKit plist with TSKSwizzleNetworkDelegates = NO (TrustKit then pins only where the app calls its validator) is drift', () => {
+  // parse_configuration.m:34-44: the default is NO; TrustKit.m:106 swizzles NSURLSession delegates only when it is YES.
+  const policy = definePolicy({ version: 1, domains: { 'api.example.com': { pins: [P1, P2] } } });
+  const dir = tempDir();
+  const tk = plist.parse(generateTarget('trustkit', policy).result.files[1]!.contents) as Dict;
+  for (const edit of [(c: Dict) => (c.TSKSwizzleNetworkDelegates = false), (c: Dict) => delete c.TSKSwizzleNetworkDelegates]) {
+    const copy = structuredClone(tk);
+    edit(copy.TSKConfiguration);
+    writeFileSync(join(dir, 'tk.plist'), plist.build(copy));
+    assert.equal(checkDrift('trustkit', policy, join(dir, 'tk.plist')).drifted, true, 'swizzling off');
+  }
+});
