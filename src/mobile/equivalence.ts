@@ -11,7 +11,7 @@ import { findDomainPolicy, isLoopbackHost, normalizeHost } from '../policy/match
 import type { DomainPolicy, Policy } from '../policy/types.js';
 import { pemBlocks } from '../x509/certificate.js';
 import { ANDROID_XML_PATH, evaluateAndroid, parseNetworkSecurityConfig } from './android.js';
-import { evaluateAts, IOS_PLIST_PATH } from './ios.js';
+import { effectiveInfoValues, evaluateAts, IOS_PLIST_PATH, type AtsChannel } from './ios.js';
 import { anchorFingerprints, domainMode, hostKind, pinBase64, type Aspect, type GenerateResult, type GenerateWarning } from './model.js';
 import { isPlistDict, parsePlist, type PlistValue } from './plist.js';
 import { evaluateOkHttp, evaluateTrustKit, rnJsonAsTrustKit, trustKitIsSubdomain, TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH, type PinningHostConfig, type RnDomainOptions } from './trustkit.js';
@@ -158,6 +158,8 @@ export function warningCovers(
   if (kind === 'unlisted' && domain) return false;
   if ((kind === 'ip' || kind === 'local') && hostKind(difference.host) !== kind) return false;
   if (kind === 'loopback' && !isLoopbackHost(difference.host)) return false;
+  const deep = warning.scope.deepUnder;
+  if (deep !== undefined && !(difference.host.endsWith(`.${deep}`) && difference.host.slice(0, -deep.length - 1).includes('.'))) return false;
   const parent = warning.scope.lookalikeOf;
   if (parent !== undefined && !(trustKitIsSubdomain(parent, difference.host) && difference.host !== parent && !difference.host.endsWith(`.${parent}`))) return false;
   return true;
@@ -198,11 +200,15 @@ function fingerprintsOfRaw(result: GenerateResult, src: string): string[] {
   return pemBlocks(file.contents).map((der) => createHash('sha256').update(der).digest('hex'));
 }
 
-export function checkAndroid(policy: Policy, result: GenerateResult, apiLevel: number, hosts?: string[]): EquivalenceReport {
+/**
+ * `debuggable`: a debug build, where <debug-overrides> add trust anchors on purpose (a development
+ * proxy): trust is not compared, everything else (pins above all) must still hold.
+ */
+export function checkAndroid(policy: Policy, result: GenerateResult, apiLevel: number, hosts?: string[], debuggable = false): EquivalenceReport {
   const config = parseNetworkSecurityConfig(fileOf(result, ANDROID_XML_PATH));
   const raw = new Map<string, string[]>();
-  return check(`android-api-${apiLevel}`, policy, result.warnings, (host) => {
-    const applied = evaluateAndroid(config, host, { apiLevel });
+  return check(`android-api-${apiLevel}${debuggable ? '-debuggable' : ''}`, policy, result.warnings, (host) => {
+    const applied = evaluateAndroid(config, host, { apiLevel, debuggable });
     const trust = new Set<string>();
     for (const src of applied.trustAnchors) {
       if (src === 'system' || src === 'user') trust.add(src);
@@ -219,32 +225,59 @@ export function checkAndroid(policy: Policy, result: GenerateResult, apiLevel: n
       pinGroups: pins.length > 0 ? [{ role: 'any', pins }] : [],
       reportOnlyPins: [],
       pinsExpire: pins.length > 0 ? applied.pinsEnforcedThrough : undefined,
-      trust: [...(trust.has('system') ? ['system'] : []), ...(trust.has('user') ? ['user'] : []), ...[...trust].filter((t) => t !== 'system' && t !== 'user').sort()],
+      trust: debuggable ? undefined : [...(trust.has('system') ? ['system'] : []), ...(trust.has('user') ? ['user'] : []), ...[...trust].filter((t) => t !== 'system' && t !== 'user').sort()],
       ct: applied.certificateTransparency,
       minTls: 'unspecified',
     };
   }, hosts);
 }
 
-export function checkIos(policy: Policy, result: GenerateResult, hosts?: string[]): EquivalenceReport {
+/**
+ * ATS as each iOS device reads the file: the NSAppTransportSecurity value after CoreFoundation's
+ * device-specific key processing (one report per distinct value: `ios-ats~ipad`), and, where
+ * NSAllowsArbitraryLoadsInWebContent / ForMedia are set, what web views and media loads get.
+ */
+export function checkIosReports(policy: Policy, result: GenerateResult, hosts?: string[]): EquivalenceReport[] {
   const plist = parsePlist(fileOf(result, IOS_PLIST_PATH));
-  const ats = isPlistDict(plist) ? plist.NSAppTransportSecurity : undefined;
-  return check('ios-ats', policy, result.warnings, (host) => {
-    const applied = evaluateAts(ats ?? {}, host);
-    const groups: PinGroup[] = [];
-    if (applied.caPins.length > 0) groups.push({ role: 'ca', pins: [...applied.caPins].sort() });
-    if (applied.leafPins.length > 0) groups.push({ role: 'leaf', pins: [...applied.leafPins].sort() });
-    return {
-      allowed: true,
-      cleartext: applied.cleartextPermitted,
-      pinGroups: groups,
-      reportOnlyPins: [],
-      pinsExpire: undefined,
-      trust: ['system'],
-      ct: applied.certificateTransparency,
-      minTls: applied.minTlsVersion,
-    };
-  }, hosts);
+  const info = isPlistDict(plist) ? plist : {};
+  const values = effectiveInfoValues(info, 'NSAppTransportSecurity');
+  const reports: EquivalenceReport[] = [];
+  for (const { products, value } of values) {
+    const ats = value ?? {};
+    const suffix = values.length > 1 ? `~${products.join('~')}` : '';
+    const channels: AtsChannel[] = ['url-session'];
+    if (isPlistDict(ats) && ats.NSAllowsArbitraryLoadsInWebContent === true) channels.push('web-content');
+    if (isPlistDict(ats) && ats.NSAllowsArbitraryLoadsForMedia === true) channels.push('media');
+    // Apple documents NSIncludesSubdomains as reaching one label down; a checker reads the file
+    // both ways, so that neither reading hides a weaker entry.
+    for (const channel of channels) for (const depth of ['one-label', 'any-depth'] as const) {
+      // Under the any-depth reading the depth warning explains nothing: an entry written for a deep name is read.
+      const warnings = depth === 'any-depth' ? result.warnings.filter((w) => w.rule !== 'ios/subdomain-depth') : result.warnings;
+      reports.push(check(`ios-ats${channel === 'url-session' ? '' : `-${channel}`}${depth === 'any-depth' ? '-any-depth' : ''}${suffix}`, policy, warnings, (host) => {
+        const applied = evaluateAts(ats, host, channel, depth);
+        const groups: PinGroup[] = [];
+        if (applied.caPins.length > 0) groups.push({ role: 'ca', pins: [...applied.caPins].sort() });
+        if (applied.leafPins.length > 0) groups.push({ role: 'leaf', pins: [...applied.leafPins].sort() });
+        return {
+          allowed: true,
+          cleartext: applied.cleartextPermitted,
+          pinGroups: groups,
+          reportOnlyPins: [],
+          pinsExpire: undefined,
+          trust: ['system'],
+          ct: applied.certificateTransparency,
+          minTls: applied.minTlsVersion,
+        };
+      }, hosts));
+    }
+  }
+  return reports;
+}
+
+/** The iPhone's reading (kept for callers that want one report); see checkIosReports. */
+export function checkIos(policy: Policy, result: GenerateResult, hosts?: string[]): EquivalenceReport {
+  const reports = checkIosReports(policy, result, hosts);
+  return { ...reports[0]!, unexplained: reports.flatMap((r) => r.unexplained), differences: reports.flatMap((r) => r.differences) };
 }
 
 function pinningRules(applied: PinningHostConfig | undefined): HostRules {
@@ -262,8 +295,12 @@ export function checkTrustKit(policy: Policy, result: GenerateResult, hosts?: st
   const reports: EquivalenceReport[] = [];
   if (result.files.some((f) => f.path === TRUSTKIT_PLIST_PATH)) {
     const plist = parsePlist(fileOf(result, TRUSTKIT_PLIST_PATH));
-    const configuration: PlistValue = isPlistDict(plist) ? plist.TSKConfiguration ?? {} : {};
-    reports.push(check('trustkit-plist', policy, result.warnings.filter((w) => !w.rule.startsWith('trustkit/rn-')), (host) => pinningRules(evaluateTrustKit(configuration, host)), hosts));
+    // TrustKit reads TSKConfiguration through CFBundleGetValueForInfoDictionaryKey: device variants apply.
+    const values = effectiveInfoValues(isPlistDict(plist) ? plist : {}, 'TSKConfiguration');
+    for (const { products, value } of values) {
+      const configuration: PlistValue = value ?? {};
+      reports.push(check(`trustkit-plist${values.length > 1 ? `~${products.join('~')}` : ''}`, policy, result.warnings.filter((w) => !w.rule.startsWith('trustkit/rn-')), (host) => pinningRules(evaluateTrustKit(configuration, host)), hosts));
+    }
   }
   if (result.files.some((f) => f.path === TRUSTKIT_JSON_PATH)) {
     const json = readRnJson(fileOf(result, TRUSTKIT_JSON_PATH));
@@ -294,10 +331,13 @@ function readRnJson(text: string): Record<string, RnDomainOptions> {
 /** Every evaluator that applies to a generated result. */
 export function checkEquivalence(policy: Policy, result: GenerateResult, hosts?: string[]): EquivalenceReport[] {
   switch (result.target) {
-    case 'android':
-      return [checkAndroid(policy, result, 24, hosts), checkAndroid(policy, result, 36, hosts)];
+    case 'android': {
+      const reports = [checkAndroid(policy, result, 24, hosts), checkAndroid(policy, result, 36, hosts)];
+      if (parseNetworkSecurityConfig(fileOf(result, ANDROID_XML_PATH)).debugAnchors !== undefined) reports.push(checkAndroid(policy, result, 36, hosts, true));
+      return reports;
+    }
     case 'ios':
-      return [checkIos(policy, result, hosts)];
+      return checkIosReports(policy, result, hosts);
     case 'trustkit':
       return checkTrustKit(policy, result, hosts);
   }

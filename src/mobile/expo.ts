@@ -9,14 +9,17 @@
  * no dependency on Expo.
  */
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { WirelockError } from '../errors.js';
 import { loadPolicySync } from '../policy/define.js';
 import { generateAndroid, type AndroidOptions } from './android.js';
 import { write, writeAndroidResources } from './files.js';
 import { generateTarget } from './generate.js';
-import { generateTrustKitDictionary } from './trustkit.js';
-import type { GenerateWarning } from './model.js';
+import { gitIgnored, reincludeRule } from './gitignore.js';
+import { infoPlistVariantKeys } from './ios.js';
+import { TRUSTKIT_PLIST_PATH } from './trustkit.js';
+import type { GenerateResult, GenerateWarning } from './model.js';
+import type { Policy } from '../policy/types.js';
 import { isPlistDict, parsePlist, type PlistValue } from './plist.js';
 
 export interface WirelockExpoProps {
@@ -76,38 +79,110 @@ function checkProps(props: unknown): WirelockExpoProps {
   return p as unknown as WirelockExpoProps;
 }
 
-function report(api: ConfigPluginsApi, platform: 'android' | 'ios', warnings: GenerateWarning[]): void {
-  for (const warning of warnings) {
-    const text = `${warning.rule}: ${warning.message} (policy ${warning.pointer})`;
+function report(api: ConfigPluginsApi, platform: 'android' | 'ios', texts: string[]): void {
+  for (const text of texts) {
     if (platform === 'android') api.WarningAggregator.addWarningAndroid('wirelock', text);
     else api.WarningAggregator.addWarningIOS('wirelock', text);
   }
 }
 
+const warningTexts = (warnings: GenerateWarning[]) => warnings.map((warning) => `${warning.rule}: ${warning.message} (policy ${warning.pointer})`);
+
+/** The policy, with the real cause when a trust anchor file is missing because .gitignore keeps it out of the repository. */
+function loadPolicy(policyFile: string, projectRoot: string): Policy {
+  try {
+    return loadPolicySync(policyFile);
+  } catch (error) {
+    if (!(error instanceof WirelockError)) throw error;
+    const hints: string[] = [];
+    for (const match of error.message.matchAll(/cannot read trust anchor file (.+)$/gm)) {
+      const path = match[1]!.trim();
+      const ignored = gitIgnored(projectRoot, path);
+      if (ignored) hints.push(`${path} is ignored by "${ignored.rule}" in ${ignored.file}, so a fresh clone or a cloud build does not have it: add "${reincludeRule(projectRoot, path)}" to ${join(projectRoot, '.gitignore')} and commit the certificate (it is public)`);
+    }
+    if (hints.length === 0) throw error;
+    throw new WirelockError(error.code, `${error.message}\n  ${hints.join('\n  ')}`, error.details);
+  }
+}
+
+/** Trust-anchor files of the policy that the project's .gitignore would keep out of the repository. */
+function ignoredAnchors(policy: Policy, projectRoot: string): string[] {
+  const paths = new Set<string>();
+  for (const anchors of [policy.trustAnchors, ...policy.domains.map((d) => d.trustAnchors)]) {
+    for (const anchor of anchors) if (anchor.kind === 'file' && anchor.path) paths.add(anchor.path);
+  }
+  const texts: string[] = [];
+  for (const path of paths) {
+    const ignored = gitIgnored(projectRoot, path);
+    if (ignored) {
+      texts.push(`expo/anchor-gitignored: ${relative(projectRoot, path)} (a trust anchor of the policy) is ignored by "${ignored.rule}" in ${ignored.file}: it will be missing from a fresh clone or a cloud build, and the prebuild then fails. Add "${reincludeRule(projectRoot, path)}" to ${join(projectRoot, '.gitignore')} and commit it (a CA certificate is public)`);
+    }
+  }
+  return texts;
+}
+
+/**
+ * Removes the device-specific variants of `key` (CFBundle_InfoPlist.c: `Key~iphone`, `Key~ipad`,
+ * `Key-iphoneos`, ... replace `Key` on matching devices) and says which were removed.
+ */
+function removeVariants(info: Record<string, unknown>, key: string): string[] {
+  const removed = infoPlistVariantKeys(Object.keys(info), key);
+  for (const variant of removed) delete info[variant];
+  return removed.map((variant) => `ios/info-plist-variant: removed ${variant} from Info.plist: iOS would read it instead of the ${key} wirelock writes`);
+}
+
+/**
+ * Expo evaluates the app config several times per prebuild (and on every `expo config`): nothing is
+ * generated, checked or reported until a mod of the platform being built runs, once per prebuild,
+ * and only for the platforms `expo prebuild --platform` asked for.
+ */
 export function withWirelock(config: Config, rawProps: unknown, api: ConfigPluginsApi): Config {
   const props = checkProps(rawProps);
-  const projectRoot = config._internal?.projectRoot ?? process.cwd();
-  const policyFile = isAbsolute(props.policy) ? props.policy : resolve(projectRoot, props.policy);
-  const policy = loadPolicySync(policyFile);
   const platforms = props.platforms ?? ['android', 'ios'];
   const options = { strict: props.strict ?? false, accept: props.accept ?? [] };
+  let loaded: { policy: Policy; projectRoot: string; reported: boolean } | undefined;
+  const policyFor = (projectRoot: string) => {
+    if (!loaded || loaded.projectRoot !== projectRoot) {
+      const policyFile = isAbsolute(props.policy) ? props.policy : resolve(projectRoot, props.policy);
+      loaded = { policy: loadPolicy(policyFile, projectRoot), projectRoot, reported: false };
+    }
+    return loaded;
+  };
+  const projectWarnings = (platform: 'android' | 'ios', projectRoot: string) => {
+    const state = policyFor(projectRoot);
+    if (state.reported) return;
+    state.reported = true;
+    report(api, platform, ignoredAnchors(state.policy, projectRoot));
+  };
 
   if (platforms.includes('android')) {
-    const android: AndroidOptions = { source: props.policy };
-    if (props.debugCertificates) {
-      android.debugOverrides = props.debugCertificates.map((entry) => {
-        if (entry === 'user') return 'user' as const;
-        const path = resolve(projectRoot, entry);
-        try {
-          return { name: entry, pem: readFileSync(path, 'utf8') };
-        } catch (error) {
-          throw invalidProps(`cannot read debug certificate ${path}: ${(error as NodeJS.ErrnoException).code}`);
-        }
-      });
-    }
-    const { result, open } = generateTarget('android', policy, { ...options, android });
-    report(api, 'android', open);
+    let generated: { result: GenerateResult; debugCleartext: GenerateResult | undefined } | undefined;
+    const generate = (projectRoot: string) => {
+      if (generated) return generated;
+      const { policy } = policyFor(projectRoot);
+      // Debug-only material (the overrides and a development proxy's certificate) goes to the
+      // debug source set, never into release builds' res/raw.
+      const android: AndroidOptions = { source: props.policy, debugOverridesFile: true };
+      if (props.debugCertificates) {
+        android.debugOverrides = props.debugCertificates.map((entry) => {
+          if (entry === 'user') return 'user' as const;
+          const path = resolve(projectRoot, entry);
+          try {
+            return { name: entry, pem: readFileSync(path, 'utf8') };
+          } catch (error) {
+            throw invalidProps(`cannot read debug certificate ${path}: ${(error as NodeJS.ErrnoException).code}`);
+          }
+        });
+      }
+      const { result, open } = generateTarget('android', policy, { ...options, android });
+      projectWarnings('android', projectRoot);
+      report(api, 'android', warningTexts(open));
+      const debugCleartext = props.debugCleartext ? generateAndroid(policy, { source: props.policy, debugBuildCleartext: true }) : undefined;
+      generated = { result, debugCleartext };
+      return generated;
+    };
     config = api.withAndroidManifest(config, (mod) => {
+      generate(mod.modRequest.projectRoot);
       const application = mod.modResults.manifest.application?.[0];
       if (!application) throw new WirelockError('ERR_INPUT_INVALID', 'wirelock/expo: AndroidManifest.xml has no <application>');
       application.$['android:networkSecurityConfig'] = NETWORK_SECURITY_CONFIG_REF;
@@ -116,32 +191,46 @@ export function withWirelock(config: Config, rawProps: unknown, api: ConfigPlugi
     config = api.withDangerousMod(config, [
       'android',
       (mod) => {
-        writeAndroidResources(result, join(mod.modRequest.platformProjectRoot, 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml'));
-        if (props.debugCleartext) {
-          // Resources of the debug source set override main's in debug builds only.
-          const debug = generateAndroid(policy, { ...android, debugBuildCleartext: true });
-          write(join(mod.modRequest.platformProjectRoot, 'app', 'src', 'debug', 'res', 'xml', 'network_security_config.xml'), debug.files[0]!.contents);
-        }
+        const { result, debugCleartext } = generate(mod.modRequest.projectRoot);
+        const app = join(mod.modRequest.platformProjectRoot, 'app', 'src');
+        const release = { ...result, files: result.files.filter((f) => !f.debugOnly) };
+        writeAndroidResources(release, join(app, 'main', 'res', 'xml', 'network_security_config.xml'));
+        const debugOnly = result.files.filter((f) => f.debugOnly);
+        for (const file of debugOnly) write(join(app, 'debug', 'res', file.path), file.contents);
+        // Resources of the debug source set override main's in debug builds only.
+        if (debugCleartext) write(join(app, 'debug', 'res', 'xml', 'network_security_config.xml'), debugCleartext.files[0]!.contents);
         return mod;
       },
     ]);
   }
 
   if (platforms.includes('ios')) {
-    const { result, open } = generateTarget('ios', policy, options);
-    report(api, 'ios', open);
-    // What goes into Info.plist is read back from the checked plist text, not rebuilt.
-    const plist = parsePlist(result.files[0]!.contents);
-    const ats = isPlistDict(plist) ? plist.NSAppTransportSecurity : undefined;
-    let trustkit: PlistValue | undefined;
-    if (props.trustkit) {
-      const generated = generateTarget('trustkit', policy, options);
-      report(api, 'ios', generated.open.filter((w) => !w.rule.startsWith('trustkit/rn-')));
-      trustkit = generateTrustKitDictionary(policy);
-    }
+    let generated: { ats: PlistValue | undefined; trustkit: PlistValue | undefined } | undefined;
     config = api.withInfoPlist(config, (mod) => {
-      mod.modResults.NSAppTransportSecurity = ats;
-      if (trustkit) mod.modResults.TSKConfiguration = trustkit;
+      const projectRoot = mod.modRequest.projectRoot;
+      if (!generated) {
+        const { policy } = policyFor(projectRoot);
+        const { result, open } = generateTarget('ios', policy, options);
+        projectWarnings('ios', projectRoot);
+        report(api, 'ios', warningTexts(open));
+        // What goes into Info.plist is read back from the checked plist text, not rebuilt.
+        const plist = parsePlist(result.files[0]!.contents);
+        let trustkit: PlistValue | undefined;
+        if (props.trustkit) {
+          const tk = generateTarget('trustkit', policy, options);
+          report(api, 'ios', warningTexts(tk.open.filter((w) => !w.rule.startsWith('trustkit/rn-'))));
+          const tkPlist = parsePlist(tk.result.files.find((f) => f.path === TRUSTKIT_PLIST_PATH)!.contents);
+          trustkit = isPlistDict(tkPlist) ? tkPlist.TSKConfiguration : undefined;
+        }
+        generated = { ats: isPlistDict(plist) ? plist.NSAppTransportSecurity : undefined, trustkit };
+      }
+      const info = mod.modResults;
+      report(api, 'ios', removeVariants(info, 'NSAppTransportSecurity'));
+      info.NSAppTransportSecurity = generated.ats;
+      if (generated.trustkit) {
+        report(api, 'ios', removeVariants(info, 'TSKConfiguration'));
+        info.TSKConfiguration = generated.trustkit;
+      }
       return mod;
     });
   }

@@ -10,7 +10,7 @@ import type { DomainPolicy, Pin, Policy } from '../policy/types.js';
 import { isLoopbackHost } from '../policy/match.js';
 import { domainMode, hostKind, pinBase64, Warnings, type GenerateResult } from './model.js';
 import { isPlistDict, parsePlist, serializePlist, type PlistValue } from './plist.js';
-import { parseXml } from './xml.js';
+import { parseXml, type XmlElement } from './xml.js';
 import { WirelockError } from '../errors.js';
 
 export const IOS_PLIST_PATH = 'Info.plist';
@@ -85,6 +85,10 @@ export function generateAtsDictionary(policy: Policy, warnings = new Warnings('i
       NSRequiresCertificateTransparency: ct,
     };
     exceptions[domain.name] = exception;
+    if (domain.includeSubdomains) {
+      warnings.add('subdomain-depth', `${domain.pointer}/includeSubdomains`, { domain: domain.name, deepUnder: domain.name }, ['cleartext', 'pins', 'pin-roles', 'ct', 'min-tls'],
+        `${domain.name}: Apple documents NSIncludesSubdomains as reaching one label down (x.${domain.name}, not y.x.${domain.name}); names deeper below may get ATS's defaults and no pins: list the deeper names you use as their own domains`);
+    }
     if (domain.pins.length === 0) continue;
     if (mode === 'report-only') {
       warnings.add('report-only', `${domain.pointer}/mode`, { domain: domain.name }, ['report-only'],
@@ -133,30 +137,136 @@ export function generateIos(policy: Policy): GenerateResult {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Device-specific Info.plist keys (CFBundle_InfoPlist.c, _CFBundleInfoPlistProcessInfoDictionary):
+// on a device, `Key-<platform>~<product>`, then `Key~<product>`, then `Key-<platform>` replace `Key`.
+
+/** The platform and products whose Info.plist key variants an iOS device reads. */
+export const IOS_PLATFORM = 'iphoneos';
+export const IOS_PRODUCTS = ['iphone', 'ipad', 'ipod'] as const;
+
+/**
+ * Splits `Key-platform~product` as CoreFoundation's _isPlatformAndProductKey does (the last "-" and
+ * the last "~", "-" before "~", no empty part). Any platform or product name is accepted here, so
+ * that variants for every Apple platform are found; undefined for a plain key.
+ */
+export function infoPlistKeyVariant(key: string): { base: string; platform?: string; product?: string } | undefined {
+  const minus = key.lastIndexOf('-');
+  const tilde = key.lastIndexOf('~');
+  if (minus < 0 && tilde < 0) return undefined;
+  if (minus >= 0 && tilde >= 0 && tilde <= minus) return undefined;
+  const base = key.slice(0, minus >= 0 ? minus : tilde);
+  const platform = minus >= 0 ? key.slice(minus + 1, tilde >= 0 ? tilde : key.length) : undefined;
+  const product = tilde >= 0 ? key.slice(tilde + 1) : undefined;
+  if (base === '' || platform === '' || product === '') return undefined;
+  return { base, ...(platform !== undefined ? { platform } : {}), ...(product !== undefined ? { product } : {}) };
+}
+
+/** Every key of `info` a device may read in place of `base` (the variants, not `base` itself). */
+export function infoPlistVariantKeys(keys: Iterable<string>, base: string): string[] {
+  return [...keys].filter((key) => infoPlistKeyVariant(key)?.base === base);
+}
+
+/** The value of `base` an iOS device of `product` reads, after CoreFoundation's key processing. */
+export function effectiveInfoValue(info: PlistDict, base: string, product: string, platform = IOS_PLATFORM): PlistValue | undefined {
+  for (const key of [`${base}-${platform}~${product}`, `${base}~${product}`, `${base}-${platform}`, base]) {
+    if (Object.hasOwn(info, key)) return info[key];
+  }
+  return undefined;
+}
+
+/**
+ * The distinct values of `base` the iOS devices read, each with the products that read it
+ * (one entry when the file has no variant keys).
+ */
+export function effectiveInfoValues(info: PlistDict, base: string): Array<{ products: string[]; value: PlistValue | undefined }> {
+  const out: Array<{ products: string[]; value: PlistValue | undefined }> = [];
+  const add = (label: string, value: PlistValue | undefined) => {
+    const same = out.find((entry) => JSON.stringify(entry.value) === JSON.stringify(value));
+    if (same) same.products.push(label);
+    else out.push({ products: [label], value });
+  };
+  for (const product of IOS_PRODUCTS) add(product, effectiveInfoValue(info, base, product));
+  // Variants for other platforms and products (visionOS, Mac Catalyst, ...) are readings too.
+  for (const key of infoPlistVariantKeys(Object.keys(info), base)) add(key.slice(base.length), info[key]);
+  return out;
+}
+
+/** Info.plist keys the platforms read as booleans (NSNumber/NSString boolValue): only <true/> or <false/> is unambiguous. */
+const BOOLEAN_KEYS = new Set([
+  'NSAllowsArbitraryLoads', 'NSAllowsArbitraryLoadsInWebContent', 'NSAllowsArbitraryLoadsForMedia', 'NSAllowsLocalNetworking',
+  'NSIncludesSubdomains', 'NSRequiresCertificateTransparency',
+  ...['NSException', 'NSTemporaryException', 'NSThirdPartyException'].flatMap((prefix) => [`${prefix}AllowsInsecureHTTPLoads`, `${prefix}RequiresForwardSecrecy`]),
+  'TSKSwizzleNetworkDelegates', 'TSKIncludeSubdomains', 'TSKEnforcePinning', 'TSKDisableDefaultReportUri', 'kSKExcludeSubdomainFromParentPolicy',
+]);
+
+/**
+ * Boolean keys holding another type (`<string>YES</string>`, `<integer>1</integer>`): Foundation's
+ * boolValue reads them, as YES or NO depending on the text, where wirelock's evaluators read only
+ * booleans; a checker cannot tell what the device applies, so they are reported.
+ */
+export function nonBooleanFlags(value: PlistValue | undefined, path = ''): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => nonBooleanFlags(item, `${path}/${i}`));
+  if (!isPlistDict(value)) return [];
+  const out: string[] = [];
+  for (const [key, item] of Object.entries(value)) {
+    if (BOOLEAN_KEYS.has(key) && typeof item !== 'boolean') out.push(`${path}/${key} holds ${JSON.stringify(item)}, not <true/> or <false/> (the platform reads it with boolValue)`);
+    out.push(...nonBooleanFlags(item, `${path}/${key}`));
+  }
+  return out;
+}
+
+export interface InfoPlistMerge {
+  text: string;
+  /** Device-specific variant keys that were removed (they would have replaced the merged value). */
+  removed: string[];
+}
+
 /**
  * Puts the generated NSAppTransportSecurity into an existing Info.plist (XML), replacing the key's
- * value or adding the key, and leaves every other byte of the file as it was (a full parse and
- * rewrite would lose <date>/<data> types, comments and formatting).
+ * value or adding the key, removes every device-specific variant of the key (CoreFoundation would
+ * read `NSAppTransportSecurity~iphone` instead of the merged value on an iPhone), and leaves every
+ * other byte of the file as it was (a full parse and rewrite would lose <date>/<data> types,
+ * comments and formatting).
  */
-export function mergeAtsIntoInfoPlist(infoPlist: string, generated: string, file?: string): string {
+export function mergeAtsIntoInfoPlist(infoPlist: string, generated: string, file?: string): InfoPlistMerge {
+  const ours = parseXml(generated);
+  const value = ours.children[0]!.children.find((c, i, all) => i > 0 && all[i - 1]!.name === 'key' && all[i - 1]!.text === 'NSAppTransportSecurity')!;
+  // Our dict already sits one tab deep, where Xcode puts the top-level keys' values.
+  return replaceInfoPlistKey(infoPlist, 'NSAppTransportSecurity', generated.slice(value.start, value.end), file);
+}
+
+/** Replaces (or adds) top-level `key` with the XML `block` and removes the key's variants. */
+export function replaceInfoPlistKey(infoPlist: string, key: string, block: string, file?: string): InfoPlistMerge {
   const root = parseXml(infoPlist, file);
   const dict = root.children[0];
   if (root.name !== 'plist' || !dict || dict.name !== 'dict') {
     throw new WirelockError('ERR_INPUT_INVALID', `${file ?? 'Info.plist'}: not an XML plist with a top-level <dict>`, { file });
   }
   parsePlist(infoPlist, file); // refuse anything the strict reader refuses
-  const ours = parseXml(generated);
-  const value = ours.children[0]!.children.find((c, i, all) => i > 0 && all[i - 1]!.name === 'key' && all[i - 1]!.text === 'NSAppTransportSecurity')!;
-  // Our dict already sits one tab deep, where Xcode puts the top-level keys' values.
-  const block = generated.slice(value.start, value.end);
-  const index = dict.children.findIndex((c, i) => i % 2 === 0 && c.name === 'key' && c.text === 'NSAppTransportSecurity');
-  if (index >= 0) {
-    const old = dict.children[index + 1]!;
-    return infoPlist.slice(0, old.start) + block + infoPlist.slice(old.end);
+  const pairs: Array<{ name: string; key: XmlElement; value: XmlElement }> = [];
+  for (let i = 0; i + 1 < dict.children.length; i += 2) pairs.push({ name: dict.children[i]!.text, key: dict.children[i]!, value: dict.children[i + 1]! });
+  const removed = pairs.filter((pair) => infoPlistKeyVariant(pair.name)?.base === key);
+  const existing = pairs.filter((pair) => pair.name === key);
+  // Edits from the end of the file backwards keep the earlier offsets valid.
+  const edits: Array<{ start: number; end: number; text: string }> = [];
+  for (const pair of removed) {
+    // The whole lines of the pair: from the start of the key's line to the end of the value's.
+    const start = infoPlist.lastIndexOf('\n', pair.key.start - 1) + 1;
+    const lineEnd = infoPlist.indexOf('\n', pair.value.end);
+    const blank = /^[ \t]*$/.test(infoPlist.slice(start, pair.key.start)) && /^[ \t]*$/.test(infoPlist.slice(pair.value.end, lineEnd < 0 ? infoPlist.length : lineEnd));
+    edits.push(blank ? { start, end: lineEnd < 0 ? infoPlist.length : lineEnd + 1, text: '' } : { start: pair.key.start, end: pair.value.end, text: '' });
   }
-  // Insert before the closing </dict> of the top-level dictionary.
-  const close = infoPlist.lastIndexOf('</dict>', dict.end);
-  return `${infoPlist.slice(0, close)}\t<key>NSAppTransportSecurity</key>\n\t${block}\n${infoPlist.slice(close)}`;
+  // A duplicate key: CoreFoundation keeps the last value; every copy gets ours.
+  for (const pair of existing) edits.push({ start: pair.value.start, end: pair.value.end, text: block });
+  if (existing.length === 0) {
+    const close = infoPlist.lastIndexOf('</dict>', dict.end);
+    edits.push({ start: close, end: close, text: `\t<key>${key}</key>\n\t${block}\n` });
+  }
+  edits.sort((x, y) => y.start - x.start);
+  let text = infoPlist;
+  for (const edit of edits) text = text.slice(0, edit.start) + edit.text + text.slice(edit.end);
+  return { text, removed: removed.map((pair) => pair.name) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,14 +282,18 @@ export interface AtsHostConfig {
   leafPins: string[];
 }
 
-function mostSpecific(table: PlistValue | undefined, host: string): PlistDict | undefined {
+/** The entry for `host`: exact, else the longest NSIncludesSubdomains parent (names read case-insensitively). */
+function mostSpecific(table: PlistValue | undefined, host: string, depth: SubdomainDepth): PlistDict | undefined {
   if (!isPlistDict(table)) return undefined;
-  if (isPlistDict(table[host])) return table[host] as PlistDict;
-  let best: string | undefined;
-  for (const [name, entry] of Object.entries(table)) {
-    if (isPlistDict(entry) && entry.NSIncludesSubdomains === true && host.endsWith(`.${name}`) && (!best || name.length > best.length)) best = name;
+  let exact: PlistDict | undefined;
+  let best: { name: string; entry: PlistDict } | undefined;
+  for (const [rawName, entry] of Object.entries(table)) {
+    if (!isPlistDict(entry)) continue;
+    const name = rawName.toLowerCase().replace(/\.$/, '');
+    if (name === host) exact ??= entry;
+    else if (entry.NSIncludesSubdomains === true && host.endsWith(`.${name}`) && (depth === 'any-depth' || !host.slice(0, -name.length - 1).includes('.')) && (!best || name.length > best.name.length)) best = { name, entry };
   }
-  return best ? (table[best] as PlistDict) : undefined;
+  return exact ?? best?.entry;
 }
 
 function identities(value: PlistValue | undefined): string[] {
@@ -187,7 +301,38 @@ function identities(value: PlistValue | undefined): string[] {
   return value.flatMap((item) => (isPlistDict(item) && typeof item['SPKI-SHA256-BASE64'] === 'string' ? [item['SPKI-SHA256-BASE64'] as string] : []));
 }
 
-export function evaluateAts(ats: PlistValue, rawHost: string): AtsHostConfig {
+/**
+ * How far NSIncludesSubdomains reaches: Apple's key reference says "subdomains of the domain that
+ * have one additional path component" (math.example.com, not advanced.math.example.com).
+ */
+export type SubdomainDepth = 'one-label' | 'any-depth';
+
+/** Which loads: URLSession (the app's own requests), web views, or AV Foundation media. */
+export type AtsChannel = 'url-session' | 'web-content' | 'media';
+
+/** The exception-domain keys ATS reads, current and legacy (NSTemporaryException*, NSThirdPartyException*). */
+const EXCEPTION_PREFIXES = ['NSException', 'NSTemporaryException', 'NSThirdPartyException'];
+const TLS_ORDER = ['TLSv1.0', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+/** The weakest reading of an exception entry's current and legacy keys (a checker must not miss any). */
+function exceptionKeys(exception: PlistDict) {
+  const values = (suffix: string) => EXCEPTION_PREFIXES.map((prefix) => exception[`${prefix}${suffix}`]).filter((v) => v !== undefined);
+  const insecure = values('AllowsInsecureHTTPLoads');
+  const versions = values('MinimumTLSVersion');
+  const forwardSecrecy = values('RequiresForwardSecrecy');
+  let minTls = 'TLSv1.2';
+  if (versions.length > 0) {
+    const ranks = versions.map((v) => (typeof v === 'string' ? TLS_ORDER.indexOf(v) : -1));
+    minTls = ranks.some((r) => r < 0) ? `unreadable:${versions.join(',')}` : TLS_ORDER[Math.min(...ranks)]!;
+  }
+  return {
+    insecure: insecure.length === 0 ? undefined : insecure.some((v) => v !== false),
+    minTls,
+    forwardSecrecy: !forwardSecrecy.some((v) => v === false),
+  };
+}
+
+export function evaluateAts(ats: PlistValue, rawHost: string, channel: AtsChannel = 'url-session', depth: SubdomainDepth = 'one-label'): AtsHostConfig {
   const dict = isPlistDict(ats) ? ats : {};
   const host = rawHost.toLowerCase();
   const arbitrary = dict.NSAllowsArbitraryLoads === true;
@@ -195,12 +340,20 @@ export function evaluateAts(ats: PlistValue, rawHost: string): AtsHostConfig {
   if (kind === 'ip' || kind === 'local') {
     return { protected: false, cleartextPermitted: true, minTlsVersion: 'none', certificateTransparency: false, caPins: [], leafPins: [] };
   }
-  const exception = mostSpecific(dict.NSExceptionDomains, host);
-  const pinned = mostSpecific(dict.NSPinnedDomains, host);
+  const exception = mostSpecific(dict.NSExceptionDomains, host, depth);
+  // NSAllowsArbitraryLoadsInWebContent / ForMedia switch ATS off for web views / media to every
+  // domain NSExceptionDomains does not list (Apple's NSAppTransportSecurity key reference).
+  const channelOff = (channel === 'web-content' && dict.NSAllowsArbitraryLoadsInWebContent === true) || (channel === 'media' && dict.NSAllowsArbitraryLoadsForMedia === true);
+  if (channelOff && !exception) {
+    return { protected: false, cleartextPermitted: true, minTlsVersion: 'none', certificateTransparency: false, caPins: [], leafPins: [] };
+  }
+  const pinned = mostSpecific(dict.NSPinnedDomains, host, depth);
+  const keys = exception ? exceptionKeys(exception) : undefined;
   return {
     protected: true,
-    cleartextPermitted: typeof exception?.NSExceptionAllowsInsecureHTTPLoads === 'boolean' ? exception.NSExceptionAllowsInsecureHTTPLoads : arbitrary,
-    minTlsVersion: typeof exception?.NSExceptionMinimumTLSVersion === 'string' ? exception.NSExceptionMinimumTLSVersion : 'TLSv1.2',
+    cleartextPermitted: keys?.insecure ?? arbitrary,
+    // Forward secrecy switched off is a weaker TLS floor: reported with the minimum version.
+    minTlsVersion: keys ? `${keys.minTls}${keys.forwardSecrecy ? '' : '+no-forward-secrecy'}` : arbitrary ? 'none' : 'TLSv1.2',
     certificateTransparency: exception?.NSRequiresCertificateTransparency === true,
     caPins: identities(pinned?.NSPinnedCAIdentities),
     leafPins: identities(pinned?.NSPinnedLeafIdentities),

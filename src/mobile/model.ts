@@ -27,6 +27,8 @@ export interface WarningScope {
    * `notapi.example.com`, and `api.example.net` (any public suffix of the same length).
    */
   lookalikeOf?: string;
+  /** Hosts two or more labels below this name (ATS's NSIncludesSubdomains reaches one label down). */
+  deepUnder?: string;
 }
 
 export interface GenerateWarning {
@@ -46,6 +48,8 @@ export interface GeneratedFile {
   contents: string;
   /** What the file is, for listings. */
   role: string;
+  /** Belongs in a debug-only location (Android's debug source set), never in a release build. */
+  debugOnly?: boolean;
 }
 
 export interface GenerateResult {

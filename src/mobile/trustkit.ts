@@ -4,15 +4,16 @@
  * dictionary native iOS apps put in Info.plist. TrustKit only pins: cleartext, trust anchors and
  * CT come from the ios/android outputs.
  *
- * Semantics that differ from wirelock and are announced as warnings:
- * - TrustKit refuses a domain with fewer than 2 pins (a backup is mandatory);
- * - TrustKit's subdomain test compares names without their public suffix and without a dot
- *   boundary (`notapi.example.com` and `api.example.net` count as subdomains of `api.example.com`),
- *   and with several matching includeSubdomains entries it takes the first in dictionary order, not
- *   the most specific;
+ * Semantics that differ from wirelock and are announced as warnings (every platform fact is
+ * listed with its upstream source in docs/mobile.md, "Platform facts"):
+ * - TrustKit refuses a domain with fewer than 2 pins (a backup is mandatory) and any name without a
+ *   known public suffix; it raises while loading its configuration, so the app dies at launch;
+ * - TrustKit's exclusion (kSKExcludeSubdomainFromParentPolicy) covers the exact name only, and an
+ *   exclusion TrustKit finds no parent for also raises at launch: one is written only where
+ *   TrustKit's own lookup attaches it;
  * - the React Native library has no report-only mode, and on Android it hands `**.domain` patterns
  *   to OkHttp, which applies the pins of EVERY matching pattern (a nested domain also accepts its
- *   parent's pins) and ignores expirationDate.
+ *   parent's pins); it reads expirationDate once, when initializeSslPinning() runs.
  */
 import { isIP } from 'node:net';
 import { WirelockError } from '../errors.js';
@@ -39,7 +40,7 @@ function pinnable(policy: Policy, warnings: Warnings): DomainPolicy[] {
     if (domain.pins.length === 0) continue;
     if (registryLength(domain.name) === 0) {
       warnings.add('invalid-domain', `${domain.pointer}/pins`, { domain: domain.name }, ['pins', 'pins-expire', 'report-only'],
-        `${domain.name}: TrustKit raises at launch on a domain without a known public suffix (IP address, single label, or a TLD the Public Suffix List does not list), so it is left out`);
+        `${domain.name}: TrustKit raises at launch on a domain without a known public suffix (IP address, single label, or a TLD the Public Suffix List does not list, such as .internal, .corp, .lan), so it is left out; pin it with the android/ios outputs or give it a name under a public suffix`);
       continue;
     }
     if (domain.pins.length < 2) {
@@ -70,13 +71,14 @@ export function generateRnPinningJson(policy: Policy, warnings = new Warnings('t
     const entry: RnDomainOptions = { includeSubdomains: domain.includeSubdomains, publicKeyHashes: domain.pins.map(pinBase64) };
     if (domain.pinsExpireText) {
       entry.expirationDate = dayAfter(domain.pinsExpireText);
-      warnings.add('rn-android-expiry', `${domain.pointer}/pinsExpire`, { domain: domain.name }, ['pins-expire'],
-        `${domain.name}: on Android react-native-ssl-public-key-pinning hands the pins to OkHttp's CertificatePinner, which has no expiry; they stay enforced after ${domain.pinsExpireText}`);
+      // SslPublicKeyPinningModule.java skips an expired entry when the pinner is built, not later.
+      warnings.add('rn-android-expiry', `${domain.pointer}/pinsExpire`, { domain: domain.name }, [],
+        `${domain.name}: on Android react-native-ssl-public-key-pinning compares expirationDate with the clock only when initializeSslPinning() runs; an app process started before ${entry.expirationDate} keeps the pins until it restarts`);
     }
     for (const parent of enforced) {
       if (parent !== domain && isParentOf(parent, domain)) {
-        warnings.add('rn-android-nested', `${domain.pointer}`, { domain: domain.name }, ['pins'],
-          `${domain.name} lies under ${parent.name} (includeSubdomains): on Android OkHttp accepts the pins of both entries for it, where wirelock and TrustKit use only ${domain.name}'s`);
+        warnings.add('rn-android-nested', `${domain.pointer}`, { domain: domain.name }, ['pins', 'pins-expire'],
+          `${domain.name} lies under ${parent.name} (includeSubdomains): on Android OkHttp accepts the pins of both entries for it (and keeps either entry's until it expires), where wirelock and TrustKit use only ${domain.name}'s`);
       }
     }
     config[domain.name] = entry;
@@ -117,36 +119,99 @@ export function registryLength(name: string): number {
   return length;
 }
 
-/** TrustKit's isSubdomain(): same registry, and the name without it ends with the domain's, no dot needed. */
-export function trustKitIsSubdomain(domain: string, host: string): boolean {
+/**
+ * TrustKit's isSubdomain() (configuration_utils.m, since 1.5.3): `host` is longer than `domain`,
+ * both have the same public suffix (same registry length AND the same text, since 1.5.1), and the
+ * host's name without that suffix ends with "." + the domain's name without it (a dot boundary).
+ * Returns the matched label length (".example"), which TrustKit uses to prefer the most specific
+ * parent (since 1.6.2); 0 when `host` is not a subdomain.
+ */
+export function trustKitSubdomainMatch(domain: string, host: string): number {
+  if (host.length <= domain.length) return 0;
   const length = registryLength(domain);
-  if (length === 0 || registryLength(host) !== length) return false;
-  const domainLabel = domain.slice(0, domain.length - length - 1);
+  if (length === 0 || registryLength(host) !== length) return 0;
+  if (domain.slice(domain.length - length) !== host.slice(host.length - length)) return 0;
+  const domainLabel = `.${domain.slice(0, domain.length - length - 1)}`;
   const hostLabel = host.slice(0, host.length - length - 1);
-  return hostLabel.length > 0 && hostLabel.endsWith(domainLabel);
+  return hostLabel.endsWith(domainLabel) ? domainLabel.length : 0;
+}
+
+export function trustKitIsSubdomain(domain: string, host: string): boolean {
+  return trustKitSubdomainMatch(domain, host) > 0;
+}
+
+type TrustKitDomains = { [name: string]: PlistValue };
+
+/**
+ * TrustKit's getPinningConfigurationKeyForDomain(): the exact key, else the includeSubdomains entry
+ * with the longest isSubdomain() match (entries without TSKIncludeSubdomains = YES never match as a
+ * parent, exclusion entries included). Names are compared as given: TrustKit does not lowercase.
+ */
+export function trustKitConfigurationKey(host: string, domains: TrustKitDomains): string | undefined {
+  if (domains[host] !== undefined) return host;
+  let best: string | undefined;
+  let bestMatch = 0;
+  for (const [name, entry] of Object.entries(domains)) {
+    if (!isPlistDict(entry) || entry.TSKIncludeSubdomains !== true) continue;
+    const match = trustKitSubdomainMatch(name, host);
+    if (match > bestMatch) {
+      bestMatch = match;
+      best = name;
+    }
+  }
+  return best;
+}
+
+/**
+ * parse_configuration.m raises at launch (the app dies) unless an exclusion entry's name, prefixed
+ * with "a", finds a parent through getPinningConfigurationKeyForDomain().
+ */
+export function trustKitExclusionAttaches(name: string, domains: TrustKitDomains): boolean {
+  return trustKitConfigurationKey(`a${name}`, domains) !== undefined;
+}
+
+/**
+ * What TrustKit raises on while loading a TSKConfiguration (parse_configuration.m:62-234), or
+ * undefined when it loads: no pinned domains, a name without a known public suffix, an exclusion
+ * with other keys or without a parent, includeSubdomains on a public suffix, a pin that is not a
+ * SHA-256 digest, fewer than 2 distinct pins (1 when TSKEnforcePinning is NO).
+ */
+export function trustKitConfigurationProblem(configuration: PlistValue): string | undefined {
+  const domains = isPlistDict(configuration) && isPlistDict(configuration.TSKPinnedDomains) ? configuration.TSKPinnedDomains : undefined;
+  if (!domains || Object.keys(domains).length === 0) return 'no pinned domains';
+  for (const [name, entry] of Object.entries(domains)) {
+    if (registryLength(name) === 0) return `${name} has no known public suffix`;
+    if (!isPlistDict(entry)) return `${name} is not a dictionary`;
+    if (entry[TSK_EXCLUDE_KEY] === true) {
+      if (Object.keys(entry).length > 1) return `${name}: an exclusion entry with other keys`;
+      continue;
+    }
+    if (entry.TSKIncludeSubdomains === true && registryLength(name) === name.length) return `${name}: includeSubdomains on a public suffix`;
+    const hashes = Array.isArray(entry.TSKPublicKeyHashes) ? entry.TSKPublicKeyHashes : [];
+    if (hashes.some((hash) => typeof hash !== 'string' || Buffer.from(hash, 'base64').length !== 32)) return `${name}: a pin that is not a base64 SHA-256 digest`;
+    if (new Set(hashes).size < (entry.TSKEnforcePinning === false ? 1 : 2)) return `${name}: fewer than ${entry.TSKEnforcePinning === false ? 1 : 2} pins`;
+  }
+  for (const name of Object.keys(domains)) {
+    const entry = domains[name]!;
+    if (isPlistDict(entry) && entry[TSK_EXCLUDE_KEY] === true && !trustKitExclusionAttaches(name, domains)) return `${name}: an exclusion TrustKit finds no parent for`;
+  }
+  return undefined;
 }
 
 /** Warnings for TrustKit's matching where it differs from wirelock's longest-dot-boundary match. */
 function matchingWarnings(policy: Policy, entries: DomainPolicy[], warnings: Warnings, flavour: 'tsk' | 'rn'): void {
-  const prefix = flavour === 'rn' ? 'rn-' : '';
   const subdomainParents = entries.filter((d) => d.includeSubdomains);
-  for (const parent of subdomainParents) {
-    warnings.add(`${prefix}lookalike-subdomains`, `${parent.pointer}/includeSubdomains`, { lookalikeOf: parent.name }, ['pins', 'pins-expire', 'report-only'],
-      `TrustKit's subdomain test compares names without their public suffix and without a dot boundary: names such as "not${parent.name}" or ${parent.name} under another suffix of the same length get ${parent.name}'s pins`);
-  }
   for (const domain of policy.domains) {
-    const parents = subdomainParents.filter((p) => p !== domain && trustKitIsSubdomain(p.name, domain.name));
+    if (entries.includes(domain)) continue;
+    // OkHttp (the JSON on Android) matches "**." patterns at any dot boundary; TrustKit's match implies one.
+    const parents = subdomainParents.filter((p) => p !== domain && (domain.name.endsWith(`.${p.name}`) || trustKitIsSubdomain(p.name, domain.name)));
     if (parents.length === 0) continue;
-    const listed = entries.includes(domain);
-    if (!listed && flavour === 'rn') {
+    if (flavour === 'rn') {
       warnings.add('rn-unlisted-child', domain.pointer, { domain: domain.name }, ['pins', 'pins-expire', 'report-only'],
         `${domain.name} has no pinning entry but lies under ${parents.map((p) => p.name).join(', ')} (includeSubdomains): the React Native library cannot exclude it, so it gets the parent's pins`);
-    } else if (!listed && domain.includeSubdomains) {
+    } else if (domain.includeSubdomains) {
       warnings.add('excluded-subdomains', `${domain.pointer}/includeSubdomains`, { domain: domain.name }, ['pins', 'pins-expire', 'report-only'],
         `${domain.name} is excluded from ${parents.map((p) => p.name).join(', ')}'s pinning, but TrustKit's exclusion covers the exact name only: its subdomains get the parent's pins`);
-    } else if (listed && domain.includeSubdomains) {
-      warnings.add(`${prefix}nested-subdomains`, `${domain.pointer}/includeSubdomains`, { domain: domain.name }, ['pins', 'pins-expire', 'report-only'],
-        `${domain.name} and ${parents.map((p) => p.name).join(', ')} both include subdomains: for a subdomain of ${domain.name} TrustKit takes whichever matching entry comes first, not the most specific`);
     }
   }
 }
@@ -155,12 +220,6 @@ export function generateTrustKitDictionary(policy: Policy, warnings = new Warnin
   const pinnedDomains: PlistDict = {};
   const entries = pinnable(policy, warnings);
   matchingWarnings(policy, entries, warnings, 'tsk');
-  for (const domain of policy.domains) {
-    // A domain the policy does not pin, under a pinned parent: TrustKit must be told to leave it out.
-    if (!entries.includes(domain) && entries.some((p) => p.includeSubdomains && trustKitIsSubdomain(p.name, domain.name))) {
-      pinnedDomains[domain.name] = { [TSK_EXCLUDE_KEY]: true };
-    }
-  }
   for (const domain of entries) {
     const entry: PlistDict = {
       TSKIncludeSubdomains: domain.includeSubdomains,
@@ -173,6 +232,18 @@ export function generateTrustKitDictionary(policy: Policy, warnings = new Warnin
     if (policy.report) entry.TSKReportUris = [policy.report.uri];
     pinnedDomains[domain.name] = entry;
   }
+  for (const domain of policy.domains) {
+    if (entries.includes(domain)) continue;
+    // Only a name TrustKit itself would pin through a parent needs (and can take) an exclusion; an
+    // exclusion TrustKit finds no parent for makes it raise while loading: the app dies at launch.
+    if (trustKitConfigurationKey(domain.name, pinnedDomains) === undefined) continue;
+    if (registryLength(domain.name) > 0 && trustKitExclusionAttaches(domain.name, pinnedDomains)) {
+      pinnedDomains[domain.name] = { [TSK_EXCLUDE_KEY]: true };
+    } else {
+      warnings.add('unexcludable-subdomain', domain.pointer, { domain: domain.name }, ['pins', 'pins-expire', 'report-only'],
+        `${domain.name} is not pinned by the policy, but TrustKit applies ${trustKitConfigurationKey(domain.name, pinnedDomains)}'s pins to it and would raise at launch on an exclusion entry for it (no parent found for "a${domain.name}")`);
+    }
+  }
   return { TSKSwizzleNetworkDelegates: true, TSKPinnedDomains: pinnedDomains };
 }
 
@@ -181,12 +252,19 @@ export function generateTrustKit(policy: Policy): GenerateResult {
   const json = generateRnPinningJson(policy, warnings);
   const dict = generateTrustKitDictionary(policy, warnings);
   // TrustKit raises at initialization (the app crashes at launch) on a configuration that pins nothing.
-  if (Object.keys(dict.TSKPinnedDomains as PlistDict).length === 0) {
-    throw new WirelockError('ERR_GENERATE_UNSUPPORTED', 'the policy pins no domain that TrustKit can take (at least 2 pins each), and TrustKit refuses a configuration without pinned domains', {
+  if (!Object.values(dict.TSKPinnedDomains as PlistDict).some((entry) => isPlistDict(entry) && entry[TSK_EXCLUDE_KEY] !== true)) {
+    const causes = warnings.list.filter((w) => w.rule === 'trustkit/invalid-domain' || w.rule === 'trustkit/single-pin').map((w) => `  ${w.rule} (${policy.source ?? '<policy>'}#${w.pointer}): ${w.message}`);
+    throw new WirelockError('ERR_GENERATE_UNSUPPORTED', `the policy pins no domain that TrustKit can take, and TrustKit refuses a configuration without pinned domains${causes.length > 0 ? `:\n${causes.join('\n')}` : ' (no domain has pins)'}`, {
       file: policy.source,
       pointer: '/domains',
       target: 'trustkit',
+      causes: warnings.list.filter((w) => w.rule === 'trustkit/invalid-domain' || w.rule === 'trustkit/single-pin').map((w) => w.rule),
     });
+  }
+  // Self-check against TrustKit's own load rules: a configuration it raises on would kill the app at launch.
+  const problem = trustKitConfigurationProblem(dict);
+  if (problem) {
+    throw new WirelockError('ERR_GENERATE_UNSUPPORTED', `the generated TrustKit configuration would make TrustKit raise at launch (a wirelock bug; nothing was written): ${problem}`, { file: policy.source, target: 'trustkit' });
   }
   return {
     target: 'trustkit',
@@ -208,20 +286,15 @@ export interface PinningHostConfig {
   enforcedThrough: string | undefined;
 }
 
-/** TrustKit (iOS): the exact domain, else the most specific includeSubdomains parent. */
-export function evaluateTrustKit(configuration: PlistValue, rawHost: string): PinningHostConfig | undefined {
-  const host = rawHost.toLowerCase();
+/** TrustKit (iOS): the exact key, else the includeSubdomains parent with the longest match. */
+export function evaluateTrustKit(configuration: PlistValue, host: string): PinningHostConfig | undefined {
   const domains = isPlistDict(configuration) && isPlistDict(configuration.TSKPinnedDomains) ? configuration.TSKPinnedDomains : {};
-  let name: string | undefined = isPlistDict(domains[host]) ? host : undefined;
-  if (!name) {
-    // getPinningConfigurationKeyForDomain takes the first matching entry in dictionary order, which
-    // is unspecified; the least specific one is the case that differs from wirelock.
-    for (const [candidate, entry] of Object.entries(domains)) {
-      if (isPlistDict(entry) && entry.TSKIncludeSubdomains === true && trustKitIsSubdomain(candidate, host) && (!name || candidate.length < name.length)) name = candidate;
-    }
-  }
+  // TrustKit does not lowercase; a key in other case still reads as the same name to a checker.
+  const lowered: TrustKitDomains = {};
+  for (const [name, entry] of Object.entries(domains)) if (isPlistDict(entry) && lowered[name.toLowerCase()] === undefined) lowered[name.toLowerCase()] = entry;
+  const name = trustKitConfigurationKey(host.toLowerCase(), lowered);
   if (!name) return undefined;
-  const entry = domains[name] as PlistDict;
+  const entry = lowered[name] as PlistDict;
   if (entry[TSK_EXCLUDE_KEY] === true) return undefined;
   const hashes = Array.isArray(entry.TSKPublicKeyHashes) ? entry.TSKPublicKeyHashes.filter((h): h is string => typeof h === 'string') : [];
   return {
@@ -247,17 +320,27 @@ export function rnJsonAsTrustKit(json: Record<string, RnDomainOptions>): PlistDi
 /**
  * OkHttp CertificatePinner as react-native-ssl-public-key-pinning configures it on Android:
  * `domain` matches exactly, `**.domain` matches the domain and every subdomain, and the pins of all
- * matching patterns are accepted. expirationDate is not read.
+ * matching patterns are accepted. An entry whose expirationDate has passed when the pinner is built
+ * is left out, so pins apply through the day before it (the latest such day over the matching
+ * entries: any one of them keeps pinning on).
  */
 export function evaluateOkHttp(json: Record<string, RnDomainOptions>, rawHost: string): PinningHostConfig | undefined {
   const host = rawHost.toLowerCase();
   const pins = new Set<string>();
   let matched = false;
-  for (const [name, entry] of Object.entries(json)) {
+  let through: string | undefined;
+  let forever = false;
+  for (const [rawName, entry] of Object.entries(json)) {
+    const name = rawName.toLowerCase();
     if (host === name || (entry.includeSubdomains && host.endsWith(`.${name}`))) {
       matched = true;
       for (const hash of entry.publicKeyHashes) pins.add(hash);
+      if (typeof entry.expirationDate !== 'string') forever = true;
+      else {
+        const last = dayBefore(entry.expirationDate);
+        if (!through || last > through) through = last;
+      }
     }
   }
-  return matched ? { pins: [...pins], enforced: true, enforcedThrough: undefined } : undefined;
+  return matched ? { pins: [...pins], enforced: true, enforcedThrough: forever ? undefined : through } : undefined;
 }

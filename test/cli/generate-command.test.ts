@@ -128,10 +128,15 @@ test('--check: overridePins="true" on a trust anchor turns pinning off for its c
   const report = JSON.parse(result.stdout);
   assert.equal(report.drifted, true);
   assert.ok(report.drift.some((d: { host: string; aspect: string }) => d.host === 'api.example.com' && d.aspect === 'pins'), result.stdout);
-  // Not debuggable: an overridePins anchor in <debug-overrides> changes nothing for release builds.
+  // In <debug-overrides> an anchor without overridePins overrides pins (AOSP XmlConfigSource:
+  // defaultOverridePins = configType == CONFIG_DEBUG): debuggable builds would pin nothing. Drift.
   const debugOnly = original.replace('</network-security-config>', '    <debug-overrides>\n        <trust-anchors>\n            <certificates src="user" overridePins="true" />\n        </trust-anchors>\n    </debug-overrides>\n</network-security-config>');
-  writeFileSync(xmlFile, debugOnly);
-  assert.equal((await wirelock(dir, 'generate', 'android', '--policy', fixture, '--check', xmlFile)).code, 0);
+  for (const [variant, code] of [[debugOnly, 1], [debugOnly.replace(' overridePins="true"', ''), 1], [debugOnly.replace('overridePins="true"', 'overridePins="false"'), 0]] as const) {
+    writeFileSync(xmlFile, variant);
+    const checked = await wirelock(dir, 'generate', 'android', '--policy', fixture, '--check', xmlFile, '--json');
+    assert.equal(checked.code, code, checked.stdout);
+    if (code === 1) assert.ok(JSON.parse(checked.stdout).drift.every((d: { evaluator: string }) => d.evaluator === 'android-api-36-debuggable'), 'release builds are unaffected');
+  }
   const config = parseNetworkSecurityConfig(debugOnly);
   assert.deepEqual(evaluateAndroid(config, 'api.example.com', { apiLevel: 34, debuggable: true }).pinsOverriddenBy, ['user']);
   assert.deepEqual(evaluateAndroid(config, 'api.example.com', { apiLevel: 34 }).pinsOverriddenBy, []);

@@ -85,7 +85,10 @@ test('evaluator: ATS does not protect IP literals and local names; most specific
   assert.equal(evaluateAts(ats, '192.0.2.1').protected, false);
   assert.equal(evaluateAts(ats, 'printer.local').protected, false);
   assert.equal(evaluateAts(ats, 'login.api.example.com').minTlsVersion, 'TLSv1.2', 'the exact entry, not the TLSv1.3 parent');
-  assert.equal(evaluateAts(ats, 'a.login.api.example.com').minTlsVersion, 'TLSv1.3', 'no includeSubdomains on the child: the parent applies');
+  assert.equal(evaluateAts(ats, 'a.login.api.example.com', 'url-session', 'any-depth').minTlsVersion, 'TLSv1.3', 'no includeSubdomains on the child: the parent applies');
+  // Apple's NSIncludesSubdomains reference: one additional label only; two labels down gets ATS's defaults.
+  assert.equal(evaluateAts(ats, 'a.login.api.example.com').minTlsVersion, 'TLSv1.2');
+  assert.equal(evaluateAts(ats, 'x.api.example.com').minTlsVersion, 'TLSv1.3', 'one label down: the parent applies');
 });
 
 test('a policy with nothing ATS cannot express yields only the platform-wide notes and an equivalent plist', () => {
@@ -102,13 +105,13 @@ test('a policy with nothing ATS cannot express yields only the platform-wide not
     },
   });
   const generated = generateIos(simple);
-  assert.deepEqual(generated.warnings.map((w) => w.rule).sort(), ['ios/ip-address', 'ios/local-names']);
+  assert.deepEqual(generated.warnings.map((w) => w.rule).sort(), ['ios/ip-address', 'ios/local-names', 'ios/subdomain-depth']);
   assert.deepEqual(checkIos(simple, generated).unexplained, []);
 });
 
 test('merge into an existing Info.plist: the ATS value is replaced or added, every other byte stays', () => {
   const template = readFileSync(join(fixtures, 'expo-template', 'ios', 'HelloWorld', 'Info.plist'), 'utf8');
-  const merged = mergeAtsIntoInfoPlist(template, text);
+  const merged = mergeAtsIntoInfoPlist(template, text).text;
   const before = plist.parse(template) as Dict;
   const after = plist.parse(merged) as Dict;
   assert.deepEqual(after.NSAppTransportSecurity, (plist.parse(text) as Dict).NSAppTransportSecurity);
@@ -120,7 +123,7 @@ test('merge into an existing Info.plist: the ATS value is replaced or added, eve
   assert.deepEqual(checkIos(policy, { ...result, files: [{ ...result.files[0]!, contents: merged }] }).unexplained, []);
   // A plist without the key gets it added; <date>, <data> and <real> values survive untouched.
   const other = plist.build({ CFBundleName: 'App', Built: new Date('2026-01-02T03:04:05Z'), Blob: Buffer.from('wirelock'), Scale: 1.5 });
-  const added = mergeAtsIntoInfoPlist(other, text);
+  const added = mergeAtsIntoInfoPlist(other, text).text;
   const parsed = plist.parse(added) as Dict;
   assert.equal(parsed.NSAppTransportSecurity.NSAllowsArbitraryLoads, false);
   assert.equal((parsed.Built as Date).toISOString(), '2026-01-02T03:04:05.000Z');

@@ -55,7 +55,8 @@ test('host matrix: TrustKit, the JSON on iOS and the JSON on Android (OkHttp) di
   const okhttp = reports[2]!;
   // OkHttp unions the pins of nested patterns: announced by its own rule.
   assert.ok(okhttp.differences.some((d) => d.host === 'login.api.example.com' && d.aspect === 'pins' && d.warning === 'trustkit/rn-android-nested'));
-  assert.ok(okhttp.differences.some((d) => d.aspect === 'pins-expire' && d.warning === 'trustkit/rn-android-expiry'));
+  // SslPublicKeyPinningModule.java:76-84 (frw/react-native-ssl-public-key-pinning e35c227): expirationDate is read on Android.
+  assert.ok(!okhttp.differences.some((d) => d.host === 'api.example.com' && d.aspect === 'pins-expire'), 'expirationDate is honoured on Android');
 });
 
 test('evaluators: OkHttp "**." includes the apex and every depth and unions pins; TrustKit picks the most specific entry', () => {
@@ -80,7 +81,7 @@ test('positive control: a tampered TrustKit plist (pin dropped, enforcement off)
   assert.ok(tamper((d) => delete d['api.example.com'].TSKExpirationDate).some((x) => x.aspect === 'pins-expire'));
 });
 
-test('TrustKit matching as TrustKit implements it: exclusions for unpinned children, look-alike names announced', () => {
+test('TrustKit matching as TrustKit implements it: exclusions for unpinned children, same suffix and a dot boundary', () => {
   const nested = definePolicy({
     version: 1,
     domains: {
@@ -90,20 +91,23 @@ test('TrustKit matching as TrustKit implements it: exclusions for unpinned child
   });
   const generated = generateTrustKit(nested);
   const domains = (plist.parse(generated.files[1]!.contents) as Dict).TSKConfiguration.TSKPinnedDomains;
-  // TrustKit refuses an exclusion entry with any other key.
+  // TrustKit refuses an exclusion entry with any other key (parse_configuration.m:84-99).
   assert.deepEqual(domains['cdn.example.com'], { kSKExcludeSubdomainFromParentPolicy: true });
   assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'cdn.example.com'), undefined);
   assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'www.example.com')!.pins.length, 2);
-  // isSubdomain() compares names without their public suffix and without a dot boundary.
-  assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'notexample.com')!.pins.length, 2);
-  assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'example.net')!.pins.length, 2);
+  // configuration_utils.m:18-56 (TrustKit 3.0.7): same public suffix text and a dot boundary.
+  assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'notexample.com'), undefined);
+  assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'example.net'), undefined);
+  assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'www.example.net'), undefined);
   assert.equal(evaluateTrustKit({ TSKPinnedDomains: domains }, 'example.co.uk'), undefined, 'different suffix length');
   const rules = generated.warnings.map((w) => w.rule);
-  assert.ok(rules.includes('trustkit/lookalike-subdomains'));
+  assert.ok(!rules.includes('trustkit/lookalike-subdomains'), 'no look-alike warning: TrustKit has a dot boundary');
   assert.ok(rules.includes('trustkit/rn-unlisted-child'), 'the React Native JSON cannot express the exclusion');
   const reports = checkTrustKit(nested, generated);
-  for (const report of reports) assert.deepEqual(report.unexplained, [], report.evaluator);
-  assert.ok(reports[0]!.differences.some((d) => d.host === 'example.net' && d.warning === 'trustkit/lookalike-subdomains'));
+  for (const report of reports) {
+    assert.deepEqual(report.unexplained, [], report.evaluator);
+    assert.ok(!report.differences.some((d) => d.host === 'notexample.com' || d.host === 'example.net'), report.evaluator);
+  }
 });
 
 test('known answers from TrustKit\'s own configuration tests (TSKPinConfigurationTests): which entry applies', () => {

@@ -20,9 +20,10 @@ const usage = `usage: wirelock generate android  [--policy <file>] [-o res/xml/n
 
 Writes the platform's configuration for the policy (to -o, else stdout). android: the Network
 Security Config, plus the policy's private CAs as PEM files in the res/raw/ next to res/xml/ (needs
--o); --debug-ca adds <debug-overrides> trust (debuggable builds only). ios: an Info.plist with the
-NSAppTransportSecurity dictionary (--merge puts it into an existing Info.plist, leaving the rest of
-the file untouched). trustkit: the react-native-ssl-public-key-pinning JSON (default)
+-o); --debug-ca adds <debug-overrides> trust (debuggable builds only; overridePins="false", so pins
+still apply). ios: an Info.plist with the NSAppTransportSecurity dictionary (--merge puts it into an
+existing Info.plist, leaving the rest of the file untouched, and removes the key's device-specific
+variants such as NSAppTransportSecurity~iphone). trustkit: the react-native-ssl-public-key-pinning JSON (default)
 or the native TrustKit TSKConfiguration plist.
 
 Where a platform cannot express a policy rule a warning names the rule (e.g. ios/pins-expire) and
@@ -30,7 +31,8 @@ the policy location; --strict fails on any warning not listed with --accept. Eve
 checked against the policy on a host matrix before it is written.
 
 --check compares an existing file (e.g. a hand-edited network_security_config.xml, the app's
-Info.plist, the pinning JSON) with the policy on the same host matrix and reports drift.
+Info.plist, the pinning JSON) with the policy on the same host matrix plus every name the file holds
+(in every key variant the platform reads) and reports drift: any entry weaker than the policy.
 Exit 0 written / in sync, 1 --strict found unaccepted warnings or --check found drift, 2 usage or
 policy error.`;
 
@@ -101,14 +103,16 @@ export const command: Command = {
     const primary = result.files.find((file) => file.path === primaryPath)!;
     const extras = target === 'android' ? result.files.filter((file) => file.path !== ANDROID_XML_PATH) : [];
     let written: string[] = [];
+    let removed: string[] = [];
     if (values.merge) {
       const infoPlist = resolve(io.cwd, values.merge);
       const merged = mergeAtsIntoInfoPlist(readText(infoPlist), primary.contents, infoPlist);
-      // The merged file is checked like the generated one before it replaces the original.
-      const check = checkIos(policy, { ...result, files: [{ ...primary, contents: merged }] });
+      // The merged file is checked like the generated one (every device's reading) before it replaces the original.
+      const check = checkIos(policy, { ...result, files: [{ ...primary, contents: merged.text }] });
       if (check.unexplained.length > 0) throw new WirelockError('ERR_GENERATE_UNSUPPORTED', `merging into ${infoPlist} changed the ATS rules (a wirelock bug); nothing was written`, { file: infoPlist });
-      write(infoPlist, merged);
+      write(infoPlist, merged.text);
       written = [infoPlist];
+      removed = merged.removed;
     } else if (values.output) {
       const out = resolve(io.cwd, values.output);
       written = target === 'android' ? writeAndroidResources(result, out) : (write(out, primary.contents), [out]);
@@ -121,6 +125,7 @@ export const command: Command = {
         ok: true,
         target,
         written,
+        ...(values.merge ? { removed } : {}),
         files: (target === 'android' ? result.files : [primary]).map((file) => ({ path: file.path, role: file.role, contents: file.contents })),
         warnings: result.warnings.map((w) => ({ ...w, accepted: !open.includes(w) })),
         // Every difference between the platform and wirelock on the host matrix, each with the warning that announces it.
@@ -139,6 +144,7 @@ export const command: Command = {
       const accepted = !open.includes(warning);
       io.stderr.write(`${accepted ? c.dim('accepted') : c.yellow('warning ')} ${warning.rule}  ${policy.source ?? '<policy>'}#${warning.pointer}  ${warning.message}\n`);
     }
+    for (const key of removed) io.stderr.write(`${c.yellow('removed ')} ${key} from ${written[0]}: a device-specific variant iOS would read instead of NSAppTransportSecurity\n`);
     if (written.length > 0 && !values.json) for (const path of written) io.stderr.write(`${c.green('wrote')} ${path}\n`);
     return EXIT.OK;
   },
