@@ -3,11 +3,11 @@
  * there, read with `git show`, next to its package.json for formats that need the manifest).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { WirelockError } from '../../errors.js';
-import { readLockfile } from '../lockfile/read.js';
+import { LOCKFILE_NAMES, readLockfile } from '../lockfile/read.js';
 import type { LockGraph } from '../lockfile/model.js';
 
 function gitShow(cwd: string, ref: string, file: string): string | undefined {
@@ -20,7 +20,19 @@ function gitShow(cwd: string, ref: string, file: string): string | undefined {
 
 export function readSinceLockfile(spec: string, currentLockfile: string, cwd: string): LockGraph {
   const asPath = resolve(cwd, spec);
-  if (existsSync(asPath)) return readLockfile(asPath);
+  if (existsSync(asPath)) {
+    if (statSync(asPath).isDirectory() || (LOCKFILE_NAMES as readonly string[]).includes(basename(asPath))) return readLockfile(asPath);
+    // A saved copy (old-lock.json): read it as the format of the current lockfile.
+    const temp = mkdtempSync(join(tmpdir(), 'wirelock-since-'));
+    try {
+      copyFileSync(asPath, join(temp, basename(currentLockfile)));
+      const manifest = join(dirname(currentLockfile), 'package.json');
+      if (existsSync(manifest)) copyFileSync(manifest, join(temp, 'package.json'));
+      return readLockfile(join(temp, basename(currentLockfile)));
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
+  }
   if (spec.startsWith('-') || /[\s\0]/.test(spec)) throw new WirelockError('ERR_USAGE', `--since ${JSON.stringify(spec)} is neither a lockfile nor a git ref`);
   const dir = dirname(currentLockfile);
   const name = basename(currentLockfile);
