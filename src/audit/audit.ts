@@ -148,7 +148,9 @@ const SUSPICIOUS_SCRIPT: Array<[RegExp, string]> = [
   [/\b(curl|wget|Invoke-WebRequest|iwr)\b[^|;&]*(\||;|&&)\s*(ba|z|da)?sh\b|\b(curl|wget)\b.*\|\s*(node|python\d?|perl)\b/i, 'downloads and runs code'],
   [/\b(curl|wget|Invoke-WebRequest|iwr|nc|ncat|netcat)\b|\/dev\/tcp\//i, 'makes network connections'],
   [/base64\s+(-d|--decode)|atob\(|Buffer\.from\([^)]*['"]base64['"]\)|\\x[0-9a-f]{2}\\x[0-9a-f]{2}/i, 'decodes an embedded payload'],
-  [/\bnode\s+-e\b|\beval\s*\(|\bpowershell\b.*-enc/i, 'runs inline code'],
+  // Inline `node -e` code is parsed and judged like any file (msw's postinstall is one); only an
+  // encoded PowerShell command stays opaque.
+  [/\bpowershell\b.*-enc/i, 'runs an encoded PowerShell command'],
 ];
 
 function scriptFileHit(scripts: Record<string, string>, dir: string, hits: FileHit[]): string | undefined {

@@ -1410,7 +1410,7 @@ export interface AnalyzeOptions {
 }
 
 /** Signals a finding points at: a file that has one is parsed again with offsets, for exact lines. */
-const PRECISE_SIGNALS = new Set<Signal>(['known-endpoint', 'env-serialize', 'env-bulk', 'env-secret', 'credential-read', 'host-recon', 'shell-network', 'shell-pipe', 'spawn-shipped', 'eval-downloaded', 'decoded-exec', 'obfuscator', 'encoded-name', 'tls-disabled']);
+const PRECISE_SIGNALS = new Set<Signal>(['known-endpoint', 'env-serialize', 'credential-read', 'shell-pipe', 'spawn-shipped', 'eval-downloaded', 'decoded-exec', 'obfuscator', 'encoded-name', 'tls-disabled']);
 
 export function analyzeSource(source: string, options: AnalyzeOptions = {}): FileFacts {
   const depth = options.depth ?? 0;

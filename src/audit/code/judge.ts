@@ -61,7 +61,7 @@ const KNOWN_INSTALLERS = [
   /^node-sass$/, /^@swc\/core$/, /^@biomejs\/biome$/, /^turbo$/, /^@prisma\/(?:client|engines)$/, /^prisma$/, /^protobufjs$/, /^core-js(?:-pure)?$/, /^msw$/,
   /^@sentry\/cli$/, /^@sentry\/profiling-node$/, /^@parcel\/watcher$/, /^fsevents$/, /^better-sqlite3$/, /^sqlite3$/, /^bufferutil$/, /^utf-8-validate$/,
   /^re2$/, /^@tensorflow\/tfjs-node$/, /^onnxruntime-node$/, /^cpu-features$/, /^ssh2$/, /^dd-trace$/, /^@datadog\//, /^newrelic$/, /^@newrelic\//,
-  /^nx$/, /^@nx\//, /^lefthook$/, /^husky$/, /^bcrypt$/, /^canvas$/, /^@rollup\/wasm-node$/, /^unrs-resolver$/, /^@napi-rs\//, /^es5-ext$/, /^@scarf\/scarf$/,
+  /^@firebase\/util$/, /^nx$/, /^@nx\//, /^lefthook$/, /^husky$/, /^bcrypt$/, /^canvas$/, /^@rollup\/wasm-node$/, /^unrs-resolver$/, /^@napi-rs\//, /^es5-ext$/, /^@scarf\/scarf$/,
 ];
 
 /** Frameworks that patch fetch/http on purpose, beyond the tracing and mocking libraries. */

@@ -3,6 +3,7 @@
  * followed to the files they run (and those files' relative imports), shipped native binaries
  * listed. The result is plain data, so it can be cached by the package's integrity.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { join, posix } from 'node:path';
 import { scanSource } from '../heuristics.js';
@@ -149,7 +150,24 @@ function isNativeBinary(path: string): boolean {
   }
 }
 
+/**
+ * Byte-identical files (the same dependency vendored twice, copies in dist/ and lib/) are analysed
+ * once per thread. Bounded so a huge tree does not keep every result.
+ */
+const seen = new Map<string, FileFacts>();
+
 function analyzeFile(text: string, file: string, moduleType: boolean): FileFacts {
+  if (text.length < 2048) return analyzeFileOnce(text, file, moduleType);
+  const key = `${file.endsWith('.mjs') || moduleType ? 'm' : 's'}${createHash('sha1').update(text).digest('base64')}`;
+  const known = seen.get(key);
+  if (known) return known;
+  const facts = analyzeFileOnce(text, file, moduleType);
+  if (seen.size > 20_000) seen.clear();
+  seen.set(key, facts);
+  return facts;
+}
+
+function analyzeFileOnce(text: string, file: string, moduleType: boolean): FileFacts {
   const size = text.length;
   if (size <= MAX_PARSE_BYTES) {
     const facts = analyzeSource(text, { module: file.endsWith('.mjs') || (moduleType && !file.endsWith('.cjs')) });
@@ -182,7 +200,18 @@ export function analyzePackageDir(dir: string): PackageCode {
   for (const [name, script] of Object.entries(installScripts)) {
     for (const ev of analyzeCommand(script)) installEvidence.push({ ...ev, file: 'package.json', detail: `${name}: ${ev.detail}` });
     const targets = scriptTargets(script, scripts, fileSet);
-    for (const code of targets.inline) for (const ev of analyzeSource(code, { module: false }).evidence) installEvidence.push({ ...ev, file: 'package.json', line: 1, detail: `${name} (node -e): ${ev.detail}` });
+    for (const code of targets.inline) {
+      const facts = analyzeSource(code, { module: false, precise: true });
+      for (const ev of facts.evidence) installEvidence.push({ ...ev, file: 'package.json', line: 1, detail: `${name} (node -e): ${ev.detail}` });
+      // What the inline code loads runs at install too: node -e "import('./scripts/postinstall.js')".
+      for (const spec of facts.imports) {
+        const file = resolveImport('index.js', spec, fileSet);
+        if (file) {
+          installEntries.add(file);
+          extraJs.add(file);
+        }
+      }
+    }
     for (const file of targets.js) {
       installEntries.add(file);
       extraJs.add(file);
