@@ -321,11 +321,23 @@ class FileAnalyzer {
     if (this.precise && typeof node.start === 'number') return { start: node.start, end: node.end };
     const needle = needleOf(node);
     if (!needle) return { start: 0, end: 0 };
-    let at = this.source.indexOf(needle, this.cursors.get(needle) ?? 0);
-    if (at < 0) at = this.source.indexOf(needle);
+    let at = this.find(needle, this.cursors.get(needle) ?? 0);
+    if (at < 0) at = this.find(needle, 0);
     if (at < 0) return { start: 0, end: 0 };
     this.cursors.set(needle, at + 1);
     return { start: at, end: at + needle.length };
+  }
+
+  /** The next occurrence of a name as a whole word (`get` is not found in `getOwnPropertyDescriptor`). */
+  private find(needle: string, from: number): number {
+    const word = /^[\w$]/.test(needle) && /[\w$]$/.test(needle);
+    for (let at = this.source.indexOf(needle, from); at >= 0; at = this.source.indexOf(needle, at + 1)) {
+      if (!word) return at;
+      const before = at > 0 ? this.source.charCodeAt(at - 1) : 32;
+      const after = this.source.charCodeAt(at + needle.length);
+      if (!isWordChar(before) && !isWordChar(after)) return at;
+    }
+    return -1;
   }
 
   private text(node: AstNode | undefined, max = 80): string {
@@ -1414,7 +1426,7 @@ const PRECISE_SIGNALS = new Set<Signal>(['known-endpoint', 'env-serialize', 'cre
 
 export function analyzeSource(source: string, options: AnalyzeOptions = {}): FileFacts {
   const depth = options.depth ?? 0;
-  const moduleFirst = options.module ?? /^\s*(?:import|export)\s/m.test(source);
+  const moduleFirst = options.module ?? /\b(?:import|export)\s*[{*\w]/.test(source);
   const run = (precise: boolean): FileFacts => {
     const parsed = parseSource(source, moduleFirst, precise);
     if (!parsed.ast) return { parsed: false, parseError: parsed.error, evidence: [], hooks: [], imports: [] };
@@ -1436,6 +1448,10 @@ function guarded(run: () => FileFacts): FileFacts {
     if (error instanceof RangeError) return { parsed: false, parseError: `too deeply nested to analyse (${error.message})`, evidence: [], hooks: [], imports: [] };
     throw error;
   }
+}
+
+function isWordChar(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 36;
 }
 
 function needleOf(node: AstNode | undefined): string | undefined {
