@@ -260,3 +260,21 @@ test('issue 11: auditing an app that depends on wirelock never flags wirelock it
   assert.deepEqual(own, [], 'the attacks are strings the lab writes to files, not code wirelock runs');
   assert.equal(r.code, 0, r.stderr);
 });
+
+test('the parser is loaded lazily: not by import "wirelock", not by importing the audit API, only when code is analysed', async () => {
+  const probe = `
+    import { createRequire } from 'node:module';
+    const require = createRequire(import.meta.url);
+    const loaded = () => Object.keys(require.cache).some((k) => k.includes('meriyah'));
+    await import(${JSON.stringify(join(process.cwd(), 'dist', 'index.js'))});
+    const afterCore = loaded();
+    const audit = await import(${JSON.stringify(join(process.cwd(), 'dist', 'audit', 'index.js'))});
+    const afterAudit = loaded();
+    const { analyzeSource } = await import(${JSON.stringify(join(process.cwd(), 'dist', 'audit', 'code', 'analyze.js'))});
+    analyzeSource('fetch(1)');
+    console.log(JSON.stringify({ afterCore, afterAudit, afterAnalysis: loaded(), api: typeof audit.auditGraph }));`;
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--input-type=module', '-e', probe], { cwd: work }, (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout))),
+  );
+  assert.deepEqual(JSON.parse(out), { afterCore: false, afterAudit: false, afterAnalysis: true, api: 'function' });
+});
