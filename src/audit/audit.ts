@@ -151,6 +151,8 @@ const SUSPICIOUS_SCRIPT: Array<[RegExp, string]> = [
   // Inline `node -e` code is parsed and judged like any file (msw's postinstall is one); only an
   // encoded PowerShell command stays opaque.
   [/\bpowershell\b.*-enc/i, 'runs an encoded PowerShell command'],
+  // npx/dlx at install fetches a package from the registry and runs it: code not in the lockfile.
+  [/(?:^|[\s;&|(])(?:npx|pnpx|bunx)\s|\b(?:npm\s+exec|pnpm\s+dlx|yarn\s+dlx)\b/, 'downloads and runs a package that is not in the lockfile (npx/dlx)'],
 ];
 
 function scriptFileHit(scripts: Record<string, string>, dir: string, hits: FileHit[]): string | undefined {

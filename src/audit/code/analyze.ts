@@ -532,7 +532,14 @@ class FileAnalyzer {
     if (!node || depth > 12) return '\0';
     const whole = this.constant(node, scope, depth);
     if (whole) return whole.v;
-    if (node.type === 'TemplateLiteral') return node.quasis.map((q: AstNode) => q.value.cooked ?? '').join('\0');
+    if (node.type === 'TemplateLiteral') {
+      let out = '';
+      node.quasis.forEach((q: AstNode, i: number) => {
+        out += q.value.cooked ?? '';
+        if (i < node.expressions.length) out += this.partial(node.expressions[i], scope, depth + 1);
+      });
+      return out;
+    }
     if (node.type === 'BinaryExpression' && node.operator === '+') return this.partial(node.left, scope, depth + 1) + this.partial(node.right, scope, depth + 1);
     if (node.type === 'NewExpression' && node.callee.type === 'Identifier' && node.callee.name === 'URL') return node.arguments.map((a: AstNode) => this.partial(a, scope, depth + 1)).join('');
     if (node.type === 'ObjectExpression') {
@@ -889,6 +896,7 @@ class FileAnalyzer {
     const ref = this.calleeRef(node, scope);
     const args = this.argumentsOf(node, scope);
     const isNew = node.type === 'NewExpression';
+    if (ref && args[0]?.type === 'ObjectExpression' && /^(?:g:JSON\.stringify|g:Buffer\.from|g:URLSearchParams|g:btoa|mod:querystring\.(?:stringify|encode)|g:Object\.(?:keys|entries|values))$/.test(`${ref.root}${ref.path.length ? `.${ref.path.join('.')}` : ''}`)) this.serialized.add(args[0]);
 
     const network = this.networkCall(node, scope);
     if (network) {
@@ -911,7 +919,10 @@ class FileAnalyzer {
 
     if (root === 'g:require' && path.length === 0) {
       const spec = this.constant(args[0], scope);
-      if (!spec) this.add('dynamic-require', node, `require(${this.text(args[0] ?? node, 60)})`);
+      if (!spec) {
+        this.add('dynamic-require', node, `require(${this.text(args[0] ?? node, 60)})`);
+        this.sinkTaint(node, args[0], scope, 'require', false);
+      }
       else {
         if (spec.v.startsWith('.')) this.imports.add(spec.v);
         if (spec.v.endsWith('.node')) this.add('native-binary', node, `loads native addon ${spec.v}`);
@@ -1071,7 +1082,8 @@ class FileAnalyzer {
     if (parent.type === 'SpreadElement' && grand?.type === 'ObjectExpression') {
       // {...process.env, X: 1} as a child's env: checked by the caller seeing the `env:` key.
       if (this.envObjectContext.has(grand)) return;
-      this.add('env', node, 'copies the whole environment', 'env-bulk');
+      if (this.serialized.has(grand)) this.add('env', node, 'the whole environment copied into data that is serialised', 'env-serialize');
+      else this.add('env', node, 'copies the whole environment', 'env-bulk');
       return;
     }
     if (parent.type === 'CallExpression' && parent.arguments[0] === node) {
@@ -1100,6 +1112,8 @@ class FileAnalyzer {
   }
 
   private readonly envObjectContext = new WeakSet<AstNode>();
+  /** Object literals handed to JSON.stringify, URLSearchParams, Buffer.from... */
+  private readonly serialized = new WeakSet<AstNode>();
 
   // ---- the walk ----
 
@@ -1265,7 +1279,10 @@ class FileAnalyzer {
           break;
         case 'ImportExpression': {
           const spec = this.constant(node.source, scope);
-          if (!spec) this.add('dynamic-require', node, `import(${this.text(node.source, 60)})`);
+          if (!spec) {
+            this.add('dynamic-require', node, `import(${this.text(node.source, 60)})`);
+            this.sinkTaint(node, node.source, scope, 'import()', false);
+          }
           else if (spec.v.startsWith('.')) this.imports.add(spec.v);
           break;
         }

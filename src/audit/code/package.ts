@@ -92,6 +92,7 @@ function scriptTargets(
   script: string,
   scripts: Record<string, unknown>,
   files: Set<string>,
+  main: unknown,
   depth = 0,
 ): { js: string[]; shell: string[]; binaries: string[]; inline: string[] } {
   const out = { js: [] as string[], shell: [] as string[], binaries: [] as string[], inline: [] as string[] };
@@ -108,7 +109,8 @@ function scriptTargets(
     if (/^(?:node|nodejs|node\.exe|tsx|ts-node)$/.test(program)) {
       const file = rest.find((w) => !w.startsWith('-'));
       if (file && !/^-/.test(file)) {
-        const name = clean(file);
+        // `node .` runs the package's main file.
+        const name = clean(file) === '.' ? posix.normalize(String(main ?? 'index.js').replace(/^\.\//, '')) : clean(file);
         const resolved = [name, `${name}.js`, `${name}.cjs`, `${name}.mjs`, `${name}/index.js`].find((f) => files.has(f));
         if (resolved) out.js.push(resolved);
       }
@@ -118,7 +120,7 @@ function scriptTargets(
       const name = rest[0] === 'run' || rest[0] === 'run-script' ? rest[1] : rest[0];
       const other = name ? scripts[name] : undefined;
       if (typeof other === 'string') {
-        const nested = scriptTargets(other, scripts, files, depth + 1);
+        const nested = scriptTargets(other, scripts, files, main, depth + 1);
         for (const key of Object.keys(out) as Array<keyof typeof out>) out[key].push(...nested[key]);
       }
       continue;
@@ -199,7 +201,7 @@ export function analyzePackageDir(dir: string): PackageCode {
   const extraJs = new Set<string>();
   for (const [name, script] of Object.entries(installScripts)) {
     for (const ev of analyzeCommand(script)) installEvidence.push({ ...ev, file: 'package.json', detail: `${name}: ${ev.detail}` });
-    const targets = scriptTargets(script, scripts, fileSet);
+    const targets = scriptTargets(script, scripts, fileSet, manifest.main);
     for (const code of targets.inline) {
       const facts = analyzeSource(code, { module: false, precise: true });
       for (const ev of facts.evidence) installEvidence.push({ ...ev, file: 'package.json', line: 1, detail: `${name} (node -e): ${ev.detail}` });
