@@ -39,7 +39,7 @@ if (mode === 'baseline') {
   const { main } = await import(process.env.WL_CLI);
   let out = '';
   const sink = new Writable({ write(chunk, _e, cb) { out += chunk; cb(); } });
-  await main(args, { stdout: sink, stderr: new Writable({ write(_c, _e, cb) { cb(); } }), env: { ...process.env, NO_COLOR: '1' }, cwd: process.cwd() });
+  await main([mode, ...args], { stdout: sink, stderr: new Writable({ write(c, _e, cb) { process.stderr.write(c); cb(); } }), env: { ...process.env, NO_COLOR: '1' }, cwd: process.cwd() });
   const json = JSON.parse(out);
   summary = { packages: (json.capabilities ?? []).length, hits: json.findings.filter((f) => f.kind === 'code' || f.kind === 'network-hook').filter((f) => f.severity !== 'info').length };
 }
