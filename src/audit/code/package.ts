@@ -254,7 +254,13 @@ export function analyzePackageDir(dir: string): PackageCode {
     }
     files++;
     bytes += text.length;
-    const result = analyzeFile(text, file, moduleType);
+    let result: FileFacts;
+    try {
+      result = analyzeFile(text, file, moduleType);
+    } catch (error) {
+      // An analyser bug on one odd file must not end the audit: that file gets the line scanner.
+      result = { ...lineScan(text), parsed: false, parseError: `analysis failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
     if (!result.parsed) unparsed.push(file);
     if (result.evidence.length || result.hooks.length) facts[file] = { evidence: result.evidence, hooks: result.hooks };
     const resolved = result.imports.map((spec) => resolveImport(file, spec, fileSet)).filter((f): f is string => f !== undefined);
