@@ -20,7 +20,7 @@ test('popular packages: 0 installed-code findings at medium or above; every info
   const project = join(work, 'app');
   execFileSync('mkdir', ['-p', project]);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'popular-app', version: '1.0.0', private: true }));
-  execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...packages], { cwd: project, stdio: 'inherit', env: { ...process.env, npm_config_cache: join(work, 'npm-cache') } });
+  execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...packages], { cwd: project, stdio: 'inherit' });
 
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile(
