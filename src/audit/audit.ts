@@ -7,11 +7,14 @@ import type { AdvisoryLookup } from './db.js';
 import { auditPackages, pathIndex, type AuditPackage } from './graph.js';
 import { isKnownInstrumentation, type HookRule } from './heuristics.js';
 import type { FileHit, InstalledPackage } from './installed.js';
+import type { Capability } from './code/analyze.js';
+import { judgePackage, verifyIdentity, type PackageVerdict } from './code/judge.js';
+import type { PackageCode } from './code/package.js';
 import { checkIntegrity, DEFAULT_REGISTRIES } from './integrity.js';
 import type { LockGraph } from './lockfile/model.js';
 import { fixVersion, matchAdvisory, type MatchResult } from './osv.js';
 
-export type FindingKind = 'malicious' | 'vulnerability' | 'lockfile' | 'install-script' | 'network-hook';
+export type FindingKind = 'malicious' | 'vulnerability' | 'lockfile' | 'install-script' | 'network-hook' | 'code' | 'update';
 
 export interface Finding {
   kind: FindingKind;
@@ -35,7 +38,22 @@ export interface Finding {
   via: string[];
   path: string[];
   location?: { file: string; line?: number; column?: number; snippet?: string; pointer?: string };
+  /** Installed-code findings: what was seen where (file relative to the project, line, detail). */
+  evidence?: Array<{ file: string; line: number; column: number; detail: string; snippet: string }>;
+  /** Installed-code findings: everything the package's code can do. */
+  capabilities?: Capability[];
   suppressed?: { reason: string; expires: string };
+}
+
+/** What one installed package's code can do, for the report and --json. */
+export interface PackageCapabilities {
+  name: string;
+  version: string;
+  dir: string;
+  capabilities: Capability[];
+  evidence: Partial<Record<Capability, Array<{ file: string; line: number; detail: string }>>>;
+  known?: 'instrumentation' | 'installer';
+  identity: string;
 }
 
 export interface AuditOptions {
@@ -46,7 +64,10 @@ export interface AuditOptions {
 
 export interface InstalledEvidence {
   packages: InstalledPackage[];
-  hits: Map<string, FileHit[]>;
+  /** Parser-based analysis per package folder (scanInstalledCode). */
+  code?: Map<string, PackageCode>;
+  /** Line-scanner hits per package folder (the older, regex-based evidence). */
+  hits?: Map<string, FileHit[]>;
 }
 
 export interface AuditResult {
@@ -54,9 +75,11 @@ export interface AuditResult {
   format: string;
   packages: AuditPackage[];
   findings: Finding[];
+  /** Installed packages and their capabilities, when node_modules was analysed. */
+  capabilities?: PackageCapabilities[];
 }
 
-const KIND_ORDER: FindingKind[] = ['malicious', 'vulnerability', 'network-hook', 'lockfile', 'install-script'];
+const KIND_ORDER: FindingKind[] = ['malicious', 'vulnerability', 'code', 'update', 'network-hook', 'lockfile', 'install-script'];
 
 export function compareFindings(a: Finding, b: Finding): number {
   return (
@@ -107,6 +130,7 @@ const HOOK_SUMMARY: Record<HookRule, string> = {
   'patch-xmlhttprequest': 'patches XMLHttpRequest: sees every XHR request',
   'wrap-network-function': 'wraps a network function (shimmer/defineProperty style)',
   'env-exfiltration': 'serialises the whole process.env in a file that makes network requests',
+  'disable-tls-verification': 'turns off TLS certificate verification for the whole process or adds CAs',
 };
 
 /**
@@ -117,7 +141,11 @@ const SUSPICIOUS_SCRIPT: Array<[RegExp, string]> = [
   [/\b(curl|wget|Invoke-WebRequest|iwr)\b[^|;&]*(\||;|&&)\s*(ba|z|da)?sh\b|\b(curl|wget)\b.*\|\s*(node|python\d?|perl)\b/i, 'downloads and runs code'],
   [/\b(curl|wget|Invoke-WebRequest|iwr|nc|ncat|netcat)\b|\/dev\/tcp\//i, 'makes network connections'],
   [/base64\s+(-d|--decode)|atob\(|Buffer\.from\([^)]*['"]base64['"]\)|\\x[0-9a-f]{2}\\x[0-9a-f]{2}/i, 'decodes an embedded payload'],
-  [/\bnode\s+-e\b|\beval\s*\(|\bpowershell\b.*-enc/i, 'runs inline code'],
+  // Inline `node -e` code is parsed and judged like any file (msw's postinstall is one); only an
+  // encoded PowerShell command stays opaque.
+  [/\bpowershell\b.*-enc/i, 'runs an encoded PowerShell command'],
+  // npx/dlx at install fetches a package from the registry and runs it: code not in the lockfile.
+  [/(?:^|[\s;&|(])(?:npx|pnpx|bunx)\s|\b(?:npm\s+exec|pnpm\s+dlx|yarn\s+dlx)\b/, 'downloads and runs a package that is not in the lockfile (npx/dlx)'],
 ];
 
 function scriptFileHit(scripts: Record<string, string>, dir: string, hits: FileHit[]): string | undefined {
@@ -199,6 +227,13 @@ export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLooku
     });
   }
 
+  // Installed code, read by the parser: one verdict per package folder.
+  const verdicts = new Map<string, PackageVerdict>();
+  for (const inst of installed?.packages ?? []) {
+    const code = installed?.code?.get(inst.dir);
+    if (code) verdicts.set(inst.dir, judgePackage(inst.name, code, verifyIdentity(inst, graph)));
+  }
+
   // Install scripts: the lockfile's record, completed by node_modules when it is there.
   // Only installed packages are looked up by name@version; without node_modules this map is not built.
   const byNameVersion = installed?.packages.length ? new Map(packages.map((pkg) => [`${pkg.name}@${pkg.version}`, pkg])) : new Map<string, AuditPackage>();
@@ -217,7 +252,11 @@ export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLooku
     const paths = entry.pkg ? pathsOf(entry.pkg) : { via: [], path: [] };
     const scripts = entry.scripts ? Object.entries(entry.scripts).map(([k, v]) => `${k}: ${v}`).join('; ') : 'recorded in the lockfile';
     // A script that runs one of the package's own files inherits what the heuristics found there.
-    const hitInScript = entry.scripts && entry.dir ? scriptFileHit(entry.scripts, entry.dir, installed?.hits.get(entry.dir) ?? []) : undefined;
+    const verdict = entry.dir ? verdicts.get(entry.dir) : undefined;
+    const installFinding = verdict?.findings.find((f) => f.id.startsWith('code/install-') && severityRank(f.severity) >= severityRank('medium'));
+    const hitInScript = installFinding
+      ? `runs code that ${installFinding.id.slice('code/'.length)} (${installFinding.evidence[0] ? `${entry.dir}/${installFinding.evidence[0].file}:${installFinding.evidence[0].line}` : ''})`
+      : entry.scripts && entry.dir ? scriptFileHit(entry.scripts, entry.dir, installed?.hits?.get(entry.dir) ?? []) : undefined;
     const suspicious = (entry.scripts ? Object.values(entry.scripts).map(suspiciousScript).find((reason) => reason !== undefined) : undefined) ?? hitInScript;
     findings.push({
       kind: 'install-script',
@@ -233,19 +272,51 @@ export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLooku
     });
   }
 
+  const capabilities: PackageCapabilities[] = [];
   for (const inst of installed?.packages ?? []) {
-    const hits = installed?.hits.get(inst.dir) ?? [];
     const pkg = byNameVersion.get(`${inst.name}@${inst.version}`);
     if (options.production && pkg?.dev) continue;
-    const known = isKnownInstrumentation(inst.name);
     const paths = pkg ? pathsOf(pkg) : { via: [], path: [] };
+    const ref = pkg ? pkgRef(pkg) : { name: inst.name, version: inst.version, dev: false, optional: false };
+    const verdict = verdicts.get(inst.dir);
+    if (verdict) {
+      const at = (file: string) => (file === 'package.json' ? `${inst.dir}/package.json` : `${inst.dir}/${file}`);
+      capabilities.push({
+        name: inst.name,
+        version: inst.version,
+        dir: inst.dir,
+        capabilities: verdict.capabilities,
+        evidence: Object.fromEntries(Object.entries(verdict.evidence).map(([cap, list]) => [cap, list!.map((e) => ({ file: at(e.file), line: e.line, detail: e.detail }))])),
+        ...(verdict.known ? { known: verdict.known } : {}),
+        identity: verifyIdentity(inst, graph).reason,
+      });
+      for (const f of verdict.findings) {
+        const first = f.evidence[0];
+        findings.push({
+          kind: f.kind,
+          id: f.id,
+          aliases: [f.id],
+          severity: f.severity,
+          package: ref,
+          summary: f.summary,
+          via: paths.via,
+          path: paths.path,
+          ...(first ? { location: { file: at(first.file), line: first.line, column: first.column, snippet: first.snippet } } : {}),
+          evidence: f.evidence.map((e) => ({ file: at(e.file), line: e.line, column: e.column, detail: e.detail, snippet: e.snippet })),
+          capabilities: verdict.capabilities,
+        });
+      }
+      continue;
+    }
+    const hits = installed?.hits?.get(inst.dir) ?? [];
+    const known = isKnownInstrumentation(inst.name);
     for (const hit of hits) {
       findings.push({
         kind: 'network-hook',
         id: `network-hook/${hit.rule}`,
         aliases: [`network-hook/${hit.rule}`],
         severity: known ? 'info' : hookSeverity(hit.rule),
-        package: pkg ? pkgRef(pkg) : { name: inst.name, version: inst.version, dev: false, optional: false },
+        package: ref,
         summary: `${inst.name} ${HOOK_SUMMARY[hit.rule]}${known ? ' (known instrumentation/polyfill library)' : ''}`,
         via: paths.via,
         path: paths.path,
@@ -255,5 +326,5 @@ export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLooku
   }
 
   findings.sort(compareFindings);
-  return { lockfile, format: graph.format, packages, findings };
+  return { lockfile, format: graph.format, packages, findings, ...(verdicts.size ? { capabilities } : {}) };
 }

@@ -12,7 +12,8 @@ export type HookRule =
   | 'replace-undici-dispatcher'
   | 'patch-xmlhttprequest'
   | 'wrap-network-function'
-  | 'env-exfiltration';
+  | 'env-exfiltration'
+  | 'disable-tls-verification';
 
 export interface HookHit {
   rule: HookRule;

@@ -70,10 +70,20 @@ export function renderTable(result: AuditResult, context: ReportContext, c: Colo
       lines.push(`    ${f.flags?.length ? paint(`[${f.flags.join(', ')}] `) : ''}${truncate(f.summary, 110)}`);
       // Every rating the records give, so a reader sees why the gate used the one it did.
       if (f.ratings && f.ratings.length > 1) lines.push(c.dim(`    ratings: ${f.ratings.map(describeRating).join(' · ')}`));
-      if (f.location?.line !== undefined) lines.push(c.dim(`    ${f.location.file}:${f.location.line}  ${truncate(f.location.snippet ?? '', 90)}`));
+      if (f.evidence?.length) for (const e of f.evidence.slice(0, 4)) lines.push(c.dim(`    ${e.file}:${e.line}  ${truncate(e.detail, 100)}`));
+      else if (f.location?.line !== undefined) lines.push(c.dim(`    ${f.location.file}:${f.location.line}  ${truncate(f.location.snippet ?? '', 90)}`));
       if (f.path.length > 1) lines.push(c.dim(`    via ${f.path.join(' > ')}`));
       if (f.aliases.length > 1) lines.push(c.dim(`    also ${f.aliases.filter((a) => a !== f.id).join(', ')}`));
     }
+  }
+  if (result.capabilities?.length) {
+    // Capabilities of the installed code: how many packages can do what, and who runs code at install.
+    const tally = new Map<string, number>();
+    for (const pkg of result.capabilities) for (const cap of pkg.capabilities) tally.set(cap, (tally.get(cap) ?? 0) + 1);
+    lines.push('', c.bold(`capabilities of ${result.capabilities.length} installed packages`), `  ${[...tally].map(([cap, n]) => `${cap} ${n}`).join(', ') || 'none'}`);
+    const installers = result.capabilities.filter((p) => p.capabilities.includes('install-time'));
+    for (const pkg of installers.slice(0, 20)) lines.push(c.dim(`  install-time: ${pkg.name}@${pkg.version} (${pkg.capabilities.filter((x) => x !== 'install-time').join(', ') || 'nothing else'})${pkg.known ? ` [known ${pkg.known}]` : ''}`));
+    if (installers.length > 20) lines.push(c.dim(`  ... ${installers.length - 20} more with install-time code (--json lists every package)`));
   }
   const suppressed = result.findings.length - active.length;
   const counts = SEVERITIES.map((s) => [s, active.filter((f) => f.severity === s).length] as const).filter(([, n]) => n > 0);
@@ -91,6 +101,7 @@ export function toJson(result: AuditResult, context: ReportContext, extra: Recor
     skipped: context.skipped ?? [],
     summary: Object.fromEntries(SEVERITIES.map((s) => [s, active.filter((f) => f.severity === s).length])),
     findings: result.findings,
+    ...(result.capabilities ? { capabilities: result.capabilities } : {}),
     ...extra,
   };
 }
@@ -124,7 +135,7 @@ export function toSarif(result: AuditResult, context: ReportContext): Record<str
         },
       });
     }
-    const onCode = f.location?.line !== undefined && f.kind === 'network-hook';
+    const onCode = f.location?.line !== undefined && (f.kind === 'network-hook' || f.kind === 'code');
     const line = onCode ? f.location!.line! : context.lineOf?.(f);
     const text = `${f.package.name}@${f.package.version}: ${f.summary}${f.fixed ? ` (fixed in ${f.fixed})` : ''}${f.path.length > 1 ? ` — via ${f.path.join(' > ')}` : ''}`;
     return {

