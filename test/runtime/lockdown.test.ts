@@ -19,6 +19,18 @@ after(async () => {
 
 const SECRET = 'TOP-SECRET-BODY-4711';
 
+/** A DNS response to `query`: same id and question, QR and RA set, RCODE 3 (no such name). */
+function nxdomain(query: Buffer): Buffer {
+  let end = 12;
+  while (end < query.length && query[end] !== 0) end += query[end]! + 1;
+  const reply = Buffer.from(query.subarray(0, Math.min(end + 5, query.length)));
+  reply[2] = 0x80 | (query[2]! & 0x01);
+  reply[3] = 0x83;
+  reply.writeUInt16BE(1, 4);
+  reply.fill(0, 6, 12);
+  return reply;
+}
+
 interface AttackCase {
   name: string;
   /** Extra environment of both runs. */
@@ -378,15 +390,6 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
     assert.match(lab.c2.captured, /TRAFFIC_SECRET|CLIENT_RANDOM/);
   });
 
-  test('a tracer attaching after start (strace -p) is noticed at the next connection and blocks it', async () => {
-    lab.reset();
-    const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('attach-tracer.mjs') }), LOCKDOWN: 'block' } });
-    assert.deepEqual(result.dependency, { attached: true });
-    assert.equal(result.outcome?.code, 'ERR_ENV_COMPROMISED', JSON.stringify(result.outcome));
-    assert.equal(result.outcome?.finding, 'tracer');
-    assert.equal(lab.origin.applicationBytes, 0);
-  });
-
   test('an integrity check that throws (hostile getter) fails closed: inspection-failed blocks', async () => {
     lab.reset();
     const result = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('hostile-getter.mjs') }), LOCKDOWN: 'block' } }).catch((error: Error) => error);
@@ -399,7 +402,12 @@ describe('lockdown against real tampering', { concurrency: false }, () => {
   test('DNS exfiltration (secret in a query name, attacker name server on loopback): refused under unlistedHosts "block", 0 datagrams', async () => {
     const server = dgram.createSocket('udp4');
     const datagrams: Buffer[] = [];
-    server.on('message', (message) => datagrams.push(message));
+    server.on('message', (message, from) => {
+      datagrams.push(message);
+      // The attacker's name server answers NXDOMAIN at once (it has the secret already), so the
+      // positive control does not wait out c-ares' default timeouts (5 s x 4 tries).
+      server.send(nxdomain(message), from.port, from.address);
+    });
     await new Promise<void>((resolve) => server.bind(0, '127.0.0.2', resolve));
     const env = { ...lab.env({ DEPENDENCY: attack('dns-exfil.mjs'), DNS_SERVER: `127.0.0.2:${server.address().port}` }) };
     const hexSecret = Buffer.from(SECRET).toString('hex');
