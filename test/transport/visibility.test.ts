@@ -247,3 +247,27 @@ test('ERR_PIN_MISMATCH lists a chain once when the server also sends its root', 
     await withRoot.close();
   }
 });
+
+test('global fetch under wirelock/register: the app sees "fetch failed" with the WirelockError as cause; the warning names host, port and code', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { execFile } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-register-fetch-'));
+  writeFileSync(join(dir, 'wirelock.json'), JSON.stringify(policy()));
+  writeFileSync(
+    join(dir, 'app.mjs'),
+    `try { await fetch(process.env.TARGET, { method: 'POST', body: 'secret' }); console.log(JSON.stringify({ ok: true })); }
+     catch (error) { console.log(JSON.stringify({ name: error.name, message: error.message, cause: error.cause?.code, causeName: error.cause?.name })); }`,
+  );
+  attacker.reset();
+  const register = new URL('../../dist/runtime/register.js', import.meta.url).pathname;
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    execFile(process.execPath, ['--import', register, 'app.mjs'], { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TARGET: attacker.url('127.0.0.1', '/pay') } }, (error, out, err) =>
+      error ? reject(Object.assign(error, { stderr: err })) : resolve({ stdout: out, stderr: err }),
+    );
+  });
+  assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), { name: 'TypeError', message: 'fetch failed', cause: 'ERR_PIN_MISMATCH', causeName: 'WirelockError' });
+  assert.match(stderr, new RegExp(`WirelockWarning: wirelock blocked 127\\.0\\.0\\.1:${attacker.port}: ERR_PIN_MISMATCH`));
+  assert.equal(attacker.applicationBytes, 0);
+});
