@@ -58,7 +58,7 @@ function runExample(args: string[], env: Record<string, string>): Promise<Outcom
   });
 }
 
-for (const name of ['fetch', 'axios', 'got']) {
+for (const name of ['fetch', 'axios', 'got', 'undici']) {
   test(`examples/${name}.mjs: reaches the origin; the interceptor is blocked with ERR_PIN_MISMATCH and gets 0 bytes`, async () => {
     origin.reset();
     const allowed = await runExample([`examples/${name}.mjs`], { API_URL: origin.url('127.0.0.1', '/pay') });
