@@ -104,3 +104,40 @@ test('pin --cert on a CSR or a private key says what the file holds and how to g
   assert.equal(onPublic.code, 0, onPublic.stderr);
   assert.ok(onPublic.stdout.includes(spkiPin(new Uint8Array(pair.publicKey.export({ type: 'spki', format: 'der' })))), onPublic.stdout);
 });
+
+test('audit of a folder with only bun.lockb gives the text-lockfile hint, as with the file itself', async () => {
+  const project = join(dir, 'bun-project');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'bun-project', version: '1.0.0' }));
+  writeFileSync(join(project, 'bun.lockb'), Buffer.from([0x23, 0x21, 0x2f, 0x75, 0x73, 0x72, 0x00, 0x01]));
+  const result = await wirelock(['audit', project]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /ERR_LOCKFILE_INVALID: no lockfile in .*bun-project .*bun\.lockb is bun's binary lockfile, which is not supported: run `bun install --save-text-lockfile`/);
+  // The same hint as the lockfile API gives for the folder and for the file itself.
+  const { readLockfile } = await import('../../src/audit/lockfile/read.js');
+  for (const target of [project, join(project, 'bun.lockb')]) {
+    assert.throws(() => readLockfile(target), (error: Error & { code?: string }) => error.code === 'ERR_LOCKFILE_INVALID' && /`bun install --save-text-lockfile`/.test(error.message), target);
+  }
+});
+
+test('policy lint refuses a CT log list that is not a v3 log list; a real one passes', async () => {
+  const { copyFileSync } = await import('node:fs');
+  writeFileSync(join(dir, 'not-a-list.json'), 'this is not JSON');
+  writeFileSync(join(dir, 'wrong-shape.json'), JSON.stringify({ logs: [] }));
+  copyFileSync(join(process.cwd(), 'test/vectors/ct-log-lists/google-all_logs_list.v89.25.2026-08-20.json'), join(dir, 'log_list.json'));
+  for (const [list, expected] of [
+    ['./not-a-list.json', /not-a-list\.json is not a CT log list \(v3 JSON\): not JSON/],
+    ['./wrong-shape.json', /wrong-shape\.json is not a CT log list \(v3 JSON\): no "operators" array/],
+  ] as const) {
+    const file = policyFile(`ct-${list.slice(2)}`, { certificateTransparency: { enforce: true, logList: list } });
+    const result = await wirelock(['policy', 'lint', file, '--json']);
+    assert.equal(result.code, 1, result.stdout);
+    const issue = (JSON.parse(result.stdout) as { issues: Array<{ rule: string; pointer: string; message: string }> }).issues.find((entry) => entry.rule === 'ct/log-list-invalid');
+    assert.ok(issue, result.stdout);
+    assert.equal(issue.pointer, '/certificateTransparency/logList');
+    assert.match(issue.message, expected);
+  }
+  const good = await wirelock(['policy', 'lint', policyFile('ct-good.json', { certificateTransparency: { enforce: true, logList: './log_list.json' } }), '--json']);
+  assert.equal((JSON.parse(good.stdout) as { issues: Array<{ rule: string }> }).issues.some((entry) => entry.rule === 'ct/log-list-invalid'), false, good.stdout);
+});

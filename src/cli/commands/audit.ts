@@ -10,7 +10,7 @@ import { DEFAULT_OSV_URL, download, progressBar } from '../../audit/download.js'
 import { applyIgnores, parseIgnoreFile } from '../../audit/ignore.js';
 import { listInstalled, scanPackageCode } from '../../audit/installed.js';
 import { DEFAULT_REGISTRIES } from '../../audit/integrity.js';
-import { findLockfiles, readLockfile } from '../../audit/lockfile/read.js';
+import { findLockfiles, noLockfileError, readLockfile } from '../../audit/lockfile/read.js';
 import { renderTable, toCycloneDx, toJson, toSarif, type ReportContext } from '../../audit/report.js';
 import { EXIT, parseCommandArgs, type Command, type CommandIo } from '../command.js';
 import { palette, writeJson } from '../output.js';
@@ -226,7 +226,7 @@ export const command: Command = {
         continue;
       }
       const folders = values.recursive ? foldersWithLockfiles(target) : [target];
-      if (folders.length === 0 || (!values.recursive && findLockfiles(target).length === 0)) throw new WirelockError('ERR_LOCKFILE_INVALID', `no lockfile in ${target}`, { file: target });
+      if (folders.length === 0 || (!values.recursive && findLockfiles(target).length === 0)) throw noLockfileError(target);
       for (const folder of folders) {
         const found = findLockfiles(folder);
         // Two lockfiles usually means one is stale; say which one was audited rather than pick silently.
