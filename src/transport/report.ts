@@ -93,6 +93,8 @@ export interface ReporterOptions {
 // port and code.
 const lastBlockWarning = new Map<string, number>();
 const reportOnlyWarned = new Set<string>();
+// Bounded: a process that reaches very many distinct hosts must not grow these without limit.
+const MAX_WARNING_KEYS = 4096;
 
 /**
  * Delivers reports to the callback, the diagnostics channel and (rate-limited per host and code)
@@ -141,13 +143,15 @@ export class Reporter {
       const now = this.#options.now?.() ?? Date.now();
       const last = lastBlockWarning.get(key);
       if (last !== undefined && now - last < (this.#policy.report?.rateLimitSeconds ?? 60) * 1000) return;
+      if (lastBlockWarning.size >= MAX_WARNING_KEYS) lastBlockWarning.clear();
       lastBlockWarning.set(key, now);
       process.emitWarning(`wirelock blocked ${where}: ${report.code}: ${report.message}`, { type: 'WirelockWarning', code: 'WIRELOCK_BLOCKED' });
       return;
     }
     const heard = this.#options.onViolation !== undefined || (this.#policy.report?.uri !== undefined && this.#options.send !== undefined);
-    const key = `${where}|${report.code}`;
+    const key = `${report.hostname}|${report.code}`;
     if (heard || reportOnlyWarned.has(key)) return;
+    if (reportOnlyWarned.size >= MAX_WARNING_KEYS) reportOnlyWarned.clear();
     reportOnlyWarned.add(key);
     process.emitWarning(
       `wirelock report-only: ${where} would be blocked in enforce mode: ${report.code}: ${report.message} (shown once per host and code; set onViolation or report.uri to collect every violation)`,
