@@ -22,9 +22,11 @@ describe('types of the installed package', () => {
       const dir = join(project, `types-${mode}`);
       mkdirSync(dir);
       const module = mode === 'bundler' ? 'esnext' : mode;
+      // The shipped .d.ts files themselves are checked once (nodenext, the strictest): checking them
+      // and all of @types/node again per mode costs ~3x the CPU and adds nothing the resolution misses.
       writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-        compilerOptions: { module, moduleResolution: mode, target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] },
+        compilerOptions: { module, moduleResolution: mode, target: 'es2022', strict: true, noEmit: true, skipLibCheck: mode !== 'nodenext', types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] },
         include: ['*.ts', '*.cts', '*.mts'],
       }));
       writeFileSync(join(dir, 'esm.ts'), `
