@@ -88,7 +88,9 @@ describe('the packed tarball, installed into an empty project', { concurrency: f
     const required = await installed.node(['--require', 'wirelock/register', 'app.cjs']);
     assert.notEqual(required.code, 0);
     assert.equal(required.stdout, '', 'the app never ran');
-    assert.match(required.stderr, /ERR_USAGE|cannot be loaded with require\(\)/);
+    assert.equal(required.code, 2);
+    assert.match(required.stderr, /^wirelock\/register: ERR_USAGE: wirelock\/register cannot be loaded with require\(\) or --require: .*node --import wirelock\/register app\.js/);
+    assert.doesNotMatch(required.stderr, /\n\s+at /, 'no stack trace');
   });
 
   test('the bin runs from the installed package', async () => {
