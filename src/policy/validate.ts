@@ -234,6 +234,11 @@ function certificateTransparency(
     }
   }
   const listPath = config.logList;
+  if (listPath && value.logList !== undefined && options.files.exists(listPath)) {
+    // A list that is not even a v3 log list would fail every connection at run time: say so now.
+    const problem = logListShapeProblem(options.files.read(listPath));
+    if (problem) c.error(pointerOf(...base, 'logList'), 'ct/log-list-invalid', `${listPath} is not a CT log list (v3 JSON): ${problem}`);
+  }
   if (listPath && config.logListKey && value.logList !== undefined && options.files.exists(listPath)) {
     // The same two names the CT loader accepts: `<list>.sig`, or Google's `all_logs_list.sig` beside `all_logs_list.json`.
     const signatures = [`${listPath}.sig`, ...(listPath.endsWith('.json') ? [`${listPath.slice(0, -'.json'.length)}.sig`] : [])];
@@ -245,6 +250,20 @@ function certificateTransparency(
     c.warn(pointerOf(...base, 'logListKey'), 'ct/unsigned-log-list', 'no "logListKey": the log list\'s signature is not verified');
   }
   return config;
+}
+
+/** The first thing that keeps a file from being a v3 log list, checked as far as its shape. */
+function logListShapeProblem(bytes: Uint8Array | undefined): string | undefined {
+  if (!bytes) return 'cannot read the file';
+  let document: unknown;
+  try {
+    document = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    return `not JSON (${(error as Error).message})`;
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return 'expected a JSON object';
+  if (!Array.isArray((document as { operators?: unknown }).operators)) return 'no "operators" array';
+  return undefined;
 }
 
 function pins(value: Json, base: string[], c: Collector): Pin[] | undefined {

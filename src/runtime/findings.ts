@@ -57,17 +57,17 @@ export interface RuntimeFinding {
 }
 
 const FIXES: Record<FindingId, string> = {
-  preload: 'Remove the --require/--import/--loader flag (command line or NODE_OPTIONS), or allow-list the tool by name if it is a known agent.',
+  preload: 'Remove the --require/--import/--loader flag (command line or NODE_OPTIONS), or allow-list the tool by name if it is a known agent (wirelock env --allow NAME; lockdown allow.hookers; WIRELOCK_ALLOW for wirelock/register).',
   'preload-scrubbed': 'A preload removed itself from NODE_OPTIONS after running: treat the host as compromised; find who set NODE_OPTIONS at launch.',
   'execargv-tampered': 'process.execArgv was edited at run time to hide a flag: treat the process as compromised.',
   'loader-redirect': 'A module loader hook (module.register) serves a different module for a node: built-in: remove the --import/--loader that registers it.',
   inspector: 'Do not run production processes with --inspect; an open inspector lets anyone who reaches the port read memory and run code.',
   'tls-keylog': 'Remove --tls-keylog and any "keylog" listener: they write the TLS session keys that decrypt captured traffic.',
-  'extra-ca': 'Unset NODE_EXTRA_CA_CERTS, or allow-list the certificate (trustedCas) if it is your corporate CA. wirelock connections trust only the policy anchors.',
+  'extra-ca': 'Unset NODE_EXTRA_CA_CERTS, or allow-list the certificate by its pin (shown in the evidence) if it is your corporate CA: wirelock env --trusted-ca sha256/PIN; lockdown allow.trustedCas; WIRELOCK_TRUSTED_CAS for wirelock/register. wirelock connections trust only the policy anchors.',
   'system-ca': 'Drop --use-system-ca/--use-openssl-ca and SSL_CERT_FILE/SSL_CERT_DIR unless you manage that store: any CA in it can intercept unprotected clients.',
   'ca-injected': 'Some code added CA certificates at run time (tls.setDefaultCACertificates or an agent "ca" option): find and remove it.',
   'tls-verification-disabled': 'Unset NODE_TLS_REJECT_UNAUTHORIZED: "0" turns off certificate verification for every unprotected TLS client in the process.',
-  'proxy-env': 'Unset the proxy variable, or allow-list the proxy (proxies) if it is your corporate egress proxy.',
+  'proxy-env': 'Unset the proxy variable, or allow-list the proxy if it is your corporate egress proxy: wirelock env --proxy URL; lockdown allow.proxies; WIRELOCK_PROXIES for wirelock/register.',
   'global-agent': 'global-agent routes all http(s) through a proxy: remove its bootstrap unless it is a known corporate setup (allow "global-agent").',
   'hooked-api': 'A network function was replaced by code outside Node: find the file in the evidence and remove it, or allow-list a known agent by name.',
   'dispatcher-swapped': 'The undici global dispatcher (used by fetch) was replaced: find the setGlobalDispatcher call in the evidence.',

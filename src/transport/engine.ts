@@ -5,7 +5,7 @@ import { definePolicy } from '../policy/define.js';
 import { findDomainPolicy, isLoopbackAddress, isLoopbackHost, normalizeHost } from '../policy/match.js';
 import type { DomainPolicy, Policy } from '../policy/types.js';
 import { toChainCertificate, type ChainCertificate } from '../x509/chain.js';
-import { effectiveMode, evaluateHandshake, findingError, type CtOutcome, type Finding } from './evaluate.js';
+import { effectiveMode, evaluateHandshake, findingError, untrustedHint, type CtOutcome, type Finding } from './evaluate.js';
 import { buildReport, CHANNELS, Reporter, type ReportKind, type ViolationReport } from './report.js';
 import { nodeDefaultStorePem, nodeTls, secureContextFor, trustMaterial } from './trust.js';
 
@@ -25,6 +25,8 @@ export interface TransportOptions {
   connectTimeout?: number;
   /** Observes every evaluated handshake (allowed or not), e.g. for `wirelock check` or metrics. */
   onHandshake?: (info: HandshakeInfo) => void;
+  /** Process warnings for blocks and unheard report-only violations (default true); see Reporter. */
+  warnings?: boolean;
 }
 
 export interface HandshakeInfo {
@@ -83,12 +85,13 @@ function protocolErrorFromMessage(error: Error): ErrorCode | undefined {
 }
 
 /** Turns OpenSSL's verification and protocol errors into wirelock codes; others pass unchanged. */
-export function mapTlsError(error: unknown, host: string, port: number): unknown {
+export function mapTlsError(error: unknown, host: string, port: number, domain?: DomainPolicy): unknown {
   if (error instanceof WirelockError || !(error instanceof Error)) return error;
   const code = TLS_ERROR_CODES[(error as NodeJS.ErrnoException).code ?? ''] ?? protocolErrorFromMessage(error);
   if (!code) return error;
   const what = code === 'ERR_TLS_VERSION' ? 'TLS version refused' : 'certificate rejected';
-  return new WirelockError(code, `${host}:${port}: ${what}: ${error.message}`, { host, port, tlsError: (error as NodeJS.ErrnoException).code }, { cause: error });
+  const hint = code === 'ERR_CERT_UNTRUSTED' ? untrustedHint(host, domain) : '';
+  return new WirelockError(code, `${host}:${port}: ${what}: ${error.message}${hint}`, { host, port, tlsError: (error as NodeJS.ErrnoException).code }, { cause: error });
 }
 
 /** The peer's certificate list as served: leaf first, then the issuers Node linked to it. */
@@ -126,7 +129,7 @@ export class PolicyEngine {
   constructor(policy: Policy | unknown, options: TransportOptions = {}, send?: (uri: string, body: string) => Promise<unknown>) {
     this.policy = definePolicy(policy);
     this.options = options;
-    this.reporter = new Reporter(this.policy, { onViolation: options.onViolation, send });
+    this.reporter = new Reporter(this.policy, { onViolation: options.onViolation, send, warnings: options.warnings });
   }
 
   now(): Date {
@@ -304,7 +307,7 @@ export class PolicyEngine {
     const report = (error: WirelockError): void => this.#report('violation', error.code, error.message, { host: name, port, domain, blocked: true });
     socket.emit = function (this: TLSSocket, event: string | symbol, ...args: unknown[]): boolean {
       if (event === 'error') {
-        const mapped = mapTlsError(args[0], name, port);
+        const mapped = mapTlsError(args[0], name, port, domain);
         // OpenSSL refused before our check ran: the report still has to go out.
         if (mapped !== args[0] && mapped instanceof WirelockError) report(mapped);
         args[0] = mapped;

@@ -47,13 +47,24 @@ export function effectiveMode(policy: Policy, domain: DomainPolicy | undefined):
   return domain?.mode ?? policy.mode;
 }
 
+/**
+ * The most common ERR_CERT_UNTRUSTED in a real deployment is an internal service behind a private
+ * CA, not an attack: say how to trust it, and that only a CA you own belongs there.
+ */
+export function untrustedHint(host: string, domain: DomainPolicy | undefined): string {
+  const where = domain ? `"domains" > "${domain.name}" > "trustAnchors"` : `a "domains" entry for ${host} with "trustAnchors"`;
+  return `. If ${host} uses your own private or internal CA, add that CA's root certificate (a PEM file) to ${where} in the policy, e.g. ["builtin", "./internal-root.pem"]; \`wirelock pin ${host}\` shows the chain it serves. Never add a CA you do not operate: that is what an interception proxy asks for.`;
+}
+
 function describeChain(path: ChainCertificate[]): string {
   return path.map((cert, index) => `    ${cert.pin}: ${cert.subject.replace(/\n/g, ', ')}${index === 0 ? ' (leaf)' : ''}`).join('\n');
 }
 
 export function pinMismatchMessage(host: string, domain: DomainPolicy, paths: ChainCertificate[][]): string {
   // Modelled on OkHttp's CertificatePinner: everything needed to fix the policy, ready to paste.
-  const chains = paths.map((path, index) => `  verified chain${paths.length > 1 ? ` #${index + 1}` : ''}:\n${describeChain(path)}`).join('\n');
+  // A server that also sends its root yields the same chain twice (the served root and the anchor).
+  const distinct = [...new Set(paths.map(describeChain))];
+  const chains = distinct.map((chain, index) => `  verified chain${distinct.length > 1 ? ` #${index + 1}` : ''}:\n${chain}`).join('\n');
   return [
     `Certificate pinning failure for ${host}!`,
     chains,
@@ -70,7 +81,7 @@ export function evaluateHandshake(input: HandshakeInput): HandshakeVerdict {
   const chain = buildVerifiedChains(served, anchors, now);
   if (!chain.ok) {
     const code: ErrorCode = chain.reason === 'untrusted' ? 'ERR_CERT_UNTRUSTED' : 'ERR_CERT_EXPIRED';
-    verdict.violations.push({ code, message: `${host}: ${chain.detail}`, details: { reason: chain.reason } });
+    verdict.violations.push({ code, message: `${host}: ${chain.detail}${code === 'ERR_CERT_UNTRUSTED' ? untrustedHint(host, domain) : ''}`, details: { reason: chain.reason } });
     return verdict;
   }
   verdict.verifiedPath = chain.path;

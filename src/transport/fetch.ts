@@ -1,10 +1,61 @@
-import { Dispatcher, fetch as undiciFetch, request, type RequestInfo, type RequestInit, type Response } from 'undici';
+import { Dispatcher, FormData as UndiciFormData, Request as UndiciRequest, fetch as undiciFetch, request, type RequestInfo, type RequestInit, type Response } from 'undici';
 import { WirelockError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { createDispatcher } from './dispatcher.js';
 import { PolicyEngine, type TransportOptions } from './engine.js';
 
-export type WirelockFetch = ((input: RequestInfo, init?: RequestInit) => Promise<Response>) & { dispatcher: Dispatcher };
+/** Also takes the Request, Headers, FormData, Blob and streams of Node's built-in fetch (what ky and ofetch pass). */
+export type WirelockFetch = ((input: RequestInfo | globalThis.Request | URL, init?: RequestInit | globalThis.RequestInit) => Promise<Response>) & { dispatcher: Dispatcher };
+
+/**
+ * Node's built-in fetch is its own copy of undici: its Request and FormData fail the brand checks of
+ * the undici package wirelock dispatches with ("Failed to parse URL from [object Request]", a
+ * FormData sent as the text "[object FormData]"). They are rebuilt as this undici's; everything
+ * else (strings, URL, Blob, streams, typed arrays, URLSearchParams, Headers as entries) is shared.
+ * The policy does not depend on this: it is enforced per connection by the dispatcher.
+ */
+function foreignToUndici(input: unknown, init: Record<string, unknown>): [RequestInfo, RequestInit] {
+  const merged: Record<string, unknown> = { ...init };
+  let target = input as RequestInfo;
+  if (isForeignRequest(input)) {
+    target = input.url;
+    const fromRequest: Record<string, unknown> = {
+      method: input.method,
+      headers: [...input.headers],
+      redirect: input.redirect,
+      signal: input.signal,
+      integrity: input.integrity,
+      keepalive: input.keepalive,
+      credentials: input.credentials,
+      cache: input.cache,
+      referrerPolicy: input.referrerPolicy,
+    };
+    if (input.body !== null && init.body === undefined) {
+      fromRequest.body = input.body;
+      fromRequest.duplex = 'half';
+    }
+    for (const [key, value] of Object.entries(fromRequest)) if (!(key in init) && value !== undefined) merged[key] = value;
+  }
+  if (isForeign(merged.headers, 'Headers')) merged.headers = [...(merged.headers as Iterable<[string, string]>)];
+  if (isForeign(merged.body, 'FormData')) {
+    const form = new UndiciFormData();
+    for (const [name, value] of merged.body as Iterable<[string, string | File]>) {
+      if (typeof value === 'string') form.append(name, value);
+      else form.append(name, value, value.name);
+    }
+    merged.body = form;
+  }
+  return [target, merged as RequestInit];
+}
+
+function isForeign(value: unknown, tag: 'Headers' | 'FormData' | 'Request'): boolean {
+  const own = tag === 'FormData' ? UndiciFormData : tag === 'Request' ? UndiciRequest : undefined;
+  return typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === `[object ${tag}]` && !(own && value instanceof own);
+}
+
+function isForeignRequest(value: unknown): value is globalThis.Request {
+  return isForeign(value, 'Request') && typeof (value as { url?: unknown }).url === 'string';
+}
 
 /** undici wraps connector errors in TypeError('fetch failed'); callers want the reason itself. */
 export function unwrapWirelockError(error: unknown): unknown {
@@ -66,9 +117,10 @@ class DowngradeGuard extends Dispatcher {
 export function createFetch(policy: Policy | unknown, options: TransportOptions = {}): WirelockFetch {
   const engine = new PolicyEngine(policy, options, reportSender(policy, options));
   const dispatcher = createDispatcher(engine.policy, { engine });
-  const wirelockFetch = async (input: RequestInfo, init: RequestInit = {}): Promise<Response> => {
+  const wirelockFetch = async (input: RequestInfo | globalThis.Request | URL, init: RequestInit | globalThis.RequestInit = {}): Promise<Response> => {
     try {
-      return await undiciFetch(input, { ...init, dispatcher: new DowngradeGuard(dispatcher) });
+      const [target, options] = foreignToUndici(input, init as Record<string, unknown>);
+      return await undiciFetch(target, { ...options, dispatcher: new DowngradeGuard(dispatcher) });
     } catch (error) {
       throw unwrapWirelockError(error);
     }

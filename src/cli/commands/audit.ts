@@ -13,7 +13,7 @@ import { capabilitiesByIntegrity, scanInstalledCode } from '../../audit/code/sca
 import { diffSince, oldVersionsOf } from '../../audit/code/diff.js';
 import { readSinceLockfile } from '../../audit/code/since.js';
 import { DEFAULT_REGISTRIES } from '../../audit/integrity.js';
-import { findLockfiles, readLockfile } from '../../audit/lockfile/read.js';
+import { findLockfiles, noLockfileError, readLockfile } from '../../audit/lockfile/read.js';
 import { renderTable, toCycloneDx, toJson, toSarif, type ReportContext, type SkippedCheck } from '../../audit/report.js';
 import { EXIT, parseCommandArgs, type Command, type CommandIo } from '../command.js';
 import { palette, writeJson } from '../output.js';
@@ -256,7 +256,7 @@ export const command: Command = {
         continue;
       }
       const folders = values.recursive ? foldersWithLockfiles(target) : [target];
-      if (folders.length === 0 || (!values.recursive && findLockfiles(target).length === 0)) throw new WirelockError('ERR_LOCKFILE_INVALID', `no lockfile in ${target}`, { file: target });
+      if (folders.length === 0 || (!values.recursive && findLockfiles(target).length === 0)) throw noLockfileError(target);
       for (const folder of folders) {
         const found = findLockfiles(folder);
         // Two lockfiles usually means one is stale; say which one was audited rather than pick silently.

@@ -2,6 +2,8 @@ import { WirelockError } from '../../errors.js';
 // Registers the CT check with the engine this command builds itself.
 import '../../ct/enforce.js';
 import { listEmbeddedScts } from '../../ct/verifier.js';
+import { findDomainPolicy } from '../../policy/match.js';
+import { effectiveMode } from '../../transport/evaluate.js';
 import { PolicyEngine, type HandshakeInfo } from '../../transport/engine.js';
 import type { ViolationReport } from '../../transport/report.js';
 import { EXIT, parseCommandArgs, type Command } from '../command.js';
@@ -40,7 +42,8 @@ export const command: Command = {
     const policy = await resolvePolicy(values.policy, io, true);
     let handshake: HandshakeInfo | undefined;
     const reports: ViolationReport[] = [];
-    const engine = new PolicyEngine(policy, { onHandshake: (info) => (handshake = info), onViolation: (report) => reports.push(report) });
+    // warnings off: this command prints every block and every report-only violation itself.
+    const engine = new PolicyEngine(policy, { onHandshake: (info) => (handshake = info), onViolation: (report) => reports.push(report), warnings: false });
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const port = Number(url.port) || (url.protocol === 'http:' ? 80 : 443);
     let tlsVersion: string | null = null;
@@ -58,6 +61,7 @@ export const command: Command = {
         );
       });
     }
+    const matched = handshake ? handshake.domain : findDomainPolicy(engine.policy, host);
     const chain = (handshake?.verifiedPath.length ? handshake.verifiedPath : handshake?.served ?? []).map((cert) => ({
       subject: oneLine(cert.subject),
       issuer: oneLine(cert.x509.issuer),
@@ -71,8 +75,9 @@ export const command: Command = {
       port,
       allowed: !error,
       ...(error ? { code: error.code, message: error.message } : {}),
-      mode: handshake?.mode ?? policy?.mode,
-      domain: handshake?.domain?.name ?? null,
+      // From the policy itself when the handshake was refused before wirelock's check saw it.
+      mode: handshake?.mode ?? effectiveMode(engine.policy, matched),
+      domain: matched?.name ?? null,
       tlsVersion,
       verified: Boolean(handshake?.verifiedPath.length),
       chain,
@@ -95,7 +100,11 @@ export const command: Command = {
         for (const sct of scts) io.stdout.write(`    [${sct.origin}] log ${sct.logId ?? '?'} ${sct.timestamp ?? sct.error ?? ''}\n`);
       }
       for (const report of reports.filter((r) => r.kind !== 'violation')) io.stdout.write(`  ${c.yellow('notice')}: ${report.message}\n`);
-      io.stdout.write(error ? `${c.red('BLOCKED')} ${error.code}: ${error.message}\n` : `${c.green('ALLOWED')}\n`);
+      const wouldBlock = reports.filter((r) => r.kind === 'violation' && !r.blocked);
+      for (const report of wouldBlock) io.stdout.write(`${c.yellow('REPORT-ONLY')} enforce would block: ${report.code}: ${report.message}\n`);
+      if (error) io.stdout.write(`${c.red('BLOCKED')} ${error.code}: ${error.message}\n`);
+      else if (wouldBlock.length > 0) io.stdout.write(`${c.yellow('ALLOWED')} in report-only mode only: ${wouldBlock.length} violation(s) above; enforce mode would block this connection\n`);
+      else io.stdout.write(`${c.green('ALLOWED')}\n`);
     }
     return error ? EXIT.FINDINGS : EXIT.OK;
   },

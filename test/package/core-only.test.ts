@@ -1,0 +1,48 @@
+// `import 'wirelock'` loads only the enforcement core and the runtime checks: never the mobile
+// generators, the audit, the lab, the CLI or their dependencies. Every module URL the loader resolves
+// is logged by a real module.register() hook in a fresh process (package self-reference: the name
+// resolves to this checkout's dist/ through package.json "exports").
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const scratch = mkdtempSync(join(tmpdir(), 'wirelock-core-only-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+const hooks = join(scratch, 'hooks.mjs');
+writeFileSync(hooks, "import { appendFileSync } from 'node:fs';\nexport async function resolve(specifier, context, next) {\n  const resolved = await next(specifier, context);\n  appendFileSync(process.env.RESOLVED_LOG, resolved.url + '\\n');\n  return resolved;\n}\n");
+const registerHooks = join(scratch, 'register-hooks.mjs');
+writeFileSync(registerHooks, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+
+async function loaded(entry: string): Promise<string[]> {
+  const log = join(scratch, `${entry.replace(/\W/g, '_')}.log`);
+  writeFileSync(log, '');
+  await new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, ['--import', pathToFileURL(registerHooks).href, '--input-type=module', '-e', `await import(${JSON.stringify(entry)});`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', RESOLVED_LOG: log } }, (error, _stdout, stderr) =>
+      error ? reject(new Error(stderr)) : resolve(),
+    );
+  });
+  const dist = pathToFileURL(join(ROOT, 'dist')).href;
+  return readFileSync(log, 'utf8').split('\n').filter(Boolean).map((url) => (url.startsWith(dist) ? `dist${url.slice(dist.length)}` : url.replace(/^.*\/node_modules\//, 'node_modules/')));
+}
+
+test("import 'wirelock' loads the core (policy, x509, ct, transport, runtime) and undici, nothing else", async () => {
+  const urls = await loaded('wirelock');
+  assert.ok(urls.includes('dist/index.js'), urls.join('\n'));
+  assert.ok(urls.some((url) => url.startsWith('dist/transport/')));
+  const areas = new Set(urls.filter((url) => url.startsWith('dist/')).map((url) => url.split('/')[1]!.replace(/\.js$/, '')));
+  assert.deepEqual([...areas].filter((area) => !['index', 'errors', 'version', 'policy', 'x509', 'ct', 'transport', 'runtime'].includes(area)), []);
+  const packages = new Set(urls.filter((url) => url.startsWith('node_modules/')).map((url) => url.split('/')[1]));
+  assert.deepEqual([...packages], ['undici']);
+});
+
+test("control: import 'wirelock/audit' and 'wirelock/mobile' do load their areas (the log sees them)", async () => {
+  const audit = await loaded('wirelock/audit');
+  assert.ok(audit.some((url) => url.startsWith('dist/audit/')));
+  const mobile = await loaded('wirelock/mobile');
+  assert.ok(mobile.some((url) => url.startsWith('dist/mobile/')));
+});
