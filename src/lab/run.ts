@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { WirelockError } from '../errors.js';
 import { createTestLog, issueWithScts, writeLogListFiles } from '../ct/testlog.js';
 import { PROXY_VARIABLES } from '../runtime/inspect.js';
-import { createLabPki, type LabPki } from './pki.js';
+import { createLabPki, PINNED_NAME, type LabPki } from './pki.js';
 import { SCENARIOS, type Attacker, type LabContext, type Scenario, type StagedAttack } from './scenarios.js';
 import { startCountingServer, type CountingServer } from './servers.js';
 
@@ -126,9 +126,6 @@ function builtinClient(): { command: string; args: string[] } {
 export function isOnPath(program: string): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, program)));
 }
-
-/** The name the DNS-takeover scenario pins (the other lab names stay unpinned). */
-export const PINNED_NAME = 'a.wirelock.test';
 
 function labPolicies(pki: LabPki, mode: PolicyMode, logList: { logList: string; logListKey: string }): Record<PolicyName, object> {
   const base = { version: 1, mode, trustAnchors: [pki.legit.root.pem, pki.compromised.root.pem] };

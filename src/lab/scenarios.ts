@@ -5,8 +5,9 @@ import type { ErrorCode } from '../errors.js';
 import { generateKeys, issueCertificate } from '../x509/issue.js';
 import { startMitmproxy } from './mitmproxy.js';
 import { issueWithScts, type IssueWithSctsOptions, type TestLog } from '../ct/testlog.js';
-import { issueLeaf, type LabPki } from './pki.js';
-import { plantCaInjectingDependency, plantDispatcherSwappingDependency, plantFetchWrappingDependency, plantTlsHookPreload } from './runtime-attacks.js';
+import { issueLeaf, PINNED_NAME, type LabPki } from './pki.js';
+import { plantCaInjectingDependency, plantDispatcherSwappingDependency, plantFetchWrappingDependency, plantKeylogListeningDependency, plantTlsHookPreload } from './runtime-attacks.js';
+import { startSniffer } from './sniffer.js';
 import type { CountingServer, CountingServerOptions } from './servers.js';
 
 /** How the unprotected client (the positive control) is configured, as real apps ship it. */
@@ -431,5 +432,67 @@ export const SCENARIOS: readonly Scenario[] = [
         lockdown: true,
         api: 'https',
       }),
+  },
+  {
+    id: 'keylog-sniffing',
+    title: 'Passive sniffing with leaked TLS keys (--tls-keylog)',
+    attack: 'NODE_OPTIONS=--tls-keylog (and SSLKEYLOGFILE) make the app write its TLS keys; tcpdump captures loopback, tshark decrypts',
+    control: "Node's fetch",
+    expect: 'blocked',
+    expectedCode: 'ERR_ENV_COMPROMISED',
+    expectedFinding: 'tls-keylog',
+    requires: ['tcpdump', 'tshark'],
+    privilege: 'capture',
+    fixHint: 'start the program with `node --import wirelock/register` (lockdown refuses to run while --tls-keylog writes the session keys out); never ship --tls-keylog or SSLKEYLOGFILE (curl, Python and OpenSSL honour it)',
+    async stage(lab) {
+      const origin = await legitOrigin(lab);
+      const sniffer = await startSniffer(lab, origin.port, 'keylog-env');
+      return {
+        url: origin.url('127.0.0.1', '/pay'),
+        attacker: sniffer,
+        env: { ...publicStore(lab), NODE_OPTIONS: `--tls-keylog=${sniffer.keyLogFile}`, SSLKEYLOGFILE: sniffer.keyLogFile },
+        lockdown: true,
+      };
+    },
+  },
+  {
+    id: 'keylog-listener-dependency',
+    title: 'Compromised dependency listens for TLS keys',
+    attack: 'a dependency adds a "keylog" listener to https\' global agent and writes the keys out; tcpdump captures loopback, tshark decrypts',
+    control: 'https.request with the global agent',
+    expect: 'blocked',
+    expectedCode: 'ERR_ENV_COMPROMISED',
+    expectedFinding: 'tls-keylog',
+    requires: ['tcpdump', 'tshark'],
+    privilege: 'capture',
+    builtinClientOnly: 'the lab cannot make your program load a compromised dependency',
+    async stage(lab) {
+      const origin = await legitOrigin(lab);
+      const sniffer = await startSniffer(lab, origin.port, 'keylog-listener');
+      return {
+        url: origin.url('127.0.0.1', '/pay'),
+        attacker: sniffer,
+        env: publicStore(lab),
+        dependency: plantKeylogListeningDependency(lab, sniffer.keyLogFile),
+        lockdown: true,
+        api: 'https',
+      };
+    },
+  },
+  {
+    id: 'dns-takeover',
+    title: 'DNS takeover of the pinned name',
+    attack: `${PINNED_NAME} resolves to the attacker, who holds a certificate for it from a CA the trust store accepts`,
+    control: "Node's fetch with the system trust store",
+    expect: 'blocked',
+    expectedCode: 'ERR_PIN_MISMATCH',
+    requires: ['unshare'],
+    privilege: 'mount-namespace',
+    fixHint: "pin the server's keys for its name (the policy in WIRELOCK_POLICY, or WIRELOCK_LAB_PINS in a mobile build): a name that resolves to the attacker then fails the pin check",
+    async stage(lab) {
+      // Another loopback address: the resolver, not the URL, sends the client to the attacker.
+      const attacker = await lab.startServer({ ...lab.pki.serverOptions(lab.pki.compromised), host: '127.0.0.2' });
+      return { url: `https://${PINNED_NAME}:${attacker.port}/pay`, attacker, hosts: { [PINNED_NAME]: attacker.host }, env: publicStore(lab, lab.pki.compromised.root.pem) };
+    },
   },
 ];
