@@ -71,3 +71,14 @@ test('curl with --proto =https and WIRELOCK_LAB_CA: the cleartext row is blocked
   // The takeover's control went to the legitimate server through the same name the attack hijacks.
   assert.match(result.scenarios.find((s) => s.id === 'dns-takeover')?.originControl?.url ?? '', /^https:\/\/a\.wirelock\.test:\d+\/pay$/);
 });
+
+test('a Python requests script trusting WIRELOCK_LAB_CA gets real verdicts (it honours SSLKEYLOGFILE, so the key-log sniffer reads it)', async () => {
+  requireTool('python3', 'python3-requests');
+  const probe = await run('python3', ['-c', 'import requests']).then(() => true, () => false);
+  assert.ok(probe, 'python3 cannot import requests: apt-get install -y python3-requests');
+  const { stdout } = await lab(['--json', '--only', 'self-signed,compromised-ca,cleartext,keylog-sniffing', '--client', 'python3 test/fixtures/lab/requests-client.py']);
+  const result = JSON.parse(stdout) as LabResult;
+  const verdicts = Object.fromEntries(result.scenarios.map((s) => [s.id, s.verdict]));
+  assert.deepEqual(verdicts, { 'self-signed': 'blocked', 'compromised-ca': 'blocked', cleartext: 'leaked', 'keylog-sniffing': 'leaked' });
+  for (const scenario of result.scenarios) assert.equal(scenario.originControl?.reached, true, scenario.id);
+});
