@@ -58,7 +58,7 @@ test('curl --cacert "$WIRELOCK_LAB_CA" gets real verdicts: leaks on cleartext, b
   assert.match(result.scenarios.find((s) => s.id === 'cleartext')?.hints[0] ?? '', /curl --proto =https/);
 });
 
-test('curl with --proto =https and WIRELOCK_LAB_CA: the cleartext row is blocked too, and the DNS takeover's control goes through the name the attack hijacks', async () => {
+test("curl with --proto =https and WIRELOCK_LAB_CA: the cleartext row is blocked too, and the DNS takeover's control goes through the name the attack hijacks", async () => {
   requireTool('curl', 'curl');
   const client = 'curl -sS --fail --proto =https --cacert "$WIRELOCK_LAB_CA" -d "$WIRELOCK_LAB_SECRET" "$WIRELOCK_LAB_URL"';
   const { code, stdout } = await lab(['--json', '--only', 'cleartext,dns-takeover', '--client', client]);
