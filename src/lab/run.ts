@@ -227,7 +227,9 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
     const host = urlHost(staged.url);
     const env: NodeJS.ProcessEnv = {
       ...baseEnv,
-      ...(runSide === 'user' ? {} : { NODE_OPTIONS: '' }),
+      // Node >= 22.1 keeps the compiled code of the lab's client here, so its later starts skip compiling
+      // wirelock's modules (ignored by Node 20). Never for the user's program: its environment is its own.
+      ...(runSide === 'user' ? {} : { NODE_OPTIONS: '', NODE_COMPILE_CACHE: join(dir, 'compile-cache') }),
       ...staged.env,
       WIRELOCK_LAB_URL: staged.url,
       WIRELOCK_LAB_SECRET: secret,
