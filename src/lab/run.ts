@@ -394,7 +394,7 @@ function childOutputTail(output: ChildOutput): string {
 /** What to do when the subject could not reach the legitimate server. */
 function originHint(side: 'wirelock' | 'user', control: OriginControl): string {
   if (side === 'wirelock') {
-    return `wirelock refused the lab's own server (${control.code ?? 'no request arrived'}): the policy or the build under test is broken; run \`wirelock check ${control.url}\` with the lab's policy to see why`;
+    return `wirelock refused the lab's own server (${control.code ?? 'no request arrived'}${control.message ? `: ${control.message}` : ''}): the policy or the build under test refuses legitimate connections, so its refusals of the attacks mean nothing`;
   }
   const text = `${control.message ?? ''}\n${control.output ?? ''}`;
   if (control.exitCode === 60 || /certificate|issuer|self.signed|CERT_/i.test(text)) {
