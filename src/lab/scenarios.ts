@@ -5,7 +5,7 @@ import type { ErrorCode } from '../errors.js';
 import { generateKeys, issueCertificate } from '../x509/issue.js';
 import { startMitmproxy } from './mitmproxy.js';
 import { issueWithScts, type IssueWithSctsOptions, type TestLog } from '../ct/testlog.js';
-import { issueLeaf, PINNED_NAME, type LabPki } from './pki.js';
+import { issueLeaf, PINNED_NAME, UNPINNED_NAME, type LabPki } from './pki.js';
 import { plantCaInjectingDependency, plantDispatcherSwappingDependency, plantFetchWrappingDependency, plantKeylogListeningDependency, plantTlsHookPreload } from './runtime-attacks.js';
 import { startSniffer } from './sniffer.js';
 import type { CountingServer, CountingServerOptions } from './servers.js';
@@ -478,6 +478,21 @@ export const SCENARIOS: readonly Scenario[] = [
         api: 'https',
       };
     },
+  },
+  {
+    id: 'host-header-policy',
+    title: 'Host header names an unpinned host',
+    attack: `answers at the pinned address with a trusted certificate for ${UNPINNED_NAME}, which the request's Host header names, so a policy picked by Host has no pins`,
+    control: 'https.request with the global agent',
+    expect: 'blocked',
+    builtinClientOnly: 'the lab cannot make your program send a Host header it did not choose',
+    fixHint: 'pick the policy by the host the connection goes to, never by the Host header or servername the request carries',
+    stage: (lab) =>
+      attackerAtUrl(lab, lab.pki.serverOptions(lab.pki.compromised), {
+        env: publicStore(lab, lab.pki.compromised.root.pem),
+        headers: { host: UNPINNED_NAME },
+        api: 'https',
+      }),
   },
   {
     id: 'dns-takeover',
