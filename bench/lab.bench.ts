@@ -24,6 +24,12 @@ function timeProcess(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   });
 }
 
+function eagerImports(): string[] {
+  const modules = ['policy/define.js', 'transport/fetch.js', 'transport/agent.js', 'runtime/lockdown.js', 'x509/certificate.js'];
+  const undici = import.meta.resolve('undici');
+  return [undici, ...modules.map((module) => pathToFileURL(fileURLToPath(new URL(`../dist/${module}`, import.meta.url))).href)].flatMap((url) => ['--import', url]);
+}
+
 export async function run(): Promise<void> {
   // The compiled lab and client, as `npm run lab` runs them (npm run bench builds first): from source,
   // every client would start through tsx's loader, which lockdown rightly reports as a hook.
@@ -44,6 +50,8 @@ export async function run(): Promise<void> {
     const kinds: Array<[string, string[], NodeJS.ProcessEnv]> = [
       ['node -e 0 (baseline)', ['-e', '0'], base],
       ["plain client (Node's fetch)", [client], { ...base, WIRELOCK_LAB_SIDE: 'plain' }],
+      // The plain client as it was before it imported lazily: every wirelock module and npm undici loaded up front.
+      ['plain client, eager imports', [...eagerImports(), client], { ...base, WIRELOCK_LAB_SIDE: 'plain' }],
       ['wirelock createFetch', [client], { ...base, WIRELOCK_LAB_SIDE: 'wirelock' }],
       ['wirelock createAgent', [client], { ...base, WIRELOCK_LAB_SIDE: 'wirelock', WIRELOCK_LAB_API: 'https' }],
       ['wirelock under lockdown', [client], { ...base, WIRELOCK_LAB_SIDE: 'wirelock', WIRELOCK_LAB_LOCKDOWN: '1' }],
@@ -71,7 +79,7 @@ export async function run(): Promise<void> {
   const widths = [14, 10, 12, 24];
   console.log(formatRow(['concurrency', 'wall s', 'x limit 4', 'client processes'], widths));
   const results: Array<[number, number, number]> = [];
-  for (const concurrency of [4, 2, 8]) {
+  for (const concurrency of [4, 8]) {
     const result = await runLab({ concurrency });
     if (!result.ok) console.log(`  (concurrency ${concurrency}: failed ${result.failed.join(', ')})`);
     const processes = result.scenarios.reduce((sum, s) => sum + (s.control ? 1 : 0) + (s.subject ? 1 : 0), 0);

@@ -345,7 +345,9 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
     if (!originControlResult.reached && verdict !== 'leaked') {
       // Not being intercepted means nothing for a client that reaches no one.
       verdict = 'unproven';
-      problems.unshift(`${side === 'user' ? 'your client' : 'wirelock'} never reached the legitimate server (no attack running: ${originControlResult.code ?? 'the request completed but the secret did not arrive'}), so nothing was proved`);
+      // Whatever the attacked run did (refused with some code) is not evidence: only this is said.
+      const positiveControl = problems.filter((problem) => problem.startsWith('positive control'));
+      problems.splice(0, problems.length, `${side === 'user' ? 'your client' : 'wirelock'} never reached the legitimate server (no attack running: ${originControlResult.code ?? 'the request completed but the secret did not arrive'}), so nothing was proved`, ...positiveControl);
       hints.push(originHint(side, originControlResult));
     } else if (problems.length && scenario.fixHint && (verdict === 'leaked' || verdict === 'bypassed')) hints.push(scenario.fixHint);
     return { ...base, ...(control ? { control } : {}), subject, originControl: originControlResult, verdict, pass: problems.length === 0, problems, hints, wallMs: performance.now() - scenarioStart };

@@ -37,7 +37,8 @@ test('a broken wirelock (a build whose policy refuses every host) fails the lab 
   }
   const table = renderTable(result);
   assert.match(table, /wirelock never reached the legitimate server, so nothing was proved/);
-  assert.match(table, /fix: wirelock refused the lab's own server \(ERR_HOST_NOT_ALLOWED\)/);
+  assert.match(table, /fix: wirelock refused the lab's own server \(ERR_HOST_NOT_ALLOWED: 127\.0\.0\.1 is not listed in the policy/);
+  assert.doesNotMatch(table, /\bblocked\b/, 'no row or problem calls a refusal by the broken build "blocked"');
 
   // Control: the same scenarios with the real policy pass, so the failure above came from the broken build.
   const healthy = await runLab({ only: ['self-signed', 'user-installed-ca', 'compromised-ca', 'cleartext', 'hooked-tls-preload', 'ct-no-scts'] });
