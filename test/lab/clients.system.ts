@@ -39,15 +39,16 @@ test('curl without WIRELOCK_LAB_CA never reaches the legitimate server: exit 1, 
   assert.deepEqual([...result.unproven].sort(), ['compromised-ca', 'reject-unauthorized-0', 'self-signed', 'user-installed-ca']);
 });
 
-test('curl --cacert "$WIRELOCK_LAB_CA" gets real verdicts: leaks on cleartext, blocked by the rogue and the mis-issuing CA', async () => {
+test('curl --cacert "$WIRELOCK_LAB_CA" gets real verdicts: leaks on cleartext and to the key-log sniffer, blocked by the rogue and the mis-issuing CA', async () => {
   requireTool('curl', 'curl');
   const client = 'curl -sS --fail --cacert "$WIRELOCK_LAB_CA" -d "$WIRELOCK_LAB_SECRET" "$WIRELOCK_LAB_URL"';
-  const { code, stdout } = await lab(['--json', ...ONLY, '--client', client]);
+  const { code, stdout } = await lab(['--json', '--only', `${ONLY[1]},keylog-sniffing`, '--client', client]);
   assert.equal(code, 1, 'curl leaks on cleartext, so the lab fails');
   const result = JSON.parse(stdout) as LabResult;
   const verdicts = Object.fromEntries(result.scenarios.map((s) => [s.id, s.verdict]));
-  assert.deepEqual(verdicts, { 'self-signed': 'blocked', 'user-installed-ca': 'blocked', 'compromised-ca': 'blocked', cleartext: 'leaked', 'reject-unauthorized-0': 'blocked' });
-  assert.deepEqual(result.failed, ['cleartext']);
+  // curl honours SSLKEYLOGFILE: the sniffer decrypts its request too.
+  assert.deepEqual(verdicts, { 'self-signed': 'blocked', 'user-installed-ca': 'blocked', 'compromised-ca': 'blocked', cleartext: 'leaked', 'reject-unauthorized-0': 'blocked', 'keylog-sniffing': 'leaked' });
+  assert.deepEqual(result.failed.sort(), ['cleartext', 'keylog-sniffing']);
   assert.deepEqual(result.unproven, []);
   for (const scenario of result.scenarios) {
     assert.equal(scenario.originControl?.reached, true, `${scenario.id}: curl reached the legitimate server`);
