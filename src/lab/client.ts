@@ -5,16 +5,12 @@
 // insecure setting named by WIRELOCK_LAB_WEAKNESS. WIRELOCK_LAB_SIDE=wirelock makes the same call
 // through wirelock under the policy in WIRELOCK_POLICY, passing the same insecure settings, which
 // wirelock must override. Prints one JSON line: the outcome and any violation reports.
+//
+// Start-up is most of a lab run's cost (a few dozen of these processes per run): each side imports
+// only what it uses, so the plain side never loads wirelock and Node's fetch never loads undici.
 import https from 'node:https';
-import { X509Certificate } from 'node:crypto';
-import { Agent, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
-import { loadPolicy } from '../policy/define.js';
-import { createFetch } from '../transport/fetch.js';
-import { createAgent } from '../transport/agent.js';
 import type { ViolationReport } from '../transport/report.js';
-import { spkiPin } from '../x509/certificate.js';
-import { lockdown } from '../runtime/lockdown.js';
 import { pathToFileURL } from 'node:url';
 import type { Weakness } from './scenarios.js';
 
@@ -31,13 +27,17 @@ const url = process.env.WIRELOCK_LAB_URL!;
 const secret = process.env.WIRELOCK_LAB_SECRET!;
 const weakness = (process.env.WIRELOCK_LAB_WEAKNESS ?? 'none') as Weakness;
 const reports: Outcome['reports'] = [];
+/** Headers the request carries: an attack may choose some (e.g. Host). */
+const headers = JSON.parse(process.env.WIRELOCK_LAB_HEADERS || '{}') as Record<string, string>;
 
 /** The insecure TLS settings real apps ship with; wirelock gets the same and must ignore them. */
-function insecureTlsOptions(): ConnectionOptions | undefined {
+async function insecureTlsOptions(): Promise<ConnectionOptions | undefined> {
   switch (weakness) {
     case 'trust-all':
       return { rejectUnauthorized: false };
     case 'pin-only': {
+      const { X509Certificate } = await import('node:crypto');
+      const { spkiPin } = await import('../x509/certificate.js');
       // Home-made pinning: chain validation switched off "because pinning is stronger".
       const pins = new Set((process.env.WIRELOCK_LAB_PINS ?? '').split(','));
       return {
@@ -71,7 +71,7 @@ async function loadDependency(): Promise<void> {
 /** POST through `https.request`; `agent` undefined means Node's global agent. */
 function httpsPost(agent: https.Agent | undefined, tlsOptions: ConnectionOptions = {}): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    const request = https.request(url, { method: 'POST', ...(agent ? { agent } : {}), ...tlsOptions }, (response) => {
+    const request = https.request(url, { method: 'POST', headers, ...(agent ? { agent } : {}), ...tlsOptions }, (response) => {
       response.resume();
       response.on('end', () => resolve(response.statusCode ?? 0));
     });
@@ -85,38 +85,47 @@ const useHttpsModule = process.env.WIRELOCK_LAB_API === 'https';
 async function plain(): Promise<Outcome> {
   await loadDependency();
   if (useHttpsModule) return { ok: true, status: await httpsPost(undefined), reports };
-  const tlsOptions = insecureTlsOptions();
-  const init = { method: 'POST', body: secret };
+  const tlsOptions = await insecureTlsOptions();
+  const init = { method: 'POST', body: secret, headers };
   // Node's own fetch unless the app configured its weakness through an undici dispatcher.
-  const dispatcher = weakness === 'env-proxy' ? new EnvHttpProxyAgent() : tlsOptions ? new Agent({ connect: tlsOptions }) : undefined;
-  const response = dispatcher ? await undiciFetch(url, { ...init, dispatcher }) : await fetch(url, init);
+  if (weakness !== 'env-proxy' && !tlsOptions) {
+    const response = await fetch(url, init);
+    return { ok: true, status: response.status, reports };
+  }
+  const { Agent, EnvHttpProxyAgent, fetch: undiciFetch } = await import('undici');
+  const dispatcher = weakness === 'env-proxy' ? new EnvHttpProxyAgent() : new Agent({ connect: tlsOptions });
+  const response = await undiciFetch(url, { ...init, dispatcher });
   return { ok: true, status: response.status, reports };
 }
 
 async function protectedByWirelock(): Promise<Outcome> {
+  const { loadPolicy } = await import('../policy/define.js');
   const policy = await loadPolicy(process.env.WIRELOCK_POLICY!);
   const onViolation = (report: ViolationReport): void => {
     reports.push({ kind: report.kind, code: report.code, blocked: report.blocked, message: report.message });
   };
   if (process.env.WIRELOCK_LAB_LOCKDOWN === '1') {
     // The whole process under the policy, as with `node --import wirelock/register app.js`.
+    const { lockdown } = await import('../runtime/lockdown.js');
     const handle = lockdown(policy, { onTamper: 'block', onViolation, onFinding: (finding) => reports.push({ kind: 'tamper', code: finding.key, blocked: false, message: finding.title }) });
     await handle.ready;
     await loadDependency();
     if (useHttpsModule) return { ok: true, status: await httpsPost(undefined), reports };
-    const response = await fetch(url, { method: 'POST', body: secret });
+    const response = await fetch(url, { method: 'POST', body: secret, headers });
     await response.arrayBuffer();
     return { ok: true, status: response.status, reports };
   }
-  const tlsOptions = insecureTlsOptions();
-  if (tlsOptions) {
+  const tlsOptions = await insecureTlsOptions();
+  if (tlsOptions || useHttpsModule) {
+    const { createAgent } = await import('../transport/agent.js');
     const agent = createAgent(policy, { onViolation, keepAlive: false });
     const status = await httpsPost(agent, tlsOptions).finally(() => agent.destroy());
     return { ok: true, status, reports };
   }
+  const { createFetch } = await import('../transport/fetch.js');
   const wirelockFetch = createFetch(policy, { onViolation });
   try {
-    const response = await wirelockFetch(url, { method: 'POST', body: secret });
+    const response = await wirelockFetch(url, { method: 'POST', body: secret, headers });
     await response.arrayBuffer();
     return { ok: true, status: response.status, reports };
   } finally {

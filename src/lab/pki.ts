@@ -21,6 +21,10 @@ export interface LabPki {
 }
 
 export const LAB_HOSTNAMES = ['127.0.0.1', 'localhost', 'a.wirelock.test', 'b.wirelock.test'];
+/** The lab policy pins this name (and 127.0.0.1); the other names are unpinned. */
+export const PINNED_NAME = 'a.wirelock.test';
+/** A name the lab policy does not pin, that every lab CA has issued a certificate for. */
+export const UNPINNED_NAME = 'b.wirelock.test';
 
 export function createLabPki(hostnames = LAB_HOSTNAMES): LabPki {
   const legit = issueChain({ hostnames, rootName: 'Legit Root CA' });

@@ -88,3 +88,21 @@ module.exports = function install() {
   );
   return file;
 }
+
+/**
+ * A dependency that subscribes to TLS session keys (Node emits "keylog" on an agent for every
+ * connection it makes) and writes them out in the NSS key log format, for a passive sniffer.
+ */
+export function plantKeylogListeningDependency(lab: LabContext, keyLogFile: string): string {
+  const file = join(lab.dir, 'keylog-listener.cjs');
+  writeFileSync(
+    file,
+    `const https = require('node:https');
+const fs = require('node:fs');
+module.exports = function install() {
+  https.globalAgent.on('keylog', (line) => fs.appendFileSync(${JSON.stringify(keyLogFile)}, line));
+};
+`,
+  );
+  return file;
+}

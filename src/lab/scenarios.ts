@@ -5,8 +5,9 @@ import type { ErrorCode } from '../errors.js';
 import { generateKeys, issueCertificate } from '../x509/issue.js';
 import { startMitmproxy } from './mitmproxy.js';
 import { issueWithScts, type IssueWithSctsOptions, type TestLog } from '../ct/testlog.js';
-import { issueLeaf, type LabPki } from './pki.js';
-import { plantCaInjectingDependency, plantDispatcherSwappingDependency, plantFetchWrappingDependency, plantTlsHookPreload } from './runtime-attacks.js';
+import { issueLeaf, PINNED_NAME, UNPINNED_NAME, type LabPki } from './pki.js';
+import { plantCaInjectingDependency, plantDispatcherSwappingDependency, plantFetchWrappingDependency, plantKeylogListeningDependency, plantTlsHookPreload } from './runtime-attacks.js';
+import { startSniffer } from './sniffer.js';
 import type { CountingServer, CountingServerOptions } from './servers.js';
 
 /** How the unprotected client (the positive control) is configured, as real apps ship it. */
@@ -17,6 +18,11 @@ export interface Attacker {
   readonly connections: number;
   readonly applicationBytes: number;
   readonly captured: string;
+  /**
+   * For attackers that learn what they got after the fact (a capture decrypted later): called after
+   * each client run, before the counters are read. Without it the lab waits for the counters to settle.
+   */
+  observe?(): Promise<void>;
 }
 
 export interface StagedAttack {
@@ -37,6 +43,10 @@ export interface StagedAttack {
   api?: 'fetch' | 'https';
   /** Which lab policy wirelock's client runs under ('ct': no pins, Certificate Transparency enforced). */
   policy?: 'lab' | 'expired-pins' | 'ct';
+  /** Request headers the attacker chose (e.g. a Host naming another policy's host). */
+  headers?: Record<string, string>;
+  /** What the system resolver answers for these names while both clients run (name -> address). */
+  hosts?: Record<string, string>;
 }
 
 /**
@@ -58,8 +68,12 @@ export interface Scenario {
   /** For ERR_ENV_COMPROMISED: the runtime finding (key or subject) that must be the reason, not any other. */
   expectedFinding?: string;
   expectedReport?: string;
-  /** A program that must be on PATH; without it the scenario is reported as unavailable. */
-  requires?: string;
+  /** Programs that must be on PATH; without them the scenario is reported as unavailable. */
+  requires?: readonly string[];
+  /** What the scenario needs beyond programs: capturing on loopback, or a private mount namespace. */
+  privilege?: 'capture' | 'mount-namespace';
+  /** How to fix a client that fails this scenario (shown under a failing row). */
+  fixHint?: string;
   /** Why the scenario cannot attack a user's program (--client), when it cannot. */
   builtinClientOnly?: string;
   stage(lab: LabContext): Promise<StagedAttack>;
@@ -158,6 +172,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: 'trusts all certificates (rejectUnauthorized: false)',
     expect: 'blocked',
     expectedCode: 'ERR_CERT_UNTRUSTED',
+    fixHint: "never turn certificate checks off (rejectUnauthorized: false, curl -k, verify=False): trust the lab's CA instead (WIRELOCK_LAB_CA) or load the policy in WIRELOCK_POLICY",
     async stage(lab) {
       const keys = generateKeys();
       const cert = issueCertificate({ subject: { commonName: '127.0.0.1' }, keys, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
@@ -171,6 +186,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: "Node's fetch with the user's trust store",
     expect: 'blocked',
     expectedCode: 'ERR_CERT_UNTRUSTED',
+    fixHint: "trust only the server's own CA and pin its keys: a Node app uses createFetch(await loadPolicy(process.env.WIRELOCK_POLICY)); curl --cacert \"$WIRELOCK_LAB_CA\" replaces the system store; a mobile build pins WIRELOCK_LAB_PINS (network_security_config / TrustKit)",
     async stage(lab) {
       return attackerAtUrl(lab, lab.pki.serverOptions(lab.pki.rogue), { env: publicStore(lab, lab.pki.rogue.root.pem) });
     },
@@ -182,6 +198,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: "Node's fetch with the system trust store",
     expect: 'blocked',
     expectedCode: 'ERR_PIN_MISMATCH',
+    fixHint: "pin the server's keys (the pins in WIRELOCK_LAB_PINS / the policy): any CA the store accepts can issue a certificate for the name; a Node app uses createFetch(await loadPolicy(process.env.WIRELOCK_POLICY))",
     async stage(lab) {
       return attackerAtUrl(lab, lab.pki.serverOptions(lab.pki.compromised), { env: publicStore(lab, lab.pki.compromised.root.pem) });
     },
@@ -193,6 +210,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: "Node's fetch with the system trust store",
     expect: 'blocked',
     expectedCode: 'ERR_PIN_MISMATCH',
+    fixHint: "check pins on the chain the validator built, never on the certificates the server sent (wirelock's createFetch does)",
     async stage(lab) {
       return attackerAtUrl(lab, lab.pki.serverOptions(lab.pki.compromised, lab.pki.legit.intermediate, lab.pki.legit.root), { env: publicStore(lab, lab.pki.compromised.root.pem) });
     },
@@ -204,6 +222,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: 'pins the key but skips chain validation (home-made pinning)',
     expect: 'blocked',
     expectedCode: 'ERR_CERT_EXPIRED',
+    fixHint: "keep chain validation on when pinning: pins add to validation, they do not replace it",
     async stage(lab) {
       const leaf = issueLeaf(lab.pki.legit.intermediate, { hostnames: ['127.0.0.1', 'localhost'], notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - DAY) });
       return attackerAtUrl(lab, lab.pki.serverOptions({ leaf, intermediate: lab.pki.legit.intermediate }), { env: { ...publicStore(lab), WIRELOCK_LAB_PINS: lab.pki.legitPin }, weakness: 'pin-only' });
@@ -216,6 +235,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: 'pins the key but skips chain validation (home-made pinning)',
     expect: 'blocked',
     expectedCode: 'ERR_CERT_HOSTNAME',
+    fixHint: "keep hostname verification on when pinning: pins add to validation, they do not replace it",
     async stage(lab) {
       const leaf = issueLeaf(lab.pki.legit.intermediate, { hostnames: ['other.wirelock.test'] });
       return attackerAtUrl(lab, lab.pki.serverOptions({ leaf, intermediate: lab.pki.legit.intermediate }), { env: { ...publicStore(lab), WIRELOCK_LAB_PINS: lab.pki.legitPin }, weakness: 'pin-only' });
@@ -228,6 +248,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: 'allows legacy TLS for compatibility (minVersion TLSv1)',
     expect: 'blocked',
     expectedCode: 'ERR_TLS_VERSION',
+    fixHint: "require TLS 1.2 or newer (wirelock's default; curl --tlsv1.2; Python ssl.TLSVersion.TLSv1_2)",
     async stage(lab) {
       return attackerAtUrl(lab, { ...lab.pki.serverOptions(lab.pki.legit), minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, { env: publicStore(lab), weakness: 'legacy-tls' });
     },
@@ -239,6 +260,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: "Node's fetch",
     expect: 'blocked',
     expectedCode: 'ERR_CLEARTEXT_BLOCKED',
+    fixHint: "send secrets over https:// only: wirelock refuses http:// (ERR_CLEARTEXT_BLOCKED); curl --proto =https",
     async stage(lab) {
       return attackerAtUrl(lab, {}, { env: publicStore(lab) });
     },
@@ -250,6 +272,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: "Node's fetch (follows redirects)",
     expect: 'blocked',
     expectedCode: 'ERR_CLEARTEXT_BLOCKED',
+    fixHint: "never follow a redirect from https to http: wirelock refuses it; curl --proto-redir =https",
     async stage(lab) {
       const attacker = await lab.startServer({});
       const origin = await legitOrigin(lab, (_req, res) => res.writeHead(307, { location: attacker.url('127.0.0.1', '/collect') }).end());
@@ -262,6 +285,7 @@ export const SCENARIOS: readonly Scenario[] = [
     attack: 'sets HTTPS_PROXY to its intercepting proxy and installs its CA',
     control: 'honours HTTPS_PROXY (undici EnvHttpProxyAgent), trusts the installed CA',
     expect: 'bypassed',
+    fixHint: "do not take a proxy from the environment for pinned traffic, or pin so a proxy's CA is refused: createFetch ignores HTTPS_PROXY; curl --noproxy '*'",
     async stage(lab) {
       const proxy = await startInterceptingProxy(lab);
       return besideLegitOrigin(lab, proxy.attacker, { env: { ...publicStore(lab, lab.pki.rogue.root.pem), ...proxyEnv(proxy.url) }, weakness: 'env-proxy' });
@@ -274,6 +298,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: "Node's fetch",
     expect: 'blocked',
     expectedCode: 'ERR_CERT_UNTRUSTED',
+    fixHint: "do not let the environment switch certificate checks off: wirelock ignores NODE_TLS_REJECT_UNAUTHORIZED; pin the server's keys",
     async stage(lab) {
       return attackerAtUrl(lab, lab.pki.serverOptions(lab.pki.rogue), { env: { ...publicStore(lab), NODE_TLS_REJECT_UNAUTHORIZED: '0' } });
     },
@@ -297,7 +322,8 @@ export const SCENARIOS: readonly Scenario[] = [
     attack: 'a real mitmproxy (mitmdump) intercepts through HTTPS_PROXY with its CA installed',
     control: 'honours HTTPS_PROXY (undici EnvHttpProxyAgent), trusts the installed CA',
     expect: 'bypassed',
-    requires: 'mitmdump',
+    requires: ['mitmdump'],
+    fixHint: "do not take a proxy from the environment for pinned traffic, or pin so a proxy's CA is refused: createFetch ignores HTTPS_PROXY",
     async stage(lab) {
       const mitm = await startMitmproxy(lab, 'regular', 'proxy');
       return besideLegitOrigin(lab, mitm, { env: { ...publicStore(lab, readFileSync(mitm.caFile, 'utf8')), ...proxyEnv(mitm.url) }, weakness: 'env-proxy' });
@@ -310,7 +336,8 @@ export const SCENARIOS: readonly Scenario[] = [
     control: "Node's fetch with the user's trust store",
     expect: 'blocked',
     expectedCode: 'ERR_CERT_UNTRUSTED',
-    requires: 'mitmdump',
+    requires: ['mitmdump'],
+    fixHint: "trust only the server's own CA and pin its keys: a Node app uses createFetch(await loadPolicy(process.env.WIRELOCK_POLICY)); curl --cacert \"$WIRELOCK_LAB_CA\" replaces the system store; a mobile build pins WIRELOCK_LAB_PINS (network_security_config / TrustKit)",
     async stage(lab) {
       const origin = await legitOrigin(lab);
       const mitm = await startMitmproxy(lab, { reverseTo: origin.url('127.0.0.1', '') }, 'reverse');
@@ -324,6 +351,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: "Node's fetch with the system trust store",
     expect: 'blocked',
     expectedCode: 'ERR_CT_REQUIRED',
+    fixHint: "require Certificate Transparency for the host (policy certificateTransparency.enforce) or pin its keys",
     stage: (lab) => unloggedCertificateAttack(lab, []),
   },
   {
@@ -333,6 +361,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: "Node's fetch with the system trust store",
     expect: 'blocked',
     expectedCode: 'ERR_CT_REQUIRED',
+    fixHint: "require Certificate Transparency with a log list you ship (policy certificateTransparency) or pin its keys",
     stage: (lab) => unloggedCertificateAttack(lab, lab.ctLogs.unlisted),
   },
   {
@@ -342,6 +371,7 @@ export const SCENARIOS: readonly Scenario[] = [
     control: "Node's fetch with the system trust store",
     expect: 'blocked',
     expectedCode: 'ERR_CT_REQUIRED',
+    fixHint: "verify SCT signatures against the log list (wirelock's certificateTransparency does) or pin the server's keys",
     stage: (lab) => unloggedCertificateAttack(lab, lab.ctLogs.listed, 'wrong-key'),
   },
   {
@@ -352,6 +382,7 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'blocked',
     expectedCode: 'ERR_ENV_COMPROMISED',
     expectedFinding: 'hooked-api:tls.connect',
+    fixHint: "start the program with `node --import wirelock/register` (lockdown): a preload that hooks tls.connect runs before createFetch and is only found by lockdown's inspection at start-up",
     async stage(lab) {
       const c2 = await lab.startServer({});
       return besideLegitOrigin(lab, c2, { env: { ...publicStore(lab), NODE_OPTIONS: `--require ${plantTlsHookPreload(lab, c2.port)}` }, lockdown: true });
@@ -401,5 +432,82 @@ export const SCENARIOS: readonly Scenario[] = [
         lockdown: true,
         api: 'https',
       }),
+  },
+  {
+    id: 'keylog-sniffing',
+    title: 'Passive sniffing with leaked TLS keys (--tls-keylog)',
+    attack: 'NODE_OPTIONS=--tls-keylog (and SSLKEYLOGFILE) make the app write its TLS keys; tcpdump captures loopback, tshark decrypts',
+    control: "Node's fetch",
+    expect: 'blocked',
+    expectedCode: 'ERR_ENV_COMPROMISED',
+    expectedFinding: 'tls-keylog',
+    requires: ['tcpdump', 'tshark'],
+    privilege: 'capture',
+    fixHint: 'start the program with `node --import wirelock/register` (lockdown refuses to run while --tls-keylog writes the session keys out); never ship --tls-keylog or SSLKEYLOGFILE (curl, Python and OpenSSL honour it)',
+    async stage(lab) {
+      const origin = await legitOrigin(lab);
+      const sniffer = await startSniffer(lab, origin.port, 'keylog-env');
+      return {
+        url: origin.url('127.0.0.1', '/pay'),
+        attacker: sniffer,
+        env: { ...publicStore(lab), NODE_OPTIONS: `--tls-keylog=${sniffer.keyLogFile}`, SSLKEYLOGFILE: sniffer.keyLogFile },
+        lockdown: true,
+      };
+    },
+  },
+  {
+    id: 'keylog-listener-dependency',
+    title: 'Compromised dependency listens for TLS keys',
+    attack: 'a dependency adds a "keylog" listener to https\' global agent and writes the keys out; tcpdump captures loopback, tshark decrypts',
+    control: 'https.request with the global agent',
+    expect: 'blocked',
+    expectedCode: 'ERR_ENV_COMPROMISED',
+    expectedFinding: 'tls-keylog',
+    requires: ['tcpdump', 'tshark'],
+    privilege: 'capture',
+    builtinClientOnly: 'the lab cannot make your program load a compromised dependency',
+    async stage(lab) {
+      const origin = await legitOrigin(lab);
+      const sniffer = await startSniffer(lab, origin.port, 'keylog-listener');
+      return {
+        url: origin.url('127.0.0.1', '/pay'),
+        attacker: sniffer,
+        env: publicStore(lab),
+        dependency: plantKeylogListeningDependency(lab, sniffer.keyLogFile),
+        lockdown: true,
+        api: 'https',
+      };
+    },
+  },
+  {
+    id: 'host-header-policy',
+    title: 'Host header names an unpinned host',
+    attack: `answers at the pinned address with a trusted certificate for ${UNPINNED_NAME}, which the request's Host header names, so a policy picked by Host has no pins`,
+    control: 'https.request with the global agent',
+    expect: 'blocked',
+    builtinClientOnly: 'the lab cannot make your program send a Host header it did not choose',
+    fixHint: 'pick the policy by the host the connection goes to, never by the Host header or servername the request carries',
+    stage: (lab) =>
+      attackerAtUrl(lab, lab.pki.serverOptions(lab.pki.compromised), {
+        env: publicStore(lab, lab.pki.compromised.root.pem),
+        headers: { host: UNPINNED_NAME },
+        api: 'https',
+      }),
+  },
+  {
+    id: 'dns-takeover',
+    title: 'DNS takeover of the pinned name',
+    attack: `${PINNED_NAME} resolves to the attacker, who holds a certificate for it from a CA the trust store accepts`,
+    control: "Node's fetch with the system trust store",
+    expect: 'blocked',
+    expectedCode: 'ERR_PIN_MISMATCH',
+    requires: ['unshare'],
+    privilege: 'mount-namespace',
+    fixHint: "pin the server's keys for its name (the policy in WIRELOCK_POLICY, or WIRELOCK_LAB_PINS in a mobile build): a name that resolves to the attacker then fails the pin check",
+    async stage(lab) {
+      // Another loopback address: the resolver, not the URL, sends the client to the attacker.
+      const attacker = await lab.startServer({ ...lab.pki.serverOptions(lab.pki.compromised), host: '127.0.0.2' });
+      return { url: `https://${PINNED_NAME}:${attacker.port}/pay`, attacker, hosts: { [PINNED_NAME]: attacker.host }, env: publicStore(lab, lab.pki.compromised.root.pem) };
+    },
   },
 ];

@@ -7,37 +7,6 @@ import type { LabResult } from '../../src/lab/run.js';
 const run = promisify(execFile);
 const CLI = 'dist/cli/main.js';
 
-// What each attack must be stopped with: written out here, not read from the catalogue under test.
-const EXPECTED: Record<string, string> = {
-  'self-signed': 'blocked ERR_CERT_UNTRUSTED',
-  'user-installed-ca': 'blocked ERR_CERT_UNTRUSTED',
-  'compromised-ca': 'blocked ERR_PIN_MISMATCH',
-  'chain-injection': 'blocked ERR_PIN_MISMATCH',
-  'expired-certificate': 'blocked ERR_CERT_EXPIRED',
-  'hostname-mismatch': 'blocked ERR_CERT_HOSTNAME',
-  'legacy-tls': 'blocked ERR_TLS_VERSION',
-  cleartext: 'blocked ERR_CLEARTEXT_BLOCKED',
-  'https-downgrade-redirect': 'blocked ERR_CLEARTEXT_BLOCKED',
-  'https-proxy': 'bypassed',
-  'reject-unauthorized-0': 'blocked ERR_CERT_UNTRUSTED',
-  'expired-pins': 'allowed-with-report',
-  'ct-no-scts': 'blocked ERR_CT_REQUIRED',
-  'ct-unknown-log': 'blocked ERR_CT_REQUIRED',
-  'ct-forged-sct': 'blocked ERR_CT_REQUIRED',
-  'hooked-tls-preload': 'blocked ERR_ENV_COMPROMISED',
-  'hooked-fetch-dependency': 'blocked ERR_ENV_COMPROMISED',
-  'dispatcher-swap-dependency': 'blocked ERR_ENV_COMPROMISED',
-  'ca-injection-dependency': 'blocked ERR_ENV_COMPROMISED',
-};
-
-// In-process attacks must be blocked because the lab's hook was found, not for some other finding.
-const EXPECTED_FINDING: Record<string, string> = {
-  'hooked-tls-preload': 'hooked-api:tls.connect',
-  'hooked-fetch-dependency': 'globalThis.fetch',
-  'dispatcher-swap-dependency': 'dispatcher-swapped:undici.globalDispatcher',
-  'ca-injection-dependency': 'ca-injected:https.globalAgent.options.ca',
-};
-
 async function lab(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, 'lab', ...args], { maxBuffer: 16 << 20, ...(env ? { env } : {}) });
@@ -47,35 +16,6 @@ async function lab(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: num
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
 }
-
-test('the full catalogue: every attack stopped with 0 bytes, every positive control intercepted, exit 0', async () => {
-  const { code, stdout, stderr } = await lab(['--json']);
-  const result = JSON.parse(stdout) as LabResult;
-  assert.equal(code, 0, `${stderr}\n${JSON.stringify(result.failed)}`);
-  assert.equal(result.ok, true);
-  const ids = result.scenarios.map((scenario) => scenario.id);
-  for (const id of Object.keys(EXPECTED)) assert.ok(ids.includes(id), `scenario ${id} ran`);
-  for (const scenario of result.scenarios) {
-    if (scenario.verdict === 'unavailable') {
-      assert.match(scenario.id, /^mitmproxy/, 'only the mitmproxy scenarios may be unavailable (mitmdump missing)');
-      continue;
-    }
-    assert.equal(scenario.pass, true, `${scenario.id}: ${scenario.problems.join('; ')}`);
-    const expected = EXPECTED[scenario.id];
-    const finding = EXPECTED_FINDING[scenario.id];
-    if (finding) assert.ok(scenario.subject?.message?.includes(finding), `${scenario.id} was blocked for ${finding}, not another finding: ${scenario.subject?.message}`);
-    if (expected) assert.equal(`${scenario.verdict}${scenario.verdict === 'blocked' ? ` ${scenario.subject?.code}` : ''}`, expected, scenario.id);
-    if (scenario.expect === 'allowed-with-report') {
-      assert.ok(scenario.subject?.ok, 'expired pins: the request is allowed');
-      assert.ok(scenario.subject?.reports.some((report) => report.kind === 'pins-expired'), 'and a pins-expired report is emitted');
-      continue;
-    }
-    assert.equal(scenario.subject?.attackerBytes, 0, `${scenario.id}: no byte of application data reached the attacker`);
-    assert.equal(scenario.subject?.secretCaptured, false);
-    assert.equal(scenario.control?.intercepted, true, `${scenario.id}: positive control intercepted`);
-    assert.ok((scenario.control?.attackerBytes ?? 0) > 0);
-  }
-});
 
 test('a broken wirelock (report-only policy) makes the lab exit 1 and name what got through', async () => {
   const { code, stdout } = await lab(['--policy-mode', 'report-only', '--only', 'user-installed-ca,compromised-ca,cleartext,https-proxy']);

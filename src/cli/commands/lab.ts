@@ -6,16 +6,20 @@ import { runLab, SCENARIO_IDS, type PolicyMode } from '../../lab/run.js';
 
 const usage = `usage: wirelock lab [--json] [--only <id,...>] [--client "<command>"] [--policy-mode enforce|report-only] [--list]
 
-Runs real interception attacks on loopback, with fresh keys each run. Every scenario runs twice: an
+Runs real interception attacks on loopback, with fresh keys each run. Every scenario runs an
 unprotected client (Node's fetch as apps use it) as the positive control, then wirelock under the lab's
-policy. Exit 0 only when every attack is stopped with 0 bytes reaching the attacker AND every positive
-control was really intercepted; 1 otherwise (the failing scenarios are named); 2 usage error.
+policy; wirelock (or your --client) must also reach the lab's legitimate server with no attack running,
+or its results prove nothing. Exit 0 only when every attack is stopped with 0 bytes reaching the
+attacker AND every positive control was really intercepted AND the subject reached the legitimate
+server; 1 otherwise (the failing scenarios are named, with how to fix them); 2 usage error.
 
   --only <ids>        run these scenarios (comma-separated; see --list)
   --client "<cmd>"    attack your own program instead of wirelock's client: for each scenario the
                       command runs (through the shell) with WIRELOCK_LAB_URL (the URL to call),
-                      WIRELOCK_LAB_SECRET (send it in the request body), WIRELOCK_POLICY (the lab's
-                      policy file for this run's keys) and the scenario's environment (proxy, CA)
+                      WIRELOCK_LAB_SECRET (POST it in the request body), WIRELOCK_POLICY (the lab's
+                      policy file for this run's keys), WIRELOCK_LAB_CA (PEM of the legitimate trust
+                      anchor: curl --cacert "$WIRELOCK_LAB_CA"), WIRELOCK_LAB_PINS (the policy's pins
+                      for the host) and the scenario's environment (proxy, CA, NODE_OPTIONS)
   --policy-mode <m>   run wirelock's side in report-only mode to see what a non-enforcing policy lets through
   --json              one JSON object on stdout (for CI)
   --list              list the scenarios and exit`;
