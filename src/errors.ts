@@ -32,6 +32,8 @@ export const ERROR_CODES = [
   'ERR_GENERATE_UNSUPPORTED',
   // lab
   'ERR_LAB',
+  // transport through a proxy: the proxy answered the CONNECT with a refusal (407, 403, 502...)
+  'ERR_PROXY_REFUSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -7,6 +7,7 @@ import type { Policy } from '../policy/types.js';
 import { createDispatcher } from '../transport/dispatcher.js';
 import { PolicyEngine, type TransportOptions } from '../transport/engine.js';
 import { reportSender } from '../transport/fetch.js';
+import { guardRequestTargets } from '../transport/target.js';
 import { CHANNELS_RUNTIME } from './channels.js';
 import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
 import { allowedPath, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
@@ -345,6 +346,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const lockedSocketConnect = function connect(this: Socket, ...args: unknown[]): Socket {
     const { options: target } = normalizeConnectArgs(args);
     if (internal.length > 0 && internal.includes(destinationKey(target.host, target.port))) return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
+    // The policy's proxy is extra egress only for the tunnels wirelock itself opens to it.
+    if (engine.isProxyConnection(this)) return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
     if (typeof target.path === 'string' && target.port === undefined) return (originalSocketConnect as (...a: unknown[]) => Socket).apply(this, args);
     const host = String(target.host ?? 'localhost');
     const port = Number(target.port) || 0;
@@ -370,7 +373,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     }
     internal.push(destinationKey(host, port));
     try {
-      return originalHttpCreateConnection.apply(this, args);
+      const socket = originalHttpCreateConnection.apply(this, args);
+      // The cleartext rule judges each request's target, not the socket's address (a proxy on loopback).
+      if (socket) guardRequestTargets(engine, socket, host, port);
+      return socket;
     } finally {
       internal.pop();
     }
