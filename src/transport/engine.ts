@@ -471,7 +471,12 @@ export class PolicyEngine {
       process.nextTick(callback, request);
       return;
     }
-    openTunnel(request, (error, tunnel) => (error ? callback(error) : callback(null, tunnel as Socket)));
+    openTunnel(request, (error, tunnel) => {
+      if (error || !tunnel) return callback(error ?? new Error('no tunnel'));
+      // Paused while the CONNECT answer was read; the origin speaks only after the request is written.
+      tunnel.resume();
+      callback(null, tunnel as Socket);
+    });
   }
 
   connectPlain(target: { host: string; port: number; lookup?: LookupFunction }): Socket {

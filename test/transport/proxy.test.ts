@@ -1,0 +1,337 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { inspect } from 'node:util';
+import { ProxyAgent, fetch as undiciFetch } from 'undici';
+import { createFetch } from '../../src/transport/fetch.js';
+import { createHttpAgent } from '../../src/transport/agent.js';
+import { definePolicy } from '../../src/policy/define.js';
+import { WirelockError } from '../../src/errors.js';
+import { startCountingServer, type CountingServer } from '../../src/lab/servers.js';
+import { certificatePin } from '../../src/x509/certificate.js';
+import { issueLeaf } from '../../src/lab/pki.js';
+import type { ViolationReport } from '../../src/transport/report.js';
+import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.js';
+import { proxyClients, wirelockErrorOf } from './proxy-clients.js';
+import { createTestPki } from './pki.js';
+
+const pki = createTestPki();
+const SECRET = 'card=4111111111111111';
+const PASSWORD = 'Pr0xy-Pa55w0rd-7c1e';
+const origin = await startCountingServer(pki.serverOptions(pki.legit));
+const started: Array<{ close(): Promise<void> }> = [origin];
+after(async () => {
+  await Promise.all(started.map((item) => item.close()));
+});
+
+async function proxy(options: Parameters<typeof startConnectProxy>[0] = {}): Promise<ConnectProxy> {
+  const result = await startConnectProxy(options);
+  started.push(result);
+  return result;
+}
+
+function policyWith(proxySection: unknown, extra: Record<string, unknown> = {}) {
+  return {
+    version: 1,
+    trustAnchors: [pki.legit.root.pem, pki.compromised.root.pem],
+    proxy: proxySection,
+    ...extra,
+    domains: { '127.0.0.1': { pins: [certificatePin(pki.legit.intermediate.der), pki.backupPin] } },
+  };
+}
+
+/** Everything a user or an operator could read about a failure: message, stack, JSON, inspect, reports. */
+function allText(error: unknown, reports: ViolationReport[]): string {
+  const parts = [String(error), (error as Error)?.stack ?? '', inspect(error, { depth: 8 }), JSON.stringify(reports)];
+  try {
+    parts.push(JSON.stringify(error));
+  } catch {
+    // node-fetch errors may hold cycles; inspect above covers them.
+  }
+  for (let current = (error as { cause?: unknown })?.cause; current; current = (current as { cause?: unknown }).cause) parts.push(inspect(current, { depth: 8 }));
+  return parts.join('\n');
+}
+
+test('every client API reaches the pinned origin through a CONNECT proxy; the proxy sees only the CONNECT', async () => {
+  const tunnel = await proxy();
+  const { clients, close } = proxyClients(policyWith({ url: tunnel.url }));
+  try {
+    for (const [name, call] of Object.entries(clients)) {
+      origin.reset();
+      const before = tunnel.tunnels;
+      assert.equal(await call(origin.url('127.0.0.1', '/pay'), SECRET), 200, name);
+      assert.ok(origin.captured.includes(SECRET), `${name}: the origin received the request`);
+      assert.equal(tunnel.tunnels, before + 1, `${name}: through the proxy`);
+    }
+    assert.ok(tunnel.connects.every((connect) => connect.target === `127.0.0.1:${origin.port}`));
+    assert.ok(!tunnel.seen.includes(SECRET), 'the proxy only relays ciphertext');
+  } finally {
+    await close();
+  }
+});
+
+test('an intercepting proxy is refused for the pinned host by every client API, 0 bytes reach it, and the error says the chain came through the proxy', async () => {
+  // Its CA is one the policy trusts (a compromised public CA): only the pins stop it.
+  const compromisedLeaf = issueLeaf(pki.compromised.intermediate, { hostnames: ['127.0.0.1', 'localhost'] });
+  const mitm = await proxy({ intercept: pki.serverOptions({ leaf: compromisedLeaf, intermediate: pki.compromised.intermediate }) as { cert: string; key: string } });
+  const { clients, close } = proxyClients(policyWith({ url: mitm.url }));
+  try {
+    for (const [name, call] of Object.entries(clients)) {
+      let caught: unknown;
+      await call(origin.url('127.0.0.1', '/pay'), SECRET).then(() => assert.fail(`${name}: went through`), (error: unknown) => (caught = error));
+      const error = wirelockErrorOf(caught);
+      assert.equal(error?.code, 'ERR_PIN_MISMATCH', `${name}: ${String(caught)}`);
+      assert.match(error!.message, new RegExp(`came through the proxy ${mitm.url.replace(/[.]/g, '\\.')}`), name);
+      if (error?.details) assert.equal(error.details.proxy, mitm.url);
+    }
+    assert.ok(mitm.connects.length >= Object.keys(clients).length, 'every client really went to the intercepting proxy');
+    assert.ok(!mitm.seen.includes(SECRET), 'the proxy decrypted nothing of the request');
+  } finally {
+    await close();
+  }
+  // Positive control: an unprotected client through the same proxy, trusting its CA, hands it the secret.
+  const control = await undiciFetch(origin.url('127.0.0.1', '/pay'), {
+    method: 'POST',
+    body: SECRET,
+    dispatcher: new ProxyAgent({ uri: mitm.url, requestTls: { ca: [pki.compromised.root.pem] } }),
+  });
+  await control.arrayBuffer();
+  assert.ok(mitm.seen.includes(SECRET), 'positive control: the intercepting proxy reads a plain client');
+});
+
+test('an intercepting proxy with a CA outside the trust set is ERR_CERT_UNTRUSTED with the proxy named; the violation report says so', async () => {
+  const mitm = await proxy({ intercept: pki.serverOptions(pki.rogue) as { cert: string; key: string } });
+  const reports: ViolationReport[] = [];
+  const wirelockFetch = createFetch(policyWith({ url: mitm.url }), { onViolation: (report) => reports.push(report) });
+  const error = await wirelockFetch(origin.url('127.0.0.1', '/pay'), { method: 'POST', body: SECRET }).then(() => undefined, (caught: unknown) => caught);
+  await wirelockFetch.dispatcher.close();
+  assert.ok(error instanceof WirelockError);
+  assert.equal(error.code, 'ERR_CERT_UNTRUSTED');
+  assert.equal(error.details.proxy, mitm.url);
+  assert.equal(error.details.throughProxy, true);
+  assert.ok(reports.some((report) => report.code === 'ERR_CERT_UNTRUSTED' && report.details?.proxy === mitm.url), JSON.stringify(reports));
+  assert.ok(!mitm.seen.includes(SECRET));
+});
+
+test('proxy auth: none is a 407, a wrong password is a 407 naming the variable, the right one works; the password is in no error or report', async () => {
+  const guarded = await proxy({ auth: `alice:${PASSWORD}` });
+  const reports: ViolationReport[] = [];
+  const attempt = async (env: string | undefined, auth: string | undefined): Promise<unknown> => {
+    if (env === undefined) delete process.env.WIRELOCK_TEST_PROXY_AUTH;
+    else process.env.WIRELOCK_TEST_PROXY_AUTH = env;
+    const { clients, close } = proxyClients(policyWith({ url: guarded.url, ...(auth ? { auth } : {}) }), { onViolation: (report) => reports.push(report) });
+    const errors: unknown[] = [];
+    try {
+      for (const call of Object.values(clients)) await call(origin.url('127.0.0.1', '/pay'), SECRET).catch((error: unknown) => errors.push(error));
+    } finally {
+      await close();
+    }
+    return errors;
+  };
+  try {
+    const none = (await attempt(undefined, undefined)) as unknown[];
+    assert.equal(none.length, 6);
+    for (const error of none) {
+      assert.equal(wirelockErrorOf(error)?.code, 'ERR_PROXY_REFUSED');
+      assert.match(wirelockErrorOf(error)!.message, /407.*wants credentials/);
+    }
+    const unset = (await attempt(undefined, 'env:WIRELOCK_TEST_PROXY_AUTH')) as unknown[];
+    for (const error of unset) {
+      assert.equal(wirelockErrorOf(error)?.code, 'ERR_POLICY_INVALID');
+      assert.match(wirelockErrorOf(error)!.message, /WIRELOCK_TEST_PROXY_AUTH.*not set/);
+    }
+    const wrong = (await attempt(`alice:${PASSWORD}-wrong`, 'env:WIRELOCK_TEST_PROXY_AUTH')) as unknown[];
+    assert.equal(wrong.length, 6);
+    for (const error of wrong) {
+      const found = wirelockErrorOf(error);
+      assert.equal(found?.code, 'ERR_PROXY_REFUSED', String(error));
+      assert.match(found!.message, /407 Proxy Authentication Required: the credentials from WIRELOCK_TEST_PROXY_AUTH were rejected/);
+      if (found?.details) assert.equal(found.details.status, 407);
+      const text = allText(error, reports);
+      assert.ok(!text.includes(PASSWORD), `the password leaked into: ${text.slice(0, 300)}`);
+      assert.ok(!text.includes(Buffer.from(`alice:${PASSWORD}-wrong`).toString('base64')), 'nor its Basic encoding');
+    }
+    assert.ok(reports.some((report) => report.code === 'ERR_PROXY_REFUSED'), 'the refusal is reported');
+    const right = (await attempt(`alice:${PASSWORD}`, 'env:WIRELOCK_TEST_PROXY_AUTH')) as unknown[];
+    assert.deepEqual(right, []);
+    assert.ok(guarded.tunnels >= 6);
+    assert.ok(!JSON.stringify(reports).includes(PASSWORD));
+  } finally {
+    delete process.env.WIRELOCK_TEST_PROXY_AUTH;
+  }
+});
+
+test('CONNECT refusals (403, 502) are ERR_PROXY_REFUSED with the status; the origin is never reached', async () => {
+  for (const status of [403, 502]) {
+    const refusing = await proxy({ refuse: status });
+    origin.reset();
+    const wirelockFetch = createFetch(policyWith({ url: refusing.url }));
+    const error = await wirelockFetch(origin.url('127.0.0.1', '/pay'), { method: 'POST', body: SECRET }).then(() => undefined, (caught: unknown) => caught);
+    await wirelockFetch.dispatcher.close();
+    assert.ok(error instanceof WirelockError, String(error));
+    assert.equal(error.code, 'ERR_PROXY_REFUSED');
+    assert.equal(error.details.status, status);
+    assert.equal(error.details.proxy, refusing.url);
+    assert.match(error.message, status === 403 ? /403.*forbid/ : /502.*could not reach the origin/);
+    assert.equal(origin.connections, 0);
+  }
+});
+
+test('an https:// proxy is verified against its own anchors: a rogue certificate is refused before any CONNECT, the right one works', async () => {
+  const rogue = await proxy({ tls: pki.serverOptions(pki.rogue) as { cert: string; key: string } });
+  const wirelockFetch = createFetch(policyWith({ url: rogue.url, trustAnchors: [pki.legit.root.pem] }));
+  const error = await wirelockFetch(origin.url('127.0.0.1', '/pay'), { method: 'POST', body: SECRET }).then(() => undefined, (caught: unknown) => caught);
+  await wirelockFetch.dispatcher.close();
+  assert.ok(error instanceof WirelockError, String(error));
+  assert.equal(error.code, 'ERR_CERT_UNTRUSTED');
+  assert.equal(error.details.peer, 'proxy');
+  assert.match(error.message, new RegExp(`proxy ${rogue.url.replace(/[.]/g, '\\.')}`));
+  assert.equal(rogue.connects.length, 0, 'no CONNECT (and no credential) went to the rogue proxy');
+
+  const honest = await proxy({ tls: pki.serverOptions(pki.legit) as { cert: string; key: string }, auth: `bob:${PASSWORD}` });
+  process.env.WIRELOCK_TEST_PROXY_AUTH = `bob:${PASSWORD}`;
+  try {
+    const { clients, close } = proxyClients(policyWith({ url: honest.url, trustAnchors: [pki.legit.root.pem], auth: 'env:WIRELOCK_TEST_PROXY_AUTH' }));
+    try {
+      for (const [name, call] of Object.entries(clients)) assert.equal(await call(origin.url('127.0.0.1', '/pay'), SECRET), 200, name);
+    } finally {
+      await close();
+    }
+  } finally {
+    delete process.env.WIRELOCK_TEST_PROXY_AUTH;
+  }
+  assert.equal(honest.tunnels, 6);
+});
+
+test('noProxy hosts are reached directly; others go through the proxy', async () => {
+  const tunnel = await proxy();
+  for (const [noProxy, direct] of [[['127.0.0.1'], true], [['127.0.0.0/8'], true], [[`127.0.0.1:${origin.port}`], true], [['127.0.0.1:1'], false], [['.example.com'], false]] as const) {
+    const before = tunnel.connects.length;
+    const wirelockFetch = createFetch(policyWith({ url: tunnel.url, noProxy }));
+    const response = await wirelockFetch(origin.url('127.0.0.1', '/pay'), { method: 'POST', body: SECRET });
+    await response.arrayBuffer();
+    await wirelockFetch.dispatcher.close();
+    assert.equal(tunnel.connects.length - before, direct ? 0 : 1, JSON.stringify(noProxy));
+  }
+});
+
+test('"proxy": "env" takes HTTPS_PROXY (with its credentials) and NO_PROXY when the policy is loaded, and never shows the password', async () => {
+  const guarded = await proxy({ auth: `carol:${PASSWORD}` });
+  const env = { HTTPS_PROXY: guarded.url.replace('http://', `http://carol:${encodeURIComponent(PASSWORD)}@`), NO_PROXY: 'localhost' };
+  const policy = definePolicy(policyWith('env'), { env });
+  assert.equal(policy.proxy?.display, guarded.url);
+  assert.equal(policy.proxy?.origin, 'env');
+  assert.ok(!inspect(policy, { depth: 10 }).includes(PASSWORD), 'the credentials are not a property of the policy');
+  assert.ok(!JSON.stringify(policy).includes(PASSWORD));
+  const { clients, close } = proxyClients(policy);
+  try {
+    assert.equal(await clients.createFetch!(origin.url('127.0.0.1', '/pay'), SECRET), 200);
+    assert.equal(await clients['createAgent (https.request)']!(origin.url('127.0.0.1', '/pay'), SECRET), 200);
+  } finally {
+    await close();
+  }
+  assert.equal(guarded.tunnels, 2);
+  // Without the variables, "env" means no proxy: direct.
+  assert.equal(definePolicy(policyWith('env'), { env: {} }).proxy, undefined);
+  // Never by default: a policy without "proxy" ignores HTTPS_PROXY.
+  assert.equal(definePolicy({ version: 1 }, { env }).proxy, undefined);
+});
+
+test('policy errors name the JSON pointer and never echo a credential', () => {
+  const invalid = (proxySection: unknown, env: Record<string, string> = {}): WirelockError => {
+    try {
+      definePolicy(policyWith(proxySection), { env, source: 'wirelock.json' });
+    } catch (error) {
+      assert.ok(error instanceof WirelockError);
+      assert.equal(error.code, 'ERR_POLICY_INVALID');
+      return error;
+    }
+    assert.fail('accepted');
+  };
+  const cases: Array<[unknown, string, RegExp, Record<string, string>?]> = [
+    [{ url: `http://dave:${PASSWORD}@proxy.corp:3128` }, '/proxy/url', /holds credentials/],
+    [{ url: 'http://proxy.corp:3128', auth: `dave:${PASSWORD}` }, '/proxy/auth', /not shown/],
+    [{ url: 'socks5://proxy.corp:1080' }, '/proxy/url', /only http:\/\/ and https:\/\//],
+    [{ url: 'http://proxy.corp:3128/path' }, '/proxy/url', /without a path/],
+    [{ url: 'http://proxy.corp:3128', noProxy: ['bad host!'] }, '/proxy/noProxy/0', /not a host name/],
+    [{ url: 'http://proxy.corp:3128', proxyy: 1 }, '/proxy/proxyy', /unknown property/],
+    [{ trustAnchors: ['builtin'] }, '/proxy/url', /missing "url"/],
+    ['direct', '/proxy', /expected "env" or an object/],
+    ['env', '/proxy', /HTTPS_PROXY uses ftp/, { HTTPS_PROXY: `ftp://eve:${PASSWORD}@proxy.corp` }],
+    ['env', '/proxy', /NO_PROXY: "10\.0\.0\.0\/99" is not an IP range/, { HTTPS_PROXY: 'proxy.corp:3128', NO_PROXY: '10.0.0.0/99' }],
+  ];
+  for (const [section, pointer, message, env] of cases) {
+    const error = invalid(section, env);
+    assert.equal(error.details.pointer, pointer, error.message);
+    assert.match(error.message, message);
+    assert.ok(!allText(error, []).includes(PASSWORD), `credential echoed: ${error.message}`);
+  }
+  // A bare host:port in HTTPS_PROXY is an http proxy, as curl reads it.
+  assert.equal(definePolicy(policyWith('env'), { env: { https_proxy: 'proxy.corp:3128' } }).proxy?.display, 'http://proxy.corp:3128');
+});
+
+test('cleartext: an https:// URL sent in absolute form to a loopback proxy is refused even with allow-loopback (positive control: a plain agent sends it in plaintext)', async () => {
+  const sniffing = await proxy();
+  const policy = policyWith(undefined, { cleartext: 'allow-loopback' });
+  delete (policy as { proxy?: unknown }).proxy;
+  const send = (agent: http.Agent, mutate?: (req: http.ClientRequest) => void): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      // What needle, axios and request do with HTTPS_PROXY: the whole https:// URL to the proxy, in cleartext.
+      const req = http.request({ host: '127.0.0.1', port: sniffing.port, method: 'POST', path: mutate ? '/innocent' : origin.url('127.0.0.1', '/pay'), agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      });
+      mutate?.(req);
+      req.on('error', reject);
+      req.end(SECRET);
+    });
+  const httpAgent = createHttpAgent(policy);
+  try {
+    for (const mutate of [undefined, (req: http.ClientRequest) => (req.path = origin.url('127.0.0.1', '/pay'))]) {
+      const error = await send(httpAgent, mutate).then(() => undefined, (caught: unknown) => caught);
+      assert.ok(error instanceof WirelockError, String(error));
+      assert.equal(error.code, 'ERR_CLEARTEXT_BLOCKED');
+      assert.match(error.message, /would be sent in cleartext to 127\.0\.0\.1/);
+      assert.equal(error.host, '127.0.0.1');
+      assert.equal(error.port, origin.port);
+    }
+    assert.ok(!sniffing.seen.includes(SECRET), '0 bytes of the request reached the proxy');
+    // The same agent still sends a loopback origin-form request and an http:// target on loopback.
+    const plainOrigin: CountingServer = await startCountingServer({});
+    started.push(plainOrigin);
+    const status = await new Promise((resolve, reject) => {
+      const req = http.request(plainOrigin.url('127.0.0.1', '/ok'), { method: 'POST', agent: httpAgent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      });
+      req.on('error', reject);
+      req.end('fine');
+    });
+    assert.equal(status, 200);
+  } finally {
+    httpAgent.destroy();
+  }
+  await send(new http.Agent()).catch(() => undefined);
+  assert.ok(sniffing.seen.includes(SECRET), 'positive control: a plain agent hands the proxy the request in plaintext');
+});
+
+test('cleartext http:// through the proxy follows the cleartext rule: refused by default, tunnelled where the domain allows cleartext', async () => {
+  const tunnel = await proxy();
+  const plainOrigin = await startCountingServer({});
+  started.push(plainOrigin);
+  const refused = createFetch(policyWith({ url: tunnel.url }));
+  const error = await refused(plainOrigin.url('127.0.0.1', '/pay'), { method: 'POST', body: SECRET }).then(() => undefined, (caught: unknown) => caught);
+  await refused.dispatcher.close();
+  assert.equal((error as WirelockError).code, 'ERR_CLEARTEXT_BLOCKED');
+  assert.equal(tunnel.connects.length, 0);
+  const allowing = { ...policyWith({ url: tunnel.url }), domains: { '127.0.0.1': { cleartext: 'allow' } } };
+  const { clients, close } = proxyClients(allowing);
+  try {
+    for (const name of ['createFetch', 'createAgent (axios)', 'createAgent (got)']) {
+      assert.equal(await clients[name]!(plainOrigin.url('127.0.0.1', '/pay'), SECRET), 200, name);
+    }
+  } finally {
+    await close();
+  }
+  assert.equal(tunnel.tunnels, 3, 'the cleartext requests went through the proxy');
+});
