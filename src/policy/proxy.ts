@@ -112,3 +112,8 @@ export function parseProxyUrl(text: string, bareAllowed: boolean): ParsedProxyUr
   const credentials = url.username || url.password ? `${decode(url.username)}:${decode(url.password)}` : undefined;
   return { ok: true, protocol: url.protocol, host, port, display, credentials };
 }
+
+/** A proxy URL for display: `user:password@` becomes `***@` (also in scheme-less HTTPS_PROXY values). */
+export function redactCredentials(value: string): string {
+  return value.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^/?#]*@/i, '$1***@');
+}

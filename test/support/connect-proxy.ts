@@ -14,6 +14,8 @@ export interface ConnectProxyOptions {
   tls?: { cert: string; key: string };
   /** Terminate the tunnelled TLS itself with this certificate (an intercepting proxy) and keep what it decrypts. */
   intercept?: { cert: string; key: string };
+  /** Loopback address to listen on (default 127.0.0.1). */
+  host?: string;
 }
 
 export interface ConnectProxy {
@@ -81,10 +83,11 @@ export async function startConnectProxy(options: ConnectProxyOptions = {}): Prom
     track(upstream);
     upstream.on('error', () => client.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as net.AddressInfo).port;
   return {
-    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
     port,
     connects,
     get tunnels() {

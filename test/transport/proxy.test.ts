@@ -1,7 +1,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
-import { inspect } from 'node:util';
+import { inspect, promisify } from 'node:util';
 import { ProxyAgent, fetch as undiciFetch } from 'undici';
 import { createFetch } from '../../src/transport/fetch.js';
 import { createHttpAgent } from '../../src/transport/agent.js';
@@ -15,6 +16,7 @@ import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.j
 import { proxyClients, wirelockErrorOf } from './proxy-clients.js';
 import { createTestPki } from './pki.js';
 
+const run = promisify(execFile);
 const pki = createTestPki();
 const SECRET = 'card=4111111111111111';
 const PASSWORD = 'Pr0xy-Pa55w0rd-7c1e';
@@ -334,4 +336,53 @@ test('cleartext http:// through the proxy follows the cleartext rule: refused by
     await close();
   }
   assert.equal(tunnel.tunnels, 3, 'the cleartext requests went through the proxy');
+});
+
+async function underLockdown(policy: unknown, proxyAt: ConnectProxy): Promise<Record<string, { ok: boolean; status?: number; code?: string; message?: string }>> {
+  const { stdout } = await run(process.execPath, ['test/fixtures/transport/proxy-lockdown.mjs'], {
+    env: { ...process.env, POLICY_JSON: JSON.stringify(policy), TARGET_URL: origin.url('127.0.0.1', '/pay'), SECRET, PROXY_HOST: new URL(proxyAt.url).hostname, PROXY_PORT: String(proxyAt.port) },
+  });
+  return JSON.parse(stdout.trim().split('\n').pop()!);
+}
+
+test('under lockdown with an egress allowlist: fetch and https.request go through the policy proxy; the proxy is no egress for anyone else', async () => {
+  // The proxy listens on 127.0.0.2, which the policy does not list: only wirelock's own tunnels may reach it.
+  const tunnel = await proxy({ host: '127.0.0.2' });
+  origin.reset();
+  const results = await underLockdown(policyWith({ url: tunnel.url }, { unlistedHosts: 'block' }), tunnel);
+  assert.deepEqual(results.fetch, { ok: true, status: 200 });
+  assert.deepEqual(results.httpsRequest, { ok: true, status: 200 });
+  assert.equal(tunnel.tunnels, 2, 'both requests went through the proxy');
+  assert.equal(origin.requests.length, 2);
+  assert.equal(results.rawSocketToProxy!.code, 'ERR_HOST_NOT_ALLOWED', JSON.stringify(results.rawSocketToProxy));
+  assert.equal(results.absoluteForm!.ok, false);
+  assert.ok(!tunnel.seen.includes('exfil.example'), "another module's CONNECT never reached the proxy");
+  assert.ok(!tunnel.seen.includes(SECRET));
+});
+
+test('under lockdown with allow-loopback: an https:// URL in absolute form to a proxy on 127.0.0.1 is refused (the target is judged, not the socket)', async () => {
+  const sniffing = await proxy();
+  const policy = { ...policyWith(undefined, { cleartext: 'allow-loopback' }) };
+  delete (policy as { proxy?: unknown }).proxy;
+  const results = await underLockdown(policy, sniffing);
+  assert.deepEqual(results.fetch, { ok: true, status: 200 }, 'direct requests still work');
+  assert.equal(results.absoluteForm!.code, 'ERR_CLEARTEXT_BLOCKED', JSON.stringify(results.absoluteForm));
+  assert.match(results.absoluteForm!.message!, /would be sent in cleartext/);
+  assert.ok(!sniffing.seen.includes(SECRET), '0 bytes of the request reached the proxy');
+});
+
+test("the runtime's proxy-env finding shows the proxy without its password", async () => {
+  const { inspectEnvironment } = await import('../../src/runtime/inspect.js');
+  const saved = process.env.HTTPS_PROXY;
+  process.env.HTTPS_PROXY = `http://erin:${PASSWORD}@proxy.corp:3128`;
+  try {
+    const report = await inspectEnvironment({ origins: false });
+    const finding = report.findings.find((candidate) => candidate.key === 'proxy-env:HTTPS_PROXY');
+    assert.ok(finding, 'the variable is still a finding');
+    assert.match(finding.title, /\*\*\*@proxy\.corp:3128/);
+    assert.ok(!JSON.stringify(report).includes(PASSWORD));
+  } finally {
+    if (saved === undefined) delete process.env.HTTPS_PROXY;
+    else process.env.HTTPS_PROXY = saved;
+  }
 });
