@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import { generateKeys, issueCertificate } from '../x509/issue.js';
 import { startMitmproxy } from './mitmproxy.js';
+import { PROXY_SCENARIOS } from './proxy-scenarios.js';
 import { issueWithScts, type IssueWithSctsOptions, type TestLog } from '../ct/testlog.js';
 import { issueLeaf, type LabPki } from './pki.js';
 import { plantCaInjectingDependency, plantDispatcherSwappingDependency, plantFetchWrappingDependency, plantTlsHookPreload } from './runtime-attacks.js';
@@ -36,15 +37,16 @@ export interface StagedAttack {
   /** Both clients call through `https.request` with Node's global agent instead of fetch. */
   api?: 'fetch' | 'https';
   /** Which lab policy wirelock's client runs under ('ct': no pins, Certificate Transparency enforced). */
-  policy?: 'lab' | 'expired-pins' | 'ct';
+  policy?: 'lab' | 'expired-pins' | 'ct' | 'proxy-env';
 }
 
 /**
  * - blocked: wirelock refuses the connection (with `expectedCode`) and the attacker gets 0 bytes.
  * - bypassed: wirelock completes the request without going through the attacker at all.
  * - allowed-with-report: not an attack to block; wirelock must allow it and emit `expectedReport`.
+ * - delivered: not an attack; the request must arrive where `attacker` records (an origin behind a proxy).
  */
-export type Expectation = 'blocked' | 'bypassed' | 'allowed-with-report';
+export type Expectation = 'blocked' | 'bypassed' | 'allowed-with-report' | 'delivered';
 
 export interface Scenario {
   id: string;
@@ -402,4 +404,5 @@ export const SCENARIOS: readonly Scenario[] = [
         api: 'https',
       }),
   },
+  ...PROXY_SCENARIOS,
 ];

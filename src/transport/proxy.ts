@@ -54,7 +54,8 @@ function refused(request: TunnelRequest, message: string, details: Record<string
 
 function statusMessage(request: TunnelRequest, status: number, reason: string): string {
   const base = `refused the tunnel (CONNECT): ${status}${reason ? ` ${reason}` : ''}`;
-  if (status === 407) {
+  // tinyproxy answers a CONNECT with bad or missing credentials with 401, not 407.
+  if (status === 407 || status === 401) {
     return request.credentials === undefined
       ? `${base}: the proxy wants credentials; name them with "proxy": { "auth": "env:PROXY_AUTH" }`
       : `${base}: the credentials${request.credentialsFrom ? ` from ${request.credentialsFrom}` : ''} were rejected`;
