@@ -398,7 +398,12 @@ export class PolicyEngine {
   }
 
   /** The tunnel to open for `host:port` through `proxy`, or the error when its credentials are missing. */
-  #tunnelRequest(proxy: ProxyConfig, host: string, port: number): TunnelRequest | WirelockError {
+  #tunnelRequest(proxy: ProxyConfig, rawHost: string, port: number): TunnelRequest | WirelockError {
+    // The CONNECT line carries the name as written: only a valid host may be put there (no CR/LF).
+    const host = normalizeHost(rawHost);
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
+      return new WirelockError('ERR_INPUT_INVALID', `${JSON.stringify(rawHost.slice(0, 80))}:${port} is not a host and port a CONNECT tunnel can be opened to`, { host: rawHost, port, proxy: proxy.display });
+    }
     const credentials = proxyCredentials(proxy, process.env);
     if (credentials.missing !== undefined) {
       return new WirelockError('ERR_POLICY_INVALID', `${host}:${port}: the proxy credentials come from the environment variable ${credentials.missing} ("proxy"/"auth"), which is not set`, {

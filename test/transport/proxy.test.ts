@@ -386,3 +386,24 @@ test("the runtime's proxy-env finding shows the proxy without its password", asy
     else process.env.HTTPS_PROXY = saved;
   }
 });
+
+test('a host that is not a valid name never reaches the CONNECT line (no header injection into the proxy request)', async () => {
+  const tunnel = await proxy();
+  const { createAgent } = await import('../../src/transport/agent.js');
+  const agent = createAgent(policyWith({ url: tunnel.url }), { keepAlive: false });
+  const https = await import('node:https');
+  const error = await new Promise<unknown>((resolve) => {
+    try {
+      // setHost: false, or Node itself refuses the name while building the Host header.
+      const req = https.request({ host: `127.0.0.1:${origin.port}\r\nX-Injected: 1\r\nx`, port: origin.port, method: 'POST', agent, setHost: false }, () => resolve(undefined));
+      req.on('error', resolve);
+      req.end(SECRET);
+    } catch (thrown) {
+      resolve(thrown);
+    }
+  });
+  agent.destroy();
+  assert.equal((error as WirelockError).code, 'ERR_INPUT_INVALID', String(error));
+  assert.ok(!tunnel.seen.includes('X-Injected'), 'nothing was injected into what the proxy read');
+  assert.equal(tunnel.connects.length, 0);
+});
