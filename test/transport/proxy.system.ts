@@ -11,6 +11,7 @@ import { startMitmproxy } from '../../src/lab/mitmproxy.js';
 import { openLab, type LabResult } from '../../src/lab/run.js';
 import { startTinyproxy } from '../../src/lab/tinyproxy.js';
 import type { ViolationReport } from '../../src/transport/report.js';
+import { startSquid } from '../support/squid.js';
 import { requireTool } from '../support/system.js';
 import { proxyClients, wirelockErrorOf } from './proxy-clients.js';
 
@@ -42,6 +43,29 @@ test('tinyproxy: every client API reaches the pinned origin through it, and tiny
   }
   const tunnels = proxy.connects().filter((target) => target === `127.0.0.1:${origin.port}`);
   assert.equal(tunnels.length, Object.keys(clients).length, `tinyproxy's log: ${proxy.connects().join(', ')}`);
+});
+
+test('squid: every client API reaches the pinned origin through it, and squid logged each tunnel', async () => {
+  requireTool('squid', 'squid');
+  const squid = await startSquid();
+  try {
+    const { clients, close: closeClients } = proxyClients(policyWith({ url: squid.url }));
+    try {
+      for (const [name, call] of Object.entries(clients)) {
+        origin.reset();
+        assert.equal(await call(origin.url('127.0.0.1', '/pay'), SECRET), 200, name);
+        assert.ok(origin.captured.includes(SECRET), `${name}: arrived at the origin`);
+      }
+    } finally {
+      await closeClients();
+    }
+    // squid writes its access log line when a tunnel closes: give it a moment after the last one.
+    const deadline = Date.now() + 5000;
+    while (squid.connects().length < Object.keys(clients).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(squid.connects().filter((target) => target === `127.0.0.1:${origin.port}`).length, Object.keys(clients).length, `squid's log: ${squid.connects().join(', ')}`);
+  } finally {
+    await squid.stop();
+  }
 });
 
 test('tinyproxy with Basic auth: a wrong password is ERR_PROXY_REFUSED (tinyproxy: 401) for every client, the right one works; the password is in no error or report', async () => {
