@@ -88,6 +88,7 @@ test('an intercepting proxy is refused for the pinned host by every client API, 
     }
     assert.ok(mitm.connects.length >= Object.keys(clients).length, 'every client really went to the intercepting proxy');
     assert.ok(!mitm.seen.includes(SECRET), 'the proxy decrypted nothing of the request');
+    assert.equal(mitm.seen.replace(/CONNECT \S+\n/g, ''), '', 'not one byte of application data: only the CONNECT lines');
   } finally {
     await close();
   }
@@ -406,4 +407,15 @@ test('a host that is not a valid name never reaches the CONNECT line (no header 
   assert.equal((error as WirelockError).code, 'ERR_INPUT_INVALID', String(error));
   assert.ok(!tunnel.seen.includes('X-Injected'), 'nothing was injected into what the proxy read');
   assert.equal(tunnel.connects.length, 0);
+});
+
+test('under lockdown, an intercepting proxy named by the policy is refused for fetch and for https.request (the synchronous tls.connect path), 0 bytes decrypted', async () => {
+  const compromisedLeaf = issueLeaf(pki.compromised.intermediate, { hostnames: ['127.0.0.1', 'localhost'] });
+  const mitm = await proxy({ intercept: pki.serverOptions({ leaf: compromisedLeaf, intermediate: pki.compromised.intermediate }) as { cert: string; key: string } });
+  const results = await underLockdown(policyWith({ url: mitm.url }), mitm);
+  assert.equal(results.fetch!.code, 'ERR_PIN_MISMATCH', JSON.stringify(results.fetch));
+  assert.equal(results.httpsRequest!.code, 'ERR_PIN_MISMATCH', JSON.stringify(results.httpsRequest));
+  assert.match(results.httpsRequest!.message!, /came through the proxy/);
+  assert.ok(mitm.connects.length >= 2, 'both went to the intercepting proxy');
+  assert.equal(mitm.seen.replace(/CONNECT \S+\n/g, '').replace(/POST https?:\/\/\S+\n/g, ''), '', 'the proxy decrypted nothing');
 });
