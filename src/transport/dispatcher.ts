@@ -4,6 +4,7 @@ import type { Policy } from '../policy/types.js';
 // Loading the CT module registers its check with the engine (fail-closed CT enforcement).
 import '../ct/enforce.js';
 import { PolicyEngine, type TransportOptions } from './engine.js';
+import { guardRequestTargets } from './target.js';
 
 type UndiciConnectOptions = { hostname: string; host?: string; protocol: string; port: string; servername?: string | null };
 type UndiciConnectCallback = (...args: [null, import('node:net').Socket] | [Error, null]) => void;
@@ -43,6 +44,8 @@ export function createDispatcher(policy: Policy | unknown, options: TransportOpt
       // A tunnel is connected already; a direct socket is not yet.
       engine.connectPlainAsync({ host: hostname, port }, (error, socket) => {
         if (error || !socket) return finish(error ?? new Error('no socket'), null);
+        // undici sends an absolute-form path as given (`path: "https://pinned.example/pay"`).
+        guardRequestTargets(engine, socket, hostname, port);
         if (socket.connecting) ready('connect')(null, socket);
         else {
           socket.setNoDelay(true);

@@ -419,3 +419,31 @@ test('under lockdown, an intercepting proxy named by the policy is refused for f
   assert.ok(mitm.connects.length >= 2, 'both went to the intercepting proxy');
   assert.equal(mitm.seen.replace(/CONNECT \S+\n/g, '').replace(/POST https?:\/\/\S+\n/g, ''), '', 'the proxy decrypted nothing');
 });
+
+test('createDispatcher: an undici request with an absolute https:// path to a loopback proxy is refused under allow-loopback (positive control: plain undici sends it)', async () => {
+  const { request, Agent } = await import('undici');
+  const { createDispatcher } = await import('../../src/transport/dispatcher.js');
+  const sniffing = await proxy();
+  const policy = { ...policyWith(undefined, { cleartext: 'allow-loopback' }) };
+  delete (policy as { proxy?: unknown }).proxy;
+  const dispatcher = createDispatcher(policy);
+  try {
+    const error = await dispatcher.request({ origin: sniffing.url, method: 'POST', path: origin.url('127.0.0.1', '/pay'), body: SECRET }).then(() => undefined, (caught: unknown) => caught);
+    const found = wirelockErrorOf(error);
+    assert.equal(found?.code, 'ERR_CLEARTEXT_BLOCKED', String(error));
+    assert.ok(!sniffing.seen.includes(SECRET), '0 bytes reached the proxy');
+    // Loopback cleartext in origin form still works through the same dispatcher.
+    const plainOrigin = await startCountingServer({});
+    started.push(plainOrigin);
+    const ok = await request(plainOrigin.url('127.0.0.1', '/ok'), { method: 'POST', body: 'fine', dispatcher });
+    await ok.body.dump();
+    assert.equal(ok.statusCode, 200);
+  } finally {
+    await dispatcher.close();
+  }
+  const plain = new Agent();
+  const control = await plain.request({ origin: sniffing.url, method: 'POST', path: origin.url('127.0.0.1', '/pay'), body: SECRET });
+  await control.body.dump();
+  await plain.close();
+  assert.ok(sniffing.seen.includes(SECRET), 'positive control: plain undici hands the proxy the https request in plaintext');
+});
