@@ -447,3 +447,33 @@ test('createDispatcher: an undici request with an absolute https:// path to a lo
   await plain.close();
   assert.ok(sniffing.seen.includes(SECRET), 'positive control: plain undici hands the proxy the https request in plaintext');
 });
+
+test('wirelock check and fetch go through the policy proxy; a refusing proxy is ERR_PROXY_REFUSED on the synchronous path, with no credential in the output', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-proxy-cli-'));
+  const cli = async (args: string[], policy: unknown, env: Record<string, string> = {}) => {
+    const file = join(dir, `policy-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(policy));
+    try {
+      const { stdout, stderr } = await run(process.execPath, ['dist/cli/main.js', ...args, '--policy', file], { env: { ...process.env, ...env } });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  };
+  const guarded = await proxy({ auth: `frank:${PASSWORD}` });
+  const policy = policyWith({ url: guarded.url, auth: 'env:WIRELOCK_CLI_PROXY_AUTH' });
+  const allowed = await cli(['check', origin.url('127.0.0.1', '/'), '--json'], policy, { WIRELOCK_CLI_PROXY_AUTH: `frank:${PASSWORD}` });
+  assert.equal(allowed.code, 0, allowed.stdout + allowed.stderr);
+  assert.equal(JSON.parse(allowed.stdout).allowed, true);
+  assert.equal(guarded.tunnels, 1, 'wirelock check went through the proxy');
+  for (const args of [['check', origin.url('127.0.0.1', '/'), '--json'], ['fetch', origin.url('127.0.0.1', '/pay'), '-d', SECRET]]) {
+    const refused = await cli(args, policy, { WIRELOCK_CLI_PROXY_AUTH: `frank:${PASSWORD}-old` });
+    assert.equal(refused.code, 1, `${args[0]}: ${refused.stdout}${refused.stderr}`);
+    assert.match(refused.stdout + refused.stderr, /ERR_PROXY_REFUSED/);
+    assert.ok(!(refused.stdout + refused.stderr).includes(PASSWORD), `${args[0]} printed the password`);
+  }
+});
