@@ -92,6 +92,9 @@ export function openTunnel(request: TunnelRequest, callback: TunnelCallback): ()
   );
   timer.unref();
   raw.connect({ host: proxy.host, port: proxy.port, lookup: request.lookup ?? (resolveProxyName as LookupFunction) });
+  // Small writes (CONNECT, ClientHello, the request) must not wait for ACKs: setNoDelay on the TLS
+  // socket later does not reach this one.
+  raw.setNoDelay(true);
 
   if (proxy.protocol === 'https:') {
     const trust = trustMaterial(proxy.trustAnchors);
