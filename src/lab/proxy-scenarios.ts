@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startMitmproxy } from './mitmproxy.js';
 import type { Attacker, LabContext, Scenario } from './scenarios.js';
@@ -19,7 +20,7 @@ function proxyVariables(proxyUrl: string): Record<string, string> {
 export const PROXY_SCENARIOS: readonly Scenario[] = [
   {
     id: 'corporate-proxy',
-    title: 'Corporate CONNECT proxy (tinyproxy), "proxy": "env"',
+    title: 'Corporate CONNECT proxy with Basic auth (tinyproxy)',
     attack: 'none: egress only through the proxy; the request must reach the origin through it, checked end to end',
     control: undefined,
     expect: 'delivered',
@@ -27,7 +28,9 @@ export const PROXY_SCENARIOS: readonly Scenario[] = [
     builtinClientOnly: 'the lab cannot tell whether your program went through the proxy',
     async stage(lab) {
       const origin = await lab.startServer(lab.pki.serverOptions(lab.pki.legit));
-      const proxy = await startTinyproxy(lab, 'corporate');
+      // The corporate proxy wants Basic credentials; they come with HTTPS_PROXY, as on managed machines.
+      const password = randomBytes(9).toString('base64url');
+      const proxy = await startTinyproxy(lab, 'corporate', { basicAuth: { user: 'lab', password } });
       const tunnelled = `127.0.0.1:${origin.port}`;
       // Delivered means: the origin got the request, and tinyproxy's own log shows the tunnel to it.
       const throughProxy: Attacker = {
@@ -41,7 +44,8 @@ export const PROXY_SCENARIOS: readonly Scenario[] = [
           return proxy.connects().includes(tunnelled) ? origin.captured : '';
         },
       };
-      return { url: origin.url('127.0.0.1', '/pay'), attacker: throughProxy, env: { ...userStore(lab), ...proxyVariables(proxy.url) }, policy: 'proxy-env' };
+      const withCredentials = proxy.url.replace('http://', `http://lab:${password}@`);
+      return { url: origin.url('127.0.0.1', '/pay'), attacker: throughProxy, env: { ...userStore(lab), ...proxyVariables(withCredentials) }, policy: 'proxy-env' };
     },
   },
   {
