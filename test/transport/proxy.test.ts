@@ -477,3 +477,35 @@ test('wirelock check and fetch go through the policy proxy; a refusing proxy is 
     assert.ok(!(refused.stdout + refused.stderr).includes(PASSWORD), `${args[0]} printed the password`);
   }
 });
+
+test('a proxy that closes without answering, answers with something that is not HTTP, or adds bytes of its own after the 200 is ERR_PROXY_REFUSED; one that never answers times out', async () => {
+  const net = await import('node:net');
+  const behaviours: Record<string, (socket: import('node:net').Socket) => void> = {
+    closes: (socket) => socket.once('data', () => socket.destroy()),
+    'not HTTP': (socket) => socket.once('data', () => socket.end('SSH-2.0-OpenSSH_9.2\r\n\r\n')),
+    'bytes after 200': (socket) => socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 200 OK\r\nX-Injected: 1\r\n\r\n')),
+    silent: () => undefined,
+  };
+  for (const [name, behave] of Object.entries(behaviours)) {
+    const sockets = new Set<import('node:net').Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      behave(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin.reset();
+    const wirelockFetch = createFetch(policyWith({ url: `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}` }), { connectTimeout: 500 });
+    const error = await wirelockFetch(origin.url('127.0.0.1', '/pay'), { method: 'POST', body: SECRET }).then(() => undefined, (caught: unknown) => caught);
+    await wirelockFetch.dispatcher.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (name === 'silent') {
+      assert.match(String((error as { cause?: { code?: string } })?.cause?.code ?? (error as { code?: string })?.code), /TIMEOUT/, `${name}: ${String(error)}`);
+    } else {
+      assert.ok(error instanceof WirelockError, `${name}: ${String(error)}`);
+      assert.equal(error.code, 'ERR_PROXY_REFUSED', name);
+    }
+    assert.equal(origin.connections, 0, name);
+  }
+});
