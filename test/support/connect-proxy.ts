@@ -10,8 +10,8 @@ export interface ConnectProxyOptions {
   auth?: string;
   /** Answer every CONNECT with this status (403, 502...). */
   refuse?: number;
-  /** Listen with TLS (an https:// proxy) using this certificate. */
-  tls?: { cert: string; key: string };
+  /** Listen with TLS (an https:// proxy) using this certificate (and, optionally, old TLS versions only). */
+  tls?: { cert: string; key: string; maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; ciphers?: string };
   /** Terminate the tunnelled TLS itself with this certificate (an intercepting proxy) and keep what it decrypts. */
   intercept?: { cert: string; key: string };
   /** Loopback address to listen on (default 127.0.0.1). */
@@ -47,7 +47,7 @@ export async function startConnectProxy(options: ConnectProxyOptions = {}): Prom
     req.on('data', (chunk: Buffer) => (seen += chunk.toString('latin1')));
     req.on('end', () => res.writeHead(502).end());
   };
-  const server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : http.createServer(onRequest);
+  const server = options.tls ? https.createServer({ ...options.tls }, onRequest) : http.createServer(onRequest);
   server.on('connection', track);
   server.on('secureConnection', track);
   server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {

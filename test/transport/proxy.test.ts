@@ -509,3 +509,35 @@ test('a proxy that closes without answering, answers with something that is not 
     assert.equal(origin.connections, 0, name);
   }
 });
+
+test("an https:// proxy's certificate must be for the proxy's name, and TLS below 1.2 to the proxy is refused; no CONNECT is sent to either", async () => {
+  const otherName = issueLeaf(pki.legit.intermediate, { hostnames: ['other.example'] });
+  const misnamed = await proxy({ tls: pki.serverOptions({ leaf: otherName, intermediate: pki.legit.intermediate }) as { cert: string; key: string } });
+  const legacy = await proxy({ tls: { ...(pki.serverOptions(pki.legit) as { cert: string; key: string }), minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' } });
+  for (const [bad, code] of [[misnamed, 'ERR_CERT_HOSTNAME'], [legacy, 'ERR_TLS_VERSION']] as const) {
+    const wirelockFetch = createFetch(policyWith({ url: bad.url, trustAnchors: [pki.legit.root.pem] }));
+    const error = await wirelockFetch(origin.url('127.0.0.1', '/pay'), { method: 'POST', body: SECRET }).then(() => undefined, (caught: unknown) => caught);
+    await wirelockFetch.dispatcher.close();
+    assert.ok(error instanceof WirelockError, String(error));
+    assert.equal(error.code, code, error.message);
+    assert.equal(error.details.peer, 'proxy');
+    assert.equal(bad.connects.length, 0);
+  }
+});
+
+test('cleartext admitted only by allow-loopback never goes through the proxy: it goes directly to loopback', async () => {
+  const tunnel = await proxy();
+  const plainOrigin = await startCountingServer({});
+  started.push(plainOrigin);
+  const { clients, close } = proxyClients(policyWith({ url: tunnel.url }, { cleartext: 'allow-loopback' }));
+  try {
+    for (const name of ['createFetch', 'createDispatcher (undici.request)', 'createAgent (axios)', 'createAgent (got)', 'createAgent (node-fetch)']) {
+      assert.equal(await clients[name]!(plainOrigin.url('127.0.0.1', '/pay'), SECRET), 200, name);
+    }
+  } finally {
+    await close();
+  }
+  assert.equal(tunnel.connects.length, 0, 'no tunnel for loopback cleartext');
+  assert.ok(!tunnel.seen.includes(SECRET));
+  assert.equal(plainOrigin.requests.length, 5);
+});
