@@ -109,15 +109,17 @@ export function openTunnel(request: TunnelRequest, callback: TunnelCallback): ()
     });
   }
   let proxyVerified = proxy.protocol === 'http:';
-  carrier.once('error', (error: Error) => {
+  const onError = (error: Error): void => {
     if (proxyVerified || proxy.protocol === 'http:' || raw.connecting) return finish(error);
     // The TLS connection to an https:// proxy failed: its certificate is not what its anchors accept.
     const mapped = request.mapTlsError ? request.mapTlsError(error, proxy.host, proxy.port) : error;
     if (mapped instanceof WirelockError) {
       finish(new WirelockError(mapped.code, `proxy ${proxy.display} (on the way to ${authority(request.host, request.port)}): ${mapped.message}`, { ...mapped.details, host: request.host, port: request.port, proxy: proxy.display, peer: 'proxy' }, { cause: error }));
     } else finish(error);
-  });
-  carrier.once('close', () => finish(refused(request, 'closed the connection without answering the CONNECT', {})));
+  };
+  const onClose = (): void => finish(refused(request, 'closed the connection without answering the CONNECT', {}));
+  carrier.once('error', onError);
+  carrier.once('close', onClose);
 
   const sendConnect = (): void => {
     const target = authority(request.host, request.port);
@@ -151,8 +153,9 @@ export function openTunnel(request: TunnelRequest, callback: TunnelCallback): ()
     if (status < 200 || status > 299) return finish(refused(request, statusMessage(request, status, reason), { status, reason }));
     // The origin speaks only after our ClientHello: bytes already here came from the proxy itself.
     if (head.length > end + 4) return finish(refused(request, 'sent data of its own after accepting the CONNECT', { status }));
-    carrier.removeAllListeners('close');
-    carrier.removeAllListeners('error');
+    // Only ours: a TLSSocket (https:// proxy) has close and error listeners of its own.
+    carrier.removeListener('close', onClose);
+    carrier.removeListener('error', onError);
     finish(null, carrier);
   };
   carrier.on('data', onData);
