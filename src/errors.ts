@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   'ERR_LAB',
   // fleet collector (wirelock collect)
   'ERR_COLLECT',
+  // transport through a proxy: the proxy answered the CONNECT with a refusal (407, 403, 502...)
+  'ERR_PROXY_REFUSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -39,6 +39,8 @@ export function subjectCell(result: ScenarioResult): { text: string; tone: keyof
       return { text: `blocked ${subject?.code ?? ''}`.trim(), tone: result.pass ? 'green' : 'yellow' };
     case 'bypassed':
       return { text: 'safe: attacker not on the path', tone: result.pass ? 'green' : 'yellow' };
+    case 'delivered':
+      return { text: 'delivered through the proxy, verified end to end', tone: 'green' };
     case 'allowed-with-report':
       return { text: `allowed, reported ${subject?.reports.map((r) => r.kind).filter((k, i, all) => all.indexOf(k) === i).join(', ')}`, tone: 'green' };
     default:
@@ -60,7 +62,7 @@ export function renderTable(result: LabResult, colors: Colors = plainColors): st
     const control = controlCell(scenario);
     const origin = originCell(scenario);
     const subject = subjectCell(scenario);
-    const bytes = scenario.subject && scenario.verdict !== 'unavailable' && scenario.expect !== 'allowed-with-report' ? String(scenario.subject.attackerBytes) : '-';
+    const bytes = scenario.subject && scenario.verdict !== 'unavailable' && scenario.expect !== 'allowed-with-report' && scenario.expect !== 'delivered' ? String(scenario.subject.attackerBytes) : '-';
     return {
       cells: [scenario.verdict === 'unavailable' ? '-' : scenario.pass ? '✔' : '✘', scenario.title, control.text, origin.text, subject.text, bytes],
       tones: [scenario.pass ? 'green' : 'red', 'bold', control.tone, origin.tone, subject.tone, bytes === '0' ? 'green' : bytes === '-' ? 'dim' : 'red'] as Array<keyof Colors>,
@@ -116,11 +118,11 @@ function explainUnreached(result: LabResult, colors: Colors): string[] {
 
 export function summary(result: LabResult, colors: Colors = plainColors): string {
   const ran = result.scenarios.filter((scenario) => scenario.verdict !== 'unavailable');
-  const attacks = ran.filter((scenario) => scenario.expect !== 'allowed-with-report');
+  const attacks = ran.filter((scenario) => scenario.expect !== 'allowed-with-report' && scenario.expect !== 'delivered');
   const stopped = attacks.filter((scenario) => scenario.pass).length;
   const controls = ran.filter((scenario) => scenario.control);
   const intercepted = controls.filter((scenario) => scenario.control?.intercepted).length;
-  const leakedBytes = ran.reduce((sum, scenario) => sum + (scenario.expect === 'allowed-with-report' ? 0 : scenario.subject?.attackerBytes ?? 0), 0);
+  const leakedBytes = ran.reduce((sum, scenario) => sum + (scenario.expect === 'allowed-with-report' || scenario.expect === 'delivered' ? 0 : scenario.subject?.attackerBytes ?? 0), 0);
   const unavailable = result.scenarios.length - ran.length;
   const unproven = result.unproven?.length ?? 0;
   const text =

@@ -78,7 +78,7 @@ export interface ScenarioResult {
   /** The subject against the legitimate server with no attack; undefined when the scenario did not run. */
   originControl?: OriginControl;
   /** unproven: the subject never reached the legitimate server either, so not being intercepted proves nothing. */
-  verdict: 'blocked' | 'bypassed' | 'allowed-with-report' | 'leaked' | 'unexpected' | 'unavailable' | 'unproven';
+  verdict: 'blocked' | 'bypassed' | 'allowed-with-report' | 'delivered' | 'leaked' | 'unexpected' | 'unavailable' | 'unproven';
   pass: boolean;
   /** Why the scenario failed, when it did. */
   problems: string[];
@@ -133,6 +133,8 @@ function labPolicies(pki: LabPki, mode: PolicyMode, logList: { logList: string; 
   return {
     ct: { ...base, domains: { '127.0.0.1': { certificateTransparency: { enforce: true, policy: 'chrome', ...logList } } } },
     lab: { ...base, domains: { '127.0.0.1': { pins }, [PINNED_NAME]: { pins } } },
+    // The lab policy, routed through whatever proxy HTTPS_PROXY names when the client starts.
+    'proxy-env': { ...base, proxy: 'env', domains: { '127.0.0.1': { pins } } },
     'expired-pins': {
       ...base,
       // The server rotated to a key the old pins do not name; the pins expired, so they must not be enforced.
@@ -462,6 +464,11 @@ function judge(scenario: Scenario, run: ClientRun, side: 'wirelock' | 'user', pr
     if (!run.ok) problems.push(`expected the request to be allowed, it failed with ${run.code}: ${run.message}`);
     if (!run.reports.some((report) => report.kind === scenario.expectedReport)) problems.push(`expected a ${scenario.expectedReport} report, got ${run.reports.map((r) => r.kind).join(', ') || 'none'}`);
     return problems.length ? 'unexpected' : 'allowed-with-report';
+  }
+  if (scenario.expect === 'delivered') {
+    if (!run.ok) problems.push(`expected the request to arrive, it failed with ${run.code}: ${run.message}`);
+    else if (!run.secretCaptured) problems.push('the request completed but did not arrive at the origin through the proxy');
+    return problems.length ? 'unexpected' : 'delivered';
   }
   if (run.secretCaptured || run.attackerBytes > 0) {
     problems.push(`the attacker received ${run.attackerBytes} bytes of application data${run.secretCaptured ? ', including the secret' : ''}`);

@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import { generateKeys, issueCertificate } from '../x509/issue.js';
 import { startMitmproxy } from './mitmproxy.js';
+import { PROXY_SCENARIOS } from './proxy-scenarios.js';
 import { issueWithScts, type IssueWithSctsOptions, type TestLog } from '../ct/testlog.js';
 import { issueLeaf, PINNED_NAME, UNPINNED_NAME, type LabPki } from './pki.js';
 import { plantCaInjectingDependency, plantDispatcherSwappingDependency, plantFetchWrappingDependency, plantKeylogListeningDependency, plantTlsHookPreload } from './runtime-attacks.js';
@@ -42,7 +43,7 @@ export interface StagedAttack {
   /** Both clients call through `https.request` with Node's global agent instead of fetch. */
   api?: 'fetch' | 'https';
   /** Which lab policy wirelock's client runs under ('ct': no pins, Certificate Transparency enforced). */
-  policy?: 'lab' | 'expired-pins' | 'ct';
+  policy?: 'lab' | 'expired-pins' | 'ct' | 'proxy-env';
   /** Request headers the attacker chose (e.g. a Host naming another policy's host). */
   headers?: Record<string, string>;
   /** What the system resolver answers for these names while both clients run (name -> address). */
@@ -53,8 +54,9 @@ export interface StagedAttack {
  * - blocked: wirelock refuses the connection (with `expectedCode`) and the attacker gets 0 bytes.
  * - bypassed: wirelock completes the request without going through the attacker at all.
  * - allowed-with-report: not an attack to block; wirelock must allow it and emit `expectedReport`.
+ * - delivered: not an attack; the request must arrive where `attacker` records (an origin behind a proxy).
  */
-export type Expectation = 'blocked' | 'bypassed' | 'allowed-with-report';
+export type Expectation = 'blocked' | 'bypassed' | 'allowed-with-report' | 'delivered';
 
 export interface Scenario {
   id: string;
@@ -510,4 +512,5 @@ export const SCENARIOS: readonly Scenario[] = [
       return { url: `https://${PINNED_NAME}:${attacker.port}/pay`, attacker, hosts: { [PINNED_NAME]: attacker.host }, env: publicStore(lab, lab.pki.compromised.root.pem) };
     },
   },
+  ...PROXY_SCENARIOS,
 ];

@@ -13,6 +13,26 @@ import { generateTrustKit } from './trustkit.js';
 
 export const TARGETS: readonly MobileTarget[] = ['android', 'ios', 'trustkit'];
 
+const PROXY_SETTINGS: Record<MobileTarget, string> = {
+  android: "Android's network security config cannot name a proxy: the app uses the device's proxy (Wi-Fi settings, VPN, MDM)",
+  ios: 'ATS (Info.plist) cannot name a proxy: URLSession uses the system proxy (Wi-Fi settings, PAC, MDM)',
+  trustkit: 'TrustKit cannot name a proxy: URLSession uses the system proxy (Wi-Fi settings, PAC, MDM)',
+};
+
+/** The platform configs have no proxy setting: say so, and what still holds through whatever proxy the device uses. */
+function proxyWarning(target: MobileTarget, policy: Policy): GenerateWarning {
+  const proxy = policy.proxy!;
+  const what = proxy.origin === 'env' ? '"proxy": "env"' : `the proxy ${proxy.display}${proxy.noProxy.length ? ', its noProxy list' : ''}${proxy.auth ? ' and its credentials' : ''}`;
+  return {
+    rule: `${target}/proxy`,
+    platform: target,
+    pointer: '/proxy',
+    scope: {},
+    aspects: [],
+    message: `${PROXY_SETTINGS[target]}; ${what} is not carried over. Pins and trust anchors still apply end to end through a CONNECT proxy, so a TLS-inspecting proxy is refused for pinned hosts there too.`,
+  };
+}
+
 export interface GenerateOptions {
   android?: AndroidOptions;
   /** Fail on any warning not accepted. */
@@ -43,6 +63,7 @@ export function generateTarget(target: MobileTarget, policy: Policy, options: Ge
     default:
       throw new WirelockError('ERR_USAGE', `unknown target "${String(target)}": expected one of ${TARGETS.join(', ')}`);
   }
+  if (policy.proxy) result = { ...result, warnings: [...result.warnings, proxyWarning(target, policy)] };
   const equivalence = checkEquivalence(policy, result);
   const unexplained = equivalence.flatMap((report) => report.unexplained.map((d) => `${report.evaluator} ${d.host} ${d.aspect}: policy ${JSON.stringify(d.expected)}, generated ${JSON.stringify(d.actual)}`));
   if (unexplained.length > 0) {

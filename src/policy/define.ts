@@ -25,6 +25,8 @@ export interface DefineOptions {
   /** Path of the document, for messages. */
   source?: string;
   now?: Date;
+  /** Environment read by `"proxy": "env"` (default process.env). */
+  env?: Record<string, string | undefined>;
 }
 
 function invalid(issues: PolicyIssue[], source: string | undefined): WirelockError {
@@ -42,7 +44,7 @@ function invalid(issues: PolicyIssue[], source: string | undefined): WirelockErr
 export function definePolicy(document: unknown, options: DefineOptions = {}): Policy {
   if (isPolicy(document)) return document;
   const baseDir = options.baseDir ?? (options.source ? dirname(resolve(options.source)) : process.cwd());
-  const { policy, issues } = validatePolicy(document, { baseDir, files: diskFiles, now: options.now ?? new Date() });
+  const { policy, issues } = validatePolicy(document, { baseDir, files: diskFiles, now: options.now ?? new Date(), env: options.env ?? process.env });
   if (!policy) throw invalid(issues, options.source);
   const result = Object.freeze({ ...policy, source: options.source ? resolve(options.source) : undefined });
   validated.add(result);
@@ -101,5 +103,5 @@ export function loadPolicySync(path: string, options: Omit<DefineOptions, 'sourc
 /** Every problem in a policy file at once (errors and warnings), for `wirelock policy lint`. */
 export function lintPolicyDocument(document: unknown, options: DefineOptions = {}): PolicyIssue[] {
   const baseDir = options.baseDir ?? (options.source ? dirname(resolve(options.source)) : process.cwd());
-  return validatePolicy(document, { baseDir, files: diskFiles, now: options.now ?? new Date() }).issues;
+  return validatePolicy(document, { baseDir, files: diskFiles, now: options.now ?? new Date(), env: options.env ?? process.env }).issues;
 }

@@ -78,8 +78,35 @@ export interface Policy {
   report: ReportConfig | undefined;
   certificateTransparency: CertificateTransparencyConfig | undefined;
   domains: DomainPolicy[];
+  /** The explicit CONNECT proxy every connection goes through (except `noProxy`), or undefined: direct. */
+  proxy: ProxyConfig | undefined;
   /** Absolute path of the policy file, when loaded from one. */
   source: string | undefined;
+}
+
+/** One `noProxy` entry: a host (and its subdomains), an IP range, or every host. */
+export type NoProxyRule =
+  | { kind: 'all' }
+  | { kind: 'host'; name: string; port: number | undefined }
+  | { kind: 'cidr'; address: string; prefix: number; family: 'ipv4' | 'ipv6'; port: number | undefined };
+
+export interface ProxyConfig {
+  protocol: 'http:' | 'https:';
+  /** Normalized host name or IP literal of the proxy. */
+  host: string;
+  port: number;
+  /** `http(s)://host:port`: the only form messages, reports and logs ever show (never credentials). */
+  display: string;
+  /** What an `https:` proxy's own certificate is verified against (default: builtin). */
+  trustAnchors: TrustAnchorSource[];
+  noProxy: NoProxyRule[];
+  /**
+   * Where the proxy credentials come from. The secret itself is never a property of the policy:
+   * `env` is read when a tunnel is opened, `url` (from HTTPS_PROXY) is held outside the object.
+   */
+  auth: { kind: 'env'; variable: string } | { kind: 'url' } | undefined;
+  /** `policy`: written in the policy; `env`: taken from HTTPS_PROXY/NO_PROXY because the policy says "env". */
+  origin: 'policy' | 'env';
 }
 
 /** One problem found in a policy document. */

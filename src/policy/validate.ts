@@ -3,13 +3,16 @@ import { isAbsolute, resolve } from 'node:path';
 import { pemBlocks } from '../x509/certificate.js';
 import { isLoopbackAddress, isPublicSuffix, normalizeHost } from './match.js';
 import { parsePin } from './pins.js';
+import { attachUrlCredentials, parseNoProxyEntry, parseProxyUrl } from './proxy.js';
 import type {
   CertificateTransparencyConfig,
   DomainPolicy,
   Mode,
   Pin,
+  NoProxyRule,
   Policy,
   PolicyIssue,
+  ProxyConfig,
   TlsVersion,
   TrustAnchorSource,
 } from './types.js';
@@ -31,6 +34,8 @@ export interface ValidateOptions {
   files: PolicyFiles;
   /** Today, for pin-expiry warnings. */
   now?: Date;
+  /** Environment for `"proxy": "env"` (HTTPS_PROXY, NO_PROXY); none when absent. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface ValidationResult {
@@ -41,7 +46,8 @@ export interface ValidationResult {
 type Json = unknown;
 type JsonObject = Record<string, Json>;
 
-const ROOT_KEYS = ['$schema', 'version', 'mode', 'minTlsVersion', 'cleartext', 'unlistedHosts', 'trustAnchors', 'report', 'certificateTransparency', 'domains'] as const;
+const ROOT_KEYS = ['$schema', 'version', 'mode', 'minTlsVersion', 'cleartext', 'unlistedHosts', 'trustAnchors', 'report', 'certificateTransparency', 'domains', 'proxy'] as const;
+const PROXY_KEYS = ['url', 'trustAnchors', 'noProxy', 'auth'] as const;
 const DOMAIN_KEYS = ['includeSubdomains', 'mode', 'pins', 'pinsExpire', 'trustAnchors', 'cleartext', 'minTlsVersion', 'certificateTransparency'] as const;
 const CT_KEYS = ['enforce', 'policy', 'logList', 'logListKey', 'maxListAgeDays', 'onStaleList', 'minScts'] as const;
 const REPORT_KEYS = ['uri', 'rateLimitSeconds'] as const;
@@ -266,6 +272,98 @@ function logListShapeProblem(bytes: Uint8Array | undefined): string | undefined 
   return undefined;
 }
 
+/** First non-empty of the variables, with its name (for messages that must not show the value). */
+function fromEnv(env: Record<string, string | undefined>, names: readonly string[]): { name: string; value: string } | undefined {
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') return { name, value: value.trim() };
+  }
+  return undefined;
+}
+
+function noProxyRules(entries: ReadonlyArray<{ text: Json; at: string; from: string }>, c: Collector): NoProxyRule[] {
+  const out: NoProxyRule[] = [];
+  for (const { text, at, from } of entries) {
+    if (typeof text !== 'string') {
+      c.error(at, 'schema/type', `expected a host name, ".domain", IP range or "*", found ${describe(text)}`);
+      continue;
+    }
+    const rule = parseNoProxyEntry(text);
+    if (typeof rule === 'string') c.error(at, 'proxy/no-proxy', `${from}: ${rule}`);
+    else out.push(rule);
+  }
+  return out;
+}
+
+/**
+ * `"proxy"`: an object naming the proxy, or "env" (HTTPS_PROXY and NO_PROXY, read when the policy is
+ * loaded). Messages never quote a proxy URL or an auth value: either may hold a password.
+ */
+function proxy(value: Json, c: Collector, options: ValidateOptions): ProxyConfig | undefined {
+  const base = ['proxy'];
+  const config: JsonObject | undefined = value === 'env' ? { url: 'env' } : isObject(value) ? value : undefined;
+  if (!config) {
+    const shown = typeof value === 'string' ? 'a string other than "env"' : describe(value);
+    c.error('/proxy', 'schema/type', `expected "env" or an object with "url", found ${shown}`);
+    return undefined;
+  }
+  if (value !== 'env') c.unknownKeys(config, PROXY_KEYS, base);
+  const env = options.env ?? {};
+  let parsed: ReturnType<typeof parseProxyUrl> | undefined;
+  let origin: ProxyConfig['origin'] = 'policy';
+  let noProxyFromEnv: Array<{ text: Json; at: string; from: string }> = [];
+  const urlAt = pointerOf(...base, 'url');
+  if (config.url === undefined) {
+    c.error(urlAt, 'schema/required', 'missing "url": the proxy as "http://host:port" or "https://host:port", or "env"');
+  } else if (typeof config.url !== 'string') {
+    c.error(urlAt, 'schema/type', `expected a proxy URL or "env", found ${describe(config.url)}`);
+  } else if (config.url === 'env') {
+    origin = 'env';
+    const variable = fromEnv(env, ['HTTPS_PROXY', 'https_proxy']);
+    // No proxy variable: this environment has no proxy, connections go direct (a laptop outside the office).
+    if (!variable) return undefined;
+    parsed = parseProxyUrl(variable.value, true);
+    if (!parsed.ok) c.error(value === 'env' ? '/proxy' : urlAt, 'proxy/url', `"proxy": "env": ${variable.name} ${parsed.reason}`);
+    const noProxy = fromEnv(env, ['NO_PROXY', 'no_proxy']);
+    if (noProxy) noProxyFromEnv = noProxy.value.split(',').filter((entry) => entry.trim() !== '').map((text) => ({ text, at: value === 'env' ? '/proxy' : urlAt, from: noProxy.name }));
+  } else {
+    parsed = parseProxyUrl(config.url, false);
+    if (!parsed.ok) c.error(urlAt, 'proxy/url', `the proxy URL ${parsed.reason}`);
+    else if (parsed.credentials !== undefined) {
+      c.error(urlAt, 'proxy/credentials-in-url', 'the proxy URL holds credentials: a policy file is not a secret store; name a variable with "auth": "env:PROXY_AUTH" (user:password)');
+    }
+  }
+  let auth: ProxyConfig['auth'];
+  if (config.auth !== undefined) {
+    const authAt = pointerOf(...base, 'auth');
+    const match = typeof config.auth === 'string' ? /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(config.auth) : null;
+    if (!match) {
+      // Never echo it: a password written here by mistake must not end up in a log.
+      c.error(authAt, 'proxy/auth', `expected "env:VARIABLE" (the variable holds user:password), found ${typeof config.auth === 'string' ? 'another string (not shown: it may be a credential)' : describe(config.auth)}`);
+    } else {
+      auth = { kind: 'env', variable: match[1]! };
+    }
+  }
+  if (!auth && parsed?.ok && parsed.credentials !== undefined && origin === 'env') auth = { kind: 'url' };
+  if (auth && parsed?.ok && parsed.protocol === 'http:') {
+    c.warn(pointerOf(...base, 'auth'), 'proxy/cleartext-auth', 'the proxy is http://: its credentials (Basic) cross the network in cleartext; prefer an https:// proxy');
+  }
+  const anchors = config.trustAnchors === undefined ? [{ kind: 'builtin' } as const] : trustAnchors(config.trustAnchors, [...base, 'trustAnchors'], c, options) ?? [];
+  if (config.trustAnchors !== undefined && parsed?.ok && parsed.protocol === 'http:') {
+    c.warn(pointerOf(...base, 'trustAnchors'), 'proxy/anchors-unused', '"trustAnchors" verify an https:// proxy; this proxy is http:// and has no certificate');
+  }
+  const policyNoProxy: Array<{ text: Json; at: string; from: string }> = [];
+  if (config.noProxy !== undefined) {
+    if (!Array.isArray(config.noProxy)) c.error(pointerOf(...base, 'noProxy'), 'schema/type', `expected an array of host names, ".domain", IP ranges or "*", found ${describe(config.noProxy)}`);
+    else config.noProxy.forEach((text: Json, index) => policyNoProxy.push({ text, at: pointerOf(...base, 'noProxy', index), from: 'noProxy' }));
+  }
+  const noProxy = noProxyRules([...policyNoProxy, ...noProxyFromEnv], c);
+  if (!parsed?.ok) return undefined;
+  const result: ProxyConfig = { protocol: parsed.protocol, host: parsed.host, port: parsed.port, display: parsed.display, trustAnchors: anchors, noProxy, auth, origin };
+  if (auth?.kind === 'url' && parsed.credentials !== undefined) attachUrlCredentials(result, parsed.credentials);
+  return result;
+}
+
 function pins(value: Json, base: string[], c: Collector): Pin[] | undefined {
   if (!Array.isArray(value)) {
     c.error(pointerOf(...base), 'schema/type', `expected an array of "sha256/<base64>" pins, found ${describe(value)}`);
@@ -451,9 +549,11 @@ export function validatePolicy(document: Json, options: ValidateOptions): Valida
     c.warn('/mode', 'mode/report-only', 'report-only: violations are reported but every connection is allowed');
   }
 
+  const proxyConfig = document.proxy === undefined ? undefined : proxy(document.proxy, c, options);
+
   const hasError = c.issues.some((issue) => issue.severity === 'error');
   const policy: Policy | undefined = hasError
     ? undefined
-    : { version: 1, mode, minTlsVersion, cleartext, unlistedHosts, trustAnchors: anchors, report, certificateTransparency: ct, domains, source: undefined };
+    : { version: 1, mode, minTlsVersion, cleartext, unlistedHosts, trustAnchors: anchors, report, certificateTransparency: ct, domains, proxy: proxyConfig, source: undefined };
   return { policy, issues: c.issues };
 }

@@ -19,6 +19,7 @@ import {
 } from './findings.js';
 import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
 import { isWirelockValue } from './own.js';
+import { redactCredentials } from '../policy/proxy.js';
 import { allowedOrigin, describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
 
 export interface InspectOptions {
@@ -311,7 +312,9 @@ function proxyFindings(facts: ProcessFacts, allow: AllowList, out: RuntimeFindin
   for (const name of PROXY_VARIABLES) {
     const value = process.env[name];
     if (!value) continue;
-    const finding = makeFinding('proxy-env', envProxy ? 'high' : 'medium', `${name}=${value} sends traffic of proxy-aware clients through a proxy`, { value, nodeUsesEnvProxy: envProxy }, name);
+    // A proxy URL often carries its password: findings are printed and reported, the password never.
+    const shown = redactCredentials(value);
+    const finding = makeFinding('proxy-env', envProxy ? 'high' : 'medium', `${name}=${shown} sends traffic of proxy-aware clients through a proxy`, { value: shown, nodeUsesEnvProxy: envProxy }, name);
     const target = hostPortOf(value);
     out.push(target && allowed.has(target) ? downgrade(finding, 'proxies') : finding);
   }
@@ -319,8 +322,8 @@ function proxyFindings(facts: ProcessFacts, allow: AllowList, out: RuntimeFindin
   if (globalAgentState) {
     out.push(
       makeFinding('global-agent', 'high', 'global-agent is bootstrapped: http(s) requests go through its proxy agent', {
-        HTTP_PROXY: globalAgentState.HTTP_PROXY ?? null,
-        HTTPS_PROXY: globalAgentState.HTTPS_PROXY ?? null,
+        HTTP_PROXY: typeof globalAgentState.HTTP_PROXY === 'string' ? redactCredentials(globalAgentState.HTTP_PROXY) : globalAgentState.HTTP_PROXY ?? null,
+        HTTPS_PROXY: typeof globalAgentState.HTTPS_PROXY === 'string' ? redactCredentials(globalAgentState.HTTPS_PROXY) : globalAgentState.HTTPS_PROXY ?? null,
       }),
     );
   }

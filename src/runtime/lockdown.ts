@@ -9,6 +9,7 @@ import { createDispatcher } from '../transport/dispatcher.js';
 import { PolicyEngine, type TransportOptions } from '../transport/engine.js';
 import { reportSender } from '../transport/fetch.js';
 import { buildRuntimeFindingReport } from '../transport/report.js';
+import { guardRequestTargets } from '../transport/target.js';
 import { CHANNELS_RUNTIME } from './channels.js';
 import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
@@ -487,6 +488,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     const { options: target, callback } = normalizeConnectArgs(args);
     const forward = (): Socket => pristine.apply(originalSocketConnect, this, callback ? [target, callback] : [target]) as Socket;
     if (typeof target.path === 'string' && target.path !== '' && target.port === undefined) return forward();
+    // The policy's proxy is extra egress only for the tunnels wirelock itself opens to it.
+    if (engine.isProxyConnection(this)) return forward();
     const host = String(target.host || 'localhost');
     const port = Number(target.port) || 0;
     // Connections wirelock itself opens were checked by the layer above; the address still is.
@@ -515,7 +518,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     if (typeof target.path !== 'string' || target.port !== undefined) pinLookup(target, host, port, 'http:');
     internal.push(destinationKey(host, target.port));
     try {
-      return pristine.apply(originalHttpCreateConnection, this, callback ? [target, callback] : [target]) as Socket | undefined;
+      const socket = pristine.apply(originalHttpCreateConnection, this, callback ? [target, callback] : [target]) as Socket | undefined;
+      // The cleartext rule judges each request's target, not the socket's address (a proxy on loopback).
+      if (socket) guardRequestTargets(engine, socket, host, port);
+      return socket;
     } finally {
       internal.pop();
     }

@@ -5,6 +5,7 @@ import type { Policy } from '../policy/types.js';
 // Loading the CT module registers its check with the engine (fail-closed CT enforcement).
 import '../ct/enforce.js';
 import { PolicyEngine, type TransportOptions } from './engine.js';
+import { guardRequestTargets } from './target.js';
 import { reportSender } from './fetch.js';
 
 type ConnectCallback = (error: Error | null, socket?: Duplex) => void;
@@ -30,8 +31,8 @@ export function createAgent(policy: Policy | unknown, options: TransportOptions 
       process.nextTick(callback, refused);
       return undefined;
     }
-    const socket = engine.connectTls({ ...(connectOptions as object), host: connectOptions.host ?? host, port });
-    return socket;
+    engine.connectTlsAsync({ ...(connectOptions as object), host: connectOptions.host ?? host, port }, (error, socket) => callback(error, socket));
+    return undefined;
   }) as unknown as typeof agent.createConnection;
   return agent;
 }
@@ -52,7 +53,11 @@ export function createHttpAgent(policy: Policy | unknown, options: TransportOpti
       process.nextTick(callback, refused);
       return undefined;
     }
-    return engine.connectPlain({ host, port });
+    engine.connectPlainAsync({ host, port }, (error, socket) => {
+      if (socket) guardRequestTargets(engine, socket, host, port);
+      callback(error, socket);
+    });
+    return undefined;
   }) as unknown as typeof agent.createConnection;
   return agent;
 }

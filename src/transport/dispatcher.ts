@@ -4,6 +4,7 @@ import type { Policy } from '../policy/types.js';
 // Loading the CT module registers its check with the engine (fail-closed CT enforcement).
 import '../ct/enforce.js';
 import { PolicyEngine, type TransportOptions } from './engine.js';
+import { guardRequestTargets } from './target.js';
 
 type UndiciConnectOptions = { hostname: string; host?: string; protocol: string; port: string; servername?: string | null };
 type UndiciConnectCallback = (...args: [null, import('node:net').Socket] | [Error, null]) => void;
@@ -31,15 +32,26 @@ export function createDispatcher(policy: Policy | unknown, options: TransportOpt
       if (error) callback(error, null);
       else callback(null, socket!);
     };
+    const ready = (event: 'secureConnect' | 'connect') => (error: Error | null, socket?: import('node:net').Socket): void => {
+      if (error || !socket) return finish(error ?? new Error('no socket'), null);
+      socket.setNoDelay(true);
+      socket.once(event, () => finish(null, socket)).once('error', (cause) => finish(cause, null));
+    };
     if (https) {
       const servername = connectOptions.servername || (isIP(hostname) === 0 ? hostname : undefined);
-      const socket = engine.connectTls({ host: hostname, port, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'] });
-      socket.setNoDelay(true);
-      socket.once('secureConnect', () => finish(null, socket)).once('error', (error) => finish(error, null));
+      engine.connectTlsAsync({ host: hostname, port, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'] }, ready('secureConnect'));
     } else {
-      const socket = engine.connectPlain({ host: hostname, port });
-      socket.setNoDelay(true);
-      socket.once('connect', () => finish(null, socket)).once('error', (error) => finish(error, null));
+      // A tunnel is connected already; a direct socket is not yet.
+      engine.connectPlainAsync({ host: hostname, port }, (error, socket) => {
+        if (error || !socket) return finish(error ?? new Error('no socket'), null);
+        // undici sends an absolute-form path as given (`path: "https://pinned.example/pay"`).
+        guardRequestTargets(engine, socket, hostname, port);
+        if (socket.connecting) ready('connect')(null, socket);
+        else {
+          socket.setNoDelay(true);
+          finish(null, socket);
+        }
+      });
     }
   };
   return new Agent({ connect: connect as never, ...(options.connections ? { connections: options.connections } : {}) });

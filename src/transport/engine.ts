@@ -4,6 +4,9 @@ import { WirelockError, type ErrorCode } from '../errors.js';
 import { definePolicy } from '../policy/define.js';
 import { findDomainPolicy, isLoopbackAddress, isLoopbackHost, normalizeHost } from '../policy/match.js';
 import type { DomainPolicy, Policy } from '../policy/types.js';
+import { proxyCredentials, proxyFor } from '../policy/proxy.js';
+import type { ProxyConfig } from '../policy/types.js';
+import { openTunnel, PendingTunnel, type TunnelRequest } from './proxy.js';
 import { toChainCertificate, type ChainCertificate } from '../x509/chain.js';
 import { effectiveMode, evaluateHandshake, findingError, untrustedHint, type CtOutcome, type Finding } from './evaluate.js';
 import { buildReport, CHANNELS, Reporter, type ReportKind, type ViolationReport } from './report.js';
@@ -114,6 +117,10 @@ const OVERRIDDEN_OPTIONS = ['ca', 'rejectUnauthorized', 'checkServerIdentity', '
 interface TlsTarget extends ConnectionOptions {
   host: string;
   port: number;
+  /** The CONNECT tunnel already open to the origin (agents and dispatchers open it asynchronously). */
+  tunnel?: Socket | TLSSocket;
+  /** The proxy `tunnel` goes through. */
+  viaProxy?: ProxyConfig;
 }
 
 /**
@@ -125,6 +132,7 @@ export class PolicyEngine {
   readonly options: TransportOptions;
   readonly reporter: Reporter;
   readonly #verifiedSockets = new WeakSet<TLSSocket>();
+  readonly #proxySockets = new WeakSet<Socket>();
 
   constructor(policy: Policy | unknown, options: TransportOptions = {}, send?: (uri: string, body: string) => Promise<unknown>) {
     this.policy = definePolicy(policy);
@@ -136,7 +144,7 @@ export class PolicyEngine {
     return this.options.now?.() ?? new Date();
   }
 
-  #report(kind: ReportKind, code: ViolationReport['code'], message: string, context: {
+  reportViolation(kind: ReportKind, code: ViolationReport['code'], message: string, context: {
     host: string;
     port: number;
     domain: DomainPolicy | undefined;
@@ -187,7 +195,7 @@ export class PolicyEngine {
       finding = { code: 'ERR_CLEARTEXT_BLOCKED', message: `protocol ${protocol} to ${host} is not allowed (https only)`, details: {} };
     }
     if (!finding) return undefined;
-    this.#report('violation', finding.code, finding.message, { host, port, domain, blocked: mode === 'enforce' });
+    this.reportViolation('violation', finding.code, finding.message, { host, port, domain, blocked: mode === 'enforce' });
     return mode === 'enforce' ? findingError(finding, host, port) : undefined;
   }
 
@@ -201,6 +209,46 @@ export class PolicyEngine {
   }
 
   /**
+   * The cleartext rule for one HTTP request head written on a cleartext socket to `socketHost`:
+   * an absolute-form target (a request to a proxy) is judged by the URL it names, and an https://
+   * URL in cleartext is refused whatever the socket's address, since no TLS check can run on it.
+   */
+  checkRequestTarget(head: string, socketHost: string, socketPort: number): WirelockError | undefined {
+    const line = /^(\S+) (\S+) HTTP\/1\.[01]\r?\n/.exec(head);
+    if (!line) {
+      return new WirelockError('ERR_CLEARTEXT_BLOCKED', `${socketHost}:${socketPort}: a cleartext request whose request line cannot be read is refused`, { host: socketHost, port: socketPort });
+    }
+    const [, method, target] = line as unknown as [string, string, string];
+    if (target.startsWith('/') || target === '*') return undefined;
+    if (method === 'CONNECT') {
+      // A tunnel the caller opens itself: egress only; the TLS it runs inside is judged by tls.connect.
+      const authority = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(target);
+      if (!authority) return new WirelockError('ERR_CLEARTEXT_BLOCKED', `${socketHost}:${socketPort}: CONNECT to ${JSON.stringify(target.slice(0, 80))} is not host:port`, { host: socketHost, port: socketPort });
+      return this.checkDestination('https:', authority[1]!, Number(authority[2]));
+    }
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      return new WirelockError('ERR_CLEARTEXT_BLOCKED', `${socketHost}:${socketPort}: the request target is neither a path nor a URL`, { host: socketHost, port: socketPort });
+    }
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    if (url.protocol === 'https:') {
+      const domain = findDomainPolicy(this.policy, host);
+      const finding: Finding = {
+        code: 'ERR_CLEARTEXT_BLOCKED',
+        message: `https://${host}:${port} would be sent in cleartext to ${socketHost}:${socketPort} (an absolute-form request, as clients send to a proxy): no TLS check could run on it; name the proxy in the policy ("proxy") so the origin's TLS runs end to end through it`,
+        details: { via: `${socketHost}:${socketPort}`, absoluteForm: true },
+      };
+      const mode = effectiveMode(this.policy, domain);
+      this.reportViolation('violation', finding.code, finding.message, { host, port, domain, blocked: mode === 'enforce', details: finding.details });
+      return mode === 'enforce' ? findingError(finding, host, port) : undefined;
+    }
+    return this.checkDestination(url.protocol, host, port);
+  }
+
+  /**
    * tls.connect under the policy. The checks run in checkServerIdentity, i.e. inside the handshake,
    * before Node emits 'secureConnect' and before any queued request byte is written.
    */
@@ -210,6 +258,20 @@ export class PolicyEngine {
     const port = target.port;
     const domain = findDomainPolicy(this.policy, name);
     const mode = effectiveMode(this.policy, domain);
+    // Through the policy's proxy unless the caller brought its own socket (a tunnel it opened itself).
+    const via = target.viaProxy ?? (target.socket === undefined ? proxyFor(this.policy, host, port) : undefined);
+    const reportHere: PolicyEngine['reportViolation'] = (kind, code, message, context) =>
+      this.reportViolation(kind, code, message, via ? { ...context, details: { ...context.details, proxy: via.display } } : context);
+    // An intercepting proxy answers the CONNECT with its own certificate: say where the chain came from.
+    const throughProxy = <T,>(error: T): T => {
+      if (!via || !(error instanceof WirelockError) || error.details.proxy !== undefined) return error;
+      return new WirelockError(
+        error.code,
+        `${error.message}\n  (this certificate came through the proxy ${via.display}: a TLS-intercepting proxy presents its own certificate for the origin, which the policy refuses)`,
+        { ...error.details, proxy: via.display, throughProxy: true },
+        { cause: error.cause },
+      ) as T;
+    };
     const trust = trustMaterial(domain?.trustAnchors ?? this.policy.trustAnchors);
     const ctConfig = domain ? domain.certificateTransparency : this.policy.certificateTransparency;
     // Fail closed: CT configured but no CT module loaded must not silently skip the check.
@@ -226,12 +288,12 @@ export class PolicyEngine {
     // Such a failure refuses the connection instead, in every mode: an unevaluated chain is never allowed.
     const checkServerIdentity = (hostname: string, cert: PeerCertificate): Error | undefined => {
       try {
-        return checkHandshake(hostname, cert);
+        return throughProxy(checkHandshake(hostname, cert));
       } catch (thrown) {
         const code: ErrorCode = thrown instanceof WirelockError ? thrown.code : 'ERR_CERT_UNTRUSTED';
         const error = new WirelockError(code, `${hostname}:${port}: the server's certificate cannot be evaluated: ${(thrown as Error)?.message ?? String(thrown)}`, { host: hostname, port }, { cause: thrown });
-        this.#report('violation', error.code, error.message, { host: hostname, port, domain, blocked: true });
-        return error;
+        reportHere('violation', error.code, error.message, { host: hostname, port, domain, blocked: true });
+        return throughProxy(error);
       }
     };
 
@@ -248,7 +310,7 @@ export class PolicyEngine {
       const served = servedChain(cert);
       if (hostnameError) {
         const error = new WirelockError('ERR_CERT_HOSTNAME', `${hostname}:${port}: ${hostnameError.message}`, { host: hostname, port }, { cause: hostnameError });
-        this.#report('violation', error.code, error.message, { host: hostname, port, domain, blocked: true, served });
+        reportHere('violation', error.code, error.message, { host: hostname, port, domain, blocked: true, served });
         return error;
       }
       const now = this.now();
@@ -266,10 +328,10 @@ export class PolicyEngine {
       const context = { host: hostname, port, domain, served, verified: verdict.verifiedPath };
       for (const notice of verdict.notices) {
         const code = notice.kind === 'pins-expired' ? 'PINS_EXPIRED' : 'CT_LIST_STALE';
-        this.#report(notice.kind, code, notice.message, { ...context, blocked: false });
+        reportHere(notice.kind, code, notice.message, { ...context, blocked: false });
       }
       for (const violation of verdict.violations) {
-        this.#report('violation', violation.code, violation.message, { ...context, blocked: mode === 'enforce', details: violation.details });
+        reportHere('violation', violation.code, violation.message, { ...context, blocked: mode === 'enforce', details: violation.details });
       }
       checked = true;
       if (CHANNELS.connection.hasSubscribers) {
@@ -281,6 +343,20 @@ export class PolicyEngine {
 
     const options: ConnectionOptions = { ...target };
     for (const key of OVERRIDDEN_OPTIONS) delete (options as Record<string, unknown>)[key];
+    delete (options as Record<string, unknown>).tunnel;
+    delete (options as Record<string, unknown>).viaProxy;
+    if (target.tunnel) {
+      options.socket = target.tunnel;
+    } else if (via) {
+      // tls.connect must return a socket now (lockdown's tls.connect): the tunnel opens behind it.
+      const request = this.#tunnelRequest(via, host, port);
+      if (request instanceof WirelockError) {
+        const refused = new net.Socket();
+        process.nextTick(() => refused.destroy(request));
+        return refused as TLSSocket;
+      }
+      options.socket = new PendingTunnel(request);
+    }
     const minVersion = domain?.minTlsVersion ?? this.policy.minTlsVersion;
     // In report-only mode the connection must allow whatever an unprotected client or the enforced
     // policy would allow: Node's default store plus the policy's anchors. The policy's own trust
@@ -304,10 +380,10 @@ export class PolicyEngine {
     const socket = nodeTls.connect(options);
     const emit = socket.emit;
     // Node emits OpenSSL's own errors; callers get them as WirelockErrors with stable codes.
-    const report = (error: WirelockError): void => this.#report('violation', error.code, error.message, { host: name, port, domain, blocked: true });
+    const report = (error: WirelockError): void => reportHere('violation', error.code, error.message, { host: name, port, domain, blocked: true });
     socket.emit = function (this: TLSSocket, event: string | symbol, ...args: unknown[]): boolean {
       if (event === 'error') {
-        const mapped = mapTlsError(args[0], name, port, domain);
+        const mapped = throughProxy(mapTlsError(args[0], name, port, domain));
         // OpenSSL refused before our check ran: the report still has to go out.
         if (mapped !== args[0] && mapped instanceof WirelockError) report(mapped);
         args[0] = mapped;
@@ -334,6 +410,93 @@ export class PolicyEngine {
     socket.once('secureConnect', () => clearTimeout(timer));
     socket.once('close', () => clearTimeout(timer));
     return socket;
+  }
+
+  /** The tunnel to open for `host:port` through `proxy`, or the error when its credentials are missing. */
+  #tunnelRequest(proxy: ProxyConfig, rawHost: string, port: number): TunnelRequest | WirelockError {
+    // The CONNECT line carries the name as written: only a valid host may be put there (no CR/LF).
+    const host = normalizeHost(rawHost);
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
+      return new WirelockError('ERR_INPUT_INVALID', `${JSON.stringify(rawHost.slice(0, 80))}:${port} is not a host and port a CONNECT tunnel can be opened to`, { host: rawHost, port, proxy: proxy.display });
+    }
+    const credentials = proxyCredentials(proxy, process.env);
+    if (credentials.missing !== undefined) {
+      return new WirelockError('ERR_POLICY_INVALID', `${host}:${port}: the proxy credentials come from the environment variable ${credentials.missing} ("proxy"/"auth"), which is not set`, {
+        host,
+        port,
+        file: this.policy.source,
+        pointer: '/proxy/auth',
+        proxy: proxy.display,
+      });
+    }
+    return {
+      proxy,
+      host,
+      port,
+      credentials: credentials.value,
+      credentialsFrom: proxy.auth?.kind === 'env' ? proxy.auth.variable : proxy.auth ? 'HTTPS_PROXY' : undefined,
+      lookup: this.options.lookup,
+      timeoutMs: this.options.connectTimeout ?? 10_000,
+      mapTlsError,
+      onSocket: (socket) => this.#proxySockets.add(socket),
+    };
+  }
+
+  /** True for the sockets wirelock opens to the policy's proxy (lockdown lets exactly these through). */
+  isProxyConnection(socket: Socket): boolean {
+    return this.#proxySockets.has(socket);
+  }
+
+  /**
+   * connectTls for callers that can wait (agents, dispatchers): the tunnel opens first on a native
+   * socket, then TLS with the origin runs inside it. `callback` gets the TLS socket before its handshake.
+   */
+  connectTlsAsync(target: TlsTarget, callback: (error: Error | null, socket?: TLSSocket) => void): void {
+    const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
+    const via = target.socket === undefined ? proxyFor(this.policy, host, target.port) : undefined;
+    if (!via) {
+      callback(null, this.connectTls(target));
+      return;
+    }
+    const request = this.#tunnelRequest(via, host, target.port);
+    if (request instanceof WirelockError) {
+      this.reportViolation('violation', request.code, request.message, { host, port: target.port, domain: findDomainPolicy(this.policy, target.servername || host), blocked: true, details: { proxy: via.display } });
+      process.nextTick(callback, request);
+      return;
+    }
+    openTunnel(request, (error, tunnel) => {
+      if (error) {
+        if (error instanceof WirelockError) this.reportViolation('violation', error.code, error.message, { host, port: target.port, domain: findDomainPolicy(this.policy, target.servername || host), blocked: true, details: error.details });
+        callback(error);
+        return;
+      }
+      callback(null, this.connectTls({ ...target, tunnel, viaProxy: via }));
+    });
+  }
+
+  /**
+   * connectPlain through the proxy when the policy allows cleartext to the target itself
+   * (`"cleartext": "allow"`). Cleartext admitted only for being loopback never goes through a
+   * proxy: there it would leave the machine.
+   */
+  connectPlainAsync(target: { host: string; port: number }, callback: (error: Error | null, socket?: Socket) => void): void {
+    const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
+    const via = proxyFor(this.policy, host, target.port);
+    if (!via || findDomainPolicy(this.policy, host)?.cleartext !== 'allow') {
+      callback(null, this.connectPlain(target));
+      return;
+    }
+    const request = this.#tunnelRequest(via, host, target.port);
+    if (request instanceof WirelockError) {
+      process.nextTick(callback, request);
+      return;
+    }
+    openTunnel(request, (error, tunnel) => {
+      if (error || !tunnel) return callback(error ?? new Error('no tunnel'));
+      // Paused while the CONNECT answer was read; the origin speaks only after the request is written.
+      tunnel.resume();
+      callback(null, tunnel as Socket);
+    });
   }
 
   connectPlain(target: { host: string; port: number; lookup?: LookupFunction }): Socket {
@@ -363,7 +526,7 @@ export class PolicyEngine {
             message: `cleartext http to ${host}:${port} is blocked: the name resolved to ${outside}, which is not a loopback address`,
             details: { resolved: addresses },
           };
-          this.#report('violation', finding.code, finding.message, { host, port, domain, blocked: mode === 'enforce', details: finding.details });
+          this.reportViolation('violation', finding.code, finding.message, { host, port, domain, blocked: mode === 'enforce', details: finding.details });
           if (mode === 'enforce') return done(findingError(finding, host, port));
         }
         done(null, address, family);
