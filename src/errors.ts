@@ -32,6 +32,8 @@ export const ERROR_CODES = [
   'ERR_GENERATE_UNSUPPORTED',
   // lab
   'ERR_LAB',
+  // transport: a request-chosen name would select another domain policy than the destination
+  'ERR_SERVERNAME_MISMATCH',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

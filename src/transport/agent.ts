@@ -23,14 +23,16 @@ export function createAgent(policy: Policy | unknown, options: TransportOptions 
   const engine = new PolicyEngine(policy, options, reportSender(policy, options));
   const agent = new https.Agent({ keepAlive: options.keepAlive ?? true, maxSockets: options.maxSockets ?? Infinity, maxCachedSessions: 0 });
   agent.createConnection = ((connectOptions: https.RequestOptions & { host: string; port: number }, callback: ConnectCallback) => {
-    const host = connectOptions.servername || connectOptions.host || 'localhost';
+    // The destination decides the policy. Node derives servername from the Host header, which the
+    // request sets: connectTls refuses one that selects another policy (ERR_SERVERNAME_MISMATCH).
+    const host = connectOptions.host || 'localhost';
     const port = portOf(connectOptions.port, 443);
     const refused = engine.checkDestination('https:', host, port);
     if (refused) {
       process.nextTick(callback, refused);
       return undefined;
     }
-    const socket = engine.connectTls({ ...(connectOptions as object), host: connectOptions.host ?? host, port });
+    const socket = engine.connectTls({ ...(connectOptions as object), host, port });
     return socket;
   }) as unknown as typeof agent.createConnection;
   return agent;
