@@ -49,6 +49,18 @@ export function definePolicy(document: unknown, options: DefineOptions = {}): Po
   return result;
 }
 
+/**
+ * The same policy, always enforced: what wirelock's own requests (violation reports) go out under.
+ * Report-only mode exists so an app's traffic is never blocked by a policy being tried out; it must not
+ * make wirelock trust what plain Node trusts (NODE_EXTRA_CA_CERTS, the system store) for its own traffic.
+ */
+export function enforcedPolicy(document: unknown): Policy {
+  const base = definePolicy(document);
+  const result = Object.freeze({ ...base, mode: 'enforce' as const, domains: base.domains.map((domain) => ({ ...domain, mode: 'enforce' as const })) });
+  validated.add(result);
+  return result;
+}
+
 /** True for a Policy returned by definePolicy/loadPolicy (never for a hand-built object). */
 export function isPolicy(value: unknown): value is Policy {
   return typeof value === 'object' && value !== null && validated.has(value as Policy);

@@ -1,5 +1,6 @@
 import { Dispatcher, fetch as undiciFetch, request, type RequestInfo, type RequestInit, type Response } from 'undici';
 import { WirelockError } from '../errors.js';
+import { enforcedPolicy } from '../policy/define.js';
 import type { Policy } from '../policy/types.js';
 import { createDispatcher } from './dispatcher.js';
 import { PolicyEngine, type TransportOptions } from './engine.js';
@@ -17,13 +18,16 @@ export function unwrapWirelockError(error: unknown): unknown {
 }
 
 /**
- * Sends reports to the policy's report URI through the same policy (so the report itself cannot be
- * intercepted), from an engine that does not report again.
+ * Sends reports to the policy's report URI through the same policy, enforced (so the report itself
+ * cannot be intercepted, even when the policy is report-only), from an engine that does not report again.
  */
 export function reportSender(policy: Policy | unknown, options: TransportOptions): ((uri: string, body: string) => Promise<unknown>) | undefined {
   let dispatcher: Dispatcher | undefined;
   return async (uri, body) => {
-    dispatcher ??= createDispatcher(policy, { engine: new PolicyEngine(policy, { ...options, onViolation: undefined }) });
+    if (!dispatcher) {
+      const enforced = enforcedPolicy(policy);
+      dispatcher = createDispatcher(enforced, { engine: new PolicyEngine(enforced, { ...options, onViolation: undefined }) });
+    }
     const response = await request(uri, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
     await response.body.dump();
   };
