@@ -1,9 +1,11 @@
 import { isIP } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import { EventEmitter } from 'node:events';
+import type { Dispatcher } from 'undici';
 import type { Policy } from '../policy/types.js';
 // Loading the CT module registers its check with the engine (fail-closed CT enforcement).
 import '../ct/enforce.js';
 import { PolicyEngine, type TransportOptions } from './engine.js';
+import { undici } from './undici.js';
 
 type UndiciConnectOptions = { hostname: string; host?: string; protocol: string; port: string; servername?: string | null };
 type UndiciConnectCallback = (...args: [null, import('node:net').Socket] | [Error, null]) => void;
@@ -42,5 +44,35 @@ export function createDispatcher(policy: Policy | unknown, options: TransportOpt
       socket.once('connect', () => finish(null, socket)).once('error', (error) => finish(error, null));
     }
   };
+  const { Agent } = undici();
   return new Agent({ connect: connect as never, ...(options.connections ? { connections: options.connections } : {}) });
+}
+
+/**
+ * A dispatcher that becomes createDispatcher's on its first request. For lockdown, which installs
+ * it as Node's global dispatcher at start-up: a process that never fetches never loads npm undici.
+ */
+export function createDeferredDispatcher(policy: Policy | unknown, options: TransportOptions & { engine?: PolicyEngine } = {}): Dispatcher {
+  let real: Dispatcher | undefined;
+  const get = (): Dispatcher => (real ??= createDispatcher(policy, options));
+  class DeferredDispatcher extends EventEmitter {
+    dispatch(dispatchOptions: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      return get().dispatch(dispatchOptions, handler);
+    }
+    close(callback?: () => void): Promise<void> | void {
+      const closing = real ? real.close() : Promise.resolve();
+      if (!callback) return closing;
+      closing.then(() => callback(), () => callback());
+    }
+    destroy(errorOrCallback?: unknown, callback?: () => void): Promise<void> | void {
+      const done = typeof errorOrCallback === 'function' ? (errorOrCallback as () => void) : callback;
+      const destroying = real ? real.destroy(errorOrCallback instanceof Error ? errorOrCallback : null) : Promise.resolve();
+      if (!done) return destroying;
+      destroying.then(() => done(), () => done());
+    }
+    compose(...interceptors: unknown[]): Dispatcher {
+      return (get().compose as (...args: unknown[]) => Dispatcher)(...interceptors);
+    }
+  }
+  return new DeferredDispatcher() as unknown as Dispatcher;
 }

@@ -1,9 +1,10 @@
-import { Dispatcher, fetch as undiciFetch, request, type RequestInfo, type RequestInit, type Response } from 'undici';
+import type { Dispatcher, RequestInfo, RequestInit, Response } from 'undici';
 import { WirelockError } from '../errors.js';
 import { enforcedPolicy } from '../policy/define.js';
 import type { Policy } from '../policy/types.js';
 import { createDispatcher } from './dispatcher.js';
 import { PolicyEngine, type TransportOptions } from './engine.js';
+import { undici } from './undici.js';
 
 export type WirelockFetch = ((input: RequestInfo, init?: RequestInit) => Promise<Response>) & { dispatcher: Dispatcher };
 
@@ -28,39 +29,49 @@ export function reportSender(policy: Policy | unknown, options: TransportOptions
       const enforced = enforcedPolicy(policy);
       dispatcher = createDispatcher(enforced, { engine: new PolicyEngine(enforced, { ...options, onViolation: undefined }) });
     }
-    const response = await request(uri, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
+    const response = await undici().request(uri, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
     await response.body.dump();
   };
 }
 
+type GuardFactory = (inner: Dispatcher) => Dispatcher;
+let downgradeGuard: GuardFactory | undefined;
+
 /**
  * Sees every hop of one fetch call (fetch follows redirects by dispatching again), so an
  * https -> http redirect is refused as a downgrade even where the policy allows cleartext to the
- * target. Undici reports an exception thrown here as the fetch's failure cause.
+ * target. Undici reports an exception thrown here as the fetch's failure cause. Defined on first
+ * use: its base class is undici's.
  */
-class DowngradeGuard extends Dispatcher {
-  #sawHttps = false;
-  constructor(private readonly inner: Dispatcher) {
-    super();
-  }
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const origin = new URL(String(options.origin));
-    if (origin.protocol === 'https:') this.#sawHttps = true;
-    else if (this.#sawHttps) {
-      throw new WirelockError('ERR_CLEARTEXT_BLOCKED', `redirect from https to ${origin.href} is a downgrade to cleartext and is blocked`, {
-        host: origin.hostname,
-        port: Number(origin.port) || 80,
-        downgrade: true,
-      });
+function createDowngradeGuard(inner: Dispatcher): Dispatcher {
+  downgradeGuard ??= (() => {
+    class DowngradeGuard extends undici().Dispatcher {
+      #sawHttps = false;
+      constructor(private readonly inner: Dispatcher) {
+        super();
+      }
+      override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+        const origin = new URL(String(options.origin));
+        if (origin.protocol === 'https:') this.#sawHttps = true;
+        else if (this.#sawHttps) {
+          throw new WirelockError('ERR_CLEARTEXT_BLOCKED', `redirect from https to ${origin.href} is a downgrade to cleartext and is blocked`, {
+            host: origin.hostname,
+            port: Number(origin.port) || 80,
+            downgrade: true,
+          });
+        }
+        return this.inner.dispatch(options, handler);
+      }
+      override close(): Promise<void> {
+        return Promise.resolve();
+      }
+      override destroy(): Promise<void> {
+        return Promise.resolve();
+      }
     }
-    return this.inner.dispatch(options, handler);
-  }
-  override close(): Promise<void> {
-    return Promise.resolve();
-  }
-  override destroy(): Promise<void> {
-    return Promise.resolve();
-  }
+    return (wrapped: Dispatcher) => new DowngradeGuard(wrapped);
+  })();
+  return downgradeGuard(inner);
 }
 
 /**
@@ -70,9 +81,10 @@ class DowngradeGuard extends Dispatcher {
 export function createFetch(policy: Policy | unknown, options: TransportOptions = {}): WirelockFetch {
   const engine = new PolicyEngine(policy, options, reportSender(policy, options));
   const dispatcher = createDispatcher(engine.policy, { engine });
+  const { fetch: undiciFetch } = undici();
   const wirelockFetch = async (input: RequestInfo, init: RequestInit = {}): Promise<Response> => {
     try {
-      return await undiciFetch(input, { ...init, dispatcher: new DowngradeGuard(dispatcher) });
+      return await undiciFetch(input, { ...init, dispatcher: createDowngradeGuard(dispatcher) });
     } catch (error) {
       throw unwrapWirelockError(error);
     }
