@@ -22,8 +22,12 @@ export async function run(): Promise<void> {
     `import { createAgent, loadPolicySync } from ${JSON.stringify(join(ROOT, 'dist/index.js'))};\n` +
       `createAgent(loadPolicySync(${JSON.stringify(policyFile)}));\nconsole.log(process.resourceUsage().maxRSS);\n`,
   );
+  // The same app with Node's own https.Agent: what createAgent replaces (node:https and node:tls load).
+  const httpsApp = join(dir, 'https-app.mjs');
+  writeFileSync(httpsApp, `import https from 'node:https';\nnew https.Agent({ keepAlive: true });\nconsole.log(process.resourceUsage().maxRSS);\n`);
   const variants: Record<string, string[]> = {
     'node app.mjs': [app],
+    'plain https.Agent app': [httpsApp],
     'import wirelock (createAgent)': [agentApp],
     'node --import wirelock/register': ['--import', join(ROOT, 'dist/runtime/register.js'), app],
   };

@@ -1,7 +1,6 @@
-import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { pemBlocks } from '../x509/certificate.js';
-import { isPublicSuffix, normalizeHost } from './match.js';
+import { isIP, isPublicSuffix, normalizeHost } from './match.js';
 import { parsePin } from './pins.js';
 import type {
   CertificateTransparencyConfig,
