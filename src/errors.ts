@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   'ERR_LAB',
   // transport: a request-chosen name would select another domain policy than the destination
   'ERR_SERVERNAME_MISMATCH',
+  // transport: a client library path (proxy tunnel, HTTP/2) that would open TLS outside wirelock
+  'ERR_CLIENT_BYPASS',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

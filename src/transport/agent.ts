@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
+import { WirelockError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 // Loading the CT module registers its check with the engine (fail-closed CT enforcement).
 import '../ct/enforce.js';
@@ -35,6 +36,18 @@ export function createAgent(policy: Policy | unknown, options: TransportOptions 
     const socket = engine.connectTls({ ...(connectOptions as object), host, port });
     return socket;
   }) as unknown as typeof agent.createConnection;
+  // Tunnelling libraries (axios under HTTPS_PROXY, through https-proxy-agent) copy agent.options into
+  // a tls.connect of their own, which never reaches createConnection: that handshake fails loudly
+  // instead of trusting what plain Node trusts. createConnection itself drops these options.
+  Object.assign(agent.options, {
+    rejectUnauthorized: true,
+    checkServerIdentity: (hostname: string) =>
+      new WirelockError(
+        'ERR_CLIENT_BYPASS',
+        `${hostname}: a TLS connection was opened with this wirelock agent's options but not through the agent (a proxy tunnel such as axios's for HTTPS_PROXY); refused. With axios use axiosConfig(policy) (proxy: false)`,
+        { host: hostname, client: 'tunnel' },
+      ),
+  });
   return agent;
 }
 
