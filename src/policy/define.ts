@@ -1,9 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { WirelockError } from '../errors.js';
 import type { Policy, PolicyIssue } from './types.js';
 import { validatePolicy, type PolicyFiles } from './validate.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
+const { readFile } = process.getBuiltinModule('node:fs/promises');
+const { dirname, resolve } = process.getBuiltinModule('node:path');
 
 /** The adapter that gives the pure validator access to the file system. */
 const diskFiles: PolicyFiles = {

@@ -1,7 +1,10 @@
-import { isIP as nodeIsIP, isIPv4 } from 'node:net';
-import { domainToASCII } from 'node:url';
 import { PUBLIC_SUFFIX_RULES } from './public-suffixes.js';
 import type { DomainPolicy, Policy } from './types.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { isIP: nodeIsIP, isIPv4 } = process.getBuiltinModule('node:net');
+const { domainToASCII } = process.getBuiltinModule('node:url');
 
 /**
  * net.isIP without compiling Node's IPv6 pattern (milliseconds at start-up) for names that cannot be

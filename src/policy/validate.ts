@@ -1,4 +1,3 @@
-import { isAbsolute, resolve } from 'node:path';
 import { pemBlocks } from '../x509/certificate.js';
 import { isIP, isPublicSuffix, normalizeHost } from './match.js';
 import { parsePin } from './pins.js';
@@ -12,6 +11,10 @@ import type {
   TlsVersion,
   TrustAnchorSource,
 } from './types.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { isAbsolute, resolve } = process.getBuiltinModule('node:path');
 
 /**
  * The pure validator: a parsed `wirelock.json` document in, every problem (with its JSON pointer)

@@ -1,11 +1,14 @@
-import { isIP } from 'node:net';
-import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
 import type { Policy } from '../policy/types.js';
 // Loading the CT module registers its check with the engine (fail-closed CT enforcement).
 import '../ct/enforce.js';
 import { PolicyEngine, type TransportOptions } from './engine.js';
 import { undici } from './undici.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { isIP } = process.getBuiltinModule('node:net');
+const { EventEmitter } = process.getBuiltinModule('node:events');
 
 type UndiciConnectOptions = { hostname: string; host?: string; protocol: string; port: string; servername?: string | null };
 type UndiciConnectCallback = (...args: [null, import('node:net').Socket] | [Error, null]) => void;

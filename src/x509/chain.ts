@@ -1,6 +1,10 @@
-import { createHash, X509Certificate } from 'node:crypto';
 import { parseCertificate, spkiPin } from './certificate.js';
 import { pathViolation, selfSigned } from './constraints.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { createHash, X509Certificate } = process.getBuiltinModule('node:crypto');
+type X509Certificate = InstanceType<typeof X509Certificate>;
 
 /**
  * Builds certificate paths from the leaf to a trust anchor with a signature check on every link.
