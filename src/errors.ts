@@ -36,6 +36,10 @@ export const ERROR_CODES = [
   'ERR_COLLECT',
   // transport through a proxy: the proxy answered the CONNECT with a refusal (407, 403, 502...)
   'ERR_PROXY_REFUSED',
+  // transport: a request-chosen name would select another domain policy than the destination
+  'ERR_SERVERNAME_MISMATCH',
+  // transport: a client library path (proxy tunnel, HTTP/2) that would open TLS outside wirelock
+  'ERR_CLIENT_BYPASS',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

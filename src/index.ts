@@ -7,6 +7,7 @@ export { findDomainPolicy, normalizeHost } from './policy/match.js';
 export { createFetch, type WirelockFetch } from './transport/fetch.js';
 export { createAgent, createHttpAgent } from './transport/agent.js';
 export { createDispatcher } from './transport/dispatcher.js';
+export { axiosConfig, gotOptions, superagentPlugin, http2Connector, type AxiosWirelockConfig, type GotWirelockOptions } from './transport/clients.js';
 export type { TransportOptions } from './transport/engine.js';
 export { CHANNELS, type ViolationReport, type ReportKind } from './transport/report.js';
 export { CtVerifier, type CtChainInput, type CtCheckOptions, type CtEvaluation } from './ct/verifier.js';

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { readFileSync } = process.getBuiltinModule('node:fs');
+
 
 /** Read from package.json at run time so reports always carry the installed version. */
 export const VERSION: string = (

@@ -1,4 +1,3 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { WirelockError } from '../errors.js';
 import type { CertificateTransparencyConfig, DomainPolicy, Policy } from '../policy/types.js';
 import { registerCtCheckFactory, type CtCheckFactory } from '../transport/engine.js';
@@ -7,6 +6,10 @@ import type { ChainCertificate } from '../x509/chain.js';
 import { parseLogList, verifyLogListSignature, type LogList } from './loglist.js';
 import type { SctVerdict } from './policy.js';
 import { CtVerifier, type CtEvaluation } from './verifier.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { existsSync, readFileSync, statSync } = process.getBuiltinModule('node:fs');
 
 /**
  * The file-reading edge of CT: loads the log list a policy names (checking its detached

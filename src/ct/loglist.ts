@@ -1,5 +1,9 @@
-import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { WirelockError } from '../errors.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { createHash, createPublicKey, verify: cryptoVerify } = process.getBuiltinModule('node:crypto');
 
 /**
  * CT log lists in the v3 JSON format, in Google's variant (`log_list_timestamp`, `tiled_logs`,

@@ -1,4 +1,3 @@
-import { createHash, X509Certificate } from 'node:crypto';
 import { WirelockError } from '../errors.js';
 import type { CtPolicyName } from '../policy/types.js';
 import { parseCertificate } from '../x509/certificate.js';
@@ -8,6 +7,11 @@ import { sctListsFromOcspResponse } from './ocsp.js';
 import { evaluateCtPolicy, type CtPolicyResult, type SctVerdict } from './policy.js';
 import { OID_EMBEDDED_SCT_LIST, parseSctList, parseSctListExtension, type Sct, type SctListEntry, type SctOrigin } from './sct.js';
 import { precertEntry, verifySctSignature, type SignatureCheck, type SignedEntry } from './verify.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { createHash, X509Certificate } = process.getBuiltinModule('node:crypto');
+type X509Certificate = InstanceType<typeof X509Certificate>;
 
 /**
  * Verifies a certificate's SCTs against one log list. The expensive, time-independent part

@@ -1,7 +1,11 @@
-import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { parseCertificate } from '../x509/certificate.js';
 import { encoded, explicit, seq, tlv } from '../x509/der.js';
 import { encodeU16, encodeU64, HASH_SHA256, HASH_SHA384, joinBytes, OID_EMBEDDED_SCT_LIST, OID_PRECERT_POISON, SIG_ECDSA, SIG_RSA, type Sct } from './sct.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { createHash, verify: cryptoVerify } = process.getBuiltinModule('node:crypto');
 
 /**
  * What an SCT signs (RFC 6962 section 3.2) and the check of that signature with a log's key.

@@ -1,9 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { WirelockError } from '../errors.js';
 import type { Policy, PolicyIssue } from './types.js';
 import { validatePolicy, type PolicyFiles } from './validate.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
+const { readFile } = process.getBuiltinModule('node:fs/promises');
+const { dirname, resolve } = process.getBuiltinModule('node:path');
 
 /** The adapter that gives the pure validator access to the file system. */
 const diskFiles: PolicyFiles = {
@@ -47,6 +50,18 @@ export function definePolicy(document: unknown, options: DefineOptions = {}): Po
   const { policy, issues } = validatePolicy(document, { baseDir, files: diskFiles, now: options.now ?? new Date(), env: options.env ?? process.env });
   if (!policy) throw invalid(issues, options.source);
   const result = Object.freeze({ ...policy, source: options.source ? resolve(options.source) : undefined });
+  validated.add(result);
+  return result;
+}
+
+/**
+ * The same policy, always enforced: what wirelock's own requests (violation reports) go out under.
+ * Report-only mode exists so an app's traffic is never blocked by a policy being tried out; it must not
+ * make wirelock trust what plain Node trusts (NODE_EXTRA_CA_CERTS, the system store) for its own traffic.
+ */
+export function enforcedPolicy(document: unknown): Policy {
+  const base = definePolicy(document);
+  const result = Object.freeze({ ...base, mode: 'enforce' as const, domains: base.domains.map((domain) => ({ ...domain, mode: 'enforce' as const })) });
   validated.add(result);
   return result;
 }

@@ -1,7 +1,19 @@
-import { isIP } from 'node:net';
-import { domainToASCII } from 'node:url';
 import { PUBLIC_SUFFIX_RULES } from './public-suffixes.js';
 import type { DomainPolicy, Policy } from './types.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { isIP: nodeIsIP, isIPv4 } = process.getBuiltinModule('node:net');
+const { domainToASCII } = process.getBuiltinModule('node:url');
+
+/**
+ * net.isIP without compiling Node's IPv6 pattern (milliseconds at start-up) for names that cannot be
+ * an IP literal: only IPv6 contains ':', only IPv4 is digits and dots.
+ */
+export function isIP(value: string): 0 | 4 | 6 {
+  if (value.includes(':')) return nodeIsIP(value) === 6 ? 6 : 0;
+  return /^[0-9.]+$/.test(value) && isIPv4(value) ? 4 : 0;
+}
 
 /**
  * Canonical form of a host for policy lookups: lower-case, IDNA to ASCII (UTS #46, as WHATWG URL

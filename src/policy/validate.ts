@@ -1,7 +1,5 @@
-import { isIP } from 'node:net';
-import { isAbsolute, resolve } from 'node:path';
 import { pemBlocks } from '../x509/certificate.js';
-import { isLoopbackAddress, isPublicSuffix, normalizeHost } from './match.js';
+import { isIP, isLoopbackAddress, isPublicSuffix, normalizeHost } from './match.js';
 import { parsePin } from './pins.js';
 import { attachUrlCredentials, parseNoProxyEntry, parseProxyUrl } from './proxy.js';
 import type {
@@ -16,6 +14,10 @@ import type {
   TlsVersion,
   TrustAnchorSource,
 } from './types.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { isAbsolute, resolve } = process.getBuiltinModule('node:path');
 
 /**
  * The pure validator: a parsed `wirelock.json` document in, every problem (with its JSON pointer)

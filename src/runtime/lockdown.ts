@@ -1,15 +1,15 @@
 import { syncBuiltinESMExports } from 'node:module';
 import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
-import { Agent as UndiciAgent } from 'undici';
 import { WirelockError } from '../errors.js';
 import { findDomainPolicy, isLoopbackHost, normalizeHost } from '../policy/match.js';
 import type { Policy } from '../policy/types.js';
-import { createDispatcher } from '../transport/dispatcher.js';
+import { createDeferredDispatcher } from '../transport/dispatcher.js';
 import { PolicyEngine, type TransportOptions } from '../transport/engine.js';
 import { reportSender } from '../transport/fetch.js';
 import { buildRuntimeFindingReport } from '../transport/report.js';
 import { guardRequestTargets } from '../transport/target.js';
+import { undici } from '../transport/undici.js';
 import { CHANNELS_RUNTIME } from './channels.js';
 import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
@@ -363,7 +363,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     });
   };
 
-  const dispatcher = createDispatcher(engine.policy, { engine });
+  const dispatcher = createDeferredDispatcher(engine.policy, { engine });
   ownValues.add(dispatcher);
 
   const originals = new Map<string, PropertyDescriptor | undefined>();
@@ -542,7 +542,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const previousDispatcher = readSlot(SLOTS.find((slot) => slot.name === 'undici.globalDispatcher')!);
   // npm undici installs a default Agent when wirelock imports it: that one is wirelock's doing.
   // (An app's own plain undici Agent is equally harmless, and lockdown replaces it right away.)
-  if (previousDispatcher instanceof UndiciAgent && Object.getPrototypeOf(previousDispatcher) === UndiciAgent.prototype) ownValues.add(previousDispatcher);
+  // (undici is loaded only when there is a dispatcher to recognise: a bare process never needs it.)
+  const UndiciAgent = previousDispatcher !== undefined ? undici().Agent : undefined;
+  if (UndiciAgent && previousDispatcher instanceof UndiciAgent && Object.getPrototypeOf(previousDispatcher) === UndiciAgent.prototype) ownValues.add(previousDispatcher);
 
   // Start-up assessment before anything is replaced, so findings describe the app's environment.
   assess();
@@ -840,7 +842,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
         if (readSlot(slot) !== installed.get(name)) continue;
         if (name === 'undici.globalDispatcher' && previousDispatcher === undefined) {
           // Node's fetch may have started using the slot meanwhile: it must never find it empty.
-          (globalThis as Record<symbol, unknown>)[DISPATCHER_SYMBOL] = new UndiciAgent();
+          (globalThis as Record<symbol, unknown>)[DISPATCHER_SYMBOL] = new (undici().Agent)();
           continue;
         }
         if (descriptor) Object.defineProperty(slot.target, slot.key, descriptor);

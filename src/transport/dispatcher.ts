@@ -1,10 +1,15 @@
-import { isIP } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Policy } from '../policy/types.js';
 // Loading the CT module registers its check with the engine (fail-closed CT enforcement).
 import '../ct/enforce.js';
 import { PolicyEngine, type TransportOptions } from './engine.js';
 import { guardRequestTargets } from './target.js';
+import { undici } from './undici.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { isIP } = process.getBuiltinModule('node:net');
+const { EventEmitter } = process.getBuiltinModule('node:events');
 
 type UndiciConnectOptions = { hostname: string; host?: string; protocol: string; port: string; servername?: string | null };
 type UndiciConnectCallback = (...args: [null, import('node:net').Socket] | [Error, null]) => void;
@@ -54,5 +59,35 @@ export function createDispatcher(policy: Policy | unknown, options: TransportOpt
       });
     }
   };
+  const { Agent } = undici();
   return new Agent({ connect: connect as never, ...(options.connections ? { connections: options.connections } : {}) });
+}
+
+/**
+ * A dispatcher that becomes createDispatcher's on its first request. For lockdown, which installs
+ * it as Node's global dispatcher at start-up: a process that never fetches never loads npm undici.
+ */
+export function createDeferredDispatcher(policy: Policy | unknown, options: TransportOptions & { engine?: PolicyEngine } = {}): Dispatcher {
+  let real: Dispatcher | undefined;
+  const get = (): Dispatcher => (real ??= createDispatcher(policy, options));
+  class DeferredDispatcher extends EventEmitter {
+    dispatch(dispatchOptions: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      return get().dispatch(dispatchOptions, handler);
+    }
+    close(callback?: () => void): Promise<void> | void {
+      const closing = real ? real.close() : Promise.resolve();
+      if (!callback) return closing;
+      closing.then(() => callback(), () => callback());
+    }
+    destroy(errorOrCallback?: unknown, callback?: () => void): Promise<void> | void {
+      const done = typeof errorOrCallback === 'function' ? (errorOrCallback as () => void) : callback;
+      const destroying = real ? real.destroy(errorOrCallback instanceof Error ? errorOrCallback : null) : Promise.resolve();
+      if (!done) return destroying;
+      destroying.then(() => done(), () => done());
+    }
+    compose(...interceptors: unknown[]): Dispatcher {
+      return (get().compose as (...args: unknown[]) => Dispatcher)(...interceptors);
+    }
+  }
+  return new DeferredDispatcher() as unknown as Dispatcher;
 }

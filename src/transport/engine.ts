@@ -15,6 +15,7 @@ import { nodeDefaultStorePem, nodeTls, secureContextFor, trustMaterial } from '.
 // Not through `import`: loader hooks cannot redirect process.getBuiltinModule (see trust.ts).
 const net = process.getBuiltinModule('node:net');
 const dns = process.getBuiltinModule('node:dns');
+const tls = process.getBuiltinModule('node:tls');
 const { isIP } = net;
 
 export interface TransportOptions {
@@ -121,6 +122,32 @@ interface TlsTarget extends ConnectionOptions {
   tunnel?: Socket | TLSSocket;
   /** The proxy `tunnel` goes through. */
   viaProxy?: ProxyConfig;
+}
+
+/**
+ * A servername that would select another domain policy than the destination host is refused: a
+ * request to a pinned host must not be judged by the rules of a name its Host header chose.
+ * Undefined when the servername is absent, the host itself, or governed by the very same policy.
+ */
+export function servernameFinding(policy: Policy, host: string, domain: DomainPolicy | undefined, servername: string | null | undefined): Finding | undefined {
+  if (!servername || servername === host) return undefined;
+  const canonical = normalizeHost(servername);
+  if (canonical !== undefined && canonical === normalizeHost(host)) return undefined;
+  const named = canonical === undefined ? undefined : findDomainPolicy(policy, canonical);
+  if (canonical !== undefined && named === domain) return undefined;
+  const rules = (d: DomainPolicy | undefined): string => (d ? `the policy of "${d.name}"` : 'the global rules');
+  const message =
+    canonical === undefined
+      ? `servername "${servername}" for a connection to ${host} is not a valid host name; the destination's policy cannot be applied to it`
+      : `servername "${canonical}" would select ${rules(named)}, but the connection goes to ${host}, which is governed by ${rules(domain)}; ` +
+        'the destination decides the policy (a Host header or servername naming another host is refused)';
+  return { code: 'ERR_SERVERNAME_MISMATCH', message, details: { servername, destination: host, destinationDomain: domain?.name ?? null, servernameDomain: named?.name ?? null } };
+}
+
+function refusedTlsSocket(error: WirelockError): TLSSocket {
+  const socket = new tls.TLSSocket(new net.Socket());
+  process.nextTick(() => socket.destroy(error));
+  return socket;
 }
 
 /**
@@ -256,8 +283,17 @@ export class PolicyEngine {
     const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
     const name = target.servername || host;
     const port = target.port;
-    const domain = findDomainPolicy(this.policy, name);
+    // The destination decides the policy. The servername (which https.Agent and undici take from the
+    // request's Host header) only names the certificate to expect, and may not select other rules.
+    const domain = findDomainPolicy(this.policy, host);
     const mode = effectiveMode(this.policy, domain);
+    const mismatch = servernameFinding(this.policy, host, domain, target.servername);
+    if (mismatch) {
+      this.reportViolation('violation', mismatch.code, mismatch.message, { host, port, domain, blocked: mode === 'enforce' });
+      // Refused before a TCP connection exists (the ClientHello would already carry the chosen name);
+      // every adapter (agent, dispatcher, the lockdown tls.connect guard) passes through here.
+      if (mode === 'enforce') return refusedTlsSocket(findingError(mismatch, host, port));
+    }
     // Through the policy's proxy unless the caller brought its own socket (a tunnel it opened itself).
     const via = target.viaProxy ?? (target.socket === undefined ? proxyFor(this.policy, host, port) : undefined);
     const reportHere: PolicyEngine['reportViolation'] = (kind, code, message, context) =>

@@ -1,8 +1,9 @@
-import diagnosticsChannel from 'node:diagnostics_channel';
 import type { ErrorCode } from '../errors.js';
 import { toPem } from '../x509/certificate.js';
 import type { Mode, Policy } from '../policy/types.js';
 import { VERSION } from '../version.js';
+
+const diagnosticsChannel = process.getBuiltinModule('node:diagnostics_channel');
 
 /**
  * What wirelock reports about a connection. The kebab-case keys are TrustKit's report format, so a

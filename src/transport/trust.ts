@@ -1,8 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type * as NodeTls from 'node:tls';
 import { pemBlocks, toPem } from '../x509/certificate.js';
 import { buildAnchorSet, type AnchorSet } from '../x509/chain.js';
 import type { TrustAnchorSource } from '../policy/types.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 // process.getBuiltinModule is not routed through module.register loader hooks, so a hook registered
 // before wirelock loads cannot hand the transport a fake `node:tls`.

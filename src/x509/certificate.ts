@@ -1,6 +1,10 @@
-import { createHash, X509Certificate } from 'node:crypto';
 import { WirelockError } from '../errors.js';
 import { children, decodeOid, encoded, expectTag, parseDer, TAG, type DerNode, content } from './der.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { createHash, X509Certificate } = process.getBuiltinModule('node:crypto');
+type X509Certificate = InstanceType<typeof X509Certificate>;
 
 /** The parts of a certificate that pinning and CT need, taken from the exact DER bytes. */
 export interface CertificateParts {

@@ -1,5 +1,10 @@
-import { createHash, X509Certificate } from 'node:crypto';
 import { parseCertificate, spkiPin } from './certificate.js';
+import { pathViolation, selfSigned } from './constraints.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
+// every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
+const { createHash, X509Certificate } = process.getBuiltinModule('node:crypto');
+type X509Certificate = InstanceType<typeof X509Certificate>;
 
 /**
  * Builds certificate paths from the leaf to a trust anchor with a signature check on every link.
@@ -118,6 +123,7 @@ export function buildVerifiedChains(served: ChainCertificate[], anchors: AnchorS
   let signatureChecks = 0;
   let expired: ChainCertificate | undefined;
   let notYetValid: ChainCertificate | undefined;
+  let refused: string | undefined;
   const at = now.getTime();
 
   const isAnchor = (cert: ChainCertificate): boolean => anchors.fingerprints.has(cert.fingerprint);
@@ -135,7 +141,12 @@ export function buildVerifiedChains(served: ChainCertificate[], anchors: AnchorS
       return;
     }
     if (isAnchor(current)) {
-      paths.push(path);
+      // As OpenSSL builds it: the path ends at a self-signed anchor (an anchor that is not, or whose
+      // key identifiers do not match itself, would send OpenSSL looking for its issuer), and it must
+      // satisfy RFC 5280's constraints; otherwise no pin may be matched on it.
+      const problem = selfSigned(current.der, current.subject, current.x509.issuer) ? pathViolation(path.map((cert) => ({ der: cert.der, subject: cert.subject, issuer: cert.x509.issuer }))) : `the trust anchor "${current.subject}" is not self-signed`;
+      if (problem) refused ??= problem;
+      else paths.push(path);
       return;
     }
     if (path.length >= MAX_DEPTH) return;
@@ -154,6 +165,9 @@ export function buildVerifiedChains(served: ChainCertificate[], anchors: AnchorS
   if (paths.length > 0) {
     paths.sort((a, b) => a.length - b.length);
     return { ok: true, path: paths[0]!, paths };
+  }
+  if (refused) {
+    return { ok: false, reason: 'untrusted', detail: `no path from "${leaf.subject}" satisfies RFC 5280: ${refused}` };
   }
   if (expired) {
     return { ok: false, reason: 'expired', detail: `certificate "${expired.subject}" expired on ${expired.x509.validTo}`, expiredAt: expired };

@@ -362,9 +362,11 @@ test('an IP servername with a pinned host name: the pins are not skipped by look
   // Positive control: without the servername trick the pin is enforced.
   await expectBlocked(send(agent, {}), 'ERR_PIN_MISMATCH', attacker);
   attacker.reset();
-  // The certificate is checked for the name the policy was looked up by (as plain Node checks an IP
-  // servername), so the unpinned 127.0.0.1 rules cannot vouch for a certificate of localhost.
-  await expectBlocked(send(agent, { servername: '127.0.0.1' }), 'ERR_CERT_HOSTNAME', attacker);
+  // The destination (localhost, pinned) decides the policy; a servername that would select the
+  // unpinned 127.0.0.1 rules is refused before any connection is made.
+  const refused = await send(agent, { servername: '127.0.0.1' }).then(() => assert.fail('the request succeeded'), (error: unknown) => error);
+  assert.ok(refused instanceof WirelockError && refused.code === 'ERR_SERVERNAME_MISMATCH', String(refused));
+  assert.equal(attacker.connections, 0, 'refused before a TCP connection exists');
   assert.equal(attacker.applicationBytes, 0, 'no byte of application data reached the server');
   agent.destroy();
 });
