@@ -89,16 +89,17 @@ export function parseNpmLockfile(input: string | ByteSource, file: string, rootM
 
 /** A packages entry's node; its JSON pointer is derived when asked for, not stored (200,000 strings). */
 class NpmNode implements LockNode {
-  declare resolved?: string;
-  declare integrity?: string;
-  declare hasInstallScript?: boolean;
-  declare importer?: string;
+  // Every field set in the constructor, absent ones as undefined: one object shape for all nodes.
   constructor(
     readonly id: string,
     readonly name: string,
     readonly version: string,
     readonly source: SourceKind,
     public edges: Edge[],
+    readonly resolved: string | undefined,
+    readonly integrity: string | undefined,
+    readonly hasInstallScript: true | undefined,
+    readonly importer: string | undefined,
   ) {}
 
   get location(): string {
@@ -143,19 +144,13 @@ class PackagesBuilder {
     for (const edge of typedEdges(entry)) {
       if (!importer && edge.kind === 'dev') continue; // dev deps of dependencies are never installed
       // One string per dependency name, however many packages depend on it.
-      const name = this.names.get(edge.name);
-      if (name === undefined) this.names.set(edge.name, edge.name);
-      else edge.name = name;
-      edges.push(edge);
+      let depName = this.names.get(edge.name);
+      if (depName === undefined) this.names.set(edge.name, (depName = edge.name));
+      // Created with its target slot, filled in by finish(): adding a property later costs every edge a property store.
+      edges.push({ name: depName, kind: edge.kind, target: undefined });
     }
-    const node: LockNode = new NpmNode(path, name, version, importer ? 'workspace' : sourceFromResolved(resolved, version), edges);
-    if (importer) {
-      node.importer = path === '' ? '.' : path;
-      this.importers.push(path);
-    }
-    if (resolved) node.resolved = resolved;
-    if (typeof entry.integrity === 'string') node.integrity = entry.integrity;
-    if (entry.hasInstallScript === true) node.hasInstallScript = true;
+    const node = new NpmNode(path, name, version, importer ? 'workspace' : sourceFromResolved(resolved, version), edges, resolved || undefined, typeof entry.integrity === 'string' ? entry.integrity : undefined, entry.hasInstallScript === true || undefined, importer ? (path === '' ? '.' : path) : undefined);
+    if (importer) this.importers.push(path);
     this.nodes.set(path, node);
   }
 
