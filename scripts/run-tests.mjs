@@ -12,6 +12,7 @@ const root = new URL('..', import.meta.url).pathname;
 const system = process.argv.includes('--system');
 const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const passThrough = process.argv.slice(2).filter((arg) => arg.startsWith('--') && arg !== '--system');
+// The system suite installs and runs real tools (expo prebuild from the registry): 15 minutes a file.
 const suffix = system ? '.system.ts' : '.test.ts';
 
 function walk(dir) {
@@ -35,7 +36,7 @@ if (files.length === 0) {
 
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...passThrough, ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${system ? 900000 : 120000}`, ...passThrough, ...files],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

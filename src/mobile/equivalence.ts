@@ -14,7 +14,7 @@ import { ANDROID_XML_PATH, evaluateAndroid, parseNetworkSecurityConfig } from '.
 import { effectiveInfoValues, evaluateAts, IOS_PLIST_PATH, type AtsChannel } from './ios.js';
 import { anchorFingerprints, domainMode, hostKind, pinBase64, type Aspect, type GenerateResult, type GenerateWarning } from './model.js';
 import { isPlistDict, parsePlist, type PlistValue } from './plist.js';
-import { evaluateOkHttp, evaluateTrustKit, rnJsonAsTrustKit, trustKitIsSubdomain, TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH, type PinningHostConfig, type RnDomainOptions } from './trustkit.js';
+import { evaluateOkHttp, evaluateTrustKit, rnJsonAsTrustKit, TRUSTKIT_JSON_PATH, TRUSTKIT_PLIST_PATH, type PinningHostConfig, type RnDomainOptions } from './trustkit.js';
 
 export interface PinGroup {
   role: 'any' | 'ca' | 'leaf';
@@ -160,8 +160,6 @@ export function warningCovers(
   if (kind === 'loopback' && !isLoopbackHost(difference.host)) return false;
   const deep = warning.scope.deepUnder;
   if (deep !== undefined && !(difference.host.endsWith(`.${deep}`) && difference.host.slice(0, -deep.length - 1).includes('.'))) return false;
-  const parent = warning.scope.lookalikeOf;
-  if (parent !== undefined && !(trustKitIsSubdomain(parent, difference.host) && difference.host !== parent && !difference.host.endsWith(`.${parent}`))) return false;
   return true;
 }
 

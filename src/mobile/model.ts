@@ -22,11 +22,6 @@ export interface WarningScope {
    * as loopback (localhost, *.localhost, 127/8, ::1); `unlisted`: hosts no domain governs.
    */
   hostKind?: 'ip' | 'local' | 'loopback' | 'unlisted';
-  /**
-   * Hosts TrustKit's isSubdomain() counts as subdomains of this domain although they are not:
-   * `notapi.example.com`, and `api.example.net` (any public suffix of the same length).
-   */
-  lookalikeOf?: string;
   /** Hosts two or more labels below this name (ATS's NSIncludesSubdomains reaches one label down). */
   deepUnder?: string;
 }
