@@ -150,6 +150,7 @@ const PIPE_TO_SHELL = /(?:curl|wget)\b[^;&|]*?(?:\s-[A-Za-z]*[oO]\b|\s--output\b
 const SHIPPED_BINARY = /\.(?:exe|dll|bat|cmd|ps1|vbs|scr|sh|bin|elf|so|dylib|msi|jar|apk|app)$/i;
 
 const BLOB_MIN = 512;
+const ESCAPED_PRINTABLE = /\\x(?:[2-6][0-9a-f]|7[0-9a-e])|\\u00(?:[2-6][0-9a-f]|7[0-9a-e])/i;
 
 // ---------------------------------------------------------------------------------------------
 // Values the analysis tracks
@@ -352,7 +353,8 @@ class FileAnalyzer {
     if (!node || depth > 24) return undefined;
     switch (node.type) {
       case 'Literal':
-        if (typeof node.value === 'string') return { v: node.value, encoded: false };
+        // Printable characters written as \x63 / \u0063 in source: nobody types a module name that way.
+        if (typeof node.value === 'string') return { v: node.value, encoded: typeof node.raw === 'string' && ESCAPED_PRINTABLE.test(node.raw) };
         if (typeof node.value === 'number') return { v: String(node.value), encoded: false };
         return undefined;
       case 'TemplateLiteral': {

@@ -10,7 +10,7 @@ import { scanSource } from '../heuristics.js';
 import { analyzeCommand, analyzeSource, type CodeHookHit, type Evidence, type FileFacts } from './analyze.js';
 
 /** Bump when the analysis changes: cached results of an older analyzer are not reused. */
-export const ANALYZER_VERSION = 1;
+export const ANALYZER_VERSION = 2;
 
 export interface FileEvidence extends Evidence {
   /** Path inside the package ("lib/index.js"), or "package.json" for a script. */

@@ -28,7 +28,7 @@ function load(): Meriyah {
 
 // Offsets (`ranges`) double the parse time; the first pass goes without them and a file is parsed
 // again with them only when it has something a finding will point at.
-const PLAIN = { next: true, webcompat: true, globalReturn: true };
+const PLAIN = { next: true, webcompat: true, globalReturn: true, raw: true };
 const RANGES = { ...PLAIN, ranges: true };
 
 export type ParseOutcome = { ast: AstNode; error?: undefined } | { ast?: undefined; error: string };
