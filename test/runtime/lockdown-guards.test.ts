@@ -1,9 +1,8 @@
-// Lockdown's guards one by one, each against a real attack in a real process (the table-driven
-// attack catalogue with its positive controls is test/runtime/lockdown.test.ts, exfiltration is
+// Lockdown's guards one by one, each against a real attack in a real process. The table-driven
+// attack catalogue with its positive controls is lockdown.test.ts, exfiltration by a dependency is
 // lockdown-exfiltration.test.ts: split so each file stays well under the per-file timeout on 2
-// cores). Real loopback servers: the
-// legitimate origin (127.0.0.1, listed in the policy), the attacker's C2 and a MITM with a rogue CA
-// (127.0.0.2, not listed).
+// cores. Real loopback servers: the legitimate origin (127.0.0.1, listed in the policy), the
+// attacker's C2 and a MITM with a rogue CA (127.0.0.2, not listed).
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
