@@ -2,7 +2,8 @@
 // (127.0.0.1, listed in the policy), the attacker's C2 and a MITM with a rogue CA (127.0.0.2,
 // not listed). Each attack is run twice: under lockdown (detected, blocked, the attacker gets 0
 // bytes) and unprotected (the positive control: the same attack really works).
-// The guards one by one are in test/runtime/lockdown-guards.test.ts (split for the per-file timeout).
+// The guards one by one are in lockdown-guards.test.ts and lockdown-exfiltration.test.ts (split so
+// each file stays well under the per-file timeout on 2 cores).
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
