@@ -487,6 +487,7 @@ export const SCENARIOS: readonly Scenario[] = [
     attack: `answers at the pinned address with a trusted certificate for ${UNPINNED_NAME}, which the request's Host header names, so a policy picked by Host has no pins`,
     control: 'https.request with the global agent',
     expect: 'blocked',
+    expectedCode: 'ERR_SERVERNAME_MISMATCH',
     builtinClientOnly: 'the lab cannot make your program send a Host header it did not choose',
     fixHint: 'pick the policy by the host the connection goes to, never by the Host header or servername the request carries',
     stage: (lab) =>

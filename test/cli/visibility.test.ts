@@ -113,7 +113,7 @@ test('audit of a folder with only bun.lockb gives the text-lockfile hint, as wit
   writeFileSync(join(project, 'bun.lockb'), Buffer.from([0x23, 0x21, 0x2f, 0x75, 0x73, 0x72, 0x00, 0x01]));
   const result = await wirelock(['audit', project]);
   assert.equal(result.code, 2, result.stderr);
-  assert.match(result.stderr, /ERR_LOCKFILE_INVALID: no lockfile in .*bun-project .*bun\.lockb is bun's binary lockfile, which is not supported: run `bun install --save-text-lockfile`/);
+  assert.match(result.stderr, /ERR_LOCKFILE_INVALID: .*bun-project\/bun\.lockb: binary bun\.lockb is not supported; run `bun install --save-text-lockfile`/);
   // The same hint as the lockfile API gives for the folder and for the file itself.
   const { readLockfile } = await import('../../src/audit/lockfile/read.js');
   for (const target of [project, join(project, 'bun.lockb')]) {
