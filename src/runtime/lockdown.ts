@@ -218,7 +218,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       // Blocking the network does not shut an open debugger port: close it.
       real.inspector.close();
     }
-    if (isBlocking(finding, blockAt) && !warned.has(finding.key)) {
+    // A worker runs with unguarded network functions: always said out loud, even below blockAt.
+    if ((isBlocking(finding, blockAt) || finding.id === 'worker-started') && !warned.has(finding.key)) {
       warned.add(finding.key);
       process.emitWarning(`${finding.key}: ${finding.title}${onTamper === 'block' ? ' (network blocked)' : ''}`, { type: 'WirelockWarning', code: 'WIRELOCK_TAMPER' });
       // The fleet sees what this process saw: the finding goes to the policy's report URI (wirelock collect).
@@ -465,7 +466,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const lockedTlsConnect = function connect(...args: unknown[]): TLSSocket {
     // From here on only the snapshot is used: it is what was checked and what Node receives.
     const { options: connectOptions, callback } = normalizeConnectArgs(args);
-    if (typeof connectOptions.path === 'string' && connectOptions.host === undefined) {
+    // Node dials TCP to localhost for path '' and ignores `path` when a socket is given: only a
+    // non-empty path without a socket is a local socket file, anything else goes through the policy.
+    if (typeof connectOptions.path === 'string' && connectOptions.path !== '' && connectOptions.socket === undefined && connectOptions.host === undefined) {
       // TLS over a local socket file is not network egress; integrity still applies.
       const refused = gate(connectOptions.path, 0);
       if (refused) return refusedSocket(refused) as TLSSocket;
@@ -488,8 +491,22 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     const { options: target, callback } = normalizeConnectArgs(args);
     const forward = (): Socket => pristine.apply(originalSocketConnect, this, callback ? [target, callback] : [target]) as Socket;
     if (typeof target.path === 'string' && target.path !== '' && target.port === undefined) return forward();
-    // The policy's proxy is extra egress only for the tunnels wirelock itself opens to it.
-    if (engine.isProxyConnection(this)) return forward();
+    // The policy's proxy is extra egress only for the tunnels wirelock itself opens to it; the TCP
+    // handle guard still needs its address approved.
+    if (engine.isProxyConnection(this)) {
+      const proxyHost = String(target.host || 'localhost').replace(/^\[(.*)\]$/, '$1');
+      const proxyPort = Number(target.port) || 0;
+      if (real.net.isIP(proxyHost) !== 0) approve(proxyHost, proxyPort);
+      else {
+        const base = (typeof target.lookup === 'function' ? target.lookup : systemLookup) as typeof systemLookup;
+        target.lookup = ((hostname: string, lookupOptions: object, done: (error: Error | null, address?: unknown, family?: number) => void) =>
+          base(hostname, lookupOptions, (error, address, family) => {
+            if (!error) for (const candidate of addressesOf(address)) approve(candidate, proxyPort);
+            done(error, address, family);
+          })) as unknown as LookupFunction;
+      }
+      return forward();
+    }
     const host = String(target.host || 'localhost');
     const port = Number(target.port) || 0;
     // Connections wirelock itself opens were checked by the layer above; the address still is.
@@ -701,6 +718,23 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       approved.has(approvalKey(address, port)) ? undefined : new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' }),
     // Node's own caller turns a negative return into a connect error; a raw caller gets nothing.
     () => EACCES,
+  );
+  // setServers on any resolver (dns.setServers, dns.promises, every Resolver) ends here: a DNS server
+  // is a destination like any other, or the query names carry data to a server the policy never listed.
+  wrapHandleMethods(
+    rawBinding('cares_wrap')?.ChannelWrap?.prototype,
+    ['setServers'],
+    ([servers]) => {
+      for (const server of Array.isArray(servers) ? (servers as unknown[]) : []) {
+        const [, address, port] = Array.isArray(server) ? (server as unknown[]) : [];
+        const refused = engine.checkDestination('https:', String(address), Number(port) || 53);
+        if (refused) return new WirelockError(refused.code, `DNS server ${String(address)}:${Number(port) || 53}: ${refused.message}`, { host: String(address), port: Number(port) || 53, kind: 'DNS server' });
+      }
+      return undefined;
+    },
+    (error) => {
+      throw error;
+    },
   );
   wrapHandleMethods(
     rawBinding('cares_wrap')?.ChannelWrap?.prototype,
