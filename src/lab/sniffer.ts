@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WirelockError } from '../errors.js';
 import type { Attacker, LabContext } from './scenarios.js';
@@ -73,6 +73,7 @@ export async function startSniffer(lab: LabContext, port: number, name: string):
   await listening;
 
   let decrypted: Buffer = Buffer.alloc(0);
+  let keysAnalysed = -1;
   return {
     captureFile,
     keyLogFile,
@@ -88,7 +89,12 @@ export async function startSniffer(lab: LabContext, port: number, name: string):
     async observe() {
       // tcpdump writes each packet as it sees it; give the last segments of the connection a moment.
       await new Promise((resolve) => setTimeout(resolve, 150));
-      if (existsSync(captureFile)) decrypted = await decryptCapture(captureFile, keyLogFile, port);
+      // Every TLS connection logs its own secrets: with no new key there is nothing new to decrypt, so
+      // tshark (the costliest step of a run) is skipped; a client that was refused leaves the log as it was.
+      const keys = statSync(keyLogFile).size;
+      if (keys === keysAnalysed || !existsSync(captureFile)) return;
+      decrypted = await decryptCapture(captureFile, keyLogFile, port);
+      keysAnalysed = keys;
     },
   };
 }
