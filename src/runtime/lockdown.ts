@@ -689,8 +689,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   wrapHandleMethods(
     rawBinding('tcp_wrap')?.TCP?.prototype,
     ['connect', 'connect6'],
+    // A non-string address would be converted again by the C++ side: only a string is judged.
     ([, address, port]) =>
-      approved.has(approvalKey(address, port)) ? undefined : new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' }),
+      typeof address === 'string' && approved.has(approvalKey(address, port)) ? undefined : new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' }),
     // Node's own caller turns a negative return into a connect error; a raw caller gets nothing.
     () => EACCES,
   );
@@ -698,7 +699,11 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // rule at the handle, so socket._handle cannot skip it either. A connected socket was judged at
   // connect(); a destination a TCP guard approved passes too.
   const udpDestination = (address: unknown, port: unknown): WirelockError | undefined =>
-    approved.has(approvalKey(address, port)) ? undefined : engine.checkDestination('https:', String(address), Number(port) || 0);
+    typeof address !== 'string'
+      ? new WirelockError('ERR_HOST_NOT_ALLOWED', `a UDP handle was given a destination that is not a string`, { host: String(typeof address), port: Number(port) || 0 })
+      : approved.has(approvalKey(address, port))
+        ? undefined
+        : engine.checkDestination('https:', address, Number(port) || 0);
   wrapHandleMethods(rawBinding('udp_wrap')?.UDP?.prototype, ['connect', 'connect6'], ([address, port]) => udpDestination(address, port), () => EACCES, false);
   wrapHandleMethods(
     rawBinding('udp_wrap')?.UDP?.prototype,
