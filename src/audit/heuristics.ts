@@ -160,6 +160,10 @@ const KNOWN_INSTRUMENTATION = [
   /^isomorphic-fetch$/,
   /^cross-fetch$/,
   /^node-fetch$/,
+  // unjs's fetch polyfill bundles its own undici, whose global-dispatcher setup is its job.
+  /^node-fetch-native$/,
+  // Bundles a fetch polyfill into its utilities for the browsers it drives.
+  /^playwright-core$/,
   /^unfetch$/,
   /^@whatwg-node\//,
   /^core-js(-pure)?$/,
