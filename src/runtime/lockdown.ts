@@ -8,7 +8,7 @@ import { createDeferredDispatcher } from '../transport/dispatcher.js';
 import { PolicyEngine, type TransportOptions } from '../transport/engine.js';
 import { reportSender } from '../transport/fetch.js';
 import { buildRuntimeFindingReport } from '../transport/report.js';
-import { guardRequestTargets } from '../transport/target.js';
+import { guardCleartextHttp, guardRequestTargets } from '../transport/target.js';
 import { undici } from '../transport/undici.js';
 import { CHANNELS_RUNTIME } from './channels.js';
 import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
@@ -518,6 +518,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       return this;
     }
     pinLookup(target, host, port, 'https:');
+    // Not opened by an HTTP layer of wirelock: cleartext HTTP written on it still meets the cleartext rule.
+    if (!internalConnection) guardCleartextHttp(engine, this, host, port);
     return forward();
   };
 
@@ -681,14 +683,14 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // with its request classes, no binding needed) dial only approved destinations, and the
   // resolver channel behind every dns.Resolver (resolver._handle) resolves only allowed names.
   const handleRestore: Array<() => void> = [];
-  const wrapHandleMethods = (proto: Record<string, unknown> | undefined, keys: string[], check: (args: unknown[]) => WirelockError | undefined, refuse: (error: WirelockError) => unknown, tamper = true): void => {
+  const wrapHandleMethods = (proto: Record<string, unknown> | undefined, keys: string[], check: (args: unknown[], handle: unknown) => WirelockError | undefined, refuse: (error: WirelockError) => unknown, tamper = true): void => {
     if (!proto) return;
     for (const key of keys) {
       const original = proto[key];
       const descriptor = pristine.getOwnPropertyDescriptor(proto, key);
       if (typeof original !== 'function' || !descriptor?.configurable) continue;
       const guardedMethod = function (this: unknown, ...args: unknown[]): unknown {
-        const refused = released ? undefined : check(args);
+        const refused = released ? undefined : check(args, this);
         // UDP has no guard above its handle: a refusal there is the policy's violation (reported by
         // the engine), not evidence of tampering.
         if (refused && !tamper) return refuse(refused);
@@ -724,21 +726,27 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     () => EACCES,
   );
   // setServers on any resolver (dns.setServers, dns.promises, every Resolver) ends here: a DNS server
-  // is a destination like any other, or the query names carry data to a server the policy never listed.
+  // is a destination like any other, or the query names (even of a listed domain) carry data to a
+  // server the policy never listed. The servers are remembered per resolver handle and its queries
+  // refused (after the name check, which keeps its own message).
+  const unlistedDnsServer = new WeakMap<object, WirelockError>();
   wrapHandleMethods(
     rawBinding('cares_wrap')?.ChannelWrap?.prototype,
     ['setServers'],
-    ([servers]) => {
+    ([servers], handle) => {
+      let refused: WirelockError | undefined;
       for (const server of Array.isArray(servers) ? (servers as unknown[]) : []) {
         const [, address, port] = Array.isArray(server) ? (server as unknown[]) : [];
-        const refused = engine.checkDestination('https:', String(address), Number(port) || 53);
-        if (refused) return new WirelockError(refused.code, `DNS server ${String(address)}:${Number(port) || 53}: ${refused.message}`, { host: String(address), port: Number(port) || 53, kind: 'DNS server' });
+        const problem = engine.checkDestination('https:', String(address), Number(port) || 53);
+        if (problem) refused ??= new WirelockError(problem.code, `DNS server ${String(address)}:${Number(port) || 53}: ${problem.message}`, { host: String(address), port: Number(port) || 53, kind: 'DNS server' });
+      }
+      if (typeof handle === 'object' && handle !== null) {
+        if (refused) unlistedDnsServer.set(handle, refused);
+        else unlistedDnsServer.delete(handle);
       }
       return undefined;
     },
-    (error) => {
-      throw error;
-    },
+    () => undefined,
   );
   // UDP (dgram, a hand-made DNS packet included): every datagram's destination passes the egress
   // rule at the handle, so socket._handle cannot skip it either. A connected socket was judged at
@@ -761,7 +769,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   wrapHandleMethods(
     rawBinding('cares_wrap')?.ChannelWrap?.prototype,
     Object.getOwnPropertyNames(rawBinding('cares_wrap')?.ChannelWrap?.prototype ?? {}).filter((key) => key.startsWith('query')),
-    ([, name]) => (typeof name === 'string' && real.net.isIP(name) === 0 ? engine.checkDestination('https:', name, 53) : undefined),
+    ([, name], handle) =>
+      (typeof name === 'string' && real.net.isIP(name) === 0 ? engine.checkDestination('https:', name, 53) : undefined) ??
+      (typeof handle === 'object' && handle !== null ? unlistedDnsServer.get(handle) : undefined),
     (error) => {
       throw error;
     },

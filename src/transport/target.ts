@@ -41,3 +41,44 @@ export function guardRequestTargets(engine: PolicyEngine, socket: Socket, host: 
     return write.apply(this, args);
   } as typeof socket.write;
 }
+
+const HTTP_START = /^(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r?\n|PRI \* HTTP\/2\.0\r\n)/;
+
+function startOf(chunk: unknown): string {
+  if (typeof chunk === 'string') return chunk.slice(0, 8192);
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, 8192)).toString('latin1');
+  return '';
+}
+
+/**
+ * A socket no HTTP layer of wirelock opened (an SDK's own undici Agent, an http.Agent subclass with
+ * its own createConnection, hand-written requests): HTTP written on it in cleartext is judged by the
+ * cleartext rule for the socket's destination, and an absolute-form target by the URL it names.
+ * Other protocols (TLS, databases) pass untouched. This stops a mistyped http:// base URL; a hostile
+ * module writing through the stream internals is the runtime's documented limit, not this guard's.
+ */
+export function guardCleartextHttp(engine: PolicyEngine, socket: Socket, host: string, port: number): void {
+  const judge = (chunk: unknown): Error | undefined => {
+    const text = startOf(chunk);
+    if (!HTTP_START.test(text)) return undefined;
+    return engine.checkDestination('http:', host, port) ?? engine.checkRequestTarget(text.startsWith('PRI ') ? 'PRI * HTTP/1.1\r\n' : text, host, port);
+  };
+  const write = socket.write as (...args: unknown[]) => boolean;
+  socket.write = function (this: Socket, ...args: unknown[]): boolean {
+    const refused = judge(args[0]);
+    if (refused) {
+      this.destroy(refused);
+      return false;
+    }
+    return write.apply(this, args);
+  } as typeof socket.write;
+  const end = socket.end as (...args: unknown[]) => Socket;
+  socket.end = function (this: Socket, ...args: unknown[]): Socket {
+    const refused = typeof args[0] === 'function' ? undefined : judge(args[0]);
+    if (refused) {
+      this.destroy(refused);
+      return this;
+    }
+    return end.apply(this, args);
+  } as typeof socket.end;
+}
