@@ -255,7 +255,7 @@ function platformDefaultProblems(root: XmlElement, problem: (element: XmlElement
   let baseCleartext = false;
   let baseAnchors = false;
   if (!base) {
-    problem(root, `no <base-config>: Android then applies the platform default to every host the file does not list: for cleartext the default ${PLATFORM_DEFAULT_CLEARTEXT}; for trust anchors the default ${PLATFORM_DEFAULT_ANCHORS}. Write <base-config cleartextTrafficPermitted="false"> with <trust-anchors>`);
+    problem(root, `no <base-config>: Android then applies the platform default to every host the file does not list: for cleartext the default, ${PLATFORM_DEFAULT_CLEARTEXT}; for trust anchors the default, ${PLATFORM_DEFAULT_ANCHORS}. Write <base-config cleartextTrafficPermitted="false"> with <trust-anchors>`);
   } else {
     baseCleartext = base.attributes.cleartextTrafficPermitted !== undefined;
     baseAnchors = base.children.some((c) => c.name === 'trust-anchors');
