@@ -232,6 +232,48 @@ export interface FormatProblem {
 
 const BOOL = /^(true|false)$/;
 
+/**
+ * What Android uses for a value the file does not write: XmlConfigSource.parseNetworkSecurityConfig
+ * makes NetworkSecurityConfig.getDefaultBuilder(...) the parent of <base-config> (or, without one,
+ * the base config itself), and every top-level <domain-config> the child of <base-config>. The
+ * default depends on the OS release and the app's manifest, which this file does not show.
+ */
+export const PLATFORM_DEFAULT_CLEARTEXT = 'which permits cleartext on Android 7.x (API 24-25) for every app, on Android 8.x (API 26-27) unless the app\'s targetSandboxVersion is 2, and on Android 9+ (API 28+) when its targetSdkVersion is below 28';
+export const PLATFORM_DEFAULT_ANCHORS = 'which trusts the system CAs plus the user-installed CAs when the app\'s targetSdkVersion <= 23 (on every API level)';
+
+/**
+ * A config must not leave cleartext or trust anchors to the platform default: that default is weaker
+ * than wirelock's output on some devices or for some apps, and the file alone cannot say which.
+ * A file holding only <debug-overrides> is the `<config>_debug` resource, from which Android reads
+ * nothing else (XmlConfigSource.parseDebugOverridesResource).
+ */
+function platformDefaultProblems(root: XmlElement, problem: (element: XmlElement, message: string) => void): void {
+  if (root.children.length > 0 && root.children.every((c) => c.name === 'debug-overrides')) return;
+  const cleartextFix = 'write cleartextTrafficPermitted="false" (or "true") explicitly';
+  const anchorsFix = 'write <trust-anchors> explicitly';
+  const base = root.children.find((c) => c.name === 'base-config');
+  let baseCleartext = false;
+  let baseAnchors = false;
+  if (!base) {
+    problem(root, `no <base-config>: Android then applies the platform default to every host the file does not list: for cleartext the default, ${PLATFORM_DEFAULT_CLEARTEXT}; for trust anchors the default, ${PLATFORM_DEFAULT_ANCHORS}. Write <base-config cleartextTrafficPermitted="false"> with <trust-anchors>`);
+  } else {
+    baseCleartext = base.attributes.cleartextTrafficPermitted !== undefined;
+    baseAnchors = base.children.some((c) => c.name === 'trust-anchors');
+    if (!baseCleartext) problem(base, `<base-config> does not set cleartextTrafficPermitted: Android then uses the platform default, ${PLATFORM_DEFAULT_CLEARTEXT}; ${cleartextFix}`);
+    if (!baseAnchors) problem(base, `<base-config> has no <trust-anchors>: Android then uses the platform default, ${PLATFORM_DEFAULT_ANCHORS}; ${anchorsFix}`);
+  }
+  if (baseCleartext && baseAnchors) return;
+  const walk = (element: XmlElement, cleartext: boolean, anchors: boolean) => {
+    const hasCleartext = cleartext || element.attributes.cleartextTrafficPermitted !== undefined;
+    const hasAnchors = anchors || element.children.some((c) => c.name === 'trust-anchors');
+    const names = element.children.filter((c) => c.name === 'domain').map((c) => c.text.trim()).join(', ') || '(no domain)';
+    if (!hasCleartext) problem(element, `<domain-config> for ${names} does not set cleartextTrafficPermitted and neither does a parent or <base-config>: Android then uses the platform default, ${PLATFORM_DEFAULT_CLEARTEXT}; ${cleartextFix}`);
+    if (!hasAnchors) problem(element, `<domain-config> for ${names} has no <trust-anchors> and neither has a parent or <base-config>: Android then uses the platform default, ${PLATFORM_DEFAULT_ANCHORS}; ${anchorsFix}`);
+    for (const child of element.children) if (child.name === 'domain-config') walk(child, hasCleartext, hasAnchors);
+  };
+  for (const child of root.children) if (child.name === 'domain-config') walk(child, baseCleartext, baseAnchors);
+}
+
 export function checkNetworkSecurityConfig(xml: string): FormatProblem[] {
   const problems: FormatProblem[] = [];
   let root: XmlElement;
@@ -338,6 +380,7 @@ export function checkNetworkSecurityConfig(xml: string): FormatProblem[] {
     problem(root, `root element is <${root.name}>, expected <network-security-config>`);
     return problems;
   }
+  platformDefaultProblems(root, problem);
   attributes(root, {});
   noText(root);
   once(root, ['base-config', 'debug-overrides']);
@@ -454,6 +497,24 @@ export interface AndroidDevice {
   apiLevel: number;
   /** android:debuggable: debug-overrides apply. */
   debuggable?: boolean;
+  /** The app's targetSdkVersion; unknown reads the platform default the weakest way. */
+  targetSdkVersion?: number;
+  /** The app's android:targetSandboxVersion (2 for instant apps); unknown is 1, the manifest's default. */
+  targetSandboxVersion?: number;
+}
+
+/**
+ * NetworkSecurityConfig.getDefaultBuilder (AOSP frameworks/base): android-7.0.0_r1 (API 24-25)
+ * permits cleartext for every app; android-8.0.0_r1 (API 26-27) when targetSandboxVersion < 2;
+ * android-9.0.0_r1 on when targetSdkVersion < 28 and targetSandboxVersion < 2. Every release adds
+ * the user CA store when targetSdkVersion <= 23 (not for privileged system apps).
+ */
+export function androidPlatformDefault(device: AndroidDevice): { cleartextPermitted: boolean; trustAnchors: string[] } {
+  // An unknown targetSdkVersion is read as the weakest one: a checker must not assume a stronger default.
+  const targetSdk = device.targetSdkVersion ?? 0;
+  const sandbox = device.targetSandboxVersion ?? 1;
+  const cleartextPermitted = device.apiLevel <= 25 ? true : device.apiLevel <= 27 ? sandbox < 2 : targetSdk < 28 && sandbox < 2;
+  return { cleartextPermitted, trustAnchors: targetSdk <= 23 ? ['system', 'user'] : ['system'] };
 }
 
 export function evaluateAndroid(config: ParsedNetworkSecurityConfig, rawHost: string, device: AndroidDevice): AndroidHostConfig {
@@ -469,15 +530,17 @@ export function evaluateAndroid(config: ParsedNetworkSecurityConfig, rawHost: st
   }
   const chain = [...(best?.chain ?? []), config.base];
   const pick = <K extends keyof ConfigNode>(key: K): ConfigNode[K] => chain.find((n) => n[key] !== undefined)?.[key];
-  // Platform defaults for apps targeting API 28+: no cleartext, system CAs only.
+  // A value no config in the chain sets comes from the platform default (the format check refuses
+  // such files; the evaluator still answers as the device would).
+  const platform = androidPlatformDefault(device);
   const anchorNode = chain.find((n) => n.anchors !== undefined);
-  let anchors = anchorNode?.anchors ?? ['system'];
+  let anchors = anchorNode?.anchors ?? platform.trustAnchors;
   let overriding = anchorNode?.overridePins ?? [];
   if (device.debuggable && config.debugAnchors) anchors = [...new Set([...anchors, ...config.debugAnchors])];
   if (device.debuggable && config.debugOverridePins) overriding = [...new Set([...overriding, ...config.debugOverridePins])];
   const pins = pick('pins');
   return {
-    cleartextPermitted: pick('cleartext') ?? false,
+    cleartextPermitted: pick('cleartext') ?? platform.cleartextPermitted,
     trustAnchors: anchors,
     pinsOverriddenBy: overriding,
     pins: pins?.pins ?? [],

@@ -230,7 +230,7 @@ export interface InfoPlistMerge {
  * comments and formatting).
  */
 export function mergeAtsIntoInfoPlist(infoPlist: string, generated: string, file?: string): InfoPlistMerge {
-  const ours = parseXml(generated);
+  const ours = parseXml(generated, undefined, { doctype: 'plist' });
   const value = ours.children[0]!.children.find((c, i, all) => i > 0 && all[i - 1]!.name === 'key' && all[i - 1]!.text === 'NSAppTransportSecurity')!;
   // Our dict already sits one tab deep, where Xcode puts the top-level keys' values.
   return replaceInfoPlistKey(infoPlist, 'NSAppTransportSecurity', generated.slice(value.start, value.end), file);
@@ -238,7 +238,7 @@ export function mergeAtsIntoInfoPlist(infoPlist: string, generated: string, file
 
 /** Replaces (or adds) top-level `key` with the XML `block` and removes the key's variants. */
 export function replaceInfoPlistKey(infoPlist: string, key: string, block: string, file?: string): InfoPlistMerge {
-  const root = parseXml(infoPlist, file);
+  const root = parseXml(infoPlist, file, { doctype: 'plist' });
   const dict = root.children[0];
   if (root.name !== 'plist' || !dict || dict.name !== 'dict') {
     throw new WirelockError('ERR_INPUT_INVALID', `${file ?? 'Info.plist'}: not an XML plist with a top-level <dict>`, { file });

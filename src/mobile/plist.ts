@@ -105,7 +105,7 @@ function readValue(element: XmlElement, file: string | undefined): PlistValue {
 }
 
 export function parsePlist(source: string, file?: string): PlistValue {
-  const root = parseXml(source, file);
+  const root = parseXml(source, file, { doctype: 'plist' });
   if (root.name !== 'plist') invalid(`root element is <${root.name}>, expected <plist>`, file, root);
   if (root.children.length !== 1 || root.text.trim() !== '') invalid('<plist> must hold exactly one value', file, root);
   return readValue(root.children[0]!, file);

@@ -1,8 +1,9 @@
 /**
  * A deliberately small XML reader and writer for the formats the mobile generators emit (Android
- * Network Security Config, plist). The reader is strict: it refuses DTDs, processing instructions
- * other than the XML declaration, unknown entities and mismatched tags, because these files are
- * security configuration and a lenient parse could hide what a platform really reads.
+ * Network Security Config, plist). The reader is strict: it refuses any DOCTYPE but Apple's plist
+ * one (and that only where the caller asks for it), processing instructions other than the XML
+ * declaration, unknown entities and mismatched tags, because these files are security
+ * configuration and a lenient parse could hide what a platform really reads.
  */
 import { WirelockError } from '../errors.js';
 
@@ -41,8 +42,56 @@ function decode(raw: string, file: string | undefined, line: number): string {
 
 const NAME = /^[A-Za-z_][\w.:-]*/;
 
+export interface ParseXmlOptions {
+  /**
+   * Which DOCTYPE the document may carry: `none` (the default; Android's Network Security Config
+   * never has one) or `plist`, Apple's plist DOCTYPE exactly (PLIST_DOCTYPE_PUBLIC_IDS and
+   * PLIST_DOCTYPE_SYSTEM_ID) and nothing else.
+   */
+  doctype?: 'none' | 'plist';
+}
+
+/** The public identifiers Apple's plist DOCTYPE has carried (the second one before 2006). */
+export const PLIST_DOCTYPE_PUBLIC_IDS = ['-//Apple//DTD PLIST 1.0//EN', '-//Apple Computer//DTD PLIST 1.0//EN'];
+export const PLIST_DOCTYPE_SYSTEM_ID = 'http://www.apple.com/DTDs/PropertyList-1.0.dtd';
+
+/**
+ * The offset just after the DOCTYPE starting at `start`. XML 1.0 section 2.8 (doctypedecl,
+ * ExternalID): the declaration ends at the first ">" outside its quoted PubidLiteral and
+ * SystemLiteral; libxml2 and expat (aapt2's parser) read it so. Ending it at the first ">" anywhere
+ * would let a literal hide a decoy document from this reader while the platform reads the rest.
+ * An internal subset ("[") is refused: it can declare entities that change the text.
+ */
+function doctypeEnd(source: string, start: number, file: string | undefined, line: number): number {
+  let pos = start + '<!DOCTYPE'.length;
+  while (pos < source.length) {
+    const char = source[pos]!;
+    if (char === '>') return pos + 1;
+    if (char === '[') fail('DOCTYPE with an internal subset is not accepted', file, line);
+    if (char === '"' || char === "'") {
+      const close = source.indexOf(char, pos + 1);
+      if (close < 0) break;
+      pos = close + 1;
+      continue;
+    }
+    pos++;
+  }
+  return fail('unterminated DOCTYPE', file, line);
+}
+
+function checkPlistDoctype(doctype: string, file: string | undefined, line: number): void {
+  // doctypedecl ::= '<!DOCTYPE' S Name S 'PUBLIC' S PubidLiteral S SystemLiteral S? '>'
+  const parts = /^<!DOCTYPE\s+plist\s+PUBLIC\s+(?:"([^"]*)"|'([^']*)')\s+(?:"([^"]*)"|'([^']*)')\s*>$/.exec(doctype);
+  const publicId = parts?.[1] ?? parts?.[2];
+  const systemId = parts?.[3] ?? parts?.[4];
+  if (publicId === undefined || !PLIST_DOCTYPE_PUBLIC_IDS.includes(publicId) || systemId !== PLIST_DOCTYPE_SYSTEM_ID) {
+    const shown = doctype.length > 200 ? `${doctype.slice(0, 200)}...` : doctype;
+    fail(`${shown} is not Apple's plist DOCTYPE (<!DOCTYPE plist PUBLIC "${PLIST_DOCTYPE_PUBLIC_IDS[0]}" "${PLIST_DOCTYPE_SYSTEM_ID}">): no other DOCTYPE is accepted`, file, line);
+  }
+}
+
 /** Parses one XML document into its root element. */
-export function parseXml(source: string, file?: string): XmlElement {
+export function parseXml(source: string, file?: string, options: ParseXmlOptions = {}): XmlElement {
   let pos = 0;
   let line = 1;
   const advance = (count: number) => {
@@ -59,7 +108,8 @@ export function parseXml(source: string, file?: string): XmlElement {
     if (!/encoding\s*=\s*["']utf-8["']/i.test(decl[0]) && /encoding/.test(decl[0])) fail('only UTF-8 is supported', file, line);
     advance(decl[0].length);
   }
-  const skipMisc = () => {
+  let seenDoctype = false;
+  const skipMisc = (beforeRoot: boolean) => {
     for (;;) {
       skipSpace();
       if (source.startsWith('<!--', pos)) {
@@ -67,11 +117,14 @@ export function parseXml(source: string, file?: string): XmlElement {
         if (end < 0) fail('unterminated comment', file, line);
         advance(end + 3 - pos);
       } else if (source.startsWith('<!DOCTYPE', pos)) {
-        // plist files carry Apple's public DOCTYPE; anything with an internal subset is refused.
-        const end = source.indexOf('>', pos);
-        const doctype = source.slice(pos, end + 1);
-        if (end < 0 || doctype.includes('[')) fail('DOCTYPE with an internal subset is not accepted', file, line);
-        advance(end + 1 - pos);
+        if (!beforeRoot || seenDoctype) fail('a DOCTYPE may appear only once, before the root element', file, line);
+        seenDoctype = true;
+        if ((options.doctype ?? 'none') === 'none') {
+          fail('a DOCTYPE is not accepted: an Android Network Security Config never needs one, and a DOCTYPE can make parsers disagree on where the document starts', file, line);
+        }
+        const end = doctypeEnd(source, pos, file, line);
+        checkPlistDoctype(source.slice(pos, end), file, line);
+        advance(end - pos);
       } else if (source.startsWith('<?', pos)) {
         fail('processing instructions are not accepted', file, line);
       } else {
@@ -154,10 +207,10 @@ export function parseXml(source: string, file?: string): XmlElement {
     }
   };
 
-  skipMisc();
+  skipMisc(true);
   if (source[pos] !== '<') fail('expected a root element', file, line);
   const root = element();
-  skipMisc();
+  skipMisc(false);
   if (pos < source.length) fail('content after the root element', file, line);
   return root;
 }

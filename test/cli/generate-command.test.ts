@@ -180,3 +180,28 @@ test('generate ios --merge updates an existing Info.plist in place', async () =>
   assert.equal((await wirelock(dir, 'generate', 'ios', '--policy', fixture, '--check', info)).code, 0, 'in sync after the merge');
   assert.equal((await wirelock(dir, 'generate', 'android', '--policy', fixture, '--merge', info)).code, 2);
 });
+
+test('--check: values left to the platform default and a DOCTYPE decoy are drift (exit 1), each with a message naming the cause', async () => {
+  // AOSP XmlConfigSource.parseNetworkSecurityConfig: NetworkSecurityConfig.getDefaultBuilder() is the
+  // parent of <base-config> (cleartext permitted for every app on API 24-25); XML 1.0 section 2.8:
+  // a DOCTYPE ends after its quoted SystemLiteral, so xmllint and expat read the document after it.
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-gen-'));
+  const xmlFile = join(dir, 'res', 'xml', 'network_security_config.xml');
+  assert.equal((await wirelock(dir, 'generate', 'android', '--policy', fixture, '-o', xmlFile)).code, 0);
+  const original = readFileSync(xmlFile, 'utf8');
+  assert.equal((await wirelock(dir, 'generate', 'android', '--policy', fixture, '--check', xmlFile)).code, 0, 'positive control: in sync');
+  const body = original.replace(/^<\?xml[^>]*>/, '').replace(/<!--[^]*?-->/g, '').replace(/\n\s*/g, '');
+  const cases: Array<[string, RegExp]> = [
+    [original.replace(/ cleartextTrafficPermitted="false"/g, ''), /cleartextTrafficPermitted: Android then uses the platform default/],
+    [original.replace(/<base-config[^]*?<\/base-config>/, ''), /no <base-config>/],
+    // The reviewer's decoy: the generated file inside the SystemLiteral, a weak one after it.
+    [`<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE network-security-config SYSTEM '>${body}<!--'>\n${body.replace(/cleartextTrafficPermitted="false"/g, 'cleartextTrafficPermitted="true"')}\n<!-- end -->\n`, /DOCTYPE is not accepted/],
+  ];
+  for (const [edited, message] of cases) {
+    assert.notEqual(edited, original);
+    writeFileSync(xmlFile, edited);
+    const result = await wirelock(dir, 'generate', 'android', '--policy', fixture, '--check', xmlFile);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, message);
+  }
+});

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { definePolicy } from '../../src/policy/define.js';
 import { generateTarget, TARGETS } from '../../src/mobile/generate.js';
-import { generateAndroid } from '../../src/mobile/android.js';
+import { checkNetworkSecurityConfig, generateAndroid } from '../../src/mobile/android.js';
 import { mergeAtsIntoInfoPlist } from '../../src/mobile/ios.js';
 import { parsePlist, type PlistValue } from '../../src/mobile/plist.js';
 import { loadPolicy } from '../../src/policy/define.js';
@@ -95,4 +95,23 @@ test('positive control: xmllint and expat refuse a comment holding "--" (what th
   const ok = generateAndroid(definePolicy({ version: 1, domains: { 'api.example.com': {} } })).files[0]!.contents;
   writeFileSync(bad, ok);
   assert.equal(spawnSync(xmllint, ['--noout', '--nonet', bad]).status, 0);
+});
+
+test('positive control for the DOCTYPE refusal: xmllint and expat read the document after a quoted ">" in the DOCTYPE, wirelock refuses the file', () => {
+  // XML 1.0 section 2.8: the SystemLiteral '...' holds the decoy, so the real root is the weak one after it.
+  const strong = generateAndroid(definePolicy({ version: 1, domains: { 'api.example.com': {} } })).files[0]!.contents;
+  const decoy = strong.replace(/^<\?xml[^>]*>\n<!--[^]*?-->\n/, '').replace(/\n\s*/g, '');
+  const weak = '<network-security-config><base-config cleartextTrafficPermitted="true"><trust-anchors><certificates src="system"/><certificates src="user"/></trust-anchors></base-config></network-security-config>';
+  const file = join(dir, 'doctype-decoy.xml');
+  writeFileSync(file, `<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE network-security-config SYSTEM '>${decoy}<!--'>\n${weak}\n`);
+  const xpath = spawnSync(xmllint, ['--nonet', '--xpath', 'string(/network-security-config/base-config/@cleartextTrafficPermitted)', file], { encoding: 'utf8' });
+  assert.equal(xpath.stdout.trim(), 'true', xpath.stderr);
+  const script = 'import sys, json, xml.parsers.expat\nseen = []\np = xml.parsers.expat.ParserCreate()\np.StartElementHandler = lambda name, attrs: seen.append([name, attrs])\np.Parse(open(sys.argv[1], "rb").read(), True)\nprint(json.dumps(seen))';
+  const expat = spawnSync(python, ['-c', script, file], { encoding: 'utf8' });
+  assert.equal(expat.status, 0, expat.stderr);
+  const elements = JSON.parse(expat.stdout) as Array<[string, Record<string, string>]>;
+  assert.deepEqual(elements.find(([name]) => name === 'base-config')?.[1], { cleartextTrafficPermitted: 'true' });
+  assert.ok(elements.some(([name, attrs]) => name === 'certificates' && attrs.src === 'user'), 'expat reads the user CAs');
+  assert.ok(!elements.some(([name]) => name === 'domain-config'), 'the decoy is not part of the document');
+  assert.ok(checkNetworkSecurityConfig(readFileSync(file, 'utf8')).some((p) => /DOCTYPE is not accepted/.test(p.message)));
 });
