@@ -53,8 +53,10 @@ export async function startSniffer(lab: LabContext, port: number, name: string):
   const keyLogFile = join(lab.dir, `sniff-${name}.keys`);
   // tshark must find the file even when the client never wrote a key (nothing to decrypt with).
   writeFileSync(keyLogFile, '');
-  // -U: every packet reaches the file as it is captured, so tshark can read it while tcpdump runs.
-  const child = spawn('tcpdump', ['-i', 'lo', '-U', '-n', '-w', captureFile, `tcp port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // -U: every packet reaches the file as it is captured, so tshark can read it while tcpdump runs;
+  // --immediate-mode: the kernel hands packets over at once instead of in blocks (up to a second late
+  // on Linux), which on an idle machine would leave the control's packets out of the capture read.
+  const child = spawn('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '-n', '-w', captureFile, `tcp port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let output = '';
   const listening = new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {
@@ -73,7 +75,7 @@ export async function startSniffer(lab: LabContext, port: number, name: string):
   await listening;
 
   let decrypted: Buffer = Buffer.alloc(0);
-  let keysAnalysed = -1;
+  let keysAnalysed = '';
   return {
     captureFile,
     keyLogFile,
@@ -89,12 +91,14 @@ export async function startSniffer(lab: LabContext, port: number, name: string):
     async observe() {
       // tcpdump writes each packet as it sees it; give the last segments of the connection a moment.
       await new Promise((resolve) => setTimeout(resolve, 150));
-      // Every TLS connection logs its own secrets: with no new key there is nothing new to decrypt, so
-      // tshark (the costliest step of a run) is skipped; a client that was refused leaves the log as it was.
-      const keys = statSync(keyLogFile).size;
-      if (keys === keysAnalysed || !existsSync(captureFile)) return;
+      // Every TLS connection logs its own secrets: with no new key and no new packet there is nothing
+      // new to decrypt, so tshark (the costliest step of a run) is skipped. A late packet or key (a
+      // fast machine reads the capture before the last segments land) is read on the next look.
+      if (!existsSync(captureFile)) return;
+      const seen = `${statSync(keyLogFile).size}:${statSync(captureFile).size}`;
+      if (seen === keysAnalysed) return;
       decrypted = await decryptCapture(captureFile, keyLogFile, port);
-      keysAnalysed = keys;
+      keysAnalysed = seen;
     },
   };
 }
