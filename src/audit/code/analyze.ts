@@ -143,7 +143,11 @@ const IP_LOOKUP_RE = /(?<![a-z0-9-])(?:api\d*\.ipify\.org|ipinfo\.io|ifconfig\.(
 const RAW_IP_URL = /\b(?:https?|wss?|tcp):\/\/(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b/i;
 
 const SECRET_ENV = /(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?:_|$)|^(?:AWS_|NPM_TOKEN|GITHUB_TOKEN|GH_TOKEN|GITLAB_|CI_JOB_TOKEN|SLACK_|DISCORD_|OPENAI_API|AZURE_|GOOGLE_APPLICATION)/i;
-const CREDENTIAL_PATH = /\.npmrc|\.ssh\b|id_rsa|id_ed25519|\.aws[\\/]|\.aws\b|\.azure\b|\.kube[\\/]config|\.docker[\\/]config|\.gitconfig|\.git-credentials|\.bash_history|\.zsh_history|\/etc\/passwd|\/etc\/shadow|Local Storage[\\/]leveldb|Login Data|Cookies|\.config[\\/]gcloud|Exodus|\.ethereum|keystore|wallet\.dat|\.netrc|\.pgpass|\.env\b|Keychains/i;
+// Browser stores keep their exact case and are whole path segments (Chromium's Default/Cookies), so
+// ./cookies.json is not one; `.env` is a file name, never the `.env` of the words `process.env`.
+const CREDENTIAL_PATH_ANY_CASE = /\.npmrc|\.ssh\b|id_rsa|id_ed25519|\.aws[\\/]|\.aws\b|\.azure\b|\.kube[\\/]config|\.docker[\\/]config|\.gitconfig|\.git-credentials|\.bash_history|\.zsh_history|\/etc\/passwd|\/etc\/shadow|\.config[\\/]gcloud|\.ethereum|keystore|wallet\.dat|\.netrc|\.pgpass|(?:^|[\\/'"\s\0~])\.env(?:\.[\w-]+)?(?=$|[\\/'"\s\0;&|)])|Keychains/i;
+const CREDENTIAL_PATH_EXACT = /Local Storage[\\/]leveldb|(?:^|[\\/'"\s\0])(?:Login Data|Cookies|Web Data)(?=$|[\\/'"\s\0])|Exodus[\\/]/;
+const CREDENTIAL_PATH = { test: (text: string): boolean => CREDENTIAL_PATH_ANY_CASE.test(text) || CREDENTIAL_PATH_EXACT.test(text) };
 const NETWORK_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:curl|wget|nc|ncat|netcat|nslookup|dig|host|ping|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|certutil|bitsadmin|ftp|tftp|scp|telnet)(?:\.exe)?(?=$|[\s;&|)`'"])|\/dev\/(?:tcp|udp)\//i;
 const RECON_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:whoami|hostname|uname|ipconfig|ifconfig|systeminfo|id|env|printenv|set)(?:\.exe)?(?=$|[\s;&|)`'"])|\/etc\/passwd|\$\(\s*(?:whoami|hostname)/i;
 const PIPE_TO_SHELL = /(?:curl|wget)\b[^;&|]*?(?:\s-[A-Za-z]*[oO]\b|\s--output\b|>)[^;&|]*(?:&&|;|\|\|)\s*(?:sudo\s+)?(?:python\d?|node|sh|bash|chmod|\.\/|start|cmd|powershell|rundll32|wscript|cscript)\b|(?:curl|wget|iwr|Invoke-WebRequest|irm)\b[^|;&]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|(?:curl|wget)\b[^|;&]*\|\s*(?:node|python\d?|perl|ruby)\b|\biex\b|Invoke-Expression|powershell[^;&|]*-(?:e|enc|encodedcommand)\b/i;
@@ -217,8 +221,13 @@ function normalize(ref: Ref): Ref {
       continue;
     }
     if ((root === 'g:module' && path[0] === 'constructor' && path[1] === '_load') || (root === 'mod:module' && path[0] === '_load')) {
-      root = 'g:require';
       path = path.slice(root === 'g:module' ? 2 : 1);
+      root = 'g:require';
+      continue;
+    }
+    // require.main is the entry module: require.main.require(spec) loads spec.
+    if (root === 'g:require' && path[0] === 'main' && path[1] === 'require') {
+      path = path.slice(2);
       continue;
     }
     if (root === 'g:arguments' && (path[0] === '1' || path[0] === '2')) {
@@ -633,8 +642,19 @@ class FileAnalyzer {
         return normalize({ root: object.root, path: [...object.path, key], ...(object.encoded || keyEncoded ? { encoded: true } : {}) });
       }
       case 'CallExpression': {
-        const callee = this.ref(node.callee, scope, depth + 1);
-        const args: AstNode[] = node.arguments;
+        let callee = this.ref(node.callee, scope, depth + 1);
+        let args: AstNode[] = node.arguments;
+        // require.call(_, spec), require.apply(_, [spec]), Reflect.apply(require, _, [spec]) load spec like require(spec).
+        if (callee?.root === 'g:Reflect' && callee.path.join('.') === 'apply') {
+          const target = this.ref(args[0], scope, depth + 1);
+          if (target?.root === 'g:require' && target.path.length === 0) {
+            callee = target;
+            args = args[2]?.type === 'ArrayExpression' ? args[2].elements : [];
+          }
+        } else if (callee?.root === 'g:require' && callee.path.length === 1 && (callee.path[0] === 'call' || callee.path[0] === 'apply')) {
+          args = callee.path[0] === 'call' ? args.slice(1) : args[1]?.type === 'ArrayExpression' ? args[1].elements : [];
+          callee = { root: 'g:require', path: [] };
+        }
         // Function('return process')(): the code names a global.
         if (!callee && (node.callee.type === 'CallExpression' || node.callee.type === 'NewExpression')) {
           const maker = this.ref(node.callee.callee, scope, depth + 1);
@@ -648,7 +668,7 @@ class FileAnalyzer {
           const spec = this.constant(args[0], scope);
           return spec ? { root: `mod:${moduleName(spec.v)}`, path: [], ...(spec.encoded ? { encoded: true } : {}) } : undefined;
         }
-        if (callee && ((callee.root === 'mod:module' && callee.path.join('.') === 'createRequire') || (callee.root === 'g:require' && callee.path.join('.') === 'call'))) return { root: 'g:require', path: [] };
+        if (callee?.root === 'mod:module' && callee.path.join('.') === 'createRequire') return { root: 'g:require', path: [] };
         if (callee?.root === 'g:process' && (callee.path[0] === 'binding' || callee.path[0] === '_linkedBinding') && callee.path.length === 1) {
           const name = this.constant(args[0], scope);
           return name ? { root: `binding:${name.v}`, path: [] } : undefined;
@@ -966,7 +986,8 @@ class FileAnalyzer {
         if (target) this.add('fs-write-outside', node, `${mod}.${fn} to ${target}`);
       }
       if (FS_READS.has(fn)) {
-        const text = this.text(args[0] ?? node, 200) + this.partial(args[0], scope);
+        // Only the folded path: the source text `process.env.X_FILE` is not a path.
+        const text = args[0] ? this.partial(args[0], scope) : '';
         if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads a credential store`, 'credential-read');
       }
       return;
