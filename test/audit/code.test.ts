@@ -11,6 +11,7 @@ import { scanInstalledCode } from '../../src/audit/code/scan.js';
 import { diffSince, oldVersionsOf } from '../../src/audit/code/diff.js';
 import { listInstalled, scanPackageCode } from '../../src/audit/installed.js';
 import { readLockfile } from '../../src/audit/lockfile/read.js';
+import { suspiciousScript } from '../../src/audit/audit.js';
 import type { LockGraph } from '../../src/audit/lockfile/model.js';
 
 const work = mkdtempSync(join(tmpdir(), 'wirelock-code-'));
@@ -304,4 +305,17 @@ test('independent review: other spellings of require load their module', () => {
   for (const load of ["require.call(null, 'https')", "require.apply(null, ['https'])", "Reflect.apply(require, null, ['https'])", "require.main.require('https')", "module.constructor._load('https')"]) {
     assert.ok(net(`const h = ${load};\nh.get('https://c2.example.invalid/');\n`), load);
   }
+});
+
+test('independent review: shell words are matched as the shell reads them (quotes, backslashes, $IFS); base64 -d | sh pipes to a shell', () => {
+  const signals = (command: string) => caps(analyzeSource(`require('child_process').execSync(${JSON.stringify(command)});`));
+  for (const command of ["c''url -s https://c2.example.invalid/", 'c"u"rl https://c2.example.invalid/', 'c\\url https://c2.example.invalid/', 'curl${IFS}https://c2.example.invalid/']) {
+    assert.ok(signals(command).includes('network/shell-network'), command);
+    assert.ok(suspiciousScript(command), command);
+  }
+  assert.ok(signals("echo $(who''ami)").includes('recon/host-recon'));
+  assert.ok(signals('echo ZWNobyBkZWZhbmdlZA== | base64 -d | sh').includes('shell/shell-pipe'));
+  // Controls: words that only contain a tool name stay quiet.
+  assert.ok(!signals('echo "curling is a sport"').includes('network/shell-network'));
+  assert.equal(suspiciousScript('node-gyp rebuild'), undefined);
 });

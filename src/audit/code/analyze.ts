@@ -6,6 +6,7 @@
  * members with constant keys, `require`/`import()` of `node:` modules and interop helpers of
  * bundlers and compilers are followed. Pure: text in, facts out.
  */
+import { matchesShell } from '../shell-words.js';
 import type { HookRule } from '../heuristics.js';
 import { parseSource, type AstNode } from './parse.js';
 
@@ -156,7 +157,7 @@ const NPM_REGISTRY_URL = /^https:\/\/(?:registry\.npmjs\.org|registry\.npmjs\.co
 const CREDENTIAL_PATH = { test: (text: string): boolean => CREDENTIAL_PATH_ANY_CASE.test(text) || CREDENTIAL_PATH_EXACT.test(text) };
 const NETWORK_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:curl|wget|nc|ncat|netcat|nslookup|dig|host|ping|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|certutil|bitsadmin|ftp|tftp|scp|telnet)(?:\.exe)?(?=$|[\s;&|)`'"])|\/dev\/(?:tcp|udp)\//i;
 const RECON_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:whoami|hostname|uname|ipconfig|ifconfig|systeminfo|id|env|printenv|set)(?:\.exe)?(?=$|[\s;&|)`'"])|\/etc\/passwd|\$\(\s*(?:whoami|hostname)/i;
-const PIPE_TO_SHELL = /(?:curl|wget)\b[^;&|]*?(?:\s-[A-Za-z]*[oO]\b|\s--output\b|>)[^;&|]*(?:&&|;|\|\|)\s*(?:sudo\s+)?(?:python\d?|node|sh|bash|chmod|\.\/|start|cmd|powershell|rundll32|wscript|cscript)\b|(?:curl|wget|iwr|Invoke-WebRequest|irm)\b[^|;&]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|(?:curl|wget)\b[^|;&]*\|\s*(?:node|python\d?|perl|ruby)\b|\biex\b|Invoke-Expression|powershell[^;&|]*-(?:e|enc|encodedcommand)\b/i;
+const PIPE_TO_SHELL = /(?:curl|wget)\b[^;&|]*?(?:\s-[A-Za-z]*[oO]\b|\s--output\b|>)[^;&|]*(?:&&|;|\|\|)\s*(?:sudo\s+)?(?:python\d?|node|sh|bash|chmod|\.\/|start|cmd|powershell|rundll32|wscript|cscript)\b|(?:curl|wget|iwr|Invoke-WebRequest|irm)\b[^|;&]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|(?:curl|wget)\b[^|;&]*\|\s*(?:node|python\d?|perl|ruby)\b|\bbase64\s+(?:-d|--decode|-D)\b[^;&]*\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|node|python\d?|perl)\b|\biex\b|Invoke-Expression|powershell[^;&|]*-(?:e|enc|encodedcommand)\b/i;
 const SHIPPED_BINARY = /\.(?:exe|dll|bat|cmd|ps1|vbs|scr|sh|bin|elf|so|dylib|msi|jar|apk|app)$/i;
 
 const BLOB_MIN = 512;
@@ -858,9 +859,9 @@ class FileAnalyzer {
   private commandText(raw: string, node: AstNode, depth: number): void {
     const text = raw.replace(/\0/g, '…');
     if (text === '…') return;
-    if (PIPE_TO_SHELL.test(text)) this.add('shell', node, `runs "${clip(text)}"`, 'shell-pipe');
-    if (NETWORK_TOOLS.test(text)) this.add('network', node, `shell command "${clip(text)}"`, 'shell-network');
-    if (RECON_TOOLS.test(text)) this.add('recon', node, `shell command "${clip(text)}"`, 'host-recon');
+    if (matchesShell(PIPE_TO_SHELL, text)) this.add('shell', node, `runs "${clip(text)}"`, 'shell-pipe');
+    if (matchesShell(NETWORK_TOOLS, text)) this.add('network', node, `shell command "${clip(text)}"`, 'shell-network');
+    if (matchesShell(RECON_TOOLS, text)) this.add('recon', node, `shell command "${clip(text)}"`, 'host-recon');
     if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `shell command reads "${clip(text)}"`, 'credential-read');
     this.endpoints(text, node, true);
     // `node -e "<code>"` inside a command: the code is code.
