@@ -319,3 +319,22 @@ test('independent review: shell words are matched as the shell reads them (quote
   assert.ok(!signals('echo "curling is a sport"').includes('network/shell-network'));
   assert.equal(suspiciousScript('node-gyp rebuild'), undefined);
 });
+
+test('independent review: a bundled dependency (inBundle) never verifies a known framework, whatever its path', () => {
+  const root = mkdtempSync(join(work, 'bundled-'));
+  const entry = (name: string) => ({ version: '1.0.0', resolved: `https://registry.npmjs.org/${name}/-/${name}-1.0.0.tgz`, integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}` });
+  writeFileSync(join(root, 'package-lock.json'), JSON.stringify({
+    name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true,
+    packages: {
+      '': { name: 'app', version: '1.0.0', dependencies: { 'ui-kit': '1.0.0', next: '1.0.0' } },
+      'node_modules/next': entry('next'),
+      'node_modules/ui-kit': { ...entry('ui-kit'), bundleDependencies: ['next'] },
+      'node_modules/ui-kit/node_modules/next': { version: '1.0.0', inBundle: true },
+    },
+  }));
+  const graph = readLockfile(join(root, 'package-lock.json'));
+  assert.equal(verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/next' }, graph).verified, true, 'control: the registry install');
+  const bundled = verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/ui-kit/node_modules/next' }, graph);
+  assert.equal(bundled.verified, false);
+  assert.match(bundled.reason, /bundled/);
+});

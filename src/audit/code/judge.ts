@@ -89,6 +89,7 @@ export function verifyIdentity(pkg: { name: string; version: string; dir: string
   if (byPath && byPath.importer === undefined) {
     if (byPath.name !== pkg.name) return { verified: false, reason: `the lockfile records ${byPath.name} at ${pkg.dir}` };
     if (byPath.source !== 'registry') return { verified: false, reason: `the lockfile records ${pkg.dir} from ${byPath.source}, not a registry` };
+    if (byPath.bundled) return { verified: false, reason: `the lockfile records ${pkg.dir} as bundled inside another package (inBundle): that package chose its files` };
     return { verified: true, reason: `lockfile records ${pkg.name}@${byPath.version} at ${pkg.dir}` };
   }
   if (graph.format.startsWith('npm')) return { verified: false, reason: `the lockfile has no entry for ${pkg.dir}` };
