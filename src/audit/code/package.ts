@@ -44,6 +44,13 @@ export interface PackageCode {
 }
 
 export const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const;
+/** npm runs these when it installs a git, file or tarball dependency (it builds the package from source). */
+export const PREPARE_SCRIPTS = ['preprepare', 'prepare', 'postprepare'] as const;
+
+export interface AnalyzeOptions {
+  /** The package came from git, a folder or a tarball: its prepare scripts run at install. */
+  prepare?: boolean;
+}
 const JS_FILE = /\.(?:c|m)?js$/;
 const BINARY_FILE = /\.(?:node|exe|dll|so|dylib|bin|elf|msi|scr)$/i;
 /** What bundlers let a module import that Node would not run as JavaScript. */
@@ -191,14 +198,14 @@ function lineScan(text: string): Pick<FileFacts, 'evidence' | 'hooks' | 'imports
 }
 
 /** Reads and analyses one installed package (its own files, not its nested node_modules). */
-export function analyzePackageDir(dir: string): PackageCode {
+export function analyzePackageDir(dir: string, options: AnalyzeOptions = {}): PackageCode {
   const manifest = manifestOf(dir);
   const moduleType = manifest.type === 'module';
   const all = listFiles(dir);
   const fileSet = new Set(all);
   const scripts = (typeof manifest.scripts === 'object' && manifest.scripts !== null ? manifest.scripts : {}) as Record<string, unknown>;
   const installScripts: Record<string, string> = {};
-  for (const name of INSTALL_SCRIPTS) if (typeof scripts[name] === 'string') installScripts[name] = scripts[name] as string;
+  for (const name of [...INSTALL_SCRIPTS, ...(options.prepare ? PREPARE_SCRIPTS : [])]) if (typeof scripts[name] === 'string') installScripts[name] = scripts[name] as string;
   const gyp = installScripts.install === undefined && installScripts.preinstall === undefined && fileSet.has('binding.gyp');
   if (gyp) installScripts.install = 'node-gyp rebuild (implicit: binding.gyp)';
 
