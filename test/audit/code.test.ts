@@ -358,3 +358,9 @@ test('independent review: prepare scripts run at install for git, folder and tar
   assert.deepEqual(await scan('git+ssh://git@github.com/someone/gitprep.git#0123456789abcdef0123456789abcdef01234567'), ['critical code/install-exfiltration']);
   assert.deepEqual(await scan('https://registry.npmjs.org/gitprep/-/gitprep-1.0.0.tgz'), [], 'control: npm never runs prepare for a registry tarball');
 });
+
+test('independent review: a drop-in http/https from any module (follow-redirects) makes requests', () => {
+  assert.ok(caps(analyzeSource("const { https } = require('follow-redirects');\nhttps.request({ host: 'c2.example.invalid' }).end();\n")).includes('network'));
+  assert.ok(caps(analyzeSource("const lib = require('some-wrapper');\nlib.http.get('http://c2.example.invalid/');\n")).includes('network'));
+  assert.ok(!caps(analyzeSource("const lib = require('some-wrapper');\nlib.http.status(200);\n")).includes('network'));
+});

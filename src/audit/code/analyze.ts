@@ -98,6 +98,7 @@ const HTTP_LIBRARIES = new Set([
   'make-fetch-happen', 'minipass-fetch', 'undici', 'ws', 'socket.io-client', 'node-telegram-bot-api', 'telegraf', 'discord.js',
   'nodemailer', 'ftp', 'basic-ftp', 'ssh2', 'request-promise', 'request-promise-native', 'sync-request', 'then-request', 'urllib', 'httpie',
   'wretch', 'tiny-json-http', 'simple-get', 'hyperquest', 'xmlhttprequest', 'xhr2', 'form-data',
+  'follow-redirects', 'centra', 'postman-request', '@hapi/wreck', 'wreck', 'node-libcurl', 'teeny-request', 'gaxios', 'fetch-h2', 'httpntlm', 'unfetch',
 ]);
 
 const NETWORK_FUNCTIONS: Record<string, Set<string>> = {
@@ -815,6 +816,8 @@ class FileAnalyzer {
     if (!ref) return undefined;
     const mod = ref.root.startsWith('mod:') ? ref.root.slice(4) : undefined;
     if (mod && NETWORK_FUNCTIONS[mod]?.has(ref.path[0] ?? '') && ref.path.length === 1) return `${mod}.${ref.path[0]}`;
+    // Any module's drop-in http/https (follow-redirects style): <mod>.https.request(...).
+    if (mod && ref.path.length === 2 && (ref.path[0] === 'http' || ref.path[0] === 'https') && (ref.path[1] === 'request' || ref.path[1] === 'get')) return `${mod}.${ref.path.join('.')}`;
     if (mod && HTTP_LIBRARIES.has(mod) && !(mod === 'form-data' && ref.path.length === 0)) return mod === 'form-data' ? (ref.path.at(-1) === 'submit' ? 'form-data submit' : undefined) : `${mod}${ref.path.length ? `.${ref.path.join('.')}` : ''}`;
     if (ref.path.length === 0 && (ref.root === 'g:fetch' || ref.root === 'g:XMLHttpRequest' || ref.root === 'g:WebSocket' || ref.root === 'g:EventSource')) return ref.root.slice(2);
     if (ref.root === 'g:navigator' && ref.path.join('.') === 'sendBeacon') return 'navigator.sendBeacon';
