@@ -2,6 +2,7 @@
  * The audit itself: lockfile graph + advisory lookup (+ installed-code evidence) -> findings.
  * Pure: every input is data; the CLI brings the files.
  */
+import { matchesShell } from './shell-words.js';
 import { severityRank, type Rating, type Severity } from './cvss.js';
 import type { AdvisoryLookup } from './db.js';
 import { auditPackages, pathIndex, type AuditPackage } from './graph.js';
@@ -160,7 +161,7 @@ function scriptFileHit(scripts: Record<string, string>, dir: string, hits: FileH
 }
 
 export function suspiciousScript(script: string): string | undefined {
-  for (const [re, reason] of SUSPICIOUS_SCRIPT) if (re.test(script)) return reason;
+  for (const [re, reason] of SUSPICIOUS_SCRIPT) if (matchesShell(re, script)) return reason;
   return undefined;
 }
 

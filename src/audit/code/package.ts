@@ -10,7 +10,7 @@ import { scanSource } from '../heuristics.js';
 import { analyzeCommand, analyzeSource, type CodeHookHit, type Evidence, type FileFacts } from './analyze.js';
 
 /** Bump when the analysis changes: cached results of an older analyzer are not reused. */
-export const ANALYZER_VERSION = 2;
+export const ANALYZER_VERSION = 3;
 
 export interface FileEvidence extends Evidence {
   /** Path inside the package ("lib/index.js"), or "package.json" for a script. */
@@ -44,8 +44,17 @@ export interface PackageCode {
 }
 
 export const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const;
+/** npm runs these when it installs a git, file or tarball dependency (it builds the package from source). */
+export const PREPARE_SCRIPTS = ['preprepare', 'prepare', 'postprepare'] as const;
+
+export interface AnalyzeOptions {
+  /** The package came from git, a folder or a tarball: its prepare scripts run at install. */
+  prepare?: boolean;
+}
 const JS_FILE = /\.(?:c|m)?js$/;
 const BINARY_FILE = /\.(?:node|exe|dll|so|dylib|bin|elf|msi|scr)$/i;
+/** What bundlers let a module import that Node would not run as JavaScript. */
+const NOT_CODE = /\.(?:json|node|wasm|css|scss|sass|less|styl|svg|png|jpe?g|gif|webp|ico|html?|md|ts|tsx|jsx|vue|svelte|graphql|gql|woff2?|ttf|eot)$/i;
 const MAX_PARSE_BYTES = 8 * 1024 * 1024;
 const MAX_FILE_BYTES = 32 * 1024 * 1024;
 
@@ -94,8 +103,8 @@ function scriptTargets(
   files: Set<string>,
   main: unknown,
   depth = 0,
-): { js: string[]; shell: string[]; binaries: string[]; inline: string[] } {
-  const out = { js: [] as string[], shell: [] as string[], binaries: [] as string[], inline: [] as string[] };
+): { js: string[]; shell: string[]; binaries: string[]; inline: string[]; commands: string[] } {
+  const out = { js: [] as string[], shell: [] as string[], binaries: [] as string[], inline: [] as string[], commands: [] as string[] };
   if (depth > 3) return out;
   const inline = /\bnode(?:\.exe)?\s+(?:--?[\w-]+(?:=\S+)?\s+)*(?:-e|--eval|-p|--print)\s+(?:"((?:[^"\\]|\\.)*)"|'([^']*)')/g;
   for (const m of script.matchAll(inline)) out.inline.push((m[1] ?? m[2] ?? '').replace(/\\(["\\])/g, '$1'));
@@ -120,6 +129,8 @@ function scriptTargets(
       const name = rest[0] === 'run' || rest[0] === 'run-script' ? rest[1] : rest[0];
       const other = name ? scripts[name] : undefined;
       if (typeof other === 'string') {
+        // `npm run setup` runs setup's text at install as surely as the install script's own.
+        out.commands.push(other);
         const nested = scriptTargets(other, scripts, files, main, depth + 1);
         for (const key of Object.keys(out) as Array<keyof typeof out>) out[key].push(...nested[key]);
       }
@@ -139,7 +150,9 @@ function scriptTargets(
 function resolveImport(from: string, spec: string, files: Set<string>): string | undefined {
   const base = posix.normalize(posix.join(posix.dirname(from), spec));
   if (base.startsWith('..')) return undefined;
-  return [base, `${base}.js`, `${base}.cjs`, `${base}.mjs`, `${base}/index.js`, `${base}/index.cjs`, `${base}/index.mjs`].find((f) => files.has(f) && JS_FILE.test(f));
+  // require('./locale.txt') runs that file as JavaScript whatever its name: analyse it as code.
+  if (files.has(base) && !NOT_CODE.test(base)) return base;
+  return [`${base}.js`, `${base}.cjs`, `${base}.mjs`, `${base}/index.js`, `${base}/index.cjs`, `${base}/index.mjs`].find((f) => files.has(f) && JS_FILE.test(f));
 }
 
 function isNativeBinary(path: string): boolean {
@@ -185,14 +198,14 @@ function lineScan(text: string): Pick<FileFacts, 'evidence' | 'hooks' | 'imports
 }
 
 /** Reads and analyses one installed package (its own files, not its nested node_modules). */
-export function analyzePackageDir(dir: string): PackageCode {
+export function analyzePackageDir(dir: string, options: AnalyzeOptions = {}): PackageCode {
   const manifest = manifestOf(dir);
   const moduleType = manifest.type === 'module';
   const all = listFiles(dir);
   const fileSet = new Set(all);
   const scripts = (typeof manifest.scripts === 'object' && manifest.scripts !== null ? manifest.scripts : {}) as Record<string, unknown>;
   const installScripts: Record<string, string> = {};
-  for (const name of INSTALL_SCRIPTS) if (typeof scripts[name] === 'string') installScripts[name] = scripts[name] as string;
+  for (const name of [...INSTALL_SCRIPTS, ...(options.prepare ? PREPARE_SCRIPTS : [])]) if (typeof scripts[name] === 'string') installScripts[name] = scripts[name] as string;
   const gyp = installScripts.install === undefined && installScripts.preinstall === undefined && fileSet.has('binding.gyp');
   if (gyp) installScripts.install = 'node-gyp rebuild (implicit: binding.gyp)';
 
@@ -202,6 +215,7 @@ export function analyzePackageDir(dir: string): PackageCode {
   for (const [name, script] of Object.entries(installScripts)) {
     for (const ev of analyzeCommand(script)) installEvidence.push({ ...ev, file: 'package.json', detail: `${name}: ${ev.detail}` });
     const targets = scriptTargets(script, scripts, fileSet, manifest.main);
+    for (const command of targets.commands) for (const ev of analyzeCommand(command)) installEvidence.push({ ...ev, file: 'package.json', detail: `${name} (npm run): ${ev.detail}` });
     for (const code of targets.inline) {
       const facts = analyzeSource(code, { module: false, precise: true });
       for (const ev of facts.evidence) installEvidence.push({ ...ev, file: 'package.json', line: 1, detail: `${name} (node -e): ${ev.detail}` });
@@ -235,22 +249,26 @@ export function analyzePackageDir(dir: string): PackageCode {
   const binaries: string[] = [];
   let bytes = 0;
   let files = 0;
-  for (const file of all) {
+  const analysed = new Set<string>();
+  const pending: string[] = [];
+  const visit = (file: string, imported: boolean) => {
     const path = join(dir, file);
     if (BINARY_FILE.test(file) || (/(?:^|\/)(?:bin|build|prebuilds?|vendor)\//.test(file) && !/\.[a-z0-9]{1,5}$/i.test(file) && !JS_FILE.test(file))) {
-      if (isNativeBinary(path)) binaries.push(file);
-      continue;
+      if (!imported && isNativeBinary(path)) binaries.push(file);
+      return;
     }
-    if (!JS_FILE.test(file) && !extraJs.has(file)) continue;
+    if (!imported && !JS_FILE.test(file) && !extraJs.has(file)) return;
+    if (analysed.has(file)) return;
+    analysed.add(file);
     let text: string;
     try {
       if (statSync(path).size > MAX_FILE_BYTES) {
         unparsed.push(file);
-        continue;
+        return;
       }
       text = readFileSync(path, 'utf8');
     } catch {
-      continue;
+      return;
     }
     files++;
     bytes += text.length;
@@ -265,7 +283,10 @@ export function analyzePackageDir(dir: string): PackageCode {
     if (result.evidence.length || result.hooks.length) facts[file] = { evidence: result.evidence, hooks: result.hooks };
     const resolved = result.imports.map((spec) => resolveImport(file, spec, fileSet)).filter((f): f is string => f !== undefined);
     if (resolved.length) imports[file] = resolved;
-  }
+    for (const next of resolved) if (!analysed.has(next)) pending.push(next);
+  };
+  for (const file of all) visit(file, false);
+  while (pending.length) visit(pending.pop()!, true);
 
   // What the install scripts run: their files and every relative module those load.
   const reached = new Set<string>();

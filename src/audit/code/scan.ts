@@ -67,9 +67,15 @@ export function integrityOf(pkg: InstalledPackage, graph: LockGraph | undefined)
   return undefined;
 }
 
+/** A git, folder or tarball dependency is built from source at install: npm runs its prepare scripts. */
+export function builtFromSource(pkg: InstalledPackage, graph: LockGraph | undefined): boolean {
+  const source = graph?.nodes.get(pkg.dir)?.source;
+  return source === 'git' || source === 'file' || source === 'tarball';
+}
+
 function cacheKey(root: string, pkg: InstalledPackage, graph: LockGraph | undefined): string {
   const integrity = integrityOf(pkg, graph) ?? 'no-integrity';
-  return createHash('sha256').update(`wirelock-code/${ANALYZER_VERSION}\n${pkg.name}@${pkg.version}\n${integrity}\n${statSignature(join(root, pkg.dir))}`).digest('hex');
+  return createHash('sha256').update(`wirelock-code/${ANALYZER_VERSION}\n${pkg.name}@${pkg.version}\n${integrity}\n${builtFromSource(pkg, graph) ? 'prepare\n' : ''}${statSignature(join(root, pkg.dir))}`).digest('hex');
 }
 
 function readCached(cacheDir: string, key: string): PackageCode | undefined {
@@ -93,7 +99,7 @@ function writeCached(cacheDir: string, key: string, code: PackageCode): void {
   }
 }
 
-async function analyseInWorkers(dirs: string[], workers: number): Promise<PackageCode[]> {
+async function analyseInWorkers(dirs: string[], prepare: boolean[], workers: number): Promise<PackageCode[]> {
   const results = new Array<PackageCode>(dirs.length);
   let next = 0;
   const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
@@ -108,11 +114,11 @@ async function analyseInWorkers(dirs: string[], workers: number): Promise<Packag
           return;
         }
         const index = next++;
-        worker.postMessage({ index, dir: dirs[index] });
+        worker.postMessage({ index, dir: dirs[index], prepare: prepare[index] });
       };
       worker.on('message', (message: { index: number; code?: PackageCode; error?: string }) => {
         if (message.code) results[message.index] = message.code;
-        else results[message.index] = analyzePackageDir(dirs[message.index]!);
+        else results[message.index] = analyzePackageDir(dirs[message.index]!, { prepare: prepare[message.index] });
         feed();
       });
       worker.on('error', reject);
@@ -165,15 +171,16 @@ export async function scanInstalledCode(root: string, packages: InstalledPackage
   }
   const workers = options.workers ?? Math.min(4, availableParallelism());
   const dirs = todo.map(({ pkg }) => join(root, pkg.dir));
+  const prepare = todo.map(({ pkg }) => builtFromSource(pkg, options.graph));
   const bytesOf = (c: PackageCode) => c.bytes;
   let analysed: PackageCode[];
   if (workers > 1 && dirs.length > 8) {
     try {
-      analysed = await analyseInWorkers(dirs, workers);
+      analysed = await analyseInWorkers(dirs, prepare, workers);
     } catch {
-      analysed = dirs.map((dir) => analyzePackageDir(dir));
+      analysed = dirs.map((dir, index) => analyzePackageDir(dir, { prepare: prepare[index] }));
     }
-  } else analysed = dirs.map((dir) => analyzePackageDir(dir));
+  } else analysed = dirs.map((dir, index) => analyzePackageDir(dir, { prepare: prepare[index] }));
   todo.forEach(({ pkg, key }, index) => {
     const result = analysed[index]!;
     code.set(pkg.dir, result);

@@ -27,6 +27,8 @@ export interface LockNode {
   resolved?: string;
   integrity?: string;
   hasInstallScript?: boolean;
+  /** Shipped inside another package's tarball (npm bundleDependencies): that package chose its files. */
+  bundled?: boolean;
   /** Workspace packages (and the root project) are importers, not dependencies to audit. */
   importer?: string;
   edges: Edge[];

@@ -100,6 +100,7 @@ class NpmNode implements LockNode {
     readonly integrity: string | undefined,
     readonly hasInstallScript: true | undefined,
     readonly importer: string | undefined,
+    readonly bundled: true | undefined,
   ) {}
 
   get location(): string {
@@ -149,7 +150,7 @@ class PackagesBuilder {
       // Created with its target slot, filled in by finish(): adding a property later costs every edge a property store.
       edges.push({ name: depName, kind: edge.kind, target: undefined });
     }
-    const node = new NpmNode(path, name, version, importer ? 'workspace' : sourceFromResolved(resolved, version), edges, resolved || undefined, typeof entry.integrity === 'string' ? entry.integrity : undefined, entry.hasInstallScript === true || undefined, importer ? (path === '' ? '.' : path) : undefined);
+    const node = new NpmNode(path, name, version, importer ? 'workspace' : sourceFromResolved(resolved, version), edges, resolved || undefined, typeof entry.integrity === 'string' ? entry.integrity : undefined, entry.hasInstallScript === true || undefined, importer ? (path === '' ? '.' : path) : undefined, entry.inBundle === true || undefined);
     if (importer) this.importers.push(path);
     this.nodes.set(path, node);
   }
