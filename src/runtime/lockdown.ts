@@ -518,9 +518,12 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       return this;
     }
     pinLookup(target, host, port, 'https:');
-    // Not opened by an HTTP layer of wirelock: cleartext HTTP written on it still meets the cleartext rule.
-    if (!internalConnection) guardCleartextHttp(engine, this, host, port);
-    return forward();
+    const socket = forward();
+    // Not opened by an HTTP layer of wirelock: cleartext HTTP written on it still meets the cleartext
+    // rule. Installed after Node's connect, which resets an own `write` to Socket.prototype.write.
+    // A TLSSocket's own write takes the plaintext it encrypts: only plain sockets carry cleartext.
+    if (!internalConnection && !(this instanceof real.tls.TLSSocket)) guardCleartextHttp(engine, this, host, port);
+    return socket;
   };
 
   const originalHttpCreateConnection = real.http.Agent.prototype.createConnection as (...args: unknown[]) => Socket | undefined;

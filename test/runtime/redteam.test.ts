@@ -26,7 +26,15 @@ const policy = {
 /** Everything any attacker listener received, decrypted where it was TLS. */
 let received = '';
 const tlsAttacker = tls.createServer(pki.serverOptions(pki.rogue), (socket) => socket.on('data', (chunk) => (received += chunk.toString('latin1'))).on('error', () => {}));
-const tcpAttacker = net.createServer((socket) => socket.on('data', (chunk) => (received += chunk.toString('latin1'))).on('error', () => {}));
+// Answers like an HTTP server, so a client that sent its request (the positive control) gets a response and ends.
+const tcpAttacker = net.createServer((socket) =>
+  socket
+    .on('data', (chunk) => {
+      received += chunk.toString('latin1');
+      if (received.includes('\r\n\r\n')) socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    })
+    .on('error', () => {}),
+);
 const udpAttacker = dgram.createSocket('udp4').on('message', (message) => (received += message.toString('latin1')));
 await Promise.all([
   new Promise<void>((resolve) => tlsAttacker.listen(0, '127.0.0.1', resolve)),
@@ -52,6 +60,7 @@ async function attempt(variant: string, port: number, lockdown: boolean): Promis
 for (const [variant, attacker, code] of [
   ['tls-path-empty', () => portOf(tlsAttacker), 'ERR_CERT_UNTRUSTED'],
   ['tls-path-socket', () => portOf(tlsAttacker), 'ERR_CERT_UNTRUSTED'],
+  ['own-undici-http', () => portOf(tcpAttacker), 'ERR_CLEARTEXT_BLOCKED'],
   ['raw-http', () => portOf(tcpAttacker), 'ERR_CLEARTEXT_BLOCKED'],
 ] as const) {
   test(`${variant}: refused under lockdown with ${code}, 0 bytes of the secret at the attacker; positive control leaks without lockdown`, async () => {
