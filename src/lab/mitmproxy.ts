@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { WirelockError } from '../errors.js';
+import { canConnect, freePort } from './ports.js';
 import type { Attacker, LabContext } from './scenarios.js';
 
 /**
@@ -28,24 +28,6 @@ def request(flow):
     with open(LOG, "a") as out:
         out.write(json.dumps({"url": flow.request.pretty_url, "bytes": head + len(raw), "body": raw.decode("latin1")}) + "\\n")
 `;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
 
 export async function startMitmproxy(lab: LabContext, mode: 'regular' | { reverseTo: string }, name: string): Promise<Mitmproxy> {
   const confdir = join(lab.dir, `mitmproxy-${name}`);

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { WirelockError } from '../errors.js';
+import { canConnect, freePort } from './ports.js';
 import type { LabContext } from './scenarios.js';
 
 /**
@@ -15,24 +15,6 @@ export interface Tinyproxy {
   readonly port: number;
   /** The CONNECT targets tinyproxy logged (host:port), in order. */
   connects(): string[];
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
 }
 
 export async function startTinyproxy(lab: Pick<LabContext, 'dir' | 'onClose'>, name: string, options: { basicAuth?: { user: string; password: string } } = {}): Promise<Tinyproxy> {

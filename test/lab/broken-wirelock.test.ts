@@ -2,23 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
-import type { LabResult } from '../../src/lab/run.js';
-
-/** What every scenario of a subject that reached no one must look like, in the JSON. */
-function assertNoVerdicts(result: LabResult): void {
-  assert.equal(result.ok, false);
-  const ran = result.scenarios.filter((scenario) => scenario.verdict !== 'unavailable');
-  assert.ok(ran.length >= 3);
-  for (const scenario of ran) {
-    assert.equal(scenario.verdict, 'unproven', `${scenario.id}: no "blocked" verdict for a subject that reached no one`);
-    assert.equal(scenario.pass, false);
-    assert.equal(scenario.originControl?.reached, false);
-    assert.match(scenario.problems[0] ?? '', /never reached the legitimate server .*so nothing was proved/);
-    // The attacks themselves were live: the positive control still ran and was intercepted.
-    assert.equal(scenario.control?.intercepted, true, scenario.id);
-  }
-  assert.deepEqual([...result.unproven].sort(), ran.map((scenario) => scenario.id).sort());
-}
+import { assertNoVerdicts } from './catalogue.js';
 
 test('a broken wirelock (a build whose policy refuses every host) fails the lab on the legitimate-origin control', async () => {
   // The compiled lab, so its clients run compiled too; the policy of the build under test refuses every host.

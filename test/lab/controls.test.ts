@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { LabResult } from '../../src/lab/run.js';
+import { assertNoVerdicts } from './catalogue.js';
 
 const run = promisify(execFile);
 const CLI = 'dist/cli/main.js';
@@ -20,22 +21,6 @@ async function lab(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 const ONLY = ['--only', 'self-signed,compromised-ca,cleartext,hooked-tls-preload'];
-
-/** What every scenario of a subject that reached no one must look like, in the JSON. */
-function assertNoVerdicts(result: LabResult): void {
-  assert.equal(result.ok, false);
-  const ran = result.scenarios.filter((scenario) => scenario.verdict !== 'unavailable');
-  assert.ok(ran.length >= 3);
-  for (const scenario of ran) {
-    assert.equal(scenario.verdict, 'unproven', `${scenario.id}: no "blocked" verdict for a subject that reached no one`);
-    assert.equal(scenario.pass, false);
-    assert.equal(scenario.originControl?.reached, false);
-    assert.match(scenario.problems[0] ?? '', /never reached the legitimate server .*so nothing was proved/);
-    // The attacks themselves were live: the positive control still ran and was intercepted.
-    assert.equal(scenario.control?.intercepted, true, scenario.id);
-  }
-  assert.deepEqual([...result.unproven].sort(), ran.map((scenario) => scenario.id).sort());
-}
 
 for (const [name, client, shown] of [
   ['a client that does nothing', 'true', /exit status 0/],

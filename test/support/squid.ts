@@ -2,9 +2,9 @@
 // foreground (-N), memory only, loopback clients allowed, its access log read back.
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { canConnect, freePort } from '../../src/lab/ports.js';
 
 export interface Squid {
   readonly url: string;
@@ -12,23 +12,6 @@ export interface Squid {
   connects(): string[];
   stop(): Promise<void>;
 }
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-const canConnect = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
 
 export async function startSquid(): Promise<Squid> {
   const dir = mkdtempSync(join(tmpdir(), 'wirelock-squid-'));
