@@ -52,7 +52,8 @@ const EXPECTED_FINDING: Record<string, string> = {
   'keylog-listener-dependency': 'tls-keylog',
 };
 
-async function lab(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+/** `wirelock lab` from the build, with its exit code and output (a failing run is a result, not a throw). */
+export async function lab(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, 'lab', ...args], { maxBuffer: 16 << 20, ...(env ? { env } : {}) });
     return { code: 0, stdout, stderr };

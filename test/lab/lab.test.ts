@@ -1,21 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { LabResult } from '../../src/lab/run.js';
+import { lab } from './catalogue.js';
 
-const run = promisify(execFile);
-const CLI = 'dist/cli/main.js';
-
-async function lab(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'lab', ...args], { maxBuffer: 16 << 20, ...(env ? { env } : {}) });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 test('a broken wirelock (report-only policy) makes the lab exit 1 and name what got through', async () => {
   const { code, stdout } = await lab(['--policy-mode', 'report-only', '--only', 'user-installed-ca,compromised-ca,cleartext,https-proxy']);
