@@ -66,6 +66,11 @@ export interface ReportConfig {
   uri: string;
   /** At most one POST per (host, code) in this window. */
   rateLimitSeconds: number;
+  /**
+   * Who sends the reports: TrustKit's `app-bundle-id` / `app-version` fields, so a collector can
+   * tell apps and releases apart (which release would break if a host switched to enforce).
+   */
+  app: { id: string; version: string | undefined } | undefined;
 }
 
 export interface Policy {

@@ -11,6 +11,7 @@ import type {
   Policy,
   PolicyIssue,
   ProxyConfig,
+  ReportConfig,
   TlsVersion,
   TrustAnchorSource,
 } from './types.js';
@@ -52,7 +53,8 @@ const ROOT_KEYS = ['$schema', 'version', 'mode', 'minTlsVersion', 'cleartext', '
 const PROXY_KEYS = ['url', 'trustAnchors', 'noProxy', 'auth'] as const;
 const DOMAIN_KEYS = ['includeSubdomains', 'mode', 'pins', 'pinsExpire', 'trustAnchors', 'cleartext', 'minTlsVersion', 'certificateTransparency'] as const;
 const CT_KEYS = ['enforce', 'policy', 'logList', 'logListKey', 'maxListAgeDays', 'onStaleList', 'minScts'] as const;
-const REPORT_KEYS = ['uri', 'rateLimitSeconds'] as const;
+const REPORT_KEYS = ['uri', 'rateLimitSeconds', 'app'] as const;
+const REPORT_APP_KEYS = ['id', 'version'] as const;
 const PIN_KEYS = ['pin', 'role'] as const;
 const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
 const MODES: readonly Mode[] = ['enforce', 'report-only'];
@@ -155,6 +157,32 @@ class Collector {
     }
     return value;
   }
+}
+
+// Collectors store these as labels (TrustKit's limits: 255 and 64 characters); control characters
+// would forge lines in logs and CSV exports.
+const APP_LABEL = /^[\x20-\x7e\u00a0-\uffff]+$/;
+
+function reportApp(value: Json | undefined, c: Collector): ReportConfig['app'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) {
+    c.error('/report/app', 'schema/type', `expected an object with "id" and optional "version", found ${describe(value)}`);
+    return undefined;
+  }
+  c.unknownKeys(value, REPORT_APP_KEYS, ['report', 'app']);
+  if (value.id === undefined) c.error('/report/app/id', 'schema/required', 'missing "id": the app identifier reports carry (e.g. com.example.payments)');
+  const label = (key: 'id' | 'version', max: number): string | undefined => {
+    const text = c.string(value, key, ['report', 'app']);
+    if (text === undefined) return undefined;
+    if (text.length > max || !APP_LABEL.test(text)) {
+      c.error(`/report/app/${key}`, 'report/app', `"${key}" must be 1-${max} printable characters without control characters`);
+      return undefined;
+    }
+    return text;
+  };
+  const id = label('id', 255);
+  const version = label('version', 64);
+  return id === undefined ? undefined : { id, version };
 }
 
 function resolvePath(ref: string, baseDir: string): string {
@@ -517,7 +545,8 @@ export function validatePolicy(document: Json, options: ValidateOptions): Valida
       const accepted = parsed && (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackAddress(parsed.hostname)));
       if (parsed && !accepted) c.error('/report/uri', 'report/cleartext', `reports carry certificate chains and host names: "${uri}" must be https (http only to a loopback address such as 127.0.0.1)`);
       const rateLimitSeconds = c.positiveInteger(document.report, 'rateLimitSeconds', ['report'], 0) ?? 60;
-      if (parsed && accepted) report = { uri: parsed.href, rateLimitSeconds };
+      const app = reportApp(document.report.app, c);
+      if (parsed && accepted) report = { uri: parsed.href, rateLimitSeconds, app };
     }
   }
 

@@ -30,6 +30,9 @@ export interface ViolationReport {
   'date-time': string;
   'wirelock-version': string;
   'app-platform': string;
+  /** From the policy's `report.app`: which app and release saw this (TrustKit's field names). */
+  'app-bundle-id'?: string;
+  'app-version'?: string;
   details?: Record<string, unknown>;
 }
 
@@ -144,7 +147,11 @@ export class Reporter {
     this.#options = options;
   }
 
-  emit(report: ViolationReport): void {
+  emit(unlabelled: ViolationReport): void {
+    const app = this.#policy.report?.app;
+    const report: ViolationReport = app
+      ? { ...unlabelled, 'app-bundle-id': app.id, ...(app.version !== undefined ? { 'app-version': app.version } : {}) }
+      : unlabelled;
     if (CHANNELS.violation.hasSubscribers) CHANNELS.violation.publish(report);
     if (this.#options.onViolation) {
       try {

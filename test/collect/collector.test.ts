@@ -41,12 +41,12 @@ async function reportsFor(host: string, code?: string): Promise<any[]> {
   return JSON.parse(text).reports;
 }
 
-test('a real wirelock client in report-only mode reports a pin mismatch to a loopback collector over http, and its request still goes through', async () => {
+test('a real wirelock client in report-only mode reports a pin mismatch to a loopback collector over http, labelled with its app and release, and its request still goes through', async () => {
   const policy = {
     version: 1,
     mode: 'report-only',
     trustAnchors: [pki.legit.root.pem, pki.compromised.root.pem],
-    report: { uri: `${collector.url}/api/reports` },
+    report: { uri: `${collector.url}/api/reports`, app: { id: 'com.example.payments-api', version: '3.1.0' } },
     domains: { '127.0.0.1': { pins: [pki.legitPin, pki.backupPin] } },
   };
   const response = await createFetch(policy)(attacker.url('127.0.0.1', '/pay'), { method: 'POST', body: 'report-only-secret' });
@@ -62,6 +62,8 @@ test('a real wirelock client in report-only mode reports a pin mismatch to a loo
   assert.ok(report.validatedChain.length >= 2, 'the verified chain is stored');
   assert.ok(report.servedChain.length >= 2, 'the served chain is stored');
   assert.deepEqual(report.knownPins, [pki.legitPin, pki.backupPin]);
+  assert.equal(report.appId, 'com.example.payments-api', "the policy's report.app.id travels as app-bundle-id");
+  assert.equal(report.appVersion, '3.1.0');
   assert.ok(!JSON.stringify(report).includes('report-only-secret'), 'request data never reaches a report');
 });
 
@@ -79,6 +81,7 @@ test('an enforce-mode block is reported too, and the collector never receives th
   }, 'the enforce report');
   assert.equal(report.blocked, true);
   assert.equal(report.mode, 'enforce');
+  assert.equal(report.appId, '', 'without report.app a Node client reports no app (shown as "(none)")');
 });
 
 test('a TrustKit report (its real field names) is stored as TrustKit, its HPKP-syntax pins read, and a resend is folded', async () => {
