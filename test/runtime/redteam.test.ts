@@ -115,6 +115,7 @@ for (const [variant, attacker, code] of [
   ['h2c-socket', () => portOf(h2cAttacker), 'ERR_CLEARTEXT_BLOCKED'],
   ['write-generic', () => portOf(tcpAttacker), 'ERR_CLEARTEXT_BLOCKED'],
   ['upgrade-h2c-writev', () => portOf(tcpAttacker), 'ERR_CLEARTEXT_BLOCKED'],
+  ['http-create-connection', () => portOf(tcpAttacker), 'ERR_CLEARTEXT_BLOCKED'],
 ] as const) {
   test(`${variant}: refused under lockdown with ${code}, 0 bytes of the secret at the attacker; positive control leaks without lockdown`, async () => {
     const control = await attempt(variant, attacker(), false);
