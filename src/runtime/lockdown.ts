@@ -840,8 +840,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       }
       if (typeof handle !== 'object' || handle === null) return undefined;
       dialled.set(handle, { address, port: Number(port) });
-      const owner = ownerOf(handle);
-      // Happy eyeballs dials a fresh handle that no socket holds yet: only a TLSSocket's is known TLS.
+      // A TLSSocket dials through its TLS wrap, which calls this on the TCP handle below it (owned by
+      // the TLSSocket, though not its `_handle`). Happy eyeballs dials a fresh handle no socket owns
+      // yet: it may be plain, so the HTTP/2 guard is installed then too.
+      const owner = ownerSymbol ? (handle as Record<symbol, unknown>)[ownerSymbol] : undefined;
       if (!(owner instanceof real.tls.TLSSocket)) guardHttp2();
       // An HTTP/2 session given this handle before it connected (only done by hand) speaks h2c on it.
       const target = consumedByHttp2.has(handle) ? plainTarget(handle) : undefined;
