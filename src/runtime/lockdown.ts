@@ -169,6 +169,9 @@ function callerOutsideWirelock(): string | undefined {
 }
 
 const TCHAR = /^[!#$%&'*+.^_`|~0-9A-Za-z-]/;
+/** Bytes that may start an HTTP method (RFC 9110 tchar), as a table: a write's first byte is tested without allocating. */
+const TCHAR_BYTES = new Uint8Array(256);
+for (let byte = 0; byte < 256; byte++) TCHAR_BYTES[byte] = TCHAR.test(String.fromCharCode(byte)) ? 1 : 0;
 
 /**
  * The first line of a write as it goes on the wire (latin1), or undefined when it cannot start an
@@ -177,10 +180,12 @@ const TCHAR = /^[!#$%&'*+.^_`|~0-9A-Za-z-]/;
 function wireStart(chunk: unknown, encoding: string): string | undefined {
   let bytes: Buffer;
   if (typeof chunk === 'string') {
-    if (chunk === '' || !TCHAR.test(chunk)) return undefined;
     // UTF-16 puts a zero byte after every ASCII character: never an HTTP request line on the wire.
-    if (/^(?:ucs-?2|utf-?16le)$/i.test(encoding)) return undefined;
+    if (chunk === '' || /^(?:ucs-?2|utf-?16le)$/i.test(encoding)) return undefined;
     if (/^(?:utf-?8|latin1|binary|ascii|buffer)$/i.test(encoding)) {
+      // These put an ASCII character on the wire as itself (anything else starts with a byte >= 0x80).
+      const first = chunk.charCodeAt(0);
+      if (first > 0x7f || !TCHAR_BYTES[first]) return undefined;
       const text = chunk.slice(0, 8192);
       const end = text.indexOf('\n');
       return end < 0 ? undefined : text.slice(0, end + 1);
@@ -191,11 +196,12 @@ function wireStart(chunk: unknown, encoding: string): string | undefined {
       return undefined;
     }
   } else if (chunk instanceof Uint8Array) {
+    if (chunk.byteLength === 0 || !TCHAR_BYTES[chunk[0]!]) return undefined;
     bytes = Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, 8192));
   } else {
     return undefined;
   }
-  if (bytes.length === 0 || !TCHAR.test(String.fromCharCode(bytes[0]!))) return undefined;
+  if (bytes.length === 0 || !TCHAR_BYTES[bytes[0]!]) return undefined;
   const end = bytes.subarray(0, 8192).indexOf(10);
   return end < 0 ? undefined : bytes.toString('latin1', 0, end + 1);
 }
@@ -870,10 +876,13 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       (args, handle) => {
         const target = typeof handle === 'object' && handle !== null ? plainTarget(handle) : undefined;
         if (!target) return undefined;
+        if (encoding !== 'writev') {
+          const start = wireStart(args[1], encoding);
+          return start === undefined ? undefined : cleartextHttpRefusal(engine, start, target.host, target.port);
+        }
         // writev(req, chunks, allBuffers): chunks are buffers, or [chunk, encoding, chunk, encoding, ...].
         const chunks: Array<[unknown, string]> = [];
-        if (encoding !== 'writev') chunks.push([args[1], encoding]);
-        else if (Array.isArray(args[1]) && args[2]) for (const chunk of args[1] as unknown[]) chunks.push([chunk, 'buffer']);
+        if (Array.isArray(args[1]) && args[2]) for (const chunk of args[1] as unknown[]) chunks.push([chunk, 'buffer']);
         else if (Array.isArray(args[1])) for (let i = 0; i + 1 < (args[1] as unknown[]).length; i += 2) chunks.push([(args[1] as unknown[])[i], String((args[1] as unknown[])[i + 1])]);
         for (const [chunk, chunkEncoding] of chunks) {
           const start = wireStart(chunk, chunkEncoding);
