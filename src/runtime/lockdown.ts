@@ -206,7 +206,15 @@ function wireStart(chunk: unknown, encoding: string): string | undefined {
   return end < 0 ? undefined : bytes.toString('latin1', 0, end + 1);
 }
 
-/** Http2Session's prototype (the C++ session handle), reached through a throwaway session on an in-memory stream. */
+// Captured at load: code running after lockdown cannot make a JavaScript function print as native.
+const functionSource = Function.prototype.toString;
+const nativeFunction = (value: unknown, name: string): boolean => typeof value === 'function' && pristine.apply(functionSource, value, []) === `function ${name}() { [native code] }`;
+
+/**
+ * Http2Session's prototype (the C++ session handle), reached through a throwaway session on an
+ * in-memory stream. `http2.connect` is whatever the module holds now, so the answer is accepted
+ * only if it is the prototype of Node's native Http2Session class and has its native `consume`.
+ */
 function http2SessionPrototype(): Record<string, unknown> | undefined {
   try {
     const http2 = process.getBuiltinModule('node:http2') as typeof import('node:http2');
@@ -223,7 +231,11 @@ function http2SessionPrototype(): Record<string, unknown> | undefined {
     const handle = key ? (session as unknown as Record<symbol, unknown>)[key] : undefined;
     session.destroy();
     carrier.destroy();
-    return typeof handle === 'object' && handle !== null ? (Object.getPrototypeOf(handle) as Record<string, unknown>) : undefined;
+    if (typeof handle !== 'object' || handle === null) return undefined;
+    const prototype = Object.getPrototypeOf(handle) as Record<string, unknown> | null;
+    const constructor = prototype ? pristine.getOwnPropertyDescriptor(prototype, 'constructor')?.value : undefined;
+    const consume = prototype ? pristine.getOwnPropertyDescriptor(prototype, 'consume')?.value : undefined;
+    return prototype && nativeFunction(constructor, 'Http2Session') && (constructor as { prototype?: unknown }).prototype === prototype && nativeFunction(consume, 'consume') ? prototype : undefined;
   } catch {
     return undefined;
   }
@@ -629,7 +641,11 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     const plain = !(this instanceof real.tls.TLSSocket);
     if (plain) {
       plainNames.set(this, { host, port });
-      guardHttp2();
+      const unguarded = guardHttp2();
+      if (unguarded) {
+        process.nextTick(() => this.destroy(unguarded));
+        return this;
+      }
     }
     const socket = forward();
     learnOwnerSymbol(this);
@@ -850,7 +866,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       // the TLSSocket, though not its `_handle`). Happy eyeballs dials a fresh handle no socket owns
       // yet: it may be plain, so the HTTP/2 guard is installed then too.
       const owner = ownerSymbol ? (handle as Record<symbol, unknown>)[ownerSymbol] : undefined;
-      if (!(owner instanceof real.tls.TLSSocket)) guardHttp2();
+      const unguarded = owner instanceof real.tls.TLSSocket ? undefined : guardHttp2();
+      if (unguarded) return unguarded;
       // An HTTP/2 session given this handle before it connected (only done by hand) speaks h2c on it.
       const target = consumedByHttp2.has(handle) ? plainTarget(handle) : undefined;
       return target ? engine.checkDestination('http:', target.host, target.port) : undefined;
@@ -905,11 +922,19 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // session, so the guard is installed the first time a plain TCP connection is dialled (or at once
   // when http2 is already loaded): that spares loading http2 for TLS-only apps.
   let http2Guarded = false;
-  function guardHttp2(): void {
-    if (http2Guarded || released) return;
+  /** Installs the HTTP/2 guard once; returns the refusal when it cannot be installed (under "block"). */
+  function guardHttp2(): WirelockError | undefined {
+    if (http2Guarded || released) return undefined;
     http2Guarded = true;
+    const sessionPrototype = http2SessionPrototype();
+    if (!sessionPrototype) {
+      // http2.connect does not hand out Node's session (replaced after lockdown): h2c cannot be judged.
+      const finding = makeFinding('hooked-api', 'high', 'http2.connect does not return a Node HTTP/2 session: the cleartext guard for HTTP/2 cannot be installed', { calledBy: callerOutsideWirelock() ?? null }, 'http2.connect');
+      record(finding);
+      return onTamper === 'block' ? new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}`, { finding: finding.key, severity: finding.severity }) : undefined;
+    }
     wrapHandleMethods(
-      http2SessionPrototype(),
+      sessionPrototype,
       ['consume'],
       ([stream]) => {
         if (typeof stream !== 'object' || stream === null) return undefined;
@@ -926,6 +951,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       },
       false,
     );
+    return undefined;
   }
   if ((process as unknown as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule http2')) guardHttp2();
 

@@ -95,13 +95,14 @@ interface Outcome {
   remote?: string;
 }
 
-async function attempt(variant: string, port: number, lockdown: boolean, env: Record<string, string> = {}): Promise<{ leaked: boolean; outcome: Outcome; warnings: string[] }> {
+async function attempt(variant: string, port: number, lockdown: boolean, env: Record<string, string> = {}): Promise<{ leaked: boolean; outcome: Outcome; warnings: string[]; http2AtLockdown: boolean }> {
   const secret = `s${Math.random().toString(36).slice(2)}x`;
   const result = (await runApp({ script: SCRIPT, env: { VARIANT: variant, LOCKDOWN: lockdown ? 'block' : 'none', POLICY_JSON: JSON.stringify(policy), PORT: String(port), SECRET: secret, ...env } })) as unknown as {
     outcome: Outcome;
     warnings: string[];
+    http2AtLockdown: boolean;
   };
-  return { leaked: received.includes(secret), outcome: result.outcome, warnings: result.warnings };
+  return { leaked: received.includes(secret), outcome: result.outcome, warnings: result.warnings, http2AtLockdown: result.http2AtLockdown };
 }
 
 for (const [variant, attacker, code] of [
@@ -126,6 +127,19 @@ for (const [variant, attacker, code] of [
     assert.equal(locked.outcome.code, code);
   });
 }
+
+test('h2c after a dependency left a look-alike http2.connect in the module: refused, 0 bytes of the secret; positive control leaks', async () => {
+  const control = await attempt('h2c-hooked-connect', portOf(h2cAttacker), false);
+  assert.equal(control.leaked, true, `positive control: ${JSON.stringify(control.outcome)}`);
+  const locked = await attempt('h2c-hooked-connect', portOf(h2cAttacker), true);
+  assert.equal(locked.leaked, false, JSON.stringify(locked.outcome));
+  // Where http2 was not loaded yet at lockdown (Node 20), the guard is installed at the first plain
+  // dial through the module's http2.connect: the look-alike is a finding that refuses the connection.
+  // Where lockdown's own inspection loaded it (Node 24's fetch), the guard was installed from Node's
+  // module before the dependency ran, and the h2c is refused as cleartext.
+  assert.equal(locked.outcome.code, locked.http2AtLockdown ? 'ERR_CLEARTEXT_BLOCKED' : 'ERR_ENV_COMPROMISED', JSON.stringify(locked));
+  if (!locked.http2AtLockdown) assert.match(String(locked.outcome.message), /hooked-api:http2\.connect/);
+});
 
 test('h2c: the refusal names the destination and the rule, and reaches the policy\'s cleartext loopback report URI (an allowed cleartext endpoint)', async () => {
   reports.length = 0;
