@@ -1,7 +1,9 @@
 // Cost of lockdown's per-connection integrity gate: new TLS connections through the lockdown
 // (global dispatcher, gate + policy) against the same policy without lockdown (createDispatcher)
 // and plain undici, in interleaved blocks in one run (lockdown is process-wide, so blocks toggle
-// it with release()). Also the gate alone (check()) and a full re-inspection (recheck()).
+// it with release()). Also the gate alone (check()) and a full re-inspection (recheck()), and what
+// lockdown adds to a write on a plain TCP connection (the cleartext guard at the handle).
+import net from 'node:net';
 import { Agent, getGlobalDispatcher } from 'undici';
 import { lockdown } from '../src/runtime/lockdown.js';
 import { createDispatcher } from '../src/transport/dispatcher.js';
@@ -25,6 +27,22 @@ export async function run(): Promise<void> {
   const latency: Record<string, number[]> = { 'undici (plain)': [], 'wirelock dispatcher': [], 'lockdown (gate + policy)': [] };
   const gate: number[] = [];
   const full: number[] = [];
+  // A plain TCP sink on loopback (listed in the policy), written to in 512-byte binary chunks.
+  const sink = net.createServer((socket) => socket.resume());
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const chunk = Buffer.alloc(512, 0x51);
+  chunk[0] = 0;
+  const writes: Record<string, number[]> = { plain: [], lockdown: [] };
+  const timeWrites = async (into: number[] | undefined): Promise<void> => {
+    const socket = net.connect((sink.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    for (let i = 0; i < 2000; i++) {
+      const start = process.hrtime.bigint();
+      socket.write(chunk);
+      into?.push(Number(process.hrtime.bigint() - start));
+    }
+    await new Promise<void>((resolve) => socket.end(resolve));
+  };
   for (let block = -1; block < blocks; block++) {
     // Block -1 warms up both paths and is not recorded.
     const record = block >= 0;
@@ -36,6 +54,7 @@ export async function run(): Promise<void> {
         latency['wirelock dispatcher']!.push(b);
       }
     }
+    await timeWrites(record ? writes.plain : undefined);
     const handle = lockdown(policy, options);
     if (handle.blockingFinding()) throw new Error(`bench environment is not clean: ${handle.blockingFinding()!.key}`);
     const dispatcher = getGlobalDispatcher();
@@ -43,6 +62,7 @@ export async function run(): Promise<void> {
       const c = await timeRequest(url, dispatcher);
       if (record) latency['lockdown (gate + policy)']!.push(c);
     }
+    await timeWrites(record ? writes.lockdown : undefined);
     for (let i = 0; i < 2000; i++) {
       const start = process.hrtime.bigint();
       handle.check();
@@ -67,7 +87,11 @@ export async function run(): Promise<void> {
   console.log(`integrity gate alone (check(), no change): median ${median(gate).toFixed(2)} us = ${((gateMs / base) * 100).toFixed(2)}% of a new wirelock connection (target: under 10 us)`);
   console.log(`lockdown new connection vs plain undici: ${(median(latency['lockdown (gate + policy)']!) / plainMedian).toFixed(3)}x (target: within 1.10x)`);
   console.log(`full re-inspection after a change (recheck(), inspector origins): median ${median(full).toFixed(1)} ms`);
-  console.log(`(${blocks} interleaved blocks of ${perBlock} new connections per client, 2000 gate calls per block)`);
+  const writePlain = median(writes.plain!);
+  const writeLocked = median(writes.lockdown!);
+  console.log(`socket.write of 512 B on plain TCP: median ${writePlain.toFixed(0)} ns without lockdown, ${writeLocked.toFixed(0)} ns under lockdown (${(writeLocked / writePlain).toFixed(3)}x, cleartext guard at the handle)`);
+  console.log(`(${blocks} interleaved blocks of ${perBlock} new connections per client, 2000 gate calls and 2000 plain writes per block and side)`);
   await Promise.all([plain.close(), wirelock.close()]);
+  sink.close();
   server.stop();
 }

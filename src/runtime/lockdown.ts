@@ -8,7 +8,7 @@ import { createDeferredDispatcher } from '../transport/dispatcher.js';
 import { PolicyEngine, type TransportOptions } from '../transport/engine.js';
 import { reportSender } from '../transport/fetch.js';
 import { buildRuntimeFindingReport } from '../transport/report.js';
-import { guardCleartextHttp, guardRequestTargets } from '../transport/target.js';
+import { cleartextHttpRefusal, guardRequestTargets } from '../transport/target.js';
 import { undici } from '../transport/undici.js';
 import { CHANNELS_RUNTIME } from './channels.js';
 import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
@@ -166,6 +166,79 @@ function callerOutsideWirelock(): string | undefined {
     if (match) return `${match[1]}:${match[2]}:${match[3]}`;
   }
   return undefined;
+}
+
+const TCHAR = /^[!#$%&'*+.^_`|~0-9A-Za-z-]/;
+/** Bytes that may start an HTTP method (RFC 9110 tchar), as a table: a write's first byte is tested without allocating. */
+const TCHAR_BYTES = new Uint8Array(256);
+for (let byte = 0; byte < 256; byte++) TCHAR_BYTES[byte] = TCHAR.test(String.fromCharCode(byte)) ? 1 : 0;
+
+/**
+ * The first line of a write as it goes on the wire (latin1), or undefined when it cannot start an
+ * HTTP request (no line end within 8 KiB, or a first byte that is no token character).
+ */
+function wireStart(chunk: unknown, encoding: string): string | undefined {
+  let bytes: Buffer;
+  if (typeof chunk === 'string') {
+    // UTF-16 puts a zero byte after every ASCII character: never an HTTP request line on the wire.
+    if (chunk === '' || /^(?:ucs-?2|utf-?16le)$/i.test(encoding)) return undefined;
+    if (/^(?:utf-?8|latin1|binary|ascii|buffer)$/i.test(encoding)) {
+      // These put an ASCII character on the wire as itself (anything else starts with a byte >= 0x80).
+      const first = chunk.charCodeAt(0);
+      if (first > 0x7f || !TCHAR_BYTES[first]) return undefined;
+      const text = chunk.slice(0, 8192);
+      const end = text.indexOf('\n');
+      return end < 0 ? undefined : text.slice(0, end + 1);
+    }
+    try {
+      bytes = Buffer.from(chunk.slice(0, 16384), encoding as BufferEncoding);
+    } catch {
+      return undefined;
+    }
+  } else if (chunk instanceof Uint8Array) {
+    if (chunk.byteLength === 0 || !TCHAR_BYTES[chunk[0]!]) return undefined;
+    bytes = Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, 8192));
+  } else {
+    return undefined;
+  }
+  if (bytes.length === 0 || !TCHAR_BYTES[bytes[0]!]) return undefined;
+  const end = bytes.subarray(0, 8192).indexOf(10);
+  return end < 0 ? undefined : bytes.toString('latin1', 0, end + 1);
+}
+
+// Captured at load: code running after lockdown cannot make a JavaScript function print as native.
+const functionSource = Function.prototype.toString;
+const nativeFunction = (value: unknown, name: string): boolean => typeof value === 'function' && pristine.apply(functionSource, value, []) === `function ${name}() { [native code] }`;
+
+/**
+ * Http2Session's prototype (the C++ session handle), reached through a throwaway session on an
+ * in-memory stream. `http2.connect` is whatever the module holds now, so the answer is accepted
+ * only if it is the prototype of Node's native Http2Session class and has its native `consume`.
+ */
+function http2SessionPrototype(): Record<string, unknown> | undefined {
+  try {
+    const http2 = process.getBuiltinModule('node:http2') as typeof import('node:http2');
+    const { Duplex } = process.getBuiltinModule('node:stream') as typeof import('node:stream');
+    const carrier = new Duplex({
+      read() {},
+      write(_chunk, _encoding, done) {
+        done();
+      },
+    });
+    const session = http2.connect('http://localhost', { createConnection: () => carrier });
+    session.on('error', () => undefined);
+    const key = Object.getOwnPropertySymbols(session).find((symbol) => symbol.description === 'kHandle');
+    const handle = key ? (session as unknown as Record<symbol, unknown>)[key] : undefined;
+    session.destroy();
+    carrier.destroy();
+    if (typeof handle !== 'object' || handle === null) return undefined;
+    const prototype = Object.getPrototypeOf(handle) as Record<string, unknown> | null;
+    const constructor = prototype ? pristine.getOwnPropertyDescriptor(prototype, 'constructor')?.value : undefined;
+    const consume = prototype ? pristine.getOwnPropertyDescriptor(prototype, 'consume')?.value : undefined;
+    return prototype && nativeFunction(constructor, 'Http2Session') && (constructor as { prototype?: unknown }).prototype === prototype && nativeFunction(consume, 'consume') ? prototype : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -393,9 +466,51 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     approved.add(approvalKey(address, port));
   };
 
-  // Lookups lockdown itself vouches for: the app's own (given to lockdown()) and the guards below.
-  const trustedLookups = new WeakSet<object>();
-  if (typeof transportOptions.lookup === 'function') trustedLookups.add(transportOptions.lookup);
+  /**
+   * Cleartext HTTP on plain TCP, whatever layer writes it. Every TCP handle the handle guard let dial
+   * is remembered with its address, and every plain socket with the name it was opened for. HTTP
+   * written on such a handle meets the cleartext rule for that name (for the address when no socket
+   * of ours holds the handle): at the stream handle's own write methods, where every JavaScript path
+   * ends (socket.write/end, _writev, cork, npm undici in any copy, the handle itself), and when an
+   * HTTP/2 session takes the handle over (nghttp2 then writes from C++, h2c).
+   */
+  const dialled = new WeakMap<object, { address: string; port: number }>();
+  const plainNames = new WeakMap<object, { host: string; port: number }>();
+  // Tunnels to the policy's proxy: their CONNECT is wirelock's own, and what runs inside was judged above.
+  const exemptSockets = new WeakSet<object>();
+  /** Stream handles an HTTP/2 session consumed (judged again if one is dialled afterwards). */
+  const consumedByHttp2 = new WeakSet<object>();
+  // Node's owner_symbol (handle -> socket), learnt from a socket Node itself set it on.
+  let ownerSymbol: symbol | undefined;
+  const learnOwnerSymbol = (socket: Socket): void => {
+    const handle = (socket as unknown as { _handle?: Record<symbol, unknown> | null })._handle;
+    if (ownerSymbol || !handle) return;
+    ownerSymbol = Object.getOwnPropertySymbols(handle).find((symbol) => handle[symbol] === socket);
+  };
+  const ownerOf = (handle: object): object | undefined => {
+    const owner = ownerSymbol ? (handle as Record<symbol, unknown>)[ownerSymbol] : undefined;
+    // Only a socket that really holds this handle speaks for it.
+    return typeof owner === 'object' && owner !== null && (owner as { _handle?: unknown })._handle === handle ? owner : undefined;
+  };
+  const plainTarget = (handle: object): { host: string; port: number } | undefined => {
+    const dial = dialled.get(handle);
+    if (!dial) return undefined;
+    const owner = ownerOf(handle);
+    if (owner && exemptSockets.has(owner)) return undefined;
+    return (owner ? plainNames.get(owner) : undefined) ?? { host: dial.address, port: dial.port };
+  };
+  /** Destroys the socket holding `handle` with `error` (the app sees the policy's error, not a bare errno). */
+  const failConnection = (handle: unknown, error: Error): void => {
+    const owner = typeof handle === 'object' && handle !== null ? ownerOf(handle) : undefined;
+    if (owner instanceof real.net.Socket) owner.destroy(error);
+  };
+
+  // The app's own lookup (given to lockdown()) is trusted like the system resolver: its answers are
+  // not second-guessed, but they still pass through a guard, which approves them for the TCP handle
+  // (handed to Node as is, it left every address unapproved and each connection refused).
+  const ownLookup = typeof transportOptions.lookup === 'function' ? transportOptions.lookup : undefined;
+  /** Lookups the guards below made: they approve what they answer. */
+  const guardLookups = new WeakSet<object>();
   const systemLookup = pristine.lookup as unknown as (name: string, options: object, callback: (error: Error | null, address: unknown, family?: number) => void) => void;
   const addressesOf = (address: unknown): string[] =>
     Array.isArray(address) ? (address as Array<{ address?: unknown }>).map((entry) => String(entry?.address)) : [String(address)];
@@ -409,7 +524,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
    */
   const guardLookup = (callerLookup: unknown, name: string, port: number, protocol: 'https:' | 'http:'): LookupFunction => {
     const base = (typeof callerLookup === 'function' ? callerLookup : systemLookup) as typeof systemLookup;
-    const fromSystem = base === systemLookup;
+    const fromSystem = base === systemLookup || (ownLookup !== undefined && base === ownLookup);
     const domain = findDomainPolicy(engine.policy, normalizeHost(name) ?? name);
     const loopbackOnly = protocol === 'http:' && domain?.cleartext !== 'allow' && isLoopbackHost(name);
     const guardedLookup = ((hostname: string, lookupOptions: unknown, maybeCallback: unknown) => {
@@ -447,7 +562,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
         systemLookup(hostname, { all: true }, (systemError, systemAddresses) => judge(new Set(systemError ? [] : addressesOf(systemAddresses))));
       });
     }) as unknown as LookupFunction;
-    trustedLookups.add(guardedLookup);
+    guardLookups.add(guardedLookup);
     return guardedLookup;
   };
   /** Sets the snapshot's lookup to a guarded one unless the host is an address (then approved as is). */
@@ -458,7 +573,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       return;
     }
     const lookup = options.lookup;
-    if (typeof lookup === 'function' && trustedLookups.has(lookup)) return;
+    if (typeof lookup === 'function' && guardLookups.has(lookup)) return;
     options.lookup = guardLookup(lookup, host, port, protocol);
   };
 
@@ -494,6 +609,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     // The policy's proxy is extra egress only for the tunnels wirelock itself opens to it; the TCP
     // handle guard still needs its address approved.
     if (engine.isProxyConnection(this)) {
+      exemptSockets.add(this);
       const proxyHost = String(target.host || 'localhost').replace(/^\[(.*)\]$/, '$1');
       const proxyPort = Number(target.port) || 0;
       if (real.net.isIP(proxyHost) !== 0) approve(proxyHost, proxyPort);
@@ -505,7 +621,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
             done(error, address, family);
           })) as unknown as LookupFunction;
       }
-      return forward();
+      const tunnel = forward();
+      learnOwnerSymbol(this);
+      return tunnel;
     }
     const host = String(target.host || 'localhost');
     const port = Number(target.port) || 0;
@@ -518,11 +636,19 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       return this;
     }
     pinLookup(target, host, port, 'https:');
+    // A TLSSocket's TCP handle carries only what TLS encrypted: plain sockets carry cleartext, and
+    // the cleartext rule judges HTTP written on them at their handle (see `dialled`).
+    const plain = !(this instanceof real.tls.TLSSocket);
+    if (plain) {
+      plainNames.set(this, { host, port });
+      const unguarded = guardHttp2();
+      if (unguarded) {
+        process.nextTick(() => this.destroy(unguarded));
+        return this;
+      }
+    }
     const socket = forward();
-    // Not opened by an HTTP layer of wirelock: cleartext HTTP written on it still meets the cleartext
-    // rule. Installed after Node's connect, which resets an own `write` to Socket.prototype.write.
-    // A TLSSocket's own write takes the plaintext it encrypts: only plain sockets carry cleartext.
-    if (!internalConnection && !(this instanceof real.tls.TLSSocket)) guardCleartextHttp(engine, this, host, port);
+    learnOwnerSymbol(this);
     return socket;
   };
 
@@ -686,7 +812,13 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // with its request classes, no binding needed) dial only approved destinations, and the
   // resolver channel behind every dns.Resolver (resolver._handle) resolves only allowed names.
   const handleRestore: Array<() => void> = [];
-  const wrapHandleMethods = (proto: Record<string, unknown> | undefined, keys: string[], check: (args: unknown[], handle: unknown) => WirelockError | undefined, refuse: (error: WirelockError) => unknown, tamper = true): void => {
+  const wrapHandleMethods = (
+    proto: Record<string, unknown> | undefined,
+    keys: string[],
+    check: (args: unknown[], handle: unknown) => WirelockError | undefined,
+    refuse: (error: WirelockError, handle: unknown, args: unknown[], original: (...a: unknown[]) => unknown) => unknown,
+    tamper = true,
+  ): void => {
     if (!proto) return;
     for (const key of keys) {
       const original = proto[key];
@@ -696,11 +828,11 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
         const refused = released ? undefined : check(args, this);
         // UDP has no guard above its handle: a refusal there is the policy's violation (reported by
         // the engine), not evidence of tampering.
-        if (refused && !tamper) return refuse(refused);
+        if (refused && !tamper) return refuse(refused, this, args, original as (...a: unknown[]) => unknown);
         if (refused) {
           const finding = makeFinding('raw-binding', 'high', `${key} on a raw ${refused.details?.kind ?? 'handle'} under lockdown ${onTamper === 'block' ? 'refused' : 'reported'}: ${refused.message}`, { method: key, calledBy: callerOutsideWirelock() ?? null, applied: onTamper !== 'block' }, `handle.${key}`);
           record(finding);
-          if (onTamper === 'block') return refuse(refused);
+          if (onTamper === 'block') return refuse(refused, this, args, original as (...a: unknown[]) => unknown);
         }
         return pristine.apply(original as (...a: unknown[]) => unknown, this, args);
       };
@@ -719,15 +851,110 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     }
   };
   const EACCES = -((process.getBuiltinModule('node:os') as typeof import('node:os')).constants.errno.EACCES ?? 13);
+  const TCP = rawBinding('tcp_wrap')?.TCP;
   wrapHandleMethods(
-    rawBinding('tcp_wrap')?.TCP?.prototype,
+    TCP?.prototype,
     ['connect', 'connect6'],
-    // A non-string address would be converted again by the C++ side: only a string is judged.
-    ([, address, port]) =>
-      typeof address === 'string' && approved.has(approvalKey(address, port)) ? undefined : new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' }),
+    ([, address, port], handle) => {
+      // A non-string address would be converted again by the C++ side: only a string is judged.
+      if (typeof address !== 'string' || !approved.has(approvalKey(address, port))) {
+        return new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' });
+      }
+      if (typeof handle !== 'object' || handle === null) return undefined;
+      dialled.set(handle, { address, port: Number(port) });
+      // A TLSSocket dials through its TLS wrap, which calls this on the TCP handle below it (owned by
+      // the TLSSocket, though not its `_handle`). Happy eyeballs dials a fresh handle no socket owns
+      // yet: it may be plain, so the HTTP/2 guard is installed then too.
+      const owner = ownerSymbol ? (handle as Record<symbol, unknown>)[ownerSymbol] : undefined;
+      const unguarded = owner instanceof real.tls.TLSSocket ? undefined : guardHttp2();
+      if (unguarded) return unguarded;
+      // An HTTP/2 session given this handle before it connected (only done by hand) speaks h2c on it.
+      const target = consumedByHttp2.has(handle) ? plainTarget(handle) : undefined;
+      return target ? engine.checkDestination('http:', target.host, target.port) : undefined;
+    },
     // Node's own caller turns a negative return into a connect error; a raw caller gets nothing.
     () => EACCES,
   );
+  // The write methods of every libuv stream handle (TCP, pipes, TTYs share them on one prototype, so
+  // calling it from there does not skip the guard); only handles a TCP guard let dial are judged.
+  const WRITE_METHODS: Record<string, BufferEncoding | 'writev'> = {
+    writeBuffer: 'latin1',
+    writeLatin1String: 'latin1',
+    writeUtf8String: 'utf8',
+    writeAsciiString: 'latin1',
+    writeUcs2String: 'ucs2',
+    writev: 'writev',
+  };
+  const streamPrototype = TCP?.prototype ? (Object.getPrototypeOf(TCP.prototype) as Record<string, unknown> | null) ?? undefined : undefined;
+  for (const [key, encoding] of Object.entries(WRITE_METHODS)) {
+    wrapHandleMethods(
+      streamPrototype,
+      [key],
+      (args, handle) => {
+        const target = typeof handle === 'object' && handle !== null ? plainTarget(handle) : undefined;
+        if (!target) return undefined;
+        if (encoding !== 'writev') {
+          const start = wireStart(args[1], encoding);
+          return start === undefined ? undefined : cleartextHttpRefusal(engine, start, target.host, target.port);
+        }
+        // writev(req, chunks, allBuffers): chunks are buffers, or [chunk, encoding, chunk, encoding, ...].
+        const chunks: Array<[unknown, string]> = [];
+        if (Array.isArray(args[1]) && args[2]) for (const chunk of args[1] as unknown[]) chunks.push([chunk, 'buffer']);
+        else if (Array.isArray(args[1])) for (let i = 0; i + 1 < (args[1] as unknown[]).length; i += 2) chunks.push([(args[1] as unknown[])[i], String((args[1] as unknown[])[i + 1])]);
+        for (const [chunk, chunkEncoding] of chunks) {
+          const start = wireStart(chunk, chunkEncoding);
+          const refused = start === undefined ? undefined : cleartextHttpRefusal(engine, start, target.host, target.port);
+          if (refused) return refused;
+        }
+        return undefined;
+      },
+      (error, handle) => {
+        failConnection(handle, error);
+        return EACCES;
+      },
+      false,
+    );
+  }
+  // HTTP/2: nghttp2 writes from C++ on the handle its session consumed, so the write guards above
+  // never see h2c. Its session handle's `consume` is guarded instead: a plain TCP handle to a
+  // destination where cleartext HTTP is refused is never handed to a session (the socket fails
+  // with the policy's error before any frame is sent). The session class is reachable only through a
+  // session, so the guard is installed the first time a plain TCP connection is dialled (or at once
+  // when http2 is already loaded): that spares loading http2 for TLS-only apps.
+  let http2Guarded = false;
+  /** Installs the HTTP/2 guard once; returns the refusal when it cannot be installed (under "block"). */
+  function guardHttp2(): WirelockError | undefined {
+    if (http2Guarded || released) return undefined;
+    http2Guarded = true;
+    const sessionPrototype = http2SessionPrototype();
+    if (!sessionPrototype) {
+      // http2.connect does not hand out Node's session (replaced after lockdown): h2c cannot be judged.
+      const finding = makeFinding('hooked-api', 'high', 'http2.connect does not return a Node HTTP/2 session: the cleartext guard for HTTP/2 cannot be installed', { calledBy: callerOutsideWirelock() ?? null }, 'http2.connect');
+      record(finding);
+      return onTamper === 'block' ? new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}`, { finding: finding.key, severity: finding.severity }) : undefined;
+    }
+    wrapHandleMethods(
+      sessionPrototype,
+      ['consume'],
+      ([stream]) => {
+        if (typeof stream !== 'object' || stream === null) return undefined;
+        consumedByHttp2.add(stream);
+        const target = plainTarget(stream);
+        return target ? engine.checkDestination('http:', target.host, target.port) : undefined;
+      },
+      (error, _session, args, original) => {
+        // The socket (and its file descriptor) is closed first; the session still gets its stream, so
+        // its own state stays consistent, and reports the policy's error as the socket's.
+        failConnection(args[0], error);
+        if (!ownerOf(args[0] as object)) (args[0] as { close?: () => void }).close?.();
+        return pristine.apply(original, _session, args);
+      },
+      false,
+    );
+    return undefined;
+  }
+  if ((process as unknown as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule http2')) guardHttp2();
+
   // setServers on any resolver (dns.setServers, dns.promises, every Resolver) ends here: a DNS server
   // is a destination like any other, or the query names (even of a listed domain) carry data to a
   // server the policy never listed. The servers are remembered per resolver handle and its queries

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { WirelockError } from '../errors.js';
 import type { PolicyEngine } from './engine.js';
 
 interface OutgoingHead {
@@ -44,41 +45,14 @@ export function guardRequestTargets(engine: PolicyEngine, socket: Socket, host: 
 
 const HTTP_START = /^(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r?\n|PRI \* HTTP\/2\.0\r\n)/;
 
-function startOf(chunk: unknown): string {
-  if (typeof chunk === 'string') return chunk.slice(0, 8192);
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, 8192)).toString('latin1');
-  return '';
-}
-
 /**
- * A socket no HTTP layer of wirelock opened (an SDK's own undici Agent, an http.Agent subclass with
- * its own createConnection, hand-written requests): HTTP written on it in cleartext is judged by the
- * cleartext rule for the socket's destination, and an absolute-form target by the URL it names.
- * Other protocols (TLS, databases) pass untouched. This stops a mistyped http:// base URL; a hostile
- * module writing through the stream internals is the runtime's documented limit, not this guard's.
+ * The cleartext rule for bytes about to go out on a plain TCP connection to `host:port` (`start`: the
+ * first bytes of one write, as they go on the wire, latin1-decoded). A write that starts an HTTP/1.x
+ * request (an `Upgrade: h2c` request included) or the HTTP/2 connection preface (h2c with prior
+ * knowledge) is judged like http:// to that destination, and an absolute-form target by the URL it
+ * names; anything else (TLS records, database protocols) is not HTTP and passes.
  */
-export function guardCleartextHttp(engine: PolicyEngine, socket: Socket, host: string, port: number): void {
-  const judge = (chunk: unknown): Error | undefined => {
-    const text = startOf(chunk);
-    if (!HTTP_START.test(text)) return undefined;
-    return engine.checkDestination('http:', host, port) ?? engine.checkRequestTarget(text.startsWith('PRI ') ? 'PRI * HTTP/1.1\r\n' : text, host, port);
-  };
-  const write = socket.write as (...args: unknown[]) => boolean;
-  socket.write = function (this: Socket, ...args: unknown[]): boolean {
-    const refused = judge(args[0]);
-    if (refused) {
-      this.destroy(refused);
-      return false;
-    }
-    return write.apply(this, args);
-  } as typeof socket.write;
-  const end = socket.end as (...args: unknown[]) => Socket;
-  socket.end = function (this: Socket, ...args: unknown[]): Socket {
-    const refused = typeof args[0] === 'function' ? undefined : judge(args[0]);
-    if (refused) {
-      this.destroy(refused);
-      return this;
-    }
-    return end.apply(this, args);
-  } as typeof socket.end;
+export function cleartextHttpRefusal(engine: PolicyEngine, start: string, host: string, port: number): WirelockError | undefined {
+  if (!HTTP_START.test(start)) return undefined;
+  return engine.checkDestination('http:', host, port) ?? engine.checkRequestTarget(start.startsWith('PRI ') ? 'PRI * HTTP/1.1\r\n' : start, host, port);
 }
