@@ -34,6 +34,9 @@ export interface CollectedReport {
   dedupKey: string;
   /** Identity of the chain the client saw (validated if it has one, else served). */
   chainKey: string;
+  /** Identities of each chain (null when empty): the store keeps each distinct chain once, reports refer to it. */
+  servedKey: string | null;
+  validatedKey: string | null;
 }
 
 /** Limits for one report; the HTTP layer bounds the body and the number of reports per request. */
@@ -178,16 +181,38 @@ export function readReport(value: unknown, pointer = ''): CollectedReport {
   }
   if (kind !== 'runtime-finding' && port === null) invalid(field('port'), 'required');
 
+  const servedKey = chainKeyOf(servedChain);
+  const validatedKey = chainKeyOf(validatedChain);
   const normalized = {
     format, kind, host: host.toLowerCase(), port, notedHost: notedHost ? notedHost.toLowerCase() : null, code, mode, blocked, message,
     appId, appVersion, appPlatform, clientId, reportedAt, servedChain, validatedChain, knownPins, details,
   };
-  const chain = validatedChain.length > 0 ? validatedChain : servedChain;
+  // The chains enter the dedup key through their identities: hashing a few KB of PEM text per report twice is
+  // the ingest path's largest cost, and a fleet reports the same few chains over and over.
+  const identity = { ...normalized, servedChain: servedKey, validatedChain: validatedKey };
   return {
     ...normalized,
-    dedupKey: sha256(JSON.stringify(normalized)),
-    chainKey: chain.length > 0 ? sha256(chain.map((pem) => pem.replace(/\s+/g, '')).join('|')) : 'none',
+    dedupKey: sha256(JSON.stringify(identity)),
+    chainKey: validatedKey ?? servedKey ?? 'none',
+    servedKey,
+    validatedKey,
   };
+}
+
+/** Chain identities by the chain's text as received; bounded, because the chains are attacker-chosen. */
+const chainKeys = new Map<string, string>();
+
+function chainKeyOf(chain: string[]): string | null {
+  if (chain.length === 0) return null;
+  // PEM blocks hold no "|", so the joined text is unambiguous.
+  const text = chain.join('|');
+  let key = chainKeys.get(text);
+  if (key === undefined) {
+    key = sha256(chain.map((pem) => pem.replace(/\s+/g, '')).join('|'));
+    if (chainKeys.size >= 4096) chainKeys.clear();
+    chainKeys.set(text, key);
+  }
+  return key;
 }
 
 function sha256(text: string): string {

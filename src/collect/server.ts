@@ -9,7 +9,7 @@ import { openStore, redact } from './backends.js';
 import { CONTENT_SECURITY_POLICY, hostPage, messagePage, overviewPage, reportPage, STYLESHEET } from './dashboard.js';
 import { chainsSeen, overview, policyPinsFor, rollout } from './fleet.js';
 import { parseReportBody, type CollectedReport } from './reports.js';
-import { applyRetention, chainsByKey, dailyAggregates, getReport, insertReports, listReports, recentClients, type SqlClient, type StoredReport } from './store.js';
+import { applyRetention, chainsByKey, foldAggregates, dailyAggregates, getReport, insertReports, listReports, recentClients, type SqlClient, type StoredReport } from './store.js';
 
 export interface CollectorOptions {
   /** A folder for the embedded store, a postgres:// URL, or an open client. */
@@ -91,6 +91,8 @@ interface PendingWrite {
 class BatchWriter {
   readonly #queue: PendingWrite[] = [];
   #running = 0;
+  /** Chains this process has committed: their PEM text need not travel with every batch. */
+  readonly #storedChains = new Set<string>();
   /** PGlite is one connection; a server takes a few commits in flight at once. */
   constructor(readonly db: SqlClient, readonly maxBatch: number, readonly concurrency: number) {}
 
@@ -116,7 +118,7 @@ class BatchWriter {
         const unique = new Map<string, CollectedReport>();
         for (const entry of batch) for (const report of entry.reports) unique.set(report.dedupKey, report);
         try {
-          await withDeadlockRetry(() => insertReports(this.db, [...unique.values()]));
+          await withDeadlockRetry(() => insertReports(this.db, [...unique.values()], this.#storedChains));
           for (const entry of batch) entry.resolve(entry.reports.length);
         } catch (error) {
           for (const entry of batch) entry.reject(error);
@@ -372,6 +374,10 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   await applyRetention(store, retentionDays).catch(() => {});
   const retention = setInterval(() => void applyRetention(store, retentionDays).catch(() => {}), 3_600_000);
   retention.unref();
+  // Pending aggregate counts are folded into daily off the ingest path; reads add both, so this only bounds
+  // the pending table's size.
+  const fold = setInterval(() => void foldAggregates(store).catch(() => {}), 1_000);
+  fold.unref();
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -379,9 +385,11 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     store,
     async close() {
       clearInterval(retention);
+      clearInterval(fold);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      await foldAggregates(store).catch(() => {});
       if (typeof options.db === 'string') await store.close();
     },
   };

@@ -4,7 +4,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCollector, type Collector } from '../../src/collect/server.js';
 import { openStore } from '../../src/collect/backends.js';
-import { applyRetention, MIGRATIONS, type SqlClient } from '../../src/collect/store.js';
+import { applyRetention, foldAggregates, MIGRATIONS, type SqlClient } from '../../src/collect/store.js';
 import { startCountingServer, type CountingServer } from '../../src/lab/servers.js';
 import { createFetch } from '../../src/transport/fetch.js';
 import { definePolicy } from '../../src/policy/define.js';
@@ -235,6 +235,8 @@ test('the rollout question: with the policy, the share of recent clients whose c
 test('retention drops raw reports but keeps the daily aggregates; migrations run once', async () => {
   assert.equal((await post(collector.url, trustKitReport(pki.legit, { hostname: 'old.example.com' }))).status, 202);
   await store.query(`update reports set received_at = now() - interval '40 days' where host = 'old.example.com'`);
+  // Ingest appends to daily_pending; fold it into daily (as the collector's timer does) before ageing the row.
+  await foldAggregates(store);
   await store.query(`update daily set day = (now() - interval '40 days')::date where host = 'old.example.com'`);
   assert.ok((await applyRetention(store, 30)) >= 1);
   assert.equal((await reportsFor('old.example.com')).length, 0);
