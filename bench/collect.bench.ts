@@ -5,7 +5,8 @@
 // 1,000 reports: on a shared machine the rate is noisy, CPU per report much less so.
 //
 // BENCH_COLLECT_SECONDS (10), BENCH_COLLECT_CONNECTIONS (64). BENCH_COLLECT_BASELINE=<folder of an older checkout>
-// also measures that checkout's collector (its src/collect/server.ts) with the same load, for before/after ratios.
+// also measures that checkout's built collector (its dist/collect/server.js: run `npx tsc -p tsconfig.build.json`
+// there first) with the same load, for before/after ratios.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -145,10 +146,12 @@ export async function run(): Promise<void> {
   writeFileSync(bodyFile, JSON.stringify(trustKitReport(pki.legit, { 'app-vendor-id': '__CLIENT__' })));
   const connections = Number(process.env.BENCH_COLLECT_CONNECTIONS ?? 64);
   const seconds = Number(process.env.BENCH_COLLECT_SECONDS ?? 10);
-  const current = pathToFileURL(resolve(import.meta.dirname, '..', 'src', 'collect', 'server.ts')).href;
+  // The built collector (what `wirelock collect` runs; `npm run bench` builds first), not the TypeScript sources
+  // through a loader, whose helpers cost the ingest path a measurable share.
+  const current = pathToFileURL(resolve(import.meta.dirname, '..', 'dist', 'collect', 'server.js')).href;
   const baselineDir = process.env.BENCH_COLLECT_BASELINE;
   const versions: Array<[string, string]> = [];
-  if (baselineDir) versions.push(['baseline', pathToFileURL(resolve(baselineDir, 'src', 'collect', 'server.ts')).href]);
+  if (baselineDir) versions.push(['baseline', pathToFileURL(resolve(baselineDir, 'dist', 'collect', 'server.js')).href]);
   versions.push(['this', current]);
 
   let postgres: PostgresServer | undefined;

@@ -87,15 +87,21 @@ function invalid(pointer: string, what: string): never {
 export function jsonDepth(text: string): number {
   let depth = 0;
   let max = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
-    else if (c === 0x7d || c === 0x5d) depth--;
+    if (c === 0x22) {
+      // Jump over the string: its closing quote is the next one not escaped by an odd run of backslashes.
+      for (;;) {
+        const close = text.indexOf('"', i + 1);
+        if (close < 0) return max; // unterminated: JSON.parse refuses it
+        let slashes = 0;
+        while (text.charCodeAt(close - 1 - slashes) === 0x5c) slashes++;
+        i = close;
+        if (slashes % 2 === 0) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return max;
 }
@@ -199,18 +205,37 @@ export function readReport(value: unknown, pointer = ''): CollectedReport {
   };
 }
 
-/** Chain identities by the chain's text as received; bounded, because the chains are attacker-chosen. */
+/**
+ * PEM blocks already validated, each with a small id, and chain identities by those ids. A fleet reports the
+ * same few chains over and over: a repeat costs a lookup instead of two regular-expression scans and a hash of
+ * a few KB. Bounded by the text they hold, because the chains are attacker-chosen.
+ */
+const validPems = new Map<string, number>();
+let validPemChars = 0;
 const chainKeys = new Map<string, string>();
+
+function rememberPem(pem: string): void {
+  if (validPemChars + pem.length > 4_000_000) {
+    validPems.clear();
+    chainKeys.clear(); // keyed by the ids just forgotten
+    validPemChars = 0;
+  }
+  validPems.set(pem, validPems.size);
+  validPemChars += pem.length;
+}
 
 function chainKeyOf(chain: string[]): string | null {
   if (chain.length === 0) return null;
-  // PEM blocks hold no "|", so the joined text is unambiguous.
-  const text = chain.join('|');
-  let key = chainKeys.get(text);
+  let ids = '';
+  for (const pem of chain) ids += `${validPems.get(pem) ?? -1},`;
+  let key = ids.includes('-1') ? undefined : chainKeys.get(ids);
   if (key === undefined) {
+    // PEM blocks hold no "|", so the joined text is unambiguous.
     key = sha256(chain.map((pem) => pem.replace(/\s+/g, '')).join('|'));
-    if (chainKeys.size >= 4096) chainKeys.clear();
-    chainKeys.set(text, key);
+    if (!ids.includes('-1')) {
+      if (chainKeys.size >= 4096) chainKeys.clear();
+      chainKeys.set(ids, key);
+    }
   }
   return key;
 }
@@ -267,8 +292,10 @@ function pemList(value: unknown, pointer: string): string[] {
   if (!Array.isArray(value)) invalid(pointer, 'must be an array of PEM certificates');
   if (value.length > LIMITS.maxChain) invalid(pointer, `more than ${LIMITS.maxChain} certificates`);
   return value.map((item, index) => {
+    if (typeof item === 'string' && validPems.has(item)) return item;
     const pem = string(item, `${pointer}/${index}`, { required: true, max: LIMITS.maxPem })!;
     if (!PEM.test(pem)) invalid(`${pointer}/${index}`, 'not one PEM CERTIFICATE block');
+    rememberPem(pem);
     return pem;
   });
 }

@@ -149,6 +149,17 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
+/** The answer to almost every ingest request, built once. */
+const ACCEPTED_ONE = '{"accepted":1}';
+const ACCEPTED_HEADERS = Object.entries({ ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': String(ACCEPTED_ONE.length) }).flat();
+
+function sendAccepted(res: ServerResponse, count: number): void {
+  if (count === 1) {
+    res.writeHead(202, ACCEPTED_HEADERS);
+    res.end(ACCEPTED_ONE);
+  } else sendJson(res, 202, { accepted: count });
+}
+
 function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
@@ -168,17 +179,28 @@ class HttpError extends Error {
   }
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/** The body as text, refused past `limit` bytes. Events, not an async iterator: this runs for every report. */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, 'ERR_TOO_LARGE', `body of ${declared} bytes (at most ${limit})`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpError(413, 'ERR_TOO_LARGE', `body larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new HttpError(413, 'ERR_TOO_LARGE', `body of ${declared} bytes (at most ${limit})`));
+  return new Promise((resolve, reject) => {
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new HttpError(413, 'ERR_TOO_LARGE', `body larger than ${limit} bytes`));
+      } else if (first === undefined) first = chunk;
+      else (chunks ??= [first]).push(chunk);
+    });
+    req.once('end', () => resolve(chunks ? Buffer.concat(chunks).toString('utf8') : first ? first.toString('utf8') : ''));
+    req.once('error', reject);
+    // A client gone mid-body settles the request too (the answer goes nowhere, but nothing waits forever).
+    req.once('close', () => req.complete || reject(new HttpError(400, 'ERR_INPUT_INVALID', 'the request body ended early')));
+  });
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -259,8 +281,10 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     const source = req.socket.remoteAddress ?? 'unknown';
     const wait = perSource.take(source, 1);
     if (wait > 0) return sendError(res, 429, 'ERR_RATE_LIMITED', `too many requests from ${source}`, {}, { 'retry-after': String(wait) });
-    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/json') return sendError(res, 415, 'ERR_INPUT_INVALID', 'reports are application/json');
+    const type = req.headers['content-type'];
+    if (type !== 'application/json' && type?.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+      return sendError(res, 415, 'ERR_INPUT_INVALID', 'reports are application/json');
+    }
     const body = await readBody(req, limits.maxBodyBytes);
     let reports: CollectedReport[];
     try {
@@ -269,11 +293,16 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       if (error instanceof WirelockError) return sendError(res, 400, error.code, error.message, { pointer: error.details.pointer });
       throw error;
     }
-    const perAppCost = new Map<string, number>();
-    for (const report of reports) perAppCost.set(report.appId, (perAppCost.get(report.appId) ?? 0) + 1);
-    for (const [app, cost] of perAppCost) {
-      const appWait = perApp.take(app, cost);
-      if (appWait > 0) return sendError(res, 429, 'ERR_RATE_LIMITED', `too many reports for app "${app.slice(0, 64)}"`, {}, { 'retry-after': String(appWait) });
+    if (reports.length === 1) {
+      const appWait = perApp.take(reports[0]!.appId, 1);
+      if (appWait > 0) return sendError(res, 429, 'ERR_RATE_LIMITED', `too many reports for app "${reports[0]!.appId.slice(0, 64)}"`, {}, { 'retry-after': String(appWait) });
+    } else {
+      const perAppCost = new Map<string, number>();
+      for (const report of reports) perAppCost.set(report.appId, (perAppCost.get(report.appId) ?? 0) + 1);
+      for (const [app, cost] of perAppCost) {
+        const appWait = perApp.take(app, cost);
+        if (appWait > 0) return sendError(res, 429, 'ERR_RATE_LIMITED', `too many reports for app "${app.slice(0, 64)}"`, {}, { 'retry-after': String(appWait) });
+      }
     }
     try {
       await writer.write(reports);
@@ -281,7 +310,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       // Not committed, so not acknowledged: the device keeps the report and retries.
       return sendError(res, 503, 'ERR_COLLECT', 'the report store is unavailable; retry later', {}, { 'retry-after': '5' });
     }
-    sendJson(res, 202, { accepted: reports.length });
+    sendAccepted(res, reports.length);
   }
 
   async function hostView(name: string, days: number) {
@@ -345,13 +374,15 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let url: URL;
     try {
-      url = new URL(req.url ?? '/', 'http://collector.invalid');
-    } catch {
-      return sendError(res, 400, 'ERR_INPUT_INVALID', 'bad request target');
-    }
-    try {
+      // The ingest route needs no URL object: it is the path every device request takes.
+      if (req.url === '/api/reports' && req.method === 'POST') return await ingest(req, res);
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://collector.invalid');
+      } catch {
+        return sendError(res, 400, 'ERR_INPUT_INVALID', 'bad request target');
+      }
       if (url.pathname === '/api/reports' && req.method === 'POST') return await ingest(req, res);
       if (req.method === 'GET' || req.method === 'HEAD') return await read(req, res, url);
       return sendError(res, 405, 'ERR_METHOD', `${req.method} is not allowed here`, {}, { allow: url.pathname === '/api/reports' ? 'GET, POST' : 'GET' });
