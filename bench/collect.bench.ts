@@ -101,7 +101,7 @@ interface Measurement {
   cpu: { load: number; collectors: number; postgres: number | null };
 }
 
-async function measure(options: { serverModule: string; db: string; processes: number; connections: number; seconds: number; bodyFile: string; perRequest: number; postmaster?: number }): Promise<Measurement> {
+export async function measure(options: { serverModule: string; db: string; processes: number; connections: number; seconds: number; bodyFile: string; perRequest: number; postmaster?: number }): Promise<Measurement> {
   const collectors: Array<{ child: ChildProcess; url: string }> = [];
   for (let i = 0; i < options.processes; i++) collectors.push(await startCollectorProcess(options.serverModule, options.db));
   const urls = collectors.map((c) => c.url);

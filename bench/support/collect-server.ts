@@ -7,7 +7,7 @@ const collector = await startCollector({
   db: db!,
   port: 0,
   // The bench is one source address standing for a fleet: the per-source and per-app budgets are not what is measured.
-  limits: { perSourceRate: 1e9, perSourceBurst: 1e9, perAppRate: 1e9, perAppBurst: 1e9 },
+  limits: { perSourceRate: 1e9, perSourceBurst: 1e9, perAppRate: 1e9, perAppBurst: 1e9, ...(process.env.BENCH_COLLECT_COMMITS ? { commitsInFlight: Number(process.env.BENCH_COLLECT_COMMITS) } : {}) },
 });
 process.stdout.write(`${collector.url}\n`);
 process.once('SIGTERM', () => void collector.close().finally(() => process.exit(0)));

@@ -37,6 +37,8 @@ export interface IngestLimits {
   perAppBurst: number;
   /** Reports per batch commit. */
   maxBatch: number;
+  /** Batch commits in flight at once on a PostgreSQL server (the embedded store is one connection: always 1). */
+  commitsInFlight: number;
 }
 
 export const DEFAULT_LIMITS: IngestLimits = {
@@ -47,6 +49,7 @@ export const DEFAULT_LIMITS: IngestLimits = {
   perAppRate: 2000,
   perAppBurst: 10000,
   maxBatch: 1000,
+  commitsInFlight: 2,
 };
 
 export interface Collector {
@@ -271,7 +274,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   }
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const store = typeof options.db === 'string' ? await openStore(options.db) : options.db;
-  const writer = new BatchWriter(store, limits.maxBatch, store.kind === 'postgres' ? 4 : 1);
+  const writer = new BatchWriter(store, limits.maxBatch, store.kind === 'postgres' ? limits.commitsInFlight : 1);
   const perSource = new TokenBuckets(limits.perSourceRate, limits.perSourceBurst);
   const perApp = new TokenBuckets(limits.perAppRate, limits.perAppBurst);
   const retentionDays = options.retentionDays ?? 30;
