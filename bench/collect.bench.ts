@@ -21,13 +21,13 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-/** CPU seconds a process has used so far (user + system), from /proc: null once it is gone. */
-function cpuSeconds(pid: number): number | null {
+/** CPU seconds a process has used so far, user and system (the kernel's side of its sockets), from /proc. */
+function cpuSeconds(pid: number): { user: number; system: number } {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
   } catch {
-    return null;
+    return { user: 0, system: 0 };
   }
 }
 
@@ -97,8 +97,8 @@ interface Measurement {
   accepted: number;
   stored: number;
   statuses: Record<string, number>;
-  /** CPU ms per 1,000 reports. */
-  cpu: { load: number; collectors: number; postgres: number | null };
+  /** CPU ms per 1,000 reports; collectorsSystem is the part of collectors spent in the kernel. */
+  cpu: { load: number; collectors: number; collectorsSystem: number; postgres: number | null };
 }
 
 export async function measure(options: { serverModule: string; db: string; processes: number; connections: number; seconds: number; bodyFile: string; perRequest: number; postmaster?: number }): Promise<Measurement> {
@@ -108,11 +108,17 @@ export async function measure(options: { serverModule: string; db: string; proce
   try {
     // Warm-up: JIT, connection pools, the first commits.
     await load(urls, options.connections, 1, options.bodyFile, options.perRequest);
-    const collectorCpu = () => collectors.reduce((sum, c) => sum + (cpuSeconds(c.child.pid!) ?? 0), 0);
+    const collectorCpu = () =>
+      collectors.reduce((sum, c) => {
+        const used = cpuSeconds(c.child.pid!);
+        return { user: sum.user + used.user, system: sum.system + used.system };
+      }, { user: 0, system: 0 });
     const cpuBefore = collectorCpu();
     const pgBefore = options.postmaster ? postgresCpu(options.postmaster) : undefined;
     const result = await load(urls, options.connections, options.seconds, options.bodyFile, options.perRequest);
-    const collectorsCpu = collectorCpu() - cpuBefore;
+    const cpuAfter = collectorCpu();
+    const collectorsSystem = cpuAfter.system - cpuBefore.system;
+    const collectorsCpu = cpuAfter.user - cpuBefore.user + collectorsSystem;
     const postgres = options.postmaster ? cpuDelta(pgBefore!, postgresCpu(options.postmaster)) : null;
     const accepted = (result.statuses['202'] ?? 0) * result.reportsPerRequest;
     const perThousand = (seconds: number) => (seconds * 1000 * 1000) / Math.max(1, accepted);
@@ -124,7 +130,7 @@ export async function measure(options: { serverModule: string; db: string; proce
       accepted,
       stored: NaN,
       statuses: result.statuses,
-      cpu: { load: perThousand(result.cpuMs / 1000), collectors: perThousand(collectorsCpu), postgres: postgres === null ? null : perThousand(postgres) },
+      cpu: { load: perThousand(result.cpuMs / 1000), collectors: perThousand(collectorsCpu), collectorsSystem: perThousand(collectorsSystem), postgres: postgres === null ? null : perThousand(postgres) },
     };
   } finally {
     for (const collector of collectors) await stopProcess(collector.child);
@@ -169,7 +175,7 @@ export async function run(): Promise<void> {
 
   console.log(`${connections} concurrent devices (keep-alive connections), ${seconds} s each; p99 of acknowledgement latency;`);
   console.log('CPU ms per 1,000 acknowledged reports: load generator / collector processes / PostgreSQL processes');
-  const widths = [34, 10, 10, 9, 9, 9, 22];
+  const widths = [34, 10, 10, 9, 9, 9, 30];
   console.log(formatRow(['store, collector', 'reports/s', 'median ms', 'p99 ms', 'acked', 'stored', 'CPU ms/1k: load/coll/pg'], widths));
   const rows: Array<{ name: string; db: () => Promise<string>; serverModule: string; processes: number; perRequest: number }> = [];
   for (const [version, serverModule] of versions) rows.push({ name: `embedded (PGlite), ${version}`, db: async () => tempDir(), serverModule, processes: 1, perRequest: 1 });
@@ -186,7 +192,7 @@ export async function run(): Promise<void> {
       const r = await measure({ serverModule: row.serverModule, db, processes: row.processes, connections, seconds, bodyFile, perRequest: row.perRequest, postmaster: isPostgres ? postgres!.postmasterPid() : undefined });
       r.stored = await countReports(db);
       results.set(row.name, r);
-      const cpu = [r.cpu.load, r.cpu.collectors, r.cpu.postgres].map((v) => (v === null ? '-' : v.toFixed(0))).join(' / ');
+      const cpu = `${r.cpu.load.toFixed(0)} / ${r.cpu.collectors.toFixed(0)} (kernel ${r.cpu.collectorsSystem.toFixed(0)}) / ${r.cpu.postgres === null ? '-' : r.cpu.postgres.toFixed(0)}`;
       console.log(formatRow([row.name, r.rate.toFixed(0), r.median.toFixed(2), r.p99.toFixed(2), r.accepted, r.stored, cpu], widths));
       // Warm-up reports are stored too, so stored >= acked; fewer would be a lost acknowledged report.
       if (r.stored < r.accepted) console.log(`  !! ${r.accepted - r.stored} acknowledged reports missing from the store`);

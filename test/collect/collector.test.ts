@@ -101,6 +101,38 @@ test('a TrustKit report (its real field names) is stored as TrustKit, its HPKP-s
   assert.equal(daily.hosts.find((h: any) => h.host === 'trustkit.example.com').reports, 1, 'the aggregate counted it once');
 });
 
+test('aggregates: counted at once through the pending table, unchanged when folded into daily; chains stored once', async () => {
+  const host = 'fold.example.com';
+  for (const n of [1, 2, 3]) assert.equal((await post(collector.url, trustKitReport(pki.legit, { hostname: host, 'app-vendor-id': `fold-${n}` }))).status, 202);
+  const summary = async () => JSON.parse((await get(collector.url, '/api/summary')).text).hosts.find((h: any) => h.host === host)?.reports;
+  assert.equal(await summary(), 3, 'pending counts are read with the folded ones');
+  const pending = await store.query<{ n: number }>(`select coalesce(sum(reports), 0)::int as n from daily_pending where host = $1`, [host]);
+  assert.equal(pending.rows[0]!.n, 3, 'ingest appended the counts to daily_pending');
+  await foldAggregates(store);
+  const left = await store.query<{ n: number }>(`select count(*)::int as n from daily_pending where host = $1`, [host]);
+  assert.equal(left.rows[0]!.n, 0, 'folded');
+  assert.equal(await summary(), 3, 'the same count after the fold');
+  const rows = await store.query<{ served_chain: unknown; validated_key: string | null }>(`select served_chain, validated_key from reports where host = $1`, [host]);
+  assert.ok(rows.rows.every((r) => r.served_chain === null && typeof r.validated_key === 'string'), 'a new row refers to its chain by key');
+  const chains = await store.query<{ n: number }>(`select count(*)::int as n from chains where chain_key = $1`, [rows.rows[0]!.validated_key]);
+  assert.equal(chains.rows[0]!.n, 1);
+  const [report] = await reportsFor(host);
+  assert.equal(report.validatedChain.length, 3, 'the read side gives the chain back from the chains table');
+  assert.match(report.validatedChain[0], /^-----BEGIN CERTIFICATE-----/);
+});
+
+test('a row stored before migration 2 (chains in the row, no keys) still reads with its chains', async () => {
+  const pem = trustKitReport(pki.compromised)['validated-certificate-chain'] as string[];
+  await store.query(
+    `insert into reports (dedup_key, format, kind, app_id, app_version, app_platform, host, port, code, message, chain_key, served_chain, validated_chain, known_pins)
+     values ('v1-row', 'trustkit', 'violation', 'com.example.old', '1.0', 'IOS', 'v1.example.com', 443, 'TRUSTKIT_NO_MATCHING_PIN', '', 'v1-key', '[]'::jsonb, $1::jsonb, '[]'::jsonb)`,
+    [JSON.stringify(pem)],
+  );
+  const [report] = await reportsFor('v1.example.com');
+  assert.deepEqual(report.validatedChain, pem);
+  assert.deepEqual(report.servedChain, []);
+});
+
 test('an array of reports in one request is committed together', async () => {
   const bodies = [1, 2, 3].map((n) => trustKitReport(pki.legit, { hostname: 'batch.example.com', 'app-vendor-id': `batch-${n}` }));
   const response = await post(collector.url, bodies);
