@@ -137,10 +137,21 @@ export async function measure(options: { serverModule: string; db: string; proce
   }
 }
 
-async function countReports(db: string): Promise<number> {
+async function countReports(db: string): Promise<{ stored: number; bytesPerReport: number }> {
   const store = await openStore(db);
   try {
-    return Number((await store.query<{ n: number }>('select count(*)::int as n from reports')).rows[0]!.n);
+    const { rows } = await store.query<{ n: number; bytes: number }>(`select count(*)::int as n, pg_total_relation_size('reports')::float8 as bytes from reports`);
+    return { stored: Number(rows[0]!.n), bytesPerReport: Number(rows[0]!.bytes) / Math.max(1, Number(rows[0]!.n)) };
+  } finally {
+    await store.close();
+  }
+}
+
+/** The server's WAL position in bytes: the difference over a run is what the disk had to write durably. */
+async function walPosition(db: string): Promise<number> {
+  const store = await openStore(db);
+  try {
+    return Number((await store.query<{ at: number }>(`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 as at`)).rows[0]!.at);
   } finally {
     await store.close();
   }
@@ -189,12 +200,17 @@ export async function run(): Promise<void> {
     for (const row of rows) {
       const db = await row.db();
       const isPostgres = db.startsWith('postgres');
+      const walBefore = isPostgres ? await walPosition(db) : 0;
       const r = await measure({ serverModule: row.serverModule, db, processes: row.processes, connections, seconds, bodyFile, perRequest: row.perRequest, postmaster: isPostgres ? postgres!.postmasterPid() : undefined });
-      r.stored = await countReports(db);
+      const walBytes = isPostgres ? (await walPosition(db)) - walBefore : 0;
+      const { stored, bytesPerReport } = await countReports(db);
+      r.stored = stored;
       results.set(row.name, r);
       const cpu = `${r.cpu.load.toFixed(0)} / ${r.cpu.collectors.toFixed(0)} (kernel ${r.cpu.collectorsSystem.toFixed(0)}) / ${r.cpu.postgres === null ? '-' : r.cpu.postgres.toFixed(0)}`;
       console.log(formatRow([row.name, r.rate.toFixed(0), r.median.toFixed(2), r.p99.toFixed(2), r.accepted, r.stored, cpu], widths));
       // Warm-up reports are stored too, so stored >= acked; fewer would be a lost acknowledged report.
+      // Includes the warm-up's reports, which are in the table too; WAL of the whole server (other databases idle).
+      if (isPostgres) console.log(`  WAL ${(walBytes / stored).toFixed(0)} bytes per stored report (server-wide), table + indexes ${bytesPerReport.toFixed(0)} bytes per report`);
       if (r.stored < r.accepted) console.log(`  !! ${r.accepted - r.stored} acknowledged reports missing from the store`);
       const other = Object.entries(r.statuses).filter(([status]) => status !== '202');
       if (other.length > 0) console.log(`  other statuses: ${JSON.stringify(Object.fromEntries(other))}`);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { WirelockError } from '../errors.js';
 
 /**
@@ -241,7 +241,8 @@ function chainKeyOf(chain: string[]): string | null {
 }
 
 function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  // One-shot: no Hash object per call (this runs twice per report).
+  return hash('sha256', text, 'hex');
 }
 
 function escapePointer(key: string): string {
