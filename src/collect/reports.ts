@@ -175,6 +175,7 @@ export function readReport(value: unknown, pointer = ''): CollectedReport {
     if (report.details !== undefined) {
       const text = JSON.stringify(report.details);
       if (text.length > LIMITS.maxDetailsBytes) invalid(field('details'), `larger than ${LIMITS.maxDetailsBytes} bytes`);
+      storableJson(report.details, field('details'));
       details = report.details;
     }
     if (kind === 'runtime-finding' && !appPlatform) appPlatform = 'node';
@@ -258,7 +259,30 @@ function string(value: unknown, pointer: string, options: { required?: boolean; 
   if (value.length > options.max) invalid(pointer, `longer than ${options.max} characters`);
   // Control characters have no business in any report field and break logs and CSV alike.
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(value)) invalid(pointer, 'contains control characters');
+  if (!wellFormed(value)) invalid(pointer, 'not well-formed Unicode (a lone surrogate)');
   return value;
+}
+
+/**
+ * PostgreSQL refuses a lone surrogate in text and json, and NUL in jsonb: one such value would fail the whole
+ * batch commit and turn every report sharing it into a 503. Refused here, per report, with its pointer.
+ */
+function wellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+function storableJson(value: unknown, pointer: string): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) invalid(pointer, 'contains a NUL character');
+    if (!wellFormed(value)) invalid(pointer, 'not well-formed Unicode (a lone surrogate)');
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => storableJson(item, `${pointer}/${index}`));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      storableJson(key, `${pointer}/${escapePointer(key)}`);
+      storableJson(item, `${pointer}/${escapePointer(key)}`);
+    }
+  }
 }
 
 function integer(value: unknown, pointer: string, min: number, max: number): number | null {

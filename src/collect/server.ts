@@ -124,13 +124,28 @@ class BatchWriter {
           await withDeadlockRetry(() => insertReports(this.db, [...unique.values()], this.#storedChains));
           for (const entry of batch) entry.resolve(entry.reports.length);
         } catch (error) {
-          for (const entry of batch) entry.reject(error);
+          if (batch.length > 1 && isDataError(error)) {
+            // A value the database refuses must cost only its own request, not every report sharing the commit.
+            for (const entry of batch) {
+              try {
+                await withDeadlockRetry(() => insertReports(this.db, entry.reports, this.#storedChains));
+                entry.resolve(entry.reports.length);
+              } catch (single) {
+                entry.reject(single);
+              }
+            }
+          } else for (const entry of batch) entry.reject(error);
         }
       }
     } finally {
       this.#running--;
     }
   }
+}
+
+/** SQLSTATE class 22 (data exception): this batch's data, not the database, is at fault. */
+function isDataError(error: unknown): boolean {
+  return String((error as { code?: unknown }).code ?? '').startsWith('22');
 }
 
 /** PostgreSQL aborts one side of a deadlock (40P01); the batch is idempotent (resends fold), so run it again. */

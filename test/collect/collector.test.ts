@@ -133,6 +133,60 @@ test('a row stored before migration 2 (chains in the row, no keys) still reads w
   assert.deepEqual(report.servedChain, []);
 });
 
+test('values PostgreSQL would refuse (lone surrogates, NUL in details) are a 400 for their own report, not a failed batch', async () => {
+  const base = JSON.stringify(trustKitReport(pki.legit, { hostname: 'unicode.example.com', 'app-vendor-id': 'u-1' }));
+  const loneSurrogate = await post(collector.url, base.replace('"4.2.0"', '"4.2\\ud800"'));
+  assert.equal(loneSurrogate.status, 400);
+  assert.equal(loneSurrogate.json.error.pointer, '/app-version');
+  assert.match(loneSurrogate.json.error.message, /lone surrogate/);
+  const wirelock = { kind: 'runtime-finding', code: 'ERR_TAMPERED', hostname: 'runtime', message: 'x', details: { evidence: ['ok', 'nul\u0000here'] } };
+  const nul = await post(collector.url, wirelock);
+  assert.equal(nul.status, 400);
+  assert.equal(nul.json.error.pointer, '/details/evidence/1');
+  const surrogateKey = await post(collector.url, JSON.stringify({ ...wirelock, details: {} }).replace('"details":{}', '"details":{"\\udc00":1}'));
+  assert.equal(surrogateKey.status, 400);
+  assert.equal((await post(collector.url, { ...wirelock, details: { evidence: ['fine'] } })).status, 202, 'positive control');
+});
+
+test('a batch the database refuses is split: only the refused request fails, the reports that shared its commit are stored', async () => {
+  const own = await openStore(tempDir());
+  const batchSizes: number[] = [];
+  let first = true;
+  // The store refuses any batch holding the poisoned report, as PostgreSQL refuses a value it cannot store
+  // (SQLSTATE 22...); the first commit is held a moment so the next requests queue into one batch.
+  const refusing: SqlClient = {
+    kind: own.kind,
+    transaction: (fn) => own.transaction(fn),
+    close: () => own.close(),
+    async query(sql, params) {
+      if (/insert into reports/.test(sql)) {
+        batchSizes.push(JSON.parse(String(params![0])).length);
+        if (first) {
+          first = false;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        if (String(params![0]).includes('poisoned')) throw Object.assign(new Error('invalid input syntax'), { code: '22P02' });
+      }
+      return own.query(sql, params);
+    },
+  };
+  const splitting = await startCollector({ db: refusing, port: 0 });
+  try {
+    const report = (id: string, version = '4.2.0') => trustKitReport(pki.legit, { hostname: 'split.example.com', 'app-vendor-id': id, 'app-version': version });
+    const opening = post(splitting.url, report('opening'));
+    await waitFor(async () => (batchSizes.length > 0 ? true : undefined), 'the first commit');
+    const results = await Promise.all([post(splitting.url, report('s-1')), post(splitting.url, report('s-2', 'poisoned')), post(splitting.url, report('s-3'))]);
+    assert.equal((await opening).status, 202);
+    assert.deepEqual(results.map((r) => r.status), [202, 503, 202]);
+    assert.ok(batchSizes.some((size) => size === 3), `the three queued into one batch first (batches: ${batchSizes})`);
+    const stored = await own.query<{ client_id: string }>(`select client_id from reports where host = 'split.example.com' order by client_id`);
+    assert.deepEqual(stored.rows.map((r) => r.client_id), ['opening', 's-1', 's-3']);
+  } finally {
+    await splitting.close();
+    await own.close();
+  }
+});
+
 test('an array of reports in one request is committed together', async () => {
   const bodies = [1, 2, 3].map((n) => trustKitReport(pki.legit, { hostname: 'batch.example.com', 'app-vendor-id': `batch-${n}` }));
   const response = await post(collector.url, bodies);
