@@ -190,16 +190,18 @@ export function readReport(value: unknown, pointer = ''): CollectedReport {
 
   const servedKey = chainKeyOf(servedChain);
   const validatedKey = chainKeyOf(validatedChain);
-  const normalized = {
-    format, kind, host: host.toLowerCase(), port, notedHost: notedHost ? notedHost.toLowerCase() : null, code, mode, blocked, message,
-    appId, appVersion, appPlatform, clientId, reportedAt, servedChain, validatedChain, knownPins, details,
-  };
-  // The chains enter the dedup key through their identities: hashing a few KB of PEM text per report twice is
-  // the ingest path's largest cost, and a fleet reports the same few chains over and over.
-  const identity = { ...normalized, servedChain: servedKey, validatedChain: validatedKey };
+  const lowerHost = host.toLowerCase();
+  const lowerNotedHost = notedHost ? notedHost.toLowerCase() : null;
+  // The chains enter the dedup key through their identities (hashing a few KB of PEM text per report was the
+  // ingest path's largest cost); the values in a fixed order, without keys or object copies.
+  const identity = JSON.stringify([
+    format, kind, lowerHost, port, lowerNotedHost, code, mode, blocked, message, appId, appVersion, appPlatform, clientId, reportedAt,
+    servedKey, validatedKey, knownPins, details,
+  ]);
   return {
-    ...normalized,
-    dedupKey: sha256(JSON.stringify(identity)),
+    format, kind, host: lowerHost, port, notedHost: lowerNotedHost, code, mode, blocked, message,
+    appId, appVersion, appPlatform, clientId, reportedAt, servedChain, validatedChain, knownPins, details,
+    dedupKey: sha256(identity),
     chainKey: validatedKey ?? servedKey ?? 'none',
     servedKey,
     validatedKey,
@@ -208,12 +210,23 @@ export function readReport(value: unknown, pointer = ''): CollectedReport {
 
 /**
  * PEM blocks already validated, each with a small id, and chain identities by those ids. A fleet reports the
- * same few chains over and over: a repeat costs a lookup instead of two regular-expression scans and a hash of
- * a few KB. Bounded by the text they hold, because the chains are attacker-chosen.
+ * same few chains over and over: a repeat costs a lookup and one comparison instead of two regular-expression
+ * scans and a hash of a few KB. Looked up by the block's tail (its signature: short to hash, and distinct),
+ * then compared whole. Bounded by the text they hold, because the chains are attacker-chosen.
  */
-const validPems = new Map<string, number>();
+const validPems = new Map<string, { pem: string; id: number }>();
 let validPemChars = 0;
+let nextPemId = 0;
 const chainKeys = new Map<string, string>();
+
+function pemTail(pem: string): string {
+  return pem.slice(-80);
+}
+
+function validPemId(pem: string): number | undefined {
+  const entry = validPems.get(pemTail(pem));
+  return entry !== undefined && entry.pem === pem ? entry.id : undefined;
+}
 
 function rememberPem(pem: string): void {
   if (validPemChars + pem.length > 4_000_000) {
@@ -221,14 +234,15 @@ function rememberPem(pem: string): void {
     chainKeys.clear(); // keyed by the ids just forgotten
     validPemChars = 0;
   }
-  validPems.set(pem, validPems.size);
+  // A different block with the same tail replaces the entry, with a new id (ids are never reused).
+  validPems.set(pemTail(pem), { pem, id: nextPemId++ });
   validPemChars += pem.length;
 }
 
 function chainKeyOf(chain: string[]): string | null {
   if (chain.length === 0) return null;
   let ids = '';
-  for (const pem of chain) ids += `${validPems.get(pem) ?? -1},`;
+  for (const pem of chain) ids += `${validPemId(pem) ?? -1},`;
   let key = ids.includes('-1') ? undefined : chainKeys.get(ids);
   if (key === undefined) {
     // PEM blocks hold no "|", so the joined text is unambiguous.
@@ -317,7 +331,7 @@ function pemList(value: unknown, pointer: string): string[] {
   if (!Array.isArray(value)) invalid(pointer, 'must be an array of PEM certificates');
   if (value.length > LIMITS.maxChain) invalid(pointer, `more than ${LIMITS.maxChain} certificates`);
   return value.map((item, index) => {
-    if (typeof item === 'string' && validPems.has(item)) return item;
+    if (typeof item === 'string' && validPemId(item) !== undefined) return item;
     const pem = string(item, `${pointer}/${index}`, { required: true, max: LIMITS.maxPem })!;
     if (!PEM.test(pem)) invalid(`${pointer}/${index}`, 'not one PEM CERTIFICATE block');
     rememberPem(pem);
