@@ -6,7 +6,8 @@
 //
 // BENCH_COLLECT_SECONDS (10), BENCH_COLLECT_CONNECTIONS (64). BENCH_COLLECT_BASELINE=<folder of an older checkout>
 // also measures that checkout's built collector (its dist/collect/server.js: run `npx tsc -p tsconfig.build.json`
-// there first) with the same load, for before/after ratios.
+// there first) with the same load, for before/after ratios. BENCH_COLLECT_COMMITS sets the collectors'
+// limits.commitsInFlight (default 2) to compare group-commit settings.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
