@@ -55,7 +55,8 @@ async function openEmbedded(dir: string): Promise<SqlClient> {
 
 async function openPostgres(url: string): Promise<SqlClient> {
   const { default: pg } = await optional<{ default: typeof import('pg') }>('pg');
-  const pool = new pg.Pool({ connectionString: url, max: 8 });
+  // Room for the batch commits in flight (DEFAULT_LIMITS.commitsInFlight) and the read side next to them.
+  const pool = new pg.Pool({ connectionString: url, max: 16 });
   // An idle client that loses its server must not crash the collector: the next query reports it.
   pool.on('error', () => {});
   try {
@@ -64,9 +65,17 @@ async function openPostgres(url: string): Promise<SqlClient> {
     await pool.end().catch(() => {});
     throw new WirelockError('ERR_COLLECT', `cannot reach PostgreSQL at ${redact(url)}: ${(error as Error).message}`, { db: redact(url) }, { cause: error });
   }
+  // Every statement the collector runs is a constant text: each is prepared once per connection (named), so a
+  // batch insert is not parsed and planned again for every commit.
+  const names = new Map<string, string>();
+  const named = (sql: string) => {
+    let name = names.get(sql);
+    if (name === undefined) names.set(sql, (name = `wirelock_${names.size}`));
+    return name;
+  };
   return {
     kind: 'postgres',
-    query: async (sql, params) => (await pool.query(sql, params as unknown[])) as never,
+    query: async (sql, params) => (await pool.query({ name: named(sql), text: sql, values: params as unknown[] })) as never,
     async transaction(fn) {
       const client = await pool.connect();
       try {

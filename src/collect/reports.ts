@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { WirelockError } from '../errors.js';
 
 /**
@@ -34,6 +34,9 @@ export interface CollectedReport {
   dedupKey: string;
   /** Identity of the chain the client saw (validated if it has one, else served). */
   chainKey: string;
+  /** Identities of each chain (null when empty): the store keeps each distinct chain once, reports refer to it. */
+  servedKey: string | null;
+  validatedKey: string | null;
 }
 
 /** Limits for one report; the HTTP layer bounds the body and the number of reports per request. */
@@ -84,15 +87,21 @@ function invalid(pointer: string, what: string): never {
 export function jsonDepth(text: string): number {
   let depth = 0;
   let max = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
-    else if (c === 0x7d || c === 0x5d) depth--;
+    if (c === 0x22) {
+      // Jump over the string: its closing quote is the next one not escaped by an odd run of backslashes.
+      for (;;) {
+        const close = text.indexOf('"', i + 1);
+        if (close < 0) return max; // unterminated: JSON.parse refuses it
+        let slashes = 0;
+        while (text.charCodeAt(close - 1 - slashes) === 0x5c) slashes++;
+        i = close;
+        if (slashes % 2 === 0) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return max;
 }
@@ -166,6 +175,7 @@ export function readReport(value: unknown, pointer = ''): CollectedReport {
     if (report.details !== undefined) {
       const text = JSON.stringify(report.details);
       if (text.length > LIMITS.maxDetailsBytes) invalid(field('details'), `larger than ${LIMITS.maxDetailsBytes} bytes`);
+      storableJson(report.details, field('details'));
       details = report.details;
     }
     if (kind === 'runtime-finding' && !appPlatform) appPlatform = 'node';
@@ -178,20 +188,76 @@ export function readReport(value: unknown, pointer = ''): CollectedReport {
   }
   if (kind !== 'runtime-finding' && port === null) invalid(field('port'), 'required');
 
-  const normalized = {
-    format, kind, host: host.toLowerCase(), port, notedHost: notedHost ? notedHost.toLowerCase() : null, code, mode, blocked, message,
-    appId, appVersion, appPlatform, clientId, reportedAt, servedChain, validatedChain, knownPins, details,
-  };
-  const chain = validatedChain.length > 0 ? validatedChain : servedChain;
+  const servedKey = chainKeyOf(servedChain);
+  const validatedKey = chainKeyOf(validatedChain);
+  const lowerHost = host.toLowerCase();
+  const lowerNotedHost = notedHost ? notedHost.toLowerCase() : null;
+  // The chains enter the dedup key through their identities (hashing a few KB of PEM text per report was the
+  // ingest path's largest cost); the values in a fixed order, without keys or object copies.
+  const identity = JSON.stringify([
+    format, kind, lowerHost, port, lowerNotedHost, code, mode, blocked, message, appId, appVersion, appPlatform, clientId, reportedAt,
+    servedKey, validatedKey, knownPins, details,
+  ]);
   return {
-    ...normalized,
-    dedupKey: sha256(JSON.stringify(normalized)),
-    chainKey: chain.length > 0 ? sha256(chain.map((pem) => pem.replace(/\s+/g, '')).join('|')) : 'none',
+    format, kind, host: lowerHost, port, notedHost: lowerNotedHost, code, mode, blocked, message,
+    appId, appVersion, appPlatform, clientId, reportedAt, servedChain, validatedChain, knownPins, details,
+    dedupKey: sha256(identity),
+    chainKey: validatedKey ?? servedKey ?? 'none',
+    servedKey,
+    validatedKey,
   };
 }
 
+/**
+ * PEM blocks already validated, each with a small id, and chain identities by those ids. A fleet reports the
+ * same few chains over and over: a repeat costs a lookup and one comparison instead of two regular-expression
+ * scans and a hash of a few KB. Looked up by the block's tail (its signature: short to hash, and distinct),
+ * then compared whole. Bounded by the text they hold, because the chains are attacker-chosen.
+ */
+const validPems = new Map<string, { pem: string; id: number }>();
+let validPemChars = 0;
+let nextPemId = 0;
+const chainKeys = new Map<string, string>();
+
+function pemTail(pem: string): string {
+  return pem.slice(-80);
+}
+
+function validPemId(pem: string): number | undefined {
+  const entry = validPems.get(pemTail(pem));
+  return entry !== undefined && entry.pem === pem ? entry.id : undefined;
+}
+
+function rememberPem(pem: string): void {
+  if (validPemChars + pem.length > 4_000_000) {
+    validPems.clear();
+    chainKeys.clear(); // keyed by the ids just forgotten
+    validPemChars = 0;
+  }
+  // A different block with the same tail replaces the entry, with a new id (ids are never reused).
+  validPems.set(pemTail(pem), { pem, id: nextPemId++ });
+  validPemChars += pem.length;
+}
+
+function chainKeyOf(chain: string[]): string | null {
+  if (chain.length === 0) return null;
+  let ids = '';
+  for (const pem of chain) ids += `${validPemId(pem) ?? -1},`;
+  let key = ids.includes('-1') ? undefined : chainKeys.get(ids);
+  if (key === undefined) {
+    // PEM blocks hold no "|", so the joined text is unambiguous.
+    key = sha256(chain.map((pem) => pem.replace(/\s+/g, '')).join('|'));
+    if (!ids.includes('-1')) {
+      if (chainKeys.size >= 4096) chainKeys.clear();
+      chainKeys.set(ids, key);
+    }
+  }
+  return key;
+}
+
 function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  // One-shot: no Hash object per call (this runs twice per report).
+  return hash('sha256', text, 'hex');
 }
 
 function escapePointer(key: string): string {
@@ -207,7 +273,30 @@ function string(value: unknown, pointer: string, options: { required?: boolean; 
   if (value.length > options.max) invalid(pointer, `longer than ${options.max} characters`);
   // Control characters have no business in any report field and break logs and CSV alike.
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(value)) invalid(pointer, 'contains control characters');
+  if (!wellFormed(value)) invalid(pointer, 'not well-formed Unicode (a lone surrogate)');
   return value;
+}
+
+/**
+ * PostgreSQL refuses a lone surrogate in text and json, and NUL in jsonb: one such value would fail the whole
+ * batch commit and turn every report sharing it into a 503. Refused here, per report, with its pointer.
+ */
+function wellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+function storableJson(value: unknown, pointer: string): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) invalid(pointer, 'contains a NUL character');
+    if (!wellFormed(value)) invalid(pointer, 'not well-formed Unicode (a lone surrogate)');
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => storableJson(item, `${pointer}/${index}`));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      storableJson(key, `${pointer}/${escapePointer(key)}`);
+      storableJson(item, `${pointer}/${escapePointer(key)}`);
+    }
+  }
 }
 
 function integer(value: unknown, pointer: string, min: number, max: number): number | null {
@@ -242,8 +331,10 @@ function pemList(value: unknown, pointer: string): string[] {
   if (!Array.isArray(value)) invalid(pointer, 'must be an array of PEM certificates');
   if (value.length > LIMITS.maxChain) invalid(pointer, `more than ${LIMITS.maxChain} certificates`);
   return value.map((item, index) => {
+    if (typeof item === 'string' && validPemId(item) !== undefined) return item;
     const pem = string(item, `${pointer}/${index}`, { required: true, max: LIMITS.maxPem })!;
     if (!PEM.test(pem)) invalid(`${pointer}/${index}`, 'not one PEM CERTIFICATE block');
+    rememberPem(pem);
     return pem;
   });
 }

@@ -9,7 +9,7 @@ import { openStore, redact } from './backends.js';
 import { CONTENT_SECURITY_POLICY, hostPage, messagePage, overviewPage, reportPage, STYLESHEET } from './dashboard.js';
 import { chainsSeen, overview, policyPinsFor, rollout } from './fleet.js';
 import { parseReportBody, type CollectedReport } from './reports.js';
-import { applyRetention, chainsByKey, dailyAggregates, getReport, insertReports, listReports, recentClients, type SqlClient, type StoredReport } from './store.js';
+import { applyRetention, chainsByKey, foldAggregates, dailyAggregates, getReport, insertReports, listReports, recentClients, type SqlClient, type StoredReport } from './store.js';
 
 export interface CollectorOptions {
   /** A folder for the embedded store, a postgres:// URL, or an open client. */
@@ -37,6 +37,8 @@ export interface IngestLimits {
   perAppBurst: number;
   /** Reports per batch commit. */
   maxBatch: number;
+  /** Batch commits in flight at once on a PostgreSQL server (the embedded store is one connection: always 1). */
+  commitsInFlight: number;
 }
 
 export const DEFAULT_LIMITS: IngestLimits = {
@@ -47,6 +49,7 @@ export const DEFAULT_LIMITS: IngestLimits = {
   perAppRate: 2000,
   perAppBurst: 10000,
   maxBatch: 1000,
+  commitsInFlight: 2,
 };
 
 export interface Collector {
@@ -91,6 +94,8 @@ interface PendingWrite {
 class BatchWriter {
   readonly #queue: PendingWrite[] = [];
   #running = 0;
+  /** Chains this process has committed: their PEM text need not travel with every batch. */
+  readonly #storedChains = new Set<string>();
   /** PGlite is one connection; a server takes a few commits in flight at once. */
   constructor(readonly db: SqlClient, readonly maxBatch: number, readonly concurrency: number) {}
 
@@ -116,16 +121,31 @@ class BatchWriter {
         const unique = new Map<string, CollectedReport>();
         for (const entry of batch) for (const report of entry.reports) unique.set(report.dedupKey, report);
         try {
-          await withDeadlockRetry(() => insertReports(this.db, [...unique.values()]));
+          await withDeadlockRetry(() => insertReports(this.db, [...unique.values()], this.#storedChains));
           for (const entry of batch) entry.resolve(entry.reports.length);
         } catch (error) {
-          for (const entry of batch) entry.reject(error);
+          if (batch.length > 1 && isDataError(error)) {
+            // A value the database refuses must cost only its own request, not every report sharing the commit.
+            for (const entry of batch) {
+              try {
+                await withDeadlockRetry(() => insertReports(this.db, entry.reports, this.#storedChains));
+                entry.resolve(entry.reports.length);
+              } catch (single) {
+                entry.reject(single);
+              }
+            }
+          } else for (const entry of batch) entry.reject(error);
         }
       }
     } finally {
       this.#running--;
     }
   }
+}
+
+/** SQLSTATE class 22 (data exception): this batch's data, not the database, is at fault. */
+function isDataError(error: unknown): boolean {
+  return String((error as { code?: unknown }).code ?? '').startsWith('22');
 }
 
 /** PostgreSQL aborts one side of a deadlock (40P01); the batch is idempotent (resends fold), so run it again. */
@@ -147,6 +167,17 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
+/** The answer to almost every ingest request, built once. */
+const ACCEPTED_ONE = '{"accepted":1}';
+const ACCEPTED_HEADERS = Object.entries({ ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': String(ACCEPTED_ONE.length) }).flat();
+
+function sendAccepted(res: ServerResponse, count: number): void {
+  if (count === 1) {
+    res.writeHead(202, ACCEPTED_HEADERS);
+    res.end(ACCEPTED_ONE);
+  } else sendJson(res, 202, { accepted: count });
+}
+
 function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
@@ -166,17 +197,28 @@ class HttpError extends Error {
   }
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/** The body as text, refused past `limit` bytes. Events, not an async iterator: this runs for every report. */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, 'ERR_TOO_LARGE', `body of ${declared} bytes (at most ${limit})`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpError(413, 'ERR_TOO_LARGE', `body larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new HttpError(413, 'ERR_TOO_LARGE', `body of ${declared} bytes (at most ${limit})`));
+  return new Promise((resolve, reject) => {
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new HttpError(413, 'ERR_TOO_LARGE', `body larger than ${limit} bytes`));
+      } else if (first === undefined) first = chunk;
+      else (chunks ??= [first]).push(chunk);
+    });
+    req.once('end', () => resolve(chunks ? Buffer.concat(chunks).toString('utf8') : first ? first.toString('utf8') : ''));
+    req.once('error', reject);
+    // A client gone mid-body settles the request too (the answer goes nowhere, but nothing waits forever).
+    req.once('close', () => req.complete || reject(new HttpError(400, 'ERR_INPUT_INVALID', 'the request body ended early')));
+  });
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -247,7 +289,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   }
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const store = typeof options.db === 'string' ? await openStore(options.db) : options.db;
-  const writer = new BatchWriter(store, limits.maxBatch, store.kind === 'postgres' ? 4 : 1);
+  const writer = new BatchWriter(store, limits.maxBatch, store.kind === 'postgres' ? limits.commitsInFlight : 1);
   const perSource = new TokenBuckets(limits.perSourceRate, limits.perSourceBurst);
   const perApp = new TokenBuckets(limits.perAppRate, limits.perAppBurst);
   const retentionDays = options.retentionDays ?? 30;
@@ -257,8 +299,10 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     const source = req.socket.remoteAddress ?? 'unknown';
     const wait = perSource.take(source, 1);
     if (wait > 0) return sendError(res, 429, 'ERR_RATE_LIMITED', `too many requests from ${source}`, {}, { 'retry-after': String(wait) });
-    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/json') return sendError(res, 415, 'ERR_INPUT_INVALID', 'reports are application/json');
+    const type = req.headers['content-type'];
+    if (type !== 'application/json' && type?.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+      return sendError(res, 415, 'ERR_INPUT_INVALID', 'reports are application/json');
+    }
     const body = await readBody(req, limits.maxBodyBytes);
     let reports: CollectedReport[];
     try {
@@ -267,11 +311,16 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       if (error instanceof WirelockError) return sendError(res, 400, error.code, error.message, { pointer: error.details.pointer });
       throw error;
     }
-    const perAppCost = new Map<string, number>();
-    for (const report of reports) perAppCost.set(report.appId, (perAppCost.get(report.appId) ?? 0) + 1);
-    for (const [app, cost] of perAppCost) {
-      const appWait = perApp.take(app, cost);
-      if (appWait > 0) return sendError(res, 429, 'ERR_RATE_LIMITED', `too many reports for app "${app.slice(0, 64)}"`, {}, { 'retry-after': String(appWait) });
+    if (reports.length === 1) {
+      const appWait = perApp.take(reports[0]!.appId, 1);
+      if (appWait > 0) return sendError(res, 429, 'ERR_RATE_LIMITED', `too many reports for app "${reports[0]!.appId.slice(0, 64)}"`, {}, { 'retry-after': String(appWait) });
+    } else {
+      const perAppCost = new Map<string, number>();
+      for (const report of reports) perAppCost.set(report.appId, (perAppCost.get(report.appId) ?? 0) + 1);
+      for (const [app, cost] of perAppCost) {
+        const appWait = perApp.take(app, cost);
+        if (appWait > 0) return sendError(res, 429, 'ERR_RATE_LIMITED', `too many reports for app "${app.slice(0, 64)}"`, {}, { 'retry-after': String(appWait) });
+      }
     }
     try {
       await writer.write(reports);
@@ -279,7 +328,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       // Not committed, so not acknowledged: the device keeps the report and retries.
       return sendError(res, 503, 'ERR_COLLECT', 'the report store is unavailable; retry later', {}, { 'retry-after': '5' });
     }
-    sendJson(res, 202, { accepted: reports.length });
+    sendAccepted(res, reports.length);
   }
 
   async function hostView(name: string, days: number) {
@@ -343,13 +392,15 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let url: URL;
     try {
-      url = new URL(req.url ?? '/', 'http://collector.invalid');
-    } catch {
-      return sendError(res, 400, 'ERR_INPUT_INVALID', 'bad request target');
-    }
-    try {
+      // The ingest route needs no URL object: it is the path every device request takes.
+      if (req.url === '/api/reports' && req.method === 'POST') return await ingest(req, res);
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://collector.invalid');
+      } catch {
+        return sendError(res, 400, 'ERR_INPUT_INVALID', 'bad request target');
+      }
       if (url.pathname === '/api/reports' && req.method === 'POST') return await ingest(req, res);
       if (req.method === 'GET' || req.method === 'HEAD') return await read(req, res, url);
       return sendError(res, 405, 'ERR_METHOD', `${req.method} is not allowed here`, {}, { allow: url.pathname === '/api/reports' ? 'GET, POST' : 'GET' });
@@ -372,6 +423,10 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   await applyRetention(store, retentionDays).catch(() => {});
   const retention = setInterval(() => void applyRetention(store, retentionDays).catch(() => {}), 3_600_000);
   retention.unref();
+  // Pending aggregate counts are folded into daily off the ingest path; reads add both, so this only bounds
+  // the pending table's size.
+  const fold = setInterval(() => void foldAggregates(store).catch(() => {}), 1_000);
+  fold.unref();
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -379,9 +434,11 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     store,
     async close() {
       clearInterval(retention);
+      clearInterval(fold);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      await foldAggregates(store).catch(() => {});
       if (typeof options.db === 'string') await store.close();
     },
   };

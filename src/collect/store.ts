@@ -63,6 +63,30 @@ create table chains (
   last_seen timestamptz not null
 );`,
   },
+  {
+    version: 2,
+    name: 'chains stored once, aggregates folded off the ingest path',
+    sql: `
+-- A report refers to its chains by key (each distinct chain is stored once in chains); rows written before
+-- this migration keep their own copy, which the read side prefers.
+alter table reports alter column served_chain drop not null;
+alter table reports alter column validated_chain drop not null;
+alter table reports add column served_key text;
+alter table reports add column validated_key text;
+-- Ingest appends each batch's counts here instead of updating daily in the same transaction: concurrent
+-- commits of reports for the same host and day would otherwise queue on one daily row and never share a
+-- WAL flush. foldAggregates moves them into daily; the read side adds both.
+create table daily_pending (
+  day date not null,
+  app_id text not null,
+  app_version text not null,
+  host text not null,
+  code text not null,
+  chain_key text not null,
+  reports bigint not null,
+  last_seen timestamptz not null
+);`,
+  },
 ];
 
 const MIGRATION_LOCK = 0x77697265; // "wire": serializes concurrent collectors migrating one database
@@ -85,48 +109,86 @@ export async function migrate(db: SqlClient): Promise<number[]> {
 }
 
 /**
- * Stores a batch in one statement (so one commit acknowledges them all): raw rows, then the daily
- * aggregates and chain index from exactly the rows that were new. Resent duplicates change nothing.
- * Returns how many were new.
+ * Stores a batch in one statement (so one commit acknowledges them all): the chains not stored yet, the raw
+ * rows (referring to their chains by key), and the batch's counts for the daily aggregates from exactly the
+ * rows that were new. Resent duplicates change nothing. Returns how many were new.
+ *
+ * `storedChains` holds the keys of chains known to be committed already (this process wrote or saw them):
+ * their PEM text is not sent again. Keys are added only after the commit that stored them returned.
  */
-export async function insertReports(db: Pick<SqlClient, 'query'>, reports: CollectedReport[]): Promise<number> {
+export async function insertReports(db: Pick<SqlClient, 'query'>, reports: CollectedReport[], storedChains?: Set<string>): Promise<number> {
   if (reports.length === 0) return 0;
-  const rows = reports.map((r) => ({
-    dedup_key: r.dedupKey, reported_at: r.reportedAt, format: r.format, kind: r.kind, app_id: r.appId, app_version: r.appVersion,
-    app_platform: r.appPlatform, client_id: r.clientId, host: r.host, port: r.port, noted_host: r.notedHost, code: r.code, mode: r.mode,
-    blocked: r.blocked, message: r.message, chain_key: r.chainKey, served_chain: r.servedChain, validated_chain: r.validatedChain,
-    known_pins: r.knownPins, details: r.details,
-  }));
+  const chains = new Map<string, string[]>();
+  const rows = reports.map((r) => {
+    if (r.servedKey !== null && !storedChains?.has(r.servedKey)) chains.set(r.servedKey, r.servedChain);
+    if (r.validatedKey !== null && !storedChains?.has(r.validatedKey)) chains.set(r.validatedKey, r.validatedChain);
+    return {
+      dedup_key: r.dedupKey, reported_at: r.reportedAt, format: r.format, kind: r.kind, app_id: r.appId, app_version: r.appVersion,
+      app_platform: r.appPlatform, client_id: r.clientId, host: r.host, port: r.port, noted_host: r.notedHost, code: r.code, mode: r.mode,
+      blocked: r.blocked, message: r.message, chain_key: r.chainKey, served_key: r.servedKey, validated_key: r.validatedKey,
+      known_pins: r.knownPins, details: r.details,
+    };
+  });
   const { rows: result } = await db.query<{ inserted: number }>(
     `with input as (
-       select * from jsonb_to_recordset($1::jsonb) as x(
+       select * from json_to_recordset($1::json) as x(
          dedup_key text, reported_at timestamptz, format text, kind text, app_id text, app_version text, app_platform text,
          client_id text, host text, port integer, noted_host text, code text, mode text, blocked boolean, message text,
-         chain_key text, served_chain jsonb, validated_chain jsonb, known_pins jsonb, details jsonb)
+         chain_key text, served_key text, validated_key text, known_pins jsonb, details jsonb)
+     ), new_chains as (
+       insert into chains (chain_key, chain, first_seen, last_seen)
+       select key, chain, now(), now() from json_to_recordset($2::json) as c(key text, chain jsonb)
+       order by key
+       on conflict (chain_key) do nothing
      ), ins as (
        insert into reports (dedup_key, reported_at, format, kind, app_id, app_version, app_platform, client_id, host, port,
-         noted_host, code, mode, blocked, message, chain_key, served_chain, validated_chain, known_pins, details)
+         noted_host, code, mode, blocked, message, chain_key, served_key, validated_key, known_pins, details)
        select dedup_key, reported_at, format, kind, app_id, app_version, app_platform, client_id, host, port,
-         noted_host, code, mode, blocked, message, chain_key, served_chain, validated_chain, known_pins, details from input
+         noted_host, code, mode, blocked, message, chain_key, served_key, validated_key, known_pins, details from input
        -- One lock order for every batch: concurrent commits wait for each other instead of deadlocking.
        order by dedup_key
        on conflict (dedup_key) do nothing
-       returning received_at, app_id, app_version, host, code, chain_key,
-         case when jsonb_array_length(validated_chain) > 0 then validated_chain else served_chain end as chain
-     ), agg as (
-       insert into daily (day, app_id, app_version, host, code, chain_key, reports)
-       select (received_at at time zone 'UTC')::date, app_id, app_version, host, code, chain_key, count(*) from ins
-       group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
-       on conflict (day, app_id, app_version, host, code, chain_key) do update set reports = daily.reports + excluded.reports
-     ), ch as (
-       insert into chains (chain_key, chain, first_seen, last_seen)
-       select distinct on (chain_key) chain_key, chain, received_at, received_at from ins where chain_key <> 'none' order by chain_key
-       on conflict (chain_key) do update set last_seen = excluded.last_seen
+       returning received_at, app_id, app_version, host, code, chain_key
+     ), pending as (
+       insert into daily_pending (day, app_id, app_version, host, code, chain_key, reports, last_seen)
+       select (received_at at time zone 'UTC')::date, app_id, app_version, host, code, chain_key, count(*), max(received_at) from ins
+       group by 1, 2, 3, 4, 5, 6
      )
      select count(*)::int as inserted from ins`,
-    [JSON.stringify(rows)],
+    [JSON.stringify(rows), JSON.stringify([...chains].map(([key, chain]) => ({ key, chain })))],
   );
+  if (storedChains) {
+    // Bounded: chains are attacker-chosen. Forgetting a key only means sending its chain once more.
+    if (storedChains.size > 10_000) storedChains.clear();
+    for (const key of chains.keys()) storedChains.add(key);
+  }
   return Number(result[0]?.inserted ?? 0);
+}
+
+const FOLD_LOCK = 0x666f6c64; // "fold": one collector folds at a time, the others skip
+
+/**
+ * Moves the pending counts into daily (and each chain's last sighting into chains), in one statement. Runs
+ * off the ingest path (a timer, retention, shutdown); a fold already running elsewhere makes this one a no-op.
+ * Returns how many pending rows were folded.
+ */
+export async function foldAggregates(db: Pick<SqlClient, 'query'>): Promise<number> {
+  const { rows } = await db.query<{ folded: number }>(
+    `with lock as (select pg_try_advisory_xact_lock(${FOLD_LOCK}) as held),
+     moved as (delete from daily_pending where (select held from lock) returning *),
+     agg as (
+       insert into daily (day, app_id, app_version, host, code, chain_key, reports)
+       select day, app_id, app_version, host, code, chain_key, sum(reports) from moved
+       group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
+       on conflict (day, app_id, app_version, host, code, chain_key) do update set reports = daily.reports + excluded.reports
+     ), seen as (
+       update chains set last_seen = m.last_seen
+       from (select chain_key, max(last_seen) as last_seen from moved group by chain_key) m
+       where chains.chain_key = m.chain_key and chains.last_seen < m.last_seen
+     )
+     select count(*)::int as folded from moved`,
+  );
+  return Number(rows[0]?.folded ?? 0);
 }
 
 export interface ReportQuery {
@@ -160,8 +222,12 @@ export interface StoredReport {
   details: unknown;
 }
 
-const REPORT_COLUMNS = `id::float8 as id, received_at, reported_at, format, kind, app_id, app_version, app_platform, client_id, host, port,
-  noted_host, code, mode, blocked, message, chain_key, served_chain, validated_chain, known_pins, details`;
+// Rows from before migration 2 carry their chains; later rows refer to the chains table.
+const REPORT_COLUMNS = `r.id::float8 as id, r.received_at, r.reported_at, r.format, r.kind, r.app_id, r.app_version, r.app_platform, r.client_id,
+  r.host, r.port, r.noted_host, r.code, r.mode, r.blocked, r.message, r.chain_key,
+  coalesce(r.served_chain, sc.chain, '[]'::jsonb) as served_chain, coalesce(r.validated_chain, vc.chain, '[]'::jsonb) as validated_chain,
+  r.known_pins, r.details`;
+const REPORT_FROM = `reports r left join chains sc on sc.chain_key = r.served_key left join chains vc on vc.chain_key = r.validated_key`;
 
 function toStored(row: Record<string, unknown>): StoredReport {
   const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : value === null ? null : new Date(String(value)).toISOString());
@@ -178,16 +244,16 @@ function toStored(row: Record<string, unknown>): StoredReport {
 
 export async function listReports(db: Pick<SqlClient, 'query'>, query: ReportQuery): Promise<StoredReport[]> {
   const { rows } = await db.query(
-    `select ${REPORT_COLUMNS} from reports
-     where ($1::text is null or host = $1) and ($2::text is null or code = $2) and ($3::timestamptz is null or received_at >= $3)
-     order by received_at desc, id desc limit $4`,
+    `select ${REPORT_COLUMNS} from ${REPORT_FROM}
+     where ($1::text is null or r.host = $1) and ($2::text is null or r.code = $2) and ($3::timestamptz is null or r.received_at >= $3)
+     order by r.received_at desc, r.id desc limit $4`,
     [query.host ?? null, query.code ?? null, query.since ?? null, Math.min(Math.max(query.limit ?? 100, 1), 1000)],
   );
   return rows.map(toStored);
 }
 
 export async function getReport(db: Pick<SqlClient, 'query'>, id: number): Promise<StoredReport | undefined> {
-  const { rows } = await db.query(`select ${REPORT_COLUMNS} from reports where id = $1`, [id]);
+  const { rows } = await db.query(`select ${REPORT_COLUMNS} from ${REPORT_FROM} where r.id = $1`, [id]);
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 
@@ -203,8 +269,11 @@ export interface DailyRow {
 
 export async function dailyAggregates(db: Pick<SqlClient, 'query'>, sinceDay: string, host?: string): Promise<DailyRow[]> {
   const { rows } = await db.query<Record<string, unknown>>(
-    `select to_char(day, 'YYYY-MM-DD') as day, app_id, app_version, host, code, chain_key, reports::float8 as reports from daily
-     where day >= $1::date and ($2::text is null or host = $2) order by day, host, code`,
+    `select to_char(day, 'YYYY-MM-DD') as day, app_id, app_version, host, code, chain_key, sum(reports)::float8 as reports from (
+       select day, app_id, app_version, host, code, chain_key, reports from daily
+       union all select day, app_id, app_version, host, code, chain_key, reports from daily_pending) counted
+     where day >= $1::date and ($2::text is null or host = $2)
+     group by day, app_id, app_version, host, code, chain_key order by day, host, code`,
     [sinceDay, host ?? null],
   );
   return rows.map((row) => ({

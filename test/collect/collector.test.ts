@@ -4,7 +4,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCollector, type Collector } from '../../src/collect/server.js';
 import { openStore } from '../../src/collect/backends.js';
-import { applyRetention, MIGRATIONS, type SqlClient } from '../../src/collect/store.js';
+import { applyRetention, foldAggregates, MIGRATIONS, type SqlClient } from '../../src/collect/store.js';
 import { startCountingServer, type CountingServer } from '../../src/lab/servers.js';
 import { createFetch } from '../../src/transport/fetch.js';
 import { definePolicy } from '../../src/policy/define.js';
@@ -102,6 +102,92 @@ test('a TrustKit report (its real field names) is stored as TrustKit, its HPKP-s
   assert.equal(report.knownPins[0], certificatePin(pki.compromised.intermediate.der));
   const daily = JSON.parse((await get(collector.url, '/api/summary')).text);
   assert.equal(daily.hosts.find((h: any) => h.host === 'trustkit.example.com').reports, 1, 'the aggregate counted it once');
+});
+
+test('aggregates: counted at once through the pending table, unchanged when folded into daily; chains stored once', async () => {
+  const host = 'fold.example.com';
+  for (const n of [1, 2, 3]) assert.equal((await post(collector.url, trustKitReport(pki.legit, { hostname: host, 'app-vendor-id': `fold-${n}` }))).status, 202);
+  const summary = async () => JSON.parse((await get(collector.url, '/api/summary')).text).hosts.find((h: any) => h.host === host)?.reports;
+  assert.equal(await summary(), 3, 'pending counts are read with the folded ones');
+  const pending = await store.query<{ n: number }>(`select coalesce(sum(reports), 0)::int as n from daily_pending where host = $1`, [host]);
+  assert.equal(pending.rows[0]!.n, 3, 'ingest appended the counts to daily_pending');
+  await foldAggregates(store);
+  const left = await store.query<{ n: number }>(`select count(*)::int as n from daily_pending where host = $1`, [host]);
+  assert.equal(left.rows[0]!.n, 0, 'folded');
+  assert.equal(await summary(), 3, 'the same count after the fold');
+  const rows = await store.query<{ served_chain: unknown; validated_key: string | null }>(`select served_chain, validated_key from reports where host = $1`, [host]);
+  assert.ok(rows.rows.every((r) => r.served_chain === null && typeof r.validated_key === 'string'), 'a new row refers to its chain by key');
+  const chains = await store.query<{ n: number }>(`select count(*)::int as n from chains where chain_key = $1`, [rows.rows[0]!.validated_key]);
+  assert.equal(chains.rows[0]!.n, 1);
+  const [report] = await reportsFor(host);
+  assert.equal(report.validatedChain.length, 3, 'the read side gives the chain back from the chains table');
+  assert.match(report.validatedChain[0], /^-----BEGIN CERTIFICATE-----/);
+});
+
+test('a row stored before migration 2 (chains in the row, no keys) still reads with its chains', async () => {
+  const pem = trustKitReport(pki.compromised)['validated-certificate-chain'] as string[];
+  await store.query(
+    `insert into reports (dedup_key, format, kind, app_id, app_version, app_platform, host, port, code, message, chain_key, served_chain, validated_chain, known_pins)
+     values ('v1-row', 'trustkit', 'violation', 'com.example.old', '1.0', 'IOS', 'v1.example.com', 443, 'TRUSTKIT_NO_MATCHING_PIN', '', 'v1-key', '[]'::jsonb, $1::jsonb, '[]'::jsonb)`,
+    [JSON.stringify(pem)],
+  );
+  const [report] = await reportsFor('v1.example.com');
+  assert.deepEqual(report.validatedChain, pem);
+  assert.deepEqual(report.servedChain, []);
+});
+
+test('values PostgreSQL would refuse (lone surrogates, NUL in details) are a 400 for their own report, not a failed batch', async () => {
+  const base = JSON.stringify(trustKitReport(pki.legit, { hostname: 'unicode.example.com', 'app-vendor-id': 'u-1' }));
+  const loneSurrogate = await post(collector.url, base.replace('"4.2.0"', '"4.2\\ud800"'));
+  assert.equal(loneSurrogate.status, 400);
+  assert.equal(loneSurrogate.json.error.pointer, '/app-version');
+  assert.match(loneSurrogate.json.error.message, /lone surrogate/);
+  const wirelock = { kind: 'runtime-finding', code: 'ERR_TAMPERED', hostname: 'runtime', message: 'x', details: { evidence: ['ok', 'nul\u0000here'] } };
+  const nul = await post(collector.url, wirelock);
+  assert.equal(nul.status, 400);
+  assert.equal(nul.json.error.pointer, '/details/evidence/1');
+  const surrogateKey = await post(collector.url, JSON.stringify({ ...wirelock, details: {} }).replace('"details":{}', '"details":{"\\udc00":1}'));
+  assert.equal(surrogateKey.status, 400);
+  assert.equal((await post(collector.url, { ...wirelock, details: { evidence: ['fine'] } })).status, 202, 'positive control');
+});
+
+test('a batch the database refuses is split: only the refused request fails, the reports that shared its commit are stored', async () => {
+  const own = await openStore(tempDir());
+  const batchSizes: number[] = [];
+  let first = true;
+  // The store refuses any batch holding the poisoned report, as PostgreSQL refuses a value it cannot store
+  // (SQLSTATE 22...); the first commit is held a moment so the next requests queue into one batch.
+  const refusing: SqlClient = {
+    kind: own.kind,
+    transaction: (fn) => own.transaction(fn),
+    close: () => own.close(),
+    async query(sql, params) {
+      if (/insert into reports/.test(sql)) {
+        batchSizes.push(JSON.parse(String(params![0])).length);
+        if (first) {
+          first = false;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        if (String(params![0]).includes('poisoned')) throw Object.assign(new Error('invalid input syntax'), { code: '22P02' });
+      }
+      return own.query(sql, params);
+    },
+  };
+  const splitting = await startCollector({ db: refusing, port: 0 });
+  try {
+    const report = (id: string, version = '4.2.0') => trustKitReport(pki.legit, { hostname: 'split.example.com', 'app-vendor-id': id, 'app-version': version });
+    const opening = post(splitting.url, report('opening'));
+    await waitFor(async () => (batchSizes.length > 0 ? true : undefined), 'the first commit');
+    const results = await Promise.all([post(splitting.url, report('s-1')), post(splitting.url, report('s-2', 'poisoned')), post(splitting.url, report('s-3'))]);
+    assert.equal((await opening).status, 202);
+    assert.deepEqual(results.map((r) => r.status), [202, 503, 202]);
+    assert.ok(batchSizes.some((size) => size === 3), `the three queued into one batch first (batches: ${batchSizes})`);
+    const stored = await own.query<{ client_id: string }>(`select client_id from reports where host = 'split.example.com' order by client_id`);
+    assert.deepEqual(stored.rows.map((r) => r.client_id), ['opening', 's-1', 's-3']);
+  } finally {
+    await splitting.close();
+    await own.close();
+  }
 });
 
 test('an array of reports in one request is committed together', async () => {
@@ -238,6 +324,8 @@ test('the rollout question: with the policy, the share of recent clients whose c
 test('retention drops raw reports but keeps the daily aggregates; migrations run once', async () => {
   assert.equal((await post(collector.url, trustKitReport(pki.legit, { hostname: 'old.example.com' }))).status, 202);
   await store.query(`update reports set received_at = now() - interval '40 days' where host = 'old.example.com'`);
+  // Ingest appends to daily_pending; fold it into daily (as the collector's timer does) before ageing the row.
+  await foldAggregates(store);
   await store.query(`update daily set day = (now() - interval '40 days')::date where host = 'old.example.com'`);
   assert.ok((await applyRetention(store, 30)) >= 1);
   assert.equal((await reportsFor('old.example.com')).length, 0);

@@ -63,7 +63,7 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
 }
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, readdirSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 
 /** `wirelock collect` as a real process (the built CLI), resolved once it prints where it listens. */
 export async function spawnCollector(args: string[]): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; output(): string }> {
@@ -117,8 +117,19 @@ export async function streamThenKill(url: string, child: ChildProcess, killAfter
   return acked;
 }
 
-/** A real PostgreSQL server (Debian's postgresql package) in a temp folder, on a free port, for one test file. */
-export async function startPostgres(): Promise<{ url: string; stop(): void }> {
+export interface PostgresServer {
+  url: string;
+  /** Runs one SQL statement as the superuser on the `collect` database (e.g. `create database ...`). */
+  admin(sql: string): Promise<void>;
+  postmasterPid(): number;
+  stop(): void;
+}
+
+/**
+ * A real PostgreSQL server (Debian's postgresql package) in a temp folder, on a free port, for one test file.
+ * `settings` are server parameters (`-c name=value`); fsync and synchronous_commit stay on whatever is given.
+ */
+export async function startPostgres(settings: Record<string, string> = {}): Promise<PostgresServer> {
   const versions = readdirSync('/usr/lib/postgresql').sort();
   const bin = `/usr/lib/postgresql/${versions[versions.length - 1]}/bin`;
   const dir = tempDir('wirelock-pg-');
@@ -131,10 +142,15 @@ export async function startPostgres(): Promise<{ url: string; stop(): void }> {
   };
   run([`${bin}/initdb`, '-D', `${dir}/data`, '-U', 'wirelock', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const port = 20000 + Math.floor(Math.random() * 20000);
-  run([`${bin}/pg_ctl`, '-D', `${dir}/data`, '-l', `${dir}/log`, '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on`, 'start']);
+  const options = Object.entries({ ...settings, fsync: 'on', synchronous_commit: 'on' }).map(([name, value]) => `-c ${name}=${value}`).join(' ');
+  run([`${bin}/pg_ctl`, '-D', `${dir}/data`, '-l', `${dir}/log`, '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${options}`, 'start']);
   run([`${bin}/createdb`, '-h', '127.0.0.1', '-p', String(port), '-U', 'wirelock', 'collect']);
   return {
     url: `postgres://wirelock@127.0.0.1:${port}/collect`,
+    async admin(sql) {
+      run([`${bin}/psql`, '-h', '127.0.0.1', '-p', String(port), '-U', 'wirelock', '-d', 'collect', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+    },
+    postmasterPid: () => Number(readFileSync(`${dir}/data/postmaster.pid`, 'utf8').split('\n')[0]),
     stop: () => run([`${bin}/pg_ctl`, '-D', `${dir}/data`, '-m', 'immediate', 'stop']),
   };
 }
