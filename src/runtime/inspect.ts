@@ -1,7 +1,3 @@
-import { createRequire } from 'node:module';
-import { resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { X509Certificate } from 'node:crypto';
 import { certificatePin, pemBlocks } from '../x509/certificate.js';
 import { SLOTS, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
 import {
@@ -21,6 +17,13 @@ import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviro
 import { isWirelockValue } from './own.js';
 import { redactCredentials } from '../policy/proxy.js';
 import { allowedOrigin, describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
+// export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
+const { createRequire } = process.getBuiltinModule('node:module') as typeof import('node:module');
+const { resolve: resolvePath } = process.getBuiltinModule('node:path') as typeof import('node:path');
+const { fileURLToPath } = process.getBuiltinModule('node:url') as typeof import('node:url');
+const { X509Certificate } = process.getBuiltinModule('node:crypto') as typeof import('node:crypto');
 
 export interface InspectOptions {
   allow?: AllowList;
@@ -54,6 +57,8 @@ export const NETWORK_CHANNELS = [
   'http.client.request.created',
   'net.client.socket',
 ];
+/** Findings that mean code other than Node's may have run before wirelock loaded. */
+const EARLY_CODE: ReadonlySet<string> = new Set(['preload', 'preload-scrubbed', 'execargv-tampered', 'inspector', 'raw-binding', 'ld-preload', 'injected-library', 'tracer', 'inspection-failed']);
 const INJECTED_LIBRARY = /frida|gadget|gum-js|libgum|substrate|xposed|libinject|inject[-_]?lib/i;
 
 const ownRegisterPaths = (() => {
@@ -87,6 +92,14 @@ function processFacts(): ProcessFacts {
     currentNodeOptions: interpretFlags(splitNodeOptions(process.env.NODE_OPTIONS)),
     initialEnv: environ === undefined ? undefined : parseEnviron(environ),
   };
+}
+
+/** `--import wirelock/register` (this installation's) is among the process's preloads. */
+function registeredFirst(facts: ProcessFacts): boolean {
+  const initialNodeOptions = interpretFlags(splitNodeOptions(facts.initialEnv?.NODE_OPTIONS));
+  return [facts.flags, facts.currentNodeOptions, initialNodeOptions].some((parsed) =>
+    parsed.preloads.some((preload) => preload.flag === '--import' && isWirelockRegister(preload.value, ownRegisterPaths, (value) => resolvePath(value))),
+  );
 }
 
 function preloadFindings(facts: ProcessFacts, entries: AllowEntry[], out: RuntimeFinding[]): void {
@@ -535,14 +548,19 @@ export function collectFindings(options: InspectOptions = {}, limits: string[] =
   run('ca', () => caFindings(facts, allow, out));
   run('tls-verification', () => tlsVerificationFindings(facts, out));
   run('proxy', () => proxyFindings(facts, allow, out));
+  run('native', () => nativeFindings(facts, limits, out));
   const useOrigins = options.origins !== false && originAvailable;
   if (!useOrigins) limits.push('inspector unavailable: hooks installed before wirelock loaded are not detectable');
+  // The cheap proof (origin.ts) settles Node's own functions without Debugger.enable only where
+  // wirelock is known to have loaded before any other code: `--import wirelock/register` with no
+  // other preload, debugger, injected native code or failed check. An app that calls lockdown()
+  // itself has run its own imports first: there every function gets the full check.
+  const fast = registeredFirst(facts) && !out.some((finding) => EARLY_CODE.has(finding.id));
   run('hooks', () => {
-    if (useOrigins) withOrigins((originOf) => hookFindings(options, entries, originOf, out));
+    if (useOrigins) withOrigins((originOf) => hookFindings(options, entries, originOf, out), { fast });
     else hookFindings(options, entries, undefined, out);
   });
   run('channels', () => channelFindings(entries, out));
-  run('native', () => nativeFindings(facts, limits, out));
   return sortFindings(out);
 }
 

@@ -1,4 +1,3 @@
-import { syncBuiltinESMExports } from 'node:module';
 import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { WirelockError } from '../errors.js';
@@ -16,6 +15,10 @@ import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, sev
 import { allowedOrigin, describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
 import { NETWORK_CHANNELS, collectFindings, loaderFindings, tracerPid } from './inspect.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
+// export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
+const { syncBuiltinESMExports } = process.getBuiltinModule('node:module') as typeof import('node:module');
 
 export type OnTamper = 'block' | 'report';
 
@@ -718,7 +721,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       return undefined;
     }
   };
-  const EACCES = -((process.getBuiltinModule('node:os') as typeof import('node:os')).constants.errno.EACCES ?? 13);
+  // node:os is loaded only when a handle call is refused, not at every start.
+  let eaccesCode: number | undefined;
+  const eacces = (): number => (eaccesCode ??= -((process.getBuiltinModule('node:os') as typeof import('node:os')).constants.errno.EACCES ?? 13));
   wrapHandleMethods(
     rawBinding('tcp_wrap')?.TCP?.prototype,
     ['connect', 'connect6'],
@@ -726,7 +731,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     ([, address, port]) =>
       typeof address === 'string' && approved.has(approvalKey(address, port)) ? undefined : new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' }),
     // Node's own caller turns a negative return into a connect error; a raw caller gets nothing.
-    () => EACCES,
+    eacces,
   );
   // setServers on any resolver (dns.setServers, dns.promises, every Resolver) ends here: a DNS server
   // is a destination like any other, or the query names (even of a listed domain) carry data to a
@@ -760,13 +765,13 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       : approved.has(approvalKey(address, port))
         ? undefined
         : engine.checkDestination('https:', address, Number(port) || 0);
-  wrapHandleMethods(rawBinding('udp_wrap')?.UDP?.prototype, ['connect', 'connect6'], ([address, port]) => udpDestination(address, port), () => EACCES, false);
+  wrapHandleMethods(rawBinding('udp_wrap')?.UDP?.prototype, ['connect', 'connect6'], ([address, port]) => udpDestination(address, port), eacces, false);
   wrapHandleMethods(
     rawBinding('udp_wrap')?.UDP?.prototype,
     ['send', 'send6'],
     // (req, list, count, port, address, hasCallback) unconnected; (req, list, count, hasCallback) connected.
     (args) => (args.length >= 6 ? udpDestination(args[4], args[3]) : undefined),
-    () => EACCES,
+    eacces,
     false,
   );
   wrapHandleMethods(
