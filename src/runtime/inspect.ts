@@ -489,6 +489,9 @@ function nativeFindings(facts: ProcessFacts, limits: string[], out: RuntimeFindi
 }
 
 const statusBuffer = Buffer.alloc(8192);
+// Taken at load, like the other functions checks rely on; and not the global `performance`, whose
+// first use loads node:perf_hooks at every start.
+const hrtime = process.hrtime;
 let tracerCheckedAt = -Infinity;
 let lastTracerPid = 0;
 /**
@@ -497,7 +500,8 @@ let lastTracerPid = 0;
  * start is noticed at the next connection.
  */
 export function tracerPid(maxAgeMs = 100): number {
-  const now = performance.now();
+  const [seconds, nanoseconds] = hrtime();
+  const now = seconds * 1e3 + nanoseconds / 1e6;
   if (now - tracerCheckedAt < maxAgeMs) return lastTracerPid;
   tracerCheckedAt = now;
   try {
