@@ -110,6 +110,8 @@ export interface WithOriginsOptions {
    * full check below, which compares the whole script, is used from the start.
    */
   fast?: boolean;
+  /** Values about to be judged: reached with one Runtime.evaluate instead of one each. */
+  prefetch?: readonly unknown[];
 }
 
 /**
@@ -140,7 +142,7 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
     session = new Session();
     pristine.apply(connect, session, []);
     // [[FunctionLocation]] needs no debugger: the script order is known before Debugger.enable.
-    watermark = loadMarker ? Number(locationOf(probe(loadMarker).objectId)?.scriptId) : undefined;
+    watermark = loadMarker ? Number(locationOf(evaluate(loadMarker).objectId)?.scriptId) : undefined;
   };
   const enableDebugger = (): void => {
     if (!session) open();
@@ -150,7 +152,7 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
     });
     call('Debugger.enable');
   };
-  const probe = (value: unknown): RemoteObject & { description?: string } => {
+  const evaluate = (value: unknown): RemoteObject & { description?: string } => {
     // Runtime.evaluate needs a name to reach the value: a random global slot, removed at once.
     Object.defineProperty(globalThis, probeKey, { value, configurable: true, enumerable: false, writable: false });
     try {
@@ -159,6 +161,23 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
     } finally {
       delete (globalThis as Record<string, unknown>)[probeKey];
     }
+  };
+  let prefetched: Map<unknown, RemoteObject & { description?: string }> | undefined;
+  const probe = (value: unknown): RemoteObject & { description?: string } => {
+    if (!prefetched) {
+      prefetched = new Map();
+      const functions = [...new Set(options.prefetch ?? [])].filter((item) => typeof item === 'function' && !pristine.isProxy(item));
+      if (functions.length > 1) {
+        // The elements of one array, each as the inspector sees it (object id and V8's own text).
+        const array = evaluate(functions);
+        const elements = array.objectId ? (call('Runtime.getProperties', { objectId: array.objectId, ownProperties: true }) as { result?: Array<{ name: string; value?: RemoteObject & { description?: string } }> }).result ?? [] : [];
+        for (const element of elements) {
+          const index = Number(element.name);
+          if (element.value?.objectId && Number.isInteger(index) && index >= 0 && index < functions.length) prefetched.set(functions[index], element.value);
+        }
+      }
+    }
+    return prefetched.get(value) ?? evaluate(value);
   };
   const internalsOf = (objectId: string): Map<string, RemoteObject | undefined> => {
     const props = call('Runtime.getProperties', { objectId, ownProperties: true }) as { internalProperties?: InternalProperty[] };
