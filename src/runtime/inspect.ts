@@ -219,8 +219,19 @@ function defaultStoreExtras(current: readonly string[], bundled: readonly string
 }
 
 let bundledPinSet: Set<string> | undefined;
+/** Pins of Node's bundled roots: only the keys are compared, so no subject (OpenSSL parse) is built. */
 function bundledPins(): Set<string> {
-  bundledPinSet ??= new Set(describeCertificates(real.tls.rootCertificates).map((cert) => cert.pin));
+  bundledPinSet ??= new Set(
+    real.tls.rootCertificates.flatMap((pem) =>
+      pemBlocks(pem).map((der) => {
+        try {
+          return certificatePin(der);
+        } catch {
+          return '';
+        }
+      }),
+    ),
+  );
   return bundledPinSet;
 }
 
@@ -256,8 +267,11 @@ function caFindings(facts: ProcessFacts, allow: AllowList, out: RuntimeFinding[]
   const defaultStore = safeDefaultCas();
   const bundledList = bundledCas();
   if (defaultStore && bundledList) {
-    const explained = new Set([...bundledPins(), ...(extraFile ? describeFileOnce(readText(extraFile) ?? '').map((cert) => cert.pin) : [])]);
-    const others = defaultStoreExtras(defaultStore, bundledList).filter((cert) => !explained.has(cert.pin));
+    // Usually the default store is exactly the bundled list: then nothing is parsed (O(root store)
+    // work at every start on Node 24 otherwise).
+    const extras = defaultStoreExtras(defaultStore, bundledList);
+    const explained = extras.length === 0 ? new Set<string>() : new Set([...bundledPins(), ...(extraFile ? describeFileOnce(readText(extraFile) ?? '').map((cert) => cert.pin) : [])]);
+    const others = extras.filter((cert) => !explained.has(cert.pin));
     if (others.length > 0) {
       out.push(
         judge(
