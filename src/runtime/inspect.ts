@@ -97,8 +97,35 @@ function processFacts(): ProcessFacts {
 /** `--import wirelock/register` (this installation's) is among the process's preloads. */
 function registeredFirst(facts: ProcessFacts): boolean {
   const initialNodeOptions = interpretFlags(splitNodeOptions(facts.initialEnv?.NODE_OPTIONS));
-  return [facts.flags, facts.currentNodeOptions, initialNodeOptions].some((parsed) =>
+  const sources = [facts.flags, facts.currentNodeOptions, initialNodeOptions];
+  // Other ways to run code before the preloads than the flags preloadFindings names: a config file
+  // (Node 24: its "nodeOptions" can hold imports), an env file (it can set NODE_OPTIONS), a snapshot.
+  if (sources.some((parsed) => parsed.all.some((flag) => CODE_BEFORE_PRELOADS.test(flag)))) return false;
+  return sources.some((parsed) =>
     parsed.preloads.some((preload) => preload.flag === '--import' && isWirelockRegister(preload.value, ownRegisterPaths, (value) => resolvePath(value))),
+  );
+}
+const CODE_BEFORE_PRELOADS = /^--(experimental-(default-)?config-file|env-file|env-file-if-exists|snapshot-blob|build-snapshot)(=|$)/;
+
+/**
+ * True when wirelock is known to have loaded before any other code of this process (see
+ * collectFindings): `--import wirelock/register` with no other preload, and none of `findings`
+ * says otherwise. Module customization hooks (`module.register`, `--loader`) load Node's
+ * internal/modules/esm/hooks: where that happened, something registered hooks, whatever the flags say.
+ */
+export function loadedBeforeAnyCode(findings: readonly RuntimeFinding[]): boolean {
+  let facts: ProcessFacts;
+  try {
+    facts = processFacts();
+  } catch {
+    return false;
+  }
+  const moduleLoadList = (process as { moduleLoadList?: unknown }).moduleLoadList;
+  return (
+    registeredFirst(facts) &&
+    !findings.some((finding) => EARLY_CODE.has(finding.id)) &&
+    Array.isArray(moduleLoadList) &&
+    !moduleLoadList.includes('NativeModule internal/modules/esm/hooks')
   );
 }
 
@@ -593,17 +620,22 @@ export function sortFindings(findings: RuntimeFinding[]): RuntimeFinding[] {
  * getBuiltinModule still returns the real one; `require` can be redirected by patching the CJS
  * loader. Both are compared with the real objects.
  */
-export async function loaderFindings(): Promise<RuntimeFinding[]> {
+export async function loaderFindings(options: { esm?: boolean } = {}): Promise<RuntimeFinding[]> {
   const out: RuntimeFinding[] = [];
   const require = createRequire(import.meta.url);
   for (const name of ['http', 'https', 'tls', 'net'] as const) {
     const id = `node:${name}`;
     const expected = real[name];
-    let imported: unknown;
-    try {
-      imported = ((await import(id)) as { default?: unknown }).default;
-    } catch (error) {
-      imported = error;
+    let imported: unknown = expected;
+    // `esm: false` (lockdown's start when wirelock provably loaded first, so no hook can have been
+    // registered yet): import() of a built-in builds its ES module facade, which reads every export
+    // and loads what lazy getters hide (on Node 24 Node's own undici, readline, zlib: ~20 ms).
+    if (options.esm !== false) {
+      try {
+        imported = ((await import(id)) as { default?: unknown }).default;
+      } catch (error) {
+        imported = error;
+      }
     }
     let required: unknown;
     try {

@@ -14,7 +14,7 @@ import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slo
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { allowedOrigin, describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
-import { NETWORK_CHANNELS, collectFindings, loaderFindings, tracerPid } from './inspect.js';
+import { NETWORK_CHANNELS, collectFindings, loadedBeforeAnyCode, loaderFindings, tracerPid } from './inspect.js';
 
 // Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
 // export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
@@ -878,7 +878,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   baseline = new Map(SLOTS.map((slot) => [slot.name, { value: readSlot(slot), getter: slotGetter(slot) }]));
   observed = signals();
 
-  const ready = loaderFindings().then(
+  // Hooks registered before lockdown starts can only come from code that ran before wirelock: where
+  // none did (loadedBeforeAnyCode), the import() half of the check, costly on Node 24, has nothing to find.
+  const ready = loaderFindings({ esm: !loadedBeforeAnyCode([...recorded.values()]) }).then(
     (findings) => {
       for (const finding of findings) record(finding);
     },
