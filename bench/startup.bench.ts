@@ -12,19 +12,25 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'wirelock-startup-'));
   const policyFile = join(dir, 'wirelock.json');
   writeFileSync(policyFile, JSON.stringify({ version: 1, domains: { 'api.example.com': {} } }));
-  // The one-line app: prints its peak RSS (kB) so memory is measured by the same start.
+  // Every app ends with this line: peak RSS (kB) and, on Linux, the main thread's time on the CPU
+  // so far (ns, /proc/self/task/<pid>/schedstat), so memory and CPU are measured by the same start.
+  // On a machine loaded by other work the CPU time moves far less than the wall time.
+  const report =
+    "let cpu = ''; try { cpu = process.getBuiltinModule('node:fs').readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]; } catch {} " +
+    "console.log(`${process.resourceUsage().maxRSS} ${cpu}`);\n";
+  // The one-line app.
   const app = join(dir, 'app.mjs');
-  writeFileSync(app, 'console.log(process.resourceUsage().maxRSS);\n');
+  writeFileSync(app, report);
   // An app that only uses createAgent (https.request, axios, got, node-fetch).
   const agentApp = join(dir, 'agent-app.mjs');
   writeFileSync(
     agentApp,
     `import { createAgent, loadPolicySync } from ${JSON.stringify(join(ROOT, 'dist/index.js'))};\n` +
-      `createAgent(loadPolicySync(${JSON.stringify(policyFile)}));\nconsole.log(process.resourceUsage().maxRSS);\n`,
+      `createAgent(loadPolicySync(${JSON.stringify(policyFile)}));\n${report}`,
   );
   // The same app with Node's own https.Agent: what createAgent replaces (node:https and node:tls load).
   const httpsApp = join(dir, 'https-app.mjs');
-  writeFileSync(httpsApp, `import https from 'node:https';\nnew https.Agent({ keepAlive: true });\nconsole.log(process.resourceUsage().maxRSS);\n`);
+  writeFileSync(httpsApp, `import https from 'node:https';\nnew https.Agent({ keepAlive: true });\n${report}`);
   const variants: Record<string, string[]> = {
     'node app.mjs': [app],
     'plain https.Agent app': [httpsApp],
@@ -35,6 +41,7 @@ export async function run(): Promise<void> {
   const names = Object.keys(variants);
   const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   const rss: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   const rounds = Number(process.env.BENCH_STARTUP_ROUNDS ?? 25);
   for (let round = -2; round < rounds; round++) {
     // Rotate the order so no variant always follows another (page cache, CPU frequency).
@@ -46,16 +53,28 @@ export async function run(): Promise<void> {
       if (result.status !== 0) throw new Error(`${name} failed: ${result.stderr}`);
       if (round < 0) continue; // warm-up
       times[name]!.push(ms);
-      rss[name]!.push(Number(result.stdout.trim().split('\n').pop()) / 1024);
+      const [peak, mainCpu] = (result.stdout.trim().split('\n').pop() ?? '').split(' ');
+      rss[name]!.push(Number(peak) / 1024);
+      if (mainCpu) cpu[name]!.push(Number(mainCpu) / 1e6);
     }
   }
   const base = names[0]!;
-  const widths = [34, 18, 10, 16, 14];
-  console.log(formatRow(['start', 'median ms', 'ratio', 'median RSS MB', 'RSS delta'], widths));
+  const widths = [34, 12, 8, 16, 8, 16, 12];
+  const withCpu = cpu[base]!.length > 0;
+  console.log(formatRow(['start', 'median ms', 'ratio', 'main-thread CPU', 'ratio', 'median RSS MB', 'RSS delta'], widths));
   for (const name of names) {
     const t = median(times[name]!);
     const m = median(rss[name]!);
-    console.log(formatRow([name, t.toFixed(1), `${(t / median(times[base]!)).toFixed(2)}x`, m.toFixed(1), `+${(m - median(rss[base]!)).toFixed(1)}`], widths));
+    const c = withCpu ? median(cpu[name]!) : NaN;
+    console.log(
+      formatRow(
+        [name, t.toFixed(1), `${(t / median(times[base]!)).toFixed(2)}x`, withCpu ? `${c.toFixed(1)} ms` : '-', withCpu ? `${(c / median(cpu[base]!)).toFixed(2)}x` : '-', m.toFixed(1), `+${(m - median(rss[base]!)).toFixed(1)}`],
+        widths,
+      ),
+    );
   }
+  // node:https itself is the floor of any app that uses createAgent: say how far above it wirelock is.
+  const overHttps = (values: Record<string, number[]>): string => (median(values['import wirelock (createAgent)']!) / median(values['plain https.Agent app']!)).toFixed(2);
+  console.log(`createAgent app / plain https.Agent app: ${overHttps(times)}x wall${withCpu ? `, ${overHttps(cpu)}x main-thread CPU` : ''}`);
   console.log(`(${rounds} interleaved starts per variant on ${process.version}; goals: register < 1.5x, import < 1.25x)`);
 }

@@ -5,7 +5,6 @@ import { validatePolicy, type PolicyFiles } from './validate.js';
 // Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
 // every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
 const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
-const { readFile } = process.getBuiltinModule('node:fs/promises');
 const { dirname, resolve } = process.getBuiltinModule('node:path');
 
 /** The adapter that gives the pure validator access to the file system. */
@@ -98,7 +97,8 @@ function readFailed(path: string, error: unknown): WirelockError {
 export async function loadPolicy(path: string, options: Omit<DefineOptions, 'source'> = {}): Promise<Policy> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // node:fs/promises is loaded here, not at import: loadPolicySync and register never need it.
+    text = await process.getBuiltinModule('node:fs/promises').readFile(path, 'utf8');
   } catch (error) {
     throw readFailed(path, error);
   }

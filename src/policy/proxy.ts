@@ -1,6 +1,10 @@
-import { BlockList, isIP } from 'node:net';
 import { normalizeHost } from './match.js';
 import type { NoProxyRule, Policy, ProxyConfig } from './types.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
+// export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
+const net = process.getBuiltinModule('node:net') as typeof import('node:net');
+const { isIP } = net;
 
 /**
  * The proxy part of a policy, pure: parsing `noProxy` entries and proxy URLs, deciding which hosts
@@ -62,7 +66,7 @@ export function bypassesProxy(proxy: ProxyConfig, rawHost: string, port: number)
     } else {
       const family = isIP(host);
       if ((family === 4 && rule.family === 'ipv4') || (family === 6 && rule.family === 'ipv6')) {
-        const list = new BlockList();
+        const list = new net.BlockList();
         list.addSubnet(rule.address, rule.prefix, rule.family);
         if (list.check(host, rule.family)) return true;
       }

@@ -29,9 +29,19 @@ export const real = {
   diagnosticsChannel: builtin<typeof DiagnosticsChannel>('node:diagnostics_channel'),
   fs: builtin<typeof Fs>('node:fs'),
   util: builtin<typeof Util>('node:util'),
-  workerThreads: builtin<typeof WorkerThreads>('node:worker_threads'),
+  /**
+   * Loaded when first used (lockdown guards Worker), not at import: nothing of it is part of the
+   * baseline (lockdown takes `Worker` when it starts), and an app that only uses createAgent never
+   * needs it. getBuiltinModule returns the same module object every time.
+   */
+  get workerThreads(): typeof WorkerThreads {
+    return builtin<typeof WorkerThreads>('node:worker_threads');
+  },
   dns: builtin<typeof Dns>('node:dns'),
-  dgram: builtin<typeof Dgram>('node:dgram'),
+  /** Not part of the baseline either (UDP is guarded on its C++ handle): loaded when first used. */
+  get dgram(): typeof Dgram {
+    return builtin<typeof Dgram>('node:dgram');
+  },
   /** Node's TLS client implementation: `_tls_wrap.connect` is the function `tls.connect` exports, another name for it. */
   tlsWrap: builtin<{ connect: typeof Tls.connect }>('_tls_wrap'),
 };

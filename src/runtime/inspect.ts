@@ -1,7 +1,3 @@
-import { createRequire } from 'node:module';
-import { resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { X509Certificate } from 'node:crypto';
 import { certificatePin, pemBlocks } from '../x509/certificate.js';
 import { SLOTS, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
 import {
@@ -21,6 +17,13 @@ import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviro
 import { isWirelockValue } from './own.js';
 import { redactCredentials } from '../policy/proxy.js';
 import { allowedOrigin, describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
+// export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
+const { createRequire } = process.getBuiltinModule('node:module') as typeof import('node:module');
+const { resolve: resolvePath } = process.getBuiltinModule('node:path') as typeof import('node:path');
+const { fileURLToPath } = process.getBuiltinModule('node:url') as typeof import('node:url');
+const { X509Certificate } = process.getBuiltinModule('node:crypto') as typeof import('node:crypto');
 
 export interface InspectOptions {
   allow?: AllowList;
@@ -54,6 +57,8 @@ export const NETWORK_CHANNELS = [
   'http.client.request.created',
   'net.client.socket',
 ];
+/** Findings that mean code other than Node's may have run before wirelock loaded. */
+const EARLY_CODE: ReadonlySet<string> = new Set(['preload', 'preload-scrubbed', 'execargv-tampered', 'inspector', 'raw-binding', 'ld-preload', 'injected-library', 'tracer', 'inspection-failed']);
 const INJECTED_LIBRARY = /frida|gadget|gum-js|libgum|substrate|xposed|libinject|inject[-_]?lib/i;
 
 const ownRegisterPaths = (() => {
@@ -87,6 +92,41 @@ function processFacts(): ProcessFacts {
     currentNodeOptions: interpretFlags(splitNodeOptions(process.env.NODE_OPTIONS)),
     initialEnv: environ === undefined ? undefined : parseEnviron(environ),
   };
+}
+
+/** `--import wirelock/register` (this installation's) is among the process's preloads. */
+function registeredFirst(facts: ProcessFacts): boolean {
+  const initialNodeOptions = interpretFlags(splitNodeOptions(facts.initialEnv?.NODE_OPTIONS));
+  const sources = [facts.flags, facts.currentNodeOptions, initialNodeOptions];
+  // Other ways to run code before the preloads than the flags preloadFindings names: a config file
+  // (Node 24: its "nodeOptions" can hold imports), an env file (it can set NODE_OPTIONS), a snapshot.
+  if (sources.some((parsed) => parsed.all.some((flag) => CODE_BEFORE_PRELOADS.test(flag)))) return false;
+  return sources.some((parsed) =>
+    parsed.preloads.some((preload) => preload.flag === '--import' && isWirelockRegister(preload.value, ownRegisterPaths, (value) => resolvePath(value))),
+  );
+}
+const CODE_BEFORE_PRELOADS = /^--(experimental-(default-)?config-file|env-file|env-file-if-exists|snapshot-blob|build-snapshot)(=|$)/;
+
+/**
+ * True when wirelock is known to have loaded before any other code of this process (see
+ * collectFindings): `--import wirelock/register` with no other preload, and none of `findings`
+ * says otherwise. Module customization hooks (`module.register`, `--loader`) load Node's
+ * internal/modules/esm/hooks: where that happened, something registered hooks, whatever the flags say.
+ */
+export function loadedBeforeAnyCode(findings: readonly RuntimeFinding[]): boolean {
+  let facts: ProcessFacts;
+  try {
+    facts = processFacts();
+  } catch {
+    return false;
+  }
+  const moduleLoadList = (process as { moduleLoadList?: unknown }).moduleLoadList;
+  return (
+    registeredFirst(facts) &&
+    !findings.some((finding) => EARLY_CODE.has(finding.id)) &&
+    Array.isArray(moduleLoadList) &&
+    !moduleLoadList.includes('NativeModule internal/modules/esm/hooks')
+  );
 }
 
 function preloadFindings(facts: ProcessFacts, entries: AllowEntry[], out: RuntimeFinding[]): void {
@@ -206,8 +246,19 @@ function defaultStoreExtras(current: readonly string[], bundled: readonly string
 }
 
 let bundledPinSet: Set<string> | undefined;
+/** Pins of Node's bundled roots: only the keys are compared, so no subject (OpenSSL parse) is built. */
 function bundledPins(): Set<string> {
-  bundledPinSet ??= new Set(describeCertificates(real.tls.rootCertificates).map((cert) => cert.pin));
+  bundledPinSet ??= new Set(
+    real.tls.rootCertificates.flatMap((pem) =>
+      pemBlocks(pem).map((der) => {
+        try {
+          return certificatePin(der);
+        } catch {
+          return '';
+        }
+      }),
+    ),
+  );
   return bundledPinSet;
 }
 
@@ -243,8 +294,11 @@ function caFindings(facts: ProcessFacts, allow: AllowList, out: RuntimeFinding[]
   const defaultStore = safeDefaultCas();
   const bundledList = bundledCas();
   if (defaultStore && bundledList) {
-    const explained = new Set([...bundledPins(), ...(extraFile ? describeFileOnce(readText(extraFile) ?? '').map((cert) => cert.pin) : [])]);
-    const others = defaultStoreExtras(defaultStore, bundledList).filter((cert) => !explained.has(cert.pin));
+    // Usually the default store is exactly the bundled list: then nothing is parsed (O(root store)
+    // work at every start on Node 24 otherwise).
+    const extras = defaultStoreExtras(defaultStore, bundledList);
+    const explained = extras.length === 0 ? new Set<string>() : new Set([...bundledPins(), ...(extraFile ? describeFileOnce(readText(extraFile) ?? '').map((cert) => cert.pin) : [])]);
+    const others = extras.filter((cert) => !explained.has(cert.pin));
     if (others.length > 0) {
       out.push(
         judge(
@@ -457,7 +511,9 @@ function nativeFindings(facts: ProcessFacts, limits: string[], out: RuntimeFindi
     if (process.platform === 'linux') limits.push('/proc/self/maps unreadable: injected libraries not checked');
   } else {
     const libraries = new Set<string>();
-    for (const line of maps.split('\n')) {
+    // One pass over the whole text first (a pure prefilter): the per-line pass, a regex per mapping,
+    // cost ~1 ms at every start for a process that maps nothing suspicious.
+    for (const line of INJECTED_LIBRARY.test(maps) ? maps.split('\n') : []) {
       const path = line.slice(line.indexOf('/'));
       if (line.includes('/') && INJECTED_LIBRARY.test(path)) libraries.add(path.trim());
     }
@@ -476,6 +532,9 @@ function nativeFindings(facts: ProcessFacts, limits: string[], out: RuntimeFindi
 }
 
 const statusBuffer = Buffer.alloc(8192);
+// Taken at load, like the other functions checks rely on; and not the global `performance`, whose
+// first use loads node:perf_hooks at every start.
+const hrtime = process.hrtime;
 let tracerCheckedAt = -Infinity;
 let lastTracerPid = 0;
 /**
@@ -484,7 +543,8 @@ let lastTracerPid = 0;
  * start is noticed at the next connection.
  */
 export function tracerPid(maxAgeMs = 100): number {
-  const now = performance.now();
+  const [seconds, nanoseconds] = hrtime();
+  const now = seconds * 1e3 + nanoseconds / 1e6;
   if (now - tracerCheckedAt < maxAgeMs) return lastTracerPid;
   tracerCheckedAt = now;
   try {
@@ -535,14 +595,19 @@ export function collectFindings(options: InspectOptions = {}, limits: string[] =
   run('ca', () => caFindings(facts, allow, out));
   run('tls-verification', () => tlsVerificationFindings(facts, out));
   run('proxy', () => proxyFindings(facts, allow, out));
+  run('native', () => nativeFindings(facts, limits, out));
   const useOrigins = options.origins !== false && originAvailable;
   if (!useOrigins) limits.push('inspector unavailable: hooks installed before wirelock loaded are not detectable');
+  // The cheap proof (origin.ts) settles Node's own functions without Debugger.enable only where
+  // wirelock is known to have loaded before any other code: `--import wirelock/register` with no
+  // other preload, debugger, injected native code or failed check. An app that calls lockdown()
+  // itself has run its own imports first: there every function gets the full check.
+  const fast = registeredFirst(facts) && !out.some((finding) => EARLY_CODE.has(finding.id));
   run('hooks', () => {
-    if (useOrigins) withOrigins((originOf) => hookFindings(options, entries, originOf, out));
+    if (useOrigins) withOrigins((originOf) => hookFindings(options, entries, originOf, out), { fast, prefetch: SLOTS.map(readSlot) });
     else hookFindings(options, entries, undefined, out);
   });
   run('channels', () => channelFindings(entries, out));
-  run('native', () => nativeFindings(facts, limits, out));
   return sortFindings(out);
 }
 
@@ -555,17 +620,22 @@ export function sortFindings(findings: RuntimeFinding[]): RuntimeFinding[] {
  * getBuiltinModule still returns the real one; `require` can be redirected by patching the CJS
  * loader. Both are compared with the real objects.
  */
-export async function loaderFindings(): Promise<RuntimeFinding[]> {
+export async function loaderFindings(options: { esm?: boolean } = {}): Promise<RuntimeFinding[]> {
   const out: RuntimeFinding[] = [];
   const require = createRequire(import.meta.url);
   for (const name of ['http', 'https', 'tls', 'net'] as const) {
     const id = `node:${name}`;
     const expected = real[name];
-    let imported: unknown;
-    try {
-      imported = ((await import(id)) as { default?: unknown }).default;
-    } catch (error) {
-      imported = error;
+    let imported: unknown = expected;
+    // `esm: false` (lockdown's start when wirelock provably loaded first, so no hook can have been
+    // registered yet): import() of a built-in builds its ES module facade, which reads every export
+    // and loads what lazy getters hide (on Node 24 Node's own undici, readline, zlib: ~20 ms).
+    if (options.esm !== false) {
+      try {
+        imported = ((await import(id)) as { default?: unknown }).default;
+      } catch (error) {
+        imported = error;
+      }
     }
     let required: unknown;
     try {

@@ -1,4 +1,3 @@
-import { syncBuiltinESMExports } from 'node:module';
 import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { WirelockError } from '../errors.js';
@@ -15,7 +14,11 @@ import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slo
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { allowedOrigin, describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
-import { NETWORK_CHANNELS, collectFindings, loaderFindings, tracerPid } from './inspect.js';
+import { NETWORK_CHANNELS, collectFindings, loadedBeforeAnyCode, loaderFindings, tracerPid } from './inspect.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
+// export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
+const { syncBuiltinESMExports } = process.getBuiltinModule('node:module') as typeof import('node:module');
 
 export type OnTamper = 'block' | 'report';
 
@@ -850,7 +853,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       return undefined;
     }
   };
-  const EACCES = -((process.getBuiltinModule('node:os') as typeof import('node:os')).constants.errno.EACCES ?? 13);
+  // node:os is loaded only when a handle call is refused, not at every start.
+  let eaccesCode: number | undefined;
+  const eacces = (): number => (eaccesCode ??= -((process.getBuiltinModule('node:os') as typeof import('node:os')).constants.errno.EACCES ?? 13));
   const TCP = rawBinding('tcp_wrap')?.TCP;
   wrapHandleMethods(
     TCP?.prototype,
@@ -873,7 +878,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       return target ? engine.checkDestination('http:', target.host, target.port) : undefined;
     },
     // Node's own caller turns a negative return into a connect error; a raw caller gets nothing.
-    () => EACCES,
+    eacces,
   );
   // The write methods of every libuv stream handle (TCP, pipes, TTYs share them on one prototype, so
   // calling it from there does not skip the guard); only handles a TCP guard let dial are judged.
@@ -910,7 +915,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       },
       (error, handle) => {
         failConnection(handle, error);
-        return EACCES;
+        return eacces();
       },
       false,
     );
@@ -987,13 +992,13 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       : approved.has(approvalKey(address, port))
         ? undefined
         : engine.checkDestination('https:', address, Number(port) || 0);
-  wrapHandleMethods(rawBinding('udp_wrap')?.UDP?.prototype, ['connect', 'connect6'], ([address, port]) => udpDestination(address, port), () => EACCES, false);
+  wrapHandleMethods(rawBinding('udp_wrap')?.UDP?.prototype, ['connect', 'connect6'], ([address, port]) => udpDestination(address, port), eacces, false);
   wrapHandleMethods(
     rawBinding('udp_wrap')?.UDP?.prototype,
     ['send', 'send6'],
     // (req, list, count, port, address, hasCallback) unconnected; (req, list, count, hasCallback) connected.
     (args) => (args.length >= 6 ? udpDestination(args[4], args[3]) : undefined),
-    () => EACCES,
+    eacces,
     false,
   );
   wrapHandleMethods(
@@ -1100,7 +1105,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   baseline = new Map(SLOTS.map((slot) => [slot.name, { value: readSlot(slot), getter: slotGetter(slot) }]));
   observed = signals();
 
-  const ready = loaderFindings().then(
+  // Hooks registered before lockdown starts can only come from code that ran before wirelock: where
+  // none did (loadedBeforeAnyCode), the import() half of the check, costly on Node 24, has nothing to find.
+  const ready = loaderFindings({ esm: !loadedBeforeAnyCode([...recorded.values()]) }).then(
     (findings) => {
       for (const finding of findings) record(finding);
     },

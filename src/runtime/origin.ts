@@ -1,6 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { loadMarker, nativeSource, pristine, real } from './builtins.js';
 import { allowedPath, type AllowEntry } from './findings.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
+// export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
+const { fileURLToPath } = process.getBuiltinModule('node:url') as typeof import('node:url');
 
 /**
  * Where a function was defined, as V8 knows it. Node's network APIs are JavaScript, and a wrapper
@@ -56,17 +59,73 @@ export const originAvailable = typeof Session === 'function';
  * Proxies are never cached: their handler object can be edited.
  */
 const originCache = new WeakMap<object, FunctionOrigin>();
+/** Verdicts of the cheap proof, kept apart: a full check never reuses them. */
+const provenCache = new WeakMap<object, FunctionOrigin>();
+
+/**
+ * Node's modules where the watched functions live (Node 20 and 24). Only an ordering hint for
+ * `provenBuiltin`: a function is accepted only when its own text is found in Node's shipped source
+ * of one of them at the very line and column V8 reports; a miss falls back to the full check.
+ */
+const NATIVE_MODULE_HINTS = [
+  'net',
+  'http',
+  'https',
+  '_http_agent',
+  '_http_client',
+  'tls',
+  '_tls_wrap',
+  '_tls_common',
+  'internal/tls/wrap',
+  'internal/tls/common',
+  'internal/streams/writable',
+  'internal/bootstrap/web/exposed-window-or-worker',
+];
+/**
+ * Where `text`, found at `at` in `source`, puts the position V8 reports (line, column): the offset
+ * of that position inside `text`, or -1 when it does not fall inside it.
+ */
+function offsetInText(source: string, at: number, text: string, line: number, column: number): number {
+  // Counting newlines with split (one native call) is far cheaper than an indexOf loop over Node's
+  // external source strings.
+  const textLine = source.slice(0, at).split('\n').length - 1;
+  const textColumn = at - (source.lastIndexOf('\n', at - 1) + 1);
+  if (line < textLine) return -1;
+  if (line === textLine) return column >= textColumn ? column - textColumn : -1;
+  let lineStart = -1;
+  for (let skipped = 0; skipped < line - textLine; skipped++) {
+    lineStart = text.indexOf('\n', lineStart + 1);
+    if (lineStart === -1) return -1;
+  }
+  return lineStart + 1 + column;
+}
+/** Script id -> the module its functions were last proven to come from (an ordering hint only). */
+const moduleOfScript = new Map<string, string>();
+
+export interface WithOriginsOptions {
+  /**
+   * Try the cheap proof first (no Debugger.enable): a function whose script predates wirelock and
+   * whose own text is Node's shipped text at the line and column V8 reports is Node's own. Only for
+   * processes where no code is known to have run before wirelock (see collectFindings): there the
+   * full check below, which compares the whole script, is used from the start.
+   */
+  fast?: boolean;
+  /** Values about to be judged: reached with one Runtime.evaluate instead of one each. */
+  prefetch?: readonly unknown[];
+}
 
 /**
  * A short-lived in-process inspector session, opened only if some function's origin is not cached.
- * On the main thread `post` answers synchronously, so the whole probe is synchronous;
- * Debugger.enable replays scriptParsed for every loaded script (the expensive part).
+ * On the main thread `post` answers synchronously, so the whole probe is synchronous.
+ * Debugger.enable (needed for script URLs and sources) hashes and replays every loaded script: the
+ * expensive part, ~20 ms; the `fast` proof needs only Runtime calls (~0.1 ms per function).
  */
-export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrigin) => T): T {
+export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrigin) => T, options: WithOriginsOptions = {}): T {
   if (!originAvailable || !post || !connect || !disconnect) {
     return body(() => ({ kind: 'unknown' }));
   }
   let session: InstanceType<typeof Session> | undefined;
+  let debuggerEnabled = false;
   const scripts = new Map<string, { url: string; hasSourceURL: boolean }>();
   let watermark: number | undefined;
   const call = (method: string, params?: object): unknown => {
@@ -82,26 +141,83 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
   const open = (): void => {
     session = new Session();
     pristine.apply(connect, session, []);
-    session.on('Debugger.scriptParsed', (message: { params: { scriptId: string; url: string; hasSourceURL?: boolean } }) => {
+    // [[FunctionLocation]] needs no debugger: the script order is known before Debugger.enable.
+    watermark = loadMarker ? Number(locationOf(evaluate(loadMarker).objectId)?.scriptId) : undefined;
+  };
+  const enableDebugger = (): void => {
+    if (!session) open();
+    debuggerEnabled = true;
+    session!.on('Debugger.scriptParsed', (message: { params: { scriptId: string; url: string; hasSourceURL?: boolean } }) => {
       scripts.set(message.params.scriptId, { url: message.params.url, hasSourceURL: message.params.hasSourceURL === true });
     });
     call('Debugger.enable');
-    watermark = loadMarker ? Number(locationOf(objectIdOf(loadMarker))?.scriptId) : undefined;
   };
-  const objectIdOf = (value: unknown): string | undefined => {
+  const evaluate = (value: unknown): RemoteObject & { description?: string } => {
     // Runtime.evaluate needs a name to reach the value: a random global slot, removed at once.
     Object.defineProperty(globalThis, probeKey, { value, configurable: true, enumerable: false, writable: false });
     try {
-      const evaluated = call('Runtime.evaluate', { expression: `globalThis.${probeKey}` }) as { result?: RemoteObject };
-      return evaluated.result?.objectId;
+      const evaluated = call('Runtime.evaluate', { expression: `globalThis.${probeKey}` }) as { result?: RemoteObject & { description?: string } };
+      return evaluated.result ?? {};
     } finally {
       delete (globalThis as Record<string, unknown>)[probeKey];
     }
   };
+  let prefetched: Map<unknown, RemoteObject & { description?: string }> | undefined;
+  const probe = (value: unknown): RemoteObject & { description?: string } => {
+    if (!prefetched) {
+      prefetched = new Map();
+      const functions = [...new Set(options.prefetch ?? [])].filter((item) => typeof item === 'function' && !pristine.isProxy(item));
+      if (functions.length > 1) {
+        // The elements of one array, each as the inspector sees it (object id and V8's own text).
+        const array = evaluate(functions);
+        const elements = array.objectId ? (call('Runtime.getProperties', { objectId: array.objectId, ownProperties: true }) as { result?: Array<{ name: string; value?: RemoteObject & { description?: string } }> }).result ?? [] : [];
+        for (const element of elements) {
+          const index = Number(element.name);
+          if (element.value?.objectId && Number.isInteger(index) && index >= 0 && index < functions.length) prefetched.set(functions[index], element.value);
+        }
+      }
+    }
+    return prefetched.get(value) ?? evaluate(value);
+  };
+  const internalsOf = (objectId: string): Map<string, RemoteObject | undefined> => {
+    const props = call('Runtime.getProperties', { objectId, ownProperties: true }) as { internalProperties?: InternalProperty[] };
+    return new Map((props.internalProperties ?? []).map((prop) => [prop.name, prop.value]));
+  };
   const locationOf = (objectId: string | undefined): { scriptId: string; lineNumber: number; columnNumber: number } | undefined => {
     if (!objectId) return undefined;
-    const props = call('Runtime.getProperties', { objectId, ownProperties: true }) as { internalProperties?: InternalProperty[] };
-    return props.internalProperties?.find((prop) => prop.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
+    return internalsOf(objectId).get('[[FunctionLocation]]')?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
+  };
+  /**
+   * The cheap proof that a function is Node's own, from facts the code cannot choose: V8 numbered
+   * its script before wirelock's marker (so it predates wirelock), and its text as V8 holds it
+   * (the inspector's description is V8's own Function.prototype.toString, which JavaScript cannot
+   * replace) is Node's shipped source of a built-in module at exactly the line and column V8 reports
+   * for it. No URL is believed: the module is found by content. Anything else (bound, proxy, a
+   * later script, other text) is left to the full check.
+   */
+  const provenBuiltin = (remote: RemoteObject & { description?: string }): FunctionOrigin | undefined => {
+    if (!remote.objectId || typeof remote.description !== 'string' || watermark === undefined || !nativesKnown()) return undefined;
+    const internal = internalsOf(remote.objectId);
+    if (internal.has('[[TargetFunction]]') || internal.has('[[Target]]')) return undefined;
+    const location = internal.get('[[FunctionLocation]]')?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
+    // V8's own functions (Function.prototype.call) have no script: what the full check says too.
+    if (!location) return { kind: 'native' };
+    if (!(Number(location.scriptId) <= watermark)) return undefined;
+    const text = remote.description;
+    const hinted = moduleOfScript.get(location.scriptId);
+    for (const id of hinted ? [hinted, ...NATIVE_MODULE_HINTS] : NATIVE_MODULE_HINTS) {
+      const source = nativeSource(id);
+      if (source === undefined) continue;
+      // V8 reports a function's position inside its text (at its parameters): the text must cover it.
+      for (let at = source.indexOf(text); at !== -1; at = source.indexOf(text, at + 1)) {
+        const inside = offsetInText(source, at, text, location.lineNumber, location.columnNumber);
+        if (inside >= 0 && inside < text.length) {
+          moduleOfScript.set(location.scriptId, id);
+          return { kind: 'builtin', url: `node:${id}`, line: location.lineNumber + 1, column: location.columnNumber + 1 };
+        }
+      }
+    }
+    return undefined;
   };
   const sourceOf = (scriptId: string): string | undefined => {
     try {
@@ -144,8 +260,7 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
     return source !== undefined && (source === text || (text.charCodeAt(0) === 0xfeff && source === text.slice(1)));
   };
   const describe = (objectId: string, depth: number): FunctionOrigin => {
-    const props = call('Runtime.getProperties', { objectId, ownProperties: true }) as { internalProperties?: InternalProperty[] };
-    const internal = new Map((props.internalProperties ?? []).map((prop) => [prop.name, prop.value]));
+    const internal = internalsOf(objectId);
     const target = internal.get('[[TargetFunction]]') ?? internal.get('[[Target]]');
     if (target) {
       const kind: OriginKind = internal.has('[[TargetFunction]]') ? 'bound' : 'proxy';
@@ -178,12 +293,21 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
   const originOf = (value: unknown): FunctionOrigin => {
     if (typeof value !== 'function') return { kind: 'unknown' };
     const proxy = pristine.isProxy(value);
-    const cached = proxy ? undefined : originCache.get(value);
+    const cached = proxy ? undefined : (originCache.get(value) ?? (options.fast ? provenCache.get(value) : undefined));
     if (cached) return cached;
     try {
       if (!session) open();
-      const objectId = objectIdOf(value);
-      let origin: FunctionOrigin = objectId ? describe(objectId, 0) : { kind: 'unknown' };
+      const remote = probe(value);
+      const proven = options.fast && !proxy ? provenBuiltin(remote) : undefined;
+      if (proven) {
+        provenCache.set(value, proven);
+        return proven;
+      }
+      let origin: FunctionOrigin;
+      {
+        if (!debuggerEnabled) enableDebugger();
+        origin = remote.objectId ? describe(remote.objectId, 0) : { kind: 'unknown' };
+      }
       // A proxy around a built-in is still a proxy: its handler sees every call.
       if (proxy && origin.kind !== 'proxy') origin = { kind: 'proxy' };
       if (!proxy && origin.kind !== 'unknown') originCache.set(value, origin);
@@ -196,10 +320,12 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
     return body(originOf);
   } finally {
     if (session) {
-      try {
-        call('Debugger.disable');
-      } catch {
-        // Disabling can only fail if the session is already gone.
+      if (debuggerEnabled) {
+        try {
+          call('Debugger.disable');
+        } catch {
+          // Disabling can only fail if the session is already gone.
+        }
       }
       pristine.apply(disconnect, session, []);
     }

@@ -12,11 +12,13 @@
  */
 // First, so the baseline of network functions is taken before anything else loads.
 import './builtins.js';
-import { resolve } from 'node:path';
 import { WirelockError } from '../errors.js';
 import { loadPolicySync } from '../policy/define.js';
 import { SEVERITIES, type Severity } from './findings.js';
 import { lockdown, type OnTamper } from './lockdown.js';
+
+// Through process.getBuiltinModule: no ESM facade of node:path to build at every start.
+const { resolve } = process.getBuiltinModule('node:path') as typeof import('node:path');
 
 function list(value: string | undefined): string[] | undefined {
   const items = (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);

@@ -1,9 +1,12 @@
 import type { LookupFunction, Socket } from 'node:net';
-import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WirelockError } from '../errors.js';
 import type { ProxyConfig } from '../policy/types.js';
 import { nodeTls, secureContextFor, trustMaterial } from './trust.js';
+
+// Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
+// export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
+const { Duplex } = process.getBuiltinModule('node:stream') as typeof import('node:stream');
 
 // Not through `import`, as in engine.ts: loader hooks cannot hand the tunnel a fake module.
 const net = process.getBuiltinModule('node:net');
