@@ -320,6 +320,7 @@ class FileAnalyzer {
     const { start, end } = this.span(node);
     const { line, column } = this.lines.at(start);
     this.evidence.push({ capability, ...(signal ? { signal } : {}), line, column, detail, snippet: this.lines.snippet(start, end) });
+    if (!this.precise && signal !== undefined && PRECISE_SIGNALS.has(signal)) throw NEEDS_OFFSETS;
   }
 
   private hook(rule: HookRule, node: AstNode): void {
@@ -327,6 +328,7 @@ class FileAnalyzer {
     const { line, column } = this.lines.at(start);
     if (this.hooks.some((h) => h.line === line && h.column === column && h.rule === rule)) return;
     this.hooks.push({ rule, line, column, snippet: this.lines.snippet(start, end) });
+    if (!this.precise) throw NEEDS_OFFSETS;
   }
 
   private readonly cursors = new Map<string, number>();
@@ -1483,6 +1485,13 @@ export interface AnalyzeOptions {
   lineOffset?: number;
 }
 
+/**
+ * Thrown by the offset-free pass at the first hook or precise signal: that pass's result would be
+ * discarded for the one with offsets, so the rest of its walk is not done. (Pushed before it is
+ * thrown: should a rule's own try/catch swallow it, the check after the pass still sees it.)
+ */
+const NEEDS_OFFSETS = Symbol('needs offsets');
+
 /** Signals a finding points at: a file that has one is parsed again with offsets, for exact lines. */
 const PRECISE_SIGNALS = new Set<Signal>(['known-endpoint', 'env-serialize', 'credential-read', 'shell-pipe', 'spawn-shipped', 'eval-downloaded', 'decoded-exec', 'obfuscator', 'encoded-name', 'tls-disabled']);
 
@@ -1497,7 +1506,13 @@ export function analyzeSource(source: string, options: AnalyzeOptions = {}): Fil
     return { parsed: true, evidence: analyzer.evidence, hooks: analyzer.hooks, imports: [...analyzer.imports] };
   };
   if (options.precise || depth > 0) return guarded(() => run(true));
-  const first = guarded(() => run(false));
+  let first: FileFacts;
+  try {
+    first = guarded(() => run(false));
+  } catch (error) {
+    if (error === NEEDS_OFFSETS) return run(true);
+    throw error;
+  }
   if (first.parsed && (first.hooks.length > 0 || first.evidence.some((e) => e.signal !== undefined && PRECISE_SIGNALS.has(e.signal)))) return run(true);
   return first;
 }

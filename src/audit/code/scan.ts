@@ -31,8 +31,15 @@ export interface CodeScanStats {
   bytes: number;
 }
 
-function statSignature(dir: string): string {
-  const hash = createHash('sha256');
+const JS_LIKE = /\.(?:c|m)?js$/;
+
+/**
+ * One walk over a package folder: the signature of its files (names, sizes, mtimes) for the cache
+ * key, and the bytes of JavaScript in it, the weight the scheduler uses to start big packages first.
+ */
+function folderSignature(dir: string, withHash: boolean): { hash: string; weight: number } {
+  const hash = withHash ? createHash('sha256') : undefined;
+  let weight = 0;
   const walk = (at: string, prefix: string) => {
     let entries: Dirent[];
     try {
@@ -46,9 +53,12 @@ function statSignature(dir: string): string {
       if (entry.isDirectory()) {
         if (entry.name !== 'node_modules' && entry.name !== '.git') walk(join(at, entry.name), `${prefix}${entry.name}/`);
       } else if (entry.isFile()) {
+        const js = JS_LIKE.test(entry.name);
+        if (!hash && !js) continue;
         try {
           const s = statSync(join(at, entry.name));
-          hash.update(`${prefix}${entry.name}\0${s.size}\0${Math.trunc(s.mtimeMs)}\n`);
+          hash?.update(`${prefix}${entry.name}\0${s.size}\0${Math.trunc(s.mtimeMs)}\n`);
+          if (js) weight += s.size;
         } catch {
           // vanished file: the signature differs, which is what we want
         }
@@ -56,7 +66,7 @@ function statSignature(dir: string): string {
     }
   };
   walk(dir, '');
-  return hash.digest('hex');
+  return { hash: hash ? hash.digest('hex') : '', weight };
 }
 
 export function integrityOf(pkg: InstalledPackage, graph: LockGraph | undefined): string | undefined {
@@ -73,9 +83,11 @@ export function builtFromSource(pkg: InstalledPackage, graph: LockGraph | undefi
   return source === 'git' || source === 'file' || source === 'tarball';
 }
 
-function cacheKey(root: string, pkg: InstalledPackage, graph: LockGraph | undefined): string {
+function cacheKey(root: string, pkg: InstalledPackage, graph: LockGraph | undefined): { key: string; weight: number } {
   const integrity = integrityOf(pkg, graph) ?? 'no-integrity';
-  return createHash('sha256').update(`wirelock-code/${ANALYZER_VERSION}\n${pkg.name}@${pkg.version}\n${integrity}\n${builtFromSource(pkg, graph) ? 'prepare\n' : ''}${statSignature(join(root, pkg.dir))}`).digest('hex');
+  const { hash, weight } = folderSignature(join(root, pkg.dir), true);
+  const key = createHash('sha256').update(`wirelock-code/${ANALYZER_VERSION}\n${pkg.name}@${pkg.version}\n${integrity}\n${builtFromSource(pkg, graph) ? 'prepare\n' : ''}${hash}`).digest('hex');
+  return { key, weight };
 }
 
 function readCached(cacheDir: string, key: string): PackageCode | undefined {
@@ -99,33 +111,61 @@ function writeCached(cacheDir: string, key: string, code: PackageCode): void {
   }
 }
 
-async function analyseInWorkers(dirs: string[], prepare: boolean[], workers: number): Promise<PackageCode[]> {
-  const results = new Array<PackageCode>(dirs.length);
+/**
+ * A pool of analysis threads, one per core. Work goes out biggest first (longest-processing-time
+ * order): an 80 MB package started last would leave one core idle for its whole run. The copies of
+ * one package (the same name nested under several dependents, often byte-identical files) go to
+ * the same thread as one unit, so that thread's content-hash memo analyses each file once. Each
+ * result is handed to `done` as it arrives, so cache writes overlap the analysis.
+ */
+async function analyseInWorkers(jobs: Job[], workers: number, done: (job: Job, code: PackageCode) => void): Promise<void> {
+  const byName = new Map<string, Job[]>();
+  for (const job of jobs) {
+    const group = byName.get(job.pkg.name);
+    if (group) group.push(job);
+    else byName.set(job.pkg.name, [job]);
+  }
+  const weight = (group: Job[]) => group.reduce((sum, job) => sum + job.weight, 0);
+  const units = [...byName.values()].sort((a, b) => weight(b) - weight(a));
   let next = 0;
   const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
   const run = () =>
     new Promise<void>((resolve, reject) => {
-      // A larger young generation: parsing allocates millions of short-lived nodes (fewer scavenges).
-      const worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 64 } });
+      // A larger young generation: parsing allocates millions of short-lived nodes (fewer
+      // scavenges). 256 MB halved one thread's GC time but cost more CPU with two threads on two
+      // cores (measured side by side), so 64.
+      const worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+      let unit: Job[] = [];
+      let pending = 0;
       const feed = () => {
-        if (next >= dirs.length) {
+        if (next >= units.length) {
           void worker.terminate();
           resolve();
           return;
         }
-        const index = next++;
-        worker.postMessage({ index, dir: dirs[index], prepare: prepare[index] });
+        unit = units[next++]!;
+        pending = unit.length;
+        unit.forEach((job, index) => worker.postMessage({ index, dir: job.dir, prepare: job.prepare }));
       };
       worker.on('message', (message: { index: number; code?: PackageCode; error?: string }) => {
-        if (message.code) results[message.index] = message.code;
-        else results[message.index] = analyzePackageDir(dirs[message.index]!, { prepare: prepare[message.index] });
-        feed();
+        const job = unit[message.index]!;
+        done(job, message.code ?? analyzePackageDir(job.dir, { prepare: job.prepare }));
+        if (--pending === 0) feed();
       });
       worker.on('error', reject);
       feed();
     });
-  await Promise.all(Array.from({ length: Math.min(workers, dirs.length) }, run));
-  return results;
+  await Promise.all(Array.from({ length: Math.min(workers, units.length) }, run));
+}
+
+const YOUNG_GENERATION_MB = 64;
+
+interface Job {
+  pkg: InstalledPackage;
+  dir: string;
+  prepare: boolean;
+  weight: number;
+  key?: string;
 }
 
 function integrityFile(cacheDir: string, integrity: string): string {
@@ -156,42 +196,49 @@ function rememberCapabilities(cacheDir: string, integrity: string, name: string,
 export async function scanInstalledCode(root: string, packages: InstalledPackage[], options: CodeScanOptions = {}): Promise<{ code: Map<string, PackageCode>; stats: CodeScanStats }> {
   const code = new Map<string, PackageCode>();
   const stats: CodeScanStats = { packages: packages.length, analysed: 0, fromCache: 0, files: 0, bytes: 0 };
-  const todo: Array<{ pkg: InstalledPackage; key?: string }> = [];
+  const workers = options.workers ?? Math.min(4, availableParallelism());
+  const parallel = workers > 1;
+  const todo: Job[] = [];
   for (const pkg of packages) {
+    const dir = join(root, pkg.dir);
+    const prepare = builtFromSource(pkg, options.graph);
     if (options.cacheDir) {
-      const key = cacheKey(root, pkg, options.graph);
+      const { key, weight } = cacheKey(root, pkg, options.graph);
       const cached = readCached(options.cacheDir, key);
       if (cached) {
         code.set(pkg.dir, cached);
         stats.fromCache++;
         continue;
       }
-      todo.push({ pkg, key });
-    } else todo.push({ pkg });
+      todo.push({ pkg, dir, prepare, weight, key });
+    } else todo.push({ pkg, dir, prepare, weight: parallel ? folderSignature(dir, false).weight : 0 });
   }
-  const workers = options.workers ?? Math.min(4, availableParallelism());
-  const dirs = todo.map(({ pkg }) => join(root, pkg.dir));
-  const prepare = todo.map(({ pkg }) => builtFromSource(pkg, options.graph));
-  const bytesOf = (c: PackageCode) => c.bytes;
-  let analysed: PackageCode[];
-  if (workers > 1 && dirs.length > 8) {
-    try {
-      analysed = await analyseInWorkers(dirs, prepare, workers);
-    } catch {
-      analysed = dirs.map((dir, index) => analyzePackageDir(dir, { prepare: prepare[index] }));
+  const results = new Map<Job, PackageCode>();
+  const done = (job: Job, result: PackageCode) => {
+    results.set(job, result);
+    if (options.cacheDir && job.key) {
+      writeCached(options.cacheDir, job.key, result);
+      const integrity = integrityOf(job.pkg, options.graph);
+      if (integrity) rememberCapabilities(options.cacheDir, integrity, job.pkg.name, result);
     }
-  } else analysed = dirs.map((dir, index) => analyzePackageDir(dir, { prepare: prepare[index] }));
-  todo.forEach(({ pkg, key }, index) => {
-    const result = analysed[index]!;
-    code.set(pkg.dir, result);
+  };
+  const inThisThread = (jobs: Job[]) => {
+    for (const job of jobs) if (!results.has(job)) done(job, analyzePackageDir(job.dir, { prepare: job.prepare }));
+  };
+  if (parallel && todo.length > 8) {
+    try {
+      await analyseInWorkers(todo, workers, done);
+    } catch {
+      inThisThread(todo);
+    }
+  } else inThisThread(todo);
+  // Reported in the order the packages were given, whatever order the threads finished in.
+  for (const job of todo) {
+    const result = results.get(job)!;
+    code.set(job.pkg.dir, result);
     stats.analysed++;
     stats.files += result.files;
-    stats.bytes += bytesOf(result);
-    if (options.cacheDir && key) {
-      writeCached(options.cacheDir, key, result);
-      const integrity = integrityOf(pkg, options.graph);
-      if (integrity) rememberCapabilities(options.cacheDir, integrity, pkg.name, result);
-    }
-  });
+    stats.bytes += result.bytes;
+  }
   return { code, stats };
 }
