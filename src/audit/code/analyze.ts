@@ -39,6 +39,10 @@ export type Capability = (typeof CAPABILITIES)[number];
  * - decoded-exec: a large encoded blob reaches eval/Function/vm/child_process
  * - encoded-blob, obfuscator: obfuscation signals
  * - encoded-name: a module or function name is built from encoded pieces
+ * - dotenv-read: the project's own .env is read (what deploy tools and config loaders do)
+ * - secret-flow: what was read from a credential store or .env reaches a request (URL, body, socket write)
+ * - native-load: a native addon is loaded (require of a .node file, process.dlopen)
+ * - encoded-dump: the whole environment dumped and encoded by a shell command
  */
 export type Signal =
   | 'known-endpoint'
@@ -59,7 +63,11 @@ export type Signal =
   | 'encoded-name'
   | 'tls-disabled'
   | 'registry-request'
-  | 'registry-token-read';
+  | 'registry-token-read'
+  | 'dotenv-read'
+  | 'secret-flow'
+  | 'native-load'
+  | 'encoded-dump';
 
 export interface Evidence {
   capability: Capability;
@@ -151,6 +159,8 @@ const SECRET_ENV = /(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|
 // ./cookies.json is not one; `.env` is a file name, never the `.env` of the words `process.env`.
 const CREDENTIAL_PATH_ANY_CASE = /\.npmrc|\.ssh\b|id_rsa|id_ed25519|\.aws[\\/]|\.aws\b|\.azure\b|\.kube[\\/]config|\.docker[\\/]config|\.gitconfig|\.git-credentials|\.bash_history|\.zsh_history|\/etc\/passwd|\/etc\/shadow|\.config[\\/]gcloud|\.ethereum|keystore|wallet\.dat|\.netrc|\.pgpass|(?:^|[\\/'"\s\0~])\.env(?:\.[\w-]+)?(?=$|[\\/'"\s\0;&|)])|Keychains/i;
 const CREDENTIAL_PATH_EXACT = /Local Storage[\\/]leveldb|(?:^|[\\/'"\s\0])(?:Login Data|Cookies|Web Data)(?=$|[\\/'"\s\0])|Exodus[\\/]/;
+const DOTENV_FILE = /(?:^|[\\/'"\s\0])\.env(?:\.[\w-]+)?(?=$|[\\/'"\s\0])/i;
+const DOTENV_FILES = /(?:^|[\\/'"\s\0])\.env(?:\.[\w-]+)?(?=$|[\\/'"\s\0])/gi;
 const REGISTRY_TOKEN_FILE = /(?:^|[\\/'"\s\0~])\.(?:npmrc|env)(?=$|[\\/'"\s\0])/i;
 const REGISTRY_TOKEN_FILES = /(?:^|[\\/'"\s\0~])\.(?:npmrc|env)(?=$|[\\/'"\s\0])/gi;
 /** A request whose URL is, by its folded prefix, on the public npm registry. */
@@ -174,15 +184,45 @@ interface Ref {
   /** The name was built from encoded pieces (Buffer.from(b64), fromCharCode, reversed strings). */
   encoded?: boolean;
 }
-type Taint = 'download' | 'blob' | 'decoded';
-type Val = { t: 'text'; v: string } | { t: 'decoder'; encoding: string } | { t: 'ref'; ref: Ref } | { t: 'str'; v: string; encoded: boolean } | { t: 'taint'; kinds: Set<Taint> } | { t: 'blob' };
+/**
+ * download: came from the network; blob/decoded: a large encoded payload (decoded); secret: read
+ * from a credential store; dotenv: read from the project's .env; shipped: data from the package's
+ * own files (a relative require, a file next to the code), which only matters once it is decoded.
+ */
+type Taint = 'download' | 'blob' | 'decoded' | 'secret' | 'dotenv' | 'shipped';
+type Val =
+  | { t: 'text'; v: string }
+  | { t: 'decoder'; encoding: string }
+  | { t: 'ref'; ref: Ref }
+  | { t: 'str'; v: string; encoded: boolean }
+  | { t: 'taint'; kinds: Set<Taint> }
+  | { t: 'blob' }
+  /** An object or array literal holding references (`{ r: require }`, `[require]`): members are followed. */
+  | { t: 'obj'; props: Map<string, Val | null> }
+  /** The first parameter of a `new Promise` executor: what it is called with is what the promise yields. */
+  | { t: 'resolver'; promise: AstNode };
 
 class Scope {
   readonly vars = new Map<string, Val | null>();
+  /** Functions declared or bound by name here, for their return values. */
+  fns: Map<string, AstNode> | undefined;
   constructor(readonly parent: Scope | undefined) {}
   lookup(name: string): Val | null | undefined {
     for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s.vars.get(name);
     return undefined;
+  }
+  /** The function a name is bound to, and the scope it was declared in (where its body resolves names). */
+  fn(name: string): { node: AstNode; scope: Scope } | undefined {
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      if (s.vars.has(name)) {
+        const node = s.fns?.get(name);
+        return node ? { node, scope: s } : undefined;
+      }
+    }
+    return undefined;
+  }
+  bindFn(name: string, node: AstNode): void {
+    (this.fns ??= new Map()).set(name, node);
   }
   owner(name: string): Scope | undefined {
     for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s;
@@ -295,7 +335,22 @@ class FileAnalyzer {
   readonly imports = new Set<string>();
   private readonly counts = new Map<string, number>();
   private readonly lines: LineIndex;
-  private readonly taintParams = new WeakSet<AstNode>();
+  /** Callbacks whose parameters receive tainted data (a response, a file read), and which taint. */
+  private readonly taintParams = new WeakMap<AstNode, Set<Taint>>();
+  /** `new Promise(executor)`: the executor's resolver marks the promise (`resolve(data)`). */
+  private readonly executors = new WeakMap<AstNode, AstNode>();
+  private readonly promiseTaint = new WeakMap<AstNode, Set<Taint>>();
+  /** What a function returns, as taint, known once its body has been walked. */
+  private readonly fnTaint = new WeakMap<AstNode, Set<Taint>>();
+  /** Return statements of the functions being walked (innermost last). */
+  private readonly returnStack: Array<{ fn: AstNode; returns: Array<[AstNode, Scope]> }> = [];
+  /** What a function returns as a reference or constant, computed on first call. */
+  private readonly fnResult = new WeakMap<AstNode, Val | null>();
+  private readonly fnComputing = new WeakSet<AstNode>();
+  /** Names ever bound to an object/array literal holding references. */
+  private readonly objNames = new Set<string>();
+  /** Short string literals in order ("\n" between runs), to find hosts split across literals. */
+  private readonly shortLiterals: string[] = [];
   private obfuscatorNames = 0;
   private obfuscatorAt: AstNode | undefined;
   private blobAt: AstNode | undefined;
@@ -746,8 +801,12 @@ class FileAnalyzer {
         const val = scope.lookup(node.name);
         if (val?.t === 'taint') for (const t of val.kinds) out.add(t);
         if (val?.t === 'blob' || (val?.t === 'str' && isBlob(val.v))) out.add('blob');
+        if (val?.t === 'ref' && (val.ref.root === 'mod:.' || val.ref.root === 'mod:..')) out.add('shipped');
         return out;
       }
+      case 'ObjectExpression':
+        for (const prop of node.properties) visit(prop.type === 'SpreadElement' ? prop.argument : prop.value);
+        return out;
       case 'Literal':
       case 'TemplateLiteral':
       case 'ArrayExpression':
@@ -760,12 +819,27 @@ class FileAnalyzer {
         return out;
       case 'CallExpression':
       case 'NewExpression': {
-        if (this.networkCall(node, scope)) out.add('download');
-        // Data hidden in a picture or binary file shipped with the package (steganography).
-        if (node.callee.type === 'MemberExpression' && /^read(?:File)?(?:Sync)?$/.test(this.key(node.callee, scope) ?? '') && /\.(?:png|jpe?g|gif|ico|bmp|webp|wav|mp3|ttf|woff2?|dat|bin)\b/i.test(this.partial(node.arguments[0], scope))) out.add('blob');
+        const ref = this.calleeRef(node, scope);
+        if (this.networkOf(ref)) out.add('download');
+        const method = node.callee.type === 'MemberExpression' ? this.key(node.callee, scope) : undefined;
+        if (method && /^read(?:File)?(?:Sync)?$/.test(method)) {
+          const path = this.partial(node.arguments[0], scope);
+          // Data hidden in a picture or binary file shipped with the package (steganography).
+          if (/\.(?:png|jpe?g|gif|ico|bmp|webp|wav|mp3|ttf|woff2?|dat|bin)\b/i.test(path)) out.add('blob');
+          const store = readKind(path);
+          if (store) out.add(store);
+          else if (/^(?:\.{1,2}[\\/]|\0[\\/])/.test(path) && this.mentionsDirname(node.arguments[0], scope)) out.add('shipped');
+        }
+        // A relative module's value is the package's own data (a payload split across files).
+        if (ref?.root === 'g:require' && ref.path.length === 0 && /^\.{1,2}(?:\/|$)/.test(this.constant(node.arguments[0], scope)?.v ?? '')) out.add('shipped');
+        // What a function of this file returns, what a promise resolves with.
+        const fn = this.calledFunction(node.callee, scope);
+        if (fn) for (const t of this.fnTaint.get(fn.node) ?? []) out.add(t);
+        if (node.type === 'NewExpression') for (const t of this.promiseTaint.get(node) ?? []) out.add(t);
         for (const a of node.arguments) visit(a);
         visit(node.callee.type === 'MemberExpression' ? node.callee.object : undefined);
         if (out.has('blob') && this.isDecoder(node, scope)) out.add('decoded');
+        if (out.has('shipped') && isRealDecoder(ref, node, (n) => this.constant(n, scope)?.v)) out.add('decoded');
         return out;
       }
       case 'MemberExpression':
@@ -812,7 +886,18 @@ class FileAnalyzer {
   // ---- classification of calls ----
 
   networkCall(node: AstNode, scope: Scope): string | undefined {
-    const ref = this.calleeRef(node, scope);
+    return this.networkOf(this.calleeRef(node, scope));
+  }
+
+  /** The function a call reaches when it is one of this file's (by name, or a function literal called in place). */
+  private calledFunction(callee: AstNode, scope: Scope): { node: AstNode; scope: Scope } | undefined {
+    if (callee.type === 'Identifier') return scope.fn(callee.name);
+    if (callee.type === 'FunctionExpression' || callee.type === 'ArrowFunctionExpression') return { node: callee, scope };
+    if (callee.type === 'ParenthesizedExpression') return this.calledFunction(callee.expression, scope);
+    return undefined;
+  }
+
+  private networkOf(ref: Ref | undefined): string | undefined {
     if (!ref) return undefined;
     const mod = ref.root.startsWith('mod:') ? ref.root.slice(4) : undefined;
     if (mod && NETWORK_FUNCTIONS[mod]?.has(ref.path[0] ?? '') && ref.path.length === 1) return `${mod}.${ref.path[0]}`;
@@ -936,10 +1021,31 @@ class FileAnalyzer {
       const registryRead = NPM_REGISTRY_URL.test(this.partial(args[0], scope)) && args.slice(1).every((a) => a?.type === 'ObjectExpression' && a.properties.every((p: AstNode) => p.type === 'Property' && !/^(?:method|body|data|json|form)$/i.test(String(p.key?.name ?? p.key?.value ?? '')))) && !/\.(?:post|put|patch|delete|request)\b/i.test(network);
       this.add('network', node, network, registryRead ? 'registry-request' : undefined);
       this.endpoints(args.map((a) => this.partial(a, scope)).join(' '), node, true);
+      this.secretFlow(node, args, scope, registryRead, network);
       // What a request hands to its callbacks came from the network.
-      for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.add(arg);
+      for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, new Set(['download']));
     } else if (node.callee.type === 'MemberExpression' && (this.key(node.callee, scope) === 'then' || this.key(node.callee, scope) === 'on' || this.key(node.callee, scope) === 'once' || this.key(node.callee, scope) === 'pipe')) {
-      if (this.taint(node.callee.object, scope).has('download')) for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.add(arg);
+      const kinds = this.taint(node.callee.object, scope);
+      kinds.delete('blob');
+      kinds.delete('decoded');
+      kinds.delete('shipped');
+      if (kinds.size) for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, kinds);
+    }
+    if (node.callee.type === 'Identifier' && node.arguments.length > 0) {
+      const bound = scope.lookup(node.callee.name);
+      if (bound?.t === 'resolver') {
+        const kinds = this.taint(node.arguments[0], scope);
+        if (kinds.size) {
+          const into = this.promiseTaint.get(bound.promise) ?? new Set<Taint>();
+          for (const k of kinds) into.add(k);
+          this.promiseTaint.set(bound.promise, into);
+        }
+      }
+    }
+    // req.end(data) / req.write(data) / socket.write(data) on a request or connection this file opened.
+    if (!network && node.callee.type === 'MemberExpression' && node.arguments.length > 0) {
+      const method = this.key(node.callee, scope);
+      if ((method === 'end' || method === 'write' || method === 'send') && this.taint(node.callee.object, scope).has('download')) this.secretFlow(node, node.arguments, scope, false, `request .${method}()`);
     }
     if (!ref) {
       // `x._compile(code, file)`: Module#_compile on any module object.
@@ -1010,7 +1116,13 @@ class FileAnalyzer {
         // Only the folded path: the source text `process.env.X_FILE` is not a path.
         const text = args[0] ? this.partial(args[0], scope) : '';
         // ~/.npmrc and the project's .env are what registry clients and deploy tools read for their own token.
-        if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads a credential store`, REGISTRY_TOKEN_FILE.test(text) && !CREDENTIAL_PATH.test(text.replace(REGISTRY_TOKEN_FILES, '')) ? 'registry-token-read' : 'credential-read');
+        const store = readKind(text);
+        if (store) {
+          const signal: Signal = store === 'dotenv' ? 'dotenv-read' : REGISTRY_TOKEN_FILE.test(text) && !CREDENTIAL_PATH.test(text.replace(REGISTRY_TOKEN_FILES, '')) ? 'registry-token-read' : 'credential-read';
+          this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads ${store === 'dotenv' ? "the project's .env" : 'a credential store'}`, signal);
+          // fs.readFile(path, (err, data) => ...): the callback receives what was read.
+          for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, new Set([store]));
+        }
       }
       return;
     }
@@ -1051,6 +1163,30 @@ class FileAnalyzer {
       return;
     }
     if (DESERIALIZERS.has(path.at(-1) ?? '') || (mod && /serialize/.test(mod) && fn === 'unserialize')) this.sink(node, args[0], scope, `${describe(ref)}`, true);
+  }
+
+  /**
+   * What a request carries that was read from a credential store (~/.npmrc, ~/.ssh, ~/.aws...) or
+   * the project's .env: stolen, however far the read is from the request. A .env value only in the
+   * request's headers is how a deploy tool authenticates to its service, and a registry token in
+   * the headers of a GET to the npm registry is how an npm client does; neither is theft.
+   */
+  private secretFlow(node: AstNode, args: AstNode[], scope: Scope, registryRead: boolean, what: string): void {
+    const carried = new Set<Taint>();
+    for (const arg of args) {
+      if (arg?.type === 'ObjectExpression') {
+        for (const prop of arg.properties) {
+          const key = prop.type === 'Property' && !prop.computed ? (prop.key.name ?? prop.key.value) : undefined;
+          const kinds = this.taint(prop.type === 'SpreadElement' ? prop.argument : prop.value, scope);
+          if (key === 'headers') {
+            kinds.delete('dotenv');
+            if (registryRead) kinds.delete('secret');
+          }
+          for (const k of kinds) carried.add(k);
+        }
+      } else for (const k of this.taint(arg, scope)) carried.add(k);
+    }
+    if (carried.has('secret') || carried.has('dotenv')) this.add('recon', node, `${what} sends what it read from ${carried.has('secret') ? 'a credential store' : "the project's .env"}`, 'secret-flow');
   }
 
   /** shimmer.wrap(https, 'request', ...) and friends, whatever the wrapper is called. */
@@ -1214,6 +1350,7 @@ class FileAnalyzer {
     for (const decl of node.declarations) {
       const value = this.valueOf(decl.init, scope);
       this.bindPattern(decl.id, value, value?.t === 'ref' ? value.ref : undefined, scope, into);
+      if (decl.id.type === 'Identifier' && decl.init && (decl.init.type === 'FunctionExpression' || decl.init.type === 'ArrowFunctionExpression')) into.bindFn(decl.id.name, decl.init);
     }
   }
 
@@ -1224,7 +1361,10 @@ class FileAnalyzer {
       if (!decl) continue;
       if (decl.type === 'VariableDeclaration') {
         for (const d of decl.declarations) this.bindPattern(d.id, null, undefined, scope, scope);
-      } else if (decl.type === 'FunctionDeclaration' && decl.id) scope.vars.set(decl.id.name, decoderOf(decl));
+      } else if (decl.type === 'FunctionDeclaration' && decl.id) {
+        scope.vars.set(decl.id.name, decoderOf(decl));
+        scope.bindFn(decl.id.name, decl);
+      }
       else if (decl.type === 'ClassDeclaration' && decl.id) scope.vars.set(decl.id.name, null);
       else if (decl.type === 'ImportDeclaration') this.importDecl(decl, scope);
     }
@@ -1249,8 +1389,12 @@ class FileAnalyzer {
   }
 
   private declareParams(fn: AstNode, scope: Scope): void {
-    const tainted = this.taintParams.has(fn);
-    for (const param of fn.params) this.bindPattern(param, tainted ? { t: 'taint', kinds: new Set(['download']) } : null, undefined, scope, scope);
+    const kinds = this.taintParams.get(fn);
+    const promise = this.executors.get(fn);
+    fn.params.forEach((param: AstNode, index: number) => {
+      if (promise && index === 0 && param.type === 'Identifier') scope.vars.set(param.name, { t: 'resolver', promise });
+      else this.bindPattern(param, kinds ? { t: 'taint', kinds: new Set(kinds) } : null, undefined, scope, scope);
+    });
   }
 
   private program = new Scope(undefined);
@@ -1274,15 +1418,22 @@ class FileAnalyzer {
         case 'FunctionExpression':
         case 'ArrowFunctionExpression': {
           // Declarations in blocks were not hoisted: bind the name where it is visible.
-          if (node.type === 'FunctionDeclaration' && node.id && !outer.vars.has(node.id.name)) outer.vars.set(node.id.name, decoderOf(node));
+          if (node.type === 'FunctionDeclaration' && node.id && !outer.vars.has(node.id.name)) {
+            outer.vars.set(node.id.name, decoderOf(node));
+            outer.bindFn(node.id.name, node);
+          }
           scope = new Scope(outer);
           fnScope = scope;
           if (node.type === 'FunctionExpression' && node.id) scope.vars.set(node.id.name, null);
           this.declareParams(node, scope);
           scope.vars.set('arguments', null);
           if (node.body.type === 'BlockStatement') this.hoist(node.body.body, scope);
+          this.returnStack.push({ fn: node, returns: node.body.type === 'BlockStatement' ? [] : [[node.body, scope]] });
           break;
         }
+        case 'ReturnStatement':
+          if (node.argument) this.returnStack.at(-1)?.returns.push([node.argument, scope]);
+          break;
         case 'BlockStatement':
         case 'StaticBlock':
           if (parent && (parent.type === 'FunctionDeclaration' || parent.type === 'FunctionExpression' || parent.type === 'ArrowFunctionExpression')) break;
@@ -1292,7 +1443,10 @@ class FileAnalyzer {
               for (const d of statement.declarations) this.bindPattern(d.id, null, undefined, scope, scope);
             } else if (statement.type === 'FunctionDeclaration' || statement.type === 'ClassDeclaration') {
               if (scope === outer) scope = new Scope(outer);
-              if (statement.type === 'FunctionDeclaration' && statement.id) scope.vars.set(statement.id.name, decoderOf(statement));
+              if (statement.type === 'FunctionDeclaration' && statement.id) {
+                scope.vars.set(statement.id.name, decoderOf(statement));
+                scope.bindFn(statement.id.name, statement);
+              }
             }
           }
           break;
@@ -1357,6 +1511,7 @@ class FileAnalyzer {
         }
         case 'CallExpression':
         case 'NewExpression':
+          if (node.type === 'NewExpression' && node.callee.type === 'Identifier' && node.callee.name === 'Promise' && scope.lookup('Promise') === undefined && (node.arguments[0]?.type === 'FunctionExpression' || node.arguments[0]?.type === 'ArrowFunctionExpression')) this.executors.set(node.arguments[0], node);
           this.call(node, scope);
           this.wrapCall(node, scope);
           break;
@@ -1405,6 +1560,16 @@ class FileAnalyzer {
           }
         } else if (typeof value.type === 'string') this.visit(value, node, parent, scope, fnScope);
       }
+      if (this.returnStack.at(-1)?.fn === node) {
+        // The body has been walked: what the function returns is known (a download resolved inside a callback too).
+        const { returns } = this.returnStack.pop()!;
+        let kinds: Set<Taint> | undefined;
+        for (const [argument, at] of returns) {
+          const t = this.taint(argument, at);
+          if (t.size) for (const k of t) (kinds ??= new Set()).add(k);
+        }
+        if (kinds) this.fnTaint.set(node, kinds);
+      }
     }
   }
 }
@@ -1433,6 +1598,30 @@ function decoderOf(fn: AstNode): Val | null {
     if (enc?.type === 'Literal' && typeof enc.value === 'string' && Buffer.isEncoding(enc.value)) return { t: 'decoder', encoding: enc.value };
   }
   return null;
+}
+
+/** Which credential a read of this (folded) path yields: the project's .env, or a credential store. */
+function readKind(path: string): 'secret' | 'dotenv' | undefined {
+  if (!CREDENTIAL_PATH.test(path)) return undefined;
+  return isDotenvOnly(path) ? 'dotenv' : 'secret';
+}
+
+/** The path names the project's .env (relative or from the working folder), nothing else. */
+function isDotenvOnly(path: string): boolean {
+  return DOTENV_FILE.test(path) && !/(?:^|[\\/])~|\$HOME|\$USERPROFILE/.test(path) && !CREDENTIAL_PATH.test(path.replace(DOTENV_FILES, ''));
+}
+
+/** atob, Buffer.from(x, 'base64'|'hex'), zlib's inflate/gunzip, String.fromCharCode, unescape: decoders proper. */
+function isRealDecoder(ref: Ref | undefined, node: AstNode, constantOf: (n: AstNode) => string | undefined): boolean {
+  if (!ref) return false;
+  const name = `${ref.root}${ref.path.length ? `.${ref.path.join('.')}` : ''}`;
+  if (name === 'g:atob' || name === 'g:unescape' || name === 'g:decodeURIComponent' || name === 'g:String.fromCharCode' || name === 'g:String.fromCodePoint') return true;
+  if (ref.root === 'mod:zlib' && ZLIB_DECODERS.has(ref.path[0] ?? '')) return true;
+  if (name === 'g:Buffer.from' || name === 'mod:buffer.Buffer.from') {
+    const enc = node.arguments[1] ? constantOf(node.arguments[1]) : undefined;
+    return enc !== undefined && /^(?:base64|base64url|hex|latin1|binary|ucs2|utf16le)$/i.test(enc);
+  }
+  return false;
 }
 
 /** A long run of base64 or hex: what payloads are shipped as. */
