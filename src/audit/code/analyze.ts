@@ -150,6 +150,11 @@ const EXFIL_DOMAINS = [
   'api\\.telegram\\.org(?:\\.[a-z.]+)?/bot', 'hooks\\.slack\\.com(?:\\.[a-z.]+)?/services', 'eo[a-z0-9]+\\.m\\.pipedream', 'bit\\.ly', 'rentry\\.co', 'file\\.io', '0x0\\.st', 'temp\\.sh', 'oshi\\.at', 'anonfiles\\.com', 'gofile\\.io',
 ];
 const EXFIL_RE = new RegExp(`(?<![a-z0-9-])(?:[a-z0-9-]+\\.)*(?:${EXFIL_DOMAINS.join('|')})(?![a-z0-9-])`, 'i');
+/** The out-of-band services whose names cannot come together by accident from short pieces of text. */
+const FOLDED_RE = new RegExp(
+  `(?:${['webhook\\.site', 'pipedream\\.net', 'requestbin\\.(?:net|com)', 'interact\\.sh', 'interactsh\\.com', 'oast\\.(?:fun|live|me|online|pro|site)', 'oastify\\.com', 'burpcollaborator\\.net', 'canarytokens\\.(?:com|org)', 'dnslog\\.(?:cn|link)', 'ngrok(?:-free)?\\.(?:io|app|dev)', 'beeceptor\\.com', 'hookbin\\.com', 'discord(?:app)?\\.com(?:\\.[a-z.]+)?/api/webhooks', 'api\\.telegram\\.org(?:\\.[a-z.]+)?/bot', 'hooks\\.slack\\.com(?:\\.[a-z.]+)?/services'].join('|')})`,
+  'gi',
+);
 const EXFIL_HINT = /webhook|pipedream|request|interact|oast|burp|canary|dnslog|ceye|ngrok|beeceptor|hookbin|cloudflare|serveo|loca\.lt|localtunnel|transfer|bashupload|pastebin|ipfs|discord|telegram|slack|bit\.ly|rentry|file\.io|0x0\.st|temp\.sh|oshi\.at|anonfiles|gofile/i;
 const IP_LOOKUP_RE = /(?<![a-z0-9-])(?:api\d*\.ipify\.org|ipinfo\.io|ifconfig\.(?:me|co)|icanhazip\.com|checkip\.amazonaws\.com|ip-api\.com|ipapi\.co|myexternalip\.com|wtfismyip\.com)(?![a-z0-9-])/i;
 const RAW_IP_URL = /\b(?:https?|wss?|tcp):\/\/(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b/i;
@@ -201,6 +206,8 @@ type Val =
   | { t: 'blob' }
   /** An object or array literal holding references (`{ r: require }`, `[require]`): members are followed. */
   | { t: 'obj'; props: Map<string, Val | null> }
+  /** An array literal of constants (character codes, pieces of a name). */
+  | { t: 'arr'; v: string[] }
   /** The first parameter of a `new Promise` executor: what it is called with is what the promise yields. */
   | { t: 'resolver'; promise: AstNode };
 
@@ -339,6 +346,8 @@ class FileAnalyzer {
   private readonly lines: LineIndex;
   /** Callbacks whose parameters receive tainted data (a response, a file read), and which taint. */
   private readonly taintParams = new WeakMap<AstNode, Set<Taint>>();
+  /** Callbacks whose first parameter is a module (`import('x').then((m) => ...)`). */
+  private readonly paramRefs = new WeakMap<AstNode, Ref>();
   /** `new Promise(executor)`: the executor's resolver marks the promise (`resolve(data)`). */
   private readonly executors = new WeakMap<AstNode, AstNode>();
   private readonly promiseTaint = new WeakMap<AstNode, Set<Taint>>();
@@ -351,8 +360,9 @@ class FileAnalyzer {
   private readonly fnComputing = new WeakSet<AstNode>();
   /** Names ever bound to an object/array literal holding references. */
   private readonly objNames = new Set<string>();
-  /** Short string literals in order ("\n" between runs), to find hosts split across literals. */
+  /** Short string literals in order (a newline between runs), to find hosts split across literals, and where each is. */
   private readonly shortLiterals: string[] = [];
+  private readonly shortLiteralNodes: AstNode[] = [];
   private obfuscatorNames = 0;
   private obfuscatorAt: AstNode | undefined;
   private blobAt: AstNode | undefined;
@@ -468,6 +478,11 @@ class FileAnalyzer {
   }
 
   private constantArray(node: AstNode, scope: Scope, depth: number): { v: string[]; encoded: boolean } | undefined {
+    if (depth > 24) return undefined;
+    if (node.type === 'Identifier') {
+      const val = scope.lookup(node.name);
+      return val?.t === 'arr' ? { v: val.v, encoded: false } : undefined;
+    }
     if (node.type === 'ArrayExpression') {
       const out: string[] = [];
       let encoded = false;
@@ -490,7 +505,22 @@ class FileAnalyzer {
         const base = this.constantArray(node.callee.object, scope, depth + 1);
         if (base) return { v: method === 'reverse' ? [...base.v].reverse() : [...base.v].sort(), encoded: true };
       }
-      if (method === 'map' || method === 'filter') return undefined;
+      if (method === 'map') {
+        // [119, 101, ...].map((c) => String.fromCharCode(c)): the callback run on each constant element.
+        const base = this.constantArray(node.callee.object, scope, depth + 1);
+        const body = base && base.v.length <= 256 ? callbackBody(node.arguments[0]) : undefined;
+        if (!base || !body) return undefined;
+        const out: string[] = [];
+        for (let i = 0; i < base.v.length; i++) {
+          const each = new Scope(scope);
+          body.params.forEach((param, index) => each.vars.set(param, { t: 'str', v: index === 0 ? base.v[i]! : String(i), encoded: false }));
+          const part = this.constant(body.expression, each, depth + 1);
+          if (!part) return undefined;
+          out.push(part.v);
+        }
+        return { v: out, encoded: true };
+      }
+      if (method === 'filter') return undefined;
     }
     return undefined;
   }
@@ -505,6 +535,22 @@ class FileAnalyzer {
         const sep = args.length ? this.constant(args[0], scope, depth + 1) : { v: ',', encoded: false };
         if (base && sep) return { v: base.v.join(sep.v), encoded: base.encoded };
         return undefined;
+      }
+      if (method === 'reduce' || method === 'reduceRight') {
+        // codes.reduce((s, c) => s + String.fromCharCode(c), '')
+        const base = this.constantArray(callee.object, scope, depth + 1);
+        const body = base && base.v.length <= 256 ? callbackBody(args[0]) : undefined;
+        let acc = args.length >= 2 ? this.constant(args[1], scope, depth + 1) : undefined;
+        if (!base || !body || !acc || body.params.length < 2) return undefined;
+        const items = method === 'reduce' ? base.v : [...base.v].reverse();
+        for (const item of items) {
+          const each = new Scope(scope);
+          each.vars.set(body.params[0]!, { t: 'str', v: acc.v, encoded: acc.encoded });
+          each.vars.set(body.params[1]!, { t: 'str', v: item, encoded: false });
+          acc = this.constant(body.expression, each, depth + 1);
+          if (!acc || acc.v.length > 4096) return undefined;
+        }
+        return { v: acc.v, encoded: true };
       }
       if (method === 'toString' || method === 'toLowerCase' || method === 'toUpperCase' || method === 'trim') {
         const inner = this.decoded(callee.object, scope, depth + 1) ?? this.constant(callee.object, scope, depth + 1);
@@ -547,13 +593,9 @@ class FileAnalyzer {
         const codes: number[] = [];
         for (const arg of args) {
           if (arg.type === 'SpreadElement') {
-            const arr = arg.argument.type === 'ArrayExpression' ? arg.argument.elements : undefined;
+            const arr = this.constantArray(arg.argument, scope, depth + 1);
             if (!arr) return undefined;
-            for (const el of arr) {
-              const c = this.constant(el, scope, depth + 1);
-              if (!c) return undefined;
-              codes.push(Number(c.v));
-            }
+            for (const c of arr.v) codes.push(Number(c));
           } else {
             const c = this.constant(arg, scope, depth + 1);
             if (!c) return undefined;
@@ -1225,6 +1267,10 @@ class FileAnalyzer {
       // What a request hands to its callbacks came from the network.
       for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, new Set(['download']));
     } else if (node.callee.type === 'MemberExpression' && (this.key(node.callee, scope) === 'then' || this.key(node.callee, scope) === 'on' || this.key(node.callee, scope) === 'once' || this.key(node.callee, scope) === 'pipe')) {
+      // import('node:https').then((h) => h.get(...)): the callback receives the module.
+      const loaded = this.key(node.callee, scope) === 'then' ? this.ref(node.callee.object, scope) : undefined;
+      const callback = node.arguments[0];
+      if (loaded?.root.startsWith('mod:') && loaded.path.length === 0 && (callback?.type === 'FunctionExpression' || callback?.type === 'ArrowFunctionExpression')) this.paramRefs.set(callback, loaded);
       const kinds = this.taint(node.callee.object, scope);
       kinds.delete('blob');
       kinds.delete('decoded');
@@ -1295,6 +1341,16 @@ class FileAnalyzer {
       this.sinkTaint(node, args[0], scope, `child_process.${fn}`, true);
       return;
     }
+    // new Worker(code, { eval: true }) runs a string; new Worker('data:...') / new Worker(new URL('data:...')) too.
+    if (mod === 'worker_threads' && fn === 'Worker' && path.length === 1) {
+      const evalOption = args.slice(1).some((a) => a?.type === 'ObjectExpression' && a.properties.some((p: AstNode) => p.type === 'Property' && (p.key.name ?? p.key.value) === 'eval' && !(p.value.type === 'Literal' && !p.value.value)));
+      if (evalOption) return this.sink(node, args[0], scope, 'new Worker(eval)');
+      const target = args[0]?.type === 'NewExpression' && args[0].callee.type === 'Identifier' && args[0].callee.name === 'URL' ? args[0].arguments[0] : args[0];
+      const spec = this.constant(target, scope);
+      if (spec && /^data:/i.test(spec.v)) this.dataUrl(spec, node, 'new Worker()');
+      else if (target && !spec && this.partial(target, scope).startsWith('data:')) this.sink(node, target, scope, 'new Worker(data:)');
+      return;
+    }
     if (root === 'binding:spawn_sync' || root === 'binding:process_wrap') {
       this.add('child-process', node, `process.binding('${root.slice(8)}')`);
       return;
@@ -1345,6 +1401,14 @@ class FileAnalyzer {
       return;
     }
     if ((root === 'g:Object' || root === 'g:Reflect') && (fn === 'defineProperty' || fn === 'defineProperties' || fn === 'assign' || fn === 'set') && path.length === 1) {
+      // Object.assign(snapshot, process.env): snapshot is now a copy of the environment.
+      if (root === 'g:Object' && fn === 'assign' && args[0]?.type === 'Identifier' && args.slice(1).some((a) => this.isEnv(a, scope))) {
+        const owner = scope.owner(args[0].name);
+        if (owner) {
+          owner.vars.set(args[0].name, { t: 'ref', ref: ENV_COPY });
+          this.refNames.add(args[0].name);
+        }
+      }
       const target = this.ref(args[0], scope);
       if (!target) return;
       if (fn === 'defineProperty' || fn === 'set') {
@@ -1400,6 +1464,27 @@ class FileAnalyzer {
     if (target.guessed) return;
     const rule = hookRuleFor(normalize({ root: target.root, path: [...target.path, key.v] }));
     if (rule) this.hook('wrap-network-function', node);
+  }
+
+  /** import('data:text/javascript;base64,...'): the URL's payload is code, analysed as code; encoded, it is a decoded payload run. */
+  private dataUrl(spec: { v: string; encoded: boolean }, node: AstNode, what: string): void {
+    const match = /^data:([^,]*),([\s\S]*)$/i.exec(spec.v);
+    if (!match) return;
+    const base64 = /;base64$/i.test(match[1]!);
+    let code: string;
+    try {
+      code = base64 ? Buffer.from(match[2]!, 'base64').toString('utf8') : decodeURIComponent(match[2]!);
+    } catch {
+      return;
+    }
+    this.add('eval', node, `${what} of a data: URL (code in a string)`);
+    const before = this.evidence.length;
+    if (this.depth < MAX_DEPTH && code.trim()) this.nested(code, node, this.depth);
+    // A payload that does something, hidden in base64 (a feature probe like import('data:...,') does nothing).
+    if ((base64 || spec.encoded) && this.evidence.length > before) {
+      this.add('obfuscation', node, `${what} of code decoded from a base64 data: URL`, 'encoded-name');
+      this.add('eval', node, `${what} of code decoded from a base64 data: URL`, 'decoded-exec');
+    }
   }
 
   /** Code reaching an evaluator: constant code is analysed as code; data from the network or a blob is the alarm. */
@@ -1532,9 +1617,26 @@ class FileAnalyzer {
     }
   }
 
+  /** process.env, or a copy of it. */
+  private isEnv(node: AstNode | undefined, scope: Scope): boolean {
+    const ref = node && (node.type === 'Identifier' || node.type === 'MemberExpression') ? this.ref(node, scope) : undefined;
+    return ref !== undefined && ((ref.root === 'g:process' && ref.path.length === 1 && ref.path[0] === 'env') || ref.root === 'copy:env');
+  }
+
+  /** { ...process.env }, Object.assign({}, process.env): a copy that is serialised later is the environment serialised. */
+  private envCopy(node: AstNode, scope: Scope): boolean {
+    if (node.type === 'ObjectExpression') return node.properties.length <= 64 && node.properties.some((p: AstNode) => p.type === 'SpreadElement' && this.isEnv(p.argument, scope));
+    if (node.type === 'CallExpression' && node.arguments.length >= 2) {
+      const ref = this.ref(node.callee, scope);
+      return ref?.root === 'g:Object' && ref.path.length === 1 && ref.path[0] === 'assign' && node.arguments.slice(1).some((a: AstNode) => this.isEnv(a, scope));
+    }
+    return false;
+  }
+
   valueOf(node: AstNode | null | undefined, scope: Scope): Val | null {
     if (!node) return null;
     if (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression') return decoderOf(node);
+    if ((node.type === 'ObjectExpression' || node.type === 'CallExpression') && this.envCopy(node, scope)) return { t: 'ref', ref: ENV_COPY };
     const ref = this.ref(node, scope);
     if (ref) return { t: 'ref', ref };
     const c = this.constant(node, scope);
@@ -1542,6 +1644,10 @@ class FileAnalyzer {
     if ((node.type === 'ObjectExpression' || node.type === 'ArrayExpression') && !this.isBlobLiteral(node)) {
       const holder = this.holderOf(node, scope);
       if (holder) return holder;
+      if (node.type === 'ArrayExpression' && node.elements.length <= 256) {
+        const items = this.constantArray(node, scope, 0);
+        if (items) return { t: 'arr', v: items.v };
+      }
     }
     const taint = this.taint(node, scope);
     if (taint.size) return { t: 'taint', kinds: taint };
@@ -1598,10 +1704,60 @@ class FileAnalyzer {
   private declareParams(fn: AstNode, scope: Scope): void {
     const kinds = this.taintParams.get(fn);
     const promise = this.executors.get(fn);
+    const moduleRef = this.paramRefs.get(fn);
     fn.params.forEach((param: AstNode, index: number) => {
       if (promise && index === 0 && param.type === 'Identifier') scope.vars.set(param.name, { t: 'resolver', promise });
+      else if (moduleRef && index === 0) this.bindPattern(param, { t: 'ref', ref: moduleRef }, moduleRef, scope, scope);
       else this.bindPattern(param, kinds ? { t: 'taint', kinds: new Set(kinds) } : null, undefined, scope, scope);
     });
+  }
+
+  private literalRun(text: string, node: AstNode, whole: boolean): void {
+    if (whole || text.length > 12) {
+      if (this.shortLiterals.length > 0 && this.shortLiterals.at(-1) !== '\n') {
+        this.shortLiterals.push('\n');
+        this.shortLiteralNodes.push(node);
+      }
+      if (!whole) return;
+      this.shortLiterals.push(text, '\n');
+      this.shortLiteralNodes.push(node, node);
+      return;
+    }
+    this.shortLiterals.push(text);
+    this.shortLiteralNodes.push(node);
+  }
+
+  /**
+   * An out-of-band host assembled from pieces ('web' + 'hook' + '.si' + 'te' in a loop, a table of
+   * character codes): nobody splits such a name by accident. With a request in the same file, the
+   * pieces are where the request goes.
+   */
+  private foldedEndpoints(): void {
+    if (this.shortLiterals.length < 2) return;
+    const joined = this.shortLiterals.join('');
+    if (!EXFIL_HINT.test(joined)) return;
+    const ends: number[] = [];
+    let at = 0;
+    for (const piece of this.shortLiterals) ends.push((at += piece.length));
+    const requests = this.evidence.some((e) => e.capability === 'network' && e.signal !== 'endpoint-mention' && e.signal !== 'tls-disabled');
+    FOLDED_RE.lastIndex = 0;
+    for (let m = FOLDED_RE.exec(joined); m; m = FOLDED_RE.exec(joined)) {
+      const start = m.index;
+      const end = start + m[0].length;
+      // The piece holding the match's first character; a match inside one literal was seen as that literal.
+      let first = 0;
+      while (ends[first]! <= start) first++;
+      let last = first;
+      while (ends[last]! < end) last++;
+      const whole = this.shortLiterals[first]!.length > 12;
+      if (!whole && last === first) continue;
+      // Whole DNS labels: the name starts and ends at a piece's edge or next to a character no label has.
+      const label = /[a-z0-9-]/i;
+      const startOk = start === (first > 0 ? ends[first - 1] : 0) || !label.test(joined[start - 1]!);
+      const endOk = end === ends[last] || !label.test(joined[end] ?? '');
+      if (!startOk || !endOk) continue;
+      this.add('network', this.shortLiteralNodes[first]!, `${requests ? 'request to' : 'mentions'} out-of-band service ${m[0]} (its name assembled from pieces)`, requests ? 'known-endpoint' : 'endpoint-mention');
+    }
   }
 
   private program = new Scope(undefined);
@@ -1610,6 +1766,7 @@ class FileAnalyzer {
     const program = this.program;
     this.hoist(root.body, program);
     this.visit(root, undefined, undefined, program, program);
+    this.foldedEndpoints();
     if (this.obfuscatorNames >= 10 && this.obfuscatorAt) this.add('obfuscation', this.obfuscatorAt, `${this.obfuscatorNames} obfuscator-style identifiers (_0x…)`, 'obfuscator');
     if (this.blobAt) this.add('obfuscation', this.blobAt, `large encoded string (${String(this.blobAt.value).length} characters)`, 'encoded-blob');
   }
@@ -1687,9 +1844,11 @@ class FileAnalyzer {
           const spec = this.constant(node.source, scope);
           if (!spec) {
             this.add('dynamic-require', node, `import(${this.text(node.source, 60)})`);
+            if (this.partial(node.source, scope).startsWith('data:')) this.add('eval', node, 'import() of a data: URL built at run time (code in a string)');
             this.sinkTaint(node, node.source, scope, 'import()', false);
           }
           else if (spec.v.startsWith('.')) this.imports.add(spec.v);
+          else if (/^data:/i.test(spec.v)) this.dataUrl(spec, node, 'import()');
           break;
         }
         case 'AssignmentExpression': {
@@ -1733,7 +1892,22 @@ class FileAnalyzer {
             this.obfuscatorAt ??= node;
           }
           break;
+        case 'ArrayExpression':
+          if (node.elements.length >= 6 && node.elements.length <= 512 && node.elements[0]?.type === 'Literal' && typeof node.elements[0].value === 'number') {
+            // A table of character codes: a host spelled as numbers however it is decoded (map, reduce, a loop).
+            let text = '';
+            for (const el of node.elements) {
+              if (el?.type !== 'Literal' || typeof el.value !== 'number' || !Number.isInteger(el.value) || el.value < 32 || el.value > 126) {
+                text = '';
+                break;
+              }
+              text += String.fromCharCode(el.value);
+            }
+            if (text) this.literalRun(text, node, true);
+          }
+          break;
         case 'Literal':
+          if (typeof node.value === 'string') this.literalRun(node.value, node, false);
           if (typeof node.value === 'string' && node.value.length > 8) {
             if (!this.blobAt && isBlob(node.value)) this.blobAt = node;
             if (!(parent?.type === 'Property' && parent.key === node) && !(parent?.type === 'ImportDeclaration')) this.endpoints(node.value, node, false);
@@ -1756,7 +1930,7 @@ class FileAnalyzer {
           !(parent && /Pattern$|^RestElement$|Function|^ImportSpecifier$/.test(parent.type)));
       if (envCandidate) {
         const ref = this.ref(node, scope);
-        if (ref && ref.root === 'g:process' && ref.path.length === 1 && ref.path[0] === 'env' && !(parent?.type === 'VariableDeclarator' && parent.init === node && parent.id.type === 'Identifier')) this.envUse(node, parent, grand, scope);
+        if (ref && ((ref.root === 'g:process' && ref.path.length === 1 && ref.path[0] === 'env') || (ref.root === 'copy:env' && ref.path.length === 0)) && !(parent?.type === 'VariableDeclarator' && parent.init === node && parent.id.type === 'Identifier')) this.envUse(node, parent, grand, scope);
       }
       // Children, in source order (for-in uses V8's enum cache: faster than keyed loads by name).
       for (const key in node) {
@@ -1808,6 +1982,20 @@ function decoderOf(fn: AstNode): Val | null {
   }
   return null;
 }
+
+/** `(c) => expr` or `function (c) { return expr }` with plain parameters: a callback that can be folded. */
+function callbackBody(fn: AstNode | undefined): { params: string[]; expression: AstNode } | undefined {
+  if (!fn || (fn.type !== 'ArrowFunctionExpression' && fn.type !== 'FunctionExpression') || fn.params.length === 0 || fn.params.some((p: AstNode) => p.type !== 'Identifier')) return undefined;
+  let expression = fn.body;
+  if (expression.type === 'BlockStatement') {
+    if (expression.body.length !== 1 || expression.body[0].type !== 'ReturnStatement' || !expression.body[0].argument) return undefined;
+    expression = expression.body[0].argument;
+  }
+  return { params: fn.params.map((p: AstNode) => p.name as string), expression };
+}
+
+/** A copy of process.env held in a variable. */
+const ENV_COPY: Ref = { root: 'copy:env', path: [] };
 
 /** Built-in modules whose very name, handed to any call, is taken as loading them (see ref()). */
 const LOADABLE_BY_NAME = /^(?:node:)?(?:https?|http2|net|tls|dns|dgram|child_process|os)$/;
