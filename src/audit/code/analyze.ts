@@ -208,7 +208,7 @@ type Val =
   | { t: 'ref'; ref: Ref }
   | { t: 'str'; v: string; encoded: boolean }
   | { t: 'taint'; kinds: Set<Taint> }
-  | { t: 'blob' }
+  | { t: 'blob'; v?: string }
   /** An object or array literal holding references (`{ r: require }`, `[require]`): members are followed. */
   | { t: 'obj'; props: Map<string, Val | null> }
   /** An array literal of constants (character codes, pieces of a name). */
@@ -363,6 +363,8 @@ class FileAnalyzer {
   /** What a function returns as a reference or constant, computed on first call. */
   private readonly fnResult = new WeakMap<AstNode, Val | null>();
   private readonly fnComputing = new WeakSet<AstNode>();
+  /** While set, constant() reads a variable holding a large encoded string as its text (to decode a data: URL). */
+  private blobsAsText = false;
   /** Names ever bound to an object/array literal holding references. */
   private readonly objNames = new Set<string>();
   /** Short string literals in order (a newline between runs), to find hosts split across literals, and where each is. */
@@ -468,6 +470,7 @@ class FileAnalyzer {
       }
       case 'Identifier': {
         const val = scope.lookup(node.name);
+        if (val?.t === 'blob' && this.blobsAsText && val.v !== undefined) return { v: val.v, encoded: false };
         return val && val.t === 'str' ? { v: val.v, encoded: val.encoded } : undefined;
       }
       case 'ChainExpression':
@@ -1363,9 +1366,12 @@ class FileAnalyzer {
       const evalOption = args.slice(1).some((a) => a?.type === 'ObjectExpression' && a.properties.some((p: AstNode) => p.type === 'Property' && (p.key.name ?? p.key.value) === 'eval' && !(p.value.type === 'Literal' && !p.value.value)));
       if (evalOption) return this.sink(node, args[0], scope, 'new Worker(eval)');
       const target = args[0]?.type === 'NewExpression' && args[0].callee.type === 'Identifier' && args[0].callee.name === 'URL' ? args[0].arguments[0] : args[0];
-      const spec = this.constant(target, scope);
+      const spec = this.constant(target, scope) ?? this.dataUrlText(target, scope);
       if (spec && /^data:/i.test(spec.v)) this.dataUrl(spec, node, 'new Worker()');
-      else if (target && !spec && this.partial(target, scope).startsWith('data:')) this.sink(node, target, scope, 'new Worker(data:)');
+      else if (target && !spec && this.partial(target, scope).startsWith('data:')) {
+        this.add('eval', node, 'new Worker() of a data: URL built at run time (code in a string)');
+        this.sinkTaint(node, target, scope, 'new Worker(data:)', false);
+      }
       return;
     }
     if (root === 'binding:spawn_sync' || root === 'binding:process_wrap') {
@@ -1483,7 +1489,24 @@ class FileAnalyzer {
     if (rule) this.hook('wrap-network-function', node);
   }
 
-  /** import('data:text/javascript;base64,...'): the URL's payload is code, analysed as code; encoded, it is a decoded payload run. */
+  /** A data: URL whose payload sits in a variable holding a large base64 string (bundlers inline workers this way). */
+  private dataUrlText(node: AstNode | undefined, scope: Scope): { v: string; encoded: boolean } | undefined {
+    if (!node || !this.partial(node, scope).startsWith('data:')) return undefined;
+    this.blobsAsText = true;
+    try {
+      const text = this.constant(node, scope);
+      return text && /^data:/i.test(text.v) ? text : undefined;
+    } finally {
+      this.blobsAsText = false;
+    }
+  }
+
+  /**
+   * import('data:text/javascript;base64,...'), new Worker(new URL('data:...')): the URL's payload
+   * is code and is analysed as code. Bundlers inline workers as base64 data: URLs (Vite, Sentry's
+   * ANR worker), so the encoding alone is no alarm; what the payload does decides, and a payload
+   * that collects host data, reads secrets, runs processes or evaluates more code is a decoded payload run.
+   */
   private dataUrl(spec: { v: string; encoded: boolean }, node: AstNode, what: string): void {
     const match = /^data:([^,]*),([\s\S]*)$/i.exec(spec.v);
     if (!match) return;
@@ -1497,8 +1520,8 @@ class FileAnalyzer {
     this.add('eval', node, `${what} of a data: URL (code in a string)`);
     const before = this.evidence.length;
     if (this.depth < MAX_DEPTH && code.trim()) this.nested(code, node, this.depth);
-    // A payload that does something, hidden in base64 (a feature probe like import('data:...,') does nothing).
-    if ((base64 || spec.encoded) && this.evidence.length > before) {
+    const strong = this.evidence.slice(before).some((e) => e.capability === 'child-process' || e.capability === 'eval' || e.capability === 'recon' || (e.signal !== undefined && DATA_URL_ALARMS.has(e.signal)));
+    if ((base64 || spec.encoded) && strong) {
       this.add('obfuscation', node, `${what} of code decoded from a base64 data: URL`, 'encoded-name');
       this.add('eval', node, `${what} of code decoded from a base64 data: URL`, 'decoded-exec');
     }
@@ -1657,7 +1680,7 @@ class FileAnalyzer {
     const ref = this.ref(node, scope);
     if (ref) return { t: 'ref', ref };
     const c = this.constant(node, scope);
-    if (c) return isBlob(c.v) ? { t: 'blob' } : { t: 'str', v: c.v.length > 4096 ? c.v.slice(0, 4096) : c.v, encoded: c.encoded };
+    if (c) return isBlob(c.v) ? { t: 'blob', v: c.v } : { t: 'str', v: c.v.length > 4096 ? c.v.slice(0, 4096) : c.v, encoded: c.encoded };
     if ((node.type === 'ObjectExpression' || node.type === 'ArrayExpression') && !this.isBlobLiteral(node)) {
       const holder = this.holderOf(node, scope);
       if (holder) return holder;
@@ -1859,7 +1882,9 @@ class FileAnalyzer {
           break;
         case 'ImportExpression': {
           const spec = this.constant(node.source, scope);
-          if (!spec) {
+          const withBlob = spec ? undefined : this.dataUrlText(node.source, scope);
+          if (withBlob) this.dataUrl(withBlob, node, 'import()');
+          else if (!spec) {
             this.add('dynamic-require', node, `import(${this.text(node.source, 60)})`);
             if (this.partial(node.source, scope).startsWith('data:')) this.add('eval', node, 'import() of a data: URL built at run time (code in a string)');
             this.sinkTaint(node, node.source, scope, 'import()', false);
@@ -1887,7 +1912,20 @@ class FileAnalyzer {
           } else if (node.left.type === 'MemberExpression') {
             const target = this.ref(node.left, scope);
             if (target && node.operator !== '+=' && node.operator !== '-=') this.assigned(target, node, 'assign');
-            else if (!target && node.operator === '=' && node.left.object.type === 'Identifier') this.storeInHolder(node.left, node.right, scope);
+            else if (!target && node.operator === '=' && node.left.object.type === 'Identifier') {
+              this.storeInHolder(node.left, node.right, scope);
+              // result.npmrc = readFileSync(...): the object now carries what was read or downloaded.
+              const owner = scope.owner(node.left.object.name);
+              const current = owner?.vars.get(node.left.object.name);
+              if (owner && (current === null || current?.t === 'taint' || current?.t === 'text')) {
+                const kinds = this.taint(node.right, scope);
+                kinds.delete('shipped');
+                if (kinds.size) {
+                  if (current?.t === 'taint') for (const k of current.kinds) kinds.add(k);
+                  owner.vars.set(node.left.object.name, { t: 'taint', kinds });
+                }
+              }
+            }
           } else if (node.left.type === 'ObjectPattern') {
             const value = this.valueOf(node.right, scope);
             this.bindPattern(node.left, value, value?.t === 'ref' ? value.ref : undefined, scope, scope);
@@ -2010,6 +2048,9 @@ function callbackBody(fn: AstNode | undefined): { params: string[]; expression: 
   }
   return { params: fn.params.map((p: AstNode) => p.name as string), expression };
 }
+
+/** What makes a base64 data: URL's code a hidden payload rather than an inlined worker. */
+const DATA_URL_ALARMS = new Set<Signal>(['known-endpoint', 'env-serialize', 'env-secret', 'credential-read', 'host-recon', 'shell-network', 'shell-pipe', 'decoded-exec', 'eval-downloaded', 'spawn-shipped']);
 
 /** A copy of process.env held in a variable. */
 const ENV_COPY: Ref = { root: 'copy:env', path: [] };
