@@ -491,3 +491,11 @@ test('independent review 2: binding.gyp command expansions run at install; test 
   const verdict = judgePackage('p', analyzePackageDir(dir), { verified: false, reason: '' });
   assert.deepEqual(verdict.findings.map((f) => `${f.severity} ${f.evidence[0]!.file}`).sort(), ['high test/setup.js', 'info test/other.js']);
 });
+
+test('independent review 2: computed paths inside the package are followed (require(path.join(__dirname, ...)), .node addons); gyp action lists are commands', async () => {
+  const facts = analyzeSource("const path = require('path');\nrequire(path.join(__dirname, 'test', 'helper'));\nrequire(__dirname + '/prebuilds/' + process.arch + '.node');\nrequire(path.join(__dirname, 'plugins', name));");
+  assert.deepEqual(facts.imports, ['./test/helper']);
+  assert.ok(caps(facts).includes('native-binary/native-load'));
+  const { gypCommands } = await import('../../src/audit/code/package.js');
+  assert.deepEqual(gypCommands("{ 'actions': [ { 'action': [ 'sh', '-c', 'curl x | sh' ] } ] }").map((c) => c.command), ['sh -c curl x | sh']);
+});

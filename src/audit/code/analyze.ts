@@ -1328,6 +1328,11 @@ class FileAnalyzer {
       if (!spec) {
         this.add('dynamic-require', node, `require(${this.text(args[0] ?? node, 60)})`);
         this.sinkTaint(node, args[0], scope, 'require', false);
+        // require(path.join(__dirname, 'test', 'helper')): a file of the package, wherever its name was built.
+        const text = args[0] ? this.partial(args[0], scope) : '';
+        const local = /^\0[\\/]+([^\0]+)$/.exec(text);
+        if (local && args[0] && this.mentionsDirname(args[0], scope) && !local[1]!.includes('..')) this.imports.add(`./${local[1]!.replace(/\\/g, '/').replace(/\/{2,}/g, '/')}`);
+        if (/\.node$/.test(text)) this.add('native-binary', node, `loads native addon ${clip(text.replace(/\0/g, '…'))}`, 'native-load');
       }
       else {
         if (spec.v.startsWith('.')) this.imports.add(spec.v);

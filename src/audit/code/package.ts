@@ -147,9 +147,13 @@ function scriptTargets(
   return out;
 }
 
-/** The commands in a .gyp file's command expansions, `<!(cmd)` and `<!@(cmd)`, with their lines. */
+/** The commands a .gyp file runs while node-gyp builds: `<!(cmd)`, `<!@(cmd)` expansions and `"action"` lists, with their lines. */
 export function gypCommands(text: string): Array<{ command: string; line: number }> {
   const out: Array<{ command: string; line: number }> = [];
+  for (const m of text.matchAll(/['"]action['"]\s*:\s*\[([^\]]*)\]/g)) {
+    const words = [...m[1]!.matchAll(/'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g)].map((w) => w[1] ?? w[2] ?? '');
+    if (words.length) out.push({ command: words.join(' '), line: text.slice(0, m.index).split('\n').length });
+  }
   for (let at = text.indexOf('<!'); at >= 0 && out.length < 64; at = text.indexOf('<!', at + 2)) {
     const open = text[at + 2] === '@' ? at + 3 : at + 2;
     if (text[open] !== '(') continue;
