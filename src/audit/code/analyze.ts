@@ -220,6 +220,9 @@ class Scope {
   readonly vars = new Map<string, Val | null>();
   /** Functions declared or bound by name here, for their return values. */
   fns: Map<string, AstNode> | undefined;
+  /** A function's own scope: the function, and its plain parameters by position. */
+  fnNode: AstNode | undefined;
+  params: Map<string, number> | undefined;
   constructor(readonly parent: Scope | undefined) {}
   lookup(name: string): Val | null | undefined {
     for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s.vars.get(name);
@@ -351,6 +354,10 @@ class FileAnalyzer {
   private readonly lines: LineIndex;
   /** Callbacks whose parameters receive tainted data (a response, a file read), and which taint. */
   private readonly taintParams = new WeakMap<AstNode, Set<Taint>>();
+  /** Per function: which parameters reach a request or an evaluator. */
+  private readonly paramSinks = new WeakMap<AstNode, Map<number, Set<'request' | 'eval'>>>();
+  /** Calls of this file's functions with arguments, checked against paramSinks at the end. */
+  private readonly localCalls: Array<{ node: AstNode; scope: Scope; fn: AstNode }> = [];
   /** Callbacks whose first parameter is a module (`import('x').then((m) => ...)`). */
   private readonly paramRefs = new WeakMap<AstNode, Ref>();
   /** `new Promise(executor)`: the executor's resolver marks the promise (`resolve(data)`). */
@@ -1272,6 +1279,10 @@ class FileAnalyzer {
   }
 
   private call(node: AstNode, scope: Scope): void {
+    if (node.arguments.length > 0 && node.callee.type === 'Identifier') {
+      const local = scope.fn(node.callee.name);
+      if (local && local.node.params.length > 0 && this.localCalls.length < 100_000) this.localCalls.push({ node, scope, fn: local.node });
+    }
     const ref = this.calleeRef(node, scope);
     const args = this.argumentsOf(node, scope);
     const isNew = node.type === 'NewExpression';
@@ -1479,6 +1490,60 @@ class FileAnalyzer {
       } else for (const k of this.taint(arg, scope)) carried.add(k);
     }
     if (carried.has('secret') || carried.has('dotenv')) this.add('recon', node, `${what} sends what it read from ${carried.has('secret') ? 'a credential store' : "the project's .env"}`, 'secret-flow');
+    // function send(data) { req.end(data) }: what callers pass as `data` is sent (checked once the file is walked).
+    for (const arg of args) if (arg?.type !== 'ObjectExpression') this.markParamSinks(arg, scope, 'request');
+    for (const arg of args) if (arg?.type === 'ObjectExpression') for (const prop of arg.properties) if (prop.type === 'Property' && (prop.key?.name ?? prop.key?.value) !== 'headers') this.markParamSinks(prop.value, scope, 'request');
+  }
+
+  /** Parameters of the enclosing functions that an expression carries into a request or an evaluator. */
+  private markParamSinks(node: AstNode | undefined, scope: Scope, sink: 'request' | 'eval', depth = 0): void {
+    if (!node || depth > 4) return;
+    switch (node.type) {
+      case 'Identifier': {
+        const owner = scope.owner(node.name);
+        const index = owner?.params?.get(node.name);
+        if (owner?.fnNode && index !== undefined) {
+          const sinks = this.paramSinks.get(owner.fnNode) ?? new Map<number, Set<'request' | 'eval'>>();
+          (sinks.get(index) ?? sinks.set(index, new Set()).get(index)!).add(sink);
+          this.paramSinks.set(owner.fnNode, sinks);
+        }
+        return;
+      }
+      case 'MemberExpression':
+        return this.markParamSinks(node.object, scope, sink, depth + 1);
+      case 'CallExpression':
+        for (const a of node.arguments) this.markParamSinks(a, scope, sink, depth + 1);
+        if (node.callee.type === 'MemberExpression') this.markParamSinks(node.callee.object, scope, sink, depth + 1);
+        return;
+      case 'BinaryExpression':
+      case 'LogicalExpression':
+        this.markParamSinks(node.left, scope, sink, depth + 1);
+        this.markParamSinks(node.right, scope, sink, depth + 1);
+        return;
+      case 'TemplateLiteral':
+        for (const e of node.expressions) this.markParamSinks(e, scope, sink, depth + 1);
+        return;
+      case 'AwaitExpression':
+      case 'SpreadElement':
+        return this.markParamSinks(node.argument, scope, sink, depth + 1);
+      default:
+    }
+  }
+
+  /** Calls of this file's functions with tainted arguments, against what each parameter reaches. */
+  private checkParamFlows(): void {
+    for (const { node, scope, fn } of this.localCalls) {
+      const sinks = this.paramSinks.get(fn);
+      if (!sinks) continue;
+      for (const [index, kinds] of sinks) {
+        const arg = node.arguments[index];
+        if (!arg || arg.type === 'SpreadElement') continue;
+        const taint = this.taint(arg, scope);
+        const name = fn.id?.name ?? print(node.callee);
+        if (kinds.has('request') && (taint.has('secret') || taint.has('dotenv'))) this.add('recon', node, `passes what it read from ${taint.has('secret') ? 'a credential store' : "the project's .env"} to ${name}(), which sends it in a request`, 'secret-flow');
+        if (kinds.has('eval') && taint.has('download')) this.add('eval', node, `passes data downloaded by this code to ${name}(), which evaluates it`, 'eval-downloaded');
+      }
+    }
   }
 
   /** shimmer.wrap(https, 'request', ...) and friends, whatever the wrapper is called. */
@@ -1548,6 +1613,7 @@ class FileAnalyzer {
 
   private sinkTaint(node: AstNode, arg: AstNode | undefined, scope: Scope, what: string, alwaysReport: boolean): void {
     const taint = this.taint(arg, scope);
+    this.markParamSinks(arg, scope, 'eval');
     if (taint.has('download')) this.add('eval', node, `${what} of data downloaded by this code`, 'eval-downloaded');
     if (taint.has('blob') || taint.has('decoded')) {
       this.add('obfuscation', node, `${what} of a large encoded blob`, 'decoded-exec');
@@ -1749,6 +1815,11 @@ class FileAnalyzer {
   private declareParams(fn: AstNode, scope: Scope): void {
     const kinds = this.taintParams.get(fn);
     const promise = this.executors.get(fn);
+    scope.fnNode = fn;
+    fn.params.forEach((param: AstNode, index: number) => {
+      const name = param.type === 'Identifier' ? param.name : param.type === 'AssignmentPattern' && param.left.type === 'Identifier' ? param.left.name : undefined;
+      if (name) (scope.params ??= new Map()).set(name, index);
+    });
     const moduleRef = this.paramRefs.get(fn);
     fn.params.forEach((param: AstNode, index: number) => {
       if (promise && index === 0 && param.type === 'Identifier') scope.vars.set(param.name, { t: 'resolver', promise });
@@ -1811,6 +1882,7 @@ class FileAnalyzer {
     const program = this.program;
     this.hoist(root.body, program);
     this.visit(root, undefined, undefined, program, program);
+    this.checkParamFlows();
     this.foldedEndpoints();
     if (this.obfuscatorNames >= 10 && this.obfuscatorAt) this.add('obfuscation', this.obfuscatorAt, `${this.obfuscatorNames} obfuscator-style identifiers (_0x…)`, 'obfuscator');
     if (this.blobAt) this.add('obfuscation', this.blobAt, `large encoded string (${String(this.blobAt.value).length} characters)`, 'encoded-blob');
