@@ -211,8 +211,8 @@ type Val =
   | { t: 'blob'; v?: string }
   /** An object or array literal holding references (`{ r: require }`, `[require]`): members are followed. */
   | { t: 'obj'; props: Map<string, Val | null> }
-  /** An array literal of constants (character codes, pieces of a name). */
-  | { t: 'arr'; v: string[] }
+  /** An array literal of literals (character codes, pieces of a name), folded when used. */
+  | { t: 'arr'; node: AstNode }
   /** The first parameter of a `new Promise` executor: what it is called with is what the promise yields. */
   | { t: 'resolver'; promise: AstNode };
 
@@ -220,9 +220,8 @@ class Scope {
   readonly vars = new Map<string, Val | null>();
   /** Functions declared or bound by name here, for their return values. */
   fns: Map<string, AstNode> | undefined;
-  /** A function's own scope: the function, and its plain parameters by position. */
+  /** A function's own scope: the function (its parameters are found by position when needed). */
   fnNode: AstNode | undefined;
-  params: Map<string, number> | undefined;
   constructor(readonly parent: Scope | undefined) {}
   lookup(name: string): Val | null | undefined {
     for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s.vars.get(name);
@@ -366,7 +365,10 @@ class FileAnalyzer {
   /** What a function returns, as taint, known once its body has been walked. */
   private readonly fnTaint = new WeakMap<AstNode, Set<Taint>>();
   /** Return statements of the functions being walked (innermost last). */
-  private readonly returnStack: Array<{ fn: AstNode; returns: Array<[AstNode, Scope]> }> = [];
+  private readonly fnStack: AstNode[] = [];
+  private readonly returnStack: Array<Array<[AstNode, Scope]> | undefined> = [];
+  /** Requests, credential reads, tainted callbacks seen so far: until one is, nothing can be tainted by them. */
+  private taintSources = 0;
   /** What a function returns as a reference or constant, computed on first call. */
   private readonly fnResult = new WeakMap<AstNode, Val | null>();
   private readonly fnComputing = new WeakSet<AstNode>();
@@ -496,7 +498,7 @@ class FileAnalyzer {
     if (depth > 24) return undefined;
     if (node.type === 'Identifier') {
       const val = scope.lookup(node.name);
-      return val?.t === 'arr' ? { v: val.v, encoded: false } : undefined;
+      return val?.t === 'arr' ? this.constantArray(val.node, scope, depth + 1) : undefined;
     }
     if (node.type === 'ArrayExpression') {
       const out: string[] = [];
@@ -897,6 +899,31 @@ class FileAnalyzer {
     return undefined;
   }
 
+  /** Cheap, allocation-free: could this literal hold a reference (a name bound to a module or global, require(...))? */
+  private mayHoldRef(node: AstNode | null | undefined, depth: number): boolean {
+    if (!node || depth > 4) return false;
+    switch (node.type) {
+      case 'Identifier':
+        return GLOBALS.has(node.name) || this.refNames.has(node.name);
+      case 'MemberExpression':
+        return this.mayHoldRef(node.object, depth + 1);
+      case 'CallExpression':
+        return this.mayHoldRef(node.callee, depth + 1) || (node.callee.type === 'Identifier' && node.arguments.length === 1 && node.arguments[0].type === 'Literal');
+      case 'ImportExpression':
+        return true;
+      case 'ArrayExpression':
+        if (node.elements.length > 64) return false;
+        for (const el of node.elements) if (this.mayHoldRef(el, depth + 1)) return true;
+        return false;
+      case 'ObjectExpression':
+        if (node.properties.length > 64) return false;
+        for (const prop of node.properties) if (prop.type === 'Property' && this.mayHoldRef(prop.value, depth + 1)) return true;
+        return false;
+      default:
+        return false;
+    }
+  }
+
   /** An object or array literal with references in it (`{ r: require }`, `[require]`), else undefined. */
   private holderOf(node: AstNode, scope: Scope, depth = 0): Extract<Val, { t: 'obj' }> | undefined {
     if (depth > 4) return undefined;
@@ -1060,7 +1087,8 @@ class FileAnalyzer {
         return out;
       }
       case 'ObjectExpression':
-        for (const prop of node.properties) visit(prop.type === 'SpreadElement' ? prop.argument : prop.value);
+        // Until the file has made a request or read a secret, no object literal can carry one.
+        if (this.taintSources > 0) for (const prop of node.properties) visit(prop.type === 'SpreadElement' ? prop.argument : prop.value);
         return out;
       case 'Literal':
       case 'TemplateLiteral':
@@ -1281,7 +1309,7 @@ class FileAnalyzer {
   private call(node: AstNode, scope: Scope): void {
     if (node.arguments.length > 0 && node.callee.type === 'Identifier') {
       const local = scope.fn(node.callee.name);
-      if (local && local.node.params.length > 0 && this.localCalls.length < 100_000) this.localCalls.push({ node, scope, fn: local.node });
+      if (local && local.node.params.length > 0 && this.taintSources > 0 && this.localCalls.length < 100_000) this.localCalls.push({ node, scope, fn: local.node });
     }
     const ref = this.calleeRef(node, scope);
     const args = this.argumentsOf(node, scope);
@@ -1292,6 +1320,7 @@ class FileAnalyzer {
     if (network) {
       // Only reads: a PUT/POST to the registry with a stolen token is how a worm publishes itself.
       const registryRead = NPM_REGISTRY_URL.test(this.partial(args[0], scope)) && args.slice(1).every((a) => a?.type === 'ObjectExpression' && a.properties.every((p: AstNode) => p.type === 'Property' && !/^(?:method|body|data|json|form)$/i.test(String(p.key?.name ?? p.key?.value ?? '')))) && !/\.(?:post|put|patch|delete|request)\b/i.test(network);
+      this.taintSources++;
       this.add('network', node, network, registryRead ? 'registry-request' : undefined);
       this.endpoints(args.map((a) => this.partial(a, scope)).join(' '), node, true);
       this.secretFlow(node, args, scope, registryRead, network);
@@ -1320,8 +1349,8 @@ class FileAnalyzer {
       }
     }
     // req.end(data) / req.write(data) / socket.write(data) on a request or connection this file opened.
-    if (!network && node.callee.type === 'MemberExpression' && node.arguments.length > 0) {
-      const method = this.key(node.callee, scope);
+    if (!network && this.taintSources > 0 && node.callee.type === 'MemberExpression' && node.arguments.length > 0 && !node.callee.computed) {
+      const method = node.callee.property.name;
       if ((method === 'end' || method === 'write' || method === 'send') && this.taint(node.callee.object, scope).has('download')) this.secretFlow(node, node.arguments, scope, false, `request .${method}()`);
     }
     if (!ref) {
@@ -1413,6 +1442,7 @@ class FileAnalyzer {
         // ~/.npmrc and the project's .env are what registry clients and deploy tools read for their own token.
         const store = readKind(text);
         if (store) {
+          this.taintSources++;
           const signal: Signal = store === 'dotenv' ? 'dotenv-read' : REGISTRY_TOKEN_FILE.test(text) && !CREDENTIAL_PATH.test(text.replace(REGISTRY_TOKEN_FILES, '')) ? 'registry-token-read' : 'credential-read';
           this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads ${store === 'dotenv' ? "the project's .env" : 'a credential store'}`, signal);
           // fs.readFile(path, (err, data) => ...): the callback receives what was read.
@@ -1501,8 +1531,8 @@ class FileAnalyzer {
     switch (node.type) {
       case 'Identifier': {
         const owner = scope.owner(node.name);
-        const index = owner?.params?.get(node.name);
-        if (owner?.fnNode && index !== undefined) {
+        const index = owner?.fnNode ? owner.fnNode.params.findIndex((p: AstNode) => (p.type === 'AssignmentPattern' ? p.left : p).type === 'Identifier' && (p.type === 'AssignmentPattern' ? p.left : p).name === node.name) : -1;
+        if (owner?.fnNode && index >= 0) {
           const sinks = this.paramSinks.get(owner.fnNode) ?? new Map<number, Set<'request' | 'eval'>>();
           (sinks.get(index) ?? sinks.set(index, new Set()).get(index)!).add(sink);
           this.paramSinks.set(owner.fnNode, sinks);
@@ -1753,12 +1783,9 @@ class FileAnalyzer {
     const c = this.constant(node, scope);
     if (c) return isBlob(c.v) ? { t: 'blob', v: c.v } : { t: 'str', v: c.v.length > 4096 ? c.v.slice(0, 4096) : c.v, encoded: c.encoded };
     if ((node.type === 'ObjectExpression' || node.type === 'ArrayExpression') && !this.isBlobLiteral(node)) {
-      const holder = this.holderOf(node, scope);
+      const holder = this.mayHoldRef(node, 0) ? this.holderOf(node, scope) : undefined;
       if (holder) return holder;
-      if (node.type === 'ArrayExpression' && node.elements.length <= 256) {
-        const items = this.constantArray(node, scope, 0);
-        if (items) return { t: 'arr', v: items.v };
-      }
+      if (node.type === 'ArrayExpression' && node.elements.length <= 256 && node.elements.length > 0 && node.elements.every((el: AstNode | null) => el?.type === 'Literal')) return { t: 'arr', node };
     }
     const taint = this.taint(node, scope);
     if (taint.size) return { t: 'taint', kinds: taint };
@@ -1816,10 +1843,6 @@ class FileAnalyzer {
     const kinds = this.taintParams.get(fn);
     const promise = this.executors.get(fn);
     scope.fnNode = fn;
-    fn.params.forEach((param: AstNode, index: number) => {
-      const name = param.type === 'Identifier' ? param.name : param.type === 'AssignmentPattern' && param.left.type === 'Identifier' ? param.left.name : undefined;
-      if (name) (scope.params ??= new Map()).set(name, index);
-    });
     const moduleRef = this.paramRefs.get(fn);
     fn.params.forEach((param: AstNode, index: number) => {
       if (promise && index === 0 && param.type === 'Identifier') scope.vars.set(param.name, { t: 'resolver', promise });
@@ -1909,11 +1932,12 @@ class FileAnalyzer {
           this.declareParams(node, scope);
           scope.vars.set('arguments', null);
           if (node.body.type === 'BlockStatement') this.hoist(node.body.body, scope);
-          this.returnStack.push({ fn: node, returns: node.body.type === 'BlockStatement' ? [] : [[node.body, scope]] });
+          this.fnStack.push(node);
+          this.returnStack.push(node.body.type === 'BlockStatement' ? undefined : [[node.body, scope]]);
           break;
         }
         case 'ReturnStatement':
-          if (node.argument) this.returnStack.at(-1)?.returns.push([node.argument, scope]);
+          if (node.argument && this.returnStack.length > 0) (this.returnStack[this.returnStack.length - 1] ??= []).push([node.argument, scope]);
           break;
         case 'BlockStatement':
         case 'StaticBlock':
@@ -2041,7 +2065,10 @@ class FileAnalyzer {
         case 'Literal':
           if (typeof node.value === 'string') this.literalRun(node.value, node, false);
           if (typeof node.value === 'string' && node.value.length > 8) {
-            if (!this.blobAt && isBlob(node.value)) this.blobAt = node;
+            if (!this.blobAt && isBlob(node.value)) {
+              this.blobAt = node;
+              this.taintSources++;
+            }
             if (!(parent?.type === 'Property' && parent.key === node) && !(parent?.type === 'ImportDeclaration')) this.endpoints(node.value, node, false);
           }
           break;
@@ -2075,11 +2102,12 @@ class FileAnalyzer {
           }
         } else if (typeof value.type === 'string') this.visit(value, node, parent, scope, fnScope);
       }
-      if (this.returnStack.at(-1)?.fn === node) {
+      if (this.fnStack.length > 0 && this.fnStack[this.fnStack.length - 1] === node) {
         // The body has been walked: what the function returns is known (a download resolved inside a callback too).
-        const { returns } = this.returnStack.pop()!;
+        this.fnStack.pop();
+        const returns = this.returnStack.pop();
         let kinds: Set<Taint> | undefined;
-        for (const [argument, at] of returns) {
+        if (returns && this.taintSources > 0) for (const [argument, at] of returns) {
           const t = this.taint(argument, at);
           if (t.size) for (const k of t) (kinds ??= new Set()).add(k);
         }
