@@ -623,7 +623,7 @@ class FileAnalyzer {
         return { v: String.fromCodePoint(...codes), encoded: true };
       }
     }
-    const fn = this.calledFunction(callee, scope);
+    const fn = args.length === 0 ? this.calledFunction(callee, scope) : undefined;
     if (fn) {
       const result = this.returnValue(fn);
       if (result?.t === 'str') return { v: result.v, encoded: result.encoded };
@@ -830,15 +830,17 @@ class FileAnalyzer {
           return spec ? { root: `mod:${moduleName(spec.v)}`, path: [] } : undefined;
         }
         if (callee) return undefined;
-        // A function of this file that returns require or a module (`function loader() { return require }`).
-        const fn = this.calledFunction(node.callee, scope);
+        // A function of this file that returns require or a module (`function loader() { return require }`);
+        // called without arguments, as such loaders are (with arguments the result would depend on them).
+        const fn = args.length === 0 ? this.calledFunction(node.callee, scope) : undefined;
         if (fn) {
           const result = this.returnValue(fn);
           if (result?.t === 'ref') return result.ref;
         }
         // Whatever the callee is, a call whose one argument is a network or process module's name loads it:
         // require passed through containers, closures or callbacks this analysis does not follow.
-        if (args.length === 1) {
+        // (Only names written as strings, joined or held in a variable: folding every nested call here would be quadratic.)
+        if (args.length === 1 && /^(?:Literal|TemplateLiteral|BinaryExpression|Identifier)$/.test(args[0]!.type)) {
           const spec = this.constant(args[0], scope);
           if (spec && LOADABLE_BY_NAME.test(spec.v)) return { root: `mod:${moduleName(spec.v)}`, path: [], guessed: true, ...(spec.encoded ? { encoded: true } : {}) };
         }
