@@ -1,0 +1,228 @@
+/**
+ * The lockfile graph in columns: one array entry per node instead of one object per node, edges in
+ * flat (CSR) typed arrays with integer targets, names and versions interned. At 200,000 packages a
+ * graph of LockNode objects with Edge objects cost ~1 KB per package and most of the audit's time
+ * in allocation and garbage collection; this form is a few hundred bytes per package.
+ *
+ * LockNode objects are still there for whoever asks (`graph.nodes.get(id)`, `graph.node(i)`), made
+ * on demand; the audit's own passes read the columns.
+ */
+import { escapePointer, type DependencyKind, type Edge, type LockfileFormat, type LockGraph, type LockNode, type SourceKind } from './model.js';
+
+export const SOURCE_KINDS: readonly SourceKind[] = ['registry', 'git', 'tarball', 'file', 'link', 'workspace'];
+export const DEPENDENCY_KINDS: readonly DependencyKind[] = ['prod', 'peer', 'optional', 'dev'];
+export const SOURCE_INDEX: Readonly<Record<SourceKind, number>> = { registry: 0, git: 1, tarball: 2, file: 3, link: 4, workspace: 5 };
+export const KIND_INDEX: Readonly<Record<DependencyKind, number>> = { prod: 0, peer: 1, optional: 2, dev: 3 };
+
+export const FLAG_INSTALL_SCRIPT = 1;
+export const FLAG_BUNDLED = 2;
+export const FLAG_IMPORTER = 4;
+
+/** The columns a reader fills; see CompactGraph for what each holds. */
+export interface CompactColumns {
+  format: LockfileFormat;
+  ids: string[];
+  names: string[];
+  versions: string[];
+  sources: Uint8Array;
+  flags: Uint8Array;
+  resolved: Array<string | undefined>;
+  integrity: Array<string | undefined>;
+  /** Importer label per importer node ("." for the root project, else its folder). */
+  importerLabels: Map<number, string>;
+  /** Edges of node i are [edgeStart[i], edgeStart[i + 1]). */
+  edgeStart: Int32Array;
+  /** Target node number, -1 when the lockfile does not contain the dependency. */
+  edgeTarget: Int32Array;
+  edgeKind: Uint8Array;
+  edgeName: string[];
+  importers: string[];
+  /** The JSON pointer or key of node i's entry. */
+  locationOf: (graph: CompactGraph, i: number) => string;
+}
+
+export class CompactGraph implements LockGraph {
+  readonly format: LockfileFormat;
+  readonly size: number;
+  readonly ids: string[];
+  readonly names: string[];
+  readonly versions: string[];
+  readonly sources: Uint8Array;
+  readonly flags: Uint8Array;
+  readonly resolved: Array<string | undefined>;
+  readonly integrity: Array<string | undefined>;
+  readonly importerLabels: Map<number, string>;
+  readonly edgeStart: Int32Array;
+  readonly edgeTarget: Int32Array;
+  readonly edgeKind: Uint8Array;
+  readonly edgeName: string[];
+  readonly importers: string[];
+  readonly #locationOf: (graph: CompactGraph, i: number) => string;
+  #index: Map<string, number> | undefined;
+  #view: ReadonlyMap<string, LockNode> | undefined;
+
+  constructor(columns: CompactColumns) {
+    this.format = columns.format;
+    this.size = columns.ids.length;
+    this.ids = columns.ids;
+    this.names = columns.names;
+    this.versions = columns.versions;
+    this.sources = columns.sources;
+    this.flags = columns.flags;
+    this.resolved = columns.resolved;
+    this.integrity = columns.integrity;
+    this.importerLabels = columns.importerLabels;
+    this.edgeStart = columns.edgeStart;
+    this.edgeTarget = columns.edgeTarget;
+    this.edgeKind = columns.edgeKind;
+    this.edgeName = columns.edgeName;
+    this.importers = columns.importers;
+    this.#locationOf = columns.locationOf;
+  }
+
+  /** Node number of `id`, -1 when there is none. The id map is built on the first call. */
+  indexOf(id: string): number {
+    if (!this.#index) {
+      this.#index = new Map();
+      for (let i = 0; i < this.size; i++) this.#index.set(this.ids[i]!, i);
+    }
+    return this.#index.get(id) ?? -1;
+  }
+
+  isImporter(i: number): boolean {
+    return (this.flags[i]! & FLAG_IMPORTER) !== 0;
+  }
+
+  source(i: number): SourceKind {
+    return SOURCE_KINDS[this.sources[i]!]!;
+  }
+
+  location(i: number): string {
+    return this.#locationOf(this, i);
+  }
+
+  /** How a node is shown in a dependency path: "name@version", or the importer's folder ("." shows the name). */
+  label(i: number): string {
+    const importer = this.importerLabels.get(i);
+    return importer !== undefined ? (importer === '.' ? this.names[i]! : importer) : `${this.names[i]}@${this.versions[i]}`;
+  }
+
+  /** Node i as a LockNode object, made now (not kept). */
+  node(i: number): LockNode {
+    const edges: Edge[] = [];
+    for (let e = this.edgeStart[i]!; e < this.edgeStart[i + 1]!; e++) {
+      const t = this.edgeTarget[e]!;
+      edges.push({ name: this.edgeName[e]!, kind: DEPENDENCY_KINDS[this.edgeKind[e]!]!, target: t < 0 ? undefined : this.ids[t]! });
+    }
+    const flags = this.flags[i]!;
+    const node: LockNode = { id: this.ids[i]!, name: this.names[i]!, version: this.versions[i]!, source: this.source(i), edges, location: this.location(i) };
+    if (this.resolved[i] !== undefined) node.resolved = this.resolved[i];
+    if (this.integrity[i] !== undefined) node.integrity = this.integrity[i];
+    if (flags & FLAG_INSTALL_SCRIPT) node.hasInstallScript = true;
+    if (flags & FLAG_BUNDLED) node.bundled = true;
+    const importer = this.importerLabels.get(i);
+    if (importer !== undefined) node.importer = importer;
+    return node;
+  }
+
+  /** Every node by id, as LockNode objects made when read: a view, not a copy. */
+  get nodes(): ReadonlyMap<string, LockNode> {
+    return (this.#view ??= new NodesView(this));
+  }
+}
+
+class NodesView implements ReadonlyMap<string, LockNode> {
+  constructor(private readonly graph: CompactGraph) {}
+
+  get size(): number {
+    return this.graph.size;
+  }
+
+  get(id: string): LockNode | undefined {
+    const i = this.graph.indexOf(id);
+    return i < 0 ? undefined : this.graph.node(i);
+  }
+
+  has(id: string): boolean {
+    return this.graph.indexOf(id) >= 0;
+  }
+
+  *entries(): MapIterator<[string, LockNode]> {
+    for (let i = 0; i < this.graph.size; i++) yield [this.graph.ids[i]!, this.graph.node(i)];
+  }
+
+  *keys(): MapIterator<string> {
+    yield* this.graph.ids;
+  }
+
+  *values(): MapIterator<LockNode> {
+    for (let i = 0; i < this.graph.size; i++) yield this.graph.node(i);
+  }
+
+  forEach(callback: (value: LockNode, key: string, map: ReadonlyMap<string, LockNode>) => void, thisArg?: unknown): void {
+    for (let i = 0; i < this.graph.size; i++) callback.call(thisArg, this.graph.node(i), this.graph.ids[i]!, this);
+  }
+
+  [Symbol.iterator](): MapIterator<[string, LockNode]> {
+    return this.entries();
+  }
+}
+
+const compiled = new WeakMap<LockGraph, CompactGraph>();
+
+/**
+ * The columnar form of any LockGraph: itself when a reader built it so (npm v2/v3), else converted
+ * once (and remembered) from its LockNode objects. Edges to ids the graph lacks get target -1.
+ */
+export function compactGraph(graph: LockGraph): CompactGraph {
+  if (graph instanceof CompactGraph) return graph;
+  const cached = compiled.get(graph);
+  if (cached) return cached;
+  const ids: string[] = [];
+  const index = new Map<string, number>();
+  for (const id of graph.nodes.keys()) index.set(id, ids.push(id) - 1);
+  const n = ids.length;
+  const names: string[] = new Array(n);
+  const versions: string[] = new Array(n);
+  const resolved: Array<string | undefined> = new Array(n);
+  const integrity: Array<string | undefined> = new Array(n);
+  const locations: string[] = new Array(n);
+  const sources = new Uint8Array(n);
+  const flags = new Uint8Array(n);
+  const importerLabels = new Map<number, string>();
+  const edgeStart = new Int32Array(n + 1);
+  let edgeCount = 0;
+  for (const node of graph.nodes.values()) edgeCount += node.edges.length;
+  const edgeTarget = new Int32Array(edgeCount);
+  const edgeKind = new Uint8Array(edgeCount);
+  const edgeName: string[] = new Array(edgeCount);
+  let i = 0;
+  let e = 0;
+  // Same order as `ids`: a Map iterates in insertion order.
+  for (const node of graph.nodes.values()) {
+    names[i] = node.name;
+    versions[i] = node.version;
+    resolved[i] = node.resolved;
+    integrity[i] = node.integrity;
+    locations[i] = node.location;
+    sources[i] = SOURCE_INDEX[node.source];
+    flags[i] = (node.hasInstallScript ? FLAG_INSTALL_SCRIPT : 0) | (node.bundled ? FLAG_BUNDLED : 0) | (node.importer !== undefined ? FLAG_IMPORTER : 0);
+    if (node.importer !== undefined) importerLabels.set(i, node.importer);
+    edgeStart[i] = e;
+    for (const edge of node.edges) {
+      edgeTarget[e] = edge.target === undefined ? -1 : (index.get(edge.target) ?? -1);
+      edgeKind[e] = KIND_INDEX[edge.kind];
+      edgeName[e++] = edge.name;
+    }
+    i++;
+  }
+  edgeStart[n] = e;
+  const result = new CompactGraph({ format: graph.format, ids, names, versions, sources, flags, resolved, integrity, importerLabels, edgeStart, edgeTarget, edgeKind, edgeName, importers: graph.importers, locationOf: (_g, k) => locations[k]! });
+  compiled.set(graph, result);
+  return result;
+}
+
+/** npm's JSON pointer of a "packages" entry, derived from its path when asked for. */
+export function npmPackagesPointer(graph: CompactGraph, i: number): string {
+  return `/packages/${escapePointer(graph.ids[i]!)}`;
+}
