@@ -255,15 +255,8 @@ class PackagesBuilder {
     const root = folders.get('');
     // Node resolution walks up from each package's own node_modules, but most packages have none:
     // the folders on the way that have one are collected once per node, then each edge is a lookup.
-    const chain: Array<[string, Map<string, number>]> = [];
-    const resolve = (name: string): number => {
-      for (const [base, children] of chain) {
-        // A dependency name with "node_modules/" in it names a deeper path: looked up whole.
-        const found = base !== '' && name.includes('node_modules/') ? this.at(`${base}/node_modules/${name}`) : children.get(name);
-        if (found !== undefined) return found;
-      }
-      return -1;
-    };
+    const chainBase: string[] = [];
+    const chainMaps: Array<Map<string, number>> = [];
     // Nodes in first-seen order; a replaced node's edges are its last entry's.
     const n = this.ids.length;
     let edgeTotal = 0;
@@ -276,15 +269,21 @@ class PackagesBuilder {
     for (let i = 0; i < n; i++) {
       edgeStart[i] = e;
       const count = this.edgeCount[i]!;
+      let links = 0;
       if (count > 0) {
-        chain.length = 0;
         for (let base = this.ids[i]!; ; ) {
           if (base === '') {
-            if (root) chain.push(['', root]);
+            if (root) {
+              chainBase[links] = '';
+              chainMaps[links++] = root;
+            }
             break;
           }
           const children = folders.get(base);
-          if (children) chain.push([base, children]);
+          if (children) {
+            chainBase[links] = base;
+            chainMaps[links++] = children;
+          }
           const at = base.lastIndexOf('/node_modules/');
           // A workspace folder ("packages/app") resolves through its own node_modules, then the root's.
           base = at < 0 ? '' : base.slice(0, at);
@@ -294,7 +293,17 @@ class PackagesBuilder {
         const name = this.edgeName[k]!;
         edgeName[e] = name;
         edgeKind[e] = this.edgeKind[k]!;
-        edgeTarget[e] = resolve(name);
+        let target = -1;
+        for (let l = 0; l < links; l++) {
+          const base = chainBase[l]!;
+          // A dependency name with "node_modules/" in it names a deeper path: looked up whole.
+          const found = base !== '' && name.includes('node_modules/') ? this.at(`${base}/node_modules/${name}`) : chainMaps[l]!.get(name);
+          if (found !== undefined) {
+            target = found;
+            break;
+          }
+        }
+        edgeTarget[e] = target;
       }
     }
     edgeStart[n] = e;
