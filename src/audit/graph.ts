@@ -81,7 +81,6 @@ function reachability(c: CompactGraph, starts: number[]): Uint8Array {
  * audit, was tens of MB at 200,000 packages.
  */
 class MergedPackage implements AuditPackage {
-  declare resolved?: string;
   declare integrity?: string;
   declare hasInstallScript?: boolean;
   declare conflictingIntegrity?: string[];
@@ -103,6 +102,15 @@ class MergedPackage implements AuditPackage {
   addCopy(n: number): void {
     if (typeof this.#nodes === 'number') this.#nodes = [this.#nodes, n];
     else this.#nodes.push(n);
+  }
+
+  get first(): number {
+    return typeof this.#nodes === 'number' ? this.#nodes : this.#nodes[0]!;
+  }
+
+  /** Read from the graph when asked for: most are npm registry URLs the graph does not store. */
+  get resolved(): string | undefined {
+    return this.#graph.resolvedOf(this.first) || undefined;
   }
 
   get nodeNumbers(): number[] {
@@ -133,7 +141,7 @@ export function auditPackages(graph: LockGraph): AuditPackage[] {
   // Which merged packages got their flags from a reachable node: an unreachable copy (say yarn
   // berry's implicit builtin patch of typescript) must not turn a dev package into a prod one.
   const fromReachable: boolean[] = [];
-  const { names, versions, sources, resolved, integrity, flags } = c;
+  const { names, versions, sources, integrity, flags } = c;
   for (let n = 0; n < c.size; n++) {
     if (flags[n]! & FLAG_IMPORTER || sources[n] === SOURCE_INDEX.workspace) continue;
     // Nodes no importer reaches (extraneous entries) are kept and treated as production: an
@@ -150,7 +158,7 @@ export function auditPackages(graph: LockGraph): AuditPackage[] {
     if (same !== undefined) {
       for (const i of typeof same === 'number' ? [same] : same) {
         const p = all[i]!;
-        if (p.version === version && p.source === source && p.resolved === resolved[n]) {
+        if (p.version === version && p.source === source && p.resolved === c.resolvedOf(n)) {
           found = i;
           break;
         }
@@ -179,7 +187,6 @@ export function auditPackages(graph: LockGraph): AuditPackage[] {
       continue;
     }
     const pkg = new MergedPackage(c, n, dev, optional);
-    if (resolved[n]) pkg.resolved = resolved[n];
     if (nodeIntegrity) pkg.integrity = nodeIntegrity;
     if (flags[n]! & FLAG_INSTALL_SCRIPT) pkg.hasInstallScript = true;
     fromReachable.push(!orphan);

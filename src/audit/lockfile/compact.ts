@@ -17,6 +17,26 @@ export const KIND_INDEX: Readonly<Record<DependencyKind, number>> = { prod: 0, p
 export const FLAG_INSTALL_SCRIPT = 1;
 export const FLAG_BUNDLED = 2;
 export const FLAG_IMPORTER = 4;
+/** `resolved` is npm's registry tarball URL of the node's name and version, made when asked for, not stored. */
+export const FLAG_NPM_TARBALL = 8;
+
+const NPM_REGISTRY = 'https://registry.npmjs.org/';
+
+/** https://registry.npmjs.org/<name>/-/<basename>-<version>.tgz, the URL most lockfile entries record. */
+export function npmTarballUrl(name: string, version: string): string {
+  return `${NPM_REGISTRY}${name}/-/${name.includes('/') ? name.slice(name.indexOf('/') + 1) : name}-${version}.tgz`;
+}
+
+/** resolved === npmTarballUrl(name, version), without building the string. */
+export function isNpmTarballUrl(resolved: string, name: string, version: string): boolean {
+  const base = name.includes('/') ? name.slice(name.indexOf('/') + 1) : name;
+  let at = NPM_REGISTRY.length;
+  if (resolved.length !== at + name.length + 3 + base.length + 1 + version.length + 4 || !resolved.startsWith(NPM_REGISTRY) || !resolved.startsWith(name, at)) return false;
+  at += name.length;
+  if (!resolved.startsWith('/-/', at) || !resolved.startsWith(base, at + 3)) return false;
+  at += 3 + base.length;
+  return resolved.startsWith('-', at) && resolved.startsWith(version, at + 1) && resolved.endsWith('.tgz');
+}
 
 /** The columns a reader fills; see CompactGraph for what each holds. */
 export interface CompactColumns {
@@ -26,6 +46,7 @@ export interface CompactColumns {
   versions: string[];
   sources: Uint8Array;
   flags: Uint8Array;
+  /** Undefined when there is none or when FLAG_NPM_TARBALL says what it is: read it with resolvedOf(). */
   resolved: Array<string | undefined>;
   integrity: Array<string | undefined>;
   /** Importer label per importer node ("." for the root project, else its folder). */
@@ -97,6 +118,11 @@ export class CompactGraph implements LockGraph {
     return SOURCE_KINDS[this.sources[i]!]!;
   }
 
+  /** The node's resolved URL (see FLAG_NPM_TARBALL). */
+  resolvedOf(i: number): string | undefined {
+    return this.flags[i]! & FLAG_NPM_TARBALL ? npmTarballUrl(this.names[i]!, this.versions[i]!) : this.resolved[i];
+  }
+
   location(i: number): string {
     return this.#locationOf(this, i);
   }
@@ -116,7 +142,8 @@ export class CompactGraph implements LockGraph {
     }
     const flags = this.flags[i]!;
     const node: LockNode = { id: this.ids[i]!, name: this.names[i]!, version: this.versions[i]!, source: this.source(i), edges, location: this.location(i) };
-    if (this.resolved[i] !== undefined) node.resolved = this.resolved[i];
+    const resolved = this.resolvedOf(i);
+    if (resolved !== undefined) node.resolved = resolved;
     if (this.integrity[i] !== undefined) node.integrity = this.integrity[i];
     if (flags & FLAG_INSTALL_SCRIPT) node.hasInstallScript = true;
     if (flags & FLAG_BUNDLED) node.bundled = true;

@@ -1,6 +1,6 @@
 import { WirelockError } from '../../errors.js';
 import { bufferByteSource, JsonSyntaxError, parseJsonStream, type ByteSource } from './json-stream.js';
-import { CompactGraph, FLAG_BUNDLED, FLAG_IMPORTER, FLAG_INSTALL_SCRIPT, KIND_INDEX, npmPackagesPointer, SOURCE_INDEX } from './compact.js';
+import { CompactGraph, FLAG_BUNDLED, FLAG_IMPORTER, FLAG_INSTALL_SCRIPT, FLAG_NPM_TARBALL, isNpmTarballUrl, KIND_INDEX, npmPackagesPointer, SOURCE_INDEX } from './compact.js';
 import { checkFields, escapePointer, lockfileError, manifestEdges, requireObject, sourceFromResolved, type DependencyKind, type FieldType, type LockGraph, type LockNode, type Manifest } from './model.js';
 
 type Json = Record<string, unknown>;
@@ -216,7 +216,10 @@ class PackagesBuilder {
     this.versions[i] = version;
     this.sources[i] = SOURCE_INDEX[importer ? 'workspace' : sourceFromResolved(resolved, version)];
     this.flags[i] = (entry.hasInstallScript === true ? FLAG_INSTALL_SCRIPT : 0) | (entry.inBundle === true ? FLAG_BUNDLED : 0) | (importer ? FLAG_IMPORTER : 0);
-    this.resolved[i] = resolved || undefined;
+    // Most entries record the npm registry's URL for their name and version: 80 bytes each not kept.
+    const npmTarball = resolved !== undefined && isNpmTarballUrl(resolved, name, version);
+    this.resolved[i] = npmTarball ? undefined : resolved || undefined;
+    if (npmTarball) this.flags[i]! |= FLAG_NPM_TARBALL;
     this.integrity[i] = typeof entry.integrity === 'string' ? entry.integrity : undefined;
     if (importer) this.importerLabels.set(i, path === '' ? '.' : path);
     else this.importerLabels.delete(i);
