@@ -225,7 +225,8 @@ class PackagesBuilder {
     else this.importerLabels.delete(i);
     this.edgeStart[i] = edgesFrom;
     this.edgeCount[i] = this.edgeName.length - edgesFrom;
-    if (importer) this.importers.push(path);
+    // A path listed twice is one importer.
+    if (importer && at === undefined) this.importers.push(path);
   }
 
   /** Names seen in earlier maps of this entry: its edges so far and the dev names a dependency skips. */
