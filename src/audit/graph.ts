@@ -81,12 +81,9 @@ function reachability(c: CompactGraph, starts: number[]): Uint8Array {
  * audit, was tens of MB at 200,000 packages.
  */
 class MergedPackage implements AuditPackage {
-  declare integrity?: string;
-  declare hasInstallScript?: boolean;
   declare conflictingIntegrity?: string[];
   readonly name: string;
   readonly version: string;
-  readonly source: LockNode['source'];
   /** The node numbers of its copies: one number for the usual single copy. */
   #nodes: number | number[];
   readonly #graph: CompactGraph;
@@ -96,7 +93,6 @@ class MergedPackage implements AuditPackage {
     this.#nodes = n;
     this.name = graph.names[n]!;
     this.version = graph.versions[n]!;
-    this.source = graph.source(n);
   }
 
   addCopy(n: number): void {
@@ -108,9 +104,30 @@ class MergedPackage implements AuditPackage {
     return typeof this.#nodes === 'number' ? this.#nodes : this.#nodes[0]!;
   }
 
-  /** Read from the graph when asked for: most are npm registry URLs the graph does not store. */
+  // Read from the graph when asked for, not held per package (200,000 of them at scale).
+
+  /** Copies merge only when they agree on the source. */
+  get source(): LockNode['source'] {
+    return this.#graph.source(this.first);
+  }
+
+  /** Most are npm registry URLs the graph does not store. */
   get resolved(): string | undefined {
     return this.#graph.resolvedOf(this.first) || undefined;
+  }
+
+  /** The first copy's hash, else the first later copy that records one. */
+  get integrity(): string | undefined {
+    const { integrity } = this.#graph;
+    if (typeof this.#nodes === 'number') return integrity[this.#nodes] || undefined;
+    let hash = integrity[this.#nodes[0]!] || undefined;
+    for (let k = 1; hash === undefined && k < this.#nodes.length; k++) hash = integrity[this.#nodes[k]!];
+    return hash;
+  }
+
+  /** True when any copy has an install script. */
+  get hasInstallScript(): true | undefined {
+    return this.nodeNumbers.some((n) => this.#graph.flags[n]! & FLAG_INSTALL_SCRIPT) || undefined;
   }
 
   get nodeNumbers(): number[] {
@@ -131,71 +148,78 @@ export function nodeNumbersOf(graph: CompactGraph, pkg: AuditPackage): number[] 
   return pkg instanceof MergedPackage ? pkg.nodeNumbers : pkg.ids.map((id) => graph.indexOf(id)).filter((n) => n >= 0);
 }
 
+/**
+ * The packages to audit, sorted by name and version: nodes merged per name@version, source and
+ * resolved URL. Node numbers are sorted first (by name, version, then graph order), so copies of
+ * one package are adjacent and merge in graph order without a map over every name.
+ */
 export function auditPackages(graph: LockGraph): AuditPackage[] {
   const c = compactGraph(graph);
   const state = reachability(c, startsOf(c));
-  // name -> its merged packages (one per version/source/resolved); no composite key strings: at
-  // 200,000 packages those were 24 MB of garbage. Most names have one: held as the number itself.
-  const byName = new Map<string, number | number[]>();
+  const { names, versions, sources, integrity, flags } = c;
+  const order: number[] = [];
+  for (let n = 0; n < c.size; n++) if (!(flags[n]! & FLAG_IMPORTER) && sources[n] !== SOURCE_INDEX.workspace) order.push(n);
+  order.sort((a, b) => {
+    const nameA = names[a]!;
+    const nameB = names[b]!;
+    if (nameA !== nameB) return nameA < nameB ? -1 : 1;
+    const versionA = versions[a]!;
+    const versionB = versions[b]!;
+    if (versionA !== versionB) return versionA < versionB ? -1 : 1;
+    return a - b;
+  });
   const all: MergedPackage[] = [];
   // Which merged packages got their flags from a reachable node: an unreachable copy (say yarn
   // berry's implicit builtin patch of typescript) must not turn a dev package into a prod one.
   const fromReachable: boolean[] = [];
-  const { names, versions, sources, integrity, flags } = c;
-  for (let n = 0; n < c.size; n++) {
-    if (flags[n]! & FLAG_IMPORTER || sources[n] === SOURCE_INDEX.workspace) continue;
+  // Packages of the current name@version start at all[run].
+  let run = 0;
+  for (let k = 0; k < order.length; k++) {
+    const n = order[k]!;
+    if (k === 0 || names[n] !== names[order[k - 1]!] || versions[n] !== versions[order[k - 1]!]) run = all.length;
     // Nodes no importer reaches (extraneous entries) are kept and treated as production: an
     // installer may still put them on disk, and hiding them would be a silent allow.
     const bits = state[n]!;
     const orphan = !(bits & ANY);
     const dev = !orphan && !(bits & NON_DEV);
     const optional = !orphan && !dev && !(bits & REQUIRED);
-    const name = names[n]!;
-    const version = versions[n]!;
-    const source = c.source(n);
-    const same = byName.get(name);
     let found: number | undefined;
-    if (same !== undefined) {
-      for (const i of typeof same === 'number' ? [same] : same) {
+    if (run < all.length) {
+      const source = c.source(n);
+      const resolved = c.resolvedOf(n);
+      for (let i = run; i < all.length; i++) {
         const p = all[i]!;
-        if (p.version === version && p.source === source && p.resolved === c.resolvedOf(n)) {
+        if (p.source === source && p.resolved === resolved) {
           found = i;
           break;
         }
       }
     }
-    const nodeIntegrity = integrity[n];
-    if (found !== undefined) {
-      const existing = all[found]!;
-      existing.addCopy(n);
-      if (!orphan) {
-        if (fromReachable[found]) {
-          existing.dev &&= dev;
-          existing.optional &&= optional;
-        } else {
-          existing.dev = dev;
-          existing.optional = optional;
-          fromReachable[found] = true;
-        }
-      }
-      if (flags[n]! & FLAG_INSTALL_SCRIPT) existing.hasInstallScript = true;
-      // Berry checksums hash yarn's archive, which differs for a patched copy: only npm SRI hashes compare.
-      if (nodeIntegrity?.startsWith('sha') && existing.integrity?.startsWith('sha') && nodeIntegrity !== existing.integrity) {
-        existing.conflictingIntegrity = [...new Set([...(existing.conflictingIntegrity ?? [existing.integrity]), nodeIntegrity])];
-      }
-      existing.integrity ??= nodeIntegrity;
+    if (found === undefined) {
+      all.push(new MergedPackage(c, n, dev, optional));
+      fromReachable.push(!orphan);
       continue;
     }
-    const pkg = new MergedPackage(c, n, dev, optional);
-    if (nodeIntegrity) pkg.integrity = nodeIntegrity;
-    if (flags[n]! & FLAG_INSTALL_SCRIPT) pkg.hasInstallScript = true;
-    fromReachable.push(!orphan);
-    if (same === undefined) byName.set(name, all.length);
-    else if (typeof same === 'number') byName.set(name, [same, all.length]);
-    else same.push(all.length);
-    all.push(pkg);
+    const existing = all[found]!;
+    if (!orphan) {
+      if (fromReachable[found]) {
+        existing.dev &&= dev;
+        existing.optional &&= optional;
+      } else {
+        existing.dev = dev;
+        existing.optional = optional;
+        fromReachable[found] = true;
+      }
+    }
+    // Berry checksums hash yarn's archive, which differs for a patched copy: only npm SRI hashes compare.
+    const nodeIntegrity = integrity[n];
+    const known = existing.integrity;
+    if (nodeIntegrity?.startsWith('sha') && known?.startsWith('sha') && nodeIntegrity !== known) {
+      existing.conflictingIntegrity = [...new Set([...(existing.conflictingIntegrity ?? [known]), nodeIntegrity])];
+    }
+    existing.addCopy(n);
   }
-  return all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  return all;
 }
 
 export interface DependencyPaths {
