@@ -268,7 +268,7 @@ class PackagesBuilder {
     const edgeStart = new Int32Array(n + 1);
     const edgeTarget = new Int32Array(edgeTotal);
     const edgeKind = new Uint8Array(edgeTotal);
-    const edgeName: string[] = new Array(edgeTotal);
+    const otherEdgeNames = new Map<number, string>();
     let e = 0;
     for (let i = 0; i < n; i++) {
       edgeStart[i] = e;
@@ -295,7 +295,6 @@ class PackagesBuilder {
       }
       for (let k = this.edgeStart[i]!, end = k + count; k < end; k++, e++) {
         const name = this.edgeName[k]!;
-        edgeName[e] = name;
         edgeKind[e] = this.edgeKind[k]!;
         let target = -1;
         for (let l = 0; l < links; l++) {
@@ -308,6 +307,7 @@ class PackagesBuilder {
           }
         }
         edgeTarget[e] = target;
+        if (target < 0 || this.names[target] !== name) otherEdgeNames.set(e, name);
       }
     }
     edgeStart[n] = e;
@@ -325,7 +325,7 @@ class PackagesBuilder {
       edgeStart,
       edgeTarget,
       edgeKind,
-      edgeName,
+      otherEdgeNames,
       importers,
       locationOf: npmPackagesPointer,
     });
