@@ -118,10 +118,10 @@ class MergedPackage implements AuditPackage {
 
   /** The first copy's hash, else the first later copy that records one. */
   get integrity(): string | undefined {
-    const { integrity } = this.#graph;
-    if (typeof this.#nodes === 'number') return integrity[this.#nodes] || undefined;
-    let hash = integrity[this.#nodes[0]!] || undefined;
-    for (let k = 1; hash === undefined && k < this.#nodes.length; k++) hash = integrity[this.#nodes[k]!];
+    const graph = this.#graph;
+    if (typeof this.#nodes === 'number') return graph.integrityOf(this.#nodes) || undefined;
+    let hash = graph.integrityOf(this.#nodes[0]!) || undefined;
+    for (let k = 1; hash === undefined && k < this.#nodes.length; k++) hash = graph.integrityOf(this.#nodes[k]!);
     return hash;
   }
 
@@ -156,7 +156,7 @@ export function nodeNumbersOf(graph: CompactGraph, pkg: AuditPackage): number[] 
 export function auditPackages(graph: LockGraph): AuditPackage[] {
   const c = compactGraph(graph);
   const state = reachability(c, startsOf(c));
-  const { names, versions, sources, integrity, flags } = c;
+  const { names, versions, sources, flags } = c;
   const order: number[] = [];
   for (let n = 0; n < c.size; n++) if (!(flags[n]! & FLAG_IMPORTER) && sources[n] !== SOURCE_INDEX.workspace) order.push(n);
   order.sort((a, b) => {
@@ -212,7 +212,7 @@ export function auditPackages(graph: LockGraph): AuditPackage[] {
       }
     }
     // Berry checksums hash yarn's archive, which differs for a patched copy: only npm SRI hashes compare.
-    const nodeIntegrity = integrity[n];
+    const nodeIntegrity = c.integrityOf(n);
     const known = existing.integrity;
     if (nodeIntegrity?.startsWith('sha') && known?.startsWith('sha') && nodeIntegrity !== known) {
       existing.conflictingIntegrity = [...new Set([...(existing.conflictingIntegrity ?? [known]), nodeIntegrity])];

@@ -107,10 +107,12 @@ export function checkIntegrity(packages: AuditPackage[], allowedRegistries: stri
       issues.push({ rule: 'integrity-conflict', package: pkg, severity: 'high', message: `${ref} appears ${pkg.ids.length} times with different integrity hashes (${pkg.conflictingIntegrity.map((h) => h.slice(0, 20)).join('…, ')}…)` });
     }
     if (pkg.source === 'registry' || pkg.source === 'tarball') {
-      if (!pkg.integrity) {
+      // Read once: a package from auditPackages makes the string from the graph's bytes on each read.
+      const integrity = pkg.integrity;
+      if (!integrity) {
         issues.push({ rule: 'missing-integrity', package: pkg, severity: 'medium', message: `${ref} has no integrity hash: the installer cannot detect a substituted tarball` });
-      } else if (!pkg.integrity.startsWith('berry:') && !/(^|\s)sha(512|384|256)-/.test(pkg.integrity)) {
-        issues.push({ rule: 'weak-integrity', package: pkg, severity: 'low', message: `${ref} is pinned only by ${pkg.integrity.split('-')[0]} (sha512 expected)` });
+      } else if (!integrity.startsWith('berry:') && !/(^|\s)sha(512|384|256)-/.test(integrity)) {
+        issues.push({ rule: 'weak-integrity', package: pkg, severity: 'low', message: `${ref} is pinned only by ${integrity.split('-')[0]} (sha512 expected)` });
       }
     }
   }

@@ -137,7 +137,8 @@ const NAMES = ['a', 'b', 'c', '@s/d', 'minimist', 'mkdirp', 'lodash'];
 const entryArb = fc.record({
   version: fc.constantFrom('1.0.0', '0.0.8', '2.1.3', ''),
   url: fc.constantFrom('npm', 'other', 'http', 'git', 'none'),
-  integrity: fc.constantFrom('sha512-AAAA', 'sha512-BBBB', 'sha1-CCCC', undefined),
+  // Canonical sha512 hashes (held as bytes), a non-canonical spelling of one, short and other ones (held as text).
+  integrity: fc.constantFrom(`sha512-${Buffer.alloc(64, 7).toString('base64')}`, `sha512-${Buffer.alloc(64, 9).toString('base64')}`, `sha512-${Buffer.alloc(64, 7).toString('base64').slice(0, 85)}B==`, 'sha512-AAAA', 'sha1-CCCC', `sha512-${Buffer.alloc(64, 7).toString('base64')} sha1-CCCC`, undefined),
   alias: fc.option(fc.constantFrom(...NAMES), { freq: 6 }),
   flags: fc.record({ dev: fc.boolean(), optional: fc.boolean(), hasInstallScript: fc.boolean(), inBundle: fc.boolean() }),
   deps: fc.array(fc.tuple(fc.constantFrom('dependencies', 'optionalDependencies', 'devDependencies', 'peerDependencies'), fc.constantFrom(...NAMES), fc.boolean()), { maxLength: 5 }),

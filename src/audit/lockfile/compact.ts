@@ -17,10 +17,38 @@ export const KIND_INDEX: Readonly<Record<DependencyKind, number>> = { prod: 0, p
 export const FLAG_INSTALL_SCRIPT = 1;
 export const FLAG_BUNDLED = 2;
 export const FLAG_IMPORTER = 4;
+/** The integrity is one sha512 SRI hash, held as its 64 bytes (see Sha512Column). */
+export const FLAG_SHA512 = 16;
 /** `resolved` is npm's registry tarball URL of the node's name and version, made when asked for, not stored. */
 export const FLAG_NPM_TARBALL = 8;
 
 const NPM_REGISTRY = 'https://registry.npmjs.org/';
+
+// Canonical base64 of 64 bytes: the last data character carries 2 bits and 4 zero bits.
+const SHA512_SRI = /^sha512-[A-Za-z0-9+/]{85}[AQgw]==$/;
+const PER_CHUNK = 16384;
+
+/**
+ * sha512 integrity hashes as bytes, 64 per node in 1 MB chunks (never copied to grow): the string
+ * form, "sha512-" and 88 base64 characters, is ~110 bytes of heap per package.
+ */
+export class Sha512Column {
+  private readonly chunks: Buffer[] = [];
+
+  /** Stores node i's hash when it is exactly one canonical sha512 SRI hash (so it reads back as given). */
+  set(i: number, integrity: string): boolean {
+    if (integrity.length !== 95 || !SHA512_SRI.test(integrity)) return false;
+    const chunk = Math.floor(i / PER_CHUNK);
+    while (this.chunks.length <= chunk) this.chunks.push(Buffer.allocUnsafe(PER_CHUNK * 64));
+    this.chunks[chunk]!.write(integrity.slice(7), (i % PER_CHUNK) * 64, 64, 'base64');
+    return true;
+  }
+
+  get(i: number): string {
+    const at = (i % PER_CHUNK) * 64;
+    return `sha512-${this.chunks[Math.floor(i / PER_CHUNK)]!.toString('base64', at, at + 64)}`;
+  }
+}
 
 /** https://registry.npmjs.org/<name>/-/<basename>-<version>.tgz, the URL most lockfile entries record. */
 export function npmTarballUrl(name: string, version: string): string {
@@ -48,7 +76,9 @@ export interface CompactColumns {
   flags: Uint8Array;
   /** Undefined when there is none or when FLAG_NPM_TARBALL says what it is: read it with resolvedOf(). */
   resolved: Array<string | undefined>;
+  /** Undefined when there is none or when FLAG_SHA512 says it is in `sha512`: read it with integrityOf(). */
   integrity: Array<string | undefined>;
+  sha512?: Sha512Column;
   /** Importer label per importer node ("." for the root project, else its folder). */
   importerLabels: Map<number, string>;
   /** Edges of node i are [edgeStart[i], edgeStart[i + 1]). */
@@ -76,6 +106,7 @@ export class CompactGraph implements LockGraph {
   readonly flags: Uint8Array;
   readonly resolved: Array<string | undefined>;
   readonly integrity: Array<string | undefined>;
+  readonly #sha512: Sha512Column | undefined;
   readonly importerLabels: Map<number, string>;
   readonly edgeStart: Int32Array;
   readonly edgeTarget: Int32Array;
@@ -96,6 +127,7 @@ export class CompactGraph implements LockGraph {
     this.flags = columns.flags;
     this.resolved = columns.resolved;
     this.integrity = columns.integrity;
+    this.#sha512 = columns.sha512;
     this.importerLabels = columns.importerLabels;
     this.edgeStart = columns.edgeStart;
     this.edgeTarget = columns.edgeTarget;
@@ -127,6 +159,11 @@ export class CompactGraph implements LockGraph {
     return this.otherEdgeNames.get(e) ?? this.names[this.edgeTarget[e]!]!;
   }
 
+  /** The node's integrity (see FLAG_SHA512). */
+  integrityOf(i: number): string | undefined {
+    return this.flags[i]! & FLAG_SHA512 ? this.#sha512!.get(i) : this.integrity[i];
+  }
+
   /** The node's resolved URL (see FLAG_NPM_TARBALL). */
   resolvedOf(i: number): string | undefined {
     return this.flags[i]! & FLAG_NPM_TARBALL ? npmTarballUrl(this.names[i]!, this.versions[i]!) : this.resolved[i];
@@ -153,7 +190,8 @@ export class CompactGraph implements LockGraph {
     const node: LockNode = { id: this.ids[i]!, name: this.names[i]!, version: this.versions[i]!, source: this.source(i), edges, location: this.location(i) };
     const resolved = this.resolvedOf(i);
     if (resolved !== undefined) node.resolved = resolved;
-    if (this.integrity[i] !== undefined) node.integrity = this.integrity[i];
+    const integrity = this.integrityOf(i);
+    if (integrity !== undefined) node.integrity = integrity;
     if (flags & FLAG_INSTALL_SCRIPT) node.hasInstallScript = true;
     if (flags & FLAG_BUNDLED) node.bundled = true;
     const importer = this.importerLabels.get(i);

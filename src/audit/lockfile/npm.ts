@@ -1,6 +1,6 @@
 import { WirelockError } from '../../errors.js';
 import { bufferByteSource, JsonSyntaxError, parseJsonStream, type ByteSource } from './json-stream.js';
-import { CompactGraph, FLAG_BUNDLED, FLAG_IMPORTER, FLAG_INSTALL_SCRIPT, FLAG_NPM_TARBALL, isNpmTarballUrl, KIND_INDEX, npmPackagesPointer, SOURCE_INDEX } from './compact.js';
+import { CompactGraph, FLAG_BUNDLED, FLAG_IMPORTER, FLAG_INSTALL_SCRIPT, FLAG_NPM_TARBALL, FLAG_SHA512, Sha512Column, isNpmTarballUrl, KIND_INDEX, npmPackagesPointer, SOURCE_INDEX } from './compact.js';
 import { checkFields, escapePointer, lockfileError, manifestEdges, requireObject, sourceFromResolved, type DependencyKind, type FieldType, type LockGraph, type LockNode, type Manifest } from './model.js';
 
 type Json = Record<string, unknown>;
@@ -116,6 +116,7 @@ class PackagesBuilder {
   private readonly flags: number[] = [];
   private readonly resolved: Array<string | undefined> = [];
   private readonly integrity: Array<string | undefined> = [];
+  private readonly sha512 = new Sha512Column();
   private readonly importerLabels = new Map<number, string>();
   /** Edges of node i: edgeStart[i] .. edgeStart[i] + edgeCount[i] in the edge columns. */
   private readonly edgeStart: number[] = [];
@@ -220,7 +221,11 @@ class PackagesBuilder {
     const npmTarball = resolved !== undefined && isNpmTarballUrl(resolved, name, version);
     this.resolved[i] = npmTarball ? undefined : resolved || undefined;
     if (npmTarball) this.flags[i]! |= FLAG_NPM_TARBALL;
-    this.integrity[i] = typeof entry.integrity === 'string' ? entry.integrity : undefined;
+    const integrity = typeof entry.integrity === 'string' ? entry.integrity : undefined;
+    if (integrity !== undefined && this.sha512.set(i, integrity)) {
+      this.flags[i]! |= FLAG_SHA512;
+      this.integrity[i] = undefined;
+    } else this.integrity[i] = integrity;
     if (importer) this.importerLabels.set(i, path === '' ? '.' : path);
     else this.importerLabels.delete(i);
     this.edgeStart[i] = edgesFrom;
@@ -321,6 +326,7 @@ class PackagesBuilder {
       flags: Uint8Array.from(this.flags),
       resolved: this.resolved,
       integrity: this.integrity,
+      sha512: this.sha512,
       importerLabels: this.importerLabels,
       edgeStart,
       edgeTarget,
