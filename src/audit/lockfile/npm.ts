@@ -187,7 +187,7 @@ class PackagesBuilder {
       const [field, kind] = DEPENDENCY_FIELDS[f]!;
       const map = entry[field];
       if (!isObject(map)) continue;
-      // Dev deps of dependencies are never installed (and, listed last but peers, shadow nothing that counts).
+      // Dev deps of dependencies are never installed; their names still shadow a later peer entry.
       const keep = importer || kind !== KIND_INDEX.dev;
       const meta = kind === KIND_INDEX.peer && isObject(entry.peerDependenciesMeta) ? entry.peerDependenciesMeta : undefined;
       const seen = maps > 0 ? this.seenSince(edgesFrom) : undefined;
@@ -198,7 +198,6 @@ class PackagesBuilder {
         // Optional peers are not installed unless something else brings them.
         if (meta !== undefined && isObject(meta[depName]) && meta[depName].optional) continue;
         if (!keep) {
-          // Still shadows the same name in a later map (typedEdges order), though it is no edge.
           this.shadowed.add(depName);
           continue;
         }
