@@ -121,8 +121,20 @@ class PackagesBuilder {
   /** Edges of node i: edgeStart[i] .. edgeStart[i] + edgeCount[i] in the edge columns. */
   private readonly edgeStart: number[] = [];
   private readonly edgeCount: number[] = [];
-  private readonly edgeName: string[] = [];
+  /** Dependency name of each edge, as a name number (see nameIds). */
+  private readonly edgeNameId: number[] = [];
   private readonly edgeKind: number[] = [];
+  /**
+   * Name -> number, for dependency names and package names alike. Dependency names are JSON keys,
+   * which V8 interns, so looking one up compares pointers; a name sliced from a path is compared by
+   * content, once per package instead of once per edge. The root's node_modules is then an array
+   * by name number, and resolving an edge there is an array read.
+   */
+  private readonly nameIds = new Map<string, number>();
+  private readonly nameOf: string[] = [];
+  private readonly nodeNameId: number[] = [];
+  /** The root's node_modules: name number -> node (or -1: skipped, a link to nowhere). */
+  private readonly rootNode: number[] = [];
   /**
    * Where each path is, for resolution without a map of every path: folder -> (child name -> node
    * number) for every folder that has a node_modules, "" for the root's. A duplicate path replaces
@@ -138,7 +150,13 @@ class PackagesBuilder {
 
   constructor(private readonly file: string) {}
 
-  /** The map that holds `path` and its key there (see `folders`). */
+  private idOf(name: string): number {
+    let id = this.nameIds.get(name);
+    if (id === undefined) this.nameIds.set(name, (id = this.nameOf.push(name) - 1));
+    return id;
+  }
+
+  /** The map that holds `path` and its key there (see `folders`); not for top-level paths (rootNode). */
   private slot(path: string, create: boolean): [Map<string, number>, string] | undefined {
     const at = path.lastIndexOf('node_modules/');
     if (at < 0) return create ? [this.others, path] : this.others.has(path) ? [this.others, path] : undefined;
@@ -180,7 +198,7 @@ class PackagesBuilder {
       throw lockfileError(file, `/packages/${escapePointer(path)}/version`, `"${path}" has no version`);
     }
     const resolved = typeof entry.resolved === 'string' ? entry.resolved : undefined;
-    const edgesFrom = this.edgeName.length;
+    const edgesFrom = this.edgeNameId.length;
     // Dependency maps in precedence order: a name listed in two keeps the first kind (optional wins).
     let maps = 0;
     for (let f = 0; f < DEPENDENCY_FIELDS.length; f++) {
@@ -201,18 +219,29 @@ class PackagesBuilder {
           this.shadowed.add(depName);
           continue;
         }
-        // Dependency names are JSON keys: V8 already holds one string per name.
-        this.edgeName.push(depName);
+        this.edgeNameId.push(this.idOf(depName));
         this.edgeKind.push(kind);
       }
     }
     this.shadowed.clear();
-    const [where, key] = this.slot(path, true)!;
-    const at = where.get(key);
-    const i = at ?? this.ids.length;
-    if (at === undefined) where.set(key, i);
+    let at: number | undefined;
+    let i: number;
+    if (path.lastIndexOf('node_modules/') === 0) {
+      const id = this.idOf(path.slice('node_modules/'.length));
+      at = this.rootNode[id];
+      i = at ?? this.ids.length;
+      if (at === undefined) this.rootNode[id] = i;
+    } else {
+      const [where, key] = this.slot(path, true)!;
+      at = where.get(key);
+      i = at ?? this.ids.length;
+      if (at === undefined) where.set(key, i);
+    }
+    const nameId = this.idOf(name);
     this.ids[i] = path;
-    this.names[i] = name;
+    this.nodeNameId[i] = nameId;
+    // The shared string for the name: one per name, not one slice per package.
+    this.names[i] = this.nameOf[nameId]!;
     this.versions[i] = version;
     this.sources[i] = SOURCE_INDEX[importer ? 'workspace' : sourceFromResolved(resolved, version)];
     this.flags[i] = (entry.hasInstallScript === true ? FLAG_INSTALL_SCRIPT : 0) | (entry.inBundle === true ? FLAG_BUNDLED : 0) | (importer ? FLAG_IMPORTER : 0);
@@ -228,7 +257,7 @@ class PackagesBuilder {
     if (importer) this.importerLabels.set(i, path === '' ? '.' : path);
     else this.importerLabels.delete(i);
     this.edgeStart[i] = edgesFrom;
-    this.edgeCount[i] = this.edgeName.length - edgesFrom;
+    this.edgeCount[i] = this.edgeNameId.length - edgesFrom;
     // A path listed twice is one importer.
     if (importer && at === undefined) this.importers.push(path);
   }
@@ -237,14 +266,26 @@ class PackagesBuilder {
   private readonly shadowed = new Set<string>();
   private seenSince(from: number): Set<string> {
     const seen = new Set(this.shadowed);
-    for (let e = from; e < this.edgeName.length; e++) seen.add(this.edgeName[e]!);
+    for (let e = from; e < this.edgeNameId.length; e++) seen.add(this.nameOf[this.edgeNameId[e]!]!);
     return seen;
   }
 
   /** The node (>= 0), nothing (-1: skipped, or a link to nowhere) or undefined (no such path) at `path`. */
   private at(path: string): number | undefined {
+    if (path.lastIndexOf('node_modules/') === 0) {
+      const id = this.nameIds.get(path.slice('node_modules/'.length));
+      return id === undefined ? undefined : this.rootNode[id];
+    }
     const found = this.slot(path, false);
     return found?.[0].get(found[1]);
+  }
+
+  private setAt(path: string, code: number): void {
+    if (path.lastIndexOf('node_modules/') === 0) this.rootNode[this.idOf(path.slice('node_modules/'.length))] = code;
+    else {
+      const [where, key] = this.slot(path, true)!;
+      where.set(key, code);
+    }
   }
 
   finish(format: 'npm-v2' | 'npm-v3'): LockGraph {
@@ -252,19 +293,14 @@ class PackagesBuilder {
     // Links point at a node (-1 when the target is no node); then links and skipped entries take
     // their paths over, skipped ones last: resolution stops at them without a target.
     const linkTargets = [...links].map(([path, target]): [string, number] => [path, target === undefined ? -1 : (this.at(target) ?? -1)]);
-    for (const [path, target] of linkTargets) {
-      const [where, key] = this.slot(path, true)!;
-      where.set(key, target);
-    }
-    for (const path of skipped) {
-      const [where, key] = this.slot(path, true)!;
-      where.set(key, -1);
-    }
-    const root = folders.get('');
+    for (const [path, target] of linkTargets) this.setAt(path, target);
+    for (const path of skipped) this.setAt(path, -1);
+    const { rootNode, nameOf, nodeNameId } = this;
     // Node resolution walks up from each package's own node_modules, but most packages have none:
     // the folders on the way that have one are collected once per node, then each edge is a lookup.
     const chainBase: string[] = [];
-    const chainMaps: Array<Map<string, number>> = [];
+    // The root's entry is undefined: its node_modules is rootNode.
+    const chainMaps: Array<Map<string, number> | undefined> = [];
     // Nodes in first-seen order; a replaced node's edges are its last entry's.
     const n = this.ids.length;
     let edgeTotal = 0;
@@ -281,10 +317,8 @@ class PackagesBuilder {
       if (count > 0) {
         for (let base = this.ids[i]!; ; ) {
           if (base === '') {
-            if (root) {
-              chainBase[links] = '';
-              chainMaps[links++] = root;
-            }
+            chainBase[links] = '';
+            chainMaps[links++] = undefined;
             break;
           }
           const children = folders.get(base);
@@ -298,20 +332,25 @@ class PackagesBuilder {
         }
       }
       for (let k = this.edgeStart[i]!, end = k + count; k < end; k++, e++) {
-        const name = this.edgeName[k]!;
+        const id = this.edgeNameId[k]!;
         edgeKind[e] = this.edgeKind[k]!;
         let target = -1;
         for (let l = 0; l < links; l++) {
-          const base = chainBase[l]!;
-          // A dependency name with "node_modules/" in it names a deeper path: looked up whole.
-          const found = base !== '' && name.includes('node_modules/') ? this.at(`${base}/node_modules/${name}`) : chainMaps[l]!.get(name);
+          const children = chainMaps[l];
+          let found: number | undefined;
+          if (children === undefined) found = rootNode[id];
+          else {
+            const name = nameOf[id]!;
+            // A dependency name with "node_modules/" in it names a deeper path: looked up whole.
+            found = name.includes('node_modules/') ? this.at(`${chainBase[l]}/node_modules/${name}`) : children.get(name);
+          }
           if (found !== undefined) {
             target = found;
             break;
           }
         }
         edgeTarget[e] = target;
-        if (target < 0 || this.names[target] !== name) otherEdgeNames.set(e, name);
+        if (target < 0 || nodeNameId[target] !== id) otherEdgeNames.set(e, nameOf[id]!);
       }
     }
     edgeStart[n] = e;
