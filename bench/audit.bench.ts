@@ -129,17 +129,18 @@ const WORKER = `
 const args = process.argv.slice(2);
 const { main } = await import(process.env.WL_CLI);
 const { Writable } = await import('node:stream');
-let out = '';
-const sink = new Writable({ write(chunk, _e, cb) { out += chunk; cb(); } });
+// Output kept as the bytes written (a pipe would not hold it at all), parsed only after the peak is read.
+const chunks = [];
+const sink = new Writable({ write(chunk, _e, cb) { chunks.push(chunk); cb(); } });
 const start = performance.now();
 const code = await main(args, { stdout: sink, stderr: new Writable({ write(_c, _e, cb) { cb(); } }), env: { ...process.env, NO_COLOR: '1' }, cwd: process.cwd() });
 const ms = performance.now() - start;
-let findings = null;
-try { findings = JSON.parse(out).findings.filter((f) => f.kind === 'malicious' || f.kind === 'vulnerability').length; } catch {}
 // getrusage's maxrss survives fork+exec (it would include this bench's own memory); VmHWM belongs
-// to the new address space only.
+// to the new address space only. Read before the bench parses the report: that is not the CLI's memory.
 let rssMb = process.resourceUsage().maxRSS / 1024;
 try { rssMb = Number(/VmHWM:\\s+(\\d+)/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'))[1]) / 1024; } catch {}
+let findings = null;
+try { findings = JSON.parse(Buffer.concat(chunks.map((c) => Buffer.from(c))).toString('utf8')).findings.filter((f) => f.kind === 'malicious' || f.kind === 'vulnerability').length; } catch {}
 process.stdout.write(JSON.stringify({ code, ms, rssMb, findings }));
 `;
 

@@ -5,7 +5,7 @@
 import { matchesShell } from './shell-words.js';
 import { severityRank, type Rating, type Severity } from './cvss.js';
 import type { AdvisoryLookup } from './db.js';
-import { auditPackages, pathIndex, type AuditPackage } from './graph.js';
+import { auditPackages, packagePaths, type AuditPackage } from './graph.js';
 import { isKnownInstrumentation, type HookRule } from './heuristics.js';
 import type { FileHit, InstalledPackage } from './installed.js';
 import type { Capability } from './code/analyze.js';
@@ -168,8 +168,7 @@ export function suspiciousScript(script: string): string | undefined {
 export function auditGraph(graph: LockGraph, lockfile: string, db: AdvisoryLookup | undefined, options: AuditOptions = {}, installed?: InstalledEvidence): AuditResult {
   let packages = auditPackages(graph);
   if (options.production) packages = packages.filter((pkg) => !pkg.dev);
-  const paths = pathIndex(graph);
-  const pathsOf = (pkg: AuditPackage) => paths(pkg.ids);
+  const pathsOf = packagePaths(graph);
   const findings: Finding[] = [];
   const pkgRef = (pkg: AuditPackage) => ({ name: pkg.name, version: pkg.version, dev: pkg.dev, optional: pkg.optional });
 

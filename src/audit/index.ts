@@ -10,6 +10,7 @@ export { listInstalled, scanPackageCode, type InstalledPackage } from './install
 export { checkIntegrity, DEFAULT_REGISTRIES, type IntegrityIssue, type IntegrityRule } from './integrity.js';
 export { parseLockfile, readLockfile, findLockfiles, LOCKFILE_NAMES } from './lockfile/read.js';
 export type { LockGraph, LockNode, LockfileFormat, Edge, SourceKind } from './lockfile/model.js';
+export { CompactGraph, compactGraph } from './lockfile/compact.js';
 export { advisoriesFromRecord, evaluateRange, matchAdvisory, type Advisory, type OsvRange } from './osv.js';
 export { compareSemVer, parseVersion } from './semver.js';
 export { renderTable, toJson, toSarif, toCycloneDx, purlOf } from './report.js';

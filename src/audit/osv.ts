@@ -222,20 +222,10 @@ export interface RangeVerdict {
 export function evaluateRange(version: SemVer, range: OsvRange): RangeVerdict {
   if (range.type === 'GIT') return { affected: false };
   if (!SUPPORTED_RANGE(range.type)) return { affected: true, unreadable: true };
-  const parsed: Array<{ kind: EventKind; text: string; v: Bound }> = [];
-  let unbounded = false;
-  for (const event of range.events) {
-    const [kind, text] = eventEntry(event);
-    const v = readEventVersion(kind, text);
-    if (v === undefined) return { affected: true, unreadable: true };
-    if (v === UNBOUNDED) unbounded = true;
-    else parsed.push({ kind, text, v });
-  }
-  const limits = parsed.filter((item) => item.kind === 'limit');
-  if (limits.length > 0 && !unbounded && !limits.some((item) => cmp(version, item.v) < 0)) return { affected: false };
-  // At equal versions "introduced" comes first, so introduced X + fixed X is the empty interval
-  // whatever order the producer wrote them in.
-  const sorted = parsed.filter((item) => item.kind !== 'limit').sort((a, b) => cmp(a.v, b.v) || (a.kind === 'introduced' ? 0 : 1) - (b.kind === 'introduced' ? 0 : 1));
+  const prepared = prepareRange(range);
+  if (prepared.unreadable) return { affected: true, unreadable: true };
+  const { limits, sorted } = prepared;
+  if (limits.length > 0 && !prepared.unbounded && !limits.some((item) => cmp(version, item.v) < 0)) return { affected: false };
   let affected = false;
   for (const item of sorted) {
     const c = cmp(version, item.v);
@@ -250,18 +240,59 @@ export function evaluateRange(version: SemVer, range: OsvRange): RangeVerdict {
   return { affected };
 }
 
-function listedVersion(listed: string, version: string, parsed: SemVer | undefined): boolean {
+interface PreparedRange {
+  /** Every event's version as read (undefined: unreadable), in the record's order. */
+  events: Array<{ kind: EventKind; text: string; v: Bound | typeof UNBOUNDED | undefined }>;
+  unreadable: boolean;
+  unbounded: boolean;
+  limits: Array<{ kind: EventKind; text: string; v: Bound }>;
+  /** The non-limit events, sorted as the evaluation walks them. */
+  sorted: Array<{ kind: EventKind; text: string; v: Bound }>;
+}
+
+// Each range's versions are read and sorted once per audit, not once per package version checked.
+const preparedRanges = new WeakMap<OsvRange, PreparedRange>();
+
+function prepareRange(range: OsvRange): PreparedRange {
+  const known = preparedRanges.get(range);
+  if (known) return known;
+  const events = range.events.map((event): PreparedRange['events'][number] => {
+    const [kind, text] = eventEntry(event);
+    return { kind, text, v: readEventVersion(kind, text) };
+  });
+  const parsed: Array<{ kind: EventKind; text: string; v: Bound }> = [];
+  let unbounded = false;
+  let unreadable = false;
+  for (const { kind, text, v } of events) {
+    if (v === undefined) unreadable = true;
+    else if (v === UNBOUNDED) unbounded = true;
+    else parsed.push({ kind, text, v });
+  }
+  // At equal versions "introduced" comes first, so introduced X + fixed X is the empty interval
+  // whatever order the producer wrote them in.
+  const sorted = parsed.filter((item) => item.kind !== 'limit').sort((a, b) => cmp(a.v, b.v) || (a.kind === 'introduced' ? 0 : 1) - (b.kind === 'introduced' ? 0 : 1));
+  const prepared: PreparedRange = { events, unreadable, unbounded, limits: parsed.filter((item) => item.kind === 'limit'), sorted };
+  preparedRanges.set(range, prepared);
+  return prepared;
+}
+
+// The `versions` list of each advisory, read once.
+const listedVersions = new WeakMap<Advisory, Array<SemVer | undefined>>();
+
+function listedVersion(listed: string, other: SemVer | undefined, version: string, parsed: SemVer | undefined): boolean {
   if (listed === version) return true;
   if (!parsed) return false;
   // Build metadata never changes precedence, so "1.0.0+x" is listed as "1.0.0" by some producers;
   // "v1.0.0" and "=1.0.0" name the same version too.
-  const other = parseLenientVersion(listed);
   return other !== undefined && compareSemVer(parsed, other) === 0;
 }
 
 /** Does the advisory's `versions` list or any of its ranges cover this version? */
 function covers(advisory: Advisory, version: string, parsed: SemVer | undefined): { by: 'versions' } | { by: 'range'; verdict: RangeVerdict } | undefined {
-  if (advisory.versions.some((listed) => listedVersion(listed, version, parsed))) return { by: 'versions' };
+  let listed = listedVersions.get(advisory);
+  if (!listed) listedVersions.set(advisory, (listed = advisory.versions.map((text) => parseLenientVersion(text))));
+  const others = listed;
+  if (advisory.versions.some((text, k) => listedVersion(text, others[k], version, parsed))) return { by: 'versions' };
   if (!parsed) return undefined;
   let unreadable: RangeVerdict | undefined;
   for (const range of advisory.ranges) {
@@ -287,10 +318,8 @@ export function fixVersion(advisories: readonly Advisory[], version: string): st
   for (const advisory of advisories) {
     for (const range of advisory.ranges) {
       if (!SUPPORTED_RANGE(range.type)) continue;
-      for (const event of range.events) {
-        const [kind, text] = eventEntry(event);
+      for (const { kind, v } of prepareRange(range).events) {
         if (kind !== 'fixed') continue;
-        const v = readEventVersion(kind, text);
         if (v !== undefined && v !== ZERO && v !== UNBOUNDED && compareSemVer(v, parsed) > 0) candidates.push(v);
       }
     }

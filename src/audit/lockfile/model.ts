@@ -38,8 +38,11 @@ export interface LockNode {
 
 export interface LockGraph {
   format: LockfileFormat;
-  /** Every node, importers included. */
-  nodes: Map<string, LockNode>;
+  /**
+   * Every node, importers included. A reader may hand out a view that makes each LockNode when it
+   * is read (npm v2/v3, see compact.ts): compare nodes by id, not by identity.
+   */
+  nodes: ReadonlyMap<string, LockNode>;
   /** Ids of importer nodes: the root project first, then workspaces. */
   importers: string[];
 }
