@@ -205,6 +205,8 @@ export async function run(): Promise<void> {
       console.log(`goal ${n} pkgs warm < ${ms} ms${Number.isFinite(mb) ? ` and < ${mb} MB` : ''}: ${warm(n) < ms && warmRss(n) < mb ? 'met' : 'MISSED'} (${warm(n).toFixed(0)} ms, ${warmRss(n).toFixed(0)} MB)`);
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    // BENCH_AUDIT_KEEP=1 keeps the synthesized export, cache and lockfiles for profiling one phase.
+    if (process.env.BENCH_AUDIT_KEEP === '1') console.log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
