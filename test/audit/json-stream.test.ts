@@ -31,6 +31,40 @@ test('property: the streaming reader agrees with JSON.parse on valid JSON, in an
   );
 });
 
+// Streamed sections take a shortcut for pretty-printed text (the value ends at the first line that
+// closes at the opening line's indentation); these documents are built to mislead it: members whose
+// inner lines are indented like their own closing line, strings holding escaped line feeds and
+// braces, compact and mixed indentation, in any chunking.
+const misleadingMember = fc.oneof(
+  fc.jsonValue(),
+  fc.constantFrom(
+    '{\n    "a": {\n    },\n    "b": 1\n    }',
+    '{\n    "s": "x\\n    }"\n    }',
+    '[\n    [\n    ],\n    2\n    ]',
+    '{\n\t"a": {\n\t}\n\t}',
+    '{"a":{"b":[1,{"c":"}\\n  }"}]}}',
+  ).map((text) => ({ raw: text })),
+);
+
+test('property: streamed members agree with JSON.parse, pretty-printed or not, misleading indentation included', () => {
+  fc.assert(
+    fc.property(fc.dictionary(fc.string({ maxLength: 6 }), misleadingMember, { maxKeys: 6 }), fc.array(fc.integer({ min: 1, max: 4096 }), { minLength: 1, maxLength: 4 }), fc.constantFrom(undefined, 2, 4, '\t'), (members, sizes, indent) => {
+      const parts = Object.entries(members).map(([key, value]) => {
+        const text = typeof value === 'object' && value !== null && 'raw' in value && typeof (value as { raw: unknown }).raw === 'string' ? (value as { raw: string }).raw : JSON.stringify(value, null, indent);
+        return `${JSON.stringify(key)}: ${text}`;
+      });
+      const text = `{\n  "lockfileVersion": 3,\n  "packages": {\n    ${parts.join(',\n    ')}\n  }\n}`;
+      const expected = JSON.parse(text).packages as Record<string, unknown>;
+      const seen: Record<string, unknown> = {};
+      parseJsonStream(trickle(text, sizes), (key) => (key === 'packages' ? 'stream' : 'keep'), (_section, key, value) => {
+        seen[key] = value;
+      });
+      assert.deepEqual(seen, { ...expected });
+    }),
+    { numRuns: 1500 },
+  );
+});
+
 test('property: what JSON.parse rejects the streaming reader rejects (mutated documents)', () => {
   fc.assert(
     fc.property(fc.jsonValue(), fc.nat(), fc.constantFrom('', ',', '}', ']', '"', ':', '\\', '\u0001', 'x', '1', '-', '.', 'e', ' ', 'tru', '\\u12', '{', '['), fc.nat(3), (value, at, insert, cut) => {

@@ -224,6 +224,8 @@ class Reader {
   member(): unknown {
     const b = this.peek();
     if (b !== C.OpenBrace && b !== C.OpenBracket) return this.value();
+    const pretty = this.prettyPrintedMember(b);
+    if (pretty !== undefined) return pretty.value;
     let depth = 0;
     let i = this.pos;
     for (;;) {
@@ -273,6 +275,44 @@ class Reader {
     }
     this.pos = i;
     return value;
+  }
+
+  private readonly closers = new Map<string, Buffer>();
+
+  /**
+   * npm writes its lockfile pretty-printed: a member's value closes on its own line, at the
+   * indentation of the line that opened it. A raw line feed never occurs inside a JSON string, so
+   * that line feed is structural; if the text up to the first such "}" is one JSON value (JSON.parse
+   * checks every byte), it is this value, whose extent is unique. Anything else (compact JSON,
+   * other indentation, a value past the buffered bytes, text that does not parse) goes to the
+   * byte scan, which decides as before: this only skips the scan when it cannot change the result.
+   */
+  private prettyPrintedMember(open: number): { value: unknown } | undefined {
+    const buf = this.buf;
+    let lineStart = this.pos;
+    while (lineStart > 0 && buf[lineStart - 1] !== 0x0a) lineStart--;
+    // The line's start was compacted away: its indentation is unknown.
+    if (lineStart === 0) return undefined;
+    let indentEnd = lineStart;
+    while (indentEnd < this.pos && (buf[indentEnd] === 0x20 || buf[indentEnd] === 0x09)) indentEnd++;
+    const key = `${open === C.OpenBrace ? '}' : ']'}${buf.toString('latin1', lineStart, indentEnd)}`;
+    let closer = this.closers.get(key);
+    if (closer === undefined) {
+      if (this.closers.size > 64) return undefined;
+      closer = Buffer.from(`\n${key.slice(1)}${key[0]}`, 'latin1');
+      this.closers.set(key, closer);
+    }
+    const at = buf.indexOf(closer, this.pos);
+    if (at < 0 || at + closer.length > this.end) return undefined;
+    const stop = at + closer.length;
+    let value: unknown;
+    try {
+      value = JSON.parse(buf.toString('utf8', this.pos, stop));
+    } catch {
+      return undefined;
+    }
+    this.pos = stop;
+    return { value };
   }
 
   atEnd(): boolean {
