@@ -58,6 +58,13 @@ class Reader {
 
   constructor(private readonly source: ByteSource) {}
 
+  /** Makes byte `i` available if the input has it; returns its index after the buffer moved. */
+  private reach(i: number): number {
+    const offset = i - this.pos;
+    this.fill(offset + 1);
+    return this.pos + offset;
+  }
+
   /** Makes at least `n` bytes from pos available (fewer only at the end of input). */
   private fill(n: number): void {
     while (this.end - this.pos < n && !this.done) {
@@ -148,9 +155,7 @@ class Reader {
     let i = this.pos;
     for (;;) {
       if (i >= this.end) {
-        const offset = i - this.pos;
-        this.fill(offset + 1);
-        i = this.pos + offset;
+        i = this.reach(i);
         if (i >= this.end) break;
       }
       const b = this.buf[i]!;
@@ -230,9 +235,7 @@ class Reader {
     let i = this.pos;
     for (;;) {
       if (i >= this.end) {
-        const offset = i - this.pos;
-        this.fill(offset + 1);
-        i = this.pos + offset;
+        i = this.reach(i);
         if (i >= this.end) this.fail('unexpected end of input');
       }
       const c = this.buf[i]!;
