@@ -16,7 +16,7 @@ export type PolicyMode = 'enforce' | 'report-only';
 
 export interface LabOptions {
   /** Scenario ids to run; all when empty. */
-  only?: string[];
+  scenarios?: string[];
   /** A shell command to attack instead of wirelock's own client. */
   client?: string;
   /**
@@ -189,7 +189,7 @@ function parseOutcome(output: ChildOutput): Omit<ClientRun, 'attackerBytes' | 's
 export async function runLab(options: LabOptions = {}): Promise<LabResult> {
   const started = performance.now();
   const policyMode = options.policyMode ?? 'enforce';
-  const selected = selectScenarios(options.only);
+  const selected = selectScenarios(options.scenarios);
   const { lab, close } = openLab();
   const { pki, dir } = lab;
   const { logList, logListKey } = writeLogListFiles(join(dir, 'ct'), lab.ctLogs.listed);
@@ -502,13 +502,13 @@ async function settle(attacker: Attacker): Promise<void> {
   }
 }
 
-export function selectScenarios(only: string[] | undefined): Scenario[] {
-  if (!only || only.length === 0) return [...SCENARIOS];
-  const unknown = only.filter((id) => !SCENARIOS.some((scenario) => scenario.id === id));
+export function selectScenarios(ids: string[] | undefined): Scenario[] {
+  if (!ids || ids.length === 0) return [...SCENARIOS];
+  const unknown = ids.filter((id) => !SCENARIOS.some((scenario) => scenario.id === id));
   if (unknown.length) {
     throw new WirelockError('ERR_USAGE', `unknown scenario ${unknown.map((id) => `"${id}"`).join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
   }
-  return SCENARIOS.filter((scenario) => only.includes(scenario.id));
+  return SCENARIOS.filter((scenario) => ids.includes(scenario.id));
 }
 
 async function mapConcurrently<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {

@@ -4,12 +4,15 @@ import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import { assertNoVerdicts } from './catalogue.js';
 
+// One scenario of each family whose verdict needs the legitimate-origin control.
+const PROVED_SCENARIOS = ['self-signed', 'user-installed-ca', 'compromised-ca', 'cleartext', 'hooked-tls-preload', 'ct-no-scts'];
+
 test('a broken wirelock (a build whose policy refuses every host) fails the lab on the legitimate-origin control', async () => {
   // The compiled lab, so its clients run compiled too; the policy of the build under test refuses every host.
   const { runLab } = (await import(pathToFileURL('dist/lab/run.js').href)) as typeof import('../../src/lab/run.js');
   const { renderTable } = (await import(pathToFileURL('dist/lab/render.js').href)) as typeof import('../../src/lab/render.js');
   const result = await runLab({
-    only: ['self-signed', 'user-installed-ca', 'compromised-ca', 'cleartext', 'hooked-tls-preload', 'ct-no-scts'],
+    scenarios: PROVED_SCENARIOS,
     transformPolicy: (_name, policy) => ({ ...policy, unlistedHosts: 'block', domains: {} }),
   });
   assertNoVerdicts(result);
@@ -25,7 +28,7 @@ test('a broken wirelock (a build whose policy refuses every host) fails the lab 
   assert.doesNotMatch(table, /\bblocked\b/, 'no row or problem calls a refusal by the broken build "blocked"');
 
   // Control: the same scenarios with the real policy pass, so the failure above came from the broken build.
-  const healthy = await runLab({ only: ['self-signed', 'user-installed-ca', 'compromised-ca', 'cleartext', 'hooked-tls-preload', 'ct-no-scts'] });
+  const healthy = await runLab({ scenarios: PROVED_SCENARIOS });
   assert.equal(healthy.ok, true, JSON.stringify(healthy.scenarios.map((s) => [s.id, s.problems])));
   for (const scenario of healthy.scenarios) assert.equal(scenario.originControl?.reached, true, scenario.id);
 });

@@ -44,7 +44,7 @@ export const command: Command = {
       io.stdout.write(`${SCENARIO_IDS.join('\n')}\n`);
       return EXIT.OK;
     }
-    const only = (values.only ?? []).flatMap((list) => list.split(',')).map((id) => id.trim()).filter(Boolean);
+    const scenarios = (values.only ?? []).flatMap((list) => list.split(',')).map((id) => id.trim()).filter(Boolean);
     const colors = palette(io, 'stderr');
     const live = !values.json && Boolean(io.stderr.isTTY);
     const running = new Set<string>();
@@ -52,7 +52,7 @@ export const command: Command = {
       if (live) io.stderr.write(`\r\u001b[2K${running.size ? colors.dim(`running: ${[...running].join(', ')}`) : ''}`);
     };
     const result = await runLab({
-      only,
+      scenarios,
       ...(values.client !== undefined ? { client: values.client } : {}),
       policyMode: policyMode as PolicyMode,
       onEvent(event) {
