@@ -4,18 +4,12 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { certificatePin } from '../../src/x509/certificate.js';
 import { issueChain } from '../../src/x509/issue.js';
-import { benign, keys, runApp, startLab, type AppResult, type Lab } from './support.js';
+import { benign, keys, runApp, labForThisFile, type AppResult, type Lab } from './support.js';
 
-let lab: Lab;
-before(async () => {
-  lab = await startLab();
-});
-after(async () => {
-  await lab.close();
-});
+const lab = labForThisFile();
 
 const MOCK_URL = 'https://api.wirelock.test/api';
 /** Findings above info in the allow-listed benign runs: the false-positive count. */

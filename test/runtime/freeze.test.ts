@@ -1,16 +1,10 @@
 // Spawned-process tests of the opt-in hardening (lockdown's freeze: true) and of --expose-internals.
 // Same lab as lockdown.test.ts: the origin on 127.0.0.1, the attacker's C2 on 127.0.0.2.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { attack, keys, runApp, startLab, type Lab } from './support.js';
+import { describe, test } from 'node:test';
+import { attack, keys, runApp, labForThisFile } from './support.js';
 
-let lab: Lab;
-before(async () => {
-  lab = await startLab();
-});
-after(async () => {
-  await lab.close();
-});
+const lab = labForThisFile();
 
 const SECRET = 'TOP-SECRET-BODY-4711';
 

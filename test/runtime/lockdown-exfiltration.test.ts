@@ -5,16 +5,10 @@
 // attacker's C2 and a MITM with a rogue CA (127.0.0.2, not listed).
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { after, before, describe, test } from 'node:test';
-import { attack, keys, runApp, startLab, type Lab } from './support.js';
+import { describe, test } from 'node:test';
+import { attack, keys, runApp, labForThisFile } from './support.js';
 
-let lab: Lab;
-before(async () => {
-  lab = await startLab();
-});
-after(async () => {
-  await lab.close();
-});
+const lab = labForThisFile();
 
 const SECRET = 'TOP-SECRET-BODY-4711';
 

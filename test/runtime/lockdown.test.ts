@@ -7,16 +7,10 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { attack, keys, nodeWithSetDefaultCas, runApp, startLab, type AppResult, type Lab } from './support.js';
+import { describe, test } from 'node:test';
+import { attack, keys, nodeWithSetDefaultCas, runApp, labForThisFile, type AppResult, type Lab } from './support.js';
 
-let lab: Lab;
-before(async () => {
-  lab = await startLab();
-});
-after(async () => {
-  await lab.close();
-});
+const lab = labForThisFile();
 
 const SECRET = 'TOP-SECRET-BODY-4711';
 

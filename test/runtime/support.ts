@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { startCountingServer, type CountingServer } from '../../src/lab/servers.js';
 import { issueChain } from '../../src/x509/issue.js';
 
@@ -11,6 +12,26 @@ export const APP = join(FIXTURES, 'app.mjs');
 export const REGISTER = join(ROOT, 'dist/runtime/register.js');
 export const attack = (name: string): string => join(FIXTURES, 'attacks', name);
 export const benign = (name: string): string => join(FIXTURES, 'benign', name);
+
+/**
+ * The lab of one test file: started before its first test, closed after its last. Its fields are
+ * read inside tests only (before that the lab does not exist yet, and reading one throws).
+ */
+export function labForThisFile(): Lab {
+  let lab: Lab | undefined;
+  before(async () => {
+    lab = await startLab();
+  });
+  after(async () => {
+    await lab?.close();
+  });
+  return new Proxy({} as Lab, {
+    get(_target, key) {
+      if (!lab) throw new Error('the runtime lab is read before it started (outside a test)');
+      return lab[key as keyof Lab];
+    },
+  });
+}
 
 /** Per-run PKI and loopback servers: the legitimate origin, a C2, and a MITM with a rogue CA. */
 export interface Lab {
