@@ -14,8 +14,8 @@ import { evaluateAndroid, parseNetworkSecurityConfig } from '../../src/mobile/an
 import { checkDrift } from '../../src/mobile/drift.js';
 import { writeAndroidResources } from '../../src/mobile/files.js';
 import { generateTarget } from '../../src/mobile/generate.js';
-import { evaluateOkHttp, registryLength } from '../../src/mobile/trustkit.js';
-import { fixtures } from './support.js';
+import { evaluateOkHttp } from '../../src/mobile/trustkit.js';
+import { fixtures, trustKitDomainKey } from './support.js';
 
 const P1 = 'sha256/LWOLuLH9BzkTqld/hNBpZM2FQITdWcGLvU42FVp04FA=';
 const P2 = 'sha256/13AXL1cHOEYOSKTkW/o4cxVRRkY/PT+SYyyWm4dnzhs=';
@@ -31,28 +31,6 @@ function tempDir(): string {
   return dir;
 }
 
-/**
- * TrustKit's own rules, written from its source for these tests (not wirelock's model):
- * configuration_utils.m:18-56 isSubdomain (TrustKit 3.0.7, c48790f; dot boundary since 1.5.3
- * cc0b100, same suffix text since 1.5.1 c3b3ce0), :58-100 getPinningConfigurationKeyForDomain
- * (longest match since 1.6.2 96045ef), parse_configuration.m:221-234 (an exclusion needs a parent).
- */
-function trustKitParent(host: string, domains: Dict): string | undefined {
-  if (domains[host] !== undefined) return host;
-  let best: string | undefined;
-  let bestLength = 0;
-  for (const [name, entry] of Object.entries(domains)) {
-    if (entry.TSKIncludeSubdomains !== true || host.length <= name.length) continue;
-    const length = registryLength(name);
-    if (length === 0 || registryLength(host) !== length || name.slice(-length) !== host.slice(-length)) continue;
-    const label = `.${name.slice(0, name.length - length - 1)}`;
-    if (host.slice(0, host.length - length - 1).endsWith(label) && label.length > bestLength) {
-      best = name;
-      bestLength = label.length;
-    }
-  }
-  return best;
-}
 
 test('TrustKit: no kSKExcludeSubdomainFromParentPolicy entry TrustKit cannot attach (it raises at load: launch crash)', () => {
   // The issue's example: a pinned example.com with subdomains and an unpinned cdn.example.net.
@@ -60,7 +38,7 @@ test('TrustKit: no kSKExcludeSubdomainFromParentPolicy entry TrustKit cannot att
   const { result } = generateTarget('trustkit', policy);
   const domains = (plist.parse(result.files.find((f) => f.path === 'TrustKit-Info.plist')!.contents) as Dict).TSKConfiguration.TSKPinnedDomains as Dict;
   for (const [name, entry] of Object.entries(domains)) {
-    if (entry.kSKExcludeSubdomainFromParentPolicy === true) assert.ok(trustKitParent(`a${name}`, domains), `${name}: TrustKit finds no parent and raises at launch`);
+    if (entry.kSKExcludeSubdomainFromParentPolicy === true) assert.ok(trustKitDomainKey(`a${name}`, domains), `${name}: TrustKit finds no parent and raises at launch`);
   }
   assert.equal(domains['cdn.example.net'], undefined, 'TrustKit does not pin cdn.example.net (other suffix): no exclusion');
   assert.deepEqual(domains['cdn.example.com'], { kSKExcludeSubdomainFromParentPolicy: true }, 'the real child still gets its exclusion');

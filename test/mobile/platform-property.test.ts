@@ -21,6 +21,7 @@ import { expectedRules, hostMatrix } from '../../src/mobile/equivalence.js';
 import { writeAndroidResources } from '../../src/mobile/files.js';
 import { generateTarget } from '../../src/mobile/generate.js';
 import { evaluateTrustKit, registryLength, TRUSTKIT_PLIST_PATH } from '../../src/mobile/trustkit.js';
+import { trustKitDomainKey } from './support.js';
 
 type Dict = Record<string, any>;
 const pin = (seed: number) => `sha256/${createHash('sha256').update(`wirelock platform property ${seed}`).digest('base64')}`;
@@ -58,23 +59,6 @@ const policyArbitrary = fc
     return definePolicy({ version: 1, mode, domains });
   });
 
-/** TrustKit's lookup, from its source (see platform-findings.test.ts); names as written. */
-function trustKitKey(host: string, domains: Dict): string | undefined {
-  if (domains[host] !== undefined) return host;
-  let best: string | undefined;
-  let bestLength = 0;
-  for (const [name, entry] of Object.entries(domains)) {
-    if (entry.TSKIncludeSubdomains !== true || host.length <= name.length) continue;
-    const length = registryLength(name);
-    if (length === 0 || registryLength(host) !== length || name.slice(-length) !== host.slice(-length)) continue;
-    const label = `.${name.slice(0, name.length - length - 1)}`;
-    if (host.slice(0, host.length - length - 1).endsWith(label) && label.length > bestLength) {
-      best = name;
-      bestLength = label.length;
-    }
-  }
-  return best;
-}
 
 /** What parse_configuration.m raises on, or undefined when TrustKit loads the configuration. */
 function trustKitLoadError(configuration: Dict): string | undefined {
@@ -92,7 +76,7 @@ function trustKitLoadError(configuration: Dict): string | undefined {
     if (hashes.size < (entry.TSKEnforcePinning === false ? 1 : 2)) return `${name}: no backup pin`;
   }
   for (const [name, entry] of Object.entries(domains)) {
-    if (entry.kSKExcludeSubdomainFromParentPolicy === true && trustKitKey(`a${name}`, domains) === undefined) return `${name}: exclusion without a parent`;
+    if (entry.kSKExcludeSubdomainFromParentPolicy === true && trustKitDomainKey(`a${name}`, domains) === undefined) return `${name}: exclusion without a parent`;
   }
   return undefined;
 }
