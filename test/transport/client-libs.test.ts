@@ -34,16 +34,8 @@ interface Observed {
   close(): Promise<void>;
 }
 
-/** A TLS server offering h2 and http/1.1 (the compat API answers both). */
-async function startH2Server(options: { cert: string; key: string }): Promise<Observed> {
-  const state = { connections: 0, captured: '' };
-  const server = http2.createSecureServer({ ...options, allowHTTP1: true });
-  server.on('secureConnection', () => state.connections++);
-  server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (state.captured += chunk));
-    req.on('end', () => res.end('ok'));
-  });
+/** Listens on an ephemeral loopback port; what the server saw is read through `state`. */
+async function listenObserved(server: http.Server | http2.Http2SecureServer, state: { connections: number; captured: string }): Promise<Observed> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
@@ -57,8 +49,25 @@ async function startH2Server(options: { cert: string; key: string }): Promise<Ob
       state.connections = 0;
       state.captured = '';
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if ('closeAllConnections' in server) server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
+}
+
+/** A TLS server offering h2 and http/1.1 (the compat API answers both). */
+async function startH2Server(options: { cert: string; key: string }): Promise<Observed> {
+  const state = { connections: 0, captured: '' };
+  const server = http2.createSecureServer({ ...options, allowHTTP1: true });
+  server.on('secureConnection', () => state.connections++);
+  server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (state.captured += chunk));
+    req.on('end', () => res.end('ok'));
+  });
+  return listenObserved(server, state);
 }
 
 /** An HTTP CONNECT proxy that terminates the tunnelled TLS with a certificate from the user-installed CA. */
@@ -84,25 +93,7 @@ async function startInterceptingProxy(): Promise<Observed> {
     inner.on('error', () => socket.destroy());
     socket.on('error', () => inner.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    get connections() {
-      return state.connections;
-    },
-    get captured() {
-      return state.captured;
-    },
-    reset() {
-      state.connections = 0;
-      state.captured = '';
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenObserved(server, state);
 }
 
 const origin = await startCountingServer(pki.serverOptions(pki.legit));
