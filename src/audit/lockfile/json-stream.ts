@@ -35,6 +35,8 @@ export function bufferByteSource(bytes: Buffer | string): ByteSource {
 }
 
 const CHUNK = 1 << 20;
+/** The longest member key line the pretty-printed shortcut looks back over (npm paths are far shorter). */
+const MAX_KEY_LINE = 4096;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f]/;
 const enum C {
@@ -281,6 +283,7 @@ class Reader {
   }
 
   private readonly closers = new Map<string, Buffer>();
+  private notPretty = false;
 
   /**
    * npm writes its lockfile pretty-printed: a member's value closes on its own line, at the
@@ -291,11 +294,17 @@ class Reader {
    * byte scan, which decides as before: this only skips the scan when it cannot change the result.
    */
   private prettyPrintedMember(open: number): { value: unknown } | undefined {
+    if (this.notPretty) return undefined;
     const buf = this.buf;
     let lineStart = this.pos;
-    while (lineStart > 0 && buf[lineStart - 1] !== 0x0a) lineStart--;
-    // The line's start was compacted away: its indentation is unknown.
-    if (lineStart === 0) return undefined;
+    // Bounded: in compact JSON (one long line) an unbounded walk back per member would be quadratic.
+    const limit = Math.max(0, this.pos - MAX_KEY_LINE);
+    while (lineStart > limit && buf[lineStart - 1] !== 0x0a) lineStart--;
+    if (lineStart === 0 || buf[lineStart - 1] !== 0x0a) {
+      // Not pretty-printed (or the line's start was compacted away): compact text stops trying.
+      if (lineStart > 0) this.notPretty = true;
+      return undefined;
+    }
     let indentEnd = lineStart;
     while (indentEnd < this.pos && (buf[indentEnd] === 0x20 || buf[indentEnd] === 0x09)) indentEnd++;
     const key = `${open === C.OpenBrace ? '}' : ']'}${buf.toString('latin1', lineStart, indentEnd)}`;
