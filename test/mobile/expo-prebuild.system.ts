@@ -11,7 +11,7 @@ import { definePolicy } from '../../src/policy/define.js';
 import { generateTarget } from '../../src/mobile/generate.js';
 import { parsePlist } from '../../src/mobile/plist.js';
 import { requireTool } from '../support/system.js';
-import { vectors } from './support.js';
+import { vectors, EXPO_PINS, expoPolicyDocument } from './support.js';
 
 const xmllint = requireTool('xmllint', 'libxml2-utils');
 const python = requireTool('python3', 'python3');
@@ -26,17 +26,6 @@ function expoNodeBin(): string {
   return node24;
 }
 
-const PINS = [
-  { pin: 'sha256/LWOLuLH9BzkTqld/hNBpZM2FQITdWcGLvU42FVp04FA=', role: 'ca' },
-  { pin: 'sha256/13AXL1cHOEYOSKTkW/o4cxVRRkY/PT+SYyyWm4dnzhs=', role: 'ca' },
-];
-const policyDocument = {
-  version: 1,
-  domains: {
-    'api.example.com': { includeSubdomains: true, pins: PINS, pinsExpire: '2031-06-01' },
-    'corp.example': { trustAnchors: ['./certs/corp-root.pem'], pins: PINS },
-  },
-};
 
 const dir = mkdtempSync(join(tmpdir(), 'wirelock-expo-prebuild-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,7 +47,7 @@ test('npx expo prebuild (Expo SDK 58 from the registry) with wirelock/expo: file
   assert.equal(install.status, 0, install.stderr);
   // wirelock as the app would have it: the package (built), resolved as "wirelock/expo".
   symlinkSync(process.cwd(), join(dir, 'node_modules', 'wirelock'), 'dir');
-  writeFileSync(join(dir, 'wirelock.json'), JSON.stringify(policyDocument));
+  writeFileSync(join(dir, 'wirelock.json'), JSON.stringify(expoPolicyDocument));
   mkdirSync(join(dir, 'certs'));
   copyFileSync(join(vectors, 'spki-pins', 'certs', 'GTS_Root_R1.pem'), join(dir, 'certs', 'corp-root.pem'));
   copyFileSync(join(vectors, 'spki-pins', 'certs', 'GTS_Root_R3.pem'), join(dir, 'proxy.pem'));
@@ -72,7 +61,7 @@ test('npx expo prebuild (Expo SDK 58 from the registry) with wirelock/expo: file
 
   const res = join(dir, 'android', 'app', 'src', 'main', 'res');
   const xmlFile = join(res, 'xml', 'network_security_config.xml');
-  const policy = definePolicy(policyDocument, { baseDir: dir });
+  const policy = definePolicy(expoPolicyDocument, { baseDir: dir });
   const expected = generateTarget('android', policy, { android: { source: './wirelock.json', debugOverrides: ['user', { name: './proxy.pem', pem: readFileSync(join(dir, 'proxy.pem'), 'utf8') }], debugOverridesFile: true } }).result;
   assert.equal(readFileSync(xmlFile, 'utf8'), expected.files[0]!.contents, 'exactly what `wirelock generate android` writes');
   assert.ok(existsSync(join(res, 'raw', 'wirelock_corp_root.pem')), 'the private CA in res/raw');

@@ -9,24 +9,13 @@ import { DOMParser } from '@xmldom/xmldom';
 import { definePolicy } from '../../src/policy/define.js';
 import { checkNetworkSecurityConfig } from '../../src/mobile/android.js';
 import { generateTarget } from '../../src/mobile/generate.js';
-import { fixtures, vectors } from './support.js';
+import { fixtures, vectors, EXPO_PINS, expoPolicyDocument } from './support.js';
 
 // The real mod engine, loaded the way an Expo project loads it (CommonJS).
 const require = createRequire(import.meta.url);
 const configPlugins = require('@expo/config-plugins') as typeof import('@expo/config-plugins');
 const root = process.cwd();
 
-const PINS = [
-  { pin: 'sha256/LWOLuLH9BzkTqld/hNBpZM2FQITdWcGLvU42FVp04FA=', role: 'ca' },
-  { pin: 'sha256/13AXL1cHOEYOSKTkW/o4cxVRRkY/PT+SYyyWm4dnzhs=', role: 'ca' },
-];
-const policyDocument = {
-  version: 1,
-  domains: {
-    'api.example.com': { includeSubdomains: true, pins: PINS, pinsExpire: '2031-06-01' },
-    'corp.example': { trustAnchors: ['./certs/corp-root.pem'], pins: PINS },
-  },
-};
 
 /**
  * A project as `expo prebuild` lays it out: Expo's bare template (android/, ios/ with the real
@@ -45,7 +34,7 @@ function createExpoProject(plugins: unknown[]): string {
   renameSync(join(dir, 'gitignore'), join(dir, '.gitignore'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'wirelock-demo', version: '1.0.0', private: true }));
   writeFileSync(join(dir, 'app.json'), JSON.stringify({ expo: { name: 'HelloWorld', slug: 'wirelock-demo', ios: { bundleIdentifier: 'com.example.helloworld' }, android: { package: 'com.helloworld' }, plugins } }, null, 2));
-  writeFileSync(join(dir, 'wirelock.json'), JSON.stringify(policyDocument));
+  writeFileSync(join(dir, 'wirelock.json'), JSON.stringify(expoPolicyDocument));
   mkdirSync(join(dir, 'certs'));
   copyFileSync(join(vectors, 'spki-pins', 'certs', 'GTS_Root_R1.pem'), join(dir, 'certs', 'corp-root.pem'));
   // The package and Expo's config plugins, installed as a project would have them.
@@ -70,7 +59,7 @@ test('expo prebuild with wirelock/expo writes the Network Security Config, the m
   const res = join(dir, 'android', 'app', 'src', 'main', 'res');
   const xml = readFileSync(join(res, 'xml', 'network_security_config.xml'), 'utf8');
   assert.deepEqual(checkNetworkSecurityConfig(xml), []);
-  const policy = definePolicy(policyDocument, { baseDir: dir });
+  const policy = definePolicy(expoPolicyDocument, { baseDir: dir });
   const expected = generateTarget('android', policy, { android: { source: './wirelock.json', debugOverrides: ['user'], debugOverridesFile: true } }).result;
   assert.equal(xml, expected.files[0]!.contents, 'the plugin writes exactly what `wirelock generate android` writes');
   assert.equal(readFileSync(join(res, 'raw', 'wirelock_corp_root.pem'), 'utf8'), expected.files.find((f) => f.path === 'raw/wirelock_corp_root.pem')!.contents);
@@ -84,7 +73,7 @@ test('expo prebuild with wirelock/expo writes the Network Security Config, the m
   const ats = info.NSAppTransportSecurity;
   assert.equal(ats.NSAllowsArbitraryLoads, false);
   assert.equal(ats.NSAllowsLocalNetworking, undefined, 'the template\'s local networking is replaced: the policy does not allow loopback cleartext');
-  assert.deepEqual(ats.NSPinnedDomains['api.example.com'].NSPinnedCAIdentities.map((i: Record<string, string>) => i['SPKI-SHA256-BASE64']), PINS.map((p) => p.pin.slice(7)));
+  assert.deepEqual(ats.NSPinnedDomains['api.example.com'].NSPinnedCAIdentities.map((i: Record<string, string>) => i['SPKI-SHA256-BASE64']), EXPO_PINS.map((p) => p.pin.slice(7)));
   assert.equal(info.CFBundleExecutable, '$(EXECUTABLE_NAME)', 'other Info.plist keys are kept');
   assert.ok(info.UIApplicationSceneManifest, 'other Info.plist keys are kept');
   assert.equal(info.TSKConfiguration, undefined);
@@ -94,7 +83,7 @@ test('trustkit: true adds TSKConfiguration; platforms limits what is touched', a
   const dir = createExpoProject([['wirelock/expo', { policy: './wirelock.json', trustkit: true, platforms: ['ios'] }]]);
   await prebuild(dir);
   const info = plist.parse(readFileSync(join(dir, 'ios', 'HelloWorld', 'Info.plist'), 'utf8')) as Record<string, any>;
-  assert.deepEqual(info.TSKConfiguration.TSKPinnedDomains['api.example.com'].TSKPublicKeyHashes, PINS.map((p) => p.pin.slice(7)));
+  assert.deepEqual(info.TSKConfiguration.TSKPinnedDomains['api.example.com'].TSKPublicKeyHashes, EXPO_PINS.map((p) => p.pin.slice(7)));
   assert.equal(info.TSKConfiguration.TSKPinnedDomains['api.example.com'].TSKExpirationDate, '2031-06-02');
   assert.equal(existsSync(join(dir, 'android', 'app', 'src', 'main', 'res', 'xml', 'network_security_config.xml')), false);
 });
@@ -181,14 +170,14 @@ test('expo prebuild --platform android: a strict run is not failed by iOS rules'
 });
 
 function androidRules(projectDir: string): string[] {
-  const policy = definePolicy(policyDocument, { baseDir: projectDir });
+  const policy = definePolicy(expoPolicyDocument, { baseDir: projectDir });
   return [...new Set(generateTarget('android', policy).result.warnings.map((w) => w.rule))];
 }
 
 test('trustkit: a domain under a non-public suffix fails the prebuild with the real cause', async () => {
   // TrustKit parse_configuration.m:69-76 raises on GetRegistryLength() == 0 (".internal" is not in the Public Suffix List).
   const dir = createExpoProject([['wirelock/expo', { policy: './wirelock.json', trustkit: true, platforms: ['ios'] }]]);
-  writeFileSync(join(dir, 'wirelock.json'), JSON.stringify({ version: 1, domains: { 'api.corp.internal': { pins: PINS } } }));
+  writeFileSync(join(dir, 'wirelock.json'), JSON.stringify({ version: 1, domains: { 'api.corp.internal': { pins: EXPO_PINS } } }));
   await assert.rejects(prebuild(dir), (error: Error) => {
     assert.match(error.message, /api\.corp\.internal/);
     assert.match(error.message, /public suffix/i);

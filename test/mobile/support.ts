@@ -41,3 +41,16 @@ export function trustKitDomainKey(host: string, domains: Record<string, { TSKInc
   }
   return best;
 }
+
+/** The policy both Expo tests build a project from: a pinned API with subdomains and a private CA. */
+export const EXPO_PINS = [
+  { pin: 'sha256/LWOLuLH9BzkTqld/hNBpZM2FQITdWcGLvU42FVp04FA=', role: 'ca' },
+  { pin: 'sha256/13AXL1cHOEYOSKTkW/o4cxVRRkY/PT+SYyyWm4dnzhs=', role: 'ca' },
+];
+export const expoPolicyDocument = {
+  version: 1,
+  domains: {
+    'api.example.com': { includeSubdomains: true, pins: EXPO_PINS, pinsExpire: '2031-06-01' },
+    'corp.example': { trustAnchors: ['./certs/corp-root.pem'], pins: EXPO_PINS },
+  },
+};
