@@ -1917,8 +1917,68 @@ class FileAnalyzer {
     if (this.blobAt) this.add('obfuscation', this.blobAt, `large encoded string (${String(this.blobAt.value).length} characters)`, 'encoded-blob');
   }
 
-  /** Recursive on purpose: no allocation per node. Too deep a tree throws RangeError (caught by the caller). */
+  /**
+   * Recursive on purpose: no allocation per node. Too deep a tree throws RangeError (caught by the caller).
+   * Identifiers and literals (about half of all nodes) have no children: they are handled here, in a
+   * small frame, without the generic walk over their keys.
+   */
   private visit(node: AstNode, parent: AstNode | undefined, grand: AstNode | undefined, outer: Scope, outerFn: Scope): void {
+    switch (node.type) {
+      case 'Identifier':
+        this.identifier(node, parent, grand, outer);
+        return;
+      case 'Literal':
+        this.literal(node, parent);
+        return;
+      case 'ThisExpression':
+      case 'Super':
+      case 'EmptyStatement':
+      case 'DebuggerStatement':
+      case 'TemplateElement':
+      case 'PrivateIdentifier':
+        return;
+      default:
+        this.visitNode(node, parent, grand, outer, outerFn);
+    }
+  }
+
+  private identifier(node: AstNode, parent: AstNode | undefined, grand: AstNode | undefined, scope: Scope): void {
+    if (node.name.charCodeAt(0) === 95 && /^_0x[0-9a-f]{3,}$/i.test(node.name)) {
+      this.obfuscatorNames++;
+      this.obfuscatorAt ??= node;
+    }
+    // process.env through an alias (const p = process; p.env).
+    if (
+      this.refNames.has(node.name) &&
+      scope.lookup(node.name)?.t === 'ref' &&
+      !(parent?.type === 'MemberExpression' && parent.property === node && !parent.computed) &&
+      !(parent?.type === 'Property' && parent.key === node && !parent.computed) &&
+      !(parent?.type === 'VariableDeclarator' && parent.id === node) &&
+      !(parent && /Pattern$|^RestElement$|Function|^ImportSpecifier$/.test(parent.type))
+    ) {
+      this.envCandidate(node, parent, grand, scope);
+    }
+  }
+
+  private literal(node: AstNode, parent: AstNode | undefined): void {
+    if (typeof node.value === 'string') {
+      this.literalRun(node.value, node, false);
+      if (node.value.length > 8) {
+        if (!this.blobAt && isBlob(node.value)) {
+          this.blobAt = node;
+          this.taintSources++;
+        }
+        if (!(parent?.type === 'Property' && parent.key === node) && !(parent?.type === 'ImportDeclaration')) this.endpoints(node.value, node, false);
+      }
+    }
+  }
+
+  private envCandidate(node: AstNode, parent: AstNode | undefined, grand: AstNode | undefined, scope: Scope): void {
+    const ref = this.ref(node, scope);
+    if (ref && ((ref.root === 'g:process' && ref.path.length === 1 && ref.path[0] === 'env') || (ref.root === 'copy:env' && ref.path.length === 0)) && !(parent?.type === 'VariableDeclarator' && parent.init === node && parent.id.type === 'Identifier')) this.envUse(node, parent, grand, scope);
+  }
+
+  private visitNode(node: AstNode, parent: AstNode | undefined, grand: AstNode | undefined, outer: Scope, outerFn: Scope): void {
     const program = this.program;
     let scope = outer;
     let fnScope = outerFn;
@@ -2048,12 +2108,6 @@ class FileAnalyzer {
         case 'Property':
           if (!node.computed && (node.key.name ?? node.key.value) === 'env' && node.value.type === 'ObjectExpression') this.envObjectContext.add(node.value);
           break;
-        case 'Identifier':
-          if (node.name.charCodeAt(0) === 95 && /^_0x[0-9a-f]{3,}$/i.test(node.name)) {
-            this.obfuscatorNames++;
-            this.obfuscatorAt ??= node;
-          }
-          break;
         case 'ArrayExpression':
           if (node.elements.length >= 6 && node.elements.length <= 512 && node.elements[0]?.type === 'Literal' && typeof node.elements[0].value === 'number') {
             // A table of character codes: a host spelled as numbers however it is decoded (map, reduce, a loop).
@@ -2068,35 +2122,13 @@ class FileAnalyzer {
             if (text) this.literalRun(text, node, true);
           }
           break;
-        case 'Literal':
-          if (typeof node.value === 'string') this.literalRun(node.value, node, false);
-          if (typeof node.value === 'string' && node.value.length > 8) {
-            if (!this.blobAt && isBlob(node.value)) {
-              this.blobAt = node;
-              this.taintSources++;
-            }
-            if (!(parent?.type === 'Property' && parent.key === node) && !(parent?.type === 'ImportDeclaration')) this.endpoints(node.value, node, false);
-          }
-          break;
         case 'TemplateLiteral':
           this.endpoints(node.quasis.map((q: AstNode) => q.value.cooked ?? '').join('\0'), node, false);
           break;
         default:
       }
       // process.env, however it is reached (process.env, globalThis['process'].env, an alias).
-      const envCandidate =
-        (node.type === 'MemberExpression' && (node.computed || node.property.name === 'env')) ||
-        (node.type === 'Identifier' &&
-          this.refNames.has(node.name) &&
-          scope.lookup(node.name)?.t === 'ref' &&
-          !(parent?.type === 'MemberExpression' && parent.property === node && !parent.computed) &&
-          !(parent?.type === 'Property' && parent.key === node && !parent.computed) &&
-          !(parent?.type === 'VariableDeclarator' && parent.id === node) &&
-          !(parent && /Pattern$|^RestElement$|Function|^ImportSpecifier$/.test(parent.type)));
-      if (envCandidate) {
-        const ref = this.ref(node, scope);
-        if (ref && ((ref.root === 'g:process' && ref.path.length === 1 && ref.path[0] === 'env') || (ref.root === 'copy:env' && ref.path.length === 0)) && !(parent?.type === 'VariableDeclarator' && parent.init === node && parent.id.type === 'Identifier')) this.envUse(node, parent, grand, scope);
-      }
+      if (node.type === 'MemberExpression' && (node.computed || node.property.name === 'env')) this.envCandidate(node, parent, grand, scope);
       // Children, in source order (for-in uses V8's enum cache: faster than keyed loads by name).
       for (const key in node) {
         const value = node[key];
