@@ -202,12 +202,15 @@ interface Ref {
  * own files (a relative require, a file next to the code), which only matters once it is decoded.
  */
 type Taint = 'download' | 'blob' | 'decoded' | 'secret' | 'dotenv' | 'shipped';
+/** Taint kinds as bits of one number: the analysis asks for taint at most nodes, and a number costs no allocation. */
+type Taints = number;
+const T: Record<Taint, Taints> = { download: 1, blob: 2, decoded: 4, secret: 8, dotenv: 16, shipped: 32 };
 type Val =
   | { t: 'text'; v: string }
   | { t: 'decoder'; encoding: string }
   | { t: 'ref'; ref: Ref }
   | { t: 'str'; v: string; encoded: boolean }
-  | { t: 'taint'; kinds: Set<Taint> }
+  | { t: 'taint'; kinds: Taints }
   | { t: 'blob'; v?: string }
   /** An object or array literal holding references (`{ r: require }`, `[require]`): members are followed. */
   | { t: 'obj'; props: Map<string, Val | null> }
@@ -352,7 +355,7 @@ class FileAnalyzer {
   private readonly counts = new Map<string, number>();
   private readonly lines: LineIndex;
   /** Callbacks whose parameters receive tainted data (a response, a file read), and which taint. */
-  private readonly taintParams = new WeakMap<AstNode, Set<Taint>>();
+  private readonly taintParams = new WeakMap<AstNode, Taints>();
   /** Per function: which parameters reach a request or an evaluator. */
   private readonly paramSinks = new WeakMap<AstNode, Map<number, Set<'request' | 'eval'>>>();
   /** Calls of this file's functions with arguments, checked against paramSinks at the end. */
@@ -361,9 +364,9 @@ class FileAnalyzer {
   private readonly paramRefs = new WeakMap<AstNode, Ref>();
   /** `new Promise(executor)`: the executor's resolver marks the promise (`resolve(data)`). */
   private readonly executors = new WeakMap<AstNode, AstNode>();
-  private readonly promiseTaint = new WeakMap<AstNode, Set<Taint>>();
+  private readonly promiseTaint = new WeakMap<AstNode, Taints>();
   /** What a function returns, as taint, known once its body has been walked. */
-  private readonly fnTaint = new WeakMap<AstNode, Set<Taint>>();
+  private readonly fnTaint = new WeakMap<AstNode, Taints>();
   /** Return statements of the functions being walked (innermost last). */
   private readonly fnStack: AstNode[] = [];
   private readonly returnStack: Array<Array<[AstNode, Scope]> | undefined> = [];
@@ -1076,87 +1079,73 @@ class FileAnalyzer {
     return false;
   }
 
-  taint(node: AstNode | null | undefined, scope: Scope, depth = 0): Set<Taint> {
-    const out = new Set<Taint>();
-    if (!node || depth > 16) return out;
-    const visit = (n: AstNode | null | undefined) => {
-      for (const t of this.taint(n, scope, depth + 1)) out.add(t);
-    };
+  taint(node: AstNode | null | undefined, scope: Scope, depth = 0): Taints {
+    if (!node || depth > 16) return 0;
+    let out: Taints = 0;
     switch (node.type) {
       case 'Identifier': {
         const val = scope.lookup(node.name);
-        if (val?.t === 'taint') for (const t of val.kinds) out.add(t);
-        if (val?.t === 'blob' || (val?.t === 'str' && isBlob(val.v))) out.add('blob');
-        if (val?.t === 'ref' && (val.ref.root === 'mod:.' || val.ref.root === 'mod:..')) out.add('shipped');
+        if (val?.t === 'taint') out |= val.kinds;
+        if (val?.t === 'blob' || (val?.t === 'str' && isBlob(val.v))) out |= T.blob;
+        if (val?.t === 'ref' && (val.ref.root === 'mod:.' || val.ref.root === 'mod:..')) out |= T.shipped;
         return out;
       }
       case 'ObjectExpression':
         // Until the file has made a request or read a secret, no object literal can carry one.
-        if (this.taintSources > 0) for (const prop of node.properties) visit(prop.type === 'SpreadElement' ? prop.argument : prop.value);
+        if (this.taintSources > 0) for (const prop of node.properties) out |= this.taint(prop.type === 'SpreadElement' ? prop.argument : prop.value, scope, depth + 1);
         return out;
       case 'Literal':
       case 'TemplateLiteral':
       case 'ArrayExpression':
-        if (this.isBlobLiteral(node)) {
-          out.add('blob');
-          return out;
-        }
-        if (node.type === 'TemplateLiteral') for (const e of node.expressions) visit(e);
-        if (node.type === 'ArrayExpression') for (const e of node.elements) visit(e);
+        if (this.isBlobLiteral(node)) return T.blob;
+        if (node.type === 'TemplateLiteral') for (const e of node.expressions) out |= this.taint(e, scope, depth + 1);
+        if (node.type === 'ArrayExpression') for (const e of node.elements) out |= this.taint(e, scope, depth + 1);
         return out;
       case 'CallExpression':
       case 'NewExpression': {
-        const ref = this.calleeRef(node, scope);
-        if (this.networkOf(ref)) out.add('download');
         const method = node.callee.type === 'MemberExpression' ? this.key(node.callee, scope) : undefined;
+        const ref = this.calleeRef(node, scope, method);
+        if (this.networkOf(ref)) out |= T.download;
         if (method && /^read(?:File)?(?:Sync)?$/.test(method)) {
           const path = this.partial(node.arguments[0], scope);
           // Data hidden in a picture or binary file shipped with the package (steganography).
-          if (/\.(?:png|jpe?g|gif|ico|bmp|webp|wav|mp3|ttf|woff2?|dat|bin)\b/i.test(path)) out.add('blob');
+          if (/\.(?:png|jpe?g|gif|ico|bmp|webp|wav|mp3|ttf|woff2?|dat|bin)\b/i.test(path)) out |= T.blob;
           const store = readKind(path);
-          if (store) out.add(store);
-          else if (/^(?:\.{1,2}[\\/]|\0[\\/])/.test(path) && this.mentionsDirname(node.arguments[0], scope)) out.add('shipped');
+          if (store) out |= T[store];
+          else if (/^(?:\.{1,2}[\\/]|\0[\\/])/.test(path) && this.mentionsDirname(node.arguments[0], scope)) out |= T.shipped;
         }
         // A relative module's value is the package's own data (a payload split across files).
-        if (ref?.root === 'g:require' && ref.path.length === 0 && /^\.{1,2}(?:\/|$)/.test(this.constant(node.arguments[0], scope)?.v ?? '')) out.add('shipped');
+        if (ref?.root === 'g:require' && ref.path.length === 0 && /^\.{1,2}(?:\/|$)/.test(this.constant(node.arguments[0], scope)?.v ?? '')) out |= T.shipped;
         // What a function of this file returns, what a promise resolves with.
         const fn = this.calledFunction(node.callee, scope);
-        if (fn) for (const t of this.fnTaint.get(fn.node) ?? []) out.add(t);
-        if (node.type === 'NewExpression') for (const t of this.promiseTaint.get(node) ?? []) out.add(t);
-        for (const a of node.arguments) visit(a);
-        visit(node.callee.type === 'MemberExpression' ? node.callee.object : undefined);
-        if (out.has('blob') && this.isDecoder(node, scope)) out.add('decoded');
-        if (out.has('shipped') && isRealDecoder(ref, node, (n) => this.constant(n, scope)?.v)) out.add('decoded');
+        if (fn) out |= this.fnTaint.get(fn.node) ?? 0;
+        if (node.type === 'NewExpression') out |= this.promiseTaint.get(node) ?? 0;
+        for (const a of node.arguments) out |= this.taint(a, scope, depth + 1);
+        out |= this.taint(node.callee.type === 'MemberExpression' ? node.callee.object : undefined, scope, depth + 1);
+        if (out & T.blob && this.isDecoder(node, scope)) out |= T.decoded;
+        if (out & T.shipped && isRealDecoder(ref, node, (n) => this.constant(n, scope)?.v)) out |= T.decoded;
         return out;
       }
       case 'MemberExpression':
         // What an HTTP server receives is remote data too (backdoors that run code from headers or cookies).
-        if (node.object.type === 'Identifier' && /^(?:req|request|ctx|event)$/.test(node.object.name) && !node.computed && /^(?:headers|cookies|query|body|params|url|rawHeaders)$/.test(node.property.name)) out.add('download');
-        visit(node.object);
-        return out;
+        if (node.object.type === 'Identifier' && /^(?:req|request|ctx|event)$/.test(node.object.name) && !node.computed && /^(?:headers|cookies|query|body|params|url|rawHeaders)$/.test(node.property.name)) out |= T.download;
+        return out | this.taint(node.object, scope, depth + 1);
       case 'AwaitExpression':
       case 'SpreadElement':
       case 'UnaryExpression':
       case 'ChainExpression':
-        visit(node.argument ?? node.expression);
-        return out;
+        return this.taint(node.argument ?? node.expression, scope, depth + 1);
       case 'BinaryExpression':
       case 'LogicalExpression':
-        visit(node.left);
-        visit(node.right);
-        return out;
+        return this.taint(node.left, scope, depth + 1) | this.taint(node.right, scope, depth + 1);
       case 'ConditionalExpression':
-        visit(node.consequent);
-        visit(node.alternate);
-        return out;
+        return this.taint(node.consequent, scope, depth + 1) | this.taint(node.alternate, scope, depth + 1);
       case 'SequenceExpression':
-        visit(node.expressions.at(-1));
-        return out;
+        return this.taint(node.expressions.at(-1), scope, depth + 1);
       case 'AssignmentExpression':
-        visit(node.right);
-        return out;
+        return this.taint(node.right, scope, depth + 1);
       default:
-        return out;
+        return 0;
     }
   }
 
@@ -1196,10 +1185,11 @@ class FileAnalyzer {
     return undefined;
   }
 
-  private calleeRef(node: AstNode, scope: Scope): Ref | undefined {
+  /** `method`: the callee's member key, when the caller has it already. */
+  private calleeRef(node: AstNode, scope: Scope, method?: string): Ref | undefined {
     let callee = node.callee;
     if (callee.type === 'MemberExpression') {
-      const key = this.key(callee, scope);
+      const key = method ?? this.key(callee, scope);
       if (key === 'call' || key === 'apply') {
         const inner = this.ref(callee.object, scope);
         if (inner) return inner;
@@ -1212,10 +1202,10 @@ class FileAnalyzer {
     return ref;
   }
 
-  private argumentsOf(node: AstNode, scope: Scope): AstNode[] {
+  private argumentsOf(node: AstNode, scope: Scope, method?: string): AstNode[] {
     const callee = node.callee;
     if (callee.type === 'MemberExpression') {
-      const key = this.key(callee, scope);
+      const key = method ?? this.key(callee, scope);
       if (key === 'call') return node.arguments.slice(1);
       if (key === 'apply') return node.arguments[1]?.type === 'ArrayExpression' ? node.arguments[1].elements : [];
     }
@@ -1315,12 +1305,13 @@ class FileAnalyzer {
       const local = scope.fn(node.callee.name);
       if (local && local.node.params.length > 0 && this.taintSources > 0 && this.localCalls.length < 100_000) this.localCalls.push({ node, scope, fn: local.node });
     }
-    const ref = this.calleeRef(node, scope);
-    const args = this.argumentsOf(node, scope);
+    const method = node.callee.type === 'MemberExpression' ? this.key(node.callee, scope) : undefined;
+    const ref = this.calleeRef(node, scope, method);
+    const args = this.argumentsOf(node, scope, method);
     const isNew = node.type === 'NewExpression';
     if (ref && args[0]?.type === 'ObjectExpression' && /^(?:g:JSON\.stringify|g:Buffer\.from|g:URLSearchParams|g:btoa|mod:querystring\.(?:stringify|encode)|g:Object\.(?:keys|entries|values))$/.test(`${ref.root}${ref.path.length ? `.${ref.path.join('.')}` : ''}`)) this.serialized.add(args[0]);
 
-    const network = this.networkCall(node, scope);
+    const network = this.networkOf(ref);
     if (network) {
       // Only reads: a PUT/POST to the registry with a stolen token is how a worm publishes itself.
       const registryRead = NPM_REGISTRY_URL.test(this.partial(args[0], scope)) && args.slice(1).every((a) => a?.type === 'ObjectExpression' && a.properties.every((p: AstNode) => p.type === 'Property' && !/^(?:method|body|data|json|form)$/i.test(String(p.key?.name ?? p.key?.value ?? '')))) && !/\.(?:post|put|patch|delete|request)\b/i.test(network);
@@ -1329,37 +1320,30 @@ class FileAnalyzer {
       this.endpoints(args.map((a) => this.partial(a, scope)).join(' '), node, true);
       this.secretFlow(node, args, scope, registryRead, network);
       // What a request hands to its callbacks came from the network.
-      for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, new Set(['download']));
-    } else if (node.callee.type === 'MemberExpression' && (this.key(node.callee, scope) === 'then' || this.key(node.callee, scope) === 'on' || this.key(node.callee, scope) === 'once' || this.key(node.callee, scope) === 'pipe')) {
+      for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, T.download);
+    } else if (method === 'then' || method === 'on' || method === 'once' || method === 'pipe') {
       // import('node:https').then((h) => h.get(...)): the callback receives the module.
-      const loaded = this.key(node.callee, scope) === 'then' ? this.ref(node.callee.object, scope) : undefined;
+      const loaded = method === 'then' ? this.ref(node.callee.object, scope) : undefined;
       const callback = node.arguments[0];
       if (loaded?.root.startsWith('mod:') && loaded.path.length === 0 && (callback?.type === 'FunctionExpression' || callback?.type === 'ArrowFunctionExpression')) this.paramRefs.set(callback, loaded);
-      const kinds = this.taint(node.callee.object, scope);
-      kinds.delete('blob');
-      kinds.delete('decoded');
-      kinds.delete('shipped');
-      if (kinds.size) for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, kinds);
+      const kinds = this.taint(node.callee.object, scope) & ~(T.blob | T.decoded | T.shipped);
+      if (kinds) for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, kinds);
     }
     if (node.callee.type === 'Identifier' && node.arguments.length > 0) {
       const bound = scope.lookup(node.callee.name);
       if (bound?.t === 'resolver') {
         const kinds = this.taint(node.arguments[0], scope);
-        if (kinds.size) {
-          const into = this.promiseTaint.get(bound.promise) ?? new Set<Taint>();
-          for (const k of kinds) into.add(k);
-          this.promiseTaint.set(bound.promise, into);
-        }
+        if (kinds) this.promiseTaint.set(bound.promise, (this.promiseTaint.get(bound.promise) ?? 0) | kinds);
       }
     }
     // req.end(data) / req.write(data) / socket.write(data) on a request or connection this file opened.
     if (!network && this.taintSources > 0 && node.callee.type === 'MemberExpression' && node.arguments.length > 0) {
       const method = node.callee.computed ? this.key(node.callee, scope) : node.callee.property.name;
-      if ((method === 'end' || method === 'write' || method === 'send') && this.taint(node.callee.object, scope).has('download')) this.secretFlow(node, node.arguments, scope, false, `request .${method}()`);
+      if ((method === 'end' || method === 'write' || method === 'send') && this.taint(node.callee.object, scope) & T.download) this.secretFlow(node, node.arguments, scope, false, `request .${method}()`);
     }
     if (!ref) {
       // `x._compile(code, file)`: Module#_compile on any module object.
-      if (node.callee.type === 'MemberExpression' && this.key(node.callee, scope) === '_compile') this.sink(node, args[0], scope, 'Module#_compile');
+      if (method === '_compile') this.sink(node, args[0], scope, 'Module#_compile');
       return;
     }
     const { root, path } = ref;
@@ -1450,7 +1434,7 @@ class FileAnalyzer {
           const signal: Signal = store === 'dotenv' ? 'dotenv-read' : REGISTRY_TOKEN_FILE.test(text) && !CREDENTIAL_PATH.test(text.replace(REGISTRY_TOKEN_FILES, '')) ? 'registry-token-read' : 'credential-read';
           this.add('recon', node, `${mod}.${fn}(${clip(this.text(args[0] ?? node, 80))}) reads ${store === 'dotenv' ? "the project's .env" : 'a credential store'}`, signal);
           // fs.readFile(path, (err, data) => ...): the callback receives what was read.
-          for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, new Set([store]));
+          for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, T[store]);
         }
       }
       return;
@@ -1509,21 +1493,21 @@ class FileAnalyzer {
    * the headers of a GET to the npm registry is how an npm client does; neither is theft.
    */
   private secretFlow(node: AstNode, args: AstNode[], scope: Scope, registryRead: boolean, what: string): void {
-    const carried = new Set<Taint>();
+    let carried: Taints = 0;
     for (const arg of args) {
       if (arg?.type === 'ObjectExpression') {
         for (const prop of arg.properties) {
           const key = prop.type === 'Property' && !prop.computed ? (prop.key.name ?? prop.key.value) : undefined;
-          const kinds = this.taint(prop.type === 'SpreadElement' ? prop.argument : prop.value, scope);
+          let kinds = this.taint(prop.type === 'SpreadElement' ? prop.argument : prop.value, scope);
           if (key === 'headers') {
-            kinds.delete('dotenv');
-            if (registryRead) kinds.delete('secret');
+            kinds &= ~T.dotenv;
+            if (registryRead) kinds &= ~T.secret;
           }
-          for (const k of kinds) carried.add(k);
+          carried |= kinds;
         }
-      } else for (const k of this.taint(arg, scope)) carried.add(k);
+      } else carried |= this.taint(arg, scope);
     }
-    if (carried.has('secret') || carried.has('dotenv')) this.add('recon', node, `${what} sends what it read from ${carried.has('secret') ? 'a credential store' : "the project's .env"}`, 'secret-flow');
+    if (carried & (T.secret | T.dotenv)) this.add('recon', node, `${what} sends what it read from ${carried & T.secret ? 'a credential store' : "the project's .env"}`, 'secret-flow');
     // function send(data) { req.end(data) }: what callers pass as `data` is sent (checked once the file is walked).
     for (const arg of args) if (arg?.type !== 'ObjectExpression') this.markParamSinks(arg, scope, 'request');
     for (const arg of args) if (arg?.type === 'ObjectExpression') for (const prop of arg.properties) if (prop.type === 'Property' && (prop.key?.name ?? prop.key?.value) !== 'headers') this.markParamSinks(prop.value, scope, 'request');
@@ -1574,8 +1558,8 @@ class FileAnalyzer {
         if (!arg || arg.type === 'SpreadElement') continue;
         const taint = this.taint(arg, scope);
         const name = fn.id?.name ?? print(node.callee);
-        if (kinds.has('request') && (taint.has('secret') || taint.has('dotenv'))) this.add('recon', node, `passes what it read from ${taint.has('secret') ? 'a credential store' : "the project's .env"} to ${name}(), which sends it in a request`, 'secret-flow');
-        if (kinds.has('eval') && taint.has('download')) this.add('eval', node, `passes data downloaded by this code to ${name}(), which evaluates it`, 'eval-downloaded');
+        if (kinds.has('request') && taint & (T.secret | T.dotenv)) this.add('recon', node, `passes what it read from ${taint & T.secret ? 'a credential store' : "the project's .env"} to ${name}(), which sends it in a request`, 'secret-flow');
+        if (kinds.has('eval') && taint & T.download) this.add('eval', node, `passes data downloaded by this code to ${name}(), which evaluates it`, 'eval-downloaded');
       }
     }
   }
@@ -1648,12 +1632,12 @@ class FileAnalyzer {
   private sinkTaint(node: AstNode, arg: AstNode | undefined, scope: Scope, what: string, alwaysReport: boolean): void {
     const taint = this.taint(arg, scope);
     this.markParamSinks(arg, scope, 'eval');
-    if (taint.has('download')) this.add('eval', node, `${what} of data downloaded by this code`, 'eval-downloaded');
-    if (taint.has('blob') || taint.has('decoded')) {
+    if (taint & T.download) this.add('eval', node, `${what} of data downloaded by this code`, 'eval-downloaded');
+    if (taint & (T.blob | T.decoded)) {
       this.add('obfuscation', node, `${what} of a large encoded blob`, 'decoded-exec');
       this.add('eval', node, `${what} of a large encoded blob`, 'decoded-exec');
     }
-    if (alwaysReport && !taint.size && what.includes('unserialize') && arg) this.add('eval', node, `${what}(${this.text(arg, 50)})`);
+    if (alwaysReport && !taint && what.includes('unserialize') && arg) this.add('eval', node, `${what}(${this.text(arg, 50)})`);
   }
 
   // ---- assignments: network hooks ----
@@ -1794,7 +1778,7 @@ class FileAnalyzer {
       if (node.type === 'ArrayExpression' && node.elements.length <= 256 && node.elements.length > 0 && node.elements.every((el: AstNode | null) => el?.type === 'Literal')) return { t: 'arr', node };
     }
     const taint = this.taint(node, scope);
-    if (taint.size) return { t: 'taint', kinds: taint };
+    if (taint) return { t: 'taint', kinds: taint };
     if (node.type === 'CallExpression' || node.type === 'BinaryExpression' || node.type === 'TemplateLiteral' || node.type === 'LogicalExpression' || node.type === 'MemberExpression') {
       const text = this.partial(node, scope);
       if (text.replace(/[\0|/]/g, '').length > 0) return { t: 'text', v: text.length > 1024 ? text.slice(0, 1024) : text };
@@ -1853,7 +1837,7 @@ class FileAnalyzer {
     fn.params.forEach((param: AstNode, index: number) => {
       if (promise && index === 0 && param.type === 'Identifier') scope.vars.set(param.name, { t: 'resolver', promise });
       else if (moduleRef && index === 0) this.bindPattern(param, { t: 'ref', ref: moduleRef }, moduleRef, scope, scope);
-      else this.bindPattern(param, kinds ? { t: 'taint', kinds: new Set(kinds) } : null, undefined, scope, scope);
+      else this.bindPattern(param, kinds !== undefined ? { t: 'taint', kinds } : null, undefined, scope, scope);
     });
   }
 
@@ -2066,7 +2050,7 @@ class FileAnalyzer {
             const value = node.operator === '=' ? this.valueOf(node.right, scope) : node.operator === '+=' ? this.valueOf(node.right, scope) : null;
             if (owner) {
               const previous = owner.vars.get(node.left.name);
-              if (value?.t === 'taint' && previous?.t === 'taint') for (const k of previous.kinds) value.kinds.add(k);
+              if (value?.t === 'taint' && previous?.t === 'taint') value.kinds |= previous.kinds;
               if (value?.t === 'ref') this.refNames.add(node.left.name);
               if (value?.t === 'obj') this.objNames.add(node.left.name);
               if (node.operator === '=' || value?.t === 'taint') owner.vars.set(node.left.name, value ?? (node.operator === '=' ? null : (previous ?? null)));
@@ -2085,12 +2069,8 @@ class FileAnalyzer {
               const owner = scope.owner(node.left.object.name);
               const current = owner?.vars.get(node.left.object.name);
               if (owner && (current === null || current?.t === 'taint' || current?.t === 'text')) {
-                const kinds = this.taint(node.right, scope);
-                kinds.delete('shipped');
-                if (kinds.size) {
-                  if (current?.t === 'taint') for (const k of current.kinds) kinds.add(k);
-                  owner.vars.set(node.left.object.name, { t: 'taint', kinds });
-                }
+                const kinds = this.taint(node.right, scope) & ~T.shipped;
+                if (kinds) owner.vars.set(node.left.object.name, { t: 'taint', kinds: current?.t === 'taint' ? kinds | current.kinds : kinds });
               }
             }
           } else if (node.left.type === 'ObjectPattern') {
@@ -2144,11 +2124,8 @@ class FileAnalyzer {
         // The body has been walked: what the function returns is known (a download resolved inside a callback too).
         this.fnStack.pop();
         const returns = this.returnStack.pop();
-        let kinds: Set<Taint> | undefined;
-        if (returns && this.taintSources > 0) for (const [argument, at] of returns) {
-          const t = this.taint(argument, at);
-          if (t.size) for (const k of t) (kinds ??= new Set()).add(k);
-        }
+        let kinds: Taints = 0;
+        if (returns && this.taintSources > 0) for (const [argument, at] of returns) kinds |= this.taint(argument, at);
         if (kinds) this.fnTaint.set(node, kinds);
       }
     }
