@@ -259,8 +259,7 @@ function moduleName(spec: string): string {
 function normalize(ref: Ref): Ref {
   let { root, path } = ref;
   for (;;) {
-    const name = root.slice(2);
-    if (root.startsWith('g:') && WINDOW_NAMES.has(name) && path.length > 0) {
+    if (path.length > 0 && root.startsWith('g:') && WINDOW_NAMES.has(root.slice(2))) {
       root = `g:${path[0]}`;
       path = path.slice(1);
       continue;
@@ -311,8 +310,23 @@ function normalize(ref: Ref): Ref {
   }
   // `x.constructor.constructor` of any value is Function.
   const at = path.lastIndexOf('constructor');
-  if (at > 0 && path[at - 1] === 'constructor') return { root: 'g:Function', path: path.slice(at + 1), ...(ref.encoded ? { encoded: true } : {}) };
-  return { root, path, ...(ref.encoded ? { encoded: true } : {}), ...(ref.guessed ? { guessed: true } : {}) };
+  if (at > 0 && path[at - 1] === 'constructor') {
+    const fn: Ref = { root: 'g:Function', path: path.slice(at + 1) };
+    if (ref.encoded) fn.encoded = true;
+    return fn;
+  }
+  const out: Ref = { root, path };
+  if (ref.encoded) out.encoded = true;
+  if (ref.guessed) out.guessed = true;
+  return out;
+}
+
+/** One reference per global name, shared: references are never changed once made. */
+const globalRefs = new Map<string, Ref>();
+function globalRef(name: string): Ref {
+  let ref = globalRefs.get(name);
+  if (!ref) globalRefs.set(name, (ref = Object.freeze({ root: `g:${name}`, path: Object.freeze([]) as unknown as string[] })));
+  return ref;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -673,9 +687,10 @@ class FileAnalyzer {
   }
 
   /** Partial text of a string expression: constant parts kept, unknown parts as "\u0000". */
-  partial(node: AstNode | null | undefined, scope: Scope, depth = 0): string {
+  /** `notConstant`: the caller has just found the node is no constant (it is not asked again). */
+  partial(node: AstNode | null | undefined, scope: Scope, depth = 0, notConstant = false): string {
     if (!node || depth > 12) return '\0';
-    const whole = this.constant(node, scope, depth);
+    const whole = notConstant ? undefined : this.constant(node, scope, depth);
     if (whole) return whole.v;
     if (node.type === 'TemplateLiteral') {
       let out = '';
@@ -754,8 +769,8 @@ class FileAnalyzer {
         if (!GLOBALS.has(node.name) && !this.refNames.has(node.name)) return undefined;
         const val = scope.lookup(node.name);
         if (val === undefined) {
-          if (node.name === '__non_webpack_require__') return { root: 'g:require', path: [] };
-          return GLOBALS.has(node.name) ? { root: `g:${node.name}`, path: [] } : undefined;
+          if (node.name === '__non_webpack_require__') return globalRef('require');
+          return GLOBALS.has(node.name) ? globalRef(node.name) : undefined;
         }
         return val && val.t === 'ref' ? val.ref : undefined;
       }
@@ -778,7 +793,10 @@ class FileAnalyzer {
         if (key === undefined) return undefined;
         if (key === 'constructor' && isFunctionRef(object)) return { root: 'g:Function', path: [] };
         const keyEncoded = node.computed && this.constant(node.property, scope)?.encoded;
-        return normalize({ root: object.root, path: [...object.path, key], ...(object.encoded || keyEncoded ? { encoded: true } : {}), ...(object.guessed ? { guessed: true } : {}) });
+        const member: Ref = { root: object.root, path: [...object.path, key] };
+        if (object.encoded || keyEncoded) member.encoded = true;
+        if (object.guessed) member.guessed = true;
+        return normalize(member);
       }
       case 'CallExpression': {
         let callee = this.ref(node.callee, scope, depth + 1);
@@ -1780,8 +1798,8 @@ class FileAnalyzer {
     const taint = this.taint(node, scope);
     if (taint) return { t: 'taint', kinds: taint };
     if (node.type === 'CallExpression' || node.type === 'BinaryExpression' || node.type === 'TemplateLiteral' || node.type === 'LogicalExpression' || node.type === 'MemberExpression') {
-      const text = this.partial(node, scope);
-      if (text.replace(/[\0|/]/g, '').length > 0) return { t: 'text', v: text.length > 1024 ? text.slice(0, 1024) : text };
+      const text = this.partial(node, scope, 0, true);
+      if (/[^\0|/]/.test(text)) return { t: 'text', v: text.length > 1024 ? text.slice(0, 1024) : text };
     }
     return null;
   }
