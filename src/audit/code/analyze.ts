@@ -136,6 +136,15 @@ const DESERIALIZERS = new Set(['unserialize']);
 const WINDOW_NAMES = new Set(['globalThis', 'global', 'window', 'self', 'frames', 'GLOBAL', 'root']);
 const GLOBALS = new Set(['arguments', 'require', 'module', 'process', 'fetch', 'XMLHttpRequest', 'WebSocket', 'EventSource', 'navigator', 'eval', 'Function', 'Buffer', 'atob', 'btoa', 'Reflect', 'Object', 'JSON', 'String', 'Symbol', 'setTimeout', 'setInterval', 'setImmediate', 'unescape', 'escape', 'decodeURIComponent', 'decodeURI', 'encodeURIComponent', 'URL', 'URLSearchParams', 'Request', 'Headers', 'Response', '__non_webpack_require__', ...WINDOW_NAMES]);
 
+/**
+ * A name's length and first and last characters as a small integer: a Set of these answers "surely
+ * not one of these names" without hashing the name (every identifier of a file is asked).
+ */
+function nameKey(name: string): number {
+  return ((name.length & 0x3ff) << 16) | ((name.charCodeAt(0) & 0xff) << 8) | (name.charCodeAt(name.length - 1) & 0xff);
+}
+const GLOBAL_KEYS = new Set([...GLOBALS].map(nameKey));
+
 const INTEROP = /^(?:__importDefault|__importStar|_interopRequireDefault|_interopRequireWildcard|__toESM|__toCommonJS|_interop_require_default|_interop_require_wildcard|__require|_interopNamespace|_interopDefault|interopRequireDefault|interopRequireWildcard)$/;
 
 /**
@@ -761,12 +770,23 @@ class FileAnalyzer {
 
   /** Names ever bound to a module or global: everything else cannot start a reference. */
   private readonly refNames = new Set<string>();
+  private readonly refNameKeys = new Set<number>();
+
+  private addRefName(name: string): void {
+    this.refNames.add(name);
+    this.refNameKeys.add(nameKey(name));
+  }
+
+  private isRefName(name: string, key = nameKey(name)): boolean {
+    return this.refNameKeys.has(key) && this.refNames.has(name);
+  }
 
   ref(node: AstNode | null | undefined, scope: Scope, depth = 0): Ref | undefined {
     if (!node || depth > 24) return undefined;
     switch (node.type) {
       case 'Identifier': {
-        if (!GLOBALS.has(node.name) && !this.refNames.has(node.name)) return undefined;
+        const key = nameKey(node.name);
+        if (!(GLOBAL_KEYS.has(key) && GLOBALS.has(node.name)) && !this.isRefName(node.name, key)) return undefined;
         const val = scope.lookup(node.name);
         if (val === undefined) {
           if (node.name === '__non_webpack_require__') return globalRef('require');
@@ -929,7 +949,7 @@ class FileAnalyzer {
     if (!node || depth > 4) return false;
     switch (node.type) {
       case 'Identifier':
-        return GLOBALS.has(node.name) || this.refNames.has(node.name);
+        return GLOBALS.has(node.name) || this.isRefName(node.name);
       case 'MemberExpression':
         return this.mayHoldRef(node.object, depth + 1);
       case 'CallExpression':
@@ -1481,7 +1501,7 @@ class FileAnalyzer {
         const owner = scope.owner(args[0].name);
         if (owner) {
           owner.vars.set(args[0].name, { t: 'ref', ref: ENV_COPY });
-          this.refNames.add(args[0].name);
+          this.addRefName(args[0].name);
         }
       }
       const target = this.ref(args[0], scope);
@@ -1737,7 +1757,7 @@ class FileAnalyzer {
     switch (pattern.type) {
       case 'Identifier':
         into.vars.set(pattern.name, value);
-        if (value?.t === 'ref') this.refNames.add(pattern.name);
+        if (value?.t === 'ref') this.addRefName(pattern.name);
         else if (value?.t === 'obj') this.objNames.add(pattern.name);
         return;
       case 'AssignmentPattern':
@@ -1838,7 +1858,7 @@ class FileAnalyzer {
     if (spec.startsWith('.')) this.imports.add(spec);
     const root = `mod:${moduleName(spec)}`;
     for (const s of node.specifiers) {
-      this.refNames.add(s.local.name);
+      this.addRefName(s.local.name);
       if (s.type === 'ImportDefaultSpecifier' || s.type === 'ImportNamespaceSpecifier') scope.vars.set(s.local.name, { t: 'ref', ref: { root, path: [] } });
       else {
         const imported = s.imported.name ?? s.imported.value;
@@ -1951,7 +1971,7 @@ class FileAnalyzer {
     }
     // process.env through an alias (const p = process; p.env).
     if (
-      this.refNames.has(node.name) &&
+      this.isRefName(node.name) &&
       scope.lookup(node.name)?.t === 'ref' &&
       !(parent?.type === 'MemberExpression' && parent.property === node && !parent.computed) &&
       !(parent?.type === 'Property' && parent.key === node && !parent.computed) &&
@@ -1987,7 +2007,19 @@ class FileAnalyzer {
   private visitNode(node: AstNode, parent: AstNode | undefined, grand: AstNode | undefined, outer: Scope, outerFn: Scope): void {
     let scope = outer;
     let fnScope = outerFn;
+    // The most frequent types first (a switch on strings compares in order).
     switch (node.type) {
+      case 'MemberExpression':
+        // process.env, however it is reached (process.env, globalThis['process'].env, an alias).
+        if (node.computed || node.property.name === 'env') this.envCandidate(node, parent, grand, scope);
+        break;
+      case 'CallExpression':
+      case 'NewExpression':
+        this.callExpression(node, scope);
+        break;
+      case 'Property':
+        if (!node.computed && (node.key.name ?? node.key.value) === 'env' && node.value.type === 'ObjectExpression') this.envObjectContext.add(node.value);
+        break;
       case 'FunctionDeclaration':
       case 'FunctionExpression':
       case 'ArrowFunctionExpression':
@@ -2033,22 +2065,11 @@ class FileAnalyzer {
       case 'AssignmentExpression':
         this.assignment(node, scope);
         break;
-      case 'CallExpression':
-      case 'NewExpression':
-        this.callExpression(node, scope);
-        break;
-      case 'Property':
-        if (!node.computed && (node.key.name ?? node.key.value) === 'env' && node.value.type === 'ObjectExpression') this.envObjectContext.add(node.value);
-        break;
       case 'ArrayExpression':
         if (node.elements.length >= 6 && node.elements.length <= 512 && node.elements[0]?.type === 'Literal' && typeof node.elements[0].value === 'number') this.charCodeTable(node);
         break;
       case 'TemplateLiteral':
         this.endpoints(node.quasis.map((q: AstNode) => q.value.cooked ?? '').join('\0'), node, false);
-        break;
-      case 'MemberExpression':
-        // process.env, however it is reached (process.env, globalThis['process'].env, an alias).
-        if (node.computed || node.property.name === 'env') this.envCandidate(node, parent, grand, scope);
         break;
       default:
     }
@@ -2209,13 +2230,13 @@ class FileAnalyzer {
       if (owner) {
         const previous = owner.vars.get(node.left.name);
         if (value?.t === 'taint' && previous?.t === 'taint') value.kinds |= previous.kinds;
-        if (value?.t === 'ref') this.refNames.add(node.left.name);
+        if (value?.t === 'ref') this.addRefName(node.left.name);
         if (value?.t === 'obj') this.objNames.add(node.left.name);
         if (node.operator === '=' || value?.t === 'taint') owner.vars.set(node.left.name, value ?? (node.operator === '=' ? null : (previous ?? null)));
       } else if (GLOBALS.has(node.left.name) || ['fetch', 'XMLHttpRequest', 'Request', 'Headers', 'Response'].includes(node.left.name)) {
         this.assigned({ root: `g:${node.left.name}`, path: [] }, node, 'assign');
       } else {
-        if (value?.t === 'ref') this.refNames.add(node.left.name);
+        if (value?.t === 'ref') this.addRefName(node.left.name);
         this.program.vars.set(node.left.name, value);
       }
     } else if (node.left.type === 'MemberExpression') {
