@@ -376,7 +376,7 @@ class FileAnalyzer {
   readonly hooks: CodeHookHit[] = [];
   readonly imports = new Set<string>();
   private readonly counts = new Map<string, number>();
-  private readonly lines: LineIndex;
+  private lineIndex: LineIndex | undefined;
   /** Callbacks whose parameters receive tainted data (a response, a file read), and which taint. */
   private readonly taintParams = new WeakMap<AstNode, Taints>();
   /** Per function: which parameters reach a request or an evaluator. */
@@ -412,11 +412,17 @@ class FileAnalyzer {
   constructor(
     private readonly source: string,
     private readonly depth: number,
-    lineOffset: number,
+    private readonly lineOffset: number,
     private readonly precise = true,
-  ) {
-    this.lines = new LineIndex(source);
-    this.lines.lineOffset = lineOffset;
+  ) {}
+
+  /** Built on the first report: most files report nothing, and the index is a pass over the text. */
+  private get lines(): LineIndex {
+    if (!this.lineIndex) {
+      this.lineIndex = new LineIndex(this.source);
+      this.lineIndex.lineOffset = this.lineOffset;
+    }
+    return this.lineIndex;
   }
 
   // ---- reporting
@@ -781,7 +787,24 @@ class FileAnalyzer {
     return this.refNameKeys.has(key) && this.refNames.has(name);
   }
 
+  /**
+   * While valueOf() works out one value nothing changes what a name holds, and its folds ask for
+   * the same callee's reference up to four times: top-level answers in its scope are kept for it.
+   */
+  private refMemo: Map<AstNode, Ref | undefined> | undefined;
+  private refMemoScope: Scope | undefined;
+
   ref(node: AstNode | null | undefined, scope: Scope, depth = 0): Ref | undefined {
+    if (depth === 0 && node && scope === this.refMemoScope && this.refMemo) {
+      if (this.refMemo.has(node)) return this.refMemo.get(node);
+      const ref = this.refOf(node, scope, 0);
+      this.refMemo.set(node, ref);
+      return ref;
+    }
+    return this.refOf(node, scope, depth);
+  }
+
+  private refOf(node: AstNode | null | undefined, scope: Scope, depth: number): Ref | undefined {
     if (!node || depth > 24) return undefined;
     switch (node.type) {
       case 'Identifier': {
@@ -1605,6 +1628,7 @@ class FileAnalyzer {
   /** shimmer.wrap(https, 'request', ...) and friends, whatever the wrapper is called. */
   private wrapCall(node: AstNode, scope: Scope): void {
     const callee = node.callee;
+    if (node.arguments.length < 2) return;
     const name = callee.type === 'Identifier' ? callee.name : callee.type === 'MemberExpression' ? this.key(callee, scope) : undefined;
     if (!name || !/^(?:_?wrap|massWrap|patch|_patch|replace|intercept|hook)$/i.test(name) || node.arguments.length < 2) return;
     const target = this.ref(node.arguments[0], scope);
@@ -1805,6 +1829,20 @@ class FileAnalyzer {
   valueOf(node: AstNode | null | undefined, scope: Scope): Val | null {
     if (!node) return null;
     if (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression') return decoderOf(node);
+    const memo = this.refMemo;
+    const memoScope = this.refMemoScope;
+    this.refMemo = new Map();
+    this.refMemoScope = scope;
+    try {
+      return this.valueIn(node, scope);
+    } finally {
+      this.refMemo = memo;
+      this.refMemoScope = memoScope;
+    }
+  }
+
+  private valueIn(node: AstNode, scope: Scope): Val | null {
+    if (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression') return decoderOf(node);
     if ((node.type === 'ObjectExpression' || node.type === 'CallExpression') && this.envCopy(node, scope)) return { t: 'ref', ref: ENV_COPY };
     const ref = this.ref(node, scope);
     if (ref) return { t: 'ref', ref };
@@ -1872,11 +1910,13 @@ class FileAnalyzer {
     const promise = this.executors.get(fn);
     scope.fnNode = fn;
     const moduleRef = this.paramRefs.get(fn);
-    fn.params.forEach((param: AstNode, index: number) => {
+    const params: AstNode[] = fn.params;
+    for (let index = 0; index < params.length; index++) {
+      const param = params[index]!;
       if (promise && index === 0 && param.type === 'Identifier') scope.vars.set(param.name, { t: 'resolver', promise });
       else if (moduleRef && index === 0) this.bindPattern(param, { t: 'ref', ref: moduleRef }, moduleRef, scope, scope);
       else this.bindPattern(param, kinds !== undefined ? { t: 'taint', kinds } : null, undefined, scope, scope);
-    });
+    }
   }
 
   private literalRun(text: string, node: AstNode, whole: boolean): void {
