@@ -791,11 +791,11 @@ class FileAnalyzer {
    * While valueOf() works out one value nothing changes what a name holds, and its folds ask for
    * the same callee's reference up to four times: top-level answers in its scope are kept for it.
    */
-  private refMemo: Map<AstNode, Ref | undefined> | undefined;
+  private readonly refMemo = new Map<AstNode, Ref | undefined>();
   private refMemoScope: Scope | undefined;
 
   ref(node: AstNode | null | undefined, scope: Scope, depth = 0): Ref | undefined {
-    if (depth === 0 && node && scope === this.refMemoScope && this.refMemo) {
+    if (depth === 0 && node && scope === this.refMemoScope) {
       if (this.refMemo.has(node)) return this.refMemo.get(node);
       const ref = this.refOf(node, scope, 0);
       this.refMemo.set(node, ref);
@@ -1184,7 +1184,7 @@ class FileAnalyzer {
         for (const a of node.arguments) out |= this.taint(a, scope, depth + 1);
         out |= this.taint(node.callee.type === 'MemberExpression' ? node.callee.object : undefined, scope, depth + 1);
         if (out & T.blob && this.isDecoder(node, scope)) out |= T.decoded;
-        if (out & T.shipped && isRealDecoder(ref, node, (n) => this.constant(n, scope)?.v)) out |= T.decoded;
+        if (out & T.shipped && this.realDecoder(ref, node, scope)) out |= T.decoded;
         return out;
       }
       case 'MemberExpression':
@@ -1208,6 +1208,11 @@ class FileAnalyzer {
       default:
         return 0;
     }
+  }
+
+  /** Apart from taint(): a closure there would cost taint() a context allocation on every call. */
+  private realDecoder(ref: Ref | undefined, node: AstNode, scope: Scope): boolean {
+    return isRealDecoder(ref, node, (n) => this.constant(n, scope)?.v);
   }
 
   /**
@@ -1829,15 +1834,13 @@ class FileAnalyzer {
   valueOf(node: AstNode | null | undefined, scope: Scope): Val | null {
     if (!node) return null;
     if (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression') return decoderOf(node);
-    const memo = this.refMemo;
-    const memoScope = this.refMemoScope;
-    this.refMemo = new Map();
+    // Not re-entered (the walk asks, not the folds); the memo is emptied for the next value.
     this.refMemoScope = scope;
     try {
       return this.valueIn(node, scope);
     } finally {
-      this.refMemo = memo;
-      this.refMemoScope = memoScope;
+      this.refMemoScope = undefined;
+      if (this.refMemo.size > 0) this.refMemo.clear();
     }
   }
 
