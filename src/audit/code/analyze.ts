@@ -1867,7 +1867,9 @@ class FileAnalyzer {
 
   private declare(node: AstNode, scope: Scope, functionScope: Scope): void {
     const into = node.kind === 'var' ? functionScope : scope;
-    for (const decl of node.declarations) {
+    const declarations: AstNode[] = node.declarations;
+    for (let i = 0; i < declarations.length; i++) {
+      const decl = declarations[i]!;
       const value = this.valueOf(decl.init, scope);
       this.bindPattern(decl.id, value, value?.t === 'ref' ? value.ref : undefined, scope, into);
       if (decl.id.type === 'Identifier' && decl.init && (decl.init.type === 'FunctionExpression' || decl.init.type === 'ArrowFunctionExpression')) into.bindFn(decl.id.name, decl.init);
