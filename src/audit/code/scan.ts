@@ -116,7 +116,9 @@ function writeCached(cacheDir: string, key: string, code: PackageCode): void {
  * order): an 80 MB package started last would leave one core idle for its whole run. The copies of
  * one package (the same name nested under several dependents, often byte-identical files) go to
  * the same thread as one unit, so that thread's content-hash memo analyses each file once. Each
- * result is handed to `done` as it arrives, so cache writes overlap the analysis.
+ * thread holds the next unit in its queue while it works on one: it never waits for this thread to
+ * read a result and send more. Each result is handed to `done` as it arrives, so cache writes
+ * overlap the analysis.
  */
 async function analyseInWorkers(jobs: Job[], workers: number, done: (job: Job, code: PackageCode) => void): Promise<void> {
   const byName = new Map<string, Job[]>();
@@ -135,22 +137,27 @@ async function analyseInWorkers(jobs: Job[], workers: number, done: (job: Job, c
       // scavenges). 256 MB halved one thread's GC time but cost more CPU with two threads on two
       // cores (measured side by side), so 64.
       const worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
-      let unit: Job[] = [];
-      let pending = 0;
+      // Units sent to this thread and not yet fully answered, oldest first (the thread answers in order).
+      const inFlight: Array<{ unit: Job[]; pending: number }> = [];
       const feed = () => {
-        if (next >= units.length) {
+        while (inFlight.length < UNITS_AHEAD && next < units.length) {
+          const unit = units[next++]!;
+          inFlight.push({ unit, pending: unit.length });
+          unit.forEach((job, index) => worker.postMessage({ index, dir: job.dir, prepare: job.prepare }));
+        }
+        if (inFlight.length === 0) {
           void worker.terminate();
           resolve();
-          return;
         }
-        unit = units[next++]!;
-        pending = unit.length;
-        unit.forEach((job, index) => worker.postMessage({ index, dir: job.dir, prepare: job.prepare }));
       };
       worker.on('message', (message: { index: number; code?: PackageCode; error?: string }) => {
-        const job = unit[message.index]!;
+        const current = inFlight[0]!;
+        const job = current.unit[message.index]!;
         done(job, message.code ?? analyzePackageDir(job.dir, { prepare: job.prepare }));
-        if (--pending === 0) feed();
+        if (--current.pending === 0) {
+          inFlight.shift();
+          feed();
+        }
       });
       worker.on('error', reject);
       feed();
@@ -158,6 +165,8 @@ async function analyseInWorkers(jobs: Job[], workers: number, done: (job: Job, c
   await Promise.all(Array.from({ length: Math.min(workers, units.length) }, run));
 }
 
+/** Units queued per thread: the one it works on and the next, so it never idles between units. */
+const UNITS_AHEAD = 2;
 const YOUNG_GENERATION_MB = 64;
 
 interface Job {
