@@ -120,7 +120,7 @@ function writeCached(cacheDir: string, key: string, code: PackageCode): void {
  * read a result and send more. Each result is handed to `done` as it arrives, so cache writes
  * overlap the analysis.
  */
-async function analyseInWorkers(jobs: Job[], workers: number, done: (job: Job, code: PackageCode) => void): Promise<void> {
+async function analyseInWorkers(threads: Worker[], jobs: Job[], done: (job: Job, code: PackageCode) => void): Promise<void> {
   const byName = new Map<string, Job[]>();
   for (const job of jobs) {
     const group = byName.get(job.pkg.name);
@@ -130,13 +130,8 @@ async function analyseInWorkers(jobs: Job[], workers: number, done: (job: Job, c
   const weight = (group: Job[]) => group.reduce((sum, job) => sum + job.weight, 0);
   const units = [...byName.values()].sort((a, b) => weight(b) - weight(a));
   let next = 0;
-  const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
-  const run = () =>
+  const run = (worker: Worker) =>
     new Promise<void>((resolve, reject) => {
-      // A larger young generation: parsing allocates millions of short-lived nodes (fewer
-      // scavenges). 256 MB halved one thread's GC time but cost more CPU with two threads on two
-      // cores (measured side by side), so 64.
-      const worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
       // Units sent to this thread and not yet fully answered, oldest first (the thread answers in order).
       const inFlight: Array<{ unit: Job[]; pending: number }> = [];
       const feed = () => {
@@ -162,11 +157,26 @@ async function analyseInWorkers(jobs: Job[], workers: number, done: (job: Job, c
       worker.on('error', reject);
       feed();
     });
-  await Promise.all(Array.from({ length: Math.min(workers, units.length) }, run));
+  await Promise.all(threads.map(run));
+}
+
+/**
+ * Starts the analysis threads. Called at the first packages the cache does not have, so that the
+ * threads load their modules while this thread is still computing the other packages' cache keys.
+ */
+function startThreads(count: number): Worker[] {
+  const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+  // A larger young generation: parsing allocates millions of short-lived nodes (fewer
+  // scavenges). 256 MB halved one thread's GC time but cost more CPU with two threads on two
+  // cores (measured side by side), so 64.
+  return Array.from({ length: count }, () => new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } }));
 }
 
 /** Units queued per thread: the one it works on and the next, so it never idles between units. */
 const UNITS_AHEAD = 2;
+
+/** Fewer packages than this to analyse: starting threads would cost more than it saves. */
+const MIN_JOBS_FOR_THREADS = 8;
 const YOUNG_GENERATION_MB = 64;
 
 interface Job {
@@ -208,6 +218,10 @@ export async function scanInstalledCode(root: string, packages: InstalledPackage
   const workers = options.workers ?? Math.min(4, availableParallelism());
   const parallel = workers > 1;
   const todo: Job[] = [];
+  let threads: Worker[] | undefined;
+  const wantThreads = () => {
+    if (parallel && !threads && todo.length > MIN_JOBS_FOR_THREADS) threads = startThreads(Math.min(workers, todo.length));
+  };
   for (const pkg of packages) {
     const dir = join(root, pkg.dir);
     const prepare = builtFromSource(pkg, options.graph);
@@ -221,6 +235,7 @@ export async function scanInstalledCode(root: string, packages: InstalledPackage
       }
       todo.push({ pkg, dir, prepare, weight, key });
     } else todo.push({ pkg, dir, prepare, weight: parallel ? folderSignature(dir, false).weight : 0 });
+    wantThreads();
   }
   const results = new Map<Job, PackageCode>();
   const done = (job: Job, result: PackageCode) => {
@@ -234,11 +249,13 @@ export async function scanInstalledCode(root: string, packages: InstalledPackage
   const inThisThread = (jobs: Job[]) => {
     for (const job of jobs) if (!results.has(job)) done(job, analyzePackageDir(job.dir, { prepare: job.prepare }));
   };
-  if (parallel && todo.length > 8) {
+  if (threads) {
     try {
-      await analyseInWorkers(todo, workers, done);
+      await analyseInWorkers(threads, todo, done);
     } catch {
       inThisThread(todo);
+    } finally {
+      for (const thread of threads) void thread.terminate();
     }
   } else inThisThread(todo);
   // Reported in the order the packages were given, whatever order the threads finished in.
