@@ -29,6 +29,8 @@ export interface CodeScanStats {
   fromCache: number;
   files: number;
   bytes: number;
+  /** Threads that analysed packages (0: this thread did the work, also when the pool failed). */
+  threads: number;
 }
 
 const JS_LIKE = /\.(?:c|m)?js$/;
@@ -165,11 +167,18 @@ async function analyseInWorkers(threads: Worker[], jobs: Job[], done: (job: Job,
  * threads load their modules while this thread is still computing the other packages' cache keys.
  */
 function startThreads(count: number): Worker[] {
-  const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+  const fromSource = import.meta.url.endsWith('.ts');
+  const url = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
   // A larger young generation: parsing allocates millions of short-lived nodes (fewer
   // scavenges). 256 MB halved one thread's GC time but cost more CPU with two threads on two
   // cores (measured side by side), so 64.
-  return Array.from({ length: count }, () => new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } }));
+  const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
+  // Run from the TypeScript sources (the tests), a thread does not inherit tsx's loader: it
+  // registers it before importing the worker, or the pool would fail and this thread do the work.
+  const start = fromSource
+    ? () => new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, resourceLimits })
+    : () => new Worker(url, { resourceLimits });
+  return Array.from({ length: count }, start);
 }
 
 /** Units queued per thread: the one it works on and the next, so it never idles between units. */
@@ -214,7 +223,7 @@ function rememberCapabilities(cacheDir: string, integrity: string, name: string,
 
 export async function scanInstalledCode(root: string, packages: InstalledPackage[], options: CodeScanOptions = {}): Promise<{ code: Map<string, PackageCode>; stats: CodeScanStats }> {
   const code = new Map<string, PackageCode>();
-  const stats: CodeScanStats = { packages: packages.length, analysed: 0, fromCache: 0, files: 0, bytes: 0 };
+  const stats: CodeScanStats = { packages: packages.length, analysed: 0, fromCache: 0, files: 0, bytes: 0, threads: 0 };
   const workers = options.workers ?? Math.min(4, availableParallelism());
   const parallel = workers > 1;
   const todo: Job[] = [];
@@ -252,6 +261,7 @@ export async function scanInstalledCode(root: string, packages: InstalledPackage
   if (threads) {
     try {
       await analyseInWorkers(threads, todo, done);
+      stats.threads = threads.length;
     } catch {
       inThisThread(todo);
     } finally {
