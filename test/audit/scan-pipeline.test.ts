@@ -39,6 +39,8 @@ test('the thread pool (biggest first, copies of one package on one thread) retur
   }
   assert.ok(TWIN.length > 2048);
   const pooled = await scanInstalledCode(work, packages, { workers: 2 });
+  // The pool falls back to this thread when a thread fails to start: that would hide a broken worker module.
+  assert.equal(pooled.stats.threads, 2);
   assert.equal(pooled.code.size, packages.length);
   // Reported in the order the packages were given, whatever order the threads finished in.
   assert.deepEqual([...pooled.code.keys()], packages.map((p) => p.dir));

@@ -29,6 +29,8 @@ export interface CodeScanStats {
   fromCache: number;
   files: number;
   bytes: number;
+  /** Threads that analysed packages (0: this thread did the work, also when the pool failed). */
+  threads: number;
 }
 
 const JS_LIKE = /\.(?:c|m)?js$/;
@@ -116,9 +118,11 @@ function writeCached(cacheDir: string, key: string, code: PackageCode): void {
  * order): an 80 MB package started last would leave one core idle for its whole run. The copies of
  * one package (the same name nested under several dependents, often byte-identical files) go to
  * the same thread as one unit, so that thread's content-hash memo analyses each file once. Each
- * result is handed to `done` as it arrives, so cache writes overlap the analysis.
+ * thread holds the next unit in its queue while it works on one: it never waits for this thread to
+ * read a result and send more. Each result is handed to `done` as it arrives, so cache writes
+ * overlap the analysis.
  */
-async function analyseInWorkers(jobs: Job[], workers: number, done: (job: Job, code: PackageCode) => void): Promise<void> {
+async function analyseInWorkers(threads: Worker[], jobs: Job[], done: (job: Job, code: PackageCode) => void): Promise<void> {
   const byName = new Map<string, Job[]>();
   for (const job of jobs) {
     const group = byName.get(job.pkg.name);
@@ -128,36 +132,60 @@ async function analyseInWorkers(jobs: Job[], workers: number, done: (job: Job, c
   const weight = (group: Job[]) => group.reduce((sum, job) => sum + job.weight, 0);
   const units = [...byName.values()].sort((a, b) => weight(b) - weight(a));
   let next = 0;
-  const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
-  const run = () =>
+  const run = (worker: Worker) =>
     new Promise<void>((resolve, reject) => {
-      // A larger young generation: parsing allocates millions of short-lived nodes (fewer
-      // scavenges). 256 MB halved one thread's GC time but cost more CPU with two threads on two
-      // cores (measured side by side), so 64.
-      const worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
-      let unit: Job[] = [];
-      let pending = 0;
+      // Units sent to this thread and not yet fully answered, oldest first (the thread answers in order).
+      const inFlight: Array<{ unit: Job[]; pending: number }> = [];
       const feed = () => {
-        if (next >= units.length) {
+        while (inFlight.length < UNITS_AHEAD && next < units.length) {
+          const unit = units[next++]!;
+          inFlight.push({ unit, pending: unit.length });
+          unit.forEach((job, index) => worker.postMessage({ index, dir: job.dir, prepare: job.prepare }));
+        }
+        if (inFlight.length === 0) {
           void worker.terminate();
           resolve();
-          return;
         }
-        unit = units[next++]!;
-        pending = unit.length;
-        unit.forEach((job, index) => worker.postMessage({ index, dir: job.dir, prepare: job.prepare }));
       };
       worker.on('message', (message: { index: number; code?: PackageCode; error?: string }) => {
-        const job = unit[message.index]!;
+        const current = inFlight[0]!;
+        const job = current.unit[message.index]!;
         done(job, message.code ?? analyzePackageDir(job.dir, { prepare: job.prepare }));
-        if (--pending === 0) feed();
+        if (--current.pending === 0) {
+          inFlight.shift();
+          feed();
+        }
       });
       worker.on('error', reject);
       feed();
     });
-  await Promise.all(Array.from({ length: Math.min(workers, units.length) }, run));
+  await Promise.all(threads.map(run));
 }
 
+/**
+ * Starts the analysis threads. Called at the first packages the cache does not have, so that the
+ * threads load their modules while this thread is still computing the other packages' cache keys.
+ */
+function startThreads(count: number): Worker[] {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const url = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
+  // A larger young generation: parsing allocates millions of short-lived nodes (fewer
+  // scavenges). 256 MB halved one thread's GC time but cost more CPU with two threads on two
+  // cores (measured side by side), so 64.
+  const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
+  // Run from the TypeScript sources (the tests), a thread does not inherit tsx's loader: it
+  // registers it before importing the worker, or the pool would fail and this thread do the work.
+  const start = fromSource
+    ? () => new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, resourceLimits })
+    : () => new Worker(url, { resourceLimits });
+  return Array.from({ length: count }, start);
+}
+
+/** Units queued per thread: the one it works on and the next, so it never idles between units. */
+const UNITS_AHEAD = 2;
+
+/** Fewer packages than this to analyse: starting threads would cost more than it saves. */
+const MIN_JOBS_FOR_THREADS = 8;
 const YOUNG_GENERATION_MB = 64;
 
 interface Job {
@@ -195,10 +223,14 @@ function rememberCapabilities(cacheDir: string, integrity: string, name: string,
 
 export async function scanInstalledCode(root: string, packages: InstalledPackage[], options: CodeScanOptions = {}): Promise<{ code: Map<string, PackageCode>; stats: CodeScanStats }> {
   const code = new Map<string, PackageCode>();
-  const stats: CodeScanStats = { packages: packages.length, analysed: 0, fromCache: 0, files: 0, bytes: 0 };
+  const stats: CodeScanStats = { packages: packages.length, analysed: 0, fromCache: 0, files: 0, bytes: 0, threads: 0 };
   const workers = options.workers ?? Math.min(4, availableParallelism());
   const parallel = workers > 1;
   const todo: Job[] = [];
+  let threads: Worker[] | undefined;
+  const wantThreads = () => {
+    if (parallel && !threads && todo.length > MIN_JOBS_FOR_THREADS) threads = startThreads(Math.min(workers, todo.length));
+  };
   for (const pkg of packages) {
     const dir = join(root, pkg.dir);
     const prepare = builtFromSource(pkg, options.graph);
@@ -212,6 +244,7 @@ export async function scanInstalledCode(root: string, packages: InstalledPackage
       }
       todo.push({ pkg, dir, prepare, weight, key });
     } else todo.push({ pkg, dir, prepare, weight: parallel ? folderSignature(dir, false).weight : 0 });
+    wantThreads();
   }
   const results = new Map<Job, PackageCode>();
   const done = (job: Job, result: PackageCode) => {
@@ -225,11 +258,14 @@ export async function scanInstalledCode(root: string, packages: InstalledPackage
   const inThisThread = (jobs: Job[]) => {
     for (const job of jobs) if (!results.has(job)) done(job, analyzePackageDir(job.dir, { prepare: job.prepare }));
   };
-  if (parallel && todo.length > 8) {
+  if (threads) {
     try {
-      await analyseInWorkers(todo, workers, done);
+      await analyseInWorkers(threads, todo, done);
+      stats.threads = threads.length;
     } catch {
       inThisThread(todo);
+    } finally {
+      for (const thread of threads) void thread.terminate();
     }
   } else inThisThread(todo);
   // Reported in the order the packages were given, whatever order the threads finished in.
