@@ -15,6 +15,7 @@ import {
 } from './findings.js';
 import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
 import { isWirelockValue } from './own.js';
+import { codeRoot } from '../location.js';
 import { redactCredentials } from '../policy/proxy.js';
 import { allowedOrigin, describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
 
@@ -62,8 +63,7 @@ const EARLY_CODE: ReadonlySet<string> = new Set(['preload', 'preload-scrubbed', 
 const INJECTED_LIBRARY = /frida|gadget|gum-js|libgum|substrate|xposed|libinject|inject[-_]?lib/i;
 
 const ownRegisterPaths = (() => {
-  const here = fileURLToPath(import.meta.url);
-  const dir = resolvePath(here, '..');
+  const dir = fileURLToPath(new URL('runtime/', codeRoot));
   return [resolvePath(dir, 'register.js'), resolvePath(dir, 'register.ts')];
 })();
 

@@ -9,6 +9,7 @@ import { reportSender } from '../transport/fetch.js';
 import { buildRuntimeFindingReport } from '../transport/report.js';
 import { cleartextHttpRefusal, guardRequestTargets } from '../transport/target.js';
 import { undici } from '../transport/undici.js';
+import { codeRoot } from '../location.js';
 import { CHANNELS_RUNTIME } from './channels.js';
 import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
@@ -160,7 +161,7 @@ function refusedSocket(error: Error): Socket {
 }
 
 /** The first stack frame outside wirelock and Node, for evidence of who did something. */
-const wirelockRoot = new URL('..', import.meta.url);
+const wirelockRoot = codeRoot;
 function callerOutsideWirelock(): string | undefined {
   const stack = new Error().stack?.split('\n').slice(1) ?? [];
   for (const line of stack) {

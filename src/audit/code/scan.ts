@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSy
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { codeExtension, codeRoot } from '../../location.js';
 import type { InstalledPackage } from '../installed.js';
 import type { LockGraph } from '../lockfile/model.js';
 import type { Capability } from './analyze.js';
@@ -128,7 +129,7 @@ async function analyseInWorkers(jobs: Job[], workers: number, done: (job: Job, c
   const weight = (group: Job[]) => group.reduce((sum, job) => sum + job.weight, 0);
   const units = [...byName.values()].sort((a, b) => weight(b) - weight(a));
   let next = 0;
-  const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+  const url = new URL(`audit/code/worker${codeExtension}`, codeRoot);
   const run = () =>
     new Promise<void>((resolve, reject) => {
       // A larger young generation: parsing allocates millions of short-lived nodes (fewer
