@@ -9,6 +9,7 @@
 // either loads two files. Declarations (.d.ts), the CommonJS files (.cjs) and package.json's exports
 // map stay as tsc made them.
 import { rollup } from '@rollup/wasm-node';
+import ts from 'typescript';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -74,7 +75,26 @@ function chunkOf(id) {
   const path = relative(dist, id);
   return path.includes('/') ? path.split('/')[0] : 'start';
 }
+/**
+ * Comments out of the shipped JavaScript: V8 scans every byte of a module before it runs, and the
+ * comments are a quarter of the start chunk (compiling it took ~8 ms with them, ~5 without, Node 20).
+ * TypeScript re-prints each module (JavaScript in, the same JavaScript out, no downlevelling), so no
+ * string or regular expression is mistaken for a comment. The declarations keep their doc comments;
+ * the Public Suffix List keeps its licence header.
+ */
+const stripComments = {
+  name: 'strip-comments',
+  transform(code, id) {
+    if (!id.startsWith(`${dist}/`) || id.endsWith('/public-suffixes.js')) return null;
+    const { outputText } = ts.transpileModule(code, {
+      fileName: id,
+      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, removeComments: true, verbatimModuleSyntax: true, allowJs: true },
+    });
+    return { code: outputText, map: null };
+  },
+};
 const bundle = await rollup({
+  plugins: [stripComments],
   input: Object.fromEntries([...ENTRIES, ...facades].map((entry) => [entry, join(dist, `${entry}.js`)])),
   // Node's built-ins and npm packages (undici, yaml, meriyah, ...) stay imports.
   external: (id) => !id.startsWith('.') && !id.startsWith('/'),
