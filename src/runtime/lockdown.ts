@@ -304,7 +304,18 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     }
   };
 
+  // The start-up origin proof, when collectFindings deferred it (see InspectOptions.deferProof).
+  let pendingProof: (() => RuntimeFinding[]) | undefined;
+  const settleProof = (): void => {
+    const proof = pendingProof;
+    if (!proof) return;
+    pendingProof = undefined;
+    for (const finding of proof()) record(finding);
+  };
+
   const blockingFinding = (): RuntimeFinding | undefined => {
+    // Nothing is decided on findings before the start-up proof has given its own.
+    settleProof();
     let worst: RuntimeFinding | undefined;
     for (const finding of recorded.values()) {
       if (isBlocking(finding, blockAt) && (!worst || severityRank(finding.severity) > severityRank(worst.severity))) worst = finding;
@@ -335,8 +346,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   ];
   let observed: unknown[] = [];
 
-  const assess = (): RuntimeFinding[] => {
-    for (const finding of collectFindings({ ...(allow ? { allow } : {}), ownValues, ...(origins === false ? { origins } : {}) })) record(finding);
+  const assess = (atStart = false): RuntimeFinding[] => {
+    settleProof();
+    const deferProof = atStart ? (proof: () => RuntimeFinding[]) => void (pendingProof = proof) : undefined;
+    for (const finding of collectFindings({ ...(allow ? { allow } : {}), ownValues, ...(origins === false ? { origins } : {}), ...(deferProof ? { deferProof } : {}) })) record(finding);
     // Replacing a guard lockdown installed (even with Node's original) switches the policy off,
     // unless an allow-listed tool (a mock, an APM agent) did it.
     // After lockdown, a watched slot that changed is a finding whatever its code claims to be:
@@ -393,6 +406,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   const gate = (host: string, port: number): WirelockError | undefined => {
     if (released) return undefined;
+    // The start-up proof's findings are recorded (and reported, under "report") before the first connection.
+    settleProof();
     refresh();
     if (onTamper !== 'block') return undefined;
     const blocking = blockingFinding();
@@ -699,7 +714,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   if (UndiciAgent && previousDispatcher instanceof UndiciAgent && Object.getPrototypeOf(previousDispatcher) === UndiciAgent.prototype) ownValues.add(previousDispatcher);
 
   // Start-up assessment before anything is replaced, so findings describe the app's environment.
-  assess();
+  // (Where wirelock provably loaded first, the origin proof of the slots' values waits for the first
+  // use that relies on it: see InspectOptions.deferProof. It judges the values read here.)
+  assess(true);
   install('tls.connect', lockedTlsConnect);
   // Another name of the same function: tls.js exports _tls_wrap's connect.
   if (real.tlsWrap) install('_tls_wrap.connect', lockedTlsConnect);
@@ -1119,10 +1136,14 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     policy: engine.policy,
     onTamper,
     ready,
-    findings: () => [...recorded.values()].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.key.localeCompare(b.key)),
+    findings: () => {
+      settleProof();
+      return [...recorded.values()].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.key.localeCompare(b.key));
+    },
     blockingFinding,
     check: () => {
       if (released) return undefined;
+      settleProof();
       refresh();
       return onTamper === 'block' ? blockingFinding() : undefined;
     },
