@@ -40,6 +40,8 @@ export interface InspectOptions {
    * sources it judges by do not change in between, so its verdict is the one it would give now.
    */
   deferProof?: (proof: () => RuntimeFinding[]) => void;
+  /** Receives the process facts (/proc reads) the inspection used, so lockdown's start reads them once. */
+  onFacts?: (facts: ProcessFacts) => void;
 }
 
 /** What each watched slot holds at one moment: what a deferred proof judges. */
@@ -89,7 +91,7 @@ function readText(path: string): string | undefined {
   }
 }
 
-interface ProcessFacts {
+export interface ProcessFacts {
   flags: ParsedFlags;
   cmdlineFlags: string[] | undefined;
   currentNodeOptions: ParsedFlags;
@@ -127,10 +129,10 @@ const CODE_BEFORE_PRELOADS = /^--(experimental-(default-)?config-file|env-file|e
  * says otherwise. Module customization hooks (`module.register`, `--loader`) load Node's
  * internal/modules/esm/hooks: where that happened, something registered hooks, whatever the flags say.
  */
-export function loadedBeforeAnyCode(findings: readonly RuntimeFinding[]): boolean {
+export function loadedBeforeAnyCode(findings: readonly RuntimeFinding[], known?: ProcessFacts): boolean {
   let facts: ProcessFacts;
   try {
-    facts = processFacts();
+    facts = known ?? processFacts();
   } catch {
     return false;
   }
@@ -586,6 +588,7 @@ export function collectFindings(options: InspectOptions = {}, limits: string[] =
   let facts: ProcessFacts;
   try {
     facts = processFacts();
+    options.onFacts?.(facts);
   } catch (error) {
     out.push(makeFinding('inspection-failed', 'critical', `reading the process's flags and environment failed: ${(error as Error)?.message ?? String(error)}`, { check: 'process' }, 'process'));
     facts = { flags: interpretFlags([]), cmdlineFlags: undefined, currentNodeOptions: interpretFlags([]), initialEnv: undefined };

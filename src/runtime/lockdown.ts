@@ -15,7 +15,7 @@ import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slo
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { allowedOrigin, describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
-import { NETWORK_CHANNELS, collectFindings, loadedBeforeAnyCode, loaderFindings, tracerPid } from './inspect.js';
+import { NETWORK_CHANNELS, collectFindings, loadedBeforeAnyCode, loaderFindings, tracerPid, type ProcessFacts } from './inspect.js';
 
 // Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
 // export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
@@ -306,6 +306,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   // The start-up origin proof, when collectFindings deferred it (see InspectOptions.deferProof).
   let pendingProof: (() => RuntimeFinding[]) | undefined;
+  // The /proc facts the start-up inspection read, for the loader check that follows it.
+  let startFacts: ProcessFacts | undefined;
   const settleProof = (): void => {
     const proof = pendingProof;
     if (!proof) return;
@@ -348,8 +350,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   const assess = (atStart = false): RuntimeFinding[] => {
     settleProof();
-    const deferProof = atStart ? (proof: () => RuntimeFinding[]) => void (pendingProof = proof) : undefined;
-    for (const finding of collectFindings({ ...(allow ? { allow } : {}), ownValues, ...(origins === false ? { origins } : {}), ...(deferProof ? { deferProof } : {}) })) record(finding);
+    const atStartOnly = atStart ? { deferProof: (proof: () => RuntimeFinding[]) => void (pendingProof = proof), onFacts: (facts: ProcessFacts) => void (startFacts = facts) } : {};
+    for (const finding of collectFindings({ ...(allow ? { allow } : {}), ownValues, ...(origins === false ? { origins } : {}), ...atStartOnly })) record(finding);
     // Replacing a guard lockdown installed (even with Node's original) switches the policy off,
     // unless an allow-listed tool (a mock, an APM agent) did it.
     // After lockdown, a watched slot that changed is a finding whatever its code claims to be:
@@ -1125,7 +1127,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   // Hooks registered before lockdown starts can only come from code that ran before wirelock: where
   // none did (loadedBeforeAnyCode), the import() half of the check, costly on Node 24, has nothing to find.
-  const ready = loaderFindings({ esm: !loadedBeforeAnyCode([...recorded.values()]) }).then(
+  const ready = loaderFindings({ esm: !loadedBeforeAnyCode([...recorded.values()], startFacts) }).then(
     (findings) => {
       for (const finding of findings) record(finding);
     },
