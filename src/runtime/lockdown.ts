@@ -11,7 +11,7 @@ import { cleartextHttpRefusal, guardRequestTargets } from '../transport/target.j
 import { undici } from '../transport/undici.js';
 import { codeRoot } from '../location.js';
 import { CHANNELS_RUNTIME } from './channels.js';
-import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
+import { SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { allowedOrigin, describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
@@ -1169,7 +1169,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
         if (readSlot(slot) !== installed.get(name)) continue;
         if (name === 'undici.globalDispatcher' && previousDispatcher === undefined) {
           // Node's fetch may have started using the slot meanwhile: it must never find it empty.
-          (globalThis as Record<symbol, unknown>)[DISPATCHER_SYMBOL] = new (undici().Agent)();
+          Object.defineProperty(slot.target, slot.key, { value: new (undici().Agent)() });
           continue;
         }
         if (descriptor) Object.defineProperty(slot.target, slot.key, descriptor);
