@@ -1,9 +1,10 @@
 // Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
 // every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
-const { readFileSync } = process.getBuiltinModule('node:fs');
+import { packageRoot } from './location.js';
 
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 /** Read from package.json at run time so reports always carry the installed version. */
 export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(new URL('package.json', packageRoot), 'utf8')) as { version: string }
 ).version;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { WirelockError } from '../errors.js';
+import { codeExtension, codeRoot } from '../location.js';
 import { VERSION } from '../version.js';
 import { EXIT, type Command, type CommandIo } from './command.js';
 
@@ -64,7 +65,8 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
 }
 
-const isEntryPoint = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+// By path, not import.meta.url: the build may move this module's code into a shared chunk.
+const isEntryPoint = process.argv[1] && new URL(`cli/main${codeExtension}`, codeRoot).href === new URL(`file://${process.argv[1]}`).href;
 if (isEntryPoint || process.argv[1]?.endsWith('/wirelock')) {
   main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
     (code) => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WirelockError } from '../errors.js';
+import { codeExtension, codeRoot } from '../location.js';
 import { createTestLog, issueWithScts, writeLogListFiles } from '../ct/testlog.js';
 import { PROXY_VARIABLES } from '../runtime/inspect.js';
 import { createLabPki, PINNED_NAME, type LabPki } from './pki.js';
@@ -117,10 +118,10 @@ const INHERITED_BLOCKLIST = [
 ];
 
 function builtinClient(): { command: string; args: string[] } {
-  const compiled = fileURLToPath(new URL('./client.js', import.meta.url));
-  if (existsSync(compiled)) return { command: process.execPath, args: [compiled] };
+  const compiled = fileURLToPath(new URL('lab/client.js', codeRoot));
+  if (codeExtension === '.js' && existsSync(compiled)) return { command: process.execPath, args: [compiled] };
   // Running from source (tests through tsx): the client is TypeScript too.
-  return { command: process.execPath, args: ['--import', 'tsx', fileURLToPath(new URL('./client.ts', import.meta.url))] };
+  return { command: process.execPath, args: ['--import', 'tsx', fileURLToPath(new URL('lab/client.ts', codeRoot))] };
 }
 
 export function isOnPath(program: string): boolean {

@@ -15,6 +15,7 @@ import {
 } from './findings.js';
 import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
 import { isWirelockValue } from './own.js';
+import { codeRoot } from '../location.js';
 import { redactCredentials } from '../policy/proxy.js';
 import { allowedOrigin, describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
 
@@ -31,6 +32,22 @@ export interface InspectOptions {
   ownValues?: ReadonlySet<unknown>;
   /** Skip the inspector (function origins); hooks are then judged by identity against load time only. */
   origins?: boolean;
+  /**
+   * lockdown() at start-up. Where wirelock provably loaded first (the cheap proof applies), the
+   * origin proof of the watched slots is not run now: it is handed here, bound to the values the
+   * slots hold now, and lockdown runs it before anything relies on its verdict (the first connection
+   * or worker, findings(), check(), recheck()). The values, V8's script order and Node's shipped
+   * sources it judges by do not change in between, so its verdict is the one it would give now.
+   */
+  deferProof?: (proof: () => RuntimeFinding[]) => void;
+  /** Receives the process facts (/proc reads) the inspection used, so lockdown's start reads them once. */
+  onFacts?: (facts: ProcessFacts) => void;
+}
+
+/** What each watched slot holds at one moment: what a deferred proof judges. */
+interface SlotSnapshot {
+  values: ReadonlyMap<string, unknown>;
+  getters: ReadonlyMap<string, unknown>;
 }
 
 export interface EnvironmentReport {
@@ -62,8 +79,7 @@ const EARLY_CODE: ReadonlySet<string> = new Set(['preload', 'preload-scrubbed', 
 const INJECTED_LIBRARY = /frida|gadget|gum-js|libgum|substrate|xposed|libinject|inject[-_]?lib/i;
 
 const ownRegisterPaths = (() => {
-  const here = fileURLToPath(import.meta.url);
-  const dir = resolvePath(here, '..');
+  const dir = fileURLToPath(new URL('runtime/', codeRoot));
   return [resolvePath(dir, 'register.js'), resolvePath(dir, 'register.ts')];
 })();
 
@@ -75,7 +91,7 @@ function readText(path: string): string | undefined {
   }
 }
 
-interface ProcessFacts {
+export interface ProcessFacts {
   flags: ParsedFlags;
   cmdlineFlags: string[] | undefined;
   currentNodeOptions: ParsedFlags;
@@ -113,10 +129,10 @@ const CODE_BEFORE_PRELOADS = /^--(experimental-(default-)?config-file|env-file|e
  * says otherwise. Module customization hooks (`module.register`, `--loader`) load Node's
  * internal/modules/esm/hooks: where that happened, something registered hooks, whatever the flags say.
  */
-export function loadedBeforeAnyCode(findings: readonly RuntimeFinding[]): boolean {
+export function loadedBeforeAnyCode(findings: readonly RuntimeFinding[], known?: ProcessFacts): boolean {
   let facts: ProcessFacts;
   try {
-    facts = processFacts();
+    facts = known ?? processFacts();
   } catch {
     return false;
   }
@@ -407,10 +423,10 @@ function objectOrigin(value: object, method: string, originOf: (value: unknown) 
   return { ctor: typeof ctor?.name === 'string' ? ctor.name : '?', origin: originOf(ctor), methodOrigin };
 }
 
-function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: ((value: unknown) => FunctionOrigin) | undefined, out: RuntimeFinding[]): void {
+function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: ((value: unknown) => FunctionOrigin) | undefined, out: RuntimeFinding[], snapshot?: SlotSnapshot): void {
   const own = options.ownValues ?? new Set<unknown>();
   for (const slot of SLOTS) {
-    const getter = slotGetter(slot);
+    const getter = snapshot ? snapshot.getters.get(slot.name) : slotGetter(slot);
     if (getter && getter !== loadTimeGetters.get(slot.name) && !own.has(getter) && !isWirelockValue(getter)) {
       // A getter that is not the one the slot had when wirelock loaded is a finding whatever URL it
       // claims: only an allow-listed tool located by its real file is accepted.
@@ -427,7 +443,7 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
       out.push(allowedBy ? downgrade(finding, allowedBy) : finding);
       if (!allowedBy) continue;
     }
-    const value = readSlot(slot);
+    const value = snapshot ? snapshot.values.get(slot.name) : readSlot(slot);
     if (own.has(value) || isWirelockValue(value)) continue;
     const changed = value !== loadTimeValues.get(slot.name);
     if (slot.kind === 'function') {
@@ -572,6 +588,7 @@ export function collectFindings(options: InspectOptions = {}, limits: string[] =
   let facts: ProcessFacts;
   try {
     facts = processFacts();
+    options.onFacts?.(facts);
   } catch (error) {
     out.push(makeFinding('inspection-failed', 'critical', `reading the process's flags and environment failed: ${(error as Error)?.message ?? String(error)}`, { check: 'process' }, 'process'));
     facts = { flags: interpretFlags([]), cmdlineFlags: undefined, currentNodeOptions: interpretFlags([]), initialEnv: undefined };
@@ -603,10 +620,23 @@ export function collectFindings(options: InspectOptions = {}, limits: string[] =
   // other preload, debugger, injected native code or failed check. An app that calls lockdown()
   // itself has run its own imports first: there every function gets the full check.
   const fast = registeredFirst(facts) && !out.some((finding) => EARLY_CODE.has(finding.id));
-  run('hooks', () => {
-    if (useOrigins) withOrigins((originOf) => hookFindings(options, entries, originOf, out), { fast, prefetch: SLOTS.map(readSlot) });
-    else hookFindings(options, entries, undefined, out);
-  });
+  if (fast && useOrigins && options.deferProof) {
+    const snapshot: SlotSnapshot = { values: new Map(SLOTS.map((slot) => [slot.name, readSlot(slot)])), getters: new Map(SLOTS.map((slot) => [slot.name, slotGetter(slot)])) };
+    options.deferProof(() => {
+      const proved: RuntimeFinding[] = [];
+      try {
+        withOrigins((originOf) => hookFindings(options, entries, originOf, proved, snapshot), { fast: true, prefetch: [...snapshot.values.values()] });
+      } catch (error) {
+        proved.push(makeFinding('inspection-failed', 'critical', `the hooks check failed: ${(error as Error)?.message ?? String(error)}`, { check: 'hooks', error: String((error as Error)?.stack ?? error).split('\n').slice(0, 4).join('\n') }, 'hooks'));
+      }
+      return proved;
+    });
+  } else {
+    run('hooks', () => {
+      if (useOrigins) withOrigins((originOf) => hookFindings(options, entries, originOf, out), { fast, prefetch: SLOTS.map(readSlot) });
+      else hookFindings(options, entries, undefined, out);
+    });
+  }
   run('channels', () => channelFindings(entries, out));
   return sortFindings(out);
 }

@@ -9,12 +9,13 @@ import { reportSender } from '../transport/fetch.js';
 import { buildRuntimeFindingReport } from '../transport/report.js';
 import { cleartextHttpRefusal, guardRequestTargets } from '../transport/target.js';
 import { undici } from '../transport/undici.js';
+import { codeRoot } from '../location.js';
 import { CHANNELS_RUNTIME } from './channels.js';
-import { DISPATCHER_SYMBOL, SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
+import { SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { allowedOrigin, describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
-import { NETWORK_CHANNELS, collectFindings, loadedBeforeAnyCode, loaderFindings, tracerPid } from './inspect.js';
+import { NETWORK_CHANNELS, collectFindings, loadedBeforeAnyCode, loaderFindings, tracerPid, type ProcessFacts } from './inspect.js';
 
 // Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
 // export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
@@ -160,7 +161,7 @@ function refusedSocket(error: Error): Socket {
 }
 
 /** The first stack frame outside wirelock and Node, for evidence of who did something. */
-const wirelockRoot = new URL('..', import.meta.url);
+const wirelockRoot = codeRoot;
 function callerOutsideWirelock(): string | undefined {
   const stack = new Error().stack?.split('\n').slice(1) ?? [];
   for (const line of stack) {
@@ -303,7 +304,20 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     }
   };
 
+  // The start-up origin proof, when collectFindings deferred it (see InspectOptions.deferProof).
+  let pendingProof: (() => RuntimeFinding[]) | undefined;
+  // The /proc facts the start-up inspection read, for the loader check that follows it.
+  let startFacts: ProcessFacts | undefined;
+  const settleProof = (): void => {
+    const proof = pendingProof;
+    if (!proof) return;
+    pendingProof = undefined;
+    for (const finding of proof()) record(finding);
+  };
+
   const blockingFinding = (): RuntimeFinding | undefined => {
+    // Nothing is decided on findings before the start-up proof has given its own.
+    settleProof();
     let worst: RuntimeFinding | undefined;
     for (const finding of recorded.values()) {
       if (isBlocking(finding, blockAt) && (!worst || severityRank(finding.severity) > severityRank(worst.severity))) worst = finding;
@@ -334,8 +348,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   ];
   let observed: unknown[] = [];
 
-  const assess = (): RuntimeFinding[] => {
-    for (const finding of collectFindings({ ...(allow ? { allow } : {}), ownValues, ...(origins === false ? { origins } : {}) })) record(finding);
+  const assess = (atStart = false): RuntimeFinding[] => {
+    settleProof();
+    const atStartOnly = atStart ? { deferProof: (proof: () => RuntimeFinding[]) => void (pendingProof = proof), onFacts: (facts: ProcessFacts) => void (startFacts = facts) } : {};
+    for (const finding of collectFindings({ ...(allow ? { allow } : {}), ownValues, ...(origins === false ? { origins } : {}), ...atStartOnly })) record(finding);
     // Replacing a guard lockdown installed (even with Node's original) switches the policy off,
     // unless an allow-listed tool (a mock, an APM agent) did it.
     // After lockdown, a watched slot that changed is a finding whatever its code claims to be:
@@ -392,6 +408,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   const gate = (host: string, port: number): WirelockError | undefined => {
     if (released) return undefined;
+    // The start-up proof's findings are recorded (and reported, under "report") before the first connection.
+    settleProof();
     refresh();
     if (onTamper !== 'block') return undefined;
     const blocking = blockingFinding();
@@ -698,7 +716,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   if (UndiciAgent && previousDispatcher instanceof UndiciAgent && Object.getPrototypeOf(previousDispatcher) === UndiciAgent.prototype) ownValues.add(previousDispatcher);
 
   // Start-up assessment before anything is replaced, so findings describe the app's environment.
-  assess();
+  // (Where wirelock provably loaded first, the origin proof of the slots' values waits for the first
+  // use that relies on it: see InspectOptions.deferProof. It judges the values read here.)
+  assess(true);
   install('tls.connect', lockedTlsConnect);
   // Another name of the same function: tls.js exports _tls_wrap's connect.
   if (real.tlsWrap) install('_tls_wrap.connect', lockedTlsConnect);
@@ -1107,7 +1127,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   // Hooks registered before lockdown starts can only come from code that ran before wirelock: where
   // none did (loadedBeforeAnyCode), the import() half of the check, costly on Node 24, has nothing to find.
-  const ready = loaderFindings({ esm: !loadedBeforeAnyCode([...recorded.values()]) }).then(
+  const ready = loaderFindings({ esm: !loadedBeforeAnyCode([...recorded.values()], startFacts) }).then(
     (findings) => {
       for (const finding of findings) record(finding);
     },
@@ -1118,10 +1138,14 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     policy: engine.policy,
     onTamper,
     ready,
-    findings: () => [...recorded.values()].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.key.localeCompare(b.key)),
+    findings: () => {
+      settleProof();
+      return [...recorded.values()].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.key.localeCompare(b.key));
+    },
     blockingFinding,
     check: () => {
       if (released) return undefined;
+      settleProof();
       refresh();
       return onTamper === 'block' ? blockingFinding() : undefined;
     },
@@ -1145,7 +1169,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
         if (readSlot(slot) !== installed.get(name)) continue;
         if (name === 'undici.globalDispatcher' && previousDispatcher === undefined) {
           // Node's fetch may have started using the slot meanwhile: it must never find it empty.
-          (globalThis as Record<symbol, unknown>)[DISPATCHER_SYMBOL] = new (undici().Agent)();
+          Object.defineProperty(slot.target, slot.key, { value: new (undici().Agent)() });
           continue;
         }
         if (descriptor) Object.defineProperty(slot.target, slot.key, descriptor);

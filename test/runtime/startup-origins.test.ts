@@ -76,3 +76,25 @@ test('register alone (the cheap proof at start): a clean process has no hook fin
   const { findings } = await run(['--import', REGISTER], { MODE: 'inspect', FORGED_INSTALL: '1', WIRELOCK_ON_TAMPER: 'report' });
   assert.match(hooked(findings)?.defined ?? '', /claims to be Node's own, but compiled after wirelock loaded/);
 });
+
+test('lockdown defers the start-up proof: it judges the values the slots held at start, and finds what the immediate proof finds', async () => {
+  const result = await new Promise<{ deferred: boolean; atStart: Finding[]; proved: Finding[]; direct: Finding[] }>((resolve, reject) => {
+    const node = process.env.RUNTIME_CHILD_NODE ?? process.execPath;
+    execFile(node, ['--import', REGISTER, join(FIXTURES, 'deferred-proof-app.mjs')], { cwd: ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', WIRELOCK_POLICY: policyFile, WIRELOCK_ON_TAMPER: 'report' }, timeout: 60_000 }, (error, stdout, stderr) => {
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? ''));
+      } catch {
+        reject(new Error(`child did not report (exit ${error?.code ?? 0}):\n${stdout}\n${stderr}`));
+      }
+    });
+  });
+  assert.equal(result.deferred, true, 'under register alone the proof is handed back, not run');
+  assert.deepEqual(result.atStart.filter((finding) => finding.key === 'hooked-api:https.request'), [], 'not judged before the proof runs');
+  // The slot was put back to another of Node's functions before the proof ran: the proof still
+  // judged the forgery it held when the inspection was made.
+  const proved = result.proved.find((finding) => finding.key === 'hooked-api:https.request');
+  assert.match(proved?.defined ?? '', /claims to be Node's own, but compiled after wirelock loaded/, JSON.stringify(result));
+  // Control: the immediate proof gives the same verdict.
+  const direct = result.direct.find((finding) => finding.key === 'hooked-api:https.request');
+  assert.equal(direct?.defined, proved?.defined);
+});

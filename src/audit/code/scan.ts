@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSy
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { codeExtension, codeRoot } from '../../location.js';
 import type { InstalledPackage } from '../installed.js';
 import type { LockGraph } from '../lockfile/model.js';
 import type { Capability } from './analyze.js';
@@ -167,8 +168,8 @@ async function analyseInWorkers(threads: Worker[], jobs: Job[], done: (job: Job,
  * threads load their modules while this thread is still computing the other packages' cache keys.
  */
 function startThreads(count: number): Worker[] {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
+  const fromSource = codeExtension === '.ts';
+  const url = new URL(`audit/code/worker${codeExtension}`, codeRoot);
   // A larger young generation: parsing allocates millions of short-lived nodes (fewer
   // scavenges). 256 MB halved one thread's GC time but cost more CPU with two threads on two
   // cores (measured side by side), so 64.
