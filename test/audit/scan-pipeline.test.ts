@@ -74,3 +74,24 @@ test('a file with a hook is reported with exact offsets: the offset-free pass ha
   }
   assert.ok(handedOver >= 5, `${handedOver} files with hooks`);
 });
+
+test('a process started with `node --input-type=module -e` still gets the thread pool (its threads must not inherit the eval options)', async () => {
+  const { threadExecArgv } = await import('../../src/audit/code/scan.js');
+  assert.deepEqual(threadExecArgv(['--input-type=module', '-e', 'code', '--max-old-space-size=4096', '--import', 'tsx', '--print', 'x', '--eval=y', '--conditions', 'dev']), ['--max-old-space-size=4096', '--import', 'tsx', '--conditions', 'dev']);
+  const tree = join(work, 'eval-tree');
+  const packages: InstalledPackage[] = [];
+  for (let i = 0; i < 12; i++) {
+    const dir = join('node_modules', `p${i}`);
+    mkdirSync(join(tree, dir), { recursive: true });
+    writeFileSync(join(tree, dir, 'package.json'), JSON.stringify({ name: `p${i}`, version: '1.0.0', main: 'index.js' }));
+    writeFileSync(join(tree, dir, 'index.js'), `const original = globalThis.fetch;\nglobalThis.fetch = (...args) => original(...args);\n`);
+    packages.push({ name: `p${i}`, version: '1.0.0', dir, scripts: {}, gyp: false });
+  }
+  // The built package (npm test builds first), as an app or a wrapper runs it: its threads start from a file.
+  const scan = new URL('../../dist/audit/code/scan.js', import.meta.url).href;
+  const code = `const { scanInstalledCode } = await import(${JSON.stringify(scan)}); const r = await scanInstalledCode(${JSON.stringify(tree)}, ${JSON.stringify(packages)}, { workers: 2 }); console.log(JSON.stringify({ threads: r.stats.threads, hooks: [...r.code.values()].filter((c) => c.facts['index.js']?.hooks.length).length }));`;
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  // Before the fix: threads 0 (every thread refused to start, this thread did the work).
+  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { threads: 2, hooks: 12 });
+});

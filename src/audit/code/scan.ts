@@ -176,10 +176,32 @@ function startThreads(count: number): Worker[] {
   const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
   // Run from the TypeScript sources (the tests), a thread does not inherit tsx's loader: it
   // registers it before importing the worker, or the pool would fail and this thread do the work.
+  const execArgv = threadExecArgv(process.execArgv);
   const start = fromSource
-    ? () => new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, resourceLimits })
-    : () => new Worker(url, { resourceLimits });
+    ? () => new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, resourceLimits, execArgv })
+    : () => new Worker(url, { resourceLimits, execArgv });
   return Array.from({ length: count }, start);
+}
+
+/**
+ * A thread inherits the process's command-line options, and Node refuses to start one whose options
+ * include the process's own script source (`node --input-type=module -e '...'`, as a bench or a
+ * wrapper runs it): the pool then failed and one thread did all the work, twice as slow and silent.
+ * The options that only say how the main script is given are dropped; the rest (loaders, conditions,
+ * memory limits) still reach the threads.
+ */
+export function threadExecArgv(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if (/^(?:-e|--eval|-p|--print|-pe|--input-type)$/.test(arg)) {
+      i++; // and the source or type that follows it
+      continue;
+    }
+    if (/^(?:--eval|--print|--input-type)=/.test(arg) || arg === '-i' || arg === '--interactive') continue;
+    out.push(arg);
+  }
+  return out;
 }
 
 /** Units queued per thread: the one it works on and the next, so it never idles between units. */
