@@ -41,6 +41,7 @@ test('the thread pool (biggest first, copies of one package on one thread) retur
   const pooled = await scanInstalledCode(work, packages, { workers: 2 });
   // The pool falls back to this thread when a thread fails to start: that would hide a broken worker module.
   assert.equal(pooled.stats.threads, 2);
+  assert.equal(pooled.stats.threadError, undefined);
   assert.equal(pooled.code.size, packages.length);
   // Reported in the order the packages were given, whatever order the threads finished in.
   assert.deepEqual([...pooled.code.keys()], packages.map((p) => p.dir));
@@ -89,9 +90,9 @@ test('a process started with `node --input-type=module -e` still gets the thread
   }
   // The built package (npm test builds first), as an app or a wrapper runs it: its threads start from a file.
   const scan = new URL('../../dist/audit/code/scan.js', import.meta.url).href;
-  const code = `const { scanInstalledCode } = await import(${JSON.stringify(scan)}); const r = await scanInstalledCode(${JSON.stringify(tree)}, ${JSON.stringify(packages)}, { workers: 2 }); console.log(JSON.stringify({ threads: r.stats.threads, hooks: [...r.code.values()].filter((c) => c.facts['index.js']?.hooks.length).length }));`;
+  const code = `const { scanInstalledCode } = await import(${JSON.stringify(scan)}); const r = await scanInstalledCode(${JSON.stringify(tree)}, ${JSON.stringify(packages)}, { workers: 2 }); console.log(JSON.stringify({ threads: r.stats.threads, error: r.stats.threadError ?? null, hooks: [...r.code.values()].filter((c) => c.facts['index.js']?.hooks.length).length }));`;
   const { execFileSync } = await import('node:child_process');
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
-  // Before the fix: threads 0 (every thread refused to start, this thread did the work).
-  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { threads: 2, hooks: 12 });
+  // Before the fix: threads 0, error ERR_INPUT_TYPE_NOT_ALLOWED (every thread refused to start, this thread did the work).
+  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { threads: 2, error: null, hooks: 12 });
 });

@@ -32,6 +32,8 @@ export interface CodeScanStats {
   bytes: number;
   /** Threads that analysed packages (0: this thread did the work, also when the pool failed). */
   threads: number;
+  /** Why the thread pool failed, when it did (the scan then finished on this thread: slower, same results). */
+  threadError?: string;
 }
 
 const JS_LIKE = /\.(?:c|m)?js$/;
@@ -285,7 +287,8 @@ export async function scanInstalledCode(root: string, packages: InstalledPackage
     try {
       await analyseInWorkers(threads, todo, done);
       stats.threads = threads.length;
-    } catch {
+    } catch (error) {
+      stats.threadError = error instanceof Error ? `${(error as NodeJS.ErrnoException).code ?? error.name}: ${error.message}` : String(error);
       inThisThread(todo);
     } finally {
       for (const thread of threads) void thread.terminate();

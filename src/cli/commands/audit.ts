@@ -310,7 +310,8 @@ export const command: Command = {
         let installed: InstalledEvidence | undefined;
         if (!values['skip-installed'] && existsSync(resolve(projectDir, 'node_modules'))) {
           const packages = listInstalled(projectDir);
-          const { code } = await scanInstalledCode(projectDir, packages, { graph, ...(codeCacheDir ? { cacheDir: codeCacheDir } : {}) });
+          const { code, stats } = await scanInstalledCode(projectDir, packages, { graph, ...(codeCacheDir ? { cacheDir: codeCacheDir } : {}) });
+          if (stats.threadError) io.stderr.write(palette(io, 'stderr').yellow(`wirelock audit: warning: the installed-code analysis threads failed (${stats.threadError}); every package was analysed on one thread (same results, slower)\n`));
           installed = { packages, code };
         }
         const lockfileRel = displayPath(lockfilePath);
