@@ -178,11 +178,21 @@ function startThreads(count: number): Worker[] {
   const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
   // Run from the TypeScript sources (the tests), a thread does not inherit tsx's loader: it
   // registers it before importing the worker, or the pool would fail and this thread do the work.
-  const execArgv = threadExecArgv(process.execArgv);
+  // Only when the process was given its script on the command line: an explicit list is checked by
+  // Node again (and refused for options a thread cannot take), an inherited one is not.
+  const kept = threadExecArgv(process.execArgv);
+  const execArgv = kept.length === process.execArgv.length ? undefined : kept;
   const start = fromSource
     ? () => new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, resourceLimits, execArgv })
     : () => new Worker(url, { resourceLimits, execArgv });
-  return Array.from({ length: count }, start);
+  const threads: Worker[] = [];
+  try {
+    for (let i = 0; i < count; i++) threads.push(start());
+  } catch (error) {
+    for (const thread of threads) void thread.terminate();
+    throw error;
+  }
+  return threads;
 }
 
 /**
@@ -204,6 +214,10 @@ export function threadExecArgv(execArgv: readonly string[]): string[] {
     out.push(arg);
   }
   return out;
+}
+
+function describeThreadError(error: unknown): string {
+  return error instanceof Error ? `${(error as NodeJS.ErrnoException).code ?? error.name}: ${error.message}` : String(error);
 }
 
 /** Units queued per thread: the one it works on and the next, so it never idles between units. */
@@ -253,8 +267,16 @@ export async function scanInstalledCode(root: string, packages: InstalledPackage
   const parallel = workers > 1;
   const todo: Job[] = [];
   let threads: Worker[] | undefined;
+  let poolFailed = false;
   const wantThreads = () => {
-    if (parallel && !threads && todo.length > MIN_JOBS_FOR_THREADS) threads = startThreads(Math.min(workers, todo.length));
+    if (!parallel || threads || poolFailed || todo.length <= MIN_JOBS_FOR_THREADS) return;
+    try {
+      threads = startThreads(Math.min(workers, todo.length));
+    } catch (error) {
+      // A thread Node refuses to start is the same as one that fails later: this thread does the work, and says why.
+      poolFailed = true;
+      stats.threadError = describeThreadError(error);
+    }
   };
   for (const pkg of packages) {
     const dir = join(root, pkg.dir);
@@ -288,7 +310,7 @@ export async function scanInstalledCode(root: string, packages: InstalledPackage
       await analyseInWorkers(threads, todo, done);
       stats.threads = threads.length;
     } catch (error) {
-      stats.threadError = error instanceof Error ? `${(error as NodeJS.ErrnoException).code ?? error.name}: ${error.message}` : String(error);
+      stats.threadError = describeThreadError(error);
       inThisThread(todo);
     } finally {
       for (const thread of threads) void thread.terminate();
