@@ -2,6 +2,7 @@
 // process as the control. The environment of each child is set exactly (this shell's own
 // NODE_EXTRA_CA_CERTS and SSL_CERT_* would otherwise show up).
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,6 +93,9 @@ describe('inspectEnvironment in real processes', { concurrency: false }, () => {
     const extra = finding(result, 'extra-ca:NODE_EXTRA_CA_CERTS');
     assert.equal(extra.severity, 'medium');
     assert.deepEqual((extra.evidence.certificates as Array<{ pin: string }>).map((c) => c.pin), [pin]);
+    // Subjects are read only for the certificates listed (not for every certificate of a bundle), but always for those.
+    assert.deepEqual((extra.evidence.certificates as Array<{ subject: string }>).map((c) => c.subject), [new X509Certificate(lab.rogue.root.der).subject.replace(/\n/g, ', ')]);
+    assert.equal(extra.evidence.certificatesInFile, 1);
     const allowed = await inspect({ env: { NODE_EXTRA_CA_CERTS: file, ALLOW_JSON: JSON.stringify({ trustedCas: [pin] }) } });
     assert.equal(finding(allowed, 'extra-ca:NODE_EXTRA_CA_CERTS').severity, 'info');
     // An allow-list for another CA does not cover this one.
