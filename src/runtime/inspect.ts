@@ -220,47 +220,46 @@ function keylogFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
   }
 }
 
-function describeCertificates(pems: readonly string[]): Array<{ subject: string; pin: string }> {
+interface PinnedCertificate {
+  der: Uint8Array;
+  /** From wirelock's own DER reader; '' when the certificate cannot be read. */
+  pin: string;
+}
+
+/** Each certificate's key pin: cheap (~4 ms for a 144-certificate bundle), unlike its subject. */
+function pinCertificates(pems: readonly string[]): PinnedCertificate[] {
   return pems.flatMap((pem) =>
     pemBlocks(pem).map((der) => {
       try {
-        return { subject: new X509Certificate(der).subject.replace(/\n/g, ', '), pin: certificatePin(der) };
+        return { der, pin: certificatePin(der) };
       } catch {
-        return { subject: '(unparseable)', pin: '' };
+        return { der, pin: '' };
       }
     }),
   );
 }
 
-let extraFileCache: { text: string; certificates: Array<{ der: Uint8Array; pin: string }> } | undefined;
-/**
- * NODE_EXTRA_CA_CERTS is often a whole distribution bundle (~140 certificates): parse it once per
- * content, and only as far as the verdict needs (each key's pin, from our own DER reader: ~4 ms for
- * a bundle). A subject costs an X509Certificate (~25 ms for a bundle, at every start under
- * register): read only for the certificates a finding lists (subjectOf).
- */
-function pinFileOnce(text: string): Array<{ der: Uint8Array; pin: string }> {
-  if (extraFileCache?.text !== text) {
-    extraFileCache = {
-      text,
-      certificates: pemBlocks(text).map((der) => {
-        try {
-          return { der, pin: certificatePin(der) };
-        } catch {
-          return { der, pin: '' };
-        }
-      }),
-    };
-  }
-  return extraFileCache.certificates;
-}
-
-function subjectOf(cert: { der: Uint8Array; pin: string }): { subject: string; pin: string } {
+/** The subject costs an X509Certificate (~25 ms for a bundle): read only for certificates a finding lists. */
+function subjectOf(cert: PinnedCertificate): { subject: string; pin: string } {
   try {
     return { subject: new X509Certificate(cert.der).subject.replace(/\n/g, ', '), pin: cert.pin };
   } catch {
     return { subject: '(unparseable)', pin: cert.pin };
   }
+}
+
+function describeCertificates(pems: readonly string[]): Array<{ subject: string; pin: string }> {
+  return pinCertificates(pems).map(subjectOf);
+}
+
+let extraFileCache: { text: string; certificates: PinnedCertificate[] } | undefined;
+/**
+ * NODE_EXTRA_CA_CERTS is often a whole distribution bundle, read at every start under register:
+ * pinned once per content, and only as far as the verdict needs (subjects only for those listed).
+ */
+function pinFileOnce(text: string): PinnedCertificate[] {
+  if (extraFileCache?.text !== text) extraFileCache = { text, certificates: pinCertificates([text]) };
+  return extraFileCache.certificates;
 }
 
 function bundledCas(): readonly string[] | undefined {
@@ -288,17 +287,7 @@ function defaultStoreExtras(current: readonly string[], bundled: readonly string
 let bundledPinSet: Set<string> | undefined;
 /** Pins of Node's bundled roots: only the keys are compared, so no subject (OpenSSL parse) is built. */
 function bundledPins(): Set<string> {
-  bundledPinSet ??= new Set(
-    real.tls.rootCertificates.flatMap((pem) =>
-      pemBlocks(pem).map((der) => {
-        try {
-          return certificatePin(der);
-        } catch {
-          return '';
-        }
-      }),
-    ),
-  );
+  bundledPinSet ??= new Set(pinCertificates(real.tls.rootCertificates).map((cert) => cert.pin));
   return bundledPinSet;
 }
 
