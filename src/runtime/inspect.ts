@@ -1,7 +1,6 @@
 import { certificatePin, pemBlocks } from '../x509/certificate.js';
 import { SLOTS, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
 import {
-  allowedPath,
   allowedPreload,
   downgrade,
   makeFinding,

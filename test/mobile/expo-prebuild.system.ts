@@ -11,7 +11,7 @@ import { definePolicy } from '../../src/policy/define.js';
 import { generateTarget } from '../../src/mobile/generate.js';
 import { parsePlist } from '../../src/mobile/plist.js';
 import { requireTool } from '../support/system.js';
-import { vectors, EXPO_PINS, expoPolicyDocument } from './support.js';
+import { vectors, expoPolicyDocument } from './support.js';
 
 const xmllint = requireTool('xmllint', 'libxml2-utils');
 const python = requireTool('python3', 'python3');

@@ -15,7 +15,6 @@ import { createDispatcher } from '../../src/transport/dispatcher.js';
 import { createFetch } from '../../src/transport/fetch.js';
 import { WirelockError } from '../../src/errors.js';
 import { startCountingServer, type CountingServer } from '../../src/lab/servers.js';
-import { certificatePin } from '../../src/x509/certificate.js';
 import { createTestPki } from './pki.js';
 
 const run = promisify(execFile);

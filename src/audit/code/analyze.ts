@@ -98,7 +98,6 @@ export interface FileFacts {
 // ---------------------------------------------------------------------------------------------
 // Tables
 
-const NODE_BUILTINS = new Set(['http', 'https', 'http2', 'net', 'tls', 'dgram', 'dns', 'child_process', 'os', 'fs', 'vm', 'module', 'worker_threads', 'zlib', 'v8', 'process', 'path']);
 
 /** Third-party clients whose every call is network traffic. */
 const HTTP_LIBRARIES = new Set([
@@ -129,7 +128,6 @@ const FS_MODULES = new Set(['fs', 'fs-extra', 'graceful-fs', 'original-fs']);
 
 const RECON_OS = new Set(['hostname', 'userInfo', 'networkInterfaces']);
 const VM_FUNCTIONS = new Set(['runInThisContext', 'runInNewContext', 'runInContext', 'compileFunction', 'Script', 'createScript', 'SourceTextModule']);
-const DECODERS_GLOBAL = new Set(['atob', 'unescape', 'decodeURIComponent', 'decodeURI', 'escape']);
 const ZLIB_DECODERS = new Set(['inflateSync', 'gunzipSync', 'brotliDecompressSync', 'inflateRawSync', 'unzipSync', 'inflate', 'gunzip', 'brotliDecompress']);
 const DESERIALIZERS = new Set(['unserialize']);
 
