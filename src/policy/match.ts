@@ -41,28 +41,41 @@ export function normalizeHost(host: string): string | undefined {
   return ascii;
 }
 
-let suffixRules: { exact: Set<string>; wildcard: Set<string>; exception: Set<string> } | undefined;
+/**
+ * Public Suffix List lookups. Building sets of its ~10 000 rules costs milliseconds, at the start of
+ * every app whose policy has a domain with includeSubdomains: the first lookups search the list
+ * string instead (rule r is listed when " r " occurs in it; a rule never holds a space), and only a
+ * process that looks up many names builds the set. Exception ("!") and wildcard ("*.") rules are
+ * searched for only in the part of the list up to the last of them (the sorted list puts them first).
+ */
+const SEARCHES_BEFORE_SET = 16;
+let searches = 0;
+let suffixList: string | undefined;
+let specialRules: string | undefined;
+let ruleSet: Set<string> | undefined;
 
-function rules() {
-  if (!suffixRules) {
-    suffixRules = { exact: new Set(), wildcard: new Set(), exception: new Set() };
-    for (const rule of PUBLIC_SUFFIX_RULES.split(' ')) {
-      if (rule.startsWith('!')) suffixRules.exception.add(rule.slice(1));
-      else if (rule.startsWith('*.')) suffixRules.wildcard.add(rule.slice(2));
-      else suffixRules.exact.add(rule);
+function listed(rule: string): boolean {
+  if (rule.includes(' ')) return false;
+  if (ruleSet) return ruleSet.has(rule);
+  suffixList ??= ` ${PUBLIC_SUFFIX_RULES} `;
+  if (rule.startsWith('!') || rule.startsWith('*')) {
+    if (specialRules === undefined) {
+      const last = Math.max(suffixList.lastIndexOf(' !'), suffixList.lastIndexOf(' *'));
+      specialRules = last < 0 ? ' ' : suffixList.slice(0, suffixList.indexOf(' ', last + 1) + 1);
     }
+    return specialRules.includes(` ${rule} `);
   }
-  return suffixRules;
+  if (++searches > SEARCHES_BEFORE_SET) ruleSet = new Set(PUBLIC_SUFFIX_RULES.split(' '));
+  return ruleSet ? ruleSet.has(rule) : suffixList.includes(` ${rule} `);
 }
 
 /** True when `name` (normalized) is itself a public suffix such as `com`, `co.uk` or `foo.ck`. */
 export function isPublicSuffix(name: string): boolean {
   if (isIP(name) !== 0) return false;
-  const { exact, wildcard, exception } = rules();
-  if (exception.has(name)) return false;
-  if (exact.has(name)) return true;
+  if (listed(`!${name}`)) return false;
+  if (listed(name)) return true;
   const dot = name.indexOf('.');
-  if (dot > 0 && wildcard.has(name.slice(dot + 1))) return true;
+  if (dot > 0 && listed(`*.${name.slice(dot + 1)}`)) return true;
   // The PSL's implicit rule: every single-label name (an unlisted TLD) is a public suffix.
   return !name.includes('.');
 }
