@@ -35,6 +35,18 @@ const ENTRIES = [
 const PROGRAMS = ['runtime/register', 'cli/main', 'lab/client', 'audit/code/worker'];
 // What `import 'wirelock'` and `--import wirelock/register` load before the app's first line.
 const START_ENTRIES = ['index', 'runtime/register'];
+// The runtime checks (lockdown, inspectEnvironment): ~100 KB of JavaScript that an app using only
+// createAgent or createFetch never runs, yet compiled at its every start while they sat in the start
+// chunk (~3-4 ms of CPU, Node 20). They become a file of their own that src/runtime/deferred.ts (as
+// the build replaces it, see RUNTIME_LOADER) reads and compiles at the first call. Why not an ES
+// module loaded then: only `require()` loads one synchronously, and it goes through
+// Module.prototype.require / Module._load (any code can replace them) and, on Node >= 22.15,
+// module.registerHooks(): code that ran after `import 'wirelock'` could hand lockdown() a stand-in.
+// The file is read and compiled with functions taken when wirelock loaded, as the baseline is.
+const DEFERRED = ['runtime/index', 'runtime/inspect', 'runtime/lockdown', 'runtime/origin', 'runtime/flags'];
+const RUNTIME_BODY = 'chunks/runtime-body.js';
+// What loadRuntime() returns (the Runtime type of src/runtime/deferred.ts).
+const RUNTIME_API = ['lockdown', 'activeLockdown', 'inspectEnvironment'];
 
 function jsFiles(dir) {
   return readdirSync(dir).flatMap((entry) => {
@@ -59,6 +71,8 @@ function staticClosure(files) {
 // A previous build's chunks are not tsc's output: never an input.
 rmSync(join(dist, 'chunks'), { recursive: true, force: true });
 const startModules = staticClosure(START_ENTRIES.map((entry) => join(dist, `${entry}.js`)));
+const deferredFiles = new Set(DEFERRED.map((entry) => join(dist, `${entry}.js`)));
+const loaderFile = join(dist, 'runtime/deferred.js');
 const entryFiles = new Set(ENTRIES.map((entry) => join(dist, `${entry}.js`)));
 const programFiles = new Set(PROGRAMS.map((entry) => join(dist, `${entry}.js`)));
 // Each module also keeps its own path, as a file that re-exports from its chunk: whoever imports
@@ -71,6 +85,7 @@ const facades = jsFiles(dist).filter((file) => !entryFiles.has(file)).map((file)
  */
 function chunkOf(id) {
   if (programFiles.has(id) || !id.startsWith(`${dist}/`)) return undefined;
+  if (deferredFiles.has(id)) return 'runtime';
   if (startModules.has(id)) return 'start';
   const path = relative(dist, id);
   return path.includes('/') ? path.split('/')[0] : 'start';
@@ -93,8 +108,57 @@ const stripComments = {
     return { code: outputText, map: null };
   },
 };
+/**
+ * runtime/deferred.js as built: loadRuntime() reads RUNTIME_BODY and compiles it as a function of the
+ * start chunk's bindings (CORE_PLACEHOLDER, filled in below once rollup has named them). The file's
+ * path and the functions that read and compile it are taken when the start chunk loads. A failure to
+ * load is thrown at every call, never read as "no findings".
+ */
+const CORE_PLACEHOLDER = '__WIRELOCK_CORE_BINDINGS__';
+const API_PLACEHOLDER = '__WIRELOCK_RUNTIME_API__';
+const runtimeLoader = {
+  name: 'runtime-loader',
+  load(id) {
+    if (id !== loaderFile) return null;
+    return `const { readFileSync } = process.getBuiltinModule('node:fs');
+const { compileFunction } = process.getBuiltinModule('node:vm');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
+const bodyUrl = new URL(${JSON.stringify(`./${RUNTIME_BODY.slice('chunks/'.length)}`)}, import.meta.url).href;
+const bodyPath = fileURLToPath(bodyUrl);
+const scriptOptions = { filename: bodyUrl };
+// The runtime's import() (the loader check: what import('node:https') returns) runs here, in an ES
+// module, as it ran in its own: a compiled function cannot import() without an experimental option.
+const importModule = (specifier) => import(specifier);
+let chunk;
+let runtime;
+let failure;
+/** The runtime chunk's exports under the names rollup gave them (the module left in its place). */
+export function loadRuntimeChunk() {
+  if (chunk) return chunk;
+  if (failure) throw failure;
+  try {
+    const body = compileFunction(readFileSync(bodyPath, 'utf8'), ['core', 'importMetaUrl', 'importModule'], scriptOptions);
+    const exported = body(${CORE_PLACEHOLDER}, bodyUrl, importModule);
+    runtime = Object.freeze(${API_PLACEHOLDER});
+    chunk = exported;
+    return chunk;
+  } catch (error) {
+    failure = new Error(\`wirelock: the runtime checks cannot be loaded from \${bodyPath}: \${error?.message ?? error}\`, { cause: error });
+    throw failure;
+  }
+}
+export function loadRuntime() {
+  loadRuntimeChunk();
+  return runtime;
+}
+export function loadedRuntime() {
+  return runtime;
+}
+`;
+  },
+};
 const bundle = await rollup({
-  plugins: [stripComments],
+  plugins: [runtimeLoader, stripComments],
   input: Object.fromEntries([...ENTRIES, ...facades].map((entry) => [entry, join(dist, `${entry}.js`)])),
   // Node's built-ins and npm packages (undici, yaml, meriyah, ...) stay imports.
   external: (id) => !id.startsWith('.') && !id.startsWith('/'),
@@ -117,6 +181,91 @@ const { output } = await bundle.generate({
 });
 await bundle.close();
 
+/** `{ a as b, c }` of an import or export clause, as [name in the other file, local name] pairs. */
+function specifiers(clause) {
+  return clause.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+    const [outer, local = outer] = part.split(/\s+as\s+/);
+    return [outer, local];
+  });
+}
+function fail(message) {
+  throw new Error(`bundle: ${message}`);
+}
+
+/**
+ * Turns the runtime chunk into RUNTIME_BODY, the body of a function of the start chunk's bindings
+ * (`core`) that returns the chunk's exports, and leaves in its place a module that takes them from
+ * loadRuntime(): whoever imports a runtime module (wirelock/register, the CLI, a module path) gets
+ * the one instance index.js's lockdown() gets too.
+ */
+function splitRuntime() {
+  const runtimeChunk = output.find((file) => file.type === 'chunk' && file.name === 'runtime');
+  const startChunk = output.find((file) => file.type === 'chunk' && file.name === 'start');
+  const loaderFacade = output.find((file) => file.type === 'chunk' && file.fileName === 'runtime/deferred.js');
+  if (!runtimeChunk || !startChunk || !loaderFacade) fail('no runtime chunk, start chunk or runtime/deferred.js');
+  const startImport = `./${startChunk.fileName.slice('chunks/'.length)}`;
+  if (startChunk.imports.includes(runtimeChunk.fileName)) fail('the start chunk imports the runtime chunk: it would load at every start');
+  let code = runtimeChunk.code;
+  const imported = [];
+  code = code.replace(/^import (?:\{([^}]*)\} from )?'([^']+)';\n/gm, (_, clause, from) => {
+    if (from !== startImport) fail(`the runtime chunk imports ${from}: only the start chunk can be handed to it`);
+    if (clause) imported.push(...specifiers(clause));
+    return '';
+  });
+  let exported;
+  code = code.replace(/^export \{([^}]*)\};\n?/m, (_, clause) => {
+    exported = specifiers(clause).map(([local, name]) => [name, local]);
+    return '';
+  });
+  if (!exported) fail('the runtime chunk exports nothing');
+  if (/^(?:import|export)\b/m.test(code)) fail('the runtime chunk has an import or export the split does not handle');
+  if (/\bimport\.meta\b(?!\.url\b)/.test(code)) fail('the runtime chunk uses import.meta beyond import.meta.url');
+  code = code.replace(/\bimport\.meta\.url\b/g, 'importMetaUrl');
+  // import() becomes the loader's importModule (no compiled function can import() on its own); each
+  // must be a call in the code, which the build cannot tell from text: the known one is checked.
+  const dynamicImports = code.match(/\bimport\(/g)?.length ?? 0;
+  if (dynamicImports !== 1 || !code.includes('(await import(id))')) fail(`the runtime chunk has ${dynamicImports} import( where the build expects the loader check's one: check each and update this`);
+  code = code.replace(/\bimport\(/g, 'importModule(');
+  // The start chunk's own names for what the runtime imports. Each must be a binding that never
+  // changes (const, function, class): the body takes the values once.
+  const startExports = new Map();
+  for (const match of startChunk.code.matchAll(/^export \{([^}]*)\};$/gm)) for (const [local, name] of specifiers(match[1])) startExports.set(name, local);
+  const bindings = imported.map(([name, local]) => {
+    const own = startExports.get(name);
+    if (!own) fail(`the start chunk does not export ${name}`);
+    const escaped = own.replace(/\$/g, '\\$');
+    const constant = new RegExp(`^(?:const [^=\\n]*\\b${escaped}\\b[^=\\n]*=|(?:async )?function\\*? ${escaped}\\(|class ${escaped}\\b)`, 'm');
+    if (!constant.test(startChunk.code)) fail(`${own} (start chunk) is not a const, function or class: the runtime would keep a stale copy`);
+    return `${JSON.stringify(name)}: ${own}`;
+  });
+  if (!startChunk.code.includes(CORE_PLACEHOLDER)) fail('the runtime loader is not in the start chunk');
+  startChunk.code = startChunk.code.replace(CORE_PLACEHOLDER, `{ ${bindings.join(', ')} }`);
+  // The public names of what loadRuntime() returns, as runtime/index.js's module path re-exports them.
+  const indexFacade = output.find((file) => file.type === 'chunk' && file.fileName === 'runtime/index.js');
+  const fromRuntime = new RegExp(`^export \\{([^}]*)\\} from '\\.\\./${runtimeChunk.fileName.replace(/[.$]/g, '\\$&')}';$`, 'm').exec(indexFacade?.code ?? '');
+  const publicNames = new Map(fromRuntime ? specifiers(fromRuntime[1]).map(([name, publicName]) => [publicName, name]) : []);
+  const api = RUNTIME_API.map((publicName) => {
+    if (!publicNames.has(publicName)) fail(`runtime/index.js does not export ${publicName} from the runtime chunk`);
+    return `${publicName}: exported[${JSON.stringify(publicNames.get(publicName))}]`;
+  });
+  if (!startChunk.code.includes(API_PLACEHOLDER)) fail('the runtime loader is not in the start chunk');
+  startChunk.code = startChunk.code.replace(API_PLACEHOLDER, `{ ${api.join(', ')} }`);
+  const destructure = imported.map(([name, local]) => (name === local ? name : `${JSON.stringify(name)}: ${local}`)).join(', ');
+  const body = `'use strict';\nconst { ${destructure} } = core;\n${code}\nreturn { ${exported.map(([name, local]) => `${JSON.stringify(name)}: ${local}`).join(', ')} };\n`;
+  // loadRuntime as the start chunk exports it (runtime/deferred.js re-exports it under its own name).
+  const loaderName = /\{([^}]*)\}/.exec(loaderFacade.code)?.[1];
+  const loadRuntimeName = loaderName && specifiers(loaderName).find(([, name]) => name === 'loadRuntimeChunk')?.[0];
+  if (!loadRuntimeName) fail('runtime/deferred.js does not export loadRuntimeChunk');
+  const names = exported.map(([name]) => name);
+  if (names.includes('default')) fail('the runtime chunk has a default export');
+  runtimeChunk.code =
+    `import { ${loadRuntimeName} as loadRuntimeChunk } from '${startImport}';\n` +
+    `const runtime = loadRuntimeChunk();\n` +
+    `export const ${names.map((name) => `${name} = runtime[${JSON.stringify(name)}]`).join(', ')};\n`;
+  return body;
+}
+const runtimeBody = splitRuntime();
+
 // tsc's one-file-per-module output is replaced by the bundle: a module left beside it could be
 // loaded by path as a second copy with its own state.
 for (const file of jsFiles(dist)) rmSync(file);
@@ -125,10 +274,14 @@ for (const file of output) {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, file.type === 'chunk' ? file.code : file.source);
 }
+writeFileSync(join(dist, RUNTIME_BODY), runtimeBody);
 // Which of tsc's modules each file holds (tests check what an entry loads; people debugging read it).
+// The runtime modules are listed under the module that hands them out (loaded through the module
+// loader) and under RUNTIME_BODY, which holds their code.
 const manifest = Object.fromEntries(
   output.filter((file) => file.type === 'chunk').map((file) => [file.fileName, file.moduleIds.filter((id) => id.startsWith(dist)).map((id) => relative(dist, id))]),
 );
+manifest[RUNTIME_BODY] = manifest[output.find((file) => file.type === 'chunk' && file.name === 'runtime').fileName];
 writeFileSync(join(dist, 'modules.json'), `${JSON.stringify(manifest, null, 1)}\n`);
 const chunks = output.filter((file) => file.fileName.startsWith('chunks/')).length;
 console.log(`bundle: ${ENTRIES.length} entries (+${facades.length} module paths), ${chunks} chunks in dist/chunks/ (${relative(root, dist)})`);

@@ -192,3 +192,27 @@ export function safeDefaultCas(): readonly string[] | undefined {
     return undefined;
   }
 }
+
+/**
+ * What the runtime checks (inspect.ts, origin.ts, lockdown.ts) take from Node when wirelock loads.
+ * The built package compiles those modules only when `lockdown()` or `inspectEnvironment()` is first
+ * called (scripts/bundle.mjs): the values they rely on are taken here, with the baseline, so code
+ * that runs between `import 'wirelock'` and that call cannot hand them replacements.
+ */
+export const loadTime = (() => {
+  const Session = real.inspector.Session;
+  return {
+    Session,
+    sessionPost: Session?.prototype.post,
+    sessionConnect: Session?.prototype.connect,
+    sessionDisconnect: Session?.prototype.disconnect,
+    functionToString: Function.prototype.toString,
+    hrtime: process.hrtime,
+    allocBuffer: Buffer.alloc,
+    X509Certificate: builtin<typeof import('node:crypto')>('node:crypto').X509Certificate,
+    createRequire: builtin<typeof import('node:module')>('node:module').createRequire,
+    syncBuiltinESMExports: builtin<typeof import('node:module')>('node:module').syncBuiltinESMExports,
+    resolvePath: builtin<typeof import('node:path')>('node:path').resolve,
+    fileURLToPath: builtin<typeof import('node:url')>('node:url').fileURLToPath,
+  };
+})();

@@ -1,5 +1,5 @@
 import { certificatePin, pemBlocks } from '../x509/certificate.js';
-import { SLOTS, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
+import { SLOTS, loadTime, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
 import {
   allowedPreload,
   downgrade,
@@ -18,12 +18,9 @@ import { codeRoot } from '../location.js';
 import { redactCredentials } from '../policy/proxy.js';
 import { allowedOrigin, describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
 
-// Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
-// export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
-const { createRequire } = process.getBuiltinModule('node:module') as typeof import('node:module');
-const { resolve: resolvePath } = process.getBuiltinModule('node:path') as typeof import('node:path');
-const { fileURLToPath } = process.getBuiltinModule('node:url') as typeof import('node:url');
-const { X509Certificate } = process.getBuiltinModule('node:crypto') as typeof import('node:crypto');
+// Taken when wirelock loads (builtins.ts, through process.getBuiltinModule), not when this module is
+// compiled.
+const { createRequire, resolvePath, fileURLToPath, X509Certificate } = loadTime;
 
 export interface InspectOptions {
   allow?: AllowList;
@@ -559,10 +556,10 @@ function nativeFindings(facts: ProcessFacts, limits: string[], out: RuntimeFindi
   }
 }
 
-const statusBuffer = Buffer.alloc(8192);
+const statusBuffer = loadTime.allocBuffer(8192);
 // Taken at load, like the other functions checks rely on; and not the global `performance`, whose
 // first use loads node:perf_hooks at every start.
-const hrtime = process.hrtime;
+const hrtime = loadTime.hrtime;
 let tracerCheckedAt = -Infinity;
 let lastTracerPid = 0;
 /**

@@ -11,15 +11,15 @@ import { cleartextHttpRefusal, guardRequestTargets } from '../transport/target.j
 import { undici } from '../transport/undici.js';
 import { codeRoot } from '../location.js';
 import { CHANNELS_RUNTIME } from './channels.js';
-import { SLOTS, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
+import { SLOTS, loadTime, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { allowedOrigin, describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
 import { NETWORK_CHANNELS, collectFindings, loadedBeforeAnyCode, loaderFindings, tracerPid, type ProcessFacts } from './inspect.js';
 
-// Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
-// export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
-const { syncBuiltinESMExports } = process.getBuiltinModule('node:module') as typeof import('node:module');
+// Taken when wirelock loads (builtins.ts, through process.getBuiltinModule), not when this module is
+// compiled.
+const { syncBuiltinESMExports } = loadTime;
 
 export type OnTamper = 'block' | 'report';
 
@@ -211,7 +211,7 @@ function wireStart(chunk: unknown, encoding: string): string | undefined {
 }
 
 // Captured at load: code running after lockdown cannot make a JavaScript function print as native.
-const functionSource = Function.prototype.toString;
+const functionSource = loadTime.functionToString;
 const nativeFunction = (value: unknown, name: string): boolean => typeof value === 'function' && pristine.apply(functionSource, value, []) === `function ${name}() { [native code] }`;
 
 /**

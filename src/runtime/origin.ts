@@ -1,9 +1,9 @@
-import { loadMarker, nativeSource, pristine, real } from './builtins.js';
+import { loadMarker, loadTime, nativeSource, pristine } from './builtins.js';
 import { allowedPath, type AllowEntry } from './findings.js';
 
-// Builtins through process.getBuiltinModule, not `import`: no ESM facade (a facade reads every
-// export, which loads what lazy getters hide: webcrypto, net's BlockList, stream/promises).
-const { fileURLToPath } = process.getBuiltinModule('node:url') as typeof import('node:url');
+// Taken when wirelock loads (builtins.ts, through process.getBuiltinModule), not when this module is
+// compiled.
+const { fileURLToPath } = loadTime;
 
 /**
  * Where a function was defined, as V8 knows it. Node's network APIs are JavaScript, and a wrapper
@@ -44,10 +44,11 @@ interface InternalProperty {
 
 type Post = (method: string, params: object | undefined, callback: (error: Error | null, result: unknown) => void) => void;
 
-const Session = real.inspector.Session;
-const post = Session?.prototype.post as Post | undefined;
-const connect = Session?.prototype.connect;
-const disconnect = Session?.prototype.disconnect;
+// Taken when wirelock loads (builtins.ts), not when this module is compiled.
+const Session = loadTime.Session;
+const post = loadTime.sessionPost as Post | undefined;
+const connect = loadTime.sessionConnect;
+const disconnect = loadTime.sessionDisconnect;
 const probeKey = `__wirelock_origin_${Math.random().toString(36).slice(2)}`;
 
 /** True when the inspector module is usable (Node built without it has no Session). */
