@@ -22,9 +22,9 @@ async function start(entry: string): Promise<{ result: Record<string, boolean>; 
   return { result: JSON.parse(stdout.trim().split('\n').pop()!), loaded };
 }
 
-test("import 'wirelock' + createAgent: npm undici is not loaded until createFetch needs it", async () => {
+test("import 'wirelock' + createAgent: npm undici is not loaded until createFetch needs it, the runtime checks not until lockdown()", async () => {
   const { result, loaded } = await start('dist/index.js');
-  assert.deepEqual(result, { afterImport: false, afterAgent: false, afterFetch: true });
+  assert.deepEqual(result, { afterImport: false, afterAgent: false, afterFetch: true, noLockdown: true, runtimeRead: false });
   const files = loaded.filter((url) => url.includes('/dist/')).map((url) => url.slice(url.indexOf('/dist/') + 6));
   // The build bundles modules into shared chunks (scripts/bundle.mjs): dist/modules.json names the
   // modules in each file loaded, so what was loaded is still judged module by module.
@@ -32,8 +32,11 @@ test("import 'wirelock' + createAgent: npm undici is not loaded until createFetc
   const dist = files.flatMap((file) => manifest[file] ?? [`${file} (not in dist/modules.json)`]);
   // Two files: the entry and the one chunk behind it, not one file per module.
   assert.equal(files.length, 2, files.join(' '));
-  // The core (policy, x509, ct, transport) and the runtime checks, nothing else of wirelock.
-  assert.ok(dist.includes('transport/agent.js') && dist.includes('runtime/lockdown.js'), dist.join(' '));
+  // The core (policy, x509, ct, transport) and the runtime baseline (builtins.js: what lockdown()
+  // compares with is taken at the import), nothing else of wirelock: the runtime checks themselves
+  // (lockdown, inspect, origin, flags) are compiled at their first call (src/runtime/deferred.ts).
+  assert.ok(dist.includes('transport/agent.js') && dist.includes('runtime/builtins.js'), dist.join(' '));
+  assert.deepEqual(dist.filter((file) => /^runtime\/(index|lockdown|inspect|origin|flags)\.js$/.test(file)), []);
   const outside = dist.filter((file) => !/^(index|errors|version|location)\.js$|^(policy|x509|ct|transport|runtime)\//.test(file));
   assert.deepEqual(outside, [], 'no audit, mobile, lab or cli module is loaded');
   // Only undici, and only once createFetch ran (CommonJS, through createRequire, so not in this list).
