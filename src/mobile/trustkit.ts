@@ -18,7 +18,7 @@
 import { isIP } from 'node:net';
 import { WirelockError } from '../errors.js';
 import { isPublicSuffix } from '../policy/match.js';
-import { PUBLIC_SUFFIX_RULES } from '../policy/public-suffixes.js';
+import { publicSuffixRules } from '../policy/suffix-list.js';
 import type { DomainPolicy, Policy } from '../policy/types.js';
 import { dayAfter, dayBefore, domainMode, pinBase64, Warnings, type GenerateResult } from './model.js';
 import { isPlistDict, serializePlist, type PlistValue } from './plist.js';
@@ -102,7 +102,7 @@ export function registryLength(name: string): number {
   if (length !== undefined) return length;
   length = 0;
   if (isIP(name) === 0) {
-    knownTlds ??= new Set(PUBLIC_SUFFIX_RULES.split(' ').filter((rule) => !rule.includes('.') && !rule.startsWith('!') && !rule.startsWith('*')));
+    knownTlds ??= new Set(publicSuffixRules().split(' ').filter((rule) => !rule.includes('.') && !rule.startsWith('!') && !rule.startsWith('*')));
     const known = (suffix: string) => isPublicSuffix(suffix) && (suffix.includes('.') || knownTlds!.has(suffix));
     const labels = name.split('.');
     // A name that is itself a registry ("co.uk") has none.

@@ -1,4 +1,4 @@
-import { PUBLIC_SUFFIX_RULES } from './public-suffixes.js';
+import { publicSuffixRules } from './suffix-list.js';
 import type { DomainPolicy, Policy } from './types.js';
 
 // Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
@@ -57,7 +57,7 @@ let ruleSet: Set<string> | undefined;
 function listed(rule: string): boolean {
   if (rule.includes(' ')) return false;
   if (ruleSet) return ruleSet.has(rule);
-  suffixList ??= ` ${PUBLIC_SUFFIX_RULES} `;
+  suffixList ??= ` ${publicSuffixRules()} `;
   if (rule.startsWith('!') || rule.startsWith('*')) {
     if (specialRules === undefined) {
       const last = Math.max(suffixList.lastIndexOf(' !'), suffixList.lastIndexOf(' *'));
@@ -65,7 +65,7 @@ function listed(rule: string): boolean {
     }
     return specialRules.includes(` ${rule} `);
   }
-  if (++searches > SEARCHES_BEFORE_SET) ruleSet = new Set(PUBLIC_SUFFIX_RULES.split(' '));
+  if (++searches > SEARCHES_BEFORE_SET) ruleSet = new Set(publicSuffixRules().split(' '));
   return ruleSet ? ruleSet.has(rule) : suffixList.includes(` ${rule} `);
 }
 

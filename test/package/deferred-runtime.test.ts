@@ -120,3 +120,31 @@ console.log(JSON.stringify(outcome));
   assert.doesNotMatch(registered.stdout, /the app ran/);
   assert.match(registered.stderr, /runtime checks cannot be loaded/);
 });
+
+test('the public suffix list is read at the first lookup: the built package refuses a suffix with includeSubdomains, and fails closed without its list', async () => {
+  const suffixPolicy = (name: string) => JSON.stringify({ version: 1, domains: { [name]: { includeSubdomains: true } } });
+  const probe = (dir: string) =>
+    app(
+      `suffix-${dir.replace(/\W/g, '_')}.mjs`,
+      `import { definePolicy } from ${JSON.stringify(join(dir, 'dist/index.js'))};
+const outcome = {};
+for (const [name, document] of [['plain', { version: 1, domains: { 'api.example.com': {} } }], ['co.uk', ${suffixPolicy('co.uk')}], ['example.co.uk', ${suffixPolicy('example.co.uk')}]]) {
+  try { definePolicy(document); outcome[name] = 'accepted'; } catch (error) { outcome[name] = error.code ?? error.message; }
+}
+console.log(JSON.stringify(outcome));
+`,
+    );
+  const built = await node([probe(ROOT)]);
+  assert.equal(built.code, 0, built.stderr);
+  assert.deepEqual(JSON.parse(built.stdout.trim()), { plain: 'accepted', 'co.uk': 'ERR_POLICY_INVALID', 'example.co.uk': 'accepted' });
+  const pkg = join(scratch, 'no-suffixes');
+  cpSync(join(ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+  writeFileSync(join(pkg, 'dist/chunks/public-suffixes.txt'), '');
+  const broken = await node([probe(pkg)]);
+  assert.equal(broken.code, 0, broken.stderr);
+  const outcome = JSON.parse(broken.stdout.trim()) as Record<string, string>;
+  assert.equal(outcome.plain, 'accepted');
+  assert.match(outcome['co.uk']!, /not the public suffix list/);
+  assert.match(outcome['example.co.uk']!, /not the public suffix list/);
+});
