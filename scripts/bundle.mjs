@@ -78,6 +78,9 @@ const startModules = staticClosure(START_ENTRIES.map((entry) => join(dist, `${en
 const deferredFiles = new Set(DEFERRED.map((entry) => join(dist, `${entry}.js`)));
 const loaderFile = join(dist, 'runtime/deferred.js');
 const suffixListFile = join(dist, 'policy/suffix-list.js');
+const locationFile = join(dist, 'location.js');
+const versionFile = join(dist, 'version.js');
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const suffixRulesFile = join(dist, 'policy/public-suffixes.js');
 const { PUBLIC_SUFFIX_RULES } = await import(pathToFileURL(suffixRulesFile).href);
 if (typeof PUBLIC_SUFFIX_RULES !== 'string' || PUBLIC_SUFFIX_RULES.length < 10000 || /\s\s|\n/.test(PUBLIC_SUFFIX_RULES)) throw new Error('bundle: the public suffix rules are not one space-separated line');
@@ -129,6 +132,16 @@ const API_PLACEHOLDER = '__WIRELOCK_RUNTIME_API__';
 const runtimeLoader = {
   name: 'runtime-loader',
   load(id) {
+    // location.ts finds the package from its module's URL by looking for package.json, and version.ts
+    // reads it (~1 ms of every start together): built, the module is in the start chunk, two folders
+    // below the package root (checked after the build), and the version is this package.json's.
+    if (id === locationFile) {
+      return `export const packageRoot = new URL('../../', import.meta.url);
+export const codeRoot = new URL('../', import.meta.url);
+export const codeExtension = '.js';
+`;
+    }
+    if (id === versionFile) return `export const VERSION = ${JSON.stringify(version)};\n`;
     if (id === suffixListFile) {
       return `const { readFileSync } = process.getBuiltinModule('node:fs');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
@@ -300,6 +313,8 @@ for (const file of output) {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, file.type === 'chunk' ? file.code : file.source);
 }
+const locationChunk = output.find((file) => file.type === 'chunk' && file.moduleIds.includes(locationFile));
+if (!locationChunk?.fileName.startsWith('chunks/') || locationChunk.fileName.split('/').length !== 2) fail('location.js is not in a chunk directly under dist/chunks/: its package root would be wrong');
 writeFileSync(join(dist, RUNTIME_BODY), runtimeBody);
 writeFileSync(
   join(dist, SUFFIX_LIST),

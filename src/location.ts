@@ -2,6 +2,8 @@
 // through tsx), or from dist/ where the build bundles modules into shared chunks (dist/chunks/):
 // a module's code does not stay at its source path, so `new URL('./sibling.js', import.meta.url)`
 // would point elsewhere. Every path wirelock computes from its own location goes through here.
+// Built, this module is replaced by its answer (scripts/bundle.mjs: the start chunk sits in
+// dist/chunks/, which the build checks), so a start does not look for package.json.
 const { existsSync } = process.getBuiltinModule('node:fs');
 
 function locate(): { packageRoot: URL; codeRoot: URL } {
