@@ -17,24 +17,36 @@ export type { SctStatus, SctVerdict } from './ct/policy.js';
 export type { EnvironmentReport, InspectOptions, Lockdown, LockdownOptions, OnTamper, FindingId, RuntimeFinding, Severity, AllowList, AllowEntry } from './runtime/index.js';
 export { FINDING_IDS, SEVERITIES, KNOWN_HOOKERS } from './runtime/findings.js';
 export { CHANNELS_RUNTIME } from './runtime/channels.js';
-// The runtime checks are loaded at their first call (runtime/deferred.ts): an app that only uses
-// createAgent or createFetch does not compile them at start. The baseline they compare against is
-// still taken when wirelock loads.
+// The runtime checks are compiled at their first call (runtime/deferred.ts): an app that only uses
+// createAgent or createFetch does not compile them at start. What they compare the process with
+// (the baseline) is still taken here, when wirelock loads.
 import './runtime/builtins.js';
-import { loadedRuntime, loadRuntime, type Runtime } from './runtime/deferred.js';
+import { loadedRuntime, loadRuntime } from './runtime/deferred.js';
+import type { EnvironmentReport, InspectOptions, Lockdown, LockdownOptions } from './runtime/index.js';
+import type { Policy } from './policy/types.js';
 
-/** Findings about the process: hooks, preloads, inspectors, injected CAs, proxies (see docs/runtime.md). */
-export async function inspectEnvironment(...args: Parameters<Runtime['inspectEnvironment']>): ReturnType<Runtime['inspectEnvironment']> {
-  return loadRuntime().inspectEnvironment(...args);
+/**
+ * A report of everything in this process that can read or redirect network traffic before
+ * wirelock (or any TLS client) sees it: preloads, loader hooks, hooked APIs, CA and proxy
+ * settings, the inspector, key logging, injected libraries and tracers.
+ */
+export async function inspectEnvironment(options: InspectOptions = {}): Promise<EnvironmentReport> {
+  return loadRuntime().inspectEnvironment(options);
 }
 
-/** Inspects the process, then guards every network path of it by the policy (see docs/runtime.md). */
-export function lockdown(...args: Parameters<Runtime['lockdown']>): ReturnType<Runtime['lockdown']> {
-  return loadRuntime().lockdown(...args);
+/**
+ * Routes the whole process through the policy and watches its integrity (docs/runtime.md):
+ * `tls.connect`, `net.Socket#connect`, `http.Agent#createConnection` and fetch's global dispatcher
+ * run the policy; each new connection first compares a few cheap signals, and a change triggers
+ * the full inspection (under `onTamper: "block"`, a finding at or above `blockAt` fails it with
+ * ERR_ENV_COMPROMISED).
+ */
+export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}): Lockdown {
+  return loadRuntime().lockdown(policy, options);
 }
 
 /** The lockdown in force in this process (from `lockdown()` or `wirelock/register`), if any. */
-export function activeLockdown(): ReturnType<Runtime['activeLockdown']> {
+export function activeLockdown(): Lockdown | undefined {
   // Not loaded means never called: no lockdown exists, and none is compiled just to say so.
   return loadedRuntime()?.activeLockdown();
 }
