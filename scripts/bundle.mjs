@@ -39,7 +39,7 @@ const START_ENTRIES = ['index', 'runtime/register'];
 // The runtime checks (lockdown, inspectEnvironment): ~100 KB of JavaScript that an app using only
 // createAgent or createFetch never runs, yet compiled at its every start while they sat in the start
 // chunk (~3-4 ms of CPU, Node 20). They become a file of their own that src/runtime/deferred.ts (as
-// the build replaces it, see RUNTIME_LOADER) reads and compiles at the first call. Why not an ES
+// the build replaces it, see `replacedModules`) reads and compiles at the first call. Why not an ES
 // module loaded then: only `require()` loads one synchronously, and it goes through
 // Module.prototype.require / Module._load (any code can replace them) and, on Node >= 22.15,
 // module.registerHooks(): code that ran after `import 'wirelock'` could hand lockdown() a stand-in.
@@ -122,15 +122,16 @@ const stripComments = {
   },
 };
 /**
- * runtime/deferred.js as built: loadRuntime() reads RUNTIME_BODY and compiles it as a function of the
- * start chunk's bindings (CORE_PLACEHOLDER, filled in below once rollup has named them). The file's
- * path and the functions that read and compile it are taken when the start chunk loads. A failure to
- * load is thrown at every call, never read as "no findings".
+ * Modules the build replaces (each src/ file says so). runtime/deferred.js as built: loadRuntime()
+ * reads RUNTIME_BODY and compiles it as a function of the start chunk's bindings (CORE_PLACEHOLDER,
+ * filled in below once rollup has named them). The file's path and the functions that read and
+ * compile it are taken when the start chunk loads. A failure to load is thrown at every call, never
+ * read as "no findings".
  */
 const CORE_PLACEHOLDER = '__WIRELOCK_CORE_BINDINGS__';
 const API_PLACEHOLDER = '__WIRELOCK_RUNTIME_API__';
-const runtimeLoader = {
-  name: 'runtime-loader',
+const replacedModules = {
+  name: 'replaced-modules',
   load(id) {
     // location.ts finds the package from its module's URL by looking for package.json, and version.ts
     // reads it (~1 ms of every start together): built, the module is in the start chunk, two folders
@@ -197,7 +198,7 @@ export function loadedRuntime() {
   },
 };
 const bundle = await rollup({
-  plugins: [runtimeLoader, stripComments],
+  plugins: [replacedModules, stripComments],
   input: Object.fromEntries([...ENTRIES, ...facades].map((entry) => [entry, join(dist, `${entry}.js`)])),
   // Node's built-ins and npm packages (undici, yaml, meriyah, ...) stay imports.
   external: (id) => !id.startsWith('.') && !id.startsWith('/'),
