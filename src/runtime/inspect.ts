@@ -82,11 +82,32 @@ const ownRegisterPaths = (() => {
   return [resolvePath(dir, 'register.js'), resolvePath(dir, 'register.ts')];
 })();
 
+let readBuffer: Buffer | undefined;
+/**
+ * A file's bytes as latin1, read with the raw calls captured at load. Not readFileSync: its first
+ * call with an encoding other than utf8 costs ~1 ms (an fstat, a 64 KiB buffer per file, and Node
+ * code compiled on first use), paid at every start under register for five small /proc files.
+ */
 function readText(path: string): string | undefined {
+  let fd: number;
   try {
-    return String(pristine.readFileSync(path, 'latin1'));
+    fd = pristine.openSync(path, 'r');
   } catch {
     return undefined;
+  }
+  try {
+    readBuffer ??= Buffer.allocUnsafe(65536);
+    let text = '';
+    for (;;) {
+      // Position null: /proc files report size 0 and are read to their end, chunk by chunk.
+      const length = pristine.readSync(fd, readBuffer, 0, readBuffer.length, null);
+      if (length === 0) return text;
+      text += readBuffer.toString('latin1', 0, length);
+    }
+  } catch {
+    return undefined;
+  } finally {
+    pristine.closeSync(fd);
   }
 }
 
@@ -552,6 +573,8 @@ function nativeFindings(facts: ProcessFacts, limits: string[], out: RuntimeFindi
     if (process.platform === 'linux') limits.push('/proc/self/status unreadable: tracers not checked');
   } else {
     const tracer = Number(/^TracerPid:\s*(\d+)/m.exec(status)?.[1] ?? 0);
+    // What the gate's tracerPid() would read now: lockdown's start reads the file once, not twice.
+    noteTracerPid(tracer);
     if (tracer > 0) {
       const comm = readText(`/proc/${tracer}/comm`)?.trim();
       out.push(makeFinding('tracer', 'critical', `process ${tracer}${comm ? ` (${comm})` : ''} is tracing this process`, { pid: tracer, command: comm ?? null }));
@@ -570,9 +593,16 @@ let lastTracerPid = 0;
  * costs ~15 µs): cheap enough for the per-connection gate, so a debugger or frida attaching after
  * start is noticed at the next connection.
  */
-export function tracerPid(maxAgeMs = 100): number {
+const nowMs = (): number => {
   const [seconds, nanoseconds] = hrtime();
-  const now = seconds * 1e3 + nanoseconds / 1e6;
+  return seconds * 1e3 + nanoseconds / 1e6;
+};
+function noteTracerPid(pid: number): void {
+  tracerCheckedAt = nowMs();
+  lastTracerPid = pid;
+}
+export function tracerPid(maxAgeMs = 100): number {
+  const now = nowMs();
   if (now - tracerCheckedAt < maxAgeMs) return lastTracerPid;
   tracerCheckedAt = now;
   try {

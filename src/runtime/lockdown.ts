@@ -380,7 +380,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       if (origins !== false && originAvailable) withOrigins(judge);
       else judge(undefined);
     }
-    observed = signals();
+    // At start the signals are taken once the guards are in place (below), not twice.
+    if (!atStart) observed = signals();
     return [...recorded.values()];
   };
 
