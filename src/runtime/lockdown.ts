@@ -366,7 +366,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     // only an allow-listed tool located by its real file is accepted (see origin.ts).
     const replaced = baseline ? SLOTS.filter((slot) => readSlot(slot) !== baseline!.get(slot.name)?.value || slotGetter(slot) !== baseline!.get(slot.name)?.getter) : [];
     if (replaced.length > 0) {
-      const judge = (originOf: ((value: unknown) => FunctionOrigin) | undefined): void => {
+      const judge = function (originOf: ((value: unknown) => FunctionOrigin) | undefined): void {
         for (const slot of replaced) {
           const getter = slotGetter(slot);
           const accessor = getter !== baseline!.get(slot.name)?.getter && typeof getter === 'function';
