@@ -258,6 +258,10 @@ function http2SessionPrototype(): Record<string, unknown> | undefined {
  * ERR_ENV_COMPROMISED naming the finding.
  */
 export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}): Lockdown {
+  // The closures defined directly in this function are function expressions, not arrows: V8 compiles
+  // lockdown() on first call, at every `wirelock/register` start, and skips a nested `function` it
+  // pre-parsed already, but parses every nested arrow function again (Node 20 and 24; ~2.7 M
+  // instructions, about 0.6 ms of each start). Small inline callbacks stay arrows.
   if (active) throw new WirelockError('ERR_USAGE', 'lockdown() is already active in this process; call release() on it first');
   const onTamper: OnTamper = options.onTamper ?? 'block';
   if (onTamper !== 'block' && onTamper !== 'report') throw new WirelockError('ERR_USAGE', `onTamper must be "block" or "report", not ${JSON.stringify(onTamper)}`);
@@ -273,12 +277,14 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // these skip the net guard: option getters or Proxy arrays (ALPNProtocols) run the caller's code
   // synchronously inside Node's tls.connect, and a socket it opens there must still be checked.
   const internal: string[] = [];
-  const destinationKey = (host: unknown, port: unknown): string => `${String(host ?? 'localhost').toLowerCase().replace(/^\[(.*)\]$/, '$1')}:${Number(port) || 0}`;
+  const destinationKey = function (host: unknown, port: unknown): string {
+    return `${String(host ?? 'localhost').toLowerCase().replace(/^\[(.*)\]$/, '$1')}:${Number(port) || 0}`;
+  };
   let released = false;
   /** Every watched slot as lockdown left it: any later difference is judged. */
   let baseline: Map<string, { value: unknown; getter: unknown }> | undefined;
 
-  const record = (finding: RuntimeFinding): void => {
+  const record = function (finding: RuntimeFinding): void {
     const previous = recorded.get(finding.key);
     // Same key again: only news if it got worse (a benign Agent swapped for a ProxyAgent).
     if (previous && severityRank(finding.severity) <= severityRank(previous.severity)) return;
@@ -308,14 +314,14 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   let pendingProof: (() => RuntimeFinding[]) | undefined;
   // The /proc facts the start-up inspection read, for the loader check that follows it.
   let startFacts: ProcessFacts | undefined;
-  const settleProof = (): void => {
+  const settleProof = function (): void {
     const proof = pendingProof;
     if (!proof) return;
     pendingProof = undefined;
     for (const finding of proof()) record(finding);
   };
 
-  const blockingFinding = (): RuntimeFinding | undefined => {
+  const blockingFinding = function (): RuntimeFinding | undefined {
     // Nothing is decided on findings before the start-up proof has given its own.
     settleProof();
     let worst: RuntimeFinding | undefined;
@@ -326,29 +332,31 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   };
 
   // Cheap signals, compared on every new connection. Anything here changing means "look again".
-  const signals = (): unknown[] => [
-    ...SLOTS.map(readSlot),
-    ...SLOTS.map(slotGetter),
-    process.env.NODE_TLS_REJECT_UNAUTHORIZED,
-    process.env.HTTPS_PROXY,
-    process.env.https_proxy,
-    process.env.HTTP_PROXY,
-    process.env.http_proxy,
-    process.env.ALL_PROXY,
-    process.env.all_proxy,
-    process.env.NODE_OPTIONS,
-    pristine.inspectorUrl?.(),
-    safeDefaultCas(),
-    (real.https.globalAgent as unknown as { options?: { ca?: unknown } }).options?.ca,
-    keylogListeners(real.https.globalAgent),
-    keylogListeners(real.http.globalAgent),
-    (globalThis as { GLOBAL_AGENT?: unknown }).GLOBAL_AGENT,
-    ...NETWORK_CHANNELS.map((name) => pristine.hasSubscribers(name)),
-    tracerPid(),
-  ];
+  const signals = function (): unknown[] {
+    return [
+      ...SLOTS.map(readSlot),
+      ...SLOTS.map(slotGetter),
+      process.env.NODE_TLS_REJECT_UNAUTHORIZED,
+      process.env.HTTPS_PROXY,
+      process.env.https_proxy,
+      process.env.HTTP_PROXY,
+      process.env.http_proxy,
+      process.env.ALL_PROXY,
+      process.env.all_proxy,
+      process.env.NODE_OPTIONS,
+      pristine.inspectorUrl?.(),
+      safeDefaultCas(),
+      (real.https.globalAgent as unknown as { options?: { ca?: unknown } }).options?.ca,
+      keylogListeners(real.https.globalAgent),
+      keylogListeners(real.http.globalAgent),
+      (globalThis as { GLOBAL_AGENT?: unknown }).GLOBAL_AGENT,
+      ...NETWORK_CHANNELS.map((name) => pristine.hasSubscribers(name)),
+      tracerPid(),
+    ];
+  };
   let observed: unknown[] = [];
 
-  const assess = (atStart = false): RuntimeFinding[] => {
+  const assess = function (atStart = false): RuntimeFinding[] {
     settleProof();
     const atStartOnly = atStart ? { deferProof: (proof: () => RuntimeFinding[]) => void (pendingProof = proof), onFacts: (facts: ProcessFacts) => void (startFacts = facts) } : {};
     for (const finding of collectFindings({ ...(allow ? { allow } : {}), ownValues, ...(origins === false ? { origins } : {}), ...atStartOnly })) record(finding);
@@ -358,7 +366,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     // only an allow-listed tool located by its real file is accepted (see origin.ts).
     const replaced = baseline ? SLOTS.filter((slot) => readSlot(slot) !== baseline!.get(slot.name)?.value || slotGetter(slot) !== baseline!.get(slot.name)?.getter) : [];
     if (replaced.length > 0) {
-      const judge = (originOf: ((value: unknown) => FunctionOrigin) | undefined): void => {
+      const judge = function (originOf: ((value: unknown) => FunctionOrigin) | undefined): void {
         for (const slot of replaced) {
           const getter = slotGetter(slot);
           const accessor = getter !== baseline!.get(slot.name)?.getter && typeof getter === 'function';
@@ -380,11 +388,12 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       if (origins !== false && originAvailable) withOrigins(judge);
       else judge(undefined);
     }
-    observed = signals();
+    // At start the signals are taken once the guards are in place (below), not twice.
+    if (!atStart) observed = signals();
     return [...recorded.values()];
   };
 
-  const changed = (): boolean => {
+  const changed = function (): boolean {
     const now = signals();
     if (now.length !== observed.length) return true;
     for (let i = 0; i < now.length; i++) if (now[i] !== observed[i]) return true;
@@ -394,19 +403,20 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   /** Integrity gate of every new connection. */
   // A check that throws (a hostile getter on a watched slot, an unreadable /proc) must not let
   // the connection through unexamined: it is itself a critical finding.
-  const guarded = (work: () => void): void => {
+  const guarded = function (work: () => void): void {
     try {
       work();
     } catch (error) {
       record(makeFinding('inspection-failed', 'critical', `the integrity check failed: ${(error as Error)?.message ?? String(error)}`, { error: String((error as Error)?.stack ?? error).split('\n').slice(0, 4).join('\n') }));
     }
   };
-  const refresh = (): void =>
-    guarded(() => {
+  const refresh = function (): void {
+    return guarded(() => {
       if (changed()) assess();
     });
+  };
 
-  const gate = (host: string, port: number): WirelockError | undefined => {
+  const gate = function (host: string, port: number): WirelockError | undefined {
     if (released) return undefined;
     // The start-up proof's findings are recorded (and reported, under "report") before the first connection.
     settleProof();
@@ -425,9 +435,11 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   // Every engine entry point (dispatcher, agents, the tls.connect guard) passes the gate first.
   const checkDestination = engine.checkDestination.bind(engine);
-  engine.checkDestination = (protocol, host, port) => gate(host, port) ?? checkDestination(protocol, host, port);
+  engine.checkDestination = function (protocol, host, port) {
+    return gate(host, port) ?? checkDestination(protocol, host, port);
+  };
   const connectTls = engine.connectTls.bind(engine);
-  engine.connectTls = (target) => {
+  engine.connectTls = function (target) {
     internal.push(destinationKey(target.host, target.port));
     let socket: TLSSocket;
     try {
@@ -439,7 +451,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     return socket;
   };
   const connectPlain = engine.connectPlain.bind(engine);
-  engine.connectPlain = (target) => {
+  engine.connectPlain = function (target) {
     internal.push(destinationKey(target.host, target.port));
     try {
       return connectPlain(target);
@@ -450,7 +462,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   // Node enables OpenSSL's key-log callback only when a "keylog" listener is added: refusing the
   // listener (block) means no key is ever written.
-  const guardKeylog = (socket: TLSSocket, host: string, port: number): void => {
+  const guardKeylog = function (socket: TLSSocket, host: string, port: number): void {
     socket.on('newListener', (event: string | symbol) => {
       if (event !== 'keylog') return;
       record(makeFinding('tls-keylog', 'critical', `a "keylog" listener was added to a TLS connection to ${host}:${port}`, { host, port, addedBy: callerOutsideWirelock() ?? null }, 'socket'));
@@ -462,7 +474,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   ownValues.add(dispatcher);
 
   const originals = new Map<string, PropertyDescriptor | undefined>();
-  const install = (name: string, value: unknown): void => {
+  const install = function (name: string, value: unknown): void {
     const slot = SLOTS.find((candidate) => candidate.name === name)!;
     const descriptor = pristine.getOwnPropertyDescriptor(slot.target, slot.key);
     originals.set(name, descriptor);
@@ -482,8 +494,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
    * dials only these: a raw handle cannot reach what no guard approved.
    */
   const approved = new Set<string>();
-  const approvalKey = (address: unknown, port: unknown): string => `${String(address).toLowerCase()}|${Number(port) || 0}`;
-  const approve = (address: string, port: number): void => {
+  const approvalKey = function (address: unknown, port: unknown): string {
+    return `${String(address).toLowerCase()}|${Number(port) || 0}`;
+  };
+  const approve = function (address: string, port: number): void {
     approved.add(approvalKey(address, port));
   };
 
@@ -503,17 +517,17 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const consumedByHttp2 = new WeakSet<object>();
   // Node's owner_symbol (handle -> socket), learnt from a socket Node itself set it on.
   let ownerSymbol: symbol | undefined;
-  const learnOwnerSymbol = (socket: Socket): void => {
+  const learnOwnerSymbol = function (socket: Socket): void {
     const handle = (socket as unknown as { _handle?: Record<symbol, unknown> | null })._handle;
     if (ownerSymbol || !handle) return;
     ownerSymbol = Object.getOwnPropertySymbols(handle).find((symbol) => handle[symbol] === socket);
   };
-  const ownerOf = (handle: object): object | undefined => {
+  const ownerOf = function (handle: object): object | undefined {
     const owner = ownerSymbol ? (handle as Record<symbol, unknown>)[ownerSymbol] : undefined;
     // Only a socket that really holds this handle speaks for it.
     return typeof owner === 'object' && owner !== null && (owner as { _handle?: unknown })._handle === handle ? owner : undefined;
   };
-  const plainTarget = (handle: object): { host: string; port: number } | undefined => {
+  const plainTarget = function (handle: object): { host: string; port: number } | undefined {
     const dial = dialled.get(handle);
     if (!dial) return undefined;
     const owner = ownerOf(handle);
@@ -521,7 +535,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     return (owner ? plainNames.get(owner) : undefined) ?? { host: dial.address, port: dial.port };
   };
   /** Destroys the socket holding `handle` with `error` (the app sees the policy's error, not a bare errno). */
-  const failConnection = (handle: unknown, error: Error): void => {
+  const failConnection = function (handle: unknown, error: Error): void {
     const owner = typeof handle === 'object' && handle !== null ? ownerOf(handle) : undefined;
     if (owner instanceof real.net.Socket) owner.destroy(error);
   };
@@ -533,8 +547,9 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   /** Lookups the guards below made: they approve what they answer. */
   const guardLookups = new WeakSet<object>();
   const systemLookup = pristine.lookup as unknown as (name: string, options: object, callback: (error: Error | null, address: unknown, family?: number) => void) => void;
-  const addressesOf = (address: unknown): string[] =>
-    Array.isArray(address) ? (address as Array<{ address?: unknown }>).map((entry) => String(entry?.address)) : [String(address)];
+  const addressesOf = function (address: unknown): string[] {
+    return Array.isArray(address) ? (address as Array<{ address?: unknown }>).map((entry) => String(entry?.address)) : [String(address)];
+  };
 
   /**
    * The address actually dialled is judged, not only the name: a caller-supplied `lookup` (or a
@@ -543,7 +558,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
    * loaded) returns for that name, or be allowed by the policy on its own. For cleartext, a name
    * admitted only for being loopback must resolve to loopback addresses.
    */
-  const guardLookup = (callerLookup: unknown, name: string, port: number, protocol: 'https:' | 'http:'): LookupFunction => {
+  const guardLookup = function (callerLookup: unknown, name: string, port: number, protocol: 'https:' | 'http:'): LookupFunction {
     const base = (typeof callerLookup === 'function' ? callerLookup : systemLookup) as typeof systemLookup;
     const fromSystem = base === systemLookup || (ownLookup !== undefined && base === ownLookup);
     const domain = findDomainPolicy(engine.policy, normalizeHost(name) ?? name);
@@ -587,7 +602,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     return guardedLookup;
   };
   /** Sets the snapshot's lookup to a guarded one unless the host is an address (then approved as is). */
-  const pinLookup = (options: Record<string, unknown>, host: string, port: number, protocol: 'https:' | 'http:'): void => {
+  const pinLookup = function (options: Record<string, unknown>, host: string, port: number, protocol: 'https:' | 'http:'): void {
     const literal = host.replace(/^\[(.*)\]$/, '$1');
     if (real.net.isIP(literal) !== 0) {
       approve(literal, port);
@@ -729,7 +744,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // Write-time traps: an assignment to a watched slot is judged when it happens, so a hook that
   // is refused never runs at all (it could otherwise read a request and keep it for later).
   const trapped = new Map<string, { descriptor: PropertyDescriptor; trap: PropertyDescriptor; read: () => unknown }>();
-  const judgeWrite = (slot: Slot, next: unknown, apply: () => void): void => {
+  const judgeWrite = function (slot: Slot, next: unknown, apply: () => void): void {
     const judged = origins !== false && originAvailable ? withOrigins((originOf) => subjectsOf(slot, next).map((subject) => originOf(subject))) : [];
     const [origin] = judged;
     const url = judged.map(responsibleUrl).find(Boolean);
@@ -752,7 +767,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     if (refused) throw new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}`, { finding: finding.key, severity: finding.severity });
     apply();
   };
-  const arm = (slot: Slot): void => {
+  const arm = function (slot: Slot): void {
     const descriptor = pristine.getOwnPropertyDescriptor(slot.target, slot.key);
     if (!descriptor?.configurable) return;
     let current: unknown = descriptor.value;
@@ -801,9 +816,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // channel), so names the egress rule refuses are not resolved either. IP literals pass.
   const dnsRestore: Array<() => void> = [];
   // Every resolving method, whatever this Node version has (resolveTlsa arrived in 22.15/24).
-  const dnsMethods = (target: Record<string, unknown>): string[] =>
-    Object.getOwnPropertyNames(target).filter((key) => (key === 'lookup' || key.startsWith('resolve')) && typeof target[key] === 'function');
-  const guardDns = (target: Record<string, unknown>, style: 'callback' | 'promise'): void => {
+  const dnsMethods = function (target: Record<string, unknown>): string[] {
+    return Object.getOwnPropertyNames(target).filter((key) => (key === 'lookup' || key.startsWith('resolve')) && typeof target[key] === 'function');
+  };
+  const guardDns = function (target: Record<string, unknown>, style: 'callback' | 'promise'): void {
     for (const key of dnsMethods(target)) {
       const original = target[key];
       const descriptor = pristine.getOwnPropertyDescriptor(target, key)!;
@@ -835,13 +851,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // with its request classes, no binding needed) dial only approved destinations, and the
   // resolver channel behind every dns.Resolver (resolver._handle) resolves only allowed names.
   const handleRestore: Array<() => void> = [];
-  const wrapHandleMethods = (
-    proto: Record<string, unknown> | undefined,
-    keys: string[],
-    check: (args: unknown[], handle: unknown) => WirelockError | undefined,
-    refuse: (error: WirelockError, handle: unknown, args: unknown[], original: (...a: unknown[]) => unknown) => unknown,
-    tamper = true,
-  ): void => {
+  const wrapHandleMethods = function (proto: Record<string, unknown> | undefined, keys: string[], check: (args: unknown[], handle: unknown) => WirelockError | undefined, refuse: (error: WirelockError, handle: unknown, args: unknown[], original: (...a: unknown[]) => unknown) => unknown, tamper = true): void {
     if (!proto) return;
     for (const key of keys) {
       const original = proto[key];
@@ -866,7 +876,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       });
     }
   };
-  const rawBinding = (name: string): Record<string, { prototype?: Record<string, unknown> } | undefined> | undefined => {
+  const rawBinding = function (name: string): Record<string, { prototype?: Record<string, unknown> } | undefined> | undefined {
     try {
       return pristine.binding ? (pristine.apply(pristine.binding, process, [name]) as Record<string, { prototype?: Record<string, unknown> }>) : undefined;
     } catch {
@@ -875,12 +885,14 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   };
   // node:os is loaded only when a handle call is refused, not at every start.
   let eaccesCode: number | undefined;
-  const eacces = (): number => (eaccesCode ??= -((process.getBuiltinModule('node:os') as typeof import('node:os')).constants.errno.EACCES ?? 13));
+  const eacces = function (): number {
+    return (eaccesCode ??= -((process.getBuiltinModule('node:os') as typeof import('node:os')).constants.errno.EACCES ?? 13));
+  };
   const TCP = rawBinding('tcp_wrap')?.TCP;
   wrapHandleMethods(
     TCP?.prototype,
     ['connect', 'connect6'],
-    ([, address, port], handle) => {
+    function ([, address, port], handle) {
       // A non-string address would be converted again by the C++ side: only a string is judged.
       if (typeof address !== 'string' || !approved.has(approvalKey(address, port))) {
         return new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' });
@@ -915,7 +927,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     wrapHandleMethods(
       streamPrototype,
       [key],
-      (args, handle) => {
+      function (args, handle) {
         const target = typeof handle === 'object' && handle !== null ? plainTarget(handle) : undefined;
         if (!target) return undefined;
         if (encoding !== 'writev') {
@@ -988,7 +1000,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   wrapHandleMethods(
     rawBinding('cares_wrap')?.ChannelWrap?.prototype,
     ['setServers'],
-    ([servers], handle) => {
+    function ([servers], handle) {
       let refused: WirelockError | undefined;
       for (const server of Array.isArray(servers) ? (servers as unknown[]) : []) {
         const [, address, port] = Array.isArray(server) ? (server as unknown[]) : [];
@@ -1006,12 +1018,13 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // UDP (dgram, a hand-made DNS packet included): every datagram's destination passes the egress
   // rule at the handle, so socket._handle cannot skip it either. A connected socket was judged at
   // connect(); a destination a TCP guard approved passes too.
-  const udpDestination = (address: unknown, port: unknown): WirelockError | undefined =>
-    typeof address !== 'string'
+  const udpDestination = function (address: unknown, port: unknown): WirelockError | undefined {
+    return typeof address !== 'string'
       ? new WirelockError('ERR_HOST_NOT_ALLOWED', `a UDP handle was given a destination that is not a string`, { host: String(typeof address), port: Number(port) || 0 })
       : approved.has(approvalKey(address, port))
         ? undefined
         : engine.checkDestination('https:', address, Number(port) || 0);
+  };
   wrapHandleMethods(rawBinding('udp_wrap')?.UDP?.prototype, ['connect', 'connect6'], ([address, port]) => udpDestination(address, port), eacces, false);
   wrapHandleMethods(
     rawBinding('udp_wrap')?.UDP?.prototype,

@@ -75,7 +75,7 @@ export function unwrapWirelockError(error: unknown): unknown {
  */
 export function reportSender(policy: Policy | unknown, options: TransportOptions): ((uri: string, body: string) => Promise<unknown>) | undefined {
   let dispatcher: Dispatcher | undefined;
-  return async (uri, body) => {
+  return async function (uri, body) {
     if (!dispatcher) {
       const enforced = enforcedPolicy(policy);
       dispatcher = createDispatcher(enforced, { engine: new PolicyEngine(enforced, { ...options, onViolation: undefined }) });

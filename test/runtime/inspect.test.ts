@@ -103,6 +103,20 @@ describe('inspectEnvironment in real processes', { concurrency: false }, () => {
     assert.equal(finding(other, 'extra-ca:NODE_EXTRA_CA_CERTS').severity, 'medium');
   });
 
+  test('NODE_EXTRA_CA_CERTS larger than the 64 KiB read buffer: every certificate of the file is read', async () => {
+    // /proc and the CA file are read in 64 KiB chunks (inspect.ts readText): a bundle such as Debian's
+    // (~220 KB) must be read to its end, not to the first chunk.
+    const file = join(lab.dir, 'big-extra.pem');
+    const block = `${lab.legit.root.pem.trim()}\n`;
+    const copies = Math.ceil(70_000 / block.length);
+    const text = block.repeat(copies) + lab.rogue.root.pem;
+    assert.ok(text.length > 65536, `the file must exceed one chunk (${text.length} bytes)`);
+    writeFileSync(file, text);
+    const extra = finding(await inspect({ env: { NODE_EXTRA_CA_CERTS: file } }), 'extra-ca:NODE_EXTRA_CA_CERTS');
+    assert.equal(extra.evidence.certificatesInFile, copies + 1);
+    assert.equal(extra.evidence.truncated, copies + 1 - 20);
+  });
+
   test('--use-openssl-ca with SSL_CERT_FILE', async () => {
     const result = await inspect({ flags: ['--use-openssl-ca'], env: { SSL_CERT_FILE: lab.legitRootFile } });
     assert.equal(finding(result, 'system-ca:--use-openssl-ca').severity, 'medium');
