@@ -3,25 +3,66 @@
  * are interpreted; the rest are kept as they are.
  */
 
-const VALUE_FLAGS = new Set([
-  '-r',
-  '--require',
-  '--import',
-  '--loader',
-  '--experimental-loader',
-  '-e',
-  '--eval',
-  '-p',
-  '--print',
-  '--inspect-port',
-  '--debug-port',
-  '--env-file',
-  '--conditions',
-  '-C',
-  '--input-type',
-  '--title',
-  '--stack-size',
+/**
+ * Every Node option that takes its value as the next argument (`--flag value`), Node 20 and 24.
+ * Where the flags end decides what counts as a flag at all: an option missing here made its value
+ * look like the script, so every flag after it (a second `--import`) vanished from our reading of
+ * the command line, and a preload could then rewrite process.execArgv to match that shorter list.
+ * Taken from each version's own option table (`internal/options` getCLIOptionsInfo(): kString,
+ * kStringList, kInteger, kUInteger, kHostPort); test/runtime/flags.test.ts compares it with the
+ * running Node's table, so a Node that adds one fails the test. V8's options never take a separate
+ * value (`--max-old-space-size 100` is refused), so they are not here. The union is exact for a
+ * running process: an option of one version is refused outright by the other.
+ */
+const VALUE_OPTIONS: ReadonlySet<string> = new Set([
+  '--allow-fs-read', '--allow-fs-write', '--build-snapshot-config', '--conditions', '--cpu-prof-dir',
+  '--cpu-prof-interval', '--cpu-prof-name', '--diagnostic-dir', '--disable-proto', '--disable-warning',
+  '--dns-result-order', '--env-file', '--env-file-if-exists', '--eval', '--experimental-config-file',
+  '--experimental-default-type', '--experimental-loader', '--experimental-package-map',
+  '--experimental-policy', '--experimental-sea-config', '--experimental-test-tag-filter', '--heap-prof-dir',
+  '--heap-prof-interval', '--heap-prof-name', '--heapsnapshot-near-heap-limit', '--heapsnapshot-signal',
+  '--icu-data-dir', '--import', '--input-type', '--inspect-port', '--inspect-publish-uid',
+  '--localstorage-file', '--max-http-header-size', '--max-old-space-size-percentage',
+  '--network-family-autoselection-attempt-timeout', '--openssl-config', '--policy-integrity',
+  '--redirect-warnings', '--report-dir', '--report-filename', '--report-signal', '--require', '--run',
+  '--secure-heap', '--secure-heap-min', '--security-revert', '--snapshot-blob', '--stack-trace-limit',
+  '--test-concurrency', '--test-coverage-branches', '--test-coverage-exclude', '--test-coverage-functions',
+  '--test-coverage-include', '--test-coverage-lines', '--test-global-setup', '--test-isolation',
+  '--test-name-pattern', '--test-random-seed', '--test-reporter', '--test-reporter-destination',
+  '--test-rerun-failures', '--test-shard', '--test-skip-pattern', '--test-timeout', '--title',
+  '--tls-cipher-list', '--tls-keylog', '--trace-event-categories', '--trace-event-file-pattern',
+  '--trace-require-module', '--unhandled-rejections', '--use-largepages', '--v8-pool-size',
+  '--watch-kill-signal', '--watch-path',
+  // Node's aliases that stand for one of the above (`--print <arg>` is Node's own alias for -pe).
+  '-r', '-C', '-e', '-p', '-pe', '--print', '--loader', '--debug-port', '--security-reverts', '--report-directory',
+  '--experimental-test-isolation',
 ]);
+
+/** Node's other names for the options interpretFlags acts on. */
+const ALIASES: Readonly<Record<string, string>> = {
+  '-r': '--require',
+  '--loader': '--experimental-loader',
+  '-C': '--conditions',
+  '-e': '--eval',
+  '--debug-port': '--inspect-port',
+};
+
+/**
+ * The option's name as Node reads it: `--tls_keylog=x` is `--tls-keylog` (Node accepts `_` for `-`
+ * in the name of any `--` option), and an alias is the option it stands for.
+ */
+export function canonicalOption(arg: string): { name: string; inline: string | undefined } {
+  if (!arg.startsWith('--')) return { name: ALIASES[arg] ?? arg, inline: undefined };
+  const eq = arg.indexOf('=');
+  const raw = eq > 0 ? arg.slice(0, eq) : arg;
+  const name = raw.replaceAll('_', '-');
+  return { name: ALIASES[name] ?? name, inline: eq > 0 ? arg.slice(eq + 1) : undefined };
+}
+
+function takesNextArgument(arg: string): boolean {
+  if (!arg.startsWith('-') || arg.includes('=')) return false;
+  return VALUE_OPTIONS.has(arg.startsWith('--') ? arg.replaceAll('_', '-') : arg);
+}
 
 /** Splits NODE_OPTIONS the way Node does: whitespace-separated, double quotes group, backslash escapes in quotes. */
 export function splitNodeOptions(value: string | undefined): string[] {
@@ -57,7 +98,9 @@ export function nodeFlagsOfCommandLine(args: string[]): string[] {
     const arg = args[i]!;
     if (arg === '--' || !arg.startsWith('-') || arg === '-') break;
     flags.push(arg);
-    if (VALUE_FLAGS.has(arg) && i + 1 < args.length) flags.push(args[++i]!);
+    // Node's alias for --prof-process ends its own options: the rest belongs to the log processor.
+    if (canonicalOption(arg).name === '--prof-process') break;
+    if (takesNextArgument(arg) && i + 1 < args.length) flags.push(args[++i]!);
   }
   return flags;
 }
@@ -75,17 +118,13 @@ export function interpretFlags(flags: string[]): ParsedFlags {
   const parsed: ParsedFlags = { preloads: [], inspect: [], keylog: [], caStore: [], useEnvProxy: false, all: flags };
   for (let i = 0; i < flags.length; i++) {
     const arg = flags[i]!;
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const { name, inline } = canonicalOption(arg);
     const takeValue = (): string => inline ?? flags[++i] ?? '';
     switch (name) {
-      case '-r':
       case '--require':
       case '--import':
-      case '--loader':
       case '--experimental-loader':
-        parsed.preloads.push({ flag: name === '-r' ? '--require' : name, value: takeValue() });
+        parsed.preloads.push({ flag: name, value: takeValue() });
         break;
       case '--inspect':
       case '--inspect-brk':
@@ -96,7 +135,7 @@ export function interpretFlags(flags: string[]): ParsedFlags {
         parsed.inspect.push(arg);
         break;
       case '--tls-keylog':
-        parsed.keylog.push(inline ?? '');
+        parsed.keylog.push(takeValue());
         break;
       case '--use-system-ca':
       case '--use-openssl-ca':
@@ -106,7 +145,7 @@ export function interpretFlags(flags: string[]): ParsedFlags {
         parsed.useEnvProxy = true;
         break;
       default:
-        if (VALUE_FLAGS.has(name) && inline === undefined) i++;
+        if (inline === undefined && takesNextArgument(arg)) i++;
     }
   }
   return parsed;

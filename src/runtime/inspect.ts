@@ -12,7 +12,7 @@ import {
   type RuntimeFinding,
   type Severity,
 } from './findings.js';
-import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
+import { canonicalOption, interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
 import { isWirelockValue } from './own.js';
 import { codeRoot } from '../location.js';
 import { redactCredentials } from '../policy/proxy.js';
@@ -133,12 +133,12 @@ function registeredFirst(facts: ProcessFacts): boolean {
   const sources = [facts.flags, facts.currentNodeOptions, initialNodeOptions];
   // Other ways to run code before the preloads than the flags preloadFindings names: a config file
   // (Node 24: its "nodeOptions" can hold imports), an env file (it can set NODE_OPTIONS), a snapshot.
-  if (sources.some((parsed) => parsed.all.some((flag) => CODE_BEFORE_PRELOADS.test(flag)))) return false;
+  if (sources.some((parsed) => parsed.all.some((flag) => CODE_BEFORE_PRELOADS.test(canonicalOption(flag).name)))) return false;
   return sources.some((parsed) =>
     parsed.preloads.some((preload) => preload.flag === '--import' && isWirelockRegister(preload.value, ownRegisterPaths, (value) => resolvePath(value))),
   );
 }
-const CODE_BEFORE_PRELOADS = /^--(experimental-(default-)?config-file|env-file|env-file-if-exists|snapshot-blob|build-snapshot)(=|$)/;
+const CODE_BEFORE_PRELOADS = /^--(experimental-(default-)?config-file|env-file|env-file-if-exists|snapshot-blob|build-snapshot)$/;
 
 /**
  * True when wirelock is known to have loaded before any other code of this process (see
@@ -216,7 +216,7 @@ function inspectorFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
 
 /** --expose-internals (command line only; Node refuses it in NODE_OPTIONS) hands out internalBinding. */
 function internalsFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
-  const flag = facts.flags.all.find((arg) => arg === '--expose-internals' || arg === '--expose_internals');
+  const flag = facts.flags.all.find((arg) => canonicalOption(arg).name === '--expose-internals');
   if (flag) {
     out.push(makeFinding('raw-binding', 'critical', `${flag}: any code can reach internalBinding('tcp_wrap') and open sockets no guard sees`, { flag }, '--expose-internals'));
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions } from '../../src/runtime/flags.js';
+import { canonicalOption, interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions } from '../../src/runtime/flags.js';
 import { allowedPath, allowedPreload, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries } from '../../src/runtime/findings.js';
 
 test('splitNodeOptions follows Node: whitespace, double quotes, escapes inside quotes', () => {
@@ -12,6 +13,50 @@ test('splitNodeOptions follows Node: whitespace, double quotes, escapes inside q
 test('nodeFlagsOfCommandLine stops at the script and keeps flag values', () => {
   assert.deepEqual(nodeFlagsOfCommandLine(['-r', 'x.cjs', '--import', 'y.mjs', '--inspect=0', 'app.js', '--require', 'not-a-node-flag']), ['-r', 'x.cjs', '--import', 'y.mjs', '--inspect=0']);
   assert.deepEqual(nodeFlagsOfCommandLine(['app.js']), []);
+});
+
+test('nodeFlagsOfCommandLine: every option of the running Node that takes the next argument keeps the flags after it', () => {
+  // Node's own option table (types as Node names them), read from this very Node.
+  const script = `
+    const { getCLIOptionsInfo } = require('internal/options');
+    const { types } = require('internal/test/binding').internalBinding('options');
+    const name = Object.fromEntries(Object.entries(types).map(([k, v]) => [v, k]));
+    const { options, aliases } = getCLIOptionsInfo();
+    const valued = [...options].filter(([, info]) => !['kNoOp', 'kV8Option', 'kBoolean'].includes(name[info.type])).map(([flag]) => flag);
+    const valuedAliases = [...aliases].filter(([alias, expansion]) => !alias.endsWith('=') && !alias.includes(' ') && expansion.length > 0 && valued.includes(expansion[expansion.length - 1]) && (expansion.length === 1 || expansion[0] !== '--')).map(([alias]) => alias);
+    console.log(JSON.stringify({ valued, valuedAliases }));`;
+  const run = spawnSync(process.execPath, ['--expose-internals', '-e', script], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const { valued, valuedAliases } = JSON.parse(run.stdout) as { valued: string[]; valuedAliases: string[] };
+  assert.ok(valued.includes('--import') && valued.includes('--unhandled-rejections'), 'the table was read');
+  for (const flag of [...valued, ...valuedAliases]) {
+    if (flag.startsWith('[')) continue; // Node's internal placeholders, not command-line options
+    // An alias Node special-cases: it names node.config.json itself (checked on 24.22: the next
+    // argument is the script).
+    if (flag === '--experimental-default-config-file') continue;
+    assert.deepEqual(nodeFlagsOfCommandLine([flag, 'VALUE', '--import', 'x.mjs', 'app.js']), [flag, 'VALUE', '--import', 'x.mjs'], flag);
+  }
+  // V8 options never take a separate value; a boolean does not either.
+  assert.deepEqual(nodeFlagsOfCommandLine(['--max-old-space-size=64', '--expose-gc', 'app.js', '--import', 'y']), ['--max-old-space-size=64', '--expose-gc']);
+  // --prof-process hands the rest to the log processor.
+  assert.deepEqual(nodeFlagsOfCommandLine(['--prof-process', '--import', 'x.mjs']), ['--prof-process']);
+});
+
+test('option names are read as Node reads them: underscores for dashes, aliases, =value', () => {
+  assert.deepEqual(canonicalOption('--experimental_loader=./l.mjs'), { name: '--experimental-loader', inline: './l.mjs' });
+  assert.deepEqual(canonicalOption('--loader'), { name: '--experimental-loader', inline: undefined });
+  assert.deepEqual(canonicalOption('-r'), { name: '--require', inline: undefined });
+  assert.deepEqual(canonicalOption('--expose_internals=1'), { name: '--expose-internals', inline: '1' });
+  const parsed = interpretFlags(['--experimental_loader', 'a.mjs', '--loader=b.mjs', '--tls_keylog', '/k', '--inspect_brk=0', '--use_system_ca', '--unhandled_rejections', 'strict', '--import', 'c.mjs']);
+  assert.deepEqual(parsed.preloads, [
+    { flag: '--experimental-loader', value: 'a.mjs' },
+    { flag: '--experimental-loader', value: 'b.mjs' },
+    { flag: '--import', value: 'c.mjs' },
+  ]);
+  assert.deepEqual(parsed.keylog, ['/k']);
+  assert.deepEqual(parsed.inspect, ['--inspect_brk=0']);
+  assert.deepEqual(parsed.caStore, ['--use-system-ca']);
+  assert.deepEqual(nodeFlagsOfCommandLine(['--unhandled_rejections', 'strict', '--import', 'x.mjs', 'app.js']), ['--unhandled_rejections', 'strict', '--import', 'x.mjs']);
 });
 
 test('interpretFlags finds preloads, inspector, keylog, CA store and env proxy flags', () => {

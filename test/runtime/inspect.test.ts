@@ -80,6 +80,25 @@ describe('inspectEnvironment in real processes', { concurrency: false }, () => {
     assert.match(String(inspector.evidence.url), /^ws:\/\/127\.0\.0\.1:/);
   });
 
+  test('a Node option whose value is the next argument does not end the flags: a preload after it is named, and execArgv cut to hide it is caught', async () => {
+    // Control: the option alone is a clean start (it used to read "strict" as the script and
+    // report execargv-tampered for every later flag).
+    const clean = await inspect({ flags: ['--unhandled-rejections', 'strict'] });
+    assert.deepEqual(keys(clean, 'low'), []);
+    const result = await inspect({ flags: ['--unhandled-rejections', 'strict', '--require', attack('execargv-truncate.cjs')] });
+    assert.equal(finding(result, `preload:${attack('execargv-truncate.cjs')}`).severity, 'high');
+    const tampered = finding(result, 'execargv-tampered');
+    assert.ok((tampered.evidence.hidden as string[]).includes(attack('execargv-truncate.cjs')), JSON.stringify(tampered.evidence));
+  });
+
+  test('option names are read as Node reads them: underscores, `=value` on a boolean, separate values', async () => {
+    const keylog = join(lab.dir, 'keys-separate.log');
+    const separate = await inspect({ flags: ['--tls_keylog', keylog] });
+    assert.equal(finding(separate, 'tls-keylog:--tls-keylog').evidence.file, keylog);
+    const internals = await inspect({ flags: ['--expose-internals=1'] });
+    assert.equal(finding(internals, 'raw-binding:--expose-internals').severity, 'critical');
+  });
+
   test('--tls-keylog', async () => {
     const result = await inspect({ flags: [`--tls-keylog=${join(lab.dir, 'keys.log')}`] });
     assert.equal(finding(result, 'tls-keylog:--tls-keylog').severity, 'critical');
