@@ -143,7 +143,8 @@ function nameKey(name: string): number {
 }
 const GLOBAL_KEYS = new Set([...GLOBALS].map(nameKey));
 
-const INTEROP = /^(?:__importDefault|__importStar|_interopRequireDefault|_interopRequireWildcard|__toESM|__toCommonJS|_interop_require_default|_interop_require_wildcard|__require|_interopNamespace|_interopDefault|interopRequireDefault|interopRequireWildcard)$/;
+/** Interop helpers of bundlers and compilers: a call of one is its first argument (a Set: every named call is asked). */
+const INTEROP = new Set(['__importDefault', '__importStar', '_interopRequireDefault', '_interopRequireWildcard', '__toESM', '__toCommonJS', '_interop_require_default', '_interop_require_wildcard', '__require', '_interopNamespace', '_interopDefault', 'interopRequireDefault', 'interopRequireWildcard']);
 
 /**
  * Out-of-band interaction and exfiltration services, matched as whole DNS labels anywhere in a
@@ -233,14 +234,19 @@ class Scope {
   /** A function's own scope: the function (its parameters are found by position when needed). */
   fnNode: AstNode | undefined;
   constructor(readonly parent: Scope | undefined) {}
+  // No binding holds `undefined` (a name is bound to a value or to null), so one `get` per scope
+  // answers both "bound here?" and "to what?" (a `has` and a `get` hashed the name twice).
   lookup(name: string): Val | null | undefined {
-    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s.vars.get(name);
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const val = s.vars.get(name);
+      if (val !== undefined) return val;
+    }
     return undefined;
   }
   /** The function a name is bound to, and the scope it was declared in (where its body resolves names). */
   fn(name: string): { node: AstNode; scope: Scope } | undefined {
     for (let s: Scope | undefined = this; s; s = s.parent) {
-      if (s.vars.has(name)) {
+      if (s.vars.get(name) !== undefined) {
         const node = s.fns?.get(name);
         return node ? { node, scope: s } : undefined;
       }
@@ -251,7 +257,7 @@ class Scope {
     (this.fns ??= new Map()).set(name, node);
   }
   owner(name: string): Scope | undefined {
-    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s;
+    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.get(name) !== undefined) return s;
     return undefined;
   }
 }
@@ -263,10 +269,14 @@ function moduleName(spec: string): string {
   return name;
 }
 
+/** `g:globalThis`, `g:window`...: the global object's own names, as reference roots. */
+const WINDOW_ROOTS = new Set([...WINDOW_NAMES].map((name) => `g:${name}`));
+
+/** The callers hand in a reference of their own making: it is returned as it is when nothing changes. */
 function normalize(ref: Ref): Ref {
   let { root, path } = ref;
   for (;;) {
-    if (path.length > 0 && root.startsWith('g:') && WINDOW_NAMES.has(root.slice(2))) {
+    if (path.length > 0 && WINDOW_ROOTS.has(root)) {
       root = `g:${path[0]}`;
       path = path.slice(1);
       continue;
@@ -322,6 +332,7 @@ function normalize(ref: Ref): Ref {
     if (ref.encoded) fn.encoded = true;
     return fn;
   }
+  if (root === ref.root && path === ref.path) return ref;
   const out: Ref = { root, path };
   if (ref.encoded) out.encoded = true;
   if (ref.guessed) out.guessed = true;
@@ -367,6 +378,8 @@ class LineIndex {
 }
 
 const MAX_PER_CAPABILITY = 8;
+/** References kept per value (see FileAnalyzer.ref); more are computed again when asked. */
+const REF_MEMO_SIZE = 16;
 const MAX_DEPTH = 3;
 
 class FileAnalyzer {
@@ -789,14 +802,22 @@ class FileAnalyzer {
    * While valueOf() works out one value nothing changes what a name holds, and its folds ask for
    * the same callee's reference up to four times: top-level answers in its scope are kept for it.
    */
-  private readonly refMemo = new Map<AstNode, Ref | undefined>();
   private refMemoScope: Scope | undefined;
+  // A handful of nodes per value: a short list searched by identity costs less than hashing nodes
+  // into a Map (and growing and clearing it) for every declaration and assignment of a file.
+  private readonly refMemoNodes: AstNode[] = [];
+  private readonly refMemoRefs: Array<Ref | undefined> = [];
+  private refMemoSize = 0;
 
   ref(node: AstNode | null | undefined, scope: Scope, depth = 0): Ref | undefined {
     if (depth === 0 && node && scope === this.refMemoScope) {
-      if (this.refMemo.has(node)) return this.refMemo.get(node);
+      const nodes = this.refMemoNodes;
+      for (let i = 0; i < this.refMemoSize; i++) if (nodes[i] === node) return this.refMemoRefs[i];
       const ref = this.refOf(node, scope, 0);
-      this.refMemo.set(node, ref);
+      if (this.refMemoSize < REF_MEMO_SIZE) {
+        nodes[this.refMemoSize] = node;
+        this.refMemoRefs[this.refMemoSize++] = ref;
+      }
       return ref;
     }
     return this.refOf(node, scope, depth);
@@ -885,7 +906,7 @@ class FileAnalyzer {
           const spec = this.constant(args[0], scope);
           if (spec) return { root: `mod:${moduleName(spec.v)}`, path: [] };
         }
-        if (calleeName && INTEROP.test(calleeName) && args.length >= 1) return this.ref(args[0], scope, depth + 1);
+        if (calleeName && INTEROP.has(calleeName) && args.length >= 1) return this.ref(args[0], scope, depth + 1);
         // f.bind(x) is f
         if (node.callee.type === 'MemberExpression' && this.key(node.callee, scope) === 'bind') return this.ref(node.callee.object, scope, depth + 1);
         // process.getBuiltinModule('https') (Node 22): require under another name.
@@ -904,7 +925,7 @@ class FileAnalyzer {
         // Whatever the callee is, a call whose one argument is a network or process module's name loads it:
         // require passed through containers, closures or callbacks this analysis does not follow.
         // (Only names written as strings, joined or held in a variable: folding every nested call here would be quadratic.)
-        if (args.length === 1 && /^(?:Literal|TemplateLiteral|BinaryExpression|Identifier)$/.test(args[0]!.type)) {
+        if (args.length === 1 && isFoldableName(args[0]!.type)) {
           const spec = this.constant(args[0], scope);
           if (spec && LOADABLE_BY_NAME.test(spec.v)) return { root: `mod:${moduleName(spec.v)}`, path: [], guessed: true, ...(spec.encoded ? { encoded: true } : {}) };
         }
@@ -1262,21 +1283,32 @@ class FileAnalyzer {
     if (callee.type === 'SequenceExpression') callee = callee.expressions.at(-1);
     const ref = this.ref(callee, scope);
     // Reflect.apply(f, this, args) calls f; Reflect.construct(F, args) is new F(...args).
-    if (ref?.root === 'g:Reflect' && ref.path.length === 1 && (ref.path[0] === 'apply' || ref.path[0] === 'construct')) return this.ref(node.arguments[0], scope);
-    return ref;
+    return isReflectCall(ref) ? this.ref(node.arguments[0], scope) : ref;
   }
 
-  private argumentsOf(node: AstNode, scope: Scope, method?: string): AstNode[] {
+  /** The arguments the called function gets, set by calleeAndArguments() (no pair allocated per call). */
+  private calledWith: AstNode[] = [];
+
+  /**
+   * calleeRef() and, in calledWith, the arguments the called function receives: `f.call(_, a)` gets
+   * [a], `Reflect.apply(f, _, [a])` too. The callee's reference is folded once for both.
+   */
+  private calleeAndArguments(node: AstNode, scope: Scope, method: string | undefined): Ref | undefined {
     const callee = node.callee;
-    if (callee.type === 'MemberExpression') {
-      const key = method ?? this.key(callee, scope);
-      if (key === 'call') return node.arguments.slice(1);
-      if (key === 'apply') return node.arguments[1]?.type === 'ArrayExpression' ? node.arguments[1].elements : [];
+    const args: AstNode[] = node.arguments;
+    if (callee.type === 'MemberExpression' && (method === 'call' || method === 'apply')) {
+      this.calledWith = method === 'call' ? args.slice(1) : args[1]?.type === 'ArrayExpression' ? args[1].elements : [];
+      const inner = this.ref(callee.object, scope);
+      if (inner) return inner;
+      const ref = this.ref(callee, scope);
+      return isReflectCall(ref) ? this.ref(args[0], scope) : ref;
     }
-    const ref = this.ref(callee, scope);
-    if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'apply') return node.arguments[2]?.type === 'ArrayExpression' ? node.arguments[2].elements : [];
-    if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'construct') return node.arguments[1]?.type === 'ArrayExpression' ? node.arguments[1].elements : [];
-    return node.arguments;
+    const direct = this.ref(callee, scope);
+    this.calledWith = direct?.root === 'g:Reflect' && direct.path.length === 1 && direct.path[0] === 'apply' ? (args[2]?.type === 'ArrayExpression' ? args[2].elements : [])
+      : direct?.root === 'g:Reflect' && direct.path.length === 1 && direct.path[0] === 'construct' ? (args[1]?.type === 'ArrayExpression' ? args[1].elements : [])
+      : args;
+    const ref = callee.type === 'SequenceExpression' ? this.ref(callee.expressions.at(-1), scope) : direct;
+    return isReflectCall(ref) ? this.ref(args[0], scope) : ref;
   }
 
   private command(node: AstNode | undefined, scope: Scope, depth: number): void {
@@ -1370,8 +1402,8 @@ class FileAnalyzer {
       if (local && local.node.params.length > 0 && this.taintSources > 0 && this.localCalls.length < 100_000) this.localCalls.push({ node, scope, fn: local.node });
     }
     const method = node.callee.type === 'MemberExpression' ? this.key(node.callee, scope) : undefined;
-    const ref = this.calleeRef(node, scope, method);
-    const args = this.argumentsOf(node, scope, method);
+    const ref = this.calleeAndArguments(node, scope, method);
+    const args = this.calledWith;
     const isNew = node.type === 'NewExpression';
     if (ref && args[0]?.type === 'ObjectExpression' && /^(?:g:JSON\.stringify|g:Buffer\.from|g:URLSearchParams|g:btoa|mod:querystring\.(?:stringify|encode)|g:Object\.(?:keys|entries|values))$/.test(`${ref.root}${ref.path.length ? `.${ref.path.join('.')}` : ''}`)) this.serialized.add(args[0]);
 
@@ -1838,7 +1870,8 @@ class FileAnalyzer {
       return this.valueIn(node, scope);
     } finally {
       this.refMemoScope = undefined;
-      if (this.refMemo.size > 0) this.refMemo.clear();
+      // The nodes stay in the list until overwritten: only the first refMemoSize entries are read.
+      this.refMemoSize = 0;
     }
   }
 
@@ -2407,6 +2440,16 @@ const DATA_URL_ALARMS = new Set<Signal>(['known-endpoint', 'env-serialize', 'env
 
 /** A copy of process.env held in a variable. */
 const ENV_COPY: Ref = { root: 'copy:env', path: [] };
+
+/** Reflect.apply(f, this, args) calls f; Reflect.construct(F, args) is new F(...args). */
+function isReflectCall(ref: Ref | undefined): boolean {
+  return ref !== undefined && ref.root === 'g:Reflect' && ref.path.length === 1 && (ref.path[0] === 'apply' || ref.path[0] === 'construct');
+}
+
+/** The expressions a module name handed to any call is folded from (see ref()). */
+function isFoldableName(type: string): boolean {
+  return type === 'Literal' || type === 'TemplateLiteral' || type === 'BinaryExpression' || type === 'Identifier';
+}
 
 /** Built-in modules whose very name, handed to any call, is taken as loading them (see ref()). */
 const LOADABLE_BY_NAME = /^(?:node:)?(?:https?|http2|net|tls|dns|dgram|child_process|os)$/;
