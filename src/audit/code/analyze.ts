@@ -143,7 +143,8 @@ function nameKey(name: string): number {
 }
 const GLOBAL_KEYS = new Set([...GLOBALS].map(nameKey));
 
-const INTEROP = /^(?:__importDefault|__importStar|_interopRequireDefault|_interopRequireWildcard|__toESM|__toCommonJS|_interop_require_default|_interop_require_wildcard|__require|_interopNamespace|_interopDefault|interopRequireDefault|interopRequireWildcard)$/;
+/** Interop helpers of bundlers and compilers: a call of one is its first argument (a Set: every named call is asked). */
+const INTEROP = new Set(['__importDefault', '__importStar', '_interopRequireDefault', '_interopRequireWildcard', '__toESM', '__toCommonJS', '_interop_require_default', '_interop_require_wildcard', '__require', '_interopNamespace', '_interopDefault', 'interopRequireDefault', 'interopRequireWildcard']);
 
 /**
  * Out-of-band interaction and exfiltration services, matched as whole DNS labels anywhere in a
@@ -233,14 +234,19 @@ class Scope {
   /** A function's own scope: the function (its parameters are found by position when needed). */
   fnNode: AstNode | undefined;
   constructor(readonly parent: Scope | undefined) {}
+  // No binding holds `undefined` (a name is bound to a value or to null), so one `get` per scope
+  // answers both "bound here?" and "to what?" (a `has` and a `get` hashed the name twice).
   lookup(name: string): Val | null | undefined {
-    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s.vars.get(name);
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const val = s.vars.get(name);
+      if (val !== undefined) return val;
+    }
     return undefined;
   }
   /** The function a name is bound to, and the scope it was declared in (where its body resolves names). */
   fn(name: string): { node: AstNode; scope: Scope } | undefined {
     for (let s: Scope | undefined = this; s; s = s.parent) {
-      if (s.vars.has(name)) {
+      if (s.vars.get(name) !== undefined) {
         const node = s.fns?.get(name);
         return node ? { node, scope: s } : undefined;
       }
@@ -251,7 +257,7 @@ class Scope {
     (this.fns ??= new Map()).set(name, node);
   }
   owner(name: string): Scope | undefined {
-    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s;
+    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.get(name) !== undefined) return s;
     return undefined;
   }
 }
@@ -263,10 +269,35 @@ function moduleName(spec: string): string {
   return name;
 }
 
+/** `mod:<name>` per specifier, kept: the same few hundred specifiers are required again and again. */
+const moduleRoots = new Map<string, string>();
+function moduleRoot(spec: string): string {
+  let root = moduleRoots.get(spec);
+  if (root === undefined) {
+    root = `mod:${moduleName(spec)}`;
+    if (spec.length <= 256) {
+      if (moduleRoots.size >= 4096) moduleRoots.clear();
+      moduleRoots.set(spec, root);
+    }
+  }
+  return root;
+}
+
+/** A module's reference, marked when its name was built from encoded pieces. */
+function moduleRef(spec: string, encoded: boolean): Ref {
+  const ref: Ref = { root: moduleRoot(spec), path: [] };
+  if (encoded) ref.encoded = true;
+  return ref;
+}
+
+/** `g:globalThis`, `g:window`...: the global object's own names, as reference roots. */
+const WINDOW_ROOTS = new Set([...WINDOW_NAMES].map((name) => `g:${name}`));
+
+/** The callers hand in a reference of their own making: it is returned as it is when nothing changes. */
 function normalize(ref: Ref): Ref {
   let { root, path } = ref;
   for (;;) {
-    if (path.length > 0 && root.startsWith('g:') && WINDOW_NAMES.has(root.slice(2))) {
+    if (path.length > 0 && WINDOW_ROOTS.has(root)) {
       root = `g:${path[0]}`;
       path = path.slice(1);
       continue;
@@ -322,6 +353,7 @@ function normalize(ref: Ref): Ref {
     if (ref.encoded) fn.encoded = true;
     return fn;
   }
+  if (root === ref.root && path === ref.path) return ref;
   const out: Ref = { root, path };
   if (ref.encoded) out.encoded = true;
   if (ref.guessed) out.guessed = true;
@@ -367,6 +399,8 @@ class LineIndex {
 }
 
 const MAX_PER_CAPABILITY = 8;
+/** References kept per value (see FileAnalyzer.ref); more are computed again when asked. */
+const REF_MEMO_SIZE = 16;
 const MAX_DEPTH = 3;
 
 class FileAnalyzer {
@@ -393,6 +427,8 @@ class FileAnalyzer {
   private readonly returnStack: Array<Array<[AstNode, Scope]> | undefined> = [];
   /** Requests, credential reads, tainted callbacks seen so far: until one is, nothing can be tainted by them. */
   private taintSources = 0;
+  /** Promise executors' resolvers bound so far (see call()). */
+  private resolvers = 0;
   /** What a function returns as a reference or constant, computed on first call. */
   private readonly fnResult = new WeakMap<AstNode, Val | null>();
   private readonly fnComputing = new WeakSet<AstNode>();
@@ -776,9 +812,14 @@ class FileAnalyzer {
   private readonly refNames = new Set<string>();
   private readonly refNameKeys = new Set<number>();
 
+  /** The keys of the globals and of refNames: most identifiers are none of these, and one question says so. */
+  private readonly startKeys = new Set(GLOBAL_KEYS);
+
   private addRefName(name: string): void {
+    const key = nameKey(name);
     this.refNames.add(name);
-    this.refNameKeys.add(nameKey(name));
+    this.refNameKeys.add(key);
+    this.startKeys.add(key);
   }
 
   private isRefName(name: string, key = nameKey(name)): boolean {
@@ -789,14 +830,22 @@ class FileAnalyzer {
    * While valueOf() works out one value nothing changes what a name holds, and its folds ask for
    * the same callee's reference up to four times: top-level answers in its scope are kept for it.
    */
-  private readonly refMemo = new Map<AstNode, Ref | undefined>();
   private refMemoScope: Scope | undefined;
+  // A handful of nodes per value: a short list searched by identity costs less than hashing nodes
+  // into a Map (and growing and clearing it) for every declaration and assignment of a file.
+  private readonly refMemoNodes: AstNode[] = [];
+  private readonly refMemoRefs: Array<Ref | undefined> = [];
+  private refMemoSize = 0;
 
   ref(node: AstNode | null | undefined, scope: Scope, depth = 0): Ref | undefined {
     if (depth === 0 && node && scope === this.refMemoScope) {
-      if (this.refMemo.has(node)) return this.refMemo.get(node);
+      const nodes = this.refMemoNodes;
+      for (let i = 0; i < this.refMemoSize; i++) if (nodes[i] === node) return this.refMemoRefs[i];
       const ref = this.refOf(node, scope, 0);
-      this.refMemo.set(node, ref);
+      if (this.refMemoSize < REF_MEMO_SIZE) {
+        nodes[this.refMemoSize] = node;
+        this.refMemoRefs[this.refMemoSize++] = ref;
+      }
       return ref;
     }
     return this.refOf(node, scope, depth);
@@ -807,7 +856,7 @@ class FileAnalyzer {
     switch (node.type) {
       case 'Identifier': {
         const key = nameKey(node.name);
-        if (!(GLOBAL_KEYS.has(key) && GLOBALS.has(node.name)) && !this.isRefName(node.name, key)) return undefined;
+        if (!this.startKeys.has(key) || (!GLOBALS.has(node.name) && !this.refNames.has(node.name))) return undefined;
         const val = scope.lookup(node.name);
         if (val === undefined) {
           if (node.name === '__non_webpack_require__') return globalRef('require');
@@ -864,7 +913,7 @@ class FileAnalyzer {
         }
         if (callee?.root === 'g:require' && callee.path.length === 0) {
           const spec = this.constant(args[0], scope);
-          return spec ? { root: `mod:${moduleName(spec.v)}`, path: [], ...(spec.encoded ? { encoded: true } : {}) } : undefined;
+          return spec ? moduleRef(spec.v, spec.encoded) : undefined;
         }
         if (callee?.root === 'mod:module' && callee.path.join('.') === 'createRequire') return { root: 'g:require', path: [] };
         if (callee?.root === 'g:process' && (callee.path[0] === 'binding' || callee.path[0] === '_linkedBinding') && callee.path.length === 1) {
@@ -883,15 +932,15 @@ class FileAnalyzer {
         const calleeName = node.callee.type === 'Identifier' ? node.callee.name : node.callee.type === 'MemberExpression' && !node.callee.computed ? node.callee.property.name : undefined;
         if (calleeName === '__require' && !callee) {
           const spec = this.constant(args[0], scope);
-          if (spec) return { root: `mod:${moduleName(spec.v)}`, path: [] };
+          if (spec) return moduleRef(spec.v, false);
         }
-        if (calleeName && INTEROP.test(calleeName) && args.length >= 1) return this.ref(args[0], scope, depth + 1);
+        if (calleeName && INTEROP.has(calleeName) && args.length >= 1) return this.ref(args[0], scope, depth + 1);
         // f.bind(x) is f
         if (node.callee.type === 'MemberExpression' && this.key(node.callee, scope) === 'bind') return this.ref(node.callee.object, scope, depth + 1);
         // process.getBuiltinModule('https') (Node 22): require under another name.
         if (callee?.root === 'g:process' && callee.path.length === 1 && callee.path[0] === 'getBuiltinModule') {
           const spec = this.constant(args[0], scope);
-          return spec ? { root: `mod:${moduleName(spec.v)}`, path: [] } : undefined;
+          return spec ? moduleRef(spec.v, false) : undefined;
         }
         if (callee) return undefined;
         // A function of this file that returns require or a module (`function loader() { return require }`);
@@ -904,15 +953,15 @@ class FileAnalyzer {
         // Whatever the callee is, a call whose one argument is a network or process module's name loads it:
         // require passed through containers, closures or callbacks this analysis does not follow.
         // (Only names written as strings, joined or held in a variable: folding every nested call here would be quadratic.)
-        if (args.length === 1 && /^(?:Literal|TemplateLiteral|BinaryExpression|Identifier)$/.test(args[0]!.type)) {
+        if (args.length === 1 && isFoldableName(args[0]!.type)) {
           const spec = this.constant(args[0], scope);
-          if (spec && LOADABLE_BY_NAME.test(spec.v)) return { root: `mod:${moduleName(spec.v)}`, path: [], guessed: true, ...(spec.encoded ? { encoded: true } : {}) };
+          if (spec && LOADABLE_BY_NAME.test(spec.v)) return { root: moduleRoot(spec.v), path: [], guessed: true, ...(spec.encoded ? { encoded: true } : {}) };
         }
         return undefined;
       }
       case 'ImportExpression': {
         const spec = this.constant(node.source, scope);
-        return spec ? { root: `mod:${moduleName(spec.v)}`, path: [] } : undefined;
+        return spec ? moduleRef(spec.v, false) : undefined;
       }
       case 'AwaitExpression':
         return this.ref(node.argument, scope, depth + 1);
@@ -1165,7 +1214,7 @@ class FileAnalyzer {
         const method = node.callee.type === 'MemberExpression' ? this.key(node.callee, scope) : undefined;
         const ref = this.calleeRef(node, scope, method);
         if (this.networkOf(ref)) out |= T.download;
-        if (method && /^read(?:File)?(?:Sync)?$/.test(method)) {
+        if (method !== undefined && FILE_READS.has(method)) {
           const path = this.partial(node.arguments[0], scope);
           // Data hidden in a picture or binary file shipped with the package (steganography).
           if (/\.(?:png|jpe?g|gif|ico|bmp|webp|wav|mp3|ttf|woff2?|dat|bin)\b/i.test(path)) out |= T.blob;
@@ -1187,7 +1236,7 @@ class FileAnalyzer {
       }
       case 'MemberExpression':
         // What an HTTP server receives is remote data too (backdoors that run code from headers or cookies).
-        if (node.object.type === 'Identifier' && /^(?:req|request|ctx|event)$/.test(node.object.name) && !node.computed && /^(?:headers|cookies|query|body|params|url|rawHeaders)$/.test(node.property.name)) out |= T.download;
+        if (node.object.type === 'Identifier' && REQUEST_NAMES.has(node.object.name) && !node.computed && REQUEST_PARTS.has(node.property.name)) out |= T.download;
         return out | this.taint(node.object, scope, depth + 1);
       case 'AwaitExpression':
       case 'SpreadElement':
@@ -1262,21 +1311,32 @@ class FileAnalyzer {
     if (callee.type === 'SequenceExpression') callee = callee.expressions.at(-1);
     const ref = this.ref(callee, scope);
     // Reflect.apply(f, this, args) calls f; Reflect.construct(F, args) is new F(...args).
-    if (ref?.root === 'g:Reflect' && ref.path.length === 1 && (ref.path[0] === 'apply' || ref.path[0] === 'construct')) return this.ref(node.arguments[0], scope);
-    return ref;
+    return isReflectCall(ref) ? this.ref(node.arguments[0], scope) : ref;
   }
 
-  private argumentsOf(node: AstNode, scope: Scope, method?: string): AstNode[] {
+  /** The arguments the called function gets, set by calleeAndArguments() (no pair allocated per call). */
+  private calledWith: AstNode[] = [];
+
+  /**
+   * calleeRef() and, in calledWith, the arguments the called function receives: `f.call(_, a)` gets
+   * [a], `Reflect.apply(f, _, [a])` too. The callee's reference is folded once for both.
+   */
+  private calleeAndArguments(node: AstNode, scope: Scope, method: string | undefined): Ref | undefined {
     const callee = node.callee;
-    if (callee.type === 'MemberExpression') {
-      const key = method ?? this.key(callee, scope);
-      if (key === 'call') return node.arguments.slice(1);
-      if (key === 'apply') return node.arguments[1]?.type === 'ArrayExpression' ? node.arguments[1].elements : [];
+    const args: AstNode[] = node.arguments;
+    if (callee.type === 'MemberExpression' && (method === 'call' || method === 'apply')) {
+      this.calledWith = method === 'call' ? args.slice(1) : args[1]?.type === 'ArrayExpression' ? args[1].elements : [];
+      const inner = this.ref(callee.object, scope);
+      if (inner) return inner;
+      const ref = this.ref(callee, scope);
+      return isReflectCall(ref) ? this.ref(args[0], scope) : ref;
     }
-    const ref = this.ref(callee, scope);
-    if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'apply') return node.arguments[2]?.type === 'ArrayExpression' ? node.arguments[2].elements : [];
-    if (ref?.root === 'g:Reflect' && ref.path.join('.') === 'construct') return node.arguments[1]?.type === 'ArrayExpression' ? node.arguments[1].elements : [];
-    return node.arguments;
+    const direct = this.ref(callee, scope);
+    this.calledWith = direct?.root === 'g:Reflect' && direct.path.length === 1 && direct.path[0] === 'apply' ? (args[2]?.type === 'ArrayExpression' ? args[2].elements : [])
+      : direct?.root === 'g:Reflect' && direct.path.length === 1 && direct.path[0] === 'construct' ? (args[1]?.type === 'ArrayExpression' ? args[1].elements : [])
+      : args;
+    const ref = callee.type === 'SequenceExpression' ? this.ref(callee.expressions.at(-1), scope) : direct;
+    return isReflectCall(ref) ? this.ref(args[0], scope) : ref;
   }
 
   private command(node: AstNode | undefined, scope: Scope, depth: number): void {
@@ -1365,13 +1425,14 @@ class FileAnalyzer {
   }
 
   private call(node: AstNode, scope: Scope): void {
-    if (node.arguments.length > 0 && node.callee.type === 'Identifier') {
+    // Until the file has a taint source no call is kept: the name is not looked up before.
+    if (this.taintSources > 0 && node.arguments.length > 0 && node.callee.type === 'Identifier' && this.localCalls.length < 100_000) {
       const local = scope.fn(node.callee.name);
-      if (local && local.node.params.length > 0 && this.taintSources > 0 && this.localCalls.length < 100_000) this.localCalls.push({ node, scope, fn: local.node });
+      if (local && local.node.params.length > 0) this.localCalls.push({ node, scope, fn: local.node });
     }
     const method = node.callee.type === 'MemberExpression' ? this.key(node.callee, scope) : undefined;
-    const ref = this.calleeRef(node, scope, method);
-    const args = this.argumentsOf(node, scope, method);
+    const ref = this.calleeAndArguments(node, scope, method);
+    const args = this.calledWith;
     const isNew = node.type === 'NewExpression';
     if (ref && args[0]?.type === 'ObjectExpression' && /^(?:g:JSON\.stringify|g:Buffer\.from|g:URLSearchParams|g:btoa|mod:querystring\.(?:stringify|encode)|g:Object\.(?:keys|entries|values))$/.test(`${ref.root}${ref.path.length ? `.${ref.path.join('.')}` : ''}`)) this.serialized.add(args[0]);
 
@@ -1394,7 +1455,8 @@ class FileAnalyzer {
       if (kinds) for (const arg of node.arguments) if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') this.taintParams.set(arg, kinds);
     }
     if (node.callee.type === 'Identifier' && node.arguments.length > 0) {
-      const bound = scope.lookup(node.callee.name);
+      // Only a Promise executor's parameter holds a resolver: none bound, no name to look up.
+      const bound = this.resolvers > 0 ? scope.lookup(node.callee.name) : undefined;
       if (bound?.t === 'resolver') {
         const kinds = this.taint(node.arguments[0], scope);
         if (kinds) this.promiseTaint.set(bound.promise, (this.promiseTaint.get(bound.promise) ?? 0) | kinds);
@@ -1838,7 +1900,8 @@ class FileAnalyzer {
       return this.valueIn(node, scope);
     } finally {
       this.refMemoScope = undefined;
-      if (this.refMemo.size > 0) this.refMemo.clear();
+      // The nodes stay in the list until overwritten: only the first refMemoSize entries are read.
+      this.refMemoSize = 0;
     }
   }
 
@@ -1897,7 +1960,7 @@ class FileAnalyzer {
   private importDecl(node: AstNode, scope: Scope): void {
     const spec = String(node.source.value);
     if (spec.startsWith('.')) this.imports.add(spec);
-    const root = `mod:${moduleName(spec)}`;
+    const root = moduleRoot(spec);
     for (const s of node.specifiers) {
       this.addRefName(s.local.name);
       if (s.type === 'ImportDefaultSpecifier' || s.type === 'ImportNamespaceSpecifier') scope.vars.set(s.local.name, { t: 'ref', ref: { root, path: [] } });
@@ -1916,7 +1979,10 @@ class FileAnalyzer {
     const params: AstNode[] = fn.params;
     for (let index = 0; index < params.length; index++) {
       const param = params[index]!;
-      if (promise && index === 0 && param.type === 'Identifier') scope.vars.set(param.name, { t: 'resolver', promise });
+      if (promise && index === 0 && param.type === 'Identifier') {
+        scope.vars.set(param.name, { t: 'resolver', promise });
+        this.resolvers++;
+      }
       else if (moduleRef && index === 0) this.bindPattern(param, { t: 'ref', ref: moduleRef }, moduleRef, scope, scope);
       else this.bindPattern(param, kinds !== undefined ? { t: 'taint', kinds } : null, undefined, scope, scope);
     }
@@ -1992,8 +2058,31 @@ class FileAnalyzer {
       case 'Identifier':
         this.identifier(node, parent, grand, outer);
         return;
+      // The commonest nodes with children, whole here: none opens a scope, and visitNode()'s large
+      // frame costs more than their rule and children do.
+      case 'MemberExpression':
+        // process.env, however it is reached (process.env, globalThis['process'].env, an alias).
+        if (node.computed || node.property.name === 'env') this.envCandidate(node, parent, grand, outer);
+        this.visit(node.object, node, parent, outer, outerFn);
+        if (!node.computed && node.property.type === 'Identifier') this.name(node.property);
+        else this.visit(node.property, node, parent, outer, outerFn);
+        return;
       case 'Literal':
         this.literal(node, parent);
+        return;
+      case 'CallExpression':
+      case 'NewExpression':
+        this.callExpression(node, outer);
+        this.visit(node.callee, node, parent, outer, outerFn);
+        this.visitAll(node.arguments, node, parent, outer, outerFn);
+        return;
+      case 'ExpressionStatement':
+        this.visit(node.expression, node, parent, outer, outerFn);
+        return;
+      case 'BinaryExpression':
+      case 'LogicalExpression':
+        this.visit(node.left, node, parent, outer, outerFn);
+        this.visit(node.right, node, parent, outer, outerFn);
         return;
       case 'ThisExpression':
       case 'Super':
@@ -2008,10 +2097,7 @@ class FileAnalyzer {
   }
 
   private identifier(node: AstNode, parent: AstNode | undefined, grand: AstNode | undefined, scope: Scope): void {
-    if (node.name.charCodeAt(0) === 95 && /^_0x[0-9a-f]{3,}$/i.test(node.name)) {
-      this.obfuscatorNames++;
-      this.obfuscatorAt ??= node;
-    }
+    this.name(node);
     // process.env through an alias (const p = process; p.env).
     if (
       this.isRefName(node.name) &&
@@ -2022,6 +2108,18 @@ class FileAnalyzer {
       !(parent && /Pattern$|^RestElement$|Function|^ImportSpecifier$/.test(parent.type))
     ) {
       this.envCandidate(node, parent, grand, scope);
+    }
+  }
+
+  /**
+   * An identifier where it names no value (a member's or property's key, a declared name, a
+   * parameter): what identifier() does there, since none of these can be an alias in use. Called
+   * straight from the walk, without visit()'s dispatch: a third of all identifiers are such names.
+   */
+  private name(node: AstNode): void {
+    if (node.name.charCodeAt(0) === 95 && /^_0x[0-9a-f]{3,}$/i.test(node.name)) {
+      this.obfuscatorNames++;
+      this.obfuscatorAt ??= node;
     }
   }
 
@@ -2052,14 +2150,6 @@ class FileAnalyzer {
     let fnScope = outerFn;
     // The most frequent types first (a switch on strings compares in order).
     switch (node.type) {
-      case 'MemberExpression':
-        // process.env, however it is reached (process.env, globalThis['process'].env, an alias).
-        if (node.computed || node.property.name === 'env') this.envCandidate(node, parent, grand, scope);
-        break;
-      case 'CallExpression':
-      case 'NewExpression':
-        this.callExpression(node, scope);
-        break;
       case 'Property':
         if (!node.computed && (node.key.name ?? node.key.value) === 'env' && node.value.type === 'ObjectExpression') this.envObjectContext.add(node.value);
         break;
@@ -2112,28 +2202,17 @@ class FileAnalyzer {
         if (node.elements.length >= 6 && node.elements.length <= 512 && node.elements[0]?.type === 'Literal' && typeof node.elements[0].value === 'number') this.charCodeTable(node);
         break;
       case 'TemplateLiteral':
-        this.endpoints(node.quasis.map((q: AstNode) => q.value.cooked ?? '').join('\0'), node, false);
+        // endpoints() wants a dot: the joined text is built only when a piece has one.
+        if (node.quasis.some((q: AstNode) => q.value.cooked?.includes('.'))) this.endpoints(node.quasis.map((q: AstNode) => q.value.cooked ?? '').join('\0'), node, false);
         break;
       default:
     }
-    // Children, in source order: by name for the common node types (WALKED_CHILDREN, held against the
-    // parser by test/audit/analyze-walk.test.ts), any other type by its keys.
+    // Children, in source order: by name for the common node types (here and in visit(); WALKED_CHILDREN,
+    // held against the parser by test/audit/analyze-walk.test.ts), any other type by its keys.
     switch (node.type) {
-      case 'MemberExpression':
-        this.visit(node.object, node, parent, scope, fnScope);
-        this.visit(node.property, node, parent, scope, fnScope);
-        break;
-      case 'CallExpression':
-      case 'NewExpression':
-        this.visit(node.callee, node, parent, scope, fnScope);
-        this.visitAll(node.arguments, node, parent, scope, fnScope);
-        break;
-      case 'ExpressionStatement':
       case 'ChainExpression':
         this.visit(node.expression, node, parent, scope, fnScope);
         break;
-      case 'BinaryExpression':
-      case 'LogicalExpression':
       case 'AssignmentExpression':
         this.visit(node.left, node, parent, scope, fnScope);
         this.visit(node.right, node, parent, scope, fnScope);
@@ -2142,11 +2221,13 @@ class FileAnalyzer {
         this.visitAll(node.declarations, node, parent, scope, fnScope);
         break;
       case 'VariableDeclarator':
-        this.visit(node.id, node, parent, scope, fnScope);
+        if (node.id.type === 'Identifier') this.name(node.id);
+        else this.visit(node.id, node, parent, scope, fnScope);
         if (node.init) this.visit(node.init, node, parent, scope, fnScope);
         break;
       case 'Property':
-        this.visit(node.key, node, parent, scope, fnScope);
+        if (!node.computed && node.key.type === 'Identifier') this.name(node.key);
+        else this.visit(node.key, node, parent, scope, fnScope);
         if (node.value) this.visit(node.value, node, parent, scope, fnScope);
         break;
       case 'ObjectExpression':
@@ -2178,15 +2259,21 @@ class FileAnalyzer {
         break;
       case 'FunctionDeclaration':
       case 'FunctionExpression':
-      case 'ArrowFunctionExpression':
+      case 'ArrowFunctionExpression': {
         if (node.id) this.visit(node.id, node, parent, scope, fnScope);
-        this.visitAll(node.params, node, parent, scope, fnScope);
+        const params: AstNode[] = node.params;
+        for (let i = 0; i < params.length; i++) {
+          if (params[i]!.type === 'Identifier') this.name(params[i]!);
+          else this.visit(params[i]!, node, parent, scope, fnScope);
+        }
         this.visit(node.body, node, parent, scope, fnScope);
+        // enterFunction() pushed only functions, so only a function can be on top of the stack here.
+        if (this.fnStack.length > 0 && this.fnStack[this.fnStack.length - 1] === node) this.leaveFunction(node);
         break;
+      }
       default:
         this.visitKeys(node, parent, scope, fnScope);
     }
-    if (this.fnStack.length > 0 && this.fnStack[this.fnStack.length - 1] === node) this.leaveFunction(node);
   }
 
   private visitAll(list: Array<AstNode | null>, node: AstNode, parent: AstNode | undefined, scope: Scope, fnScope: Scope): void {
@@ -2359,7 +2446,7 @@ function callbackBody(fn: AstNode | undefined): { params: string[]; expression: 
 }
 
 /**
- * The children FileAnalyzer.visitNode walks by name, per node type, in the parser's order (every
+ * The children FileAnalyzer.visit and visitNode walk by name, per node type, in the parser's order (every
  * other type is walked by its keys). Kept here as data so a test can hold it against the parser:
  * a child key missing from this list would be code the analysis never reads.
  */
@@ -2407,6 +2494,23 @@ const DATA_URL_ALARMS = new Set<Signal>(['known-endpoint', 'env-serialize', 'env
 
 /** A copy of process.env held in a variable. */
 const ENV_COPY: Ref = { root: 'copy:env', path: [] };
+
+/** What a server's handler calls the request it got, and the parts of it that came from the client. */
+const REQUEST_NAMES = new Set(['req', 'request', 'ctx', 'event']);
+const REQUEST_PARTS = new Set(['headers', 'cookies', 'query', 'body', 'params', 'url', 'rawHeaders']);
+
+/** What `x.read(...)`-style calls read (a file's content, tainted by what the path names). */
+const FILE_READS = new Set(['read', 'readFile', 'readSync', 'readFileSync']);
+
+/** Reflect.apply(f, this, args) calls f; Reflect.construct(F, args) is new F(...args). */
+function isReflectCall(ref: Ref | undefined): boolean {
+  return ref !== undefined && ref.root === 'g:Reflect' && ref.path.length === 1 && (ref.path[0] === 'apply' || ref.path[0] === 'construct');
+}
+
+/** The expressions a module name handed to any call is folded from (see ref()). */
+function isFoldableName(type: string): boolean {
+  return type === 'Literal' || type === 'TemplateLiteral' || type === 'BinaryExpression' || type === 'Identifier';
+}
 
 /** Built-in modules whose very name, handed to any call, is taken as loading them (see ref()). */
 const LOADABLE_BY_NAME = /^(?:node:)?(?:https?|http2|net|tls|dns|dgram|child_process|os)$/;
