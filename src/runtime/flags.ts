@@ -64,30 +64,38 @@ function takesNextArgument(arg: string): boolean {
   return VALUE_OPTIONS.has(arg.startsWith('--') ? arg.replaceAll('_', '-') : arg);
 }
 
-/** Splits NODE_OPTIONS the way Node does: whitespace-separated, double quotes group, backslash escapes in quotes. */
+/**
+ * Splits NODE_OPTIONS exactly as Node does (node_options.cc, ParseNodeOptionsEnvVar): only the space
+ * character separates (a tab or a newline is part of the option: splitting on them let a value
+ * option swallow a preload in our reading only); a double quote toggles quoting and never starts an
+ * option by itself (`""` is nothing); a backslash escapes the next character inside quotes only.
+ * test/runtime/flags.test.ts compares it with Node's own reading.
+ */
 export function splitNodeOptions(value: string | undefined): string[] {
   if (!value) return [];
   const out: string[] = [];
-  let current = '';
   let inQuotes = false;
-  let started = false;
+  let startsNew = true;
   for (let i = 0; i < value.length; i++) {
-    const char = value[i]!;
-    if (inQuotes && char === '\\' && i + 1 < value.length) {
-      current += value[++i];
+    let char = value[i]!;
+    if (char === '\\' && inQuotes) {
+      // Node refuses to start on a trailing escape; what came before is still what it would read.
+      if (i + 1 === value.length) break;
+      char = value[++i]!;
+    } else if (char === ' ' && !inQuotes) {
+      startsNew = true;
+      continue;
     } else if (char === '"') {
       inQuotes = !inQuotes;
-      started = true;
-    } else if (!inQuotes && /\s/.test(char)) {
-      if (started) out.push(current);
-      current = '';
-      started = false;
+      continue;
+    }
+    if (startsNew) {
+      out.push(char);
+      startsNew = false;
     } else {
-      current += char;
-      started = true;
+      out[out.length - 1] += char;
     }
   }
-  if (started) out.push(current);
   return out;
 }
 

@@ -4,10 +4,38 @@ import { test } from 'node:test';
 import { canonicalOption, interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions } from '../../src/runtime/flags.js';
 import { allowedPath, allowedPreload, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries } from '../../src/runtime/findings.js';
 
-test('splitNodeOptions follows Node: whitespace, double quotes, escapes inside quotes', () => {
+test('splitNodeOptions follows Node: spaces only, double quotes, escapes inside quotes', () => {
   assert.deepEqual(splitNodeOptions('--require ./a.cjs  --import="./b c.mjs" -r "x\\"y"'), ['--require', './a.cjs', '--import=./b c.mjs', '-r', 'x"y']);
+  assert.deepEqual(splitNodeOptions('--report-dir=/tmp\t--report-dir --require=./evil.cjs'), ['--report-dir=/tmp\t--report-dir', '--require=./evil.cjs']);
+  assert.deepEqual(splitNodeOptions('-r "" ./evil.cjs'), ['-r', './evil.cjs']);
   assert.deepEqual(splitNodeOptions(''), []);
   assert.deepEqual(splitNodeOptions(undefined), []);
+});
+
+test('splitNodeOptions reads random NODE_OPTIONS exactly as the running Node does', () => {
+  // Node's own reading, observed through the values it collected for --conditions.
+  const oracle = "console.log(JSON.stringify(require('internal/options').getOptionValue('--conditions')))";
+  const pieces = ['a', 'b', ' ', '  ', '\t', '\n', '\u00a0', '"', '\\', '--conditions=', '-C '];
+  let seed = 7;
+  const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  let compared = 0;
+  for (let round = 0; round < 60; round++) {
+    let value = '--conditions=';
+    for (let i = 0, n = 3 + random(10); i < n; i++) value += pieces[random(pieces.length)];
+    const run = spawnSync(process.execPath, ['--expose-internals', '-e', oracle], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: value } });
+    if (run.status !== 0) continue; // Node refused this NODE_OPTIONS: no process ever runs with it
+    compared++;
+    // Node reads NODE_OPTIONS like a command line: its options end at the first argument that is not one.
+    const ours = nodeFlagsOfCommandLine(splitNodeOptions(value));
+    const conditions: string[] = [];
+    for (let i = 0; i < ours.length; i++) {
+      const { name, inline } = canonicalOption(ours[i]!);
+      assert.equal(name, '--conditions', `${JSON.stringify(value)}: we read ${JSON.stringify(ours)}`);
+      conditions.push(inline ?? ours[++i]!);
+    }
+    assert.deepEqual(conditions, JSON.parse(run.stdout), JSON.stringify(value));
+  }
+  assert.ok(compared >= 20, `only ${compared} strings Node accepted`);
 });
 
 test('nodeFlagsOfCommandLine stops at the script and keeps flag values', () => {
