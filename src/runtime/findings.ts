@@ -38,6 +38,7 @@ export const FINDING_IDS = [
   'worker-started',
   'inspection-failed',
   'raw-binding',
+  'cmdline-rewritten',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
@@ -77,6 +78,7 @@ const FIXES: Record<FindingId, string> = {
   'injected-library': 'An instrumentation library (e.g. frida-agent) is mapped into the process: the host is compromised or under analysis.',
   tracer: 'A debugger or tracer (ptrace) is attached to the process: it can read all memory, keys included.',
   'tamper-attempt': 'Code tried to change a network function that lockdown guards: find the file in the evidence.',
+  'cmdline-rewritten': 'The process title (--title, process.title) overwrote the command line before wirelock read it, so the start-up flags cannot be checked: drop --title, and set process.title only after wirelock/register (or lockdown()) has run.',
   'inspection-failed': 'An integrity check threw (for example a hostile getter on a watched property): find the code in the evidence; until then the process is treated as compromised.',
   'raw-binding': 'Code asked for one of Node\'s C++ network bindings (process.binding): sockets made with it bypass every guard. Find the caller in the evidence.',
   'worker-started': 'A worker thread has its own, unguarded network functions: make sure the code in the evidence is yours, or set blockAt to "medium" to refuse workers under lockdown.',

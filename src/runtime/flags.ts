@@ -17,7 +17,7 @@
 const VALUE_OPTIONS: ReadonlySet<string> = new Set([
   '--allow-fs-read', '--allow-fs-write', '--build-snapshot-config', '--conditions', '--cpu-prof-dir',
   '--cpu-prof-interval', '--cpu-prof-name', '--diagnostic-dir', '--disable-proto', '--disable-warning',
-  '--dns-result-order', '--env-file', '--env-file-if-exists', '--eval', '--experimental-config-file',
+  '--dns-result-order', '--env-file', '--env-file-if-exists', '--eval',
   '--experimental-default-type', '--experimental-loader', '--experimental-package-map',
   '--experimental-policy', '--experimental-sea-config', '--experimental-test-tag-filter', '--heap-prof-dir',
   '--heap-prof-interval', '--heap-prof-name', '--heapsnapshot-near-heap-limit', '--heapsnapshot-signal',
@@ -58,6 +58,10 @@ export function canonicalOption(arg: string): { name: string; inline: string | u
   const name = raw.replaceAll('_', '-');
   return { name: ALIASES[name] ?? name, inline: eq > 0 ? arg.slice(eq + 1) : undefined };
 }
+
+// Not in VALUE_OPTIONS although Node's table types it as a string: Node 24 reads a bare
+// `--experimental-config-file` as node.config.json and never takes the next argument as its value.
+export const DEFAULT_CONFIG_FILE = 'node.config.json';
 
 function takesNextArgument(arg: string): boolean {
   if (!arg.startsWith('-') || arg.includes('=')) return false;
@@ -181,4 +185,75 @@ export function isWirelockRegister(value: string, ownPaths: readonly string[], r
   } catch {
     return false;
   }
+}
+
+/** Every value given to option `name` (canonical) in `flags`: `--name=value` or `--name value`. */
+export function optionValues(flags: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < flags.length; i++) {
+    const arg = flags[i]!;
+    const option = canonicalOption(arg);
+    if (option.name === name) {
+      const value = option.inline ?? (takesNextArgument(arg) ? flags[i + 1] : undefined);
+      if (value !== undefined) values.push(value);
+    }
+    if (option.inline === undefined && takesNextArgument(arg)) i++;
+  }
+  return values;
+}
+
+/**
+ * The Node 24 config files this start reads (`--experimental-config-file[=file]`,
+ * `--experimental-default-config-file`): their "nodeOptions" act like flags given before wirelock.
+ */
+export function configFilesOf(flags: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const arg of flags) {
+    const { name, inline } = canonicalOption(arg);
+    if (name === '--experimental-config-file') files.push(inline ?? DEFAULT_CONFIG_FILE);
+    if (name === '--experimental-default-config-file') files.push(DEFAULT_CONFIG_FILE);
+  }
+  return files;
+}
+
+/** A config file's "nodeOptions" as the flags they stand for; undefined when it is not JSON. */
+export function flagsOfConfigFile(text: string): string[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const options = (parsed as { nodeOptions?: unknown } | null)?.nodeOptions;
+  if (options === undefined) return [];
+  if (typeof options !== 'object' || options === null) return undefined;
+  const flags: string[] = [];
+  for (const [key, value] of Object.entries(options)) {
+    const name = key.startsWith('-') ? key : `--${key}`;
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === true) flags.push(name);
+      else if (item !== false && item !== null) flags.push(`${name}=${String(item)}`);
+    }
+  }
+  return flags;
+}
+
+/**
+ * The NODE_OPTIONS values an env file (`--env-file`) assigns, read loosely on purpose: every
+ * assignment counts, quoted or not, so a spelling Node accepts is not one we skip.
+ */
+export function nodeOptionsOfEnvFile(text: string): string[] {
+  const values: string[] = [];
+  const assignment = /^[ \t]*(?:export[ \t]+)?NODE_OPTIONS[ \t]*=[ \t]*/gm;
+  for (let match = assignment.exec(text); match; match = assignment.exec(text)) {
+    const rest = text.slice(match.index + match[0].length);
+    const quote = rest[0];
+    if (quote === '"' || quote === "'" || quote === '`') {
+      const end = rest.indexOf(quote, 1);
+      values.push(end < 0 ? rest.slice(1) : rest.slice(1, end));
+    } else {
+      values.push(rest.split('\n')[0]!.replace(/[ \t]+#.*$/, '').trim());
+    }
+  }
+  return values;
 }

@@ -12,7 +12,7 @@ import {
   type RuntimeFinding,
   type Severity,
 } from './findings.js';
-import { canonicalOption, interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
+import { DEFAULT_CONFIG_FILE, canonicalOption, configFilesOf, flagsOfConfigFile, interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, nodeOptionsOfEnvFile, optionValues, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
 import { isWirelockValue } from './own.js';
 import { codeRoot } from '../location.js';
 import { redactCredentials } from '../policy/proxy.js';
@@ -71,7 +71,7 @@ export const NETWORK_CHANNELS = [
   'net.client.socket',
 ];
 /** Findings that mean code other than Node's may have run before wirelock loaded. */
-const EARLY_CODE: ReadonlySet<string> = new Set(['preload', 'preload-scrubbed', 'execargv-tampered', 'inspector', 'raw-binding', 'ld-preload', 'injected-library', 'tracer', 'inspection-failed']);
+const EARLY_CODE: ReadonlySet<string> = new Set(['preload', 'preload-scrubbed', 'execargv-tampered', 'cmdline-rewritten', 'loader-redirect', 'inspector', 'raw-binding', 'ld-preload', 'injected-library', 'tracer', 'inspection-failed']);
 const INJECTED_LIBRARY = /frida|gadget|gum-js|libgum|substrate|xposed|libinject|inject[-_]?lib/i;
 
 const ownRegisterPaths = (() => {
@@ -111,26 +111,85 @@ function readText(path: string): string | undefined {
 export interface ProcessFacts {
   flags: ParsedFlags;
   cmdlineFlags: string[] | undefined;
+  cmdlineRewritten: boolean;
   currentNodeOptions: ParsedFlags;
+  /** NODE_OPTIONS as the kernel recorded it at exec: code can delete the variable, not this. */
+  initialNodeOptions: ParsedFlags;
+  /**
+   * Options given by files Node reads at start, before any preload: NODE_OPTIONS set by an
+   * `--env-file` (never in the environment the kernel recorded) and a Node 24 config file's
+   * "nodeOptions". Files that cannot be read are named in `unreadableStartupFiles`.
+   */
+  startupFileOptions: ParsedFlags;
+  unreadableStartupFiles: string[];
   initialEnv: Record<string, string> | undefined;
 }
 
+function startupFiles(flags: readonly string[]): { options: ParsedFlags; unreadable: string[] } {
+  const collected: string[] = [];
+  const unreadable: string[] = [];
+  for (const name of ['--env-file', '--env-file-if-exists']) {
+    for (const file of optionValues(flags, name)) {
+      const text = readText(resolvePath(file));
+      if (text === undefined) {
+        if (name === '--env-file') unreadable.push(file);
+        continue;
+      }
+      for (const value of nodeOptionsOfEnvFile(text)) collected.push(...splitNodeOptions(value));
+    }
+  }
+  for (const file of configFilesOf(flags)) {
+    const text = readText(resolvePath(file));
+    const options = text === undefined ? undefined : flagsOfConfigFile(text);
+    if (options === undefined) unreadable.push(file);
+    else collected.push(...options);
+  }
+  return { options: interpretFlags(collected), unreadable };
+}
+
+/**
+ * /proc/self/cmdline as first read in this process. Setting process.title (or --title) overwrites
+ * the memory behind it: read once, a title the app sets after wirelock started changes nothing.
+ */
+let firstCommandLine: string[] | undefined;
+
+/**
+ * The command line's words, or 'rewritten' when a title overwrote it before we first read it: the
+ * first word is then not process.argv0 (which JavaScript cannot change), or it is followed only by
+ * the zero fill libuv writes after a shorter title.
+ */
+function commandLine(): string[] | 'rewritten' | undefined {
+  if (!firstCommandLine) {
+    const text = readText('/proc/self/cmdline');
+    if (text === undefined) return undefined;
+    firstCommandLine = text.split('\0').filter((part, index, all) => index < all.length - 1 || part !== '');
+  }
+  const words = firstCommandLine;
+  if (words[0] !== process.argv0 || (words.length > 1 && words.slice(1).every((word) => word === ''))) return 'rewritten';
+  return words;
+}
+
 function processFacts(): ProcessFacts {
-  const cmdline = readText('/proc/self/cmdline');
-  const cmdlineFlags = cmdline === undefined ? undefined : nodeFlagsOfCommandLine(cmdline.split('\0').filter((part, index, all) => index < all.length - 1 || part !== '').slice(1));
+  const cmdline = commandLine();
+  const cmdlineFlags = cmdline === undefined || cmdline === 'rewritten' ? undefined : nodeFlagsOfCommandLine(cmdline.slice(1));
   const environ = readText('/proc/self/environ');
+  const initialEnv = environ === undefined ? undefined : parseEnviron(environ);
+  const files = startupFiles(cmdlineFlags ?? process.execArgv);
   return {
+    cmdlineRewritten: cmdline === 'rewritten',
+    startupFileOptions: files.options,
+    unreadableStartupFiles: files.unreadable,
     flags: interpretFlags(cmdlineFlags ?? process.execArgv),
     cmdlineFlags,
     currentNodeOptions: interpretFlags(splitNodeOptions(process.env.NODE_OPTIONS)),
-    initialEnv: environ === undefined ? undefined : parseEnviron(environ),
+    initialNodeOptions: interpretFlags(splitNodeOptions(initialEnv?.NODE_OPTIONS)),
+    initialEnv,
   };
 }
 
 /** `--import wirelock/register` (this installation's) is among the process's preloads. */
 function registeredFirst(facts: ProcessFacts): boolean {
-  const initialNodeOptions = interpretFlags(splitNodeOptions(facts.initialEnv?.NODE_OPTIONS));
-  const sources = [facts.flags, facts.currentNodeOptions, initialNodeOptions];
+  const sources = [facts.flags, facts.currentNodeOptions, facts.initialNodeOptions, facts.startupFileOptions];
   // Other ways to run code before the preloads than the flags preloadFindings names: a config file
   // (Node 24: its "nodeOptions" can hold imports), an env file (it can set NODE_OPTIONS), a snapshot.
   if (sources.some((parsed) => parsed.all.some((flag) => CODE_BEFORE_PRELOADS.test(canonicalOption(flag).name)))) return false;
@@ -163,12 +222,13 @@ export function loadedBeforeAnyCode(findings: readonly RuntimeFinding[], known?:
 }
 
 function preloadFindings(facts: ProcessFacts, entries: AllowEntry[], out: RuntimeFinding[]): void {
-  const initialNodeOptions = interpretFlags(splitNodeOptions(facts.initialEnv?.NODE_OPTIONS));
+  const initialNodeOptions = facts.initialNodeOptions;
   const seen = new Set<string>();
   const sources: Array<[string, ParsedFlags]> = [
     ['command line', facts.flags],
     ['NODE_OPTIONS', facts.currentNodeOptions],
     ['NODE_OPTIONS at exec', initialNodeOptions],
+    ['env file or config file', facts.startupFileOptions],
   ];
   for (const [source, parsed] of sources) {
     for (const preload of parsed.preloads) {
@@ -195,11 +255,32 @@ function preloadFindings(facts: ProcessFacts, entries: AllowEntry[], out: Runtim
       );
     }
   }
+  // Resolution overrides given at start: they decide what `wirelock/register` itself (and every
+  // module) resolves to before any code runs, so the name of the preload proves nothing.
+  for (const [source, parsed] of sources) {
+    for (const flag of parsed.all) {
+      const { name } = canonicalOption(flag);
+      if (name === '--experimental-package-map' || name === '--experimental-policy') {
+        out.push(makeFinding('loader-redirect', 'high', `${name} (${source}) can map any module name, wirelock/register included, to other code`, { flag, source }, name));
+      }
+    }
+  }
+  if (facts.cmdlineRewritten) {
+    out.push(makeFinding('cmdline-rewritten', 'critical', 'the process title overwrote the command line before wirelock read it: its start-up flags (preloads among them) cannot be checked', { argv0: process.argv0, title: process.title }));
+  }
+  for (const file of facts.unreadableStartupFiles) {
+    out.push(makeFinding('inspection-failed', 'high', `${file}, read by Node at start, cannot be read now: the options it gave cannot be checked`, { file }, file));
+  }
   if (facts.cmdlineFlags) {
-    const actual = new Set(facts.cmdlineFlags);
-    const reported = new Set(process.execArgv);
-    const hidden = facts.cmdlineFlags.filter((flag) => !reported.has(flag));
-    const added = process.execArgv.filter((flag) => !actual.has(flag));
+    // Node writes the default config file's option into execArgv as the explicit form.
+    const sameConfig = (flag: string): string => {
+      const { name, inline } = canonicalOption(flag);
+      return (name === '--experimental-config-file' && inline === undefined) || name === '--experimental-default-config-file' ? `--experimental-config-file=${DEFAULT_CONFIG_FILE}` : flag;
+    };
+    const actual = new Set(facts.cmdlineFlags.map(sameConfig));
+    const reported = new Set(process.execArgv.map(sameConfig));
+    const hidden = facts.cmdlineFlags.filter((flag) => !reported.has(sameConfig(flag)));
+    const added = process.execArgv.filter((flag) => !actual.has(sameConfig(flag)));
     if (hidden.length > 0 || added.length > 0) {
       out.push(makeFinding('execargv-tampered', 'critical', 'process.execArgv differs from the command line the process was started with', { hidden, added }));
     }
@@ -208,7 +289,8 @@ function preloadFindings(facts: ProcessFacts, entries: AllowEntry[], out: Runtim
 
 function inspectorFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
   const url = pristine.inspectorUrl?.();
-  const flags = [...facts.flags.inspect, ...facts.currentNodeOptions.inspect];
+  // NODE_OPTIONS as it was at exec too: a dependency can delete the variable before this runs.
+  const flags = [...new Set([...facts.flags.inspect, ...facts.currentNodeOptions.inspect, ...facts.initialNodeOptions.inspect, ...facts.startupFileOptions.inspect])];
   if (url || flags.length > 0) {
     out.push(makeFinding('inspector', 'critical', url ? `the inspector is open at ${url}` : `started with ${flags.join(' ')}`, { url: url ?? null, flags }));
   }
@@ -223,7 +305,7 @@ function internalsFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
 }
 
 function keylogFindings(facts: ProcessFacts, out: RuntimeFinding[]): void {
-  for (const file of [...facts.flags.keylog, ...facts.currentNodeOptions.keylog]) {
+  for (const file of new Set([...facts.flags.keylog, ...facts.currentNodeOptions.keylog, ...facts.initialNodeOptions.keylog, ...facts.startupFileOptions.keylog])) {
     out.push(makeFinding('tls-keylog', 'critical', `--tls-keylog writes TLS session keys to ${file}`, { file }, '--tls-keylog'));
   }
   for (const name of ['http.globalAgent', 'https.globalAgent'] as const) {
@@ -640,9 +722,9 @@ export function collectFindings(options: InspectOptions = {}, limits: string[] =
     options.onFacts?.(facts);
   } catch (error) {
     out.push(makeFinding('inspection-failed', 'critical', `reading the process's flags and environment failed: ${(error as Error)?.message ?? String(error)}`, { check: 'process' }, 'process'));
-    facts = { flags: interpretFlags([]), cmdlineFlags: undefined, currentNodeOptions: interpretFlags([]), initialEnv: undefined };
+    facts = { flags: interpretFlags([]), cmdlineFlags: undefined, cmdlineRewritten: false, currentNodeOptions: interpretFlags([]), initialNodeOptions: interpretFlags([]), startupFileOptions: interpretFlags([]), unreadableStartupFiles: [], initialEnv: undefined };
   }
-  if (!facts.cmdlineFlags && process.platform === 'linux') limits.push('/proc/self/cmdline unreadable: flags taken from process.execArgv');
+  if (!facts.cmdlineFlags && !facts.cmdlineRewritten && process.platform === 'linux') limits.push('/proc/self/cmdline unreadable: flags taken from process.execArgv');
   if (!facts.initialEnv && process.platform === 'linux') limits.push('/proc/self/environ unreadable: scrubbed NODE_OPTIONS not detectable');
   if (process.platform !== 'linux') limits.push(`${process.platform}: no /proc; start-up environment, tracers and mapped libraries not checked`);
   // One check that throws (a hostile getter, an odd /proc) must not hide the others, and is

@@ -59,9 +59,9 @@ test('nodeFlagsOfCommandLine: every option of the running Node that takes the ne
   assert.ok(valued.includes('--import') && valued.includes('--unhandled-rejections'), 'the table was read');
   for (const flag of [...valued, ...valuedAliases]) {
     if (flag.startsWith('[')) continue; // Node's internal placeholders, not command-line options
-    // An alias Node special-cases: it names node.config.json itself (checked on 24.22: the next
-    // argument is the script).
-    if (flag === '--experimental-default-config-file') continue;
+    // Node special-cases these: bare, they name node.config.json (checked on 24.22: the next
+    // argument is the script), so only `=file` gives them a value.
+    if (flag === '--experimental-default-config-file' || flag === '--experimental-config-file') continue;
     assert.deepEqual(nodeFlagsOfCommandLine([flag, 'VALUE', '--import', 'x.mjs', 'app.js']), [flag, 'VALUE', '--import', 'x.mjs'], flag);
   }
   // V8 options never take a separate value; a boolean does not either.

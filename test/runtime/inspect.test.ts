@@ -99,6 +99,47 @@ describe('inspectEnvironment in real processes', { concurrency: false }, () => {
     assert.equal(finding(internals, 'raw-binding:--expose-internals').severity, 'critical');
   });
 
+  test('a preload that overwrites the command line with the process title is caught (cmdline-rewritten), --title too; a title set after register is not', async () => {
+    const hidden = await inspect({ flags: ['--require', attack('title-hide.cjs')] });
+    assert.equal(finding(hidden, 'cmdline-rewritten').severity, 'critical');
+    const titled = await inspect({ flags: ['--title=myservice'] });
+    assert.equal(finding(titled, 'cmdline-rewritten').severity, 'critical');
+    // Control: the app names its process after wirelock/register read the command line.
+    const file = join(lab.dir, 'policy-title.json');
+    writeFileSync(file, JSON.stringify(lab.policy));
+    const later = await runApp({ flags: ['--import', 'wirelock/register'], env: { WIRELOCK_POLICY: file, DEPENDENCY: join(APP, '../benign/set-title.mjs') } });
+    assert.deepEqual(keys(later, 'low'), []);
+  });
+
+  test('NODE_OPTIONS set by an --env-file is read: a preload there that scrubs itself is named', async () => {
+    const envFile = join(lab.dir, 'scrub.env');
+    writeFileSync(envFile, `# set by a compromised deploy step\nNODE_OPTIONS="--require ${attack('preload-scrub.cjs')}"\n`);
+    const result = await inspect({ flags: [`--env-file=${envFile}`] });
+    const preload = finding(result, `preload:${attack('preload-scrub.cjs')}`);
+    assert.equal(preload.severity, 'high');
+    assert.equal(preload.evidence.source, 'env file or config file');
+  });
+
+  test('a Node config file\'s nodeOptions are read: a preload there is named (Node 24)', { skip: Number(process.versions.node.split('.')[0]) < 24 && 'config files are Node >= 23.10: run on the Node 24 leg' }, async () => {
+    const config = join(lab.dir, 'node.config.json');
+    writeFileSync(config, JSON.stringify({ nodeOptions: { require: [attack('exfil.cjs')] } }));
+    const result = await inspect({ flags: [`--experimental-config-file=${config}`] });
+    const preload = finding(result, `preload:${attack('exfil.cjs')}`);
+    assert.equal(preload.evidence.source, 'env file or config file');
+  });
+
+  test('--tls-keylog in NODE_OPTIONS is found after a dependency deleted the variable', async () => {
+    const result = await inspect({ env: { NODE_OPTIONS: `--tls-keylog=${join(lab.dir, 'keys-deleted.log')}`, DEPENDENCY: attack('delete-node-options.mjs') } });
+    assert.equal(finding(result, 'tls-keylog:--tls-keylog').severity, 'critical');
+  });
+
+  test('a module-resolution override given at start is a finding (--experimental-policy on Node 20)', { skip: !process.allowedNodeEnvironmentFlags.has('--experimental-policy') && 'this Node has no --experimental-policy' }, async () => {
+    const policy = join(lab.dir, 'resolution-policy.json');
+    writeFileSync(policy, JSON.stringify({ onerror: 'log', resources: {} }));
+    const result = await inspect({ flags: [`--experimental-policy=${policy}`] });
+    assert.equal(finding(result, 'loader-redirect:--experimental-policy').severity, 'high');
+  });
+
   test('--tls-keylog', async () => {
     const result = await inspect({ flags: [`--tls-keylog=${join(lab.dir, 'keys.log')}`] });
     assert.equal(finding(result, 'tls-keylog:--tls-keylog').severity, 'critical');
