@@ -134,6 +134,23 @@ const stripComments = {
  * read as "no findings".
  */
 const CORE_PLACEHOLDER = '__WIRELOCK_CORE_BINDINGS__';
+/**
+ * readCodeCache(path) as the start chunk's module and the runtime loader define it: a code cache file
+ * (scripts/code-cache.mjs) is the SHA-256 of the V8 data, then the data. A release V8 keeps no
+ * checksum of a code cache and deserializes what it is handed once the header matches (a flipped byte
+ * in the middle aborts the process in V8's deserializer, Node 20), so a file that is not what the
+ * build wrote is never handed to it. Missing, unreadable or not matching: undefined, and the body
+ * compiles from source.
+ */
+const readCodeCacheSource = `function readCodeCache(path) {
+  try {
+    const file = readFileSync(path);
+    const data = file.subarray(32);
+    return data.length > 0 && timingSafeEqual(file.subarray(0, 32), hash('sha256', data, 'buffer')) ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}`;
 // import() as the start chunk's module hands it to the start chunk's code (splitStart() below).
 const START_IMPORT = '__wirelockImport';
 const API_PLACEHOLDER = '__WIRELOCK_RUNTIME_API__';
@@ -168,12 +185,14 @@ export function publicSuffixRules() {
     }
     if (id !== loaderFile) return null;
     return `const { readFileSync } = process.getBuiltinModule('node:fs');
+const { hash, timingSafeEqual } = process.getBuiltinModule('node:crypto');
 const { compileFunction } = process.getBuiltinModule('node:vm');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 const bodyUrl = new URL(${JSON.stringify(`./${RUNTIME_BODY.slice('chunks/'.length)}`)}, import.meta.url).href;
 const bodyPath = fileURLToPath(bodyUrl);
 const cachePath = fileURLToPath(new URL(${JSON.stringify(`./${RUNTIME_CACHE.slice('chunks/'.length)}`)}, import.meta.url));
 const parameters = ['core', 'importMetaUrl', 'importModule'];
+${readCodeCacheSource}
 // The runtime's import() (the loader check: what import('node:https') returns) runs in the start
 // chunk's ES module, as it ran in its own: compiled code cannot import() without an experimental option.
 const importModule = (specifier) => ${START_IMPORT}(specifier);
@@ -188,10 +207,7 @@ export function loadRuntimeChunk() {
     const source = readFileSync(bodyPath, 'utf8');
     // The code cache the build made (scripts/code-cache.mjs): used when V8 accepts it, else, or when
     // it is missing or unreadable, the body compiles from source. It never decides whether it loads.
-    let cachedData;
-    try {
-      cachedData = readFileSync(cachePath);
-    } catch {}
+    const cachedData = readCodeCache(cachePath);
     let body;
     if (cachedData) {
       try {
@@ -360,14 +376,13 @@ function splitStart() {
   const body = `(function (importMetaUrl, ${START_IMPORT}) {\n'use strict';\n${code}\nreturn { ${exported.map(([name, local]) => `${JSON.stringify(name)}: ${local}`).join(', ')} };\n})\n`;
   const bodyFile = START_BODY.slice('chunks/'.length);
   startChunk.code = `const { readFileSync } = process.getBuiltinModule('node:fs');
+const { hash, timingSafeEqual } = process.getBuiltinModule('node:crypto');
 const { Script } = process.getBuiltinModule('node:vm');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 const bodyUrl = new URL(${JSON.stringify(`./${bodyFile}`)}, import.meta.url).href;
 const source = readFileSync(fileURLToPath(bodyUrl), 'utf8');
-let cachedData;
-try {
-  cachedData = readFileSync(fileURLToPath(new URL(${JSON.stringify(`./${START_CACHE.slice('chunks/'.length)}`)}, import.meta.url)));
-} catch {}
+${readCodeCacheSource}
+const cachedData = readCodeCache(fileURLToPath(new URL(${JSON.stringify(`./${START_CACHE.slice('chunks/'.length)}`)}, import.meta.url)));
 let script;
 if (cachedData) {
   try {

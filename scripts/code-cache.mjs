@@ -10,6 +10,7 @@
 // made by the same V8 version with the same flags for a source of the same length, else the body
 // compiles from source. Why and what V8 checks: docs/runtime.md, "Start-up cost".
 import vm from 'node:vm';
+import { hash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,8 @@ const dist = join(new URL('..', import.meta.url).pathname, 'dist');
 const START_BODY = join(dist, 'chunks/start-body.js');
 const RUNTIME_BODY = join(dist, 'chunks/runtime-body.js');
 const cacheOf = (body) => body.replace(/\.js$/, '.v8.cache');
+// What the package checks before V8 sees the data (readCodeCache in scripts/bundle.mjs): its SHA-256, then the data.
+const cacheFile = (data) => Buffer.concat([hash('sha256', data, 'buffer'), data]);
 
 // The bodies as the package compiles them: the start chunk's module through vm.Script, the runtime
 // loader through vm.compileFunction (both taken from node:vm when the start chunk loads).
@@ -65,11 +68,11 @@ try {
   const startUrl = pathToFileURL(START_BODY).href;
   const start = scripts.get(startUrl);
   if (!start) throw new Error(`code-cache: ${START_BODY} was not compiled through vm.Script`);
-  writeFileSync(cacheOf(START_BODY), start.createCachedData());
+  writeFileSync(cacheOf(START_BODY), cacheFile(start.createCachedData()));
   const runtime = functions.get(pathToFileURL(RUNTIME_BODY).href);
   if (!runtime) throw new Error(`code-cache: ${RUNTIME_BODY} was not compiled through vm.compileFunction`);
   const again = compileFunction(runtime.source, runtime.params, { ...runtime.options, produceCachedData: true });
-  writeFileSync(cacheOf(RUNTIME_BODY), again.cachedData);
+  writeFileSync(cacheOf(RUNTIME_BODY), cacheFile(again.cachedData));
   // Which Node made them: V8 accepts a cache only from its own version (the tests read this).
   writeFileSync(
     join(dist, 'chunks/code-cache.json'),
