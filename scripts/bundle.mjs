@@ -47,10 +47,11 @@ const START_ENTRIES = ['index', 'runtime/register'];
 // The file is read and compiled with functions taken when wirelock loaded, as the baseline is.
 const DEFERRED = ['runtime/index', 'runtime/inspect', 'runtime/lockdown', 'runtime/origin', 'runtime/flags'];
 const RUNTIME_BODY = 'chunks/runtime-body.js';
-const RUNTIME_CACHE = 'chunks/runtime-body.v8.cache';
-// The start chunk's code (splitStart()) and its code cache.
+// The start chunk's code (splitStart()). Each body's code cache is <body>.<process.arch>.v8.cache
+// (scripts/code-cache.mjs): a package built on one architecture has no cache for another, so V8 is
+// never handed one made elsewhere (it checks its version, flags and the source's length, not the CPU).
 const START_BODY = 'chunks/start-body.js';
-const START_CACHE = 'chunks/start-body.v8.cache';
+const cacheUrl = (body) => `\`./${body.slice('chunks/'.length, -'.js'.length)}.\${process.arch}.v8.cache\``;
 // What loadRuntime() returns (the Runtime type of src/runtime/deferred.ts).
 const RUNTIME_API = ['lockdown', 'activeLockdown', 'inspectEnvironment'];
 // The Public Suffix List (135 KB, one string): read as text at the first lookup (src/policy/suffix-list.ts)
@@ -190,7 +191,7 @@ const { compileFunction } = process.getBuiltinModule('node:vm');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 const bodyUrl = new URL(${JSON.stringify(`./${RUNTIME_BODY.slice('chunks/'.length)}`)}, import.meta.url).href;
 const bodyPath = fileURLToPath(bodyUrl);
-const cachePath = fileURLToPath(new URL(${JSON.stringify(`./${RUNTIME_CACHE.slice('chunks/'.length)}`)}, import.meta.url));
+const cachePath = fileURLToPath(new URL(${cacheUrl(RUNTIME_BODY)}, import.meta.url));
 const parameters = ['core', 'importMetaUrl', 'importModule'];
 ${readCodeCacheSource}
 // The runtime's import() (the loader check: what import('node:https') returns) runs in the start
@@ -354,7 +355,7 @@ function splitStart() {
   const startChunk = output.find((file) => file.type === 'chunk' && file.name === 'start');
   let code = startChunk.code;
   if (/^import\b/m.test(code)) fail('the start chunk imports a module: the start body has no imports (hand the value in or load it lazily)');
-  let exported = [];
+  const exported = [];
   code = code.replace(/^export \{([^}]*)\};\n?/gm, (_, clause) => {
     exported.push(...specifiers(clause).map(([local, name]) => [name, local]));
     return '';
@@ -382,7 +383,7 @@ const { fileURLToPath } = process.getBuiltinModule('node:url');
 const bodyUrl = new URL(${JSON.stringify(`./${bodyFile}`)}, import.meta.url).href;
 const source = readFileSync(fileURLToPath(bodyUrl), 'utf8');
 ${readCodeCacheSource}
-const cachedData = readCodeCache(fileURLToPath(new URL(${JSON.stringify(`./${START_CACHE.slice('chunks/'.length)}`)}, import.meta.url)));
+const cachedData = readCodeCache(fileURLToPath(new URL(${cacheUrl(START_BODY)}, import.meta.url)));
 let script;
 if (cachedData) {
   try {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The last step of `npm run build` (scripts/bundle.mjs runs it in a child process, with no
 // NODE_OPTIONS): the V8 code caches shipped beside the start body and the runtime body
-// (dist/chunks/*.v8.cache). It loads the built package as an app does, runs what apps run at start
+// (dist/chunks/*.<arch>.v8.cache). It loads the built package as an app does, runs what apps run at start
 // (loadPolicySync and createAgent on a policy with pins and includeSubdomains, then lockdown() as
 // wirelock/register runs it), and serializes the code V8 compiled for each body, the functions
 // compiled lazily so far included (the runtime body: vm.compileFunction can only serialize what it
@@ -19,7 +19,8 @@ import { pathToFileURL } from 'node:url';
 const dist = join(new URL('..', import.meta.url).pathname, 'dist');
 const START_BODY = join(dist, 'chunks/start-body.js');
 const RUNTIME_BODY = join(dist, 'chunks/runtime-body.js');
-const cacheOf = (body) => body.replace(/\.js$/, '.v8.cache');
+// Named for the architecture (scripts/bundle.mjs reads <body>.<process.arch>.v8.cache).
+const cacheOf = (body) => body.replace(/\.js$/, `.${process.arch}.v8.cache`);
 // What the package checks before V8 sees the data (readCodeCache in scripts/bundle.mjs): its SHA-256, then the data.
 const cacheFile = (data) => Buffer.concat([hash('sha256', data, 'buffer'), data]);
 
@@ -76,7 +77,7 @@ try {
   // Which Node made them: V8 accepts a cache only from its own version (the tests read this).
   writeFileSync(
     join(dist, 'chunks/code-cache.json'),
-    `${JSON.stringify({ node: process.version, v8: process.versions.v8, platform: process.platform, arch: process.arch, caches: ['start-body.v8.cache', 'runtime-body.v8.cache'] }, null, 1)}\n`,
+    `${JSON.stringify({ node: process.version, v8: process.versions.v8, platform: process.platform, arch: process.arch, caches: [START_BODY, RUNTIME_BODY].map((body) => cacheOf(body).slice(dist.length + '/chunks/'.length)) }, null, 1)}\n`,
   );
   console.log(`code-cache: V8 code caches for ${process.version} (V8 ${process.versions.v8}) in ${join('dist', 'chunks')}`);
 } finally {

@@ -70,7 +70,7 @@ function copy(name: string, change: (dist: string) => void): string {
 const built = JSON.parse(readFileSync(join(ROOT, 'dist/chunks/code-cache.json'), 'utf8')) as { node: string; v8: string; caches: string[] };
 
 test('the code caches are used on the Node that built them and refused by V8 on another, with the same API either way', async () => {
-  assert.deepEqual(built.caches, ['start-body.v8.cache', 'runtime-body.v8.cache']);
+  assert.deepEqual(built.caches, [`start-body.${process.arch}.v8.cache`, `runtime-body.${process.arch}.v8.cache`]);
   const { compiled, api } = await run(join(ROOT, 'dist'));
   // Another V8 version refuses the caches (its version hash differs) and the bodies compile from source.
   const expected = built.v8 === process.versions.v8 ? 'accepted' : 'rejected';
