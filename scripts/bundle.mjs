@@ -13,6 +13,7 @@ import ts from 'typescript';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
@@ -46,6 +47,11 @@ const START_ENTRIES = ['index', 'runtime/register'];
 // The file is read and compiled with functions taken when wirelock loaded, as the baseline is.
 const DEFERRED = ['runtime/index', 'runtime/inspect', 'runtime/lockdown', 'runtime/origin', 'runtime/flags'];
 const RUNTIME_BODY = 'chunks/runtime-body.js';
+// The start chunk's code (splitStart()). Each body's code cache is <body>.<process.arch>.v8.cache
+// (scripts/code-cache.mjs): a package built on one architecture has no cache for another, so V8 is
+// never handed one made elsewhere (it checks its version, flags and the source's length, not the CPU).
+const START_BODY = 'chunks/start-body.js';
+const cacheUrl = (body) => `\`./${body.slice('chunks/'.length, -'.js'.length)}.\${process.arch}.v8.cache\``;
 // What loadRuntime() returns (the Runtime type of src/runtime/deferred.ts).
 const RUNTIME_API = ['lockdown', 'activeLockdown', 'inspectEnvironment'];
 // The Public Suffix List (135 KB, one string): read as text at the first lookup (src/policy/suffix-list.ts)
@@ -129,6 +135,25 @@ const stripComments = {
  * read as "no findings".
  */
 const CORE_PLACEHOLDER = '__WIRELOCK_CORE_BINDINGS__';
+/**
+ * readCodeCache(path) as the start chunk's module and the runtime loader define it: a code cache file
+ * (scripts/code-cache.mjs) is the SHA-256 of the V8 data, then the data. A release V8 keeps no
+ * checksum of a code cache and deserializes what it is handed once the header matches (a flipped byte
+ * in the middle aborts the process in V8's deserializer, Node 20), so a file that is not what the
+ * build wrote is never handed to it. Missing, unreadable or not matching: undefined, and the body
+ * compiles from source.
+ */
+const readCodeCacheSource = `function readCodeCache(path) {
+  try {
+    const file = readFileSync(path);
+    const data = file.subarray(32);
+    return data.length > 0 && timingSafeEqual(file.subarray(0, 32), hash('sha256', data, 'buffer')) ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}`;
+// import() as the start chunk's module hands it to the start chunk's code (splitStart() below).
+const START_IMPORT = '__wirelockImport';
 const API_PLACEHOLDER = '__WIRELOCK_RUNTIME_API__';
 const replacedModules = {
   name: 'replaced-modules',
@@ -161,14 +186,17 @@ export function publicSuffixRules() {
     }
     if (id !== loaderFile) return null;
     return `const { readFileSync } = process.getBuiltinModule('node:fs');
+const { hash, timingSafeEqual } = process.getBuiltinModule('node:crypto');
 const { compileFunction } = process.getBuiltinModule('node:vm');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 const bodyUrl = new URL(${JSON.stringify(`./${RUNTIME_BODY.slice('chunks/'.length)}`)}, import.meta.url).href;
 const bodyPath = fileURLToPath(bodyUrl);
-const scriptOptions = { filename: bodyUrl };
-// The runtime's import() (the loader check: what import('node:https') returns) runs here, in an ES
-// module, as it ran in its own: a compiled function cannot import() without an experimental option.
-const importModule = (specifier) => import(specifier);
+const cachePath = fileURLToPath(new URL(${cacheUrl(RUNTIME_BODY)}, import.meta.url));
+const parameters = ['core', 'importMetaUrl', 'importModule'];
+${readCodeCacheSource}
+// The runtime's import() (the loader check: what import('node:https') returns) runs in the start
+// chunk's ES module, as it ran in its own: compiled code cannot import() without an experimental option.
+const importModule = (specifier) => ${START_IMPORT}(specifier);
 let chunk;
 let runtime;
 let failure;
@@ -177,7 +205,17 @@ export function loadRuntimeChunk() {
   if (chunk) return chunk;
   if (failure) throw failure;
   try {
-    const body = compileFunction(readFileSync(bodyPath, 'utf8'), ['core', 'importMetaUrl', 'importModule'], scriptOptions);
+    const source = readFileSync(bodyPath, 'utf8');
+    // The code cache the build made (scripts/code-cache.mjs): used when V8 accepts it, else, or when
+    // it is missing or unreadable, the body compiles from source. It never decides whether it loads.
+    const cachedData = readCodeCache(cachePath);
+    let body;
+    if (cachedData) {
+      try {
+        body = compileFunction(source, parameters, { filename: bodyUrl, cachedData });
+      } catch {}
+    }
+    body ??= compileFunction(source, parameters, { filename: bodyUrl });
     const exported = body(${CORE_PLACEHOLDER}, bodyUrl, importModule);
     runtime = Object.freeze(${API_PLACEHOLDER});
     chunk = exported;
@@ -306,6 +344,60 @@ function splitRuntime() {
 }
 const runtimeBody = splitRuntime();
 
+/**
+ * Turns the start chunk into START_BODY, a script whose value is a function that runs the chunk's
+ * code and returns its exports, and leaves in its place a small ES module that compiles it with its
+ * code cache (scripts/code-cache.mjs made it; V8 then skips compiling most of the ~180 KB at every
+ * start) and re-exports the values: the entries, the other chunks and the module paths import that
+ * module as before, so the code runs once and its state exists once.
+ */
+function splitStart() {
+  const startChunk = output.find((file) => file.type === 'chunk' && file.name === 'start');
+  let code = startChunk.code;
+  if (/^import\b/m.test(code)) fail('the start chunk imports a module: the start body has no imports (hand the value in or load it lazily)');
+  const exported = [];
+  code = code.replace(/^export \{([^}]*)\};\n?/gm, (_, clause) => {
+    exported.push(...specifiers(clause).map(([local, name]) => [name, local]));
+    return '';
+  });
+  if (exported.length === 0) fail('the start chunk exports nothing');
+  if (/^(?:import|export)\b/m.test(code)) fail('the start chunk has an import or export the split does not handle');
+  // The module re-exports values, not live bindings: each must be a binding that never changes.
+  for (const [name, local] of exported) {
+    if (name === 'default') fail('the start chunk has a default export');
+    const escaped = local.replace(/\$/g, '\\$');
+    const constant = new RegExp(`^(?:const [^=\\n]*\\b${escaped}\\b[^=\\n]*=|(?:async )?function\\*? ${escaped}\\(|class ${escaped}\\b)`, 'm');
+    if (!constant.test(code)) fail(`${local} (start chunk, exported as ${name}) is not a const, function or class: the re-export would keep a stale copy`);
+  }
+  if (/\bimport\.meta\b(?!\.url\b)/.test(code)) fail('the start chunk uses import.meta beyond import.meta.url');
+  code = code.replace(/\bimport\.meta\.url\b/g, 'importMetaUrl');
+  const dynamicImports = code.match(/\bimport\(/g)?.length ?? 0;
+  if (dynamicImports !== 0) fail(`the start chunk has ${dynamicImports} import(: compiled code cannot import(, use ${START_IMPORT}`);
+  if (!code.includes(`${START_IMPORT}(`)) fail('the runtime loader is not in the start chunk');
+  const body = `(function (importMetaUrl, ${START_IMPORT}) {\n'use strict';\n${code}\nreturn { ${exported.map(([name, local]) => `${JSON.stringify(name)}: ${local}`).join(', ')} };\n})\n`;
+  const bodyFile = START_BODY.slice('chunks/'.length);
+  startChunk.code = `const { readFileSync } = process.getBuiltinModule('node:fs');
+const { hash, timingSafeEqual } = process.getBuiltinModule('node:crypto');
+const { Script } = process.getBuiltinModule('node:vm');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
+const bodyUrl = new URL(${JSON.stringify(`./${bodyFile}`)}, import.meta.url).href;
+const source = readFileSync(fileURLToPath(bodyUrl), 'utf8');
+${readCodeCacheSource}
+const cachedData = readCodeCache(fileURLToPath(new URL(${cacheUrl(START_BODY)}, import.meta.url)));
+let script;
+if (cachedData) {
+  try {
+    script = new Script(source, { filename: bodyUrl, cachedData });
+  } catch {}
+}
+script ??= new Script(source, { filename: bodyUrl });
+const exported = script.runInThisContext()(import.meta.url, (specifier) => import(specifier));
+export const { ${exported.map(([name]) => name).join(', ')} } = exported;
+`;
+  return body;
+}
+const startBody = splitStart();
+
 // tsc's one-file-per-module output is replaced by the bundle: a module left beside it could be
 // loaded by path as a second copy with its own state.
 for (const file of jsFiles(dist)) rmSync(file);
@@ -317,6 +409,7 @@ for (const file of output) {
 const locationChunk = output.find((file) => file.type === 'chunk' && file.moduleIds.includes(locationFile));
 if (!locationChunk?.fileName.startsWith('chunks/') || locationChunk.fileName.split('/').length !== 2) fail('location.js is not in a chunk directly under dist/chunks/: its package root would be wrong');
 writeFileSync(join(dist, RUNTIME_BODY), runtimeBody);
+writeFileSync(join(dist, START_BODY), startBody);
 writeFileSync(
   join(dist, SUFFIX_LIST),
   `# The Public Suffix List (MPL-2.0, https://publicsuffix.org) as src/policy/public-suffixes.ts holds it; the next line is every rule.\n${PUBLIC_SUFFIX_RULES}\n`,
@@ -328,6 +421,12 @@ const manifest = Object.fromEntries(
   output.filter((file) => file.type === 'chunk').map((file) => [file.fileName, file.moduleIds.filter((id) => id.startsWith(dist)).map((id) => relative(dist, id))]),
 );
 manifest[RUNTIME_BODY] = manifest[output.find((file) => file.type === 'chunk' && file.name === 'runtime').fileName];
+manifest[START_BODY] = manifest[output.find((file) => file.type === 'chunk' && file.name === 'start').fileName];
 writeFileSync(join(dist, 'modules.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+// The code caches (scripts/code-cache.mjs), made by this Node in a process of its own that loads the
+// package as an app does: without NODE_OPTIONS, whose V8 flags would make the caches an app rejects.
+const { NODE_OPTIONS: _, ...cacheEnv } = process.env;
+const cached = spawnSync(process.execPath, [join(root, 'scripts/code-cache.mjs')], { env: cacheEnv, stdio: 'inherit' });
+if (cached.status !== 0) fail(`scripts/code-cache.mjs failed (${cached.status ?? cached.signal})`);
 const chunks = output.filter((file) => file.fileName.startsWith('chunks/')).length;
 console.log(`bundle: ${ENTRIES.length} entries (+${facades.length} module paths), ${chunks} chunks in dist/chunks/ (${relative(root, dist)})`);

@@ -3,7 +3,8 @@
 // (tests, through tsx) this is a plain import. The build replaces this module (scripts/bundle.mjs):
 // there the runtime code is a separate file that is read and compiled at the first call, so an app
 // that only uses createAgent never compiles it (~100 KB of JavaScript, a few milliseconds at every
-// start). The values those modules take from Node are taken when wirelock loads (builtins.ts).
+// start), with the V8 code cache the build made beside it when V8 accepts it (docs/runtime.md). The
+// values those modules take from Node are taken when wirelock loads (builtins.ts).
 import * as runtime from './index.js';
 
 /** What the entry points call (the build hands out exactly these names: RUNTIME_API in bundle.mjs). */

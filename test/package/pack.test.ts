@@ -16,7 +16,7 @@ after(() => installed?.remove());
 
 describe('the packed tarball, installed into an empty project', { concurrency: false }, () => {
   test('ships LICENSE, docs and the built code; no source maps, sources, tests or install-time scripts', () => {
-    for (const file of ['LICENSE', 'README.md', 'SECURITY.md', 'CHANGELOG.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'schema/wirelock.schema.json', 'docs/lab.md', 'docs/pins.md']) {
+    for (const file of ['LICENSE', 'README.md', 'SECURITY.md', 'CHANGELOG.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'schema/wirelock.schema.json', 'docs/lab.md', 'docs/pins.md', 'dist/chunks/start-body.js', `dist/chunks/start-body.${process.arch}.v8.cache`, `dist/chunks/runtime-body.${process.arch}.v8.cache`, 'dist/chunks/code-cache.json']) {
       assert.ok(installed.packedFiles.includes(file), `${file} is in the tarball`);
     }
     assert.deepEqual(installed.packedFiles.filter((file) => file.endsWith('.map')), []);
