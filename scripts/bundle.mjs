@@ -51,7 +51,7 @@ const RUNTIME_BODY = 'chunks/runtime-body.js';
 // (scripts/code-cache.mjs): a package built on one architecture has no cache for another, so V8 is
 // never handed one made elsewhere (it checks its version, flags and the source's length, not the CPU).
 const START_BODY = 'chunks/start-body.js';
-const cacheUrl = (body) => `\`./${body.slice('chunks/'.length, -'.js'.length)}.\${process.arch}.v8.cache\``;
+const cacheUrl = (body) => `\`./${body.slice('chunks/'.length, -'.js'.length)}.\${nodeProcess.arch}.v8.cache\``;
 // What loadRuntime() returns (the Runtime type of src/runtime/deferred.ts).
 const RUNTIME_API = ['lockdown', 'activeLockdown', 'inspectEnvironment'];
 // The Public Suffix List (135 KB, one string): read as text at the first lookup (src/policy/suffix-list.ts)
@@ -169,8 +169,9 @@ export const codeExtension = '.js';
     }
     if (id === versionFile) return `export const VERSION = ${JSON.stringify(version)};\n`;
     if (id === suffixListFile) {
-      return `const { readFileSync } = process.getBuiltinModule('node:fs');
-const { fileURLToPath } = process.getBuiltinModule('node:url');
+      return `import nodeProcess from 'node:process';
+const { readFileSync } = nodeProcess.getBuiltinModule('node:fs');
+const { fileURLToPath } = nodeProcess.getBuiltinModule('node:url');
 const listPath = fileURLToPath(new URL(${JSON.stringify(`./${SUFFIX_LIST.slice('chunks/'.length)}`)}, import.meta.url));
 let rules;
 export function publicSuffixRules() {
@@ -185,10 +186,11 @@ export function publicSuffixRules() {
 `;
     }
     if (id !== loaderFile) return null;
-    return `const { readFileSync } = process.getBuiltinModule('node:fs');
-const { hash, timingSafeEqual } = process.getBuiltinModule('node:crypto');
-const { compileFunction } = process.getBuiltinModule('node:vm');
-const { fileURLToPath } = process.getBuiltinModule('node:url');
+    return `import nodeProcess from 'node:process';
+const { readFileSync } = nodeProcess.getBuiltinModule('node:fs');
+const { hash, timingSafeEqual } = nodeProcess.getBuiltinModule('node:crypto');
+const { compileFunction } = nodeProcess.getBuiltinModule('node:vm');
+const { fileURLToPath } = nodeProcess.getBuiltinModule('node:url');
 const bodyUrl = new URL(${JSON.stringify(`./${RUNTIME_BODY.slice('chunks/'.length)}`)}, import.meta.url).href;
 const bodyPath = fileURLToPath(bodyUrl);
 const cachePath = fileURLToPath(new URL(${cacheUrl(RUNTIME_BODY)}, import.meta.url));
@@ -354,6 +356,13 @@ const runtimeBody = splitRuntime();
 function splitStart() {
   const startChunk = output.find((file) => file.type === 'chunk' && file.name === 'start');
   let code = startChunk.code;
+  // Node's process object (builtins.ts): only the module loader hands out the real one
+  // (globalThis.process can be replaced), so the wrapper imports it and hands it to the body.
+  let processLocal = '__wirelockProcess';
+  code = code.replace(/^import (\w+) from 'node:process';\n/m, (_, local) => {
+    processLocal = local;
+    return '';
+  });
   if (/^import\b/m.test(code)) fail('the start chunk imports a module: the start body has no imports (hand the value in or load it lazily)');
   const exported = [];
   code = code.replace(/^export \{([^}]*)\};\n?/gm, (_, clause) => {
@@ -374,12 +383,13 @@ function splitStart() {
   const dynamicImports = code.match(/\bimport\(/g)?.length ?? 0;
   if (dynamicImports !== 0) fail(`the start chunk has ${dynamicImports} import(: compiled code cannot import(, use ${START_IMPORT}`);
   if (!code.includes(`${START_IMPORT}(`)) fail('the runtime loader is not in the start chunk');
-  const body = `(function (importMetaUrl, ${START_IMPORT}) {\n'use strict';\n${code}\nreturn { ${exported.map(([name, local]) => `${JSON.stringify(name)}: ${local}`).join(', ')} };\n})\n`;
+  const body = `(function (importMetaUrl, ${START_IMPORT}, ${processLocal}) {\n'use strict';\n${code}\nreturn { ${exported.map(([name, local]) => `${JSON.stringify(name)}: ${local}`).join(', ')} };\n})\n`;
   const bodyFile = START_BODY.slice('chunks/'.length);
-  startChunk.code = `const { readFileSync } = process.getBuiltinModule('node:fs');
-const { hash, timingSafeEqual } = process.getBuiltinModule('node:crypto');
-const { Script } = process.getBuiltinModule('node:vm');
-const { fileURLToPath } = process.getBuiltinModule('node:url');
+  startChunk.code = `import nodeProcess from 'node:process';
+const { readFileSync } = nodeProcess.getBuiltinModule('node:fs');
+const { hash, timingSafeEqual } = nodeProcess.getBuiltinModule('node:crypto');
+const { Script } = nodeProcess.getBuiltinModule('node:vm');
+const { fileURLToPath } = nodeProcess.getBuiltinModule('node:url');
 const bodyUrl = new URL(${JSON.stringify(`./${bodyFile}`)}, import.meta.url).href;
 const source = readFileSync(fileURLToPath(bodyUrl), 'utf8');
 ${readCodeCacheSource}
@@ -391,7 +401,7 @@ if (cachedData) {
   } catch {}
 }
 script ??= new Script(source, { filename: bodyUrl });
-const exported = script.runInThisContext()(import.meta.url, (specifier) => import(specifier));
+const exported = script.runInThisContext()(import.meta.url, (specifier) => import(specifier), nodeProcess);
 export const { ${exported.map(([name]) => name).join(', ')} } = exported;
 `;
   return body;

@@ -9,6 +9,14 @@ import type * as Util from 'node:util';
 import type * as WorkerThreads from 'node:worker_threads';
 import type * as Dns from 'node:dns';
 import type * as Dgram from 'node:dgram';
+import nodeProcess from 'node:process';
+
+/**
+ * Node's own process object, from the module loader: `globalThis.process` is a plain variable any
+ * earlier code can replace with a look-alike (an object whose argv0 or getBuiltinModule it wrote),
+ * this cannot be replaced.
+ */
+export const realProcess: NodeJS.Process = nodeProcess;
 
 /**
  * The real built-in modules. `process.getBuiltinModule` is not routed through module.register
@@ -17,7 +25,7 @@ import type * as Dgram from 'node:dgram';
  * identities captured below, when this module loads, are the baseline.
  */
 function builtin<T>(id: string): T {
-  return process.getBuiltinModule(id) as T;
+  return realProcess.getBuiltinModule(id) as T;
 }
 
 export const real = {
@@ -73,6 +81,9 @@ export const pristine = {
   openSync: real.fs.openSync,
   readSync: real.fs.readSync,
   closeSync: real.fs.closeSync,
+  fstatSync: real.fs.fstatSync,
+  /** Open flags for a file that may be a pipe: never wait for a writer. */
+  readNonBlocking: real.fs.constants.O_RDONLY | real.fs.constants.O_NONBLOCK,
   isProxy: real.util.types.isProxy,
   inspectorUrl: real.inspector.url,
   getOwnPropertyDescriptor: Reflect.getOwnPropertyDescriptor,

@@ -191,9 +191,34 @@ export function allowedPath(entries: AllowEntry[], path: string | undefined): st
  * A preload is accepted when it is the tool's bare specifier ("@opentelemetry/auto-instrumentations-node/register")
  * or a file inside its installed package, not merely a path that contains the name.
  */
+/**
+ * A path's segments with `.` and `..` applied (a file: URL's through the URL parser, which also
+ * decodes `%2e%2e`): `node_modules/tsx/../../evil.cjs` names evil.cjs, not a file of tsx.
+ */
+function resolvedSegments(value: string): string {
+  let path = value;
+  if (path.startsWith('file:')) {
+    try {
+      path = decodeURIComponent(new URL(path).pathname);
+    } catch {
+      return '';
+    }
+  }
+  const out: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '..') out.pop();
+    else if (segment !== '.' && segment !== '') out.push(segment);
+  }
+  // Rooted, so packageChain sees `/node_modules/` even for a relative `./node_modules/...`.
+  return `/${out.join('/')}`;
+}
+
 export function allowedPreload(entries: AllowEntry[], value: string): string | undefined {
-  const normalized = value.replace(/\\/g, '/');
-  const isPath = normalized.startsWith('.') || normalized.startsWith('/') || normalized.startsWith('file:');
+  const raw = value.replace(/\\/g, '/');
+  const isPath = raw.startsWith('.') || raw.startsWith('/') || raw.startsWith('file:');
+  // A package name followed by `..` leaves the package: such a specifier is never a known tool.
+  if (!isPath && raw.split('/').includes('..')) return undefined;
+  const normalized = isPath ? resolvedSegments(raw) : raw;
   return entries.find((entry) =>
     (entry.preloads ?? []).some((name) => {
       if (!isPath) return packageMatches(normalized, name) || (!name.endsWith('/') && normalized.startsWith(`${name}/`)) || (name.endsWith('/') && normalized.startsWith(name));

@@ -218,9 +218,13 @@ export function configFilesOf(flags: readonly string[]): string[] {
 
 /** A config file's "nodeOptions" as the flags they stand for; undefined when it is not JSON. */
 export function flagsOfConfigFile(text: string): string[] | undefined {
+  // Node accepts a byte-order mark; and where a key repeats Node keeps the first "nodeOptions" and
+  // JSON.parse the last, so a file with two cannot be read the way Node read it.
+  const json = text.replace(/^(?:\uFEFF|\u00EF\u00BB\u00BF)/, '');
+  if ((json.match(/"nodeOptions"\s*:/g) ?? []).length > 1) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(json);
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
 import { certificatePin, pemBlocks } from '../x509/certificate.js';
-import { SLOTS, loadTime, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
+import { SLOTS, realProcess, loadTime, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
 import {
   allowedPreload,
   downgrade,
@@ -125,22 +125,57 @@ export interface ProcessFacts {
   initialEnv: Record<string, string> | undefined;
 }
 
+/**
+ * A file Node read at start, as it is now; or why it cannot stand for what Node read: not a regular
+ * file (stdin, a pipe, a process substitution: Node read it once). Opened non-blocking so a pipe
+ * cannot stall the check. A regular file rewritten by code that ran first is a documented limit.
+ */
+function readStartupFile(path: string): { text: string } | { problem: string } | undefined {
+  let fd: number;
+  try {
+    fd = pristine.openSync(path, pristine.readNonBlocking);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stat = pristine.fstatSync(fd);
+    if (!stat.isFile()) return { problem: 'not a regular file (Node read it once; it cannot be read again)' };
+  } catch {
+    return undefined;
+  } finally {
+    pristine.closeSync(fd);
+  }
+  const text = readText(path);
+  return text === undefined ? undefined : { text };
+}
+
 function startupFiles(flags: readonly string[]): { options: ParsedFlags; unreadable: string[] } {
   const collected: string[] = [];
   const unreadable: string[] = [];
-  for (const name of ['--env-file', '--env-file-if-exists']) {
+  const names = ['--env-file', '--env-file-if-exists'];
+  const configs = configFilesOf(flags);
+  for (const name of names) {
     for (const file of optionValues(flags, name)) {
-      const text = readText(resolvePath(file));
-      if (text === undefined) {
+      const read = readStartupFile(resolvePath(file));
+      if (read === undefined) {
         if (name === '--env-file') unreadable.push(file);
         continue;
       }
+      if ('problem' in read) {
+        unreadable.push(`${file} (${read.problem})`);
+        continue;
+      }
+      const text = read.text;
       for (const value of nodeOptionsOfEnvFile(text)) collected.push(...splitNodeOptions(value));
     }
   }
-  for (const file of configFilesOf(flags)) {
-    const text = readText(resolvePath(file));
-    const options = text === undefined ? undefined : flagsOfConfigFile(text);
+  for (const file of configs) {
+    const read = readStartupFile(resolvePath(file));
+    if (read !== undefined && 'problem' in read) {
+      unreadable.push(`${file} (${read.problem})`);
+      continue;
+    }
+    const options = read === undefined ? undefined : flagsOfConfigFile(read.text);
     if (options === undefined) unreadable.push(file);
     else collected.push(...options);
   }
@@ -165,7 +200,7 @@ function commandLine(): string[] | 'rewritten' | undefined {
     firstCommandLine = text.split('\0').filter((part, index, all) => index < all.length - 1 || part !== '');
   }
   const words = firstCommandLine;
-  if (words[0] !== process.argv0 || (words.length > 1 && words.slice(1).every((word) => word === ''))) return 'rewritten';
+  if (words[0] !== realProcess.argv0 || (words.length > 1 && words.slice(1).every((word) => word === ''))) return 'rewritten';
   return words;
 }
 
@@ -265,8 +300,11 @@ function preloadFindings(facts: ProcessFacts, entries: AllowEntry[], out: Runtim
       }
     }
   }
+  if (globalThis.process !== realProcess) {
+    out.push(makeFinding('hooked-api', 'critical', 'globalThis.process is not Node\'s process object: code replaced it with a look-alike', {}, 'globalThis.process'));
+  }
   if (facts.cmdlineRewritten) {
-    out.push(makeFinding('cmdline-rewritten', 'critical', 'the process title overwrote the command line before wirelock read it: its start-up flags (preloads among them) cannot be checked', { argv0: process.argv0, title: process.title }));
+    out.push(makeFinding('cmdline-rewritten', 'critical', 'the process title overwrote the command line before wirelock read it: its start-up flags (preloads among them) cannot be checked', { argv0: realProcess.argv0, title: realProcess.title }));
   }
   for (const file of facts.unreadableStartupFiles) {
     out.push(makeFinding('inspection-failed', 'high', `${file}, read by Node at start, cannot be read now: the options it gave cannot be checked`, { file }, file));

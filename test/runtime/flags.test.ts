@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { canonicalOption, interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions } from '../../src/runtime/flags.js';
+import { canonicalOption, flagsOfConfigFile, interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, parseEnviron, splitNodeOptions } from '../../src/runtime/flags.js';
 import { allowedPath, allowedPreload, downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries } from '../../src/runtime/findings.js';
 
 test('splitNodeOptions follows Node: spaces only, double quotes, escapes inside quotes', () => {
@@ -68,6 +68,14 @@ test('nodeFlagsOfCommandLine: every option of the running Node that takes the ne
   assert.deepEqual(nodeFlagsOfCommandLine(['--max-old-space-size=64', '--expose-gc', 'app.js', '--import', 'y']), ['--max-old-space-size=64', '--expose-gc']);
   // --prof-process hands the rest to the log processor.
   assert.deepEqual(nodeFlagsOfCommandLine(['--prof-process', '--import', 'x.mjs']), ['--prof-process']);
+});
+
+test('config files: nodeOptions as flags; a byte-order mark is Node\'s too; two nodeOptions cannot be read as Node read them', () => {
+  assert.deepEqual(flagsOfConfigFile('{"nodeOptions":{"require":["./a.cjs","./b.cjs"],"inspect":true,"max-http-header-size":8192}}'), ['--require=./a.cjs', '--require=./b.cjs', '--inspect', '--max-http-header-size=8192']);
+  // readText reads latin1: the mark arrives as three characters.
+  assert.deepEqual(flagsOfConfigFile('\u00EF\u00BB\u00BF{"nodeOptions":{"import":"./x.mjs"}}'), ['--import=./x.mjs']);
+  assert.equal(flagsOfConfigFile('{"nodeOptions":{"require":"./evil.cjs"},"nodeOptions":{}}'), undefined);
+  assert.equal(flagsOfConfigFile('not json'), undefined);
 });
 
 test('option names are read as Node reads them: underscores for dashes, aliases, =value', () => {
@@ -152,6 +160,12 @@ test('allow-list preloads: bare specifiers and files inside the tool, not paths 
   const entries = resolveAllowEntries(['opentelemetry', 'tsx']);
   assert.equal(allowedPreload(entries, '@opentelemetry/auto-instrumentations-node/register'), 'opentelemetry');
   assert.equal(allowedPreload(entries, 'tsx'), 'tsx');
+  // `..` leaves the allowed package (found by the second start-up review): never allowed.
+  assert.equal(allowedPreload(entries, './node_modules/tsx/dist/loader.mjs'), 'tsx');
+  assert.equal(allowedPreload(entries, './node_modules/tsx/../../evil.cjs'), undefined);
+  assert.equal(allowedPreload(entries, 'tsx/../../evil.cjs'), undefined);
+  assert.equal(allowedPreload(entries, 'file:///app/node_modules/tsx/%2e%2e/%2e%2e/evil.cjs'), undefined);
+  assert.equal(allowedPreload(entries, '/app/node_modules/tsx/./dist/../../tsx/dist/x.cjs'), 'tsx');
   assert.equal(allowedPreload(entries, '/app/node_modules/@opentelemetry/auto-instrumentations-node/build/src/register.js'), 'opentelemetry');
   assert.equal(allowedPreload(entries, '/tmp/@opentelemetry/evil.js'), undefined);
   assert.equal(allowedPreload(entries, './tsx-but-not-really.cjs'), undefined);

@@ -111,6 +111,12 @@ describe('inspectEnvironment in real processes', { concurrency: false }, () => {
     assert.deepEqual(keys(later, 'low'), []);
   });
 
+  test('a preload that fills the title to the original length and replaces globalThis.process with a look-alike is caught', async () => {
+    const result = await inspect({ flags: ['--require', attack('process-lookalike.cjs')] });
+    assert.equal(finding(result, 'hooked-api:globalThis.process').severity, 'critical');
+    assert.equal(finding(result, 'cmdline-rewritten').severity, 'critical');
+  });
+
   test('NODE_OPTIONS set by an --env-file is read: a preload there that scrubs itself is named', async () => {
     const envFile = join(lab.dir, 'scrub.env');
     writeFileSync(envFile, `# set by a compromised deploy step\nNODE_OPTIONS="--require ${attack('preload-scrub.cjs')}"\n`);
@@ -126,6 +132,12 @@ describe('inspectEnvironment in real processes', { concurrency: false }, () => {
     const result = await inspect({ flags: [`--experimental-config-file=${config}`] });
     const preload = finding(result, `preload:${attack('exfil.cjs')}`);
     assert.equal(preload.evidence.source, 'env file or config file');
+  });
+
+  test('an env file that is not a regular file (stdin, a pipe, a device) cannot be read again: inspection-failed, high', async () => {
+    const result = await inspect({ flags: ['--env-file=/dev/null'] });
+    const failed = result.findings.find((f) => f.key.startsWith('inspection-failed:/dev/null'));
+    assert.equal(failed?.severity, 'high', JSON.stringify(keys(result)));
   });
 
   test('--tls-keylog in NODE_OPTIONS is found after a dependency deleted the variable', async () => {
