@@ -13,8 +13,8 @@ import nodeProcess from 'node:process';
 
 /**
  * Node's own process object, from the module loader: `globalThis.process` is a plain variable any
- * earlier code can replace with a look-alike (an object whose argv0 or getBuiltinModule it wrote),
- * this cannot be replaced.
+ * earlier code can replace with a look-alike (an object whose argv0 or getBuiltinModule it wrote);
+ * this one only a module loader hook registered by earlier code could substitute (a documented limit).
  */
 export const realProcess: NodeJS.Process = nodeProcess;
 

@@ -214,6 +214,10 @@ function resolvedSegments(value: string): string {
 }
 
 export function allowedPreload(entries: AllowEntry[], value: string): string | undefined {
+  // Node's URL resolution of an --import value decodes %2e%2e into `..`, and on POSIX a backslash
+  // is a file-name character, not a separator: neither can be judged by its text, so such a value
+  // is never a known tool (it stays a high finding).
+  if (value.includes('%') || (process.platform !== 'win32' && value.includes('\\'))) return undefined;
   const raw = value.replace(/\\/g, '/');
   const isPath = raw.startsWith('.') || raw.startsWith('/') || raw.startsWith('file:');
   // A package name followed by `..` leaves the package: such a specifier is never a known tool.

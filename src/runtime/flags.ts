@@ -168,7 +168,8 @@ export function parseEnviron(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const entry of text.split('\0')) {
     const eq = entry.indexOf('=');
-    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+    // getenv() answers with the first of two entries of one name: so must we.
+    if (eq > 0 && !Object.hasOwn(env, entry.slice(0, eq))) env[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
   return env;
 }
@@ -221,7 +222,8 @@ export function flagsOfConfigFile(text: string): string[] | undefined {
   // Node accepts a byte-order mark; and where a key repeats Node keeps the first "nodeOptions" and
   // JSON.parse the last, so a file with two cannot be read the way Node read it.
   const json = text.replace(/^(?:\uFEFF|\u00EF\u00BB\u00BF)/, '');
-  if ((json.match(/"nodeOptions"\s*:/g) ?? []).length > 1) return undefined;
+  // A \u escape can spell "nodeOptions" a second time where no text search sees it.
+  if ((json.match(/"nodeOptions"\s*:/g) ?? []).length > 1 || /\\u/i.test(json)) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);

@@ -76,6 +76,7 @@ test('config files: nodeOptions as flags; a byte-order mark is Node\'s too; two 
   assert.deepEqual(flagsOfConfigFile('\u00EF\u00BB\u00BF{"nodeOptions":{"import":"./x.mjs"}}'), ['--import=./x.mjs']);
   assert.equal(flagsOfConfigFile('{"nodeOptions":{"require":"./evil.cjs"},"nodeOptions":{}}'), undefined);
   assert.equal(flagsOfConfigFile('not json'), undefined);
+  assert.equal(flagsOfConfigFile('{"nodeOpt\\u0069ons":{"import":"/evil.mjs"},"nodeOptions":{}}'), undefined);
 });
 
 test('option names are read as Node reads them: underscores for dashes, aliases, =value', () => {
@@ -111,6 +112,8 @@ test('interpretFlags finds preloads, inspector, keylog, CA store and env proxy f
 
 test('parseEnviron reads NUL-separated pairs, values with "="', () => {
   assert.deepEqual(parseEnviron('A=1\0NODE_OPTIONS=--require x=y\0\0'), { A: '1', NODE_OPTIONS: '--require x=y' });
+  // Two entries of one name: getenv(), and so Node, reads the first.
+  assert.deepEqual(parseEnviron('NODE_OPTIONS=--import ./evil.mjs\0NODE_OPTIONS=\0'), { NODE_OPTIONS: '--import ./evil.mjs' });
 });
 
 test('isWirelockRegister accepts the package specifier and this installation only', () => {
@@ -165,6 +168,10 @@ test('allow-list preloads: bare specifiers and files inside the tool, not paths 
   assert.equal(allowedPreload(entries, './node_modules/tsx/../../evil.cjs'), undefined);
   assert.equal(allowedPreload(entries, 'tsx/../../evil.cjs'), undefined);
   assert.equal(allowedPreload(entries, 'file:///app/node_modules/tsx/%2e%2e/%2e%2e/evil.cjs'), undefined);
+  // Third review: %2e%2e in a relative --import, and a POSIX file name holding backslashes.
+  assert.equal(allowedPreload(entries, './node_modules/tsx/%2e%2e/%2e%2e/evil.mjs'), undefined);
+  assert.equal(allowedPreload(entries, 'tsx/%2e%2e/%2e%2e/evil.mjs'), undefined);
+  if (process.platform !== 'win32') assert.equal(allowedPreload(entries, './x\\..\\node_modules\\tsx\\a.cjs'), undefined);
   assert.equal(allowedPreload(entries, '/app/node_modules/tsx/./dist/../../tsx/dist/x.cjs'), 'tsx');
   assert.equal(allowedPreload(entries, '/app/node_modules/@opentelemetry/auto-instrumentations-node/build/src/register.js'), 'opentelemetry');
   assert.equal(allowedPreload(entries, '/tmp/@opentelemetry/evil.js'), undefined);
