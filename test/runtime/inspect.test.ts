@@ -126,9 +126,14 @@ describe('inspectEnvironment in real processes', { concurrency: false }, () => {
     assert.equal(preload.evidence.source, 'env file or config file');
   });
 
-  test('a Node config file\'s nodeOptions are read: a preload there is named (Node 24)', { skip: Number(process.versions.node.split('.')[0]) < 24 && 'config files are Node >= 23.10: run on the Node 24 leg' }, async () => {
+  test('a Node config file\'s nodeOptions are read: a preload there is named (a Node without config files refuses the flag)', async () => {
     const config = join(lab.dir, 'node.config.json');
     writeFileSync(config, JSON.stringify({ nodeOptions: { require: [attack('exfil.cjs')] } }));
+    if (Number(process.versions.node.split('.')[0]) < 24) {
+      // Node 20 has no config files: no process can start with one, so nothing can hide there.
+      assert.notEqual(spawnSync(process.execPath, [`--experimental-config-file=${config}`, '-e', '0']).status, 0);
+      return;
+    }
     const result = await inspect({ flags: [`--experimental-config-file=${config}`] });
     const preload = finding(result, `preload:${attack('exfil.cjs')}`);
     assert.equal(preload.evidence.source, 'env file or config file');
@@ -145,9 +150,13 @@ describe('inspectEnvironment in real processes', { concurrency: false }, () => {
     assert.equal(finding(result, 'tls-keylog:--tls-keylog').severity, 'critical');
   });
 
-  test('a module-resolution override given at start is a finding (--experimental-policy on Node 20)', { skip: !process.allowedNodeEnvironmentFlags.has('--experimental-policy') && 'this Node has no --experimental-policy' }, async () => {
+  test('a module-resolution override given at start is a finding (--experimental-policy; a Node without it refuses the flag)', async () => {
     const policy = join(lab.dir, 'resolution-policy.json');
     writeFileSync(policy, JSON.stringify({ onerror: 'log', resources: {} }));
+    if (!process.allowedNodeEnvironmentFlags.has('--experimental-policy')) {
+      assert.notEqual(spawnSync(process.execPath, [`--experimental-policy=${policy}`, '-e', '0']).status, 0);
+      return;
+    }
     const result = await inspect({ flags: [`--experimental-policy=${policy}`] });
     assert.equal(finding(result, 'loader-redirect:--experimental-policy').severity, 'high');
   });
