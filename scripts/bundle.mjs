@@ -189,12 +189,19 @@ export function publicSuffixRules() {
     return `import nodeProcess from 'node:process';
 const { readFileSync } = nodeProcess.getBuiltinModule('node:fs');
 const { hash, timingSafeEqual } = nodeProcess.getBuiltinModule('node:crypto');
-const { compileFunction } = nodeProcess.getBuiltinModule('node:vm');
+const { Script } = nodeProcess.getBuiltinModule('node:vm');
 const { fileURLToPath } = nodeProcess.getBuiltinModule('node:url');
+// The runtime body is a script (its value is a function) compiled at the first call with vm.Script,
+// whose code cache (unlike vm.compileFunction's) holds the functions lockdown() compiles lazily.
+// Everything that call relies on is taken now: the Script class, the class it extends (its
+// constructor's super() goes there) and that class's native runInContext (Script's own
+// runInThisContext looks it up again at every call, on an object any code can change).
+const { apply, construct, getPrototypeOf } = Reflect;
+const ScriptBase = getPrototypeOf(Script);
+const runInContext = ScriptBase.prototype.runInContext;
 const bodyUrl = new URL(${JSON.stringify(`./${RUNTIME_BODY.slice('chunks/'.length)}`)}, import.meta.url).href;
 const bodyPath = fileURLToPath(bodyUrl);
 const cachePath = fileURLToPath(new URL(${cacheUrl(RUNTIME_BODY)}, import.meta.url));
-const parameters = ['core', 'importMetaUrl', 'importModule'];
 ${readCodeCacheSource}
 // The runtime's import() (the loader check: what import('node:https') returns) runs in the start
 // chunk's ES module, as it ran in its own: compiled code cannot import() without an experimental option.
@@ -202,6 +209,12 @@ const importModule = (specifier) => ${START_IMPORT}(specifier);
 let chunk;
 let runtime;
 let failure;
+function compileBody(source, cachedData) {
+  if (getPrototypeOf(Script) !== ScriptBase) throw new Error('node:vm Script no longer extends the class it extended when wirelock loaded');
+  const options = { __proto__: null, filename: bodyUrl };
+  if (cachedData) options.cachedData = cachedData;
+  return construct(Script, [source, options]);
+}
 /** The runtime chunk's exports under the names rollup gave them (the module left in its place). */
 export function loadRuntimeChunk() {
   if (chunk) return chunk;
@@ -211,13 +224,15 @@ export function loadRuntimeChunk() {
     // The code cache the build made (scripts/code-cache.mjs): used when V8 accepts it, else, or when
     // it is missing or unreadable, the body compiles from source. It never decides whether it loads.
     const cachedData = readCodeCache(cachePath);
-    let body;
+    let script;
     if (cachedData) {
       try {
-        body = compileFunction(source, parameters, { filename: bodyUrl, cachedData });
+        script = compileBody(source, cachedData);
       } catch {}
     }
-    body ??= compileFunction(source, parameters, { filename: bodyUrl });
+    script ??= compileBody(source, undefined);
+    // Node's runInThisContext(), without its lookups: this context, no timeout, errors displayed.
+    const body = apply(runInContext, script, [null, -1, true, false, false]);
     const exported = body(${CORE_PLACEHOLDER}, bodyUrl, importModule);
     runtime = Object.freeze(${API_PLACEHOLDER});
     chunk = exported;
@@ -331,7 +346,7 @@ function splitRuntime() {
   if (!startChunk.code.includes(API_PLACEHOLDER)) fail('the runtime loader is not in the start chunk');
   startChunk.code = startChunk.code.replace(API_PLACEHOLDER, `{ ${api.join(', ')} }`);
   const destructure = imported.map(([name, local]) => (name === local ? name : `${JSON.stringify(name)}: ${local}`)).join(', ');
-  const body = `'use strict';\nconst { ${destructure} } = core;\n${code}\nreturn { ${exported.map(([name, local]) => `${JSON.stringify(name)}: ${local}`).join(', ')} };\n`;
+  const body = `(function (core, importMetaUrl, importModule) {\n'use strict';\nconst { ${destructure} } = core;\n${code}\nreturn { ${exported.map(([name, local]) => `${JSON.stringify(name)}: ${local}`).join(', ')} };\n})\n`;
   // loadRuntime as the start chunk exports it (runtime/deferred.js re-exports it under its own name).
   const loaderName = /\{([^}]*)\}/.exec(loaderFacade.code)?.[1];
   const loadRuntimeName = loaderName && specifiers(loaderName).find(([, name]) => name === 'loadRuntimeChunk')?.[0];

@@ -4,8 +4,8 @@
 // (dist/chunks/*.<arch>.v8.cache). It loads the built package as an app does, runs what apps run at start
 // (loadPolicySync and createAgent on a policy with pins and includeSubdomains, then lockdown() as
 // wirelock/register runs it), and serializes the code V8 compiled for each body, the functions
-// compiled lazily so far included (the runtime body: vm.compileFunction can only serialize what it
-// compiled eagerly, see docs/runtime.md). At run time the package only reads these files (the start
+// compiled lazily so far included (both bodies are vm.Scripts for that reason: vm.compileFunction
+// can only serialize what it compiled eagerly, see docs/runtime.md). At run time the package only reads these files (the start
 // chunk's module and src/runtime/deferred.ts as the build replaces it); V8 uses one only if it was
 // made by the same V8 version with the same flags for a source of the same length, else the body
 // compiles from source. Why and what V8 checks: docs/runtime.md, "Start-up cost".
@@ -24,22 +24,17 @@ const cacheOf = (body) => body.replace(/\.js$/, `.${process.arch}.v8.cache`);
 // What the package checks before V8 sees the data (readCodeCache in scripts/bundle.mjs): its SHA-256, then the data.
 const cacheFile = (data) => Buffer.concat([hash('sha256', data, 'buffer'), data]);
 
-// The bodies as the package compiles them: the start chunk's module through vm.Script, the runtime
-// loader through vm.compileFunction (both taken from node:vm when the start chunk loads).
+// The bodies as the package compiles them, both through vm.Script (taken from node:vm when the
+// start chunk loads). A Proxy, not a subclass: the runtime loader takes the class Script extends
+// from it, and a subclass would stand in that place.
 const scripts = new Map();
-const functions = new Map();
-const { Script, compileFunction } = vm;
-vm.Script = class extends Script {
-  constructor(source, options) {
-    super(source, options);
-    scripts.set(options?.filename, this);
-  }
-};
-vm.compileFunction = (source, params, options) => {
-  const compiled = compileFunction(source, params, options);
-  functions.set(options?.filename, { source, params, options });
-  return compiled;
-};
+vm.Script = new Proxy(vm.Script, {
+  construct(target, args, newTarget) {
+    const script = Reflect.construct(target, args, newTarget);
+    scripts.set(args[1]?.filename, script);
+    return script;
+  },
+});
 
 const scratch = mkdtempSync(join(tmpdir(), 'wirelock-code-cache-'));
 try {
@@ -70,10 +65,9 @@ try {
   const start = scripts.get(startUrl);
   if (!start) throw new Error(`code-cache: ${START_BODY} was not compiled through vm.Script`);
   writeFileSync(cacheOf(START_BODY), cacheFile(start.createCachedData()));
-  const runtime = functions.get(pathToFileURL(RUNTIME_BODY).href);
-  if (!runtime) throw new Error(`code-cache: ${RUNTIME_BODY} was not compiled through vm.compileFunction`);
-  const again = compileFunction(runtime.source, runtime.params, { ...runtime.options, produceCachedData: true });
-  writeFileSync(cacheOf(RUNTIME_BODY), cacheFile(again.cachedData));
+  const runtime = scripts.get(pathToFileURL(RUNTIME_BODY).href);
+  if (!runtime) throw new Error(`code-cache: ${RUNTIME_BODY} was not compiled through vm.Script`);
+  writeFileSync(cacheOf(RUNTIME_BODY), cacheFile(runtime.createCachedData()));
   // Which Node made them: V8 accepts a cache only from its own version (the tests read this).
   writeFileSync(
     join(dist, 'chunks/code-cache.json'),

@@ -35,10 +35,9 @@ writeFileSync(
   probe,
   `import vm from 'node:vm';
 const compiled = {};
-const { Script, compileFunction } = vm;
 const note = (options, rejected) => { compiled[options.filename.split('/').pop()] = options.cachedData ? (rejected ? 'rejected' : 'accepted') : 'source'; };
-vm.Script = class extends Script { constructor(source, options) { super(source, options); note(options, this.cachedDataRejected); } };
-vm.compileFunction = (source, params, options) => { const fn = compileFunction(source, params, options); note(options, fn.cachedDataRejected); return fn; };
+// A Proxy, as scripts/code-cache.mjs uses: the runtime loader takes the class vm.Script extends from it.
+vm.Script = new Proxy(vm.Script, { construct(target, args, newTarget) { const script = Reflect.construct(target, args, newTarget); note(args[1], script.cachedDataRejected); return script; } });
 const wirelock = await import(process.argv[2]);
 const policy = wirelock.loadPolicySync(${JSON.stringify(policyFile)});
 wirelock.createAgent(policy).destroy();

@@ -90,6 +90,47 @@ handle.release();
   assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), { active: true, runtimeThroughLoader: [] });
 });
 
+test('replacing node:vm after the import (vm.Script, the class it extends, its runInContext) does not reach the runtime checks; a Script that no longer extends its class fails closed', async () => {
+  const file = app(
+    'vm-swap.mjs',
+    `import { lockdown, activeLockdown, loadPolicySync } from ${entry};
+import vm from 'node:vm';
+const seen = [];
+const ScriptBase = Object.getPrototypeOf(vm.Script);
+const runInContext = ScriptBase.prototype.runInContext;
+// What a stand-in would do: see the runtime body's script and hand back its own value.
+ScriptBase.prototype.runInContext = function (...args) { seen.push('runInContext'); return runInContext.apply(this, args); };
+vm.Script.prototype.runInThisContext = function () { seen.push('runInThisContext'); return () => ({}); };
+const Script = vm.Script;
+vm.Script = class extends Script { constructor(...args) { seen.push('Script'); super(...args); } };
+vm.compileFunction = () => { seen.push('compileFunction'); return () => ({}); };
+const policy = loadPolicySync(${JSON.stringify(policyFile)});
+const handle = lockdown(policy, { onTamper: 'report' });
+console.log(JSON.stringify({ active: activeLockdown() !== undefined, seen }));
+handle.release();
+`,
+  );
+  const { stdout, stderr, code } = await node([file]);
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), { active: true, seen: [] });
+  // The class Script's constructor calls super() on is looked up when it runs: swapped, lockdown()
+  // refuses to load the runtime rather than construct through it.
+  const swapped = app(
+    'vm-super-swap.mjs',
+    `import { lockdown, activeLockdown, loadPolicySync } from ${entry};
+import vm from 'node:vm';
+const seen = [];
+Object.setPrototypeOf(vm.Script, class { constructor() { seen.push('super'); } });
+let outcome;
+try { lockdown(loadPolicySync(${JSON.stringify(policyFile)})); outcome = 'ran'; } catch (error) { outcome = /runtime checks cannot be loaded/.test(error.message); }
+console.log(JSON.stringify({ outcome, active: activeLockdown() !== undefined, seen }));
+`,
+  );
+  const refused = await node([swapped]);
+  assert.equal(refused.code, 0, refused.stderr);
+  assert.deepEqual(JSON.parse(refused.stdout.trim().split('\n').pop()!), { outcome: true, active: false, seen: [] });
+});
+
 test('a runtime file that cannot be loaded fails closed: lockdown() throws, inspectEnvironment() rejects, register refuses to start the app', async () => {
   // A copy of the built package whose runtime file is broken (node_modules linked for undici).
   const pkg = join(scratch, 'broken');
