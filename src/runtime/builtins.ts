@@ -33,7 +33,14 @@ export const real = {
   https: builtin<typeof Https>('node:https'),
   tls: builtin<typeof Tls>('node:tls'),
   net: builtin<typeof Net>('node:net'),
-  inspector: builtin<typeof Inspector>('node:inspector'),
+  /**
+   * Loaded when first used: the inspector checks take what they need from Node's inspector binding
+   * below (node:inspector loads worker_threads with it: ~1 ms at every start on Node 20, ~2.6 ms on
+   * Node 24), and this module only where that binding is missing.
+   */
+  get inspector(): typeof Inspector {
+    return builtin<typeof Inspector>('node:inspector');
+  },
   diagnosticsChannel: builtin<typeof DiagnosticsChannel>('node:diagnostics_channel'),
   fs: builtin<typeof Fs>('node:fs'),
   util: builtin<typeof Util>('node:util'),
@@ -69,6 +76,33 @@ export const loadMarker: (() => unknown) | undefined = (() => {
   }
 })();
 
+/** A session with V8's inspector, as Node's inspector binding makes one (the class node:inspector's Session wraps). */
+export interface InspectorConnection {
+  dispatch(message: string): void;
+  disconnect(): void;
+}
+interface InspectorBinding {
+  url?: () => string | undefined;
+  Connection?: new (onMessage: (message: string) => void) => InspectorConnection;
+}
+
+/**
+ * Node's inspector binding: what node:inspector's url() is (the same function) and what its Session
+ * is built on. wirelock talks to the inspector through it with functions taken now: node:inspector's
+ * Session.post looks up `dispatch` on the binding's Connection.prototype at every call, and that
+ * object is reachable by any code (`process.binding('inspector').Connection`), so code running after
+ * wirelock loaded could read and rewrite every message of the origin proof.
+ */
+const inspectorBinding: InspectorBinding | undefined = (() => {
+  try {
+    const binding = (realProcess as unknown as { binding?: (name: string) => unknown }).binding?.('inspector') as InspectorBinding | undefined;
+    return typeof binding?.url === 'function' && typeof binding.Connection === 'function' ? binding : undefined;
+  } catch {
+    // A Node built without the inspector, or one without process.binding.
+    return undefined;
+  }
+})();
+
 /** Functions wirelock itself calls during checks, taken before application code can replace them. */
 export const pristine = {
   /**
@@ -85,7 +119,9 @@ export const pristine = {
   /** Open flags for a file that may be a pipe: never wait for a writer. */
   readNonBlocking: real.fs.constants.O_RDONLY | real.fs.constants.O_NONBLOCK,
   isProxy: real.util.types.isProxy,
-  inspectorUrl: real.inspector.url,
+  inspectorUrl: inspectorBinding ? inspectorBinding.url : (real.inspector.url as (() => string | undefined) | undefined),
+  /** node:inspector's close(): the same function on process (`process._debugEnd`). */
+  inspectorClose: (realProcess as unknown as { _debugEnd?: () => void })._debugEnd,
   getOwnPropertyDescriptor: Reflect.getOwnPropertyDescriptor,
   getPrototypeOf: Reflect.getPrototypeOf,
   getCACertificates: (real.tls as { getCACertificates?: (type: string) => string[] }).getCACertificates,
@@ -211,12 +247,14 @@ export function safeDefaultCas(): readonly string[] | undefined {
  * that runs between `import 'wirelock'` and that call cannot hand them replacements.
  */
 export const loadTime = (() => {
-  const Session = real.inspector.Session;
+  const Connection = inspectorBinding?.Connection;
   return {
-    Session,
-    sessionPost: Session?.prototype.post,
-    sessionConnect: Session?.prototype.connect,
-    sessionDisconnect: Session?.prototype.disconnect,
+    InspectorConnection: Connection,
+    connectionDispatch: Connection?.prototype.dispatch,
+    connectionDisconnect: Connection?.prototype.disconnect,
+    // The inspector's messages are JSON: parsed and written with functions taken now.
+    jsonParse: JSON.parse,
+    jsonStringify: JSON.stringify,
     functionToString: Function.prototype.toString,
     hrtime: process.hrtime,
     allocBuffer: Buffer.alloc,

@@ -11,7 +11,7 @@ import { cleartextHttpRefusal, guardRequestTargets } from '../transport/target.j
 import { undici } from '../transport/undici.js';
 import { codeRoot } from '../location.js';
 import { CHANNELS_RUNTIME } from './channels.js';
-import { SLOTS, loadTime, pristine, readSlot, real, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
+import { SLOTS, loadTime, pristine, readSlot, real, realProcess, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { allowedOrigin, describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
@@ -299,7 +299,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     }
     if (finding.id === 'inspector' && onTamper === 'block' && pristine.inspectorUrl?.()) {
       // Blocking the network does not shut an open debugger port: close it.
-      real.inspector.close();
+      if (pristine.inspectorClose) pristine.apply(pristine.inspectorClose, realProcess, []);
     }
     // A worker runs with unguarded network functions: always said out loud, even below blockAt.
     if ((isBlocking(finding, blockAt) || finding.id === 'worker-started') && !warned.has(finding.key)) {

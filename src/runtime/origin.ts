@@ -1,4 +1,4 @@
-import { loadMarker, loadTime, nativeSource, pristine } from './builtins.js';
+import { loadMarker, loadTime, nativeSource, pristine, type InspectorConnection } from './builtins.js';
 import { allowedPath, type AllowEntry } from './findings.js';
 
 // Taken when wirelock loads (builtins.ts, through process.getBuiltinModule), not when this module is
@@ -42,17 +42,20 @@ interface InternalProperty {
   value?: RemoteObject;
 }
 
-type Post = (method: string, params: object | undefined, callback: (error: Error | null, result: unknown) => void) => void;
-
 // Taken when wirelock loads (builtins.ts), not when this module is compiled.
-const Session = loadTime.Session;
-const post = loadTime.sessionPost as Post | undefined;
-const connect = loadTime.sessionConnect;
-const disconnect = loadTime.sessionDisconnect;
+const { InspectorConnection: Connection, connectionDispatch, connectionDisconnect, jsonParse, jsonStringify } = loadTime;
 const probeKey = `__wirelock_origin_${Math.random().toString(36).slice(2)}`;
 
-/** True when the inspector module is usable (Node built without it has no Session). */
-export const originAvailable = typeof Session === 'function';
+/** True when the inspector is usable (a Node built without it, or without process.binding, has none). */
+export const originAvailable = typeof Connection === 'function' && typeof connectionDispatch === 'function' && typeof connectionDisconnect === 'function';
+
+interface InspectorMessage {
+  id?: number;
+  method?: string;
+  params?: { scriptId: string; url: string; hasSourceURL?: boolean };
+  result?: unknown;
+  error?: { code?: number; message?: string };
+}
 
 /**
  * Origins never change for a plain or bound function (V8 fixes where it was compiled), so they are
@@ -122,35 +125,40 @@ export interface WithOriginsOptions {
  * expensive part, ~20 ms; the `fast` proof needs only Runtime calls (~0.1 ms per function).
  */
 export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrigin) => T, options: WithOriginsOptions = {}): T {
-  if (!originAvailable || !post || !connect || !disconnect) {
+  if (!originAvailable) {
     return body(() => ({ kind: 'unknown' }));
   }
-  let session: InstanceType<typeof Session> | undefined;
+  let session: InspectorConnection | undefined;
   let debuggerEnabled = false;
   const scripts = new Map<string, { url: string; hasSourceURL: boolean }>();
   let watermark: number | undefined;
+  // The inspector answers on the main thread before dispatch() returns: each call reads its reply.
+  let nextId = 1;
+  let reply: InspectorMessage | undefined;
+  const onMessage = (message: string): void => {
+    const parsed = jsonParse(message) as InspectorMessage;
+    if (parsed.id !== undefined) reply = parsed;
+    else if (parsed.method === 'Debugger.scriptParsed' && parsed.params) {
+      scripts.set(parsed.params.scriptId, { url: parsed.params.url, hasSourceURL: parsed.params.hasSourceURL === true });
+    }
+  };
   const call = (method: string, params?: object): unknown => {
-    let out: unknown;
-    let failure: Error | null = null;
-    pristine.apply(post, session, [method, params, (error: Error | null, result: unknown) => {
-      failure = error;
-      out = result;
-    }]);
-    if (failure) throw failure;
-    return out;
+    const id = nextId++;
+    reply = undefined;
+    pristine.apply(connectionDispatch!, session, [jsonStringify(params ? { id, method, params } : { id, method })]);
+    const answer = reply as InspectorMessage | undefined;
+    if (answer?.id !== id) throw new Error(`the inspector did not answer ${method}`);
+    if (answer.error) throw new Error(`${method}: ${answer.error.message ?? 'failed'} (${answer.error.code ?? 'no code'})`);
+    return answer.result;
   };
   const open = (): void => {
-    session = new Session();
-    pristine.apply(connect, session, []);
+    session = new Connection!(onMessage);
     // [[FunctionLocation]] needs no debugger: the script order is known before Debugger.enable.
     watermark = loadMarker ? Number(locationOf(evaluate(loadMarker).objectId)?.scriptId) : undefined;
   };
   const enableDebugger = (): void => {
     if (!session) open();
     debuggerEnabled = true;
-    session!.on('Debugger.scriptParsed', (message: { params: { scriptId: string; url: string; hasSourceURL?: boolean } }) => {
-      scripts.set(message.params.scriptId, { url: message.params.url, hasSourceURL: message.params.hasSourceURL === true });
-    });
     call('Debugger.enable');
   };
   const evaluate = (value: unknown): RemoteObject & { description?: string } => {
@@ -328,7 +336,7 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
           // Disabling can only fail if the session is already gone.
         }
       }
-      pristine.apply(disconnect, session, []);
+      pristine.apply(connectionDisconnect!, session, []);
     }
   }
 }

@@ -200,6 +200,59 @@ describe('class 1: origin is judged by facts the hook cannot choose', { concurre
     });
   }
 
+  test("the origin proof's inspector messages cannot be read or rewritten: a hook installed before lockdown() that rewrites them to pass as an allow-listed tool is still reported; positive control: node:inspector's Session goes through the rewriter", async () => {
+    const { Connection } = (process as unknown as { binding(name: string): { Connection: { prototype: { dispatch(message: string): void } } } }).binding('inspector');
+    const dispatch = Connection.prototype.dispatch;
+    const seen: string[] = [];
+    // A function of an allow-listed tool (tsx, allowed by underLockdown's callers), which the
+    // rewriter hands the inspector in place of the hook.
+    const tsxApi = (await import('tsx/esm/api')) as Record<string, unknown>;
+    const disguise = Object.values(tsxApi).find((value) => typeof value === 'function');
+    assert.ok(disguise);
+    const hook = function request(this: unknown, ...args: unknown[]): unknown {
+      return (https.request as (...a: unknown[]) => unknown).apply(this, args);
+    };
+    const slots = globalThis as unknown as Record<string, unknown>;
+    slots.__bypassHook = hook;
+    slots.__bypassDisguise = disguise;
+    Connection.prototype.dispatch = function (this: unknown, message: string): void {
+      const parsed = JSON.parse(message) as { method: string; params?: { expression?: string } };
+      seen.push(parsed.method);
+      if (parsed.method === 'Runtime.evaluate' && parsed.params?.expression?.startsWith('globalThis.__wirelock_origin_')) {
+        parsed.params.expression = `(v => v === globalThis.__bypassHook ? globalThis.__bypassDisguise : Array.isArray(v) ? v.map((f) => f === globalThis.__bypassHook ? globalThis.__bypassDisguise : f) : v)(${parsed.params.expression})`;
+        message = JSON.stringify(parsed);
+      }
+      return dispatch.call(this, message);
+    };
+    const restoreGet = saved(https, 'get');
+    try {
+      // Positive control: Node's own Session (what wirelock used before) sends through the rewriter.
+      const { Session } = await import('node:inspector');
+      const session = new Session();
+      session.connect();
+      session.post('Runtime.evaluate', { expression: '1 + 1' }, () => undefined);
+      session.disconnect();
+      assert.deepEqual(seen, ['Runtime.evaluate']);
+      seen.length = 0;
+      Object.defineProperty(https, 'get', { value: hook, writable: true, configurable: true, enumerable: true });
+      const handle = lockdown({ ...lab.policy, unlistedHosts: 'allow' }, { allow: { hookers: ['tsx'] } });
+      try {
+        const finding = handle.findings().find((f) => f.key === 'hooked-api:https.get');
+        assert.equal(finding?.severity, 'high', JSON.stringify(handle.findings().map((f) => [f.key, f.severity, f.allowedBy])));
+        assert.equal(finding.allowedBy, undefined);
+        assert.equal(handle.blockingFinding()?.key, 'hooked-api:https.get');
+      } finally {
+        handle.release();
+      }
+      assert.deepEqual(seen, [], 'wirelock sent no message through the rewriter');
+    } finally {
+      Connection.prototype.dispatch = dispatch;
+      restoreGet();
+      delete slots.__bypassHook;
+      delete slots.__bypassDisguise;
+    }
+  });
+
   test('a genuine slot value is still Node\'s own: a clean lockdown reports no hook; the finding names the forgery; a swap for another Node function is a finding', async () => {
     await underLockdown(policy(), [], async (handle) => {
       assert.deepEqual(handle.recheck().filter((f) => f.key.startsWith('hooked-api')), []);
