@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
@@ -155,6 +156,12 @@ const readCodeCacheSource = `function readCodeCache(path) {
 // import() as the start chunk's module hands it to the start chunk's code (splitStart() below).
 const START_IMPORT = '__wirelockImport';
 const API_PLACEHOLDER = '__WIRELOCK_RUNTIME_API__';
+// The start body's parameter holding the SHA-256 of the runtime body and of its code cache's V8
+// data, as the start chunk's module hands them in (written by this build: placeholders in the
+// module until scripts/code-cache.mjs has made the cache, see the end of this file).
+const RUNTIME_DIGESTS = '__wirelockRuntimeDigests';
+const BODY_DIGEST_PLACEHOLDER = '__WIRELOCK_RUNTIME_BODY_SHA256__';
+const CACHE_DIGEST_PLACEHOLDER = '__WIRELOCK_RUNTIME_CACHE_SHA256__';
 const replacedModules = {
   name: 'replaced-modules',
   load(id) {
@@ -187,43 +194,90 @@ export function publicSuffixRules() {
     }
     if (id !== loaderFile) return null;
     return `import nodeProcess from 'node:process';
-const { readFileSync } = nodeProcess.getBuiltinModule('node:fs');
-const { hash, timingSafeEqual } = nodeProcess.getBuiltinModule('node:crypto');
+const { openSync, readSync, fstatSync, closeSync } = nodeProcess.getBuiltinModule('node:fs');
+const { hash } = nodeProcess.getBuiltinModule('node:crypto');
 const { Script } = nodeProcess.getBuiltinModule('node:vm');
 const { fileURLToPath } = nodeProcess.getBuiltinModule('node:url');
-// The runtime body is a script (its value is a function) compiled at the first call with vm.Script,
-// whose code cache (unlike vm.compileFunction's) holds the functions lockdown() compiles lazily.
-// Everything that call relies on is taken now: the Script class, the class it extends (its
-// constructor's super() goes there) and that class's native runInContext (Script's own
-// runInThisContext looks it up again at every call, on an object any code can change).
+// The runtime body is read and compiled at the first call, after code of the app's may have run, so
+// nothing it relies on then is looked up then: everything below is taken now, and what is read is
+// believed only if its SHA-256 is the one the build wrote into the start chunk's module
+// (${RUNTIME_DIGESTS}): Node's fs functions look up other functions on shared objects as they run (a
+// path can be redirected, a buffer handed out), so a file read later proves nothing by itself, and a
+// digest kept beside it in the same place would prove nothing either. A body that does not match
+// fails closed; a cache that does not match is not handed to V8 (the body compiles from source).
+// vm.Script, not vm.compileFunction: its code cache (made after a run, scripts/code-cache.mjs) holds
+// the functions lockdown() compiles lazily. Node's Script.prototype.runInThisContext and the super()
+// call of Script's constructor are looked up when they run: the class Script extends is checked
+// right before constructing, and its native runInContext (taken now) is called directly. The new
+// object's prototype is a null-prototype object of the loader's own, so the properties Node's
+// constructor assigns on it meet no setter another module defined.
 const { apply, construct, getPrototypeOf } = Reflect;
+const { freeze } = Object;
+const allocUnsafeSlow = Buffer.allocUnsafeSlow;
+const utf8Slice = Buffer.prototype.utf8Slice;
 const ScriptBase = getPrototypeOf(Script);
 const runInContext = ScriptBase.prototype.runInContext;
+function ScriptTarget() {}
+ScriptTarget.prototype = freeze({ __proto__: null });
+const digests = ${RUNTIME_DIGESTS};
 const bodyUrl = new URL(${JSON.stringify(`./${RUNTIME_BODY.slice('chunks/'.length)}`)}, import.meta.url).href;
 const bodyPath = fileURLToPath(bodyUrl);
 const cachePath = fileURLToPath(new URL(${cacheUrl(RUNTIME_BODY)}, import.meta.url));
-${readCodeCacheSource}
 // The runtime's import() (the loader check: what import('node:https') returns) runs in the start
 // chunk's ES module, as it ran in its own: compiled code cannot import() without an experimental option.
 const importModule = (specifier) => ${START_IMPORT}(specifier);
-let chunk;
-let runtime;
-let failure;
+/** The bytes of path from offset on, if their SHA-256 is digest; else undefined. */
+function readVerified(path, offset, digest) {
+  if (typeof digest !== 'string' || digest.length !== 64) return undefined;
+  let fd;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size - offset;
+    if (!(size > 0 && size <= 0x4000000)) return undefined;
+    const data = allocUnsafeSlow(size);
+    let done = 0;
+    while (done < size) {
+      const count = readSync(fd, data, done, size - done, offset + done);
+      if (!(count > 0)) return undefined;
+      done += count;
+    }
+    return hash('sha256', data, 'hex') === digest ? data : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {}
+  }
+}
 function compileBody(source, cachedData) {
   if (getPrototypeOf(Script) !== ScriptBase) throw new Error('node:vm Script no longer extends the class it extended when wirelock loaded');
   const options = { __proto__: null, filename: bodyUrl };
   if (cachedData) options.cachedData = cachedData;
-  return construct(Script, [source, options]);
+  return construct(Script, [source, options], ScriptTarget);
 }
+let chunk;
+let runtime;
+let failure;
+let loading = false;
 /** The runtime chunk's exports under the names rollup gave them (the module left in its place). */
 export function loadRuntimeChunk() {
   if (chunk) return chunk;
   if (failure) throw failure;
+  // Code the body's top level calls could call back in before it returns: one instance, or none.
+  if (loading) throw new Error('wirelock: the runtime checks are loading (re-entered)');
+  loading = true;
   try {
-    const source = readFileSync(bodyPath, 'utf8');
-    // The code cache the build made (scripts/code-cache.mjs): used when V8 accepts it, else, or when
-    // it is missing or unreadable, the body compiles from source. It never decides whether it loads.
-    const cachedData = readCodeCache(cachePath);
+    const bytes = readVerified(bodyPath, 0, digests.body);
+    if (!bytes) throw new Error('the file is missing, unreadable or not the one this build wrote');
+    const source = apply(utf8Slice, bytes, [0, bytes.length]);
+    // The code cache (after the SHA-256 header its file starts with) is used when V8 accepts it,
+    // else, or when missing or not the build's, the body compiles from source.
+    const cachedData = readVerified(cachePath, 32, digests.cache);
     let script;
     if (cachedData) {
       try {
@@ -234,12 +288,14 @@ export function loadRuntimeChunk() {
     // Node's runInThisContext(), without its lookups: this context, no timeout, errors displayed.
     const body = apply(runInContext, script, [null, -1, true, false, false]);
     const exported = body(${CORE_PLACEHOLDER}, bodyUrl, importModule);
-    runtime = Object.freeze(${API_PLACEHOLDER});
+    runtime = freeze(${API_PLACEHOLDER});
     chunk = exported;
     return chunk;
   } catch (error) {
     failure = new Error(\`wirelock: the runtime checks cannot be loaded from \${bodyPath}: \${error?.message ?? error}\`, { cause: error });
     throw failure;
+  } finally {
+    loading = false;
   }
 }
 export function loadRuntime() {
@@ -398,7 +454,7 @@ function splitStart() {
   const dynamicImports = code.match(/\bimport\(/g)?.length ?? 0;
   if (dynamicImports !== 0) fail(`the start chunk has ${dynamicImports} import(: compiled code cannot import(, use ${START_IMPORT}`);
   if (!code.includes(`${START_IMPORT}(`)) fail('the runtime loader is not in the start chunk');
-  const body = `(function (importMetaUrl, ${START_IMPORT}, ${processLocal}) {\n'use strict';\n${code}\nreturn { ${exported.map(([name, local]) => `${JSON.stringify(name)}: ${local}`).join(', ')} };\n})\n`;
+  const body = `(function (importMetaUrl, ${START_IMPORT}, ${processLocal}, ${RUNTIME_DIGESTS}) {\n'use strict';\n${code}\nreturn { ${exported.map(([name, local]) => `${JSON.stringify(name)}: ${local}`).join(', ')} };\n})\n`;
   const bodyFile = START_BODY.slice('chunks/'.length);
   startChunk.code = `import nodeProcess from 'node:process';
 const { readFileSync } = nodeProcess.getBuiltinModule('node:fs');
@@ -416,7 +472,9 @@ if (cachedData) {
   } catch {}
 }
 script ??= new Script(source, { filename: bodyUrl });
-const exported = script.runInThisContext()(import.meta.url, (specifier) => import(specifier), nodeProcess);
+// What the runtime loader checks the runtime body and its code cache against (scripts/bundle.mjs).
+const runtimeDigests = Object.freeze({ __proto__: null, body: '${BODY_DIGEST_PLACEHOLDER}', cache: '${CACHE_DIGEST_PLACEHOLDER}' });
+const exported = script.runInThisContext()(import.meta.url, (specifier) => import(specifier), nodeProcess, runtimeDigests);
 export const { ${exported.map(([name]) => name).join(', ')} } = exported;
 `;
   return body;
@@ -450,8 +508,23 @@ manifest[START_BODY] = manifest[output.find((file) => file.type === 'chunk' && f
 writeFileSync(join(dist, 'modules.json'), `${JSON.stringify(manifest, null, 1)}\n`);
 // The code caches (scripts/code-cache.mjs), made by this Node in a process of its own that loads the
 // package as an app does: without NODE_OPTIONS, whose V8 flags would make the caches an app rejects.
+// The runtime body's digest goes into the start chunk's module first (the loader refuses a body
+// without one), the cache's once it exists; until then the runtime compiles from source. The module
+// is compiled from source at every start (no V8 cache of it exists), so rewriting it is safe.
+const startModule = join(dist, output.find((file) => file.type === 'chunk' && file.name === 'start').fileName);
+const sha256 = (data) => createHash('sha256').update(data).digest('hex');
+const fillDigest = (placeholder, digest) => {
+  const text = readFileSync(startModule, 'utf8');
+  if (text.split(placeholder).length !== 2) fail(`${placeholder} is not in ${startModule} exactly once`);
+  writeFileSync(startModule, text.replace(placeholder, digest));
+};
+fillDigest(BODY_DIGEST_PLACEHOLDER, sha256(readFileSync(join(dist, RUNTIME_BODY))));
 const { NODE_OPTIONS: _, ...cacheEnv } = process.env;
 const cached = spawnSync(process.execPath, [join(root, 'scripts/code-cache.mjs')], { env: cacheEnv, stdio: 'inherit' });
 if (cached.status !== 0) fail(`scripts/code-cache.mjs failed (${cached.status ?? cached.signal})`);
+const runtimeCache = readFileSync(join(dist, RUNTIME_BODY.replace(/\.js$/, `.${process.arch}.v8.cache`)));
+// The file is the SHA-256 of the V8 data, then the data (scripts/code-cache.mjs).
+if (runtimeCache.length <= 32 || sha256(runtimeCache.subarray(32)) !== runtimeCache.subarray(0, 32).toString('hex')) fail('the runtime body cache is not what scripts/code-cache.mjs writes');
+fillDigest(CACHE_DIGEST_PLACEHOLDER, runtimeCache.subarray(0, 32).toString('hex'));
 const chunks = output.filter((file) => file.fileName.startsWith('chunks/')).length;
 console.log(`bundle: ${ENTRIES.length} entries (+${facades.length} module paths), ${chunks} chunks in dist/chunks/ (${relative(root, dist)})`);

@@ -28,6 +28,9 @@ const cacheFile = (data) => Buffer.concat([hash('sha256', data, 'buffer'), data]
 // start chunk loads). A Proxy, not a subclass: the runtime loader takes the class Script extends
 // from it, and a subclass would stand in that place.
 const scripts = new Map();
+// The runtime loader gives its script a prototype of its own with no methods: V8's createCachedData is
+// called on it from the class.
+const { createCachedData } = vm.Script.prototype;
 vm.Script = new Proxy(vm.Script, {
   construct(target, args, newTarget) {
     const script = Reflect.construct(target, args, newTarget);
@@ -64,10 +67,10 @@ try {
   const startUrl = pathToFileURL(START_BODY).href;
   const start = scripts.get(startUrl);
   if (!start) throw new Error(`code-cache: ${START_BODY} was not compiled through vm.Script`);
-  writeFileSync(cacheOf(START_BODY), cacheFile(start.createCachedData()));
+  writeFileSync(cacheOf(START_BODY), cacheFile(Reflect.apply(createCachedData, start, [])));
   const runtime = scripts.get(pathToFileURL(RUNTIME_BODY).href);
   if (!runtime) throw new Error(`code-cache: ${RUNTIME_BODY} was not compiled through vm.Script`);
-  writeFileSync(cacheOf(RUNTIME_BODY), cacheFile(runtime.createCachedData()));
+  writeFileSync(cacheOf(RUNTIME_BODY), cacheFile(Reflect.apply(createCachedData, runtime, [])));
   // Which Node made them: V8 accepts a cache only from its own version (the tests read this).
   writeFileSync(
     join(dist, 'chunks/code-cache.json'),

@@ -10,6 +10,7 @@ import type * as WorkerThreads from 'node:worker_threads';
 import type * as Dns from 'node:dns';
 import type * as Dgram from 'node:dgram';
 import nodeProcess from 'node:process';
+import { codeRoot } from '../location.js';
 
 /**
  * Node's own process object, from the module loader: `globalThis.process` is a plain variable any
@@ -263,5 +264,17 @@ export const loadTime = (() => {
     syncBuiltinESMExports: builtin<typeof import('node:module')>('node:module').syncBuiltinESMExports,
     resolvePath: builtin<typeof import('node:path')>('node:path').resolve,
     fileURLToPath: builtin<typeof import('node:url')>('node:url').fileURLToPath,
+    /**
+     * wirelock/register's own file (the one preload the start-up check exempts), computed now: the
+     * runtime checks are compiled at the first lockdown(), and URL getters and path functions are
+     * objects any code could have changed by then.
+     */
+    ownRegisterPaths: (() => {
+      const { resolve } = builtin<typeof import('node:path')>('node:path');
+      const dir = builtin<typeof import('node:url')>('node:url').fileURLToPath(new URL('runtime/', codeRoot));
+      return Object.freeze([resolve(dir, 'register.js'), resolve(dir, 'register.ts')]);
+    })(),
+    /** The name the origin proof's probe takes on globalThis, unguessable by code that runs later. */
+    originProbeKey: `__wirelock_origin_${Math.random().toString(36).slice(2)}`,
   };
 })();

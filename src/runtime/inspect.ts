@@ -14,13 +14,12 @@ import {
 } from './findings.js';
 import { DEFAULT_CONFIG_FILE, canonicalOption, configFilesOf, flagsOfConfigFile, interpretFlags, isWirelockRegister, nodeFlagsOfCommandLine, nodeOptionsOfEnvFile, optionValues, parseEnviron, splitNodeOptions, type ParsedFlags } from './flags.js';
 import { isWirelockValue } from './own.js';
-import { codeRoot } from '../location.js';
 import { redactCredentials } from '../policy/proxy.js';
 import { allowedOrigin, describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
 
 // Taken when wirelock loads (builtins.ts, through process.getBuiltinModule), not when this module is
 // compiled.
-const { createRequire, resolvePath, fileURLToPath, X509Certificate } = loadTime;
+const { createRequire, resolvePath, X509Certificate } = loadTime;
 
 export interface InspectOptions {
   allow?: AllowList;
@@ -74,10 +73,7 @@ export const NETWORK_CHANNELS = [
 const EARLY_CODE: ReadonlySet<string> = new Set(['preload', 'preload-scrubbed', 'execargv-tampered', 'cmdline-rewritten', 'loader-redirect', 'inspector', 'raw-binding', 'ld-preload', 'injected-library', 'tracer', 'inspection-failed']);
 const INJECTED_LIBRARY = /frida|gadget|gum-js|libgum|substrate|xposed|libinject|inject[-_]?lib/i;
 
-const ownRegisterPaths = (() => {
-  const dir = fileURLToPath(new URL('runtime/', codeRoot));
-  return [resolvePath(dir, 'register.js'), resolvePath(dir, 'register.ts')];
-})();
+const { ownRegisterPaths } = loadTime;
 
 let readBuffer: Buffer | undefined;
 /**

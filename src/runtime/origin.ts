@@ -44,7 +44,7 @@ interface InternalProperty {
 
 // Taken when wirelock loads (builtins.ts), not when this module is compiled.
 const { InspectorConnection: Connection, connectionDispatch, connectionDisconnect, jsonParse, jsonStringify } = loadTime;
-const probeKey = `__wirelock_origin_${Math.random().toString(36).slice(2)}`;
+const probeKey = loadTime.originProbeKey;
 
 /** True when the inspector is usable (a Node built without it, or without process.binding, has none). */
 export const originAvailable = typeof Connection === 'function' && typeof connectionDispatch === 'function' && typeof connectionDisconnect === 'function';

@@ -131,6 +131,131 @@ console.log(JSON.stringify({ outcome, active: activeLockdown() !== undefined, se
   assert.deepEqual(JSON.parse(refused.stdout.trim().split('\n').pop()!), { outcome: true, active: false, seen: [] });
 });
 
+// Attacks on the runtime loader by code that runs after `import 'wirelock'` and before the app's
+// first lockdown() (found by the independent review of 2026-12-01; each worked before the loader
+// read only what matches the digests the build wrote, with functions taken at load). Each app runs
+// one attack, then lockdown() under `block` with unlisted hosts refused: the attacker must see
+// nothing of the runtime, and an unlisted host must be refused.
+const blockPolicy = join(scratch, 'block.json');
+writeFileSync(blockPolicy, JSON.stringify({ version: 1, unlistedHosts: 'block', domains: { 'api.example.com': {} } }));
+const loaderAttacks: Record<string, string> = {
+  // A forged V8 code cache (top level: the attacker's function, padded to the body's length, V8
+  // checks no more) and a forged body, served through the fs functions readFileSync looks up.
+  'fs-forged-cache-and-body': `
+const fs = process.getBuiltinModule('node:fs');
+const vm = process.getBuiltinModule('node:vm');
+const { createHash } = process.getBuiltinModule('node:crypto');
+const chunks = new URL('chunks/', import.meta.resolve(ENTRY));
+const realSource = fs.readFileSync(new URL('runtime-body.js', chunks), 'utf8');
+const evilSource = 'globalThis.__evilBody' + ' '.repeat(realSource.length - 'globalThis.__evilBody'.length);
+const data = new vm.Script(evilSource, { filename: 'evil.js' }).createCachedData();
+const forgedCache = Buffer.concat([createHash('sha256').update(data).digest(), data]);
+const forged = new Map([[new URL('runtime-body.' + process.arch + '.v8.cache', chunks).pathname, forgedCache], [new URL('runtime-body.js', chunks).pathname, Buffer.from(evilSource)]]);
+const { openSync, readSync, readFileSync } = fs;
+const served = new Map();
+fs.openSync = function (path, ...rest) { const fd = openSync.call(this, path, ...rest); if (forged.has(String(path))) served.set(fd, { data: forged.get(String(path)), at: 0 }); return fd; };
+fs.readSync = function (fd, buffer, offset, length, position, ...rest) {
+  const file = served.get(fd);
+  if (!file) return readSync.call(this, fd, buffer, offset, length, position, ...rest);
+  const at = typeof position === 'number' ? position : file.at;
+  const n = Math.max(0, Math.min(length, file.data.length - at));
+  file.data.copy(buffer, offset, at, at + n);
+  file.at = at + n;
+  return n;
+};
+fs.readFileSync = function (path, ...rest) { return forged.has(String(path)) ? forged.get(String(path)) : readFileSync.call(this, path, ...rest); };
+const path = process.getBuiltinModule('node:path');
+const toNamespacedPath = path.toNamespacedPath;
+// Node's own openSync looks this up at every call: every open of a runtime file goes to a forgery.
+const forgedFiles = new Map();
+for (const [name, data] of forged) { const file = '/tmp/wirelock-forged-' + process.pid + '-' + forgedFiles.size; fs.writeFileSync(file, data); forgedFiles.set(name, file); }
+path.toNamespacedPath = (p) => forgedFiles.get(String(p)) ?? toNamespacedPath(p);
+`,
+  // readFileSync's JavaScript path (an Object.prototype encoding accessor turns it away from the
+  // native UTF-8 read) ends in Buffer.prototype.toString: the attacker's text becomes the source.
+  'encoding-accessor-and-toString': `
+const values = new WeakMap();
+Object.defineProperty(Object.prototype, 'encoding', { configurable: true, set(value) { values.set(this, value); }, get() { const v = values.get(this); return v === 'utf8' ? 'latin1' : v; } });
+const toString = Buffer.prototype.toString;
+Buffer.prototype.toString = function (...args) { const text = toString.apply(this, args); return text.includes('(function (core, importMetaUrl, importModule)') ? 'globalThis.__evilBody' : text; };
+const latin1Slice = Buffer.prototype.latin1Slice, utf8Slice = Buffer.prototype.utf8Slice;
+Buffer.prototype.latin1Slice = function (...args) { const text = latin1Slice.apply(this, args); return text.includes('(function (core, importMetaUrl, importModule)') ? 'globalThis.__evilBody' : text; };
+Buffer.prototype.utf8Slice = function (...args) { const text = utf8Slice.apply(this, args); return text.includes('(function (core, importMetaUrl, importModule)') ? 'globalThis.__evilBody' : text; };
+`,
+  // The cache's header and data, as subarray() hands them to the loader.
+  'subarray-forged-cache': `
+const vm = process.getBuiltinModule('node:vm');
+const { createHash } = process.getBuiltinModule('node:crypto');
+const fs = process.getBuiltinModule('node:fs');
+const chunks = new URL('chunks/', import.meta.resolve(ENTRY));
+const realSource = fs.readFileSync(new URL('runtime-body.js', chunks), 'utf8');
+const data = new vm.Script('globalThis.__evilBody' + ' '.repeat(realSource.length - 21), { filename: 'evil.js' }).createCachedData();
+const digest = createHash('sha256').update(data).digest();
+const subarray = Uint8Array.prototype.subarray;
+const fake = function (start, end) { return this.length > 1000 && start === 32 ? data : this.length > 1000 && start === 0 && end === 32 ? digest : subarray.call(this, start, end); };
+Buffer.prototype.subarray = fake;
+Uint8Array.prototype.subarray = fake;
+`,
+  // Object.freeze is handed the runtime's functions when the loader freezes what it hands out.
+  'object-freeze': `
+const freeze = Object.freeze;
+Object.freeze = function (object) {
+  if (object && typeof object.lockdown === 'function') { globalThis.__saw.push('freeze'); object.lockdown = () => ({ release() {}, check() { return []; }, findings() { return []; } }); }
+  return freeze(object);
+};
+`,
+  // Setters Node's Script constructor would meet as it assigns properties on the new script.
+  'script-setters': `
+for (const name of ['cachedDataRejected', 'sourceMapURL', 'sourceURL', 'function']) {
+  Object.defineProperty(Object.prototype, name, { configurable: true, set(value) { globalThis.__saw.push('setter:' + name); Object.defineProperty(this, name, { value, writable: true, configurable: true }); } });
+}
+`,
+  // The body's top level meeting a replaced global: it calls lockdown() again from inside the load.
+  're-entry': `
+const RealURL = URL;
+let inner = false;
+globalThis.URL = class extends RealURL { constructor(...args) { super(...args); if (!inner) { inner = true; try { wirelock.lockdown({ version: 1, unlistedHosts: 'allow', domains: {} }, { onTamper: 'report' }); globalThis.__saw.push('inner lockdown ran'); } catch {} } } };
+`,
+};
+for (const [name, attack] of Object.entries(loaderAttacks)) {
+  test(`runtime loader attack after the import (${name}): the attacker sees nothing of the runtime and an unlisted host is still refused`, async () => {
+    const file = app(
+      `loader-${name}.mjs`,
+      `import * as wirelock from ${entry};
+const ENTRY = ${entry};
+globalThis.__saw = [];
+globalThis.__evilBody = function () { globalThis.__saw.push('evil body ran'); const handle = { release() {}, check() { return []; }, findings() { return []; } }; return { y: () => handle, x: () => handle, i: async () => ({ findings: [] }), l: () => handle }; };
+${attack}
+let outcome;
+try { wirelock.lockdown(wirelock.loadPolicySync(${JSON.stringify(blockPolicy)}), { onTamper: 'block' }); outcome = 'locked'; } catch (error) { outcome = 'refused: ' + error.message; }
+for (const name of ['encoding', 'cachedDataRejected', 'sourceMapURL', 'sourceURL', 'function']) delete Object.prototype[name];
+const https = process.getBuiltinModule('node:https');
+const refused = await new Promise((resolve) => {
+  try {
+    const request = https.request({ host: 'unlisted.example.net', port: 1 });
+    request.on('error', (error) => resolve(error.code ?? error.message));
+    request.end();
+  } catch (error) { resolve(error.code ?? error.message); }
+});
+console.log(JSON.stringify({ outcome, active: wirelock.activeLockdown() !== undefined, saw: globalThis.__saw, refused }));
+process.exit(0);
+`,
+    );
+    const { stdout, stderr, code } = await node([file]);
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { outcome: string; active: boolean; saw: string[]; refused: string };
+    assert.deepEqual(result.saw, [], JSON.stringify(result));
+    // Either the runtime loaded as the build wrote it and enforces, or it refused to load (fails closed).
+    if (result.outcome === 'locked') {
+      assert.equal(result.active, true);
+      assert.equal(result.refused, 'ERR_HOST_NOT_ALLOWED', JSON.stringify(result));
+    } else {
+      assert.match(result.outcome, /runtime checks cannot be loaded/);
+      assert.equal(result.active, false);
+    }
+  });
+}
+
 test('a runtime file that cannot be loaded fails closed: lockdown() throws, inspectEnvironment() rejects, register refuses to start the app', async () => {
   // A copy of the built package whose runtime file is broken (node_modules linked for undici).
   const pkg = join(scratch, 'broken');
