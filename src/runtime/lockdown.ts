@@ -1064,6 +1064,45 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     wirelockValues.add(lockedBinding);
   }
 
+  // An in-process inspector session (node:inspector's Session, or the binding's Connection it wraps)
+  // can read and change the variables of every closure in the process: wirelock's guards, the
+  // addresses they approved, the policy they enforce, the original functions they wrap. Under
+  // lockdown a message from one is refused (block) or reported, whoever opened it and whenever;
+  // only the profiler domains (coverage, CPU profiles, traces), which hand out no object, pass.
+  // wirelock's own origin proof calls the dispatch it took at load.
+  const { InspectorConnection, connectionDispatch, jsonParse } = loadTime;
+  const inspectorPrototype = InspectorConnection?.prototype as { dispatch?: unknown } | undefined;
+  const dispatchDescriptor = inspectorPrototype ? Object.getOwnPropertyDescriptor(inspectorPrototype, 'dispatch') : undefined;
+  let lockedDispatch: ((this: unknown, message: string) => unknown) | undefined;
+  if (inspectorPrototype && dispatchDescriptor && typeof connectionDispatch === 'function') {
+    lockedDispatch = function dispatch(this: unknown, message: string): unknown {
+      if (!released) {
+        let method = 'an unreadable message';
+        try {
+          const parsed = jsonParse(String(message)) as { method?: unknown };
+          if (typeof parsed?.method === 'string') method = parsed.method;
+        } catch {
+          // Not JSON: the inspector refuses it too, but it is still an attempt.
+        }
+        if (!/^(?:Profiler|NodeTracing)\.[A-Za-z]+$/.test(method)) {
+          const refused = onTamper === 'block';
+          const finding = makeFinding(
+            'inspector',
+            'critical',
+            `an in-process inspector session sent ${method} under lockdown (${refused ? 'refused' : 'reported'}): it can read and change every closure, wirelock's guards included`,
+            { session: 'in-process', method, calledBy: callerOutsideWirelock() ?? null, applied: !refused },
+            'session',
+          );
+          record(finding);
+          if (refused) throw new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}`, { finding: finding.key, severity: finding.severity });
+        }
+      }
+      return pristine.apply(connectionDispatch, this, [message]);
+    };
+    Object.defineProperty(inspectorPrototype, 'dispatch', { ...dispatchDescriptor, value: lockedDispatch });
+    wirelockValues.add(lockedDispatch);
+  }
+
   // `import { connect } from 'node:tls'` in modules loaded from now on sees the guard.
   syncBuiltinESMExports();
   // Hardened-JavaScript style, scoped to the network: every own data property of the network
@@ -1192,6 +1231,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       if (lockedBinding && (process as unknown as { binding?: unknown }).binding === lockedBinding) {
         Object.defineProperty(process, 'binding', { value: originalBinding, writable: true, enumerable: true, configurable: true });
       }
+      if (lockedDispatch && inspectorPrototype?.dispatch === lockedDispatch) Object.defineProperty(inspectorPrototype, 'dispatch', dispatchDescriptor!);
       if (real.workerThreads.Worker === GuardedWorker) Object.defineProperty(real.workerThreads, 'Worker', { value: OriginalWorker, writable: true, enumerable: true, configurable: true });
       syncBuiltinESMExports();
       void dispatcher.close().catch(() => undefined);

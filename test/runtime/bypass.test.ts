@@ -253,6 +253,88 @@ describe('class 1: origin is judged by facts the hook cannot choose', { concurre
     }
   });
 
+  test("an in-process inspector session under lockdown: reading a guard's closure (where the original connect and the approved addresses live) is refused and reported critical; the profiler passes; positive control: without lockdown the same walk reaches the closure", async () => {
+    const { Session } = await import('node:inspector');
+    // What an attacker walks: a function's [[Scopes]], to the variables its closure holds.
+    const closureNames = (session: InstanceType<typeof Session>, fn: unknown): string[] => {
+      const post = (method: string, params?: object): Record<string, unknown> => {
+        let out: Record<string, unknown> | undefined;
+        let failure: unknown;
+        session.post(method, params, (error, result) => {
+          failure = error;
+          out = result as Record<string, unknown>;
+        });
+        if (failure) throw failure;
+        return out!;
+      };
+      (globalThis as Record<string, unknown>).__walkTarget = fn;
+      try {
+        const target = (post('Runtime.evaluate', { expression: 'globalThis.__walkTarget' }).result as { objectId: string }).objectId;
+        const internals = post('Runtime.getProperties', { objectId: target, ownProperties: true }).internalProperties as Array<{ name: string; value: { objectId: string } }>;
+        const scopes = internals.find((entry) => entry.name === '[[Scopes]]')!.value.objectId;
+        const names: string[] = [];
+        for (const scope of post('Runtime.getProperties', { objectId: scopes, ownProperties: true }).result as Array<{ value?: { objectId?: string } }>) {
+          if (!scope.value?.objectId) continue;
+          for (const variable of post('Runtime.getProperties', { objectId: scope.value.objectId, ownProperties: true }).result as Array<{ name: string }>) names.push(variable.name);
+        }
+        return names;
+      } finally {
+        delete (globalThis as Record<string, unknown>).__walkTarget;
+      }
+    };
+    // Positive control: a closure like a guard's, walked without lockdown.
+    const approvedHere = new Set<string>();
+    const guardLike = function connect(): boolean {
+      return approvedHere.has('x');
+    };
+    const control = new Session();
+    control.connect();
+    try {
+      assert.ok(closureNames(control, guardLike).includes('approvedHere'), 'the walk reaches closure variables');
+    } finally {
+      control.disconnect();
+    }
+    const handle = lockdown({ ...lab.policy, unlistedHosts: 'allow' }, { allow: { hookers: ['tsx'] } });
+    try {
+      assert.equal(handle.blockingFinding(), undefined, 'a clean process before the attack');
+      const session = new Session();
+      session.connect();
+      try {
+        // The profiler hands out no object: coverage and CPU profiles keep working under lockdown.
+        let profilerError: unknown = 'not called';
+        session.post('Profiler.enable', (error) => {
+          profilerError = error;
+        });
+        assert.equal(profilerError, null);
+        assert.throws(() => closureNames(session, tls.connect), (error: { code?: string }) => error.code === 'ERR_ENV_COMPROMISED');
+      } finally {
+        session.disconnect();
+      }
+      const finding = handle.findings().find((f) => f.key === 'inspector:session');
+      assert.equal(finding?.severity, 'critical');
+      assert.equal(finding.evidence.method, 'Runtime.evaluate');
+      assert.equal(handle.blockingFinding()?.key, 'inspector:session', 'the process is treated as compromised');
+      // wirelock's own origin proof still runs (it speaks through the dispatch it took at load).
+      const restoreGet = saved(https, 'get');
+      try {
+        Object.defineProperty(https, 'get', { value: http.get, writable: true, configurable: true, enumerable: true });
+        assert.equal(handle.recheck().find((f) => f.key === 'hooked-api:https.get')?.severity, 'high');
+      } finally {
+        restoreGet();
+      }
+    } finally {
+      handle.release();
+    }
+    // Released: sessions work again.
+    const after = new Session();
+    after.connect();
+    try {
+      assert.ok(closureNames(after, guardLike).includes('approvedHere'));
+    } finally {
+      after.disconnect();
+    }
+  });
+
   test('a genuine slot value is still Node\'s own: a clean lockdown reports no hook; the finding names the forgery; a swap for another Node function is a finding', async () => {
     await underLockdown(policy(), [], async (handle) => {
       assert.deepEqual(handle.recheck().filter((f) => f.key.startsWith('hooked-api')), []);
