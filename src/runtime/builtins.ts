@@ -119,6 +119,8 @@ export const pristine = {
   fstatSync: real.fs.fstatSync,
   /** Open flags for a file that may be a pipe: never wait for a writer. */
   readNonBlocking: real.fs.constants.O_RDONLY | real.fs.constants.O_NONBLOCK,
+  /** Bytes to text without Buffer.prototype.toString (which code running later can replace): /proc, request lines. */
+  latin1Slice: (Buffer.prototype as unknown as { latin1Slice: (start: number, end: number) => string }).latin1Slice,
   isProxy: real.util.types.isProxy,
   inspectorUrl: inspectorBinding ? inspectorBinding.url : (real.inspector.url as (() => string | undefined) | undefined),
   /** node:inspector's close(): the same function on process (`process._debugEnd`). */

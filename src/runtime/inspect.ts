@@ -95,7 +95,7 @@ function readText(path: string): string | undefined {
       // Position null: /proc files report size 0 and are read to their end, chunk by chunk.
       const length = pristine.readSync(fd, readBuffer, 0, readBuffer.length, null);
       if (length === 0) return text;
-      text += readBuffer.toString('latin1', 0, length);
+      text += pristine.apply(pristine.latin1Slice, readBuffer, [0, length]);
     }
   } catch {
     return undefined;
@@ -732,7 +732,7 @@ export function tracerPid(maxAgeMs = 100): number {
     const fd = pristine.openSync('/proc/self/status', 'r');
     try {
       const length = pristine.readSync(fd, statusBuffer, 0, statusBuffer.length, 0);
-      lastTracerPid = Number(/TracerPid:\s*(\d+)/.exec(statusBuffer.toString('latin1', 0, length))?.[1] ?? 0);
+      lastTracerPid = Number(/TracerPid:\s*(\d+)/.exec(pristine.apply(pristine.latin1Slice, statusBuffer, [0, length]))?.[1] ?? 0);
     } finally {
       pristine.closeSync(fd);
     }

@@ -207,7 +207,7 @@ function wireStart(chunk: unknown, encoding: string): string | undefined {
   }
   if (bytes.length === 0 || !TCHAR_BYTES[bytes[0]!]) return undefined;
   const end = bytes.subarray(0, 8192).indexOf(10);
-  return end < 0 ? undefined : bytes.toString('latin1', 0, end + 1);
+  return end < 0 ? undefined : pristine.apply(pristine.latin1Slice, bytes, [0, end + 1]);
 }
 
 // Captured at load: code running after lockdown cannot make a JavaScript function print as native.

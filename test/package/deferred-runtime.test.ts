@@ -256,6 +256,32 @@ process.exit(0);
   });
 }
 
+test('code after the import that rewrites Buffer decoding and process.execArgv does not hide a preload from lockdown(); positive control: the rewrite hides it from a reader that decodes with Buffer.prototype.toString', async () => {
+  const preload = app('some-preload.cjs', 'globalThis.__preloaded = true;\n');
+  const file = app(
+    'hide-preload.mjs',
+    `import * as wirelock from ${entry};
+const fs = process.getBuiltinModule('node:fs');
+const hide = (text) => text.replace(/--require\\0[^\\0]*some-preload\\.cjs\\0/, '');
+for (const name of ['toString', 'latin1Slice', 'utf8Slice', 'asciiSlice']) {
+  const original = Buffer.prototype[name];
+  Buffer.prototype[name] = function (...args) { return hide(Reflect.apply(original, this, args)); };
+}
+process.execArgv.length = 0;
+const buffer = Buffer.alloc(65536);
+const fd = fs.openSync('/proc/self/cmdline', 'r');
+const seenByToString = buffer.toString('latin1', 0, fs.readSync(fd, buffer, 0, buffer.length, 0));
+fs.closeSync(fd);
+const handle = wirelock.lockdown(wirelock.loadPolicySync(${JSON.stringify(blockPolicy)}), { onTamper: 'report' });
+console.log(JSON.stringify({ preloaded: globalThis.__preloaded === true, hiddenFromToString: !seenByToString.includes('some-preload.cjs'), findings: handle.findings().map((f) => f.key).filter((key) => key.startsWith('preload')) }));
+handle.release();
+`,
+  );
+  const { stdout, stderr, code } = await node(['--require', preload, file]);
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), { preloaded: true, hiddenFromToString: true, findings: [`preload:${preload}`] });
+});
+
 test('a runtime file that cannot be loaded fails closed: lockdown() throws, inspectEnvironment() rejects, register refuses to start the app', async () => {
   // A copy of the built package whose runtime file is broken (node_modules linked for undici).
   const pkg = join(scratch, 'broken');
