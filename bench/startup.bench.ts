@@ -37,6 +37,19 @@ export async function run(): Promise<void> {
     'import wirelock (createAgent)': [agentApp],
     'node --import wirelock/register': ['--import', join(ROOT, 'dist/runtime/register.js'), app],
   };
+  // BENCH_STARTUP_BASELINE=<another checkout, built>: its createAgent app and register start run in
+  // the same interleaved rounds, so a change is measured side by side with what it changes.
+  const baseline = process.env.BENCH_STARTUP_BASELINE;
+  if (baseline) {
+    const baselineAgentApp = join(dir, 'baseline-agent-app.mjs');
+    writeFileSync(
+      baselineAgentApp,
+      `import { createAgent, loadPolicySync } from ${JSON.stringify(join(baseline, 'dist/index.js'))};\n` +
+        `createAgent(loadPolicySync(${JSON.stringify(policyFile)}));\n${report}`,
+    );
+    variants['baseline: import wirelock (createAgent)'] = [baselineAgentApp];
+    variants['baseline: node --import wirelock/register'] = ['--import', join(baseline, 'dist/runtime/register.js'), app];
+  }
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', WIRELOCK_POLICY: policyFile };
   const names = Object.keys(variants);
   const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
@@ -59,7 +72,7 @@ export async function run(): Promise<void> {
     }
   }
   const base = names[0]!;
-  const widths = [34, 12, 8, 16, 8, 16, 12];
+  const widths = [42, 12, 8, 16, 8, 16, 12];
   const withCpu = cpu[base]!.length > 0;
   console.log(formatRow(['start', 'median ms', 'ratio', 'main-thread CPU', 'ratio', 'median RSS MB', 'RSS delta'], widths));
   for (const name of names) {
