@@ -258,6 +258,7 @@ export const loadTime = (() => {
     // The inspector's messages are JSON: parsed and written with functions taken now.
     jsonParse: JSON.parse,
     jsonStringify: JSON.stringify,
+    stringStartsWith: String.prototype.startsWith,
     functionToString: Function.prototype.toString,
     hrtime: process.hrtime,
     allocBuffer: Buffer.alloc,

@@ -163,11 +163,17 @@ function refusedSocket(error: Error): Socket {
 /** The first stack frame outside wirelock and Node, for evidence of who did something. */
 const wirelockRoot = codeRoot;
 function callerOutsideWirelock(): string | undefined {
-  const stack = new Error().stack?.split('\n').slice(1) ?? [];
-  for (const line of stack) {
-    if (line.includes(wirelockRoot.href) || line.includes(`(${wirelockRoot.pathname}`) || line.includes('(node:') || line.includes(' node:')) continue;
-    const match = /\(?((?:file:\/\/)?\/[^()]+?):(\d+):(\d+)\)?\s*$/.exec(line);
-    if (match) return `${match[1]}:${match[2]}:${match[3]}`;
+  // Evidence only, and never in the way of the finding it goes into: reading a stack runs the
+  // process's Error.prepareStackTrace, which the code being reported may have made throw.
+  try {
+    const stack = String(new Error().stack ?? '').split('\n').slice(1);
+    for (const line of stack) {
+      if (line.includes(wirelockRoot.href) || line.includes(`(${wirelockRoot.pathname}`) || line.includes('(node:') || line.includes(' node:')) continue;
+      const match = /\(?((?:file:\/\/)?\/[^()]+?):(\d+):(\d+)\)?\s*$/.exec(line);
+      if (match) return `${match[1]}:${match[2]}:${match[3]}`;
+    }
+  } catch {
+    // No caller, then.
   }
   return undefined;
 }
@@ -1070,21 +1076,29 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // lockdown a message from one is refused (block) or reported, whoever opened it and whenever;
   // only the profiler domains (coverage, CPU profiles, traces), which hand out no object, pass.
   // wirelock's own origin proof calls the dispatch it took at load.
-  const { InspectorConnection, connectionDispatch, jsonParse } = loadTime;
+  const { InspectorConnection, connectionDispatch, jsonParse, stringStartsWith } = loadTime;
   const inspectorPrototype = InspectorConnection?.prototype as { dispatch?: unknown } | undefined;
   const dispatchDescriptor = inspectorPrototype ? Object.getOwnPropertyDescriptor(inspectorPrototype, 'dispatch') : undefined;
   let lockedDispatch: ((this: unknown, message: string) => unknown) | undefined;
   if (inspectorPrototype && dispatchDescriptor && typeof connectionDispatch === 'function') {
     lockedDispatch = function dispatch(this: unknown, message: string): unknown {
       if (!released) {
-        let method = 'an unreadable message';
-        try {
-          const parsed = jsonParse(String(message)) as { method?: unknown };
-          if (typeof parsed?.method === 'string') method = parsed.method;
-        } catch {
-          // Not JSON: the inspector refuses it too, but it is still an attempt.
+        // The message judged is the message sent: only a string (anything else could answer the
+        // check one way and Node's conversion another), read with functions taken at load.
+        let method = 'a message that is not a string';
+        if (typeof message === 'string') {
+          method = 'an unreadable message';
+          try {
+            const parsed: unknown = jsonParse(message);
+            const own = typeof parsed === 'object' && parsed !== null ? pristine.getOwnPropertyDescriptor(parsed, 'method') : undefined;
+            if (own && typeof own.value === 'string') method = own.value;
+          } catch {
+            // Not JSON: the inspector refuses it too, but it is still an attempt.
+          }
         }
-        if (!/^(?:Profiler|NodeTracing)\.[A-Za-z]+$/.test(method)) {
+        const profiler =
+          typeof message === 'string' && (pristine.apply(stringStartsWith, method, ['Profiler.']) || pristine.apply(stringStartsWith, method, ['NodeTracing.']));
+        if (!profiler) {
           const refused = onTamper === 'block';
           const finding = makeFinding(
             'inspector',

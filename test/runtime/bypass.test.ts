@@ -335,6 +335,73 @@ describe('class 1: origin is judged by facts the hook cannot choose', { concurre
     }
   });
 
+  test('the inspector-session guard and the findings it records hold against replaced built-ins: RegExp.prototype.exec and String (the check), a non-string message, an Error.prepareStackTrace that throws (the caller evidence)', async () => {
+    const { Session } = await import('node:inspector');
+    const handle = lockdown({ ...lab.policy, unlistedHosts: 'allow' }, { allow: { hookers: ['tsx'] } });
+    const exec = RegExp.prototype.exec;
+    const StringBefore = globalThis.String;
+    const prepare = Error.prepareStackTrace;
+    const session = new Session();
+    session.connect();
+    try {
+      assert.equal(handle.blockingFinding(), undefined, 'a clean process before the attack');
+      // Every test() and exec() says "profiler"; String() turns anything into a profiler message.
+      RegExp.prototype.exec = function () {
+        return Object.assign(['Profiler.enable'], { index: 0, input: '' });
+      };
+      (globalThis as Record<string, unknown>).String = function (value: unknown) {
+        return typeof value === 'object' ? '{"id":1,"method":"Profiler.enable"}' : StringBefore(value);
+      };
+      Error.prepareStackTrace = () => {
+        throw new Error('no stack for you');
+      };
+      const sent = (message: unknown): string => {
+        try {
+          const { Connection } = (process as unknown as { binding(name: string): { Connection: { prototype: { dispatch(message: unknown): void } } } }).binding('inspector');
+          const connection = new (Connection as unknown as new (onMessage: (message: string) => void) => { dispatch(message: unknown): void; disconnect(): void })(() => undefined);
+          try {
+            connection.dispatch(message);
+          } finally {
+            connection.disconnect();
+          }
+          return 'sent';
+        } catch (error) {
+          return (error as { code?: string }).code ?? String((error as Error).message);
+        }
+      };
+      assert.equal(sent('{"id":1,"method":"Runtime.evaluate","params":{"expression":"1"}}'), 'ERR_ENV_COMPROMISED');
+      // An object whose conversion is a profiler message for the check and something else for Node.
+      let conversions = 0;
+      const shifty = { toString: () => (conversions++ === 0 ? '{"id":2,"method":"Profiler.enable"}' : '{"id":2,"method":"Runtime.evaluate","params":{"expression":"1"}}') };
+      assert.equal(sent(shifty), 'ERR_ENV_COMPROMISED');
+      assert.equal(conversions, 0, 'a message that is not a string is refused before anything converts it');
+      // Node's own Session still goes through the same refusal.
+      assert.throws(() => session.post('Runtime.evaluate', { expression: '1' }), (error: { code?: string }) => error.code === 'ERR_ENV_COMPROMISED');
+    } finally {
+      RegExp.prototype.exec = exec;
+      (globalThis as Record<string, unknown>).String = StringBefore;
+      Error.prepareStackTrace = prepare;
+      session.disconnect();
+    }
+    try {
+      const finding = handle.findings().find((f) => f.key === 'inspector:session');
+      assert.equal(finding?.severity, 'critical');
+      assert.equal(handle.blockingFinding()?.key, 'inspector:session');
+    } finally {
+      handle.release();
+    }
+    // Positive control: the same replaced RegExp.prototype.exec makes a regular-expression method
+    // check say "profiler" (what the guard must not rely on).
+    RegExp.prototype.exec = function () {
+      return Object.assign(['Profiler.enable'], { index: 0, input: '' });
+    };
+    try {
+      assert.equal(/^(?:Profiler|NodeTracing)\./.test('Runtime.evaluate'), true);
+    } finally {
+      RegExp.prototype.exec = exec;
+    }
+  });
+
   test('a genuine slot value is still Node\'s own: a clean lockdown reports no hook; the finding names the forgery; a swap for another Node function is a finding', async () => {
     await underLockdown(policy(), [], async (handle) => {
       assert.deepEqual(handle.recheck().filter((f) => f.key.startsWith('hooked-api')), []);
