@@ -347,7 +347,7 @@ describe('class 1: origin is judged by facts the hook cannot choose', { concurre
       assert.equal(handle.blockingFinding(), undefined, 'a clean process before the attack');
       // Every test() and exec() says "profiler"; String() turns anything into a profiler message.
       RegExp.prototype.exec = function () {
-        return Object.assign(['Profiler.enable'], { index: 0, input: '' });
+        return Object.assign(['Profiler.enable'], { index: 0, input: '', groups: undefined }) as unknown as RegExpExecArray;
       };
       (globalThis as Record<string, unknown>).String = function (value: unknown) {
         return typeof value === 'object' ? '{"id":1,"method":"Profiler.enable"}' : StringBefore(value);
@@ -393,7 +393,7 @@ describe('class 1: origin is judged by facts the hook cannot choose', { concurre
     // Positive control: the same replaced RegExp.prototype.exec makes a regular-expression method
     // check say "profiler" (what the guard must not rely on).
     RegExp.prototype.exec = function () {
-      return Object.assign(['Profiler.enable'], { index: 0, input: '' });
+      return Object.assign(['Profiler.enable'], { index: 0, input: '', groups: undefined }) as unknown as RegExpExecArray;
     };
     try {
       assert.equal(/^(?:Profiler|NodeTracing)\./.test('Runtime.evaluate'), true);
