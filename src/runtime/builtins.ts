@@ -60,6 +60,8 @@ export const real = {
   },
   /** Node's TLS client implementation: `_tls_wrap.connect` is the function `tls.connect` exports, another name for it. */
   tlsWrap: builtin<{ connect: typeof Tls.connect }>('_tls_wrap'),
+  /** Node's fs functions look up `toNamespacedPath` here for every path they open (Node 20). */
+  path: builtin<typeof import('node:path')>('node:path'),
 };
 
 /**
@@ -112,13 +114,14 @@ export const pristine = {
    * would receive the original, unguarded function as `this` (and could then connect with it).
    */
   apply: Reflect.apply,
-  readFileSync: real.fs.readFileSync,
   openSync: real.fs.openSync,
   readSync: real.fs.readSync,
   closeSync: real.fs.closeSync,
   fstatSync: real.fs.fstatSync,
   /** Open flags for a file that may be a pipe: never wait for a writer. */
   readNonBlocking: real.fs.constants.O_RDONLY | real.fs.constants.O_NONBLOCK,
+  utf8Slice: (Buffer.prototype as unknown as { utf8Slice: (start: number, end: number) => string }).utf8Slice,
+  allocUnsafeSlow: Buffer.allocUnsafeSlow,
   /** Bytes to text without Buffer.prototype.toString (which code running later can replace): /proc, request lines. */
   latin1Slice: (Buffer.prototype as unknown as { latin1Slice: (start: number, end: number) => string }).latin1Slice,
   isProxy: real.util.types.isProxy,
@@ -148,6 +151,41 @@ export function nativeSource(id: string): string | undefined {
   return typeof source === 'string' ? source : undefined;
 }
 
+
+/**
+ * A whole file as UTF-8 text, read with the descriptor calls, allocation and decoder taken at load:
+ * `readFileSync` looks up other fs functions, and its options, on shared objects as it runs (an
+ * `Object.prototype.buffer` accessor sends it down a path that calls `fs.openSync` from the module
+ * object, Node 24). Undefined when unreadable.
+ */
+export function readFileText(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = pristine.openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = pristine.fstatSync(fd).size;
+    if (!(size >= 0 && size <= 0x4000000)) return undefined;
+    const bytes = pristine.allocUnsafeSlow(size);
+    let done = 0;
+    while (done < size) {
+      const count = pristine.readSync(fd, bytes, done, size - done, done);
+      if (!(count > 0)) break;
+      done += count;
+    }
+    return pristine.apply(pristine.utf8Slice, bytes, [0, done]);
+  } catch {
+    return undefined;
+  } finally {
+    try {
+      pristine.closeSync(fd);
+    } catch {
+      // Closing a descriptor we opened fails only if it is gone already.
+    }
+  }
+}
 
 export const DISPATCHER_SYMBOL = Symbol.for('undici.globalDispatcher.1');
 
@@ -195,6 +233,9 @@ export const SLOTS: readonly Slot[] = [
   { name: 'Function.prototype.apply', target: Function.prototype, key: 'apply', kind: 'function', watchOnly: true },
   { name: 'Function.prototype.bind', target: Function.prototype, key: 'bind', kind: 'function', watchOnly: true },
   { name: 'Reflect.apply', target: Reflect, key: 'apply', kind: 'function', watchOnly: true },
+  // Node 20's fs opens every path through the path module's toNamespacedPath, looked up as it runs:
+  // whoever replaces it chooses which file wirelock's /proc reads and the origin proof's file check see.
+  { name: 'path.toNamespacedPath', target: real.path, key: 'toNamespacedPath', kind: 'function', watchOnly: true },
   { name: 'undici.globalDispatcher', target: globalThis, key: DISPATCHER_SYMBOL, kind: 'dispatcher' },
 ];
 

@@ -1073,7 +1073,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // An in-process inspector session (node:inspector's Session, or the binding's Connection it wraps)
   // can read and change the variables of every closure in the process: wirelock's guards, the
   // addresses they approved, the policy they enforce, the original functions they wrap. Under
-  // lockdown a message from one is refused (block) or reported, whoever opened it and whenever;
+  // lockdown a message from one is refused (block) or reported, whenever the session was opened
+  // (code that took `dispatch` itself before an app's own lockdown() call keeps it: docs, limits);
   // only the profiler domains (coverage, CPU profiles, traces), which hand out no object, pass.
   // wirelock's own origin proof calls the dispatch it took at load.
   const { InspectorConnection, connectionDispatch, jsonParse, stringStartsWith } = loadTime;

@@ -1,4 +1,4 @@
-import { loadMarker, loadTime, nativeSource, pristine, type InspectorConnection } from './builtins.js';
+import { loadMarker, loadTime, nativeSource, pristine, readFileText, type InspectorConnection } from './builtins.js';
 import { allowedPath, type AllowEntry } from './findings.js';
 
 // Taken when wirelock loads (builtins.ts, through process.getBuiltinModule), not when this module is
@@ -259,12 +259,8 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
       return false;
     }
     if (!path.startsWith('/')) return false;
-    let text: string;
-    try {
-      text = String(pristine.readFileSync(path, 'utf8'));
-    } catch {
-      return false;
-    }
+    const text = readFileText(path);
+    if (text === undefined) return false;
     const source = sourceOf(scriptId);
     return source !== undefined && (source === text || (text.charCodeAt(0) === 0xfeff && source === text.slice(1)));
   };

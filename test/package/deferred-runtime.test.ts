@@ -248,7 +248,8 @@ process.exit(0);
     // Either the runtime loaded as the build wrote it and enforces, or it refused to load (fails closed).
     if (result.outcome === 'locked') {
       assert.equal(result.active, true);
-      assert.equal(result.refused, 'ERR_HOST_NOT_ALLOWED', JSON.stringify(result));
+      // Refused as unlisted, or as a compromised process (an attack that replaced a watched slot).
+      assert.ok(['ERR_HOST_NOT_ALLOWED', 'ERR_ENV_COMPROMISED'].includes(result.refused), JSON.stringify(result));
     } else {
       assert.match(result.outcome, /runtime checks cannot be loaded/);
       assert.equal(result.active, false);
@@ -280,6 +281,37 @@ handle.release();
   const { stdout, stderr, code } = await node(['--require', preload, file]);
   assert.equal(code, 0, stderr);
   assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), { preloaded: true, hiddenFromToString: true, findings: [`preload:${preload}`] });
+});
+
+test('code after the import that redirects what fs opens (path.toNamespacedPath, which Node 20 fs looks up for every path) is a hooked-api finding at lockdown(); positive control: on Node 20 it hides a preload from /proc/self/cmdline', async () => {
+  const preload = app('another-preload.cjs', 'globalThis.__preloaded = true;\n');
+  const file = app(
+    'redirect-open.mjs',
+    `import * as wirelock from ${entry};
+const fs = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
+const fake = '/tmp/wirelock-fake-cmdline-' + process.pid;
+fs.writeFileSync(fake, fs.readFileSync('/proc/self/cmdline', 'latin1').replace(/--require\\0[^\\0]*another-preload\\.cjs\\0/, ''), 'latin1');
+const toNamespacedPath = path.toNamespacedPath;
+path.toNamespacedPath = (p) => (String(p) === '/proc/self/cmdline' ? fake : toNamespacedPath(p));
+process.execArgv.length = 0;
+const hidden = !fs.readFileSync('/proc/self/cmdline', 'latin1').includes('another-preload.cjs');
+const handle = wirelock.lockdown(wirelock.loadPolicySync(${JSON.stringify(blockPolicy)}), { onTamper: 'report' });
+const findings = handle.findings().map((f) => [f.key, f.severity]).filter(([key]) => key.startsWith('preload') || key.startsWith('hooked-api'));
+handle.release();
+fs.rmSync(fake);
+console.log(JSON.stringify({ hidden, findings }));
+`,
+  );
+  const { stdout, stderr, code } = await node(['--require', preload, file]);
+  assert.equal(code, 0, stderr);
+  const result = JSON.parse(stdout.trim().split('\n').pop()!) as { hidden: boolean; findings: Array<[string, string]> };
+  if (process.versions.node.startsWith('20.')) assert.equal(result.hidden, true, 'positive control: Node 20 fs opens the redirected file');
+  assert.deepEqual(
+    result.findings.find(([key]) => key === 'hooked-api:path.toNamespacedPath'),
+    ['hooked-api:path.toNamespacedPath', 'high'],
+    JSON.stringify(result),
+  );
 });
 
 test('a runtime file that cannot be loaded fails closed: lockdown() throws, inspectEnvironment() rejects, register refuses to start the app', async () => {
