@@ -129,6 +129,8 @@ export const pristine = {
   /** node:inspector's close(): the same function on process (`process._debugEnd`). */
   inspectorClose: (realProcess as unknown as { _debugEnd?: () => void })._debugEnd,
   getOwnPropertyDescriptor: Reflect.getOwnPropertyDescriptor,
+  defineProperty: Reflect.defineProperty,
+  deleteProperty: Reflect.deleteProperty,
   getPrototypeOf: Reflect.getPrototypeOf,
   getCACertificates: (real.tls as { getCACertificates?: (type: string) => string[] }).getCACertificates,
   hasSubscribers: real.diagnosticsChannel.hasSubscribers,
@@ -320,5 +322,7 @@ export const loadTime = (() => {
     })(),
     /** The name the origin proof's probe takes on globalThis, unguessable by code that runs later. */
     originProbeKey: `__wirelock_origin_${Math.random().toString(36).slice(2)}`,
+    /** The global object itself: `globalThis` is a name later scripts can shadow. */
+    globalObject: globalThis as object,
   };
 })();

@@ -44,7 +44,7 @@ interface InternalProperty {
 
 // Taken when wirelock loads (builtins.ts), not when this module is compiled.
 const { InspectorConnection: Connection, connectionDispatch, connectionDisconnect, jsonParse, jsonStringify } = loadTime;
-const probeKey = loadTime.originProbeKey;
+const { originProbeKey: probeKey, globalObject } = loadTime;
 
 /** True when the inspector is usable (a Node built without it, or without process.binding, has none). */
 export const originAvailable = typeof Connection === 'function' && typeof connectionDispatch === 'function' && typeof connectionDisconnect === 'function';
@@ -162,13 +162,16 @@ export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrig
     call('Debugger.enable');
   };
   const evaluate = (value: unknown): RemoteObject & { description?: string } => {
-    // Runtime.evaluate needs a name to reach the value: a random global slot, removed at once.
-    Object.defineProperty(globalThis, probeKey, { value, configurable: true, enumerable: false, writable: false });
+    // Runtime.evaluate needs a name to reach the value: a random slot on the global object, removed
+    // at once. The global object and the functions that define and delete the slot are the ones taken
+    // at load, and the expression reaches the global object as a sloppy function's `this`: the name
+    // `globalThis` is a binding any script can shadow (`let globalThis = ...`) or replace.
+    if (!pristine.defineProperty(globalObject, probeKey, { value, configurable: true, enumerable: false, writable: false })) return {};
     try {
-      const evaluated = call('Runtime.evaluate', { expression: `globalThis.${probeKey}` }) as { result?: RemoteObject & { description?: string } };
+      const evaluated = call('Runtime.evaluate', { expression: `(function () { return this; })()[${jsonStringify(probeKey)}]` }) as { result?: RemoteObject & { description?: string } };
       return evaluated.result ?? {};
     } finally {
-      delete (globalThis as Record<string, unknown>)[probeKey];
+      pristine.deleteProperty(globalObject, probeKey);
     }
   };
   let prefetched: Map<unknown, RemoteObject & { description?: string }> | undefined;
