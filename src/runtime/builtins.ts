@@ -189,6 +189,80 @@ export function readFileText(path: string): string | undefined {
   }
 }
 
+/**
+ * JavaScript built-ins wirelock's checks compute with (its caches and baselines are Maps, WeakMaps
+ * and Sets, hosts and flags go through String and RegExp methods, findings through Array methods),
+ * as they were when wirelock loaded. Code that replaces one can make a check compute what it wants
+ * (a WeakMap.get that answers "Node's own", a Map.get that answers "unchanged since load": second
+ * review, 2026-12-01), so a replaced one is itself a finding, and the origin proof concludes nothing
+ * while one is replaced. Not read per connection (too many for the gate's budget): at lockdown,
+ * recheck(), inspectEnvironment() and whenever the origin proof runs.
+ */
+const INTRINSICS: ReadonlyArray<readonly [string, object, PropertyKey, unknown]> = Object.freeze(
+  (
+    [
+      ['WeakMap.prototype.get', WeakMap.prototype, 'get'],
+      ['WeakMap.prototype.set', WeakMap.prototype, 'set'],
+      ['WeakMap.prototype.has', WeakMap.prototype, 'has'],
+      ['Map.prototype.get', Map.prototype, 'get'],
+      ['Map.prototype.set', Map.prototype, 'set'],
+      ['Map.prototype.has', Map.prototype, 'has'],
+      ['Set.prototype.has', Set.prototype, 'has'],
+      ['Set.prototype.add', Set.prototype, 'add'],
+      ['WeakSet.prototype.has', WeakSet.prototype, 'has'],
+      ['WeakSet.prototype.add', WeakSet.prototype, 'add'],
+      ['RegExp.prototype.exec', RegExp.prototype, 'exec'],
+      ['RegExp.prototype.test', RegExp.prototype, 'test'],
+      ['String.prototype.startsWith', String.prototype, 'startsWith'],
+      ['String.prototype.endsWith', String.prototype, 'endsWith'],
+      ['String.prototype.includes', String.prototype, 'includes'],
+      ['String.prototype.slice', String.prototype, 'slice'],
+      ['String.prototype.split', String.prototype, 'split'],
+      ['String.prototype.toLowerCase', String.prototype, 'toLowerCase'],
+      ['String.prototype.replace', String.prototype, 'replace'],
+      ['String.prototype.trim', String.prototype, 'trim'],
+      ['String.prototype.indexOf', String.prototype, 'indexOf'],
+      ['Array.prototype.map', Array.prototype, 'map'],
+      ['Array.prototype.filter', Array.prototype, 'filter'],
+      ['Array.prototype.some', Array.prototype, 'some'],
+      ['Array.prototype.every', Array.prototype, 'every'],
+      ['Array.prototype.find', Array.prototype, 'find'],
+      ['Array.prototype.includes', Array.prototype, 'includes'],
+      ['Array.prototype.indexOf', Array.prototype, 'indexOf'],
+      ['Array.prototype.push', Array.prototype, 'push'],
+      ['Array.prototype.join', Array.prototype, 'join'],
+      ['Object.defineProperty', Object, 'defineProperty'],
+      ['Object.getOwnPropertyDescriptor', Object, 'getOwnPropertyDescriptor'],
+      ['Object.getPrototypeOf', Object, 'getPrototypeOf'],
+      ['Object.keys', Object, 'keys'],
+      ['Object.freeze', Object, 'freeze'],
+      ['JSON.parse', JSON, 'parse'],
+      ['JSON.stringify', JSON, 'stringify'],
+      ['globalThis.String', globalThis, 'String'],
+      ['globalThis.Number', globalThis, 'Number'],
+      ['globalThis.Array', globalThis, 'Array'],
+      ['globalThis.Object', globalThis, 'Object'],
+      ['globalThis.Map', globalThis, 'Map'],
+      ['globalThis.Set', globalThis, 'Set'],
+      ['globalThis.WeakMap', globalThis, 'WeakMap'],
+      ['globalThis.RegExp', globalThis, 'RegExp'],
+      ['globalThis.JSON', globalThis, 'JSON'],
+      ['globalThis.Reflect', globalThis, 'Reflect'],
+    ] as const
+  ).map(([name, target, key]) => Object.freeze([name, target, key, Reflect.getOwnPropertyDescriptor(target, key)?.value] as const)),
+);
+
+/** The names of the built-ins above that no longer hold their load-time value (an accessor counts). */
+export function changedIntrinsics(): string[] {
+  const changed: string[] = [];
+  for (let index = 0; index < INTRINSICS.length; index++) {
+    const [name, target, key, value] = INTRINSICS[index]!;
+    const descriptor = pristine.getOwnPropertyDescriptor(target, key);
+    if (!descriptor || !('value' in descriptor) || descriptor.value !== value) changed[changed.length] = name;
+  }
+  return changed;
+}
+
 export const DISPATCHER_SYMBOL = Symbol.for('undici.globalDispatcher.1');
 
 export type SlotKind = 'function' | 'agent' | 'dispatcher';

@@ -1,5 +1,5 @@
 import { certificatePin, pemBlocks } from '../x509/certificate.js';
-import { SLOTS, realProcess, loadTime, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
+import { SLOTS, changedIntrinsics, realProcess, loadTime, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
 import {
   allowedPreload,
   downgrade,
@@ -804,6 +804,11 @@ export function collectFindings(options: InspectOptions = {}, limits: string[] =
       else hookFindings(options, entries, undefined, out);
     });
   }
+  run('intrinsics', function () {
+    for (const name of changedIntrinsics()) {
+      out.push(makeFinding('hooked-api', 'high', `${name} was replaced after wirelock loaded: wirelock's checks compute with it`, { builtin: name }, name));
+    }
+  });
   run('channels', () => channelFindings(entries, out));
   return sortFindings(out);
 }

@@ -1,4 +1,4 @@
-import { loadMarker, loadTime, nativeSource, pristine, readFileText, type InspectorConnection } from './builtins.js';
+import { changedIntrinsics, loadMarker, loadTime, nativeSource, pristine, readFileText, type InspectorConnection } from './builtins.js';
 import { allowedPath, type AllowEntry } from './findings.js';
 
 // Taken when wirelock loads (builtins.ts, through process.getBuiltinModule), not when this module is
@@ -125,7 +125,9 @@ export interface WithOriginsOptions {
  * expensive part, ~20 ms; the `fast` proof needs only Runtime calls (~0.1 ms per function).
  */
 export function withOrigins<T>(body: (originOf: (value: unknown) => FunctionOrigin) => T, options: WithOriginsOptions = {}): T {
-  if (!originAvailable) {
+  // No verdict from a proof computed with replaced built-ins: every function is then "unknown"
+  // (never Node's own, never an allow-listed tool), and the replacement is a finding of its own.
+  if (!originAvailable || changedIntrinsics().length > 0) {
     return body(() => ({ kind: 'unknown' }));
   }
   let session: InspectorConnection | undefined;

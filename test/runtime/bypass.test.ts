@@ -402,6 +402,55 @@ describe('class 1: origin is judged by facts the hook cannot choose', { concurre
     }
   });
 
+  test("a hook installed before lockdown() with the built-ins the checks compute with replaced (WeakMap.prototype.get answering \"Node's own\", Map.prototype.get answering \"unchanged since load\"): reported and blocking; positive control: the same replacements make those lookups lie", async () => {
+    const original = https.get;
+    const hook = function get(this: unknown, ...args: unknown[]): unknown {
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    };
+    const weakGet = WeakMap.prototype.get;
+    const mapGet = Map.prototype.get;
+    const install = (): void => {
+      WeakMap.prototype.get = function (this: WeakMap<object, unknown>, key: object) {
+        return key === (hook as unknown) ? { kind: 'builtin', url: 'node:https', line: 1, column: 1 } : Reflect.apply(weakGet, this, [key]);
+      };
+      Map.prototype.get = function (this: Map<unknown, unknown>, key: unknown) {
+        return key === 'https.get' ? hook : Reflect.apply(mapGet, this, [key]);
+      };
+    };
+    const restoreGet = saved(https, 'get');
+    try {
+      // Positive control: with the replacements, a WeakMap says "Node's own" and a Map says "the hook".
+      install();
+      const verdicts = new WeakMap<object, unknown>();
+      const values = new Map<string, unknown>([['https.get', original]]);
+      const lies = (verdicts.get(hook) as { kind?: string } | undefined)?.kind === 'builtin' && values.get('https.get') === hook;
+      WeakMap.prototype.get = weakGet;
+      Map.prototype.get = mapGet;
+      assert.ok(lies, 'the replaced lookups lie');
+      Object.defineProperty(https, 'get', { value: hook, writable: true, configurable: true, enumerable: true });
+      install();
+      let handle: Lockdown | undefined;
+      try {
+        handle = lockdown({ ...lab.policy, unlistedHosts: 'allow' }, { allow: { hookers: ['tsx'] } });
+      } finally {
+        WeakMap.prototype.get = weakGet;
+        Map.prototype.get = mapGet;
+      }
+      try {
+        const keys = handle.findings().map((f) => [f.key, f.severity]);
+        assert.deepEqual(keys.find(([key]) => key === 'hooked-api:WeakMap.prototype.get'), ['hooked-api:WeakMap.prototype.get', 'high'], JSON.stringify(keys));
+        assert.deepEqual(keys.find(([key]) => key === 'hooked-api:Map.prototype.get'), ['hooked-api:Map.prototype.get', 'high']);
+        assert.ok(handle.blockingFinding(), 'the process is blocked');
+      } finally {
+        handle.release();
+      }
+    } finally {
+      WeakMap.prototype.get = weakGet;
+      Map.prototype.get = mapGet;
+      restoreGet();
+    }
+  });
+
   test('a genuine slot value is still Node\'s own: a clean lockdown reports no hook; the finding names the forgery; a swap for another Node function is a finding', async () => {
     await underLockdown(policy(), [], async (handle) => {
       assert.deepEqual(handle.recheck().filter((f) => f.key.startsWith('hooked-api')), []);
