@@ -248,6 +248,8 @@ const INTRINSICS: ReadonlyArray<readonly [string, object, PropertyKey, unknown]>
       ['globalThis.RegExp', globalThis, 'RegExp'],
       ['globalThis.JSON', globalThis, 'JSON'],
       ['globalThis.Reflect', globalThis, 'Reflect'],
+      // What Node 20's fs opens a path through (also a watched slot): the origin proof's file check reads through it.
+      ['path.toNamespacedPath', real.path, 'toNamespacedPath'],
     ] as const
   ).map(([name, target, key]) => Object.freeze([name, target, key, Reflect.getOwnPropertyDescriptor(target, key)?.value] as const)),
 );
