@@ -155,12 +155,12 @@ export function nativeSource(id: string): string | undefined {
 
 
 /**
- * A whole file as UTF-8 text, read with the descriptor calls, allocation and decoder taken at load:
- * `readFileSync` looks up other fs functions, and its options, on shared objects as it runs (an
+ * `read(fd)` on a file opened with the descriptor calls taken at load (never readFileSync, which
+ * looks up other fs functions, and its options, on shared objects as it runs: an
  * `Object.prototype.buffer` accessor sends it down a path that calls `fs.openSync` from the module
- * object, Node 24). Undefined when unreadable.
+ * object, Node 24). Undefined when the file cannot be opened or read.
  */
-export function readFileText(path: string): string | undefined {
+export function readOpenFile<T>(path: string, read: (fd: number) => T): T | undefined {
   let fd: number;
   try {
     fd = pristine.openSync(path, 'r');
@@ -168,6 +168,21 @@ export function readFileText(path: string): string | undefined {
     return undefined;
   }
   try {
+    return read(fd);
+  } catch {
+    return undefined;
+  } finally {
+    try {
+      pristine.closeSync(fd);
+    } catch {
+      // Closing a descriptor we opened fails only if it is gone already.
+    }
+  }
+}
+
+/** A whole (regular) file as UTF-8 text, read and decoded with functions taken at load. */
+export function readFileText(path: string): string | undefined {
+  return readOpenFile(path, (fd) => {
     const size = pristine.fstatSync(fd).size;
     if (!(size >= 0 && size <= 0x4000000)) return undefined;
     const bytes = pristine.allocUnsafeSlow(size);
@@ -178,15 +193,7 @@ export function readFileText(path: string): string | undefined {
       done += count;
     }
     return pristine.apply(pristine.utf8Slice, bytes, [0, done]);
-  } catch {
-    return undefined;
-  } finally {
-    try {
-      pristine.closeSync(fd);
-    } catch {
-      // Closing a descriptor we opened fails only if it is gone already.
-    }
-  }
+  });
 }
 
 /**

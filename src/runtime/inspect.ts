@@ -1,5 +1,5 @@
 import { certificatePin, pemBlocks } from '../x509/certificate.js';
-import { SLOTS, changedIntrinsics, realProcess, loadTime, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
+import { SLOTS, changedIntrinsics, readOpenFile, realProcess, loadTime, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
 import {
   allowedPreload,
   downgrade,
@@ -82,13 +82,7 @@ let readBuffer: Buffer | undefined;
  * code compiled on first use), paid at every start under register for five small /proc files.
  */
 function readText(path: string): string | undefined {
-  let fd: number;
-  try {
-    fd = pristine.openSync(path, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
+  return readOpenFile(path, (fd) => {
     readBuffer ??= Buffer.allocUnsafe(65536);
     let text = '';
     for (;;) {
@@ -97,11 +91,7 @@ function readText(path: string): string | undefined {
       if (length === 0) return text;
       text += pristine.apply(pristine.latin1Slice, readBuffer, [0, length]);
     }
-  } catch {
-    return undefined;
-  } finally {
-    pristine.closeSync(fd);
-  }
+  });
 }
 
 export interface ProcessFacts {

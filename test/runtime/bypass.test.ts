@@ -164,6 +164,17 @@ const HOOKS: HookCase[] = [
   },
 ];
 
+/** https.get swapped for http.get (another of Node's own functions) under lockdown is a high hooked-api finding. */
+function assertNodeSwapReported(handle: Lockdown): void {
+  const restoreGet = saved(https, 'get');
+  try {
+    Object.defineProperty(https, 'get', { value: http.get, writable: true, configurable: true, enumerable: true });
+    assert.equal(handle.recheck().find((f) => f.key === 'hooked-api:https.get')?.severity, 'high');
+  } finally {
+    restoreGet();
+  }
+}
+
 describe('class 1: origin is judged by facts the hook cannot choose', { concurrency: false }, () => {
   const policy = (): Record<string, unknown> => ({ ...lab.policy, unlistedHosts: 'allow' });
   for (const hook of HOOKS) {
@@ -315,13 +326,7 @@ describe('class 1: origin is judged by facts the hook cannot choose', { concurre
       assert.equal(finding.evidence.method, 'Runtime.evaluate');
       assert.equal(handle.blockingFinding()?.key, 'inspector:session', 'the process is treated as compromised');
       // wirelock's own origin proof still runs (it speaks through the dispatch it took at load).
-      const restoreGet = saved(https, 'get');
-      try {
-        Object.defineProperty(https, 'get', { value: http.get, writable: true, configurable: true, enumerable: true });
-        assert.equal(handle.recheck().find((f) => f.key === 'hooked-api:https.get')?.severity, 'high');
-      } finally {
-        restoreGet();
-      }
+      assertNodeSwapReported(handle);
     } finally {
       handle.release();
     }
@@ -462,13 +467,7 @@ describe('class 1: origin is judged by facts the hook cannot choose', { concurre
         restore();
       }
       // Even another of Node's own functions is a finding in a slot that changed after lockdown.
-      const restoreGet = saved(https, 'get');
-      try {
-        Object.defineProperty(https, 'get', { value: http.get, writable: true, configurable: true, enumerable: true });
-        assert.equal(handle.recheck().find((f) => f.key === 'hooked-api:https.get')?.severity, 'high');
-      } finally {
-        restoreGet();
-      }
+      assertNodeSwapReported(handle);
     });
   });
 });
