@@ -114,6 +114,8 @@ export const pristine = {
    * would receive the original, unguarded function as `this` (and could then connect with it).
    */
   apply: Reflect.apply,
+  /** Constructs Node's original classes behind a guard (the Worker guard) without a replaceable Reflect.construct. */
+  construct: Reflect.construct,
   openSync: real.fs.openSync,
   readSync: real.fs.readSync,
   closeSync: real.fs.closeSync,

@@ -804,18 +804,31 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   // A worker thread gets fresh built-ins that none of the guards above reach (and preloads given
   // with --import do not run in it): each new worker is a finding, refused when it blocks.
-  const OriginalWorker = real.workerThreads.Worker;
-  const GuardedWorker = class Worker extends OriginalWorker {
-    constructor(filename: string | URL, workerOptions?: ConstructorParameters<typeof OriginalWorker>[1]) {
-      if (!released) {
-        const source = workerOptions?.eval ? '(eval code)' : String(filename);
-        record(makeFinding('worker-started', 'medium', `a worker thread was started (${source}): its network is not under lockdown`, { worker: source, startedBy: callerOutsideWirelock() ?? null }, source));
-        const blocking = onTamper === 'block' ? blockingFinding() : undefined;
-        if (blocking) throw new WirelockError('ERR_ENV_COMPROMISED', `worker refused, the runtime is compromised: ${blocking.key}: ${blocking.title}`, { finding: blocking.key, severity: blocking.severity });
-      }
-      super(filename, workerOptions);
-    }
+  const threadStarted = function (source: string, title: string): void {
+    record(makeFinding('worker-started', 'medium', title, { worker: source, startedBy: callerOutsideWirelock() ?? null }, source));
+    const blocking = onTamper === 'block' ? blockingFinding() : undefined;
+    if (blocking) throw new WirelockError('ERR_ENV_COMPROMISED', `worker refused, the runtime is compromised: ${blocking.key}: ${blocking.title}`, { finding: blocking.key, severity: blocking.severity });
   };
+  // The guard is a function, not a subclass: a subclass's prototype chain (Object.getPrototypeOf) hands
+  // out the original class. It shares the original's prototype (instanceof holds for workers made
+  // before and after), whose `constructor` names the guard while locked down, so no worker leads back.
+  const OriginalWorker = real.workerThreads.Worker;
+  const workerPrototype = OriginalWorker.prototype as unknown as Record<string, unknown>;
+  const workerConstructor = pristine.getOwnPropertyDescriptor(workerPrototype, 'constructor');
+  const GuardedWorker = function Worker(this: unknown, ...args: unknown[]): unknown {
+    if (new.target === undefined) throw new TypeError("Class constructor Worker cannot be invoked without 'new'");
+    if (!released) {
+      const [filename, workerOptions] = args as [unknown, { eval?: unknown } | undefined];
+      const source = workerOptions?.eval ? '(eval code)' : String(filename);
+      threadStarted(source, `a worker thread was started (${source}): its network is not under lockdown`);
+    }
+    return pristine.construct(OriginalWorker, args, new.target);
+  } as unknown as typeof OriginalWorker;
+  Object.defineProperty(GuardedWorker, 'prototype', { value: OriginalWorker.prototype, writable: false, enumerable: false, configurable: false });
+  // Static members (EventEmitter's) as before; the original class itself is not on the chain.
+  Object.setPrototypeOf(GuardedWorker, pristine.getPrototypeOf(OriginalWorker));
+  wirelockValues.add(GuardedWorker);
+  if (workerConstructor) Object.defineProperty(workerPrototype, 'constructor', { ...workerConstructor, value: GuardedWorker });
   Object.defineProperty(real.workerThreads, 'Worker', { value: GuardedWorker, writable: true, enumerable: true, configurable: true });
 
   // DNS: a query carries its name to whoever runs the name server (a classic exfiltration
@@ -1248,6 +1261,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       }
       if (lockedDispatch && inspectorPrototype?.dispatch === lockedDispatch) Object.defineProperty(inspectorPrototype, 'dispatch', dispatchDescriptor!);
       if (real.workerThreads.Worker === GuardedWorker) Object.defineProperty(real.workerThreads, 'Worker', { value: OriginalWorker, writable: true, enumerable: true, configurable: true });
+      if (workerConstructor && workerPrototype.constructor === GuardedWorker) Object.defineProperty(workerPrototype, 'constructor', workerConstructor);
       syncBuiltinESMExports();
       void dispatcher.close().catch(() => undefined);
       if (active === shared) active = undefined;
