@@ -54,6 +54,8 @@ export const real = {
     return builtin<typeof WorkerThreads>('node:worker_threads');
   },
   dns: builtin<typeof Dns>('node:dns'),
+  /** node:module: its register() starts the module-hooks thread (lockdown guards it like a Worker). */
+  module: builtin<typeof import('node:module')>('node:module'),
   /** Not part of the baseline either (UDP is guarded on its C++ handle): loaded when first used. */
   get dgram(): typeof Dgram {
     return builtin<typeof Dgram>('node:dgram');

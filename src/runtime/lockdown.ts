@@ -804,10 +804,10 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
 
   // A worker thread gets fresh built-ins that none of the guards above reach (and preloads given
   // with --import do not run in it): each new worker is a finding, refused when it blocks.
-  const threadStarted = function (source: string, title: string): void {
+  const threadStarted = function (source: string, title: string, what = 'worker'): void {
     record(makeFinding('worker-started', 'medium', title, { worker: source, startedBy: callerOutsideWirelock() ?? null }, source));
     const blocking = onTamper === 'block' ? blockingFinding() : undefined;
-    if (blocking) throw new WirelockError('ERR_ENV_COMPROMISED', `worker refused, the runtime is compromised: ${blocking.key}: ${blocking.title}`, { finding: blocking.key, severity: blocking.severity });
+    if (blocking) throw new WirelockError('ERR_ENV_COMPROMISED', `${what} refused, the runtime is compromised: ${blocking.key}: ${blocking.title}`, { finding: blocking.key, severity: blocking.severity });
   };
   // The guard is a function, not a subclass: a subclass's prototype chain (Object.getPrototypeOf) hands
   // out the original class. It shares the original's prototype (instanceof holds for workers made
@@ -830,6 +830,27 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   wirelockValues.add(GuardedWorker);
   if (workerConstructor) Object.defineProperty(workerPrototype, 'constructor', { ...workerConstructor, value: GuardedWorker });
   Object.defineProperty(real.workerThreads, 'Worker', { value: GuardedWorker, writable: true, enumerable: true, configurable: true });
+
+  // module.register() starts Node's module-hooks thread (or adds to it): an internal worker with fresh
+  // built-ins, whose hooks' initialize() runs there at once. It is a worker start like any other.
+  // (module.registerHooks, Node 22.15/24, runs its hooks in this thread: not guarded here.)
+  const moduleExports = real.module as unknown as Record<string, unknown>;
+  const registerDescriptor = pristine.getOwnPropertyDescriptor(moduleExports, 'register');
+  const originalRegister = registerDescriptor?.value as ((...args: unknown[]) => unknown) | undefined;
+  let guardedRegister: ((...args: unknown[]) => unknown) | undefined;
+  if (typeof originalRegister === 'function' && registerDescriptor?.configurable) {
+    guardedRegister = function register(this: unknown, ...args: unknown[]): unknown {
+      if (!released) {
+        // A data: URL can be the whole hook module: the finding names its start.
+        const specifier = String(args[0]).length > 120 ? `${String(args[0]).slice(0, 120)}...` : String(args[0]);
+        const source = `module.register(${specifier})`;
+        threadStarted(source, `module hooks were registered (${specifier}): they run in Node's module-hooks thread, whose network is not under lockdown`, 'module.register');
+      }
+      return pristine.apply(originalRegister, this, args);
+    };
+    Object.defineProperty(moduleExports, 'register', { ...registerDescriptor, value: guardedRegister });
+    wirelockValues.add(guardedRegister);
+  }
 
   // DNS: a query carries its name to whoever runs the name server (a classic exfiltration
   // channel), so names the egress rule refuses are not resolved either. IP literals pass.
@@ -1262,6 +1283,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       if (lockedDispatch && inspectorPrototype?.dispatch === lockedDispatch) Object.defineProperty(inspectorPrototype, 'dispatch', dispatchDescriptor!);
       if (real.workerThreads.Worker === GuardedWorker) Object.defineProperty(real.workerThreads, 'Worker', { value: OriginalWorker, writable: true, enumerable: true, configurable: true });
       if (workerConstructor && workerPrototype.constructor === GuardedWorker) Object.defineProperty(workerPrototype, 'constructor', workerConstructor);
+      if (guardedRegister && moduleExports.register === guardedRegister) Object.defineProperty(moduleExports, 'register', registerDescriptor!);
       syncBuiltinESMExports();
       void dispatcher.close().catch(() => undefined);
       if (active === shared) active = undefined;

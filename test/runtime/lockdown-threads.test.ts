@@ -89,3 +89,47 @@ describe('Worker guard', { concurrency: false }, () => {
     assert.ok(lab.c2.captured.includes('ENV-TOKEN-0042'));
   });
 });
+
+describe('module.register after lockdown (Node\'s module-hooks thread)', { concurrency: false }, () => {
+  const PATHS = ['import { register }', 'require(module).register', 'getBuiltinModule(module).register'];
+
+  test('every name of module.register: a worker-started finding with its caller and a WIRELOCK_TAMPER warning; refused under blockAt "medium", C2 gets 0 bytes; positive control', async () => {
+    lab.reset();
+    const env = { ...lab.env({ DEPENDENCY: attack('loader-thread.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), LOCKDOWN: 'block' };
+    const reported = await runApp({ env });
+    assert.deepEqual(reported.dependency, { outcomes: Object.fromEntries(PATHS.map((path) => [path, 'registered'])) });
+    const started = reported.findings.filter((f) => f.key.startsWith('worker-started:module.register('));
+    assert.equal(started.length, PATHS.length, JSON.stringify(reported.findings.map((f) => f.key)));
+    for (const finding of started) {
+      assert.equal(finding.severity, 'medium');
+      assert.match(String(finding.evidence.startedBy), /loader-thread\.mjs:\d+:\d+$/);
+    }
+    assert.match(reported.stderr, /WIRELOCK_TAMPER.*worker-started:module\.register/);
+    // The gap the finding exists for: the hooks thread's socket is not under the policy.
+    assert.ok(lab.c2.captured.includes('ENV-TOKEN-0042'));
+    lab.reset();
+    const refused = await runApp({ env: { ...env, BLOCK_AT: 'medium' } });
+    assert.deepEqual(refused.dependency, { outcomes: Object.fromEntries(PATHS.map((path) => [path, 'ERR_ENV_COMPROMISED'])) });
+    assert.equal(lab.c2.connections, 0);
+    // Positive control: without lockdown each registered hook's initialize() reaches the C2.
+    lab.reset();
+    const control = await runApp({ env: { ...lab.env({ DEPENDENCY: attack('loader-thread.mjs'), SECRET_TOKEN: 'ENV-TOKEN-0042' }), NODE_EXTRA_CA_CERTS: lab.legitRootFile } });
+    assert.deepEqual(control.dependency, { outcomes: Object.fromEntries(PATHS.map((path) => [path, 'registered'])) });
+    assert.equal(lab.c2.connections, PATHS.length);
+    assert.ok(lab.c2.captured.includes('ENV-TOKEN-0042'));
+  });
+
+  test('release() gives node:module its own register back (and to ESM importers)', async () => {
+    const moduleExports = await import('node:module');
+    const original = moduleExports.default.register;
+    const handle = lockdown(lab.policy, { allow: { hookers: ['tsx'] } });
+    try {
+      assert.notEqual(moduleExports.default.register, original);
+      assert.equal(moduleExports.register, moduleExports.default.register);
+    } finally {
+      handle.release();
+    }
+    assert.equal(moduleExports.default.register, original);
+    assert.equal(moduleExports.register, original);
+  });
+});
