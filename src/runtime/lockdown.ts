@@ -1074,9 +1074,13 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     eacces,
     false,
   );
+  // Every channel method that sends a query (Node 20 and 24): query* (names) and getHostByAddr
+  // (reverse(): the PTR name carries the 16 bytes of an IPv6 address of the caller's choosing).
+  // A name is judged like a destination; an address only by where the query goes.
+  const channelPrototype = rawBinding('cares_wrap')?.ChannelWrap?.prototype;
   wrapHandleMethods(
-    rawBinding('cares_wrap')?.ChannelWrap?.prototype,
-    Object.getOwnPropertyNames(rawBinding('cares_wrap')?.ChannelWrap?.prototype ?? {}).filter((key) => key.startsWith('query')),
+    channelPrototype,
+    Object.getOwnPropertyNames(channelPrototype ?? {}).filter((key) => key.startsWith('query') || key === 'getHostByAddr'),
     ([, name], handle) =>
       (typeof name === 'string' && real.net.isIP(name) === 0 ? engine.checkDestination('https:', name, 53) : undefined) ??
       (typeof handle === 'object' && handle !== null ? unlistedDnsServer.get(handle) : undefined),
