@@ -21,18 +21,8 @@ parentPort?.on('message', (message: { index: number; dir: string; prepare?: bool
  * does not depend on it. The flag is process-wide; its name differs between V8 versions and an
  * unknown one is an error printed on stderr, so only the versions measured get it.
  */
-/**
- * What TurboFan then compiles is the walk's large rule methods with their callees inlined: one
- * recompile of the call rule took ~200 ms, and each wrong-map deoptimisation (a new node shape)
- * throws the whole inlined tree away. A smaller inlining budget (Node 20's defaults are 920
- * bytecodes in all, 460 per callee) makes each compile smaller: in one analysis thread over half
- * the bench tree, V8's threads took ~15% less CPU (3.2 -> 2.7 s, medians of 3, in 3 side-by-side
- * runs), the analysis thread's own time within noise. Node 24 (Maglev in between) not measured.
- */
-const INLINING = '--max-inlined-bytecode-size-cumulative=200 --max-inlined-bytecode-size=100';
-
 const TIERING_FLAGS: Record<string, string> = {
-  '11': `--interrupt-budget=${8 * 67_584} ${INLINING}`, // Node 20: the profiler budget before optimisation
+  '11': `--interrupt-budget=${8 * 67_584}`, // Node 20: the profiler budget before optimisation
   '13': `--invocation-count-for-turbofan=${8 * 3000}`, // Node 24: tiering by invocation counts
 };
 
