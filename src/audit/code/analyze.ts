@@ -813,12 +813,15 @@ class FileAnalyzer {
   private readonly refNameKeys = new Set<number>();
 
   /** The keys of the globals and of refNames: most identifiers are none of these, and one question says so. */
-  private readonly startKeys = new Set(GLOBAL_KEYS);
+  // The globals' own Set until the file binds its first reference: copying it for every file (most
+  // bind none) cost more than the lookups it serves.
+  private startKeys: Set<number> = GLOBAL_KEYS;
 
   private addRefName(name: string): void {
     const key = nameKey(name);
     this.refNames.add(name);
     this.refNameKeys.add(key);
+    if (this.startKeys === GLOBAL_KEYS) this.startKeys = new Set(GLOBAL_KEYS);
     this.startKeys.add(key);
   }
 
