@@ -36,8 +36,8 @@ export const real = {
   net: builtin<typeof Net>('node:net'),
   /**
    * Loaded when first used: the inspector checks take what they need from Node's inspector binding
-   * below (node:inspector loads worker_threads with it: ~1 ms at every start on Node 20, ~2.6 ms on
-   * Node 24), and this module only where that binding is missing.
+   * below (node:inspector loads worker_threads with it: ~1 ms of CPU per start on Node 24, side by
+   * side), and this module only where that binding is missing.
    */
   get inspector(): typeof Inspector {
     return builtin<typeof Inspector>('node:inspector');
