@@ -139,7 +139,7 @@ export const pristine = {
   getCACertificates: (real.tls as { getCACertificates?: (type: string) => string[] }).getCACertificates,
   hasSubscribers: real.diagnosticsChannel.hasSubscribers,
   /** For Node's own sources (`natives`), the truth a script claiming a `node:` URL is compared with. */
-  binding: (process as unknown as { binding?: (name: string) => unknown }).binding,
+  binding: (realProcess as unknown as { binding?: (name: string) => unknown }).binding,
   lookup: real.dns.lookup,
 };
 
@@ -164,10 +164,10 @@ export function nativeSource(id: string): string | undefined {
  * `Object.prototype.buffer` accessor sends it down a path that calls `fs.openSync` from the module
  * object, Node 24). Undefined when the file cannot be opened or read.
  */
-export function readOpenFile<T>(path: string, read: (fd: number) => T): T | undefined {
+export function readOpenFile<T>(path: string, read: (fd: number) => T, flags: string | number = 'r'): T | undefined {
   let fd: number;
   try {
-    fd = pristine.openSync(path, 'r');
+    fd = pristine.openSync(path, flags);
   } catch {
     return undefined;
   }
@@ -242,6 +242,9 @@ const INTRINSICS: ReadonlyArray<readonly [string, object, PropertyKey, unknown]>
       ['Array.prototype.indexOf', Array.prototype, 'indexOf'],
       ['Array.prototype.push', Array.prototype, 'push'],
       ['Array.prototype.join', Array.prototype, 'join'],
+      // for...of, spreads and destructuring of arrays (everywhere in the checks) run these two.
+      ['Array.prototype[Symbol.iterator]', Array.prototype, Symbol.iterator],
+      ['%ArrayIteratorPrototype%.next', Object.getPrototypeOf([][Symbol.iterator]()) as object, 'next'],
       ['Object.defineProperty', Object, 'defineProperty'],
       ['Object.getOwnPropertyDescriptor', Object, 'getOwnPropertyDescriptor'],
       ['Object.getPrototypeOf', Object, 'getPrototypeOf'],
@@ -269,9 +272,10 @@ const INTRINSICS: ReadonlyArray<readonly [string, object, PropertyKey, unknown]>
 export function changedIntrinsics(): string[] {
   const changed: string[] = [];
   for (let index = 0; index < INTRINSICS.length; index++) {
-    const [name, target, key, value] = INTRINSICS[index]!;
-    const descriptor = pristine.getOwnPropertyDescriptor(target, key);
-    if (!descriptor || !('value' in descriptor) || descriptor.value !== value) changed[changed.length] = name;
+    // Indexed reads, not destructuring: that would go through Array.prototype[Symbol.iterator].
+    const entry = INTRINSICS[index]!;
+    const descriptor = pristine.getOwnPropertyDescriptor(entry[1], entry[2]);
+    if (!descriptor || !('value' in descriptor) || descriptor.value !== entry[3]) changed[changed.length] = entry[0];
   }
   return changed;
 }
@@ -381,6 +385,7 @@ export function safeDefaultCas(): readonly string[] | undefined {
  */
 export const loadTime = (() => {
   const Connection = inspectorBinding?.Connection;
+  const { fileURLToPath } = builtin<typeof import('node:url')>('node:url');
   return {
     InspectorConnection: Connection,
     connectionDispatch: Connection?.prototype.dispatch,
@@ -390,22 +395,21 @@ export const loadTime = (() => {
     jsonStringify: JSON.stringify,
     stringStartsWith: String.prototype.startsWith,
     functionToString: Function.prototype.toString,
-    hrtime: process.hrtime,
+    hrtime: realProcess.hrtime,
     allocBuffer: Buffer.alloc,
     X509Certificate: builtin<typeof import('node:crypto')>('node:crypto').X509Certificate,
-    createRequire: builtin<typeof import('node:module')>('node:module').createRequire,
-    syncBuiltinESMExports: builtin<typeof import('node:module')>('node:module').syncBuiltinESMExports,
-    resolvePath: builtin<typeof import('node:path')>('node:path').resolve,
-    fileURLToPath: builtin<typeof import('node:url')>('node:url').fileURLToPath,
+    createRequire: real.module.createRequire,
+    syncBuiltinESMExports: real.module.syncBuiltinESMExports,
+    resolvePath: real.path.resolve,
+    fileURLToPath,
     /**
      * wirelock/register's own file (the one preload the start-up check exempts), computed now: the
      * runtime checks are compiled at the first lockdown(), and URL getters and path functions are
      * objects any code could have changed by then.
      */
     ownRegisterPaths: (() => {
-      const { resolve } = builtin<typeof import('node:path')>('node:path');
-      const dir = builtin<typeof import('node:url')>('node:url').fileURLToPath(new URL('runtime/', codeRoot));
-      return Object.freeze([resolve(dir, 'register.js'), resolve(dir, 'register.ts')]);
+      const dir = fileURLToPath(new URL('runtime/', codeRoot));
+      return Object.freeze([real.path.resolve(dir, 'register.js'), real.path.resolve(dir, 'register.ts')]);
     })(),
     /** The name the origin proof's probe takes on globalThis, unguessable by code that runs later. */
     originProbeKey: `__wirelock_origin_${Math.random().toString(36).slice(2)}`,

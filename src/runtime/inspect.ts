@@ -82,16 +82,20 @@ let readBuffer: Buffer | undefined;
  * code compiled on first use), paid at every start under register for five small /proc files.
  */
 function readText(path: string): string | undefined {
-  return readOpenFile(path, (fd) => {
-    readBuffer ??= Buffer.allocUnsafe(65536);
-    let text = '';
-    for (;;) {
-      // Position null: /proc files report size 0 and are read to their end, chunk by chunk.
-      const length = pristine.readSync(fd, readBuffer, 0, readBuffer.length, null);
-      if (length === 0) return text;
-      text += pristine.apply(pristine.latin1Slice, readBuffer, [0, length]);
-    }
-  });
+  return readOpenFile(path, readAll);
+}
+
+/** What is left to read on `fd`, as latin1: /proc files report size 0 and are read to their end, chunk by chunk. */
+function readAll(fd: number): string {
+  // Allocated with the function taken at load: a replaced Buffer.allocUnsafe could hand out a view of
+  // memory another thread writes while it is read.
+  readBuffer ??= pristine.allocUnsafeSlow(65536);
+  let text = '';
+  for (;;) {
+    const length = pristine.readSync(fd, readBuffer, 0, readBuffer.length, null);
+    if (length === 0) return text;
+    text += pristine.apply(pristine.latin1Slice, readBuffer, [0, length]);
+  }
 }
 
 export interface ProcessFacts {
@@ -117,22 +121,12 @@ export interface ProcessFacts {
  * cannot stall the check. A regular file rewritten by code that ran first is a documented limit.
  */
 function readStartupFile(path: string): { text: string } | { problem: string } | undefined {
-  let fd: number;
-  try {
-    fd = pristine.openSync(path, pristine.readNonBlocking);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stat = pristine.fstatSync(fd);
-    if (!stat.isFile()) return { problem: 'not a regular file (Node read it once; it cannot be read again)' };
-  } catch {
-    return undefined;
-  } finally {
-    pristine.closeSync(fd);
-  }
-  const text = readText(path);
-  return text === undefined ? undefined : { text };
+  // One descriptor for the check and the read: a path swapped for a FIFO in between cannot stall it.
+  return readOpenFile(
+    path,
+    (fd) => (pristine.fstatSync(fd).isFile() ? { text: readAll(fd) } : { problem: 'not a regular file (Node read it once; it cannot be read again)' }),
+    pristine.readNonBlocking,
+  );
 }
 
 function startupFiles(flags: readonly string[]): { options: ParsedFlags; unreadable: string[] } {
@@ -718,17 +712,11 @@ export function tracerPid(maxAgeMs = 100): number {
   const now = nowMs();
   if (now - tracerCheckedAt < maxAgeMs) return lastTracerPid;
   tracerCheckedAt = now;
-  try {
-    const fd = pristine.openSync('/proc/self/status', 'r');
-    try {
+  lastTracerPid =
+    readOpenFile('/proc/self/status', (fd) => {
       const length = pristine.readSync(fd, statusBuffer, 0, statusBuffer.length, 0);
-      lastTracerPid = Number(/TracerPid:\s*(\d+)/.exec(pristine.apply(pristine.latin1Slice, statusBuffer, [0, length]))?.[1] ?? 0);
-    } finally {
-      pristine.closeSync(fd);
-    }
-  } catch {
-    lastTracerPid = 0;
-  }
+      return Number(/TracerPid:\s*(\d+)/.exec(pristine.apply(pristine.latin1Slice, statusBuffer, [0, length]))?.[1] ?? 0);
+    }) ?? 0;
   return lastTracerPid;
 }
 

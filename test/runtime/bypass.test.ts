@@ -456,6 +456,38 @@ describe('class 1: origin is judged by facts the hook cannot choose', { concurre
     }
   });
 
+  test('a replaced array iterator (what for...of and destructuring in the checks run) is reported at lockdown(); positive control: a replaced one decides what destructuring sees', async () => {
+    const iterator = Array.prototype[Symbol.iterator];
+    // Positive control: destructuring goes through it.
+    Array.prototype[Symbol.iterator] = function* () {
+      yield 'attacker';
+    } as unknown as typeof iterator;
+    let first: unknown;
+    try {
+      [first] = ['genuine'];
+    } finally {
+      Array.prototype[Symbol.iterator] = iterator;
+    }
+    assert.equal(first, 'attacker');
+    // A replacement that behaves as the original, so lockdown itself runs normally: still a finding.
+    const passThrough = function values(this: unknown[]) {
+      return Reflect.apply(iterator, this, []);
+    } as unknown as typeof iterator;
+    let handle: Lockdown | undefined;
+    Array.prototype[Symbol.iterator] = passThrough;
+    try {
+      handle = lockdown({ ...lab.policy, unlistedHosts: 'allow' }, { allow: { hookers: ['tsx'] } });
+    } finally {
+      Array.prototype[Symbol.iterator] = iterator;
+    }
+    try {
+      const finding = handle.findings().find((f) => f.key === 'hooked-api:Array.prototype[Symbol.iterator]');
+      assert.equal(finding?.severity, 'high', JSON.stringify(handle.findings().map((f) => f.key)));
+    } finally {
+      handle.release();
+    }
+  });
+
   test('a genuine slot value is still Node\'s own: a clean lockdown reports no hook; the finding names the forgery; a swap for another Node function is a finding', async () => {
     await underLockdown(policy(), [], async (handle) => {
       assert.deepEqual(handle.recheck().filter((f) => f.key.startsWith('hooked-api')), []);
