@@ -342,6 +342,15 @@ function specifiers(clause) {
 function fail(message) {
   throw new Error(`bundle: ${message}`);
 }
+/**
+ * True when `local` is declared in `code` as a binding that never changes (const, function, class):
+ * a value handed across a split (start body, runtime body) is taken once, so anything else would
+ * leave the other side with a stale copy.
+ */
+function isConstantBinding(code, local) {
+  const escaped = local.replace(/\$/g, '\\$');
+  return new RegExp(`^(?:const [^=\\n]*\\b${escaped}\\b[^=\\n]*=|(?:async )?function\\*? ${escaped}\\(|class ${escaped}\\b)`, 'm').test(code);
+}
 
 /**
  * Turns the runtime chunk into RUNTIME_BODY, the body of a function of the start chunk's bindings
@@ -384,9 +393,7 @@ function splitRuntime() {
   const bindings = imported.map(([name, local]) => {
     const own = startExports.get(name);
     if (!own) fail(`the start chunk does not export ${name}`);
-    const escaped = own.replace(/\$/g, '\\$');
-    const constant = new RegExp(`^(?:const [^=\\n]*\\b${escaped}\\b[^=\\n]*=|(?:async )?function\\*? ${escaped}\\(|class ${escaped}\\b)`, 'm');
-    if (!constant.test(startChunk.code)) fail(`${own} (start chunk) is not a const, function or class: the runtime would keep a stale copy`);
+    if (!isConstantBinding(startChunk.code, own)) fail(`${own} (start chunk) is not a const, function or class: the runtime would keep a stale copy`);
     return `${JSON.stringify(name)}: ${own}`;
   });
   if (!startChunk.code.includes(CORE_PLACEHOLDER)) fail('the runtime loader is not in the start chunk');
@@ -445,9 +452,7 @@ function splitStart() {
   // The module re-exports values, not live bindings: each must be a binding that never changes.
   for (const [name, local] of exported) {
     if (name === 'default') fail('the start chunk has a default export');
-    const escaped = local.replace(/\$/g, '\\$');
-    const constant = new RegExp(`^(?:const [^=\\n]*\\b${escaped}\\b[^=\\n]*=|(?:async )?function\\*? ${escaped}\\(|class ${escaped}\\b)`, 'm');
-    if (!constant.test(code)) fail(`${local} (start chunk, exported as ${name}) is not a const, function or class: the re-export would keep a stale copy`);
+    if (!isConstantBinding(code, local)) fail(`${local} (start chunk, exported as ${name}) is not a const, function or class: the re-export would keep a stale copy`);
   }
   if (/\bimport\.meta\b(?!\.url\b)/.test(code)) fail('the start chunk uses import.meta beyond import.meta.url');
   code = code.replace(/\bimport\.meta\.url\b/g, 'importMetaUrl');

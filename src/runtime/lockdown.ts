@@ -1117,16 +1117,15 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // wirelock's own origin proof calls the dispatch it took at load.
   const { InspectorConnection, connectionDispatch, jsonParse, stringStartsWith } = loadTime;
   const inspectorPrototype = InspectorConnection?.prototype as { dispatch?: unknown } | undefined;
-  const dispatchDescriptor = inspectorPrototype ? Object.getOwnPropertyDescriptor(inspectorPrototype, 'dispatch') : undefined;
+  const dispatchDescriptor = inspectorPrototype ? pristine.getOwnPropertyDescriptor(inspectorPrototype, 'dispatch') : undefined;
   let lockedDispatch: ((this: unknown, message: string) => unknown) | undefined;
   if (inspectorPrototype && dispatchDescriptor && typeof connectionDispatch === 'function') {
     lockedDispatch = function dispatch(this: unknown, message: string): unknown {
       if (!released) {
         // The message judged is the message sent: only a string (anything else could answer the
         // check one way and Node's conversion another), read with functions taken at load.
-        let method = 'a message that is not a string';
+        let method = typeof message === 'string' ? 'an unreadable message' : 'a message that is not a string';
         if (typeof message === 'string') {
-          method = 'an unreadable message';
           try {
             const parsed: unknown = jsonParse(message);
             const own = typeof parsed === 'object' && parsed !== null ? pristine.getOwnPropertyDescriptor(parsed, 'method') : undefined;
@@ -1135,9 +1134,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
             // Not JSON: the inspector refuses it too, but it is still an attempt.
           }
         }
-        const profiler =
-          typeof message === 'string' && (pristine.apply(stringStartsWith, method, ['Profiler.']) || pristine.apply(stringStartsWith, method, ['NodeTracing.']));
-        if (!profiler) {
+        // The fallback texts above start with neither prefix, so only a message naming a profiler method passes.
+        if (!pristine.apply(stringStartsWith, method, ['Profiler.']) && !pristine.apply(stringStartsWith, method, ['NodeTracing.'])) {
           const refused = onTamper === 'block';
           const finding = makeFinding(
             'inspector',

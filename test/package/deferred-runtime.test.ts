@@ -24,6 +24,11 @@ function node(args: string[], cwd = scratch): Promise<{ stdout: string; stderr: 
   });
 }
 
+/** What an app printed last: the JSON line each app ends with. */
+function printed(stdout: string): unknown {
+  return JSON.parse(stdout.trim().split('\n').pop()!);
+}
+
 function app(name: string, source: string): string {
   const file = join(scratch, name);
   writeFileSync(file, source);
@@ -47,7 +52,7 @@ handle.release();
   );
   const { stdout, stderr, code } = await node([file]);
   assert.equal(code, 0, stderr);
-  assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), { before: true, active: true, samePath: true, second: { wirelockError: true, code: 'ERR_USAGE' } });
+  assert.deepEqual(printed(stdout), { before: true, active: true, samePath: true, second: { wirelockError: true, code: 'ERR_USAGE' } });
 });
 
 test("under --import wirelock/register, import 'wirelock' sees register's lockdown and the same WirelockError", async () => {
@@ -61,7 +66,7 @@ console.log(JSON.stringify({ active: activeLockdown() !== undefined, error }));
   );
   const { stdout, stderr, code } = await node(['--import', join(ROOT, 'dist/runtime/register.js'), file]);
   assert.equal(code, 0, stderr);
-  assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), { active: true, error: { wirelockError: true, code: 'ERR_USAGE' } });
+  assert.deepEqual(printed(stdout), { active: true, error: { wirelockError: true, code: 'ERR_USAGE' } });
 });
 
 test('replacing the module loader after the import (Module._load, Module.prototype.require, module.registerHooks) does not reach the runtime checks', async () => {
@@ -87,7 +92,7 @@ handle.release();
   );
   const { stdout, stderr, code } = await node([file]);
   assert.equal(code, 0, stderr);
-  assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), { active: true, runtimeThroughLoader: [] });
+  assert.deepEqual(printed(stdout), { active: true, runtimeThroughLoader: [] });
 });
 
 test('replacing node:vm after the import (vm.Script, the class it extends, its runInContext) does not reach the runtime checks; a Script that no longer extends its class fails closed', async () => {
@@ -112,7 +117,7 @@ handle.release();
   );
   const { stdout, stderr, code } = await node([file]);
   assert.equal(code, 0, stderr);
-  assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), { active: true, seen: [] });
+  assert.deepEqual(printed(stdout), { active: true, seen: [] });
   // The class Script's constructor calls super() on is looked up when it runs: swapped, lockdown()
   // refuses to load the runtime rather than construct through it.
   const swapped = app(
@@ -128,7 +133,7 @@ console.log(JSON.stringify({ outcome, active: activeLockdown() !== undefined, se
   );
   const refused = await node([swapped]);
   assert.equal(refused.code, 0, refused.stderr);
-  assert.deepEqual(JSON.parse(refused.stdout.trim().split('\n').pop()!), { outcome: true, active: false, seen: [] });
+  assert.deepEqual(printed(refused.stdout), { outcome: true, active: false, seen: [] });
 });
 
 // Attacks on the runtime loader by code that runs after `import 'wirelock'` and before the app's
@@ -243,7 +248,7 @@ process.exit(0);
     );
     const { stdout, stderr, code } = await node([file]);
     assert.equal(code, 0, stderr);
-    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { outcome: string; active: boolean; saw: string[]; refused: string };
+    const result = printed(stdout) as { outcome: string; active: boolean; saw: string[]; refused: string };
     assert.deepEqual(result.saw, [], JSON.stringify(result));
     // Either the runtime loaded as the build wrote it and enforces, or it refused to load (fails closed).
     if (result.outcome === 'locked') {
@@ -280,7 +285,7 @@ handle.release();
   );
   const { stdout, stderr, code } = await node(['--require', preload, file]);
   assert.equal(code, 0, stderr);
-  assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), { preloaded: true, hiddenFromToString: true, findings: [`preload:${preload}`] });
+  assert.deepEqual(printed(stdout), { preloaded: true, hiddenFromToString: true, findings: [`preload:${preload}`] });
 });
 
 test('code after the import that redirects what fs opens (path.toNamespacedPath, which Node 20 fs looks up for every path) is a hooked-api finding at lockdown(); positive control: on Node 20 it hides a preload from /proc/self/cmdline', async () => {
@@ -305,7 +310,7 @@ console.log(JSON.stringify({ hidden, findings }));
   );
   const { stdout, stderr, code } = await node(['--require', preload, file]);
   assert.equal(code, 0, stderr);
-  const result = JSON.parse(stdout.trim().split('\n').pop()!) as { hidden: boolean; findings: Array<[string, string]> };
+  const result = printed(stdout) as { hidden: boolean; findings: Array<[string, string]> };
   if (process.versions.node.startsWith('20.')) assert.equal(result.hidden, true, 'positive control: Node 20 fs opens the redirected file');
   assert.deepEqual(
     result.findings.find(([key]) => key === 'hooked-api:path.toNamespacedPath'),
@@ -337,7 +342,7 @@ console.log(JSON.stringify(outcome));
   );
   const broken = await node([file]);
   assert.equal(broken.code, 0, broken.stderr);
-  assert.deepEqual(JSON.parse(broken.stdout.trim().split('\n').pop()!), { lockdown0: true, lockdown1: true, inspect: true, active: true });
+  assert.deepEqual(printed(broken.stdout), { lockdown0: true, lockdown1: true, inspect: true, active: true });
   const plain = app('plain.mjs', "console.log('the app ran');\n");
   const registered = await node(['--import', join(pkg, 'dist/runtime/register.js'), plain]);
   assert.notEqual(registered.code, 0);

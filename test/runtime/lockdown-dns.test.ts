@@ -3,9 +3,8 @@
 // method of the resolver channel that sends a query while its servers are unlisted, as it does for
 // names. Real loopback name servers (the attacker's on 127.0.0.2, unlisted; one on 127.0.0.1, listed).
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { describe, test } from 'node:test';
-import { attack, labForThisFile, runApp } from './support.js';
+import { attack, labForThisFile, nameServer, runApp } from './support.js';
 
 const lab = labForThisFile();
 
@@ -14,29 +13,6 @@ const NOT_SENDING = ['constructor', 'cancel', 'getServers', 'setServers', 'setLo
 
 /** Every public way to a reverse lookup through a server of the caller's choosing. */
 const PATHS = ['Resolver#reverse', 'promises.Resolver#reverse', 'dns.setServers, dns.reverse', 'dns.promises.setServers, dns.promises.reverse'];
-
-/** A DNS response to `query`: same id and question, QR and RA set, RCODE 3 (no such name). */
-function nxdomain(query: Buffer): Buffer {
-  let end = 12;
-  while (end < query.length && query[end] !== 0) end += query[end]! + 1;
-  const reply = Buffer.from(query.subarray(0, Math.min(end + 5, query.length)));
-  reply[2] = 0x80 | (query[2]! & 0x01);
-  reply[3] = 0x83;
-  reply.writeUInt16BE(1, 4);
-  reply.fill(0, 6, 12);
-  return reply;
-}
-
-async function nameServer(host: string): Promise<{ socket: dgram.Socket; queries: Buffer[]; address: string }> {
-  const socket = dgram.createSocket('udp4');
-  const queries: Buffer[] = [];
-  socket.on('message', (message, from) => {
-    queries.push(message);
-    socket.send(nxdomain(message), from.port, from.address);
-  });
-  await new Promise<void>((resolve) => socket.bind(0, host, resolve));
-  return { socket, queries, address: `${host}:${socket.address().port}` };
-}
 
 /** The PTR name of an IPv6 address, as c-ares writes it: nibbles in reverse order under ip6.arpa. */
 function ptrLabels(address: string): string {

@@ -4,25 +4,12 @@
 // cores.) Real loopback servers: the legitimate origin (127.0.0.1, listed in the policy), the
 // attacker's C2 and a MITM with a rogue CA (127.0.0.2, not listed).
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { describe, test } from 'node:test';
-import { attack, keys, runApp, labForThisFile } from './support.js';
+import { attack, keys, nameServer, runApp, labForThisFile } from './support.js';
 
 const lab = labForThisFile();
 
 const SECRET = 'TOP-SECRET-BODY-4711';
-
-/** A DNS response to `query`: same id and question, QR and RA set, RCODE 3 (no such name). */
-function nxdomain(query: Buffer): Buffer {
-  let end = 12;
-  while (end < query.length && query[end] !== 0) end += query[end]! + 1;
-  const reply = Buffer.from(query.subarray(0, Math.min(end + 5, query.length)));
-  reply[2] = 0x80 | (query[2]! & 0x01);
-  reply[3] = 0x83;
-  reply.writeUInt16BE(1, 4);
-  reply.fill(0, 6, 12);
-  return reply;
-}
 
 describe('lockdown against exfiltration by a dependency', { concurrency: false }, () => {
   test('dependency sending process.env to a loopback C2 under unlistedHosts "block": refused, C2 gets 0 bytes', async () => {
@@ -132,16 +119,8 @@ describe('lockdown against exfiltration by a dependency', { concurrency: false }
   });
 
   test('DNS exfiltration (secret in a query name, attacker name server on loopback): refused under unlistedHosts "block", 0 datagrams', async () => {
-    const server = dgram.createSocket('udp4');
-    const datagrams: Buffer[] = [];
-    server.on('message', (message, from) => {
-      datagrams.push(message);
-      // The attacker's name server answers NXDOMAIN at once (it has the secret already), so the
-      // positive control does not wait out c-ares' default timeouts (5 s x 4 tries).
-      server.send(nxdomain(message), from.port, from.address);
-    });
-    await new Promise<void>((resolve) => server.bind(0, '127.0.0.2', resolve));
-    const env = { ...lab.env({ DEPENDENCY: attack('dns-exfil.mjs'), DNS_SERVER: `127.0.0.2:${server.address().port}` }) };
+    const { socket: server, queries: datagrams, address } = await nameServer('127.0.0.2');
+    const env = { ...lab.env({ DEPENDENCY: attack('dns-exfil.mjs'), DNS_SERVER: address }) };
     const hexSecret = Buffer.from(SECRET).toString('hex');
     try {
       const blocked = await runApp({ env: { ...env, LOCKDOWN: 'block' } });

@@ -34,11 +34,27 @@ globalThis.__fake = fake;
 process.getBuiltinModule('node:vm').runInThisContext('let globalThis = __fake; 0');`,
 };
 
-function run(swap: string | undefined): Promise<{ installed: boolean; saw: string[] }> {
+/** Runs `source` as an app under `--import wirelock/register` with tsx allow-listed: the JSON it printed last. */
+function underRegister<T>(source: string): Promise<T> {
   const file = join(scratch, `app-${Math.random().toString(36).slice(2)}.mjs`);
-  writeFileSync(
-    file,
-    `import https from 'node:https';
+  writeFileSync(file, source);
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', REGISTER, file],
+      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', WIRELOCK_POLICY: policyFile, WIRELOCK_ALLOW: 'tsx' } },
+      (error, stdout, stderr) => {
+        const line = stdout.trim().split('\n').pop();
+        if (!line?.startsWith('{')) reject(new Error(`no result: ${String(error)} ${stderr}`));
+        else resolve(JSON.parse(line) as T);
+      },
+    );
+  });
+}
+
+/** A hook assigned to https.request after lockdown, `swap` run first: was it installed, and what did it see? */
+function run(swap: string | undefined): Promise<{ installed: boolean; saw: string[] }> {
+  return underRegister(`import https from 'node:https';
 const { register: disguise } = await import(${tsxApi});
 const seen = [];
 const original = https.request;
@@ -51,41 +67,17 @@ request.on('error', () => {});
 request.end();
 console.log(JSON.stringify({ installed, saw: seen }));
 process.exit(0);
-`,
-  );
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', REGISTER, file],
-      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', WIRELOCK_POLICY: policyFile, WIRELOCK_ALLOW: 'tsx' } },
-      (error, stdout, stderr) => {
-        const line = stdout.trim().split('\n').pop();
-        if (!line?.startsWith('{')) reject(new Error(`no result: ${String(error)} ${stderr}`));
-        else resolve(JSON.parse(line) as { installed: boolean; saw: string[] });
-      },
-    );
-  });
+`);
 }
 
 test("positive control: a function of tsx's own files is allowed in a slot under lockdown (the allow-list works), so a disguise that reached the inspector would pass", async () => {
-  const file = join(scratch, 'genuine.mjs');
-  writeFileSync(
-    file,
-    `import https from 'node:https';
+  const result = await underRegister<{ installed: boolean }>(`import https from 'node:https';
 const { register } = await import(${tsxApi});
 let installed = false;
 try { https.get = register; installed = https.get === register; } catch {}
 console.log(JSON.stringify({ installed }));
 process.exit(0);
-`,
-  );
-  const result = await new Promise<{ installed: boolean }>((resolve, reject) => {
-    execFile(process.execPath, ['--import', REGISTER, file], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', WIRELOCK_POLICY: policyFile, WIRELOCK_ALLOW: 'tsx' } }, (error, stdout, stderr) => {
-      const line = stdout.trim().split('\n').pop();
-      if (!line?.startsWith('{')) reject(new Error(`no result: ${String(error)} ${stderr}`));
-      else resolve(JSON.parse(line) as { installed: boolean });
-    });
-  });
+`);
   assert.equal(result.installed, true);
 });
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,4 +142,31 @@ export function keys(result: AppResult, minimum: 'info' | 'low' | 'medium' | 'hi
 export async function nodeWithSetDefaultCas(): Promise<string | undefined> {
   const tls = await import('node:tls');
   return 'setDefaultCACertificates' in tls ? process.execPath : undefined;
+}
+
+/** A DNS response to `query`: same id and question, QR and RA set, RCODE 3 (no such name). */
+function nxdomain(query: Buffer): Buffer {
+  let end = 12;
+  while (end < query.length && query[end] !== 0) end += query[end]! + 1;
+  const reply = Buffer.from(query.subarray(0, Math.min(end + 5, query.length)));
+  reply[2] = 0x80 | (query[2]! & 0x01);
+  reply[3] = 0x83;
+  reply.writeUInt16BE(1, 4);
+  reply.fill(0, 6, 12);
+  return reply;
+}
+
+/**
+ * A loopback name server that records every query and answers NXDOMAIN at once (an attacker's has
+ * the data by then), so an unprotected control does not wait out c-ares' timeouts (5 s x 4 tries).
+ */
+export async function nameServer(host: string): Promise<{ socket: dgram.Socket; queries: Buffer[]; address: string }> {
+  const socket = dgram.createSocket('udp4');
+  const queries: Buffer[] = [];
+  socket.on('message', (message, from) => {
+    queries.push(message);
+    socket.send(nxdomain(message), from.port, from.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, host, resolve));
+  return { socket, queries, address: `${host}:${socket.address().port}` };
 }
