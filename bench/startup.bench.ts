@@ -50,6 +50,36 @@ export async function run(): Promise<void> {
     variants['baseline: import wirelock (createAgent)'] = [baselineAgentApp];
     variants['baseline: node --import wirelock/register'] = ['--import', join(baseline, 'dist/runtime/register.js'), app];
   }
+  // BENCH_STARTUP_FLOOR=1: what each start must load and read before any wirelock code runs, with
+  // none of wirelock's code (no compile, no checks): the floor a goal is measured against.
+  if (process.env.BENCH_STARTUP_FLOOR === '1') {
+    const chunks = join(ROOT, 'dist/chunks');
+    const file = (name: string): string => JSON.stringify(join(chunks, name));
+    const cache = (body: string): string => file(`${body}.${process.arch}.v8.cache`);
+    // import 'wirelock': Node's process object from the module loader (the baseline's root, its ES
+    // module facade runs every getter of process), the built-ins the baseline and the transport
+    // take, the start body and its code cache (read and hashed as the start module does).
+    const importFloor =
+      "import nodeProcess from 'node:process';\n" +
+      "for (const id of ['node:http', 'node:https', 'node:tls', 'node:net', 'node:dns', 'node:module', 'node:vm', 'node:diagnostics_channel', '_tls_wrap', 'node:path', 'node:crypto', 'node:url', 'node:fs', 'node:util']) nodeProcess.getBuiltinModule(id);\n" +
+      "const { readFileSync } = nodeProcess.getBuiltinModule('node:fs');\n" +
+      "const { hash } = nodeProcess.getBuiltinModule('node:crypto');\n" +
+      `readFileSync(${file('start-body.js')}, 'utf8');\nhash('sha256', readFileSync(${cache('start-body')}), 'buffer');\n`;
+    const importFloorApp = join(dir, 'import-floor-app.mjs');
+    writeFileSync(importFloorApp, `${importFloor}new (nodeProcess.getBuiltinModule('node:https').Agent)({ keepAlive: true });\n${report}`);
+    // register, in addition: the Worker guard's module, the runtime body and its cache (hashed), the
+    // /proc files and the policy file lockdown reads at start.
+    const registerFloor = join(dir, 'register-floor.mjs');
+    writeFileSync(
+      registerFloor,
+      `${importFloor}nodeProcess.getBuiltinModule('node:worker_threads');\n` +
+        `hash('sha256', readFileSync(${file('runtime-body.js')}), 'buffer');\nhash('sha256', readFileSync(${cache('runtime-body')}), 'buffer');\n` +
+        "for (const proc of ['cmdline', 'environ', 'status', 'maps']) { try { readFileSync(`/proc/self/${proc}`, 'latin1'); } catch {} }\n" +
+        `JSON.parse(readFileSync(${JSON.stringify(policyFile)}, 'utf8'));\n`,
+    );
+    variants['floor: import wirelock, no wirelock code'] = [importFloorApp];
+    variants['floor: register, no wirelock code'] = ['--import', registerFloor, app];
+  }
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', WIRELOCK_POLICY: policyFile };
   const names = Object.keys(variants);
   const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
