@@ -2,7 +2,7 @@
  * One error class for everything wirelock refuses. Callers branch on `code`, which is stable;
  * `message` is for humans and may change between releases.
  */
-export const ERROR_CODES = [
+export const ERROR_CODES = Object.freeze([
   // policy
   'ERR_POLICY_INVALID',
   // transport
@@ -40,7 +40,7 @@ export const ERROR_CODES = [
   'ERR_SERVERNAME_MISMATCH',
   // transport: a client library path (proxy tunnel, HTTP/2) that would open TLS outside wirelock
   'ERR_CLIENT_BYPASS',
-] as const;
+] as const);
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

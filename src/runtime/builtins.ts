@@ -29,7 +29,10 @@ function builtin<T>(id: string): T {
   return realProcess.getBuiltinModule(id) as T;
 }
 
-export const real = {
+// Every object this module exports is frozen: each module path is importable by anyone (a module
+// path re-exports its chunk), and a verdict computed from an object code can change is code's verdict
+// (review 3, 2026-12-01: pristine.apply swapped for one call handed out Node's original TCP connect).
+export const real = Object.freeze({
   http: builtin<typeof Http>('node:http'),
   https: builtin<typeof Https>('node:https'),
   tls: builtin<typeof Tls>('node:tls'),
@@ -64,7 +67,7 @@ export const real = {
   tlsWrap: builtin<{ connect: typeof Tls.connect }>('_tls_wrap'),
   /** Node's fs functions look up `toNamespacedPath` here for every path they open (Node 20). */
   path: builtin<typeof import('node:path')>('node:path'),
-};
+});
 
 /**
  * A function compiled right after the baseline: V8 numbers scripts in compilation order, so a
@@ -108,8 +111,10 @@ const inspectorBinding: InspectorBinding | undefined = (() => {
   }
 })();
 
+const mapGet = Map.prototype.get;
+
 /** Functions wirelock itself calls during checks, taken before application code can replace them. */
-export const pristine = {
+export const pristine = Object.freeze({
   /**
    * Calls to Node's original functions go through this captured Reflect.apply, never through
    * `fn.call(...)`: `Function.prototype.call` is resolved at call time, and code that replaces it
@@ -141,7 +146,20 @@ export const pristine = {
   /** For Node's own sources (`natives`), the truth a script claiming a `node:` URL is compared with. */
   binding: (realProcess as unknown as { binding?: (name: string) => unknown }).binding,
   lookup: real.dns.lookup,
-};
+  /** Guards decide on an address literal with Node's isIP as it was at load, not as the module object holds it when they run. */
+  isIP: real.net.isIP,
+  isArray: Array.isArray,
+  nextTick: realProcess.nextTick,
+  emitWarning: realProcess.emitWarning,
+  getBuiltinModule: realProcess.getBuiltinModule as (id: string) => unknown,
+  NetSocket: real.net.Socket,
+  StreamDuplex: builtin<typeof import('node:stream')>('node:stream').Duplex,
+  Buffer,
+  bufferFrom: Buffer.from,
+  Promise,
+  promiseReject: Promise.reject,
+  setHas: Set.prototype.has,
+});
 
 let nativesCache: Record<string, string> | null | undefined;
 /** The source Node compiled its built-in module `id` from, or undefined where Node does not expose it. */
@@ -296,7 +314,8 @@ export interface Slot {
   watchOnly?: boolean;
 }
 
-export const SLOTS: readonly Slot[] = [
+export const SLOTS: readonly Slot[] = Object.freeze(
+  ([
   { name: 'http.request', target: real.http, key: 'request', kind: 'function' },
   { name: 'http.get', target: real.http, key: 'get', kind: 'function' },
   { name: 'https.request', target: real.https, key: 'request', kind: 'function' },
@@ -330,7 +349,8 @@ export const SLOTS: readonly Slot[] = [
   // whoever replaces it chooses which file wirelock's /proc reads and the origin proof's file check see.
   { name: 'path.toNamespacedPath', target: real.path, key: 'toNamespacedPath', kind: 'function', watchOnly: true },
   { name: 'undici.globalDispatcher', target: globalThis, key: DISPATCHER_SYMBOL, kind: 'dispatcher' },
-];
+  ] as Slot[]).map((slot) => Object.freeze(slot)),
+);
 
 /** Reads a slot without running a getter twice or throwing on an odd descriptor. */
 export function readSlot(slot: Slot): unknown {
@@ -346,7 +366,11 @@ export function readSlot(slot: Slot): unknown {
 }
 
 /** Slot values when this module was evaluated: before the app when loaded by `wirelock/register`. */
-export const loadTimeValues: ReadonlyMap<string, unknown> = new Map(SLOTS.map((slot) => [slot.name, readSlot(slot)]));
+const loadTimeValues = new Map(SLOTS.map((slot) => [slot.name, readSlot(slot)]));
+/** What a slot held when this module was evaluated (a module-private map: no other code can change it). */
+export function loadTimeValue(name: string): unknown {
+  return pristine.apply(mapGet, loadTimeValues, [name]);
+}
 
 /**
  * The getter of a slot that is an own accessor. A getter can answer wirelock's reads with the
@@ -364,10 +388,21 @@ export function slotGetter(slot: Slot): PropertyDescriptor['get'] {
 }
 
 /** Getters of accessor slots at load (Node defines some slots, e.g. http.globalAgent, as accessors). */
-export const loadTimeGetters: ReadonlyMap<string, unknown> = new Map(SLOTS.map((slot) => [slot.name, slotGetter(slot)]));
+const loadTimeGetters = new Map(SLOTS.map((slot) => [slot.name, slotGetter(slot)]));
+export function loadTimeGetter(name: string): unknown {
+  return pristine.apply(mapGet, loadTimeGetters, [name]);
+}
 
 /** The default CA list identity at load (Node >= 22.15): tls.setDefaultCACertificates replaces it. */
-export const loadTimeDefaultCas: readonly string[] | undefined = safeDefaultCas();
+const loadTimeDefaultCas: readonly string[] | undefined = safeDefaultCas();
+/** Whether Node's default CA list is still the array it was at load (tls.setDefaultCACertificates replaces it). */
+export function defaultCasReplaced(current: readonly string[] | undefined): boolean {
+  return current !== undefined && loadTimeDefaultCas !== undefined && current !== loadTimeDefaultCas;
+}
+/** A copy of that list (the array itself is Node's: the copy is what a finding compares). */
+export function defaultCasAtLoad(): readonly string[] {
+  return loadTimeDefaultCas ? Object.freeze(loadTimeDefaultCas.slice()) : [];
+}
 
 export function safeDefaultCas(): readonly string[] | undefined {
   try {
@@ -383,13 +418,29 @@ export function safeDefaultCas(): readonly string[] | undefined {
  * called (scripts/bundle.mjs): the values they rely on are taken here, with the baseline, so code
  * that runs between `import 'wirelock'` and that call cannot hand them replacements.
  */
-export const loadTime = (() => {
+/**
+ * The inspector Connection's own dispatch and disconnect, taken at load. Never exported as values:
+ * every module path is importable, and whoever holds the original dispatch talks to V8's inspector
+ * past lockdown's session guard (review 3, 2026-12-01, read from the exported `loadTime`). Handed out
+ * once, to the origin proof (runtime/origin.ts) when the runtime checks load; a second request, or a
+ * first one from other code, gets an error (then the runtime checks cannot load: fail closed).
+ */
+let inspectorOriginals: Readonly<{ dispatch: InspectorConnection['dispatch']; disconnect: InspectorConnection['disconnect'] }> | undefined =
+  inspectorBinding?.Connection ? Object.freeze({ dispatch: inspectorBinding.Connection.prototype.dispatch, disconnect: inspectorBinding.Connection.prototype.disconnect }) : undefined;
+let inspectorOriginalsTaken = false;
+export function takeInspectorOriginals(): typeof inspectorOriginals {
+  if (inspectorOriginalsTaken) throw new Error("wirelock: the inspector functions taken at load were already handed out (only wirelock's runtime checks take them, once)");
+  inspectorOriginalsTaken = true;
+  const taken = inspectorOriginals;
+  inspectorOriginals = undefined;
+  return taken;
+}
+
+export const loadTime = Object.freeze((() => {
   const Connection = inspectorBinding?.Connection;
   const { fileURLToPath } = builtin<typeof import('node:url')>('node:url');
   return {
     InspectorConnection: Connection,
-    connectionDispatch: Connection?.prototype.dispatch,
-    connectionDisconnect: Connection?.prototype.disconnect,
     // The inspector's messages are JSON: parsed and written with functions taken now.
     jsonParse: JSON.parse,
     jsonStringify: JSON.stringify,
@@ -413,7 +464,9 @@ export const loadTime = (() => {
     })(),
     /** The name the origin proof's probe takes on globalThis, unguessable by code that runs later. */
     originProbeKey: `__wirelock_origin_${Math.random().toString(36).slice(2)}`,
+    /** Node's accessor for the global `process` (a replaced global is judged by its descriptor, never by reading it). */
+    processGetter: Reflect.getOwnPropertyDescriptor(globalThis, 'process')?.get,
     /** The global object itself: `globalThis` is a name later scripts can shadow. */
     globalObject: globalThis as object,
   };
-})();
+})());

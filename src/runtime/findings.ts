@@ -1,9 +1,13 @@
+import { deepFreeze } from '../freeze.js';
+
 /**
  * The runtime-integrity vocabulary: finding ids, severities, the fix for each, and the allow-list
  * of known benign hookers. Pure data and functions; the probes live in ./probe.ts.
  */
 
-export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+// Frozen, as every exported object here: severityRank() orders findings by this array, and an
+// array anyone can reverse() would let code decide what blocks.
+export const SEVERITIES = Object.freeze(['info', 'low', 'medium', 'high', 'critical'] as const);
 export type Severity = (typeof SEVERITIES)[number];
 
 export function severityRank(severity: Severity): number {
@@ -14,7 +18,7 @@ export function severityRank(severity: Severity): number {
  * Stable ids (append only). A finding about one API or variable also has a `subject`
  * ("tls.connect", "HTTPS_PROXY"); `key` is `id:subject` and is what ERR_ENV_COMPROMISED names.
  */
-export const FINDING_IDS = [
+export const FINDING_IDS = Object.freeze([
   'preload',
   'preload-scrubbed',
   'execargv-tampered',
@@ -39,7 +43,7 @@ export const FINDING_IDS = [
   'inspection-failed',
   'raw-binding',
   'cmdline-rewritten',
-] as const;
+] as const);
 export type FindingId = (typeof FINDING_IDS)[number];
 
 export interface RuntimeFinding {
@@ -113,7 +117,7 @@ export interface AllowEntry {
   ids?: FindingId[];
 }
 
-export const KNOWN_HOOKERS: Record<string, AllowEntry> = {
+export const KNOWN_HOOKERS: Readonly<Record<string, AllowEntry>> = deepFreeze({
   opentelemetry: {
     name: 'opentelemetry',
     paths: ['/node_modules/@opentelemetry/', '/node_modules/require-in-the-middle/', '/node_modules/import-in-the-middle/', '/node_modules/shimmer/'],
@@ -129,7 +133,7 @@ export const KNOWN_HOOKERS: Record<string, AllowEntry> = {
   'undici-mock': { name: 'undici-mock', paths: ['/node_modules/undici/lib/mock/'] },
   'global-agent': { name: 'global-agent', paths: ['/node_modules/global-agent/'], preloads: ['global-agent'], ids: ['global-agent'] },
   tsx: { name: 'tsx', paths: ['/node_modules/tsx/'], preloads: ['tsx'] },
-};
+});
 
 export interface AllowList {
   /** Names from KNOWN_HOOKERS, or custom entries. */

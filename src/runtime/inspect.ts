@@ -1,5 +1,5 @@
 import { certificatePin, pemBlocks } from '../x509/certificate.js';
-import { SLOTS, changedIntrinsics, readOpenFile, realProcess, loadTime, loadTimeDefaultCas, loadTimeGetters, loadTimeValues, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
+import { SLOTS, changedIntrinsics, readOpenFile, realProcess, loadTime, defaultCasAtLoad, defaultCasReplaced, loadTimeGetter, loadTimeValue, pristine, readSlot, real, safeDefaultCas, slotGetter } from './builtins.js';
 import {
   allowedPreload,
   downgrade,
@@ -16,6 +16,10 @@ import { DEFAULT_CONFIG_FILE, canonicalOption, configFilesOf, flagsOfConfigFile,
 import { isWirelockValue } from './own.js';
 import { redactCredentials } from '../policy/proxy.js';
 import { allowedOrigin, describeOrigin, responsibleUrl, withOrigins, originAvailable, type FunctionOrigin } from './origin.js';
+
+// Node's process object as the module loader handed it over: `process` is a global any code can
+// replace after lockdown (a look-alike whose env or execArgv the checks would then read).
+const process = realProcess;
 
 // Taken when wirelock loads (builtins.ts, through process.getBuiltinModule), not when this module is
 // compiled.
@@ -55,9 +59,9 @@ export interface EnvironmentReport {
 }
 
 /** Environment variables through which proxy-aware clients are redirected (also stripped by the lab). */
-export const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'GLOBAL_AGENT_HTTP_PROXY', 'GLOBAL_AGENT_HTTPS_PROXY'];
+export const PROXY_VARIABLES = Object.freeze(['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'GLOBAL_AGENT_HTTP_PROXY', 'GLOBAL_AGENT_HTTPS_PROXY']);
 /** Channels whose subscribers see outgoing requests (undici publishes body chunks on some). */
-export const NETWORK_CHANNELS = [
+export const NETWORK_CHANNELS = Object.freeze([
   'undici:request:create',
   'undici:request:headers',
   'undici:request:bodySent',
@@ -68,7 +72,7 @@ export const NETWORK_CHANNELS = [
   'http.client.request.start',
   'http.client.request.created',
   'net.client.socket',
-];
+]);
 /** Findings that mean code other than Node's may have run before wirelock loaded. */
 const EARLY_CODE: ReadonlySet<string> = new Set(['preload', 'preload-scrubbed', 'execargv-tampered', 'cmdline-rewritten', 'loader-redirect', 'inspector', 'raw-binding', 'ld-preload', 'injected-library', 'tracer', 'inspection-failed']);
 const INJECTED_LIBRARY = /frida|gadget|gum-js|libgum|substrate|xposed|libinject|inject[-_]?lib/i;
@@ -280,7 +284,11 @@ function preloadFindings(facts: ProcessFacts, entries: AllowEntry[], out: Runtim
       }
     }
   }
-  if (globalThis.process !== realProcess) {
+  // Judged by the property's descriptor: reading `globalThis.process` would run whatever getter code
+  // put there, and a getter can answer this check with Node's object and everyone else with its own.
+  const processProperty = pristine.getOwnPropertyDescriptor(loadTime.globalObject, 'process');
+  const processReplaced = !processProperty || ('value' in processProperty ? processProperty.value !== realProcess : processProperty.get !== loadTime.processGetter || pristine.apply(processProperty.get!, loadTime.globalObject, []) !== realProcess);
+  if (processReplaced) {
     out.push(makeFinding('hooked-api', 'critical', 'globalThis.process is not Node\'s process object: code replaced it with a look-alike', {}, 'globalThis.process'));
   }
   if (facts.cmdlineRewritten) {
@@ -433,7 +441,7 @@ function caFindings(facts: ProcessFacts, allow: AllowList, out: RuntimeFinding[]
     if (value) sslCertFinding(name, value);
   }
   const current = safeDefaultCas();
-  if (current && loadTimeDefaultCas && current !== loadTimeDefaultCas) injectedListFinding(current, loadTimeDefaultCas);
+  if (current && defaultCasReplaced(current)) injectedListFinding(current, defaultCasAtLoad());
   for (const name of ['http.globalAgent', 'https.globalAgent'] as const) {
     const agent = (name === 'http.globalAgent' ? real.http : real.https).globalAgent as { options?: { ca?: unknown } } | undefined;
     const ca = agent?.options?.ca;
@@ -567,7 +575,7 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
   const own = options.ownValues ?? new Set<unknown>();
   for (const slot of SLOTS) {
     const getter = snapshot ? snapshot.getters.get(slot.name) : slotGetter(slot);
-    if (getter && getter !== loadTimeGetters.get(slot.name) && !own.has(getter) && !isWirelockValue(getter)) {
+    if (getter && getter !== loadTimeGetter(slot.name) && !own.has(getter) && !isWirelockValue(getter)) {
       // A getter that is not the one the slot had when wirelock loaded is a finding whatever URL it
       // claims: only an allow-listed tool located by its real file is accepted.
       const origin: FunctionOrigin = originOf ? originOf(getter) : { kind: 'unknown' };
@@ -585,7 +593,7 @@ function hookFindings(options: InspectOptions, entries: AllowEntry[], originOf: 
     }
     const value = snapshot ? snapshot.values.get(slot.name) : readSlot(slot);
     if (own.has(value) || isWirelockValue(value)) continue;
-    const changed = value !== loadTimeValues.get(slot.name);
+    const changed = value !== loadTimeValue(slot.name);
     if (slot.kind === 'function') {
       if (value === undefined) continue;
       const origin: FunctionOrigin = originOf ? originOf(value) : pristine.isProxy(value) ? { kind: 'proxy' } : { kind: changed ? 'unknown' : 'builtin' };

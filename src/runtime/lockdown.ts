@@ -13,13 +13,21 @@ import { codeRoot } from '../location.js';
 import { CHANNELS_RUNTIME } from './channels.js';
 import { SLOTS, loadTime, pristine, readSlot, real, realProcess, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
-import { allowedOrigin, describeOrigin, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
+import { allowedOrigin, describeOrigin, guardInspectorSessions, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
 import { NETWORK_CHANNELS, collectFindings, loadedBeforeAnyCode, loaderFindings, tracerPid, type ProcessFacts } from './inspect.js';
+
+// Node's process object as the module loader handed it over: `process` is a global any code can
+// replace after lockdown (a look-alike whose env or execArgv the checks would then read).
+const process = realProcess;
 
 // Taken when wirelock loads (builtins.ts, through process.getBuiltinModule), not when this module is
 // compiled.
 const { syncBuiltinESMExports } = loadTime;
+
+// The in-process inspector guard (origin.ts) is installed once; it asks the lockdown in force.
+let inspectorGuardInstalled = false;
+let inspectorJudge: ((method: string) => void) | undefined;
 
 export type OnTamper = 'block' | 'report';
 
@@ -155,8 +163,8 @@ function subjectsOf(slot: Slot, value: unknown): unknown[] {
 
 /** A socket that never connects and fails with `error` on the next tick, for APIs that must return one. */
 function refusedSocket(error: Error): Socket {
-  const socket = new real.net.Socket();
-  process.nextTick(() => socket.destroy(error));
+  const socket = new pristine.NetSocket();
+  pristine.nextTick(() => socket.destroy(error));
   return socket;
 }
 
@@ -201,13 +209,13 @@ function wireStart(chunk: unknown, encoding: string): string | undefined {
       return end < 0 ? undefined : text.slice(0, end + 1);
     }
     try {
-      bytes = Buffer.from(chunk.slice(0, 16384), encoding as BufferEncoding);
+      bytes = pristine.apply(pristine.bufferFrom, pristine.Buffer, [chunk.slice(0, 16384), encoding]) as Buffer;
     } catch {
       return undefined;
     }
   } else if (chunk instanceof Uint8Array) {
     if (chunk.byteLength === 0 || !TCHAR_BYTES[chunk[0]!]) return undefined;
-    bytes = Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, 8192));
+    bytes = pristine.apply(pristine.bufferFrom, pristine.Buffer, [chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, 8192)]) as Buffer;
   } else {
     return undefined;
   }
@@ -227,8 +235,8 @@ const nativeFunction = (value: unknown, name: string): boolean => typeof value =
  */
 function http2SessionPrototype(): Record<string, unknown> | undefined {
   try {
-    const http2 = process.getBuiltinModule('node:http2') as typeof import('node:http2');
-    const { Duplex } = process.getBuiltinModule('node:stream') as typeof import('node:stream');
+    const http2 = pristine.getBuiltinModule('node:http2') as typeof import('node:http2');
+    const Duplex = pristine.StreamDuplex;
     const carrier = new Duplex({
       read() {},
       write(_chunk, _encoding, done) {
@@ -300,7 +308,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       try {
         onFinding(finding);
       } catch (error) {
-        process.emitWarning(`wirelock onFinding callback threw: ${(error as Error).message}`, 'WirelockWarning');
+        pristine.emitWarning(`wirelock onFinding callback threw: ${(error as Error).message}`, 'WirelockWarning');
       }
     }
     if (finding.id === 'inspector' && onTamper === 'block' && pristine.inspectorUrl?.()) {
@@ -310,7 +318,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     // A worker runs with unguarded network functions: always said out loud, even below blockAt.
     if ((isBlocking(finding, blockAt) || finding.id === 'worker-started') && !warned.has(finding.key)) {
       warned.add(finding.key);
-      process.emitWarning(`${finding.key}: ${finding.title}${onTamper === 'block' ? ' (network blocked)' : ''}`, { type: 'WirelockWarning', code: 'WIRELOCK_TAMPER' });
+      pristine.emitWarning(`${finding.key}: ${finding.title}${onTamper === 'block' ? ' (network blocked)' : ''}`, { type: 'WirelockWarning', code: 'WIRELOCK_TAMPER' });
       // The fleet sees what this process saw: the finding goes to the policy's report URI (wirelock collect).
       engine.reporter.emit(buildRuntimeFindingReport(finding, onTamper === 'block', engine.now()));
     }
@@ -610,7 +618,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   /** Sets the snapshot's lookup to a guarded one unless the host is an address (then approved as is). */
   const pinLookup = function (options: Record<string, unknown>, host: string, port: number, protocol: 'https:' | 'http:'): void {
     const literal = host.replace(/^\[(.*)\]$/, '$1');
-    if (real.net.isIP(literal) !== 0) {
+    if (pristine.isIP(literal) !== 0) {
       approve(literal, port);
       return;
     }
@@ -654,7 +662,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       exemptSockets.add(this);
       const proxyHost = String(target.host || 'localhost').replace(/^\[(.*)\]$/, '$1');
       const proxyPort = Number(target.port) || 0;
-      if (real.net.isIP(proxyHost) !== 0) approve(proxyHost, proxyPort);
+      if (pristine.isIP(proxyHost) !== 0) approve(proxyHost, proxyPort);
       else {
         const base = (typeof target.lookup === 'function' ? target.lookup : systemLookup) as typeof systemLookup;
         target.lookup = ((hostname: string, lookupOptions: object, done: (error: Error | null, address?: unknown, family?: number) => void) =>
@@ -674,7 +682,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     // The egress rule only: TLS or not is decided by the layer above (tls.connect / http agent).
     const refused = internalConnection ? undefined : engine.checkDestination('https:', host, port);
     if (refused) {
-      process.nextTick(() => this.destroy(refused));
+      pristine.nextTick(() => this.destroy(refused));
       return this;
     }
     pinLookup(target, host, port, 'https:');
@@ -685,7 +693,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       plainNames.set(this, { host, port });
       const unguarded = guardHttp2();
       if (unguarded) {
-        process.nextTick(() => this.destroy(unguarded));
+        pristine.nextTick(() => this.destroy(unguarded));
         return this;
       }
     }
@@ -701,7 +709,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     const port = Number(target.port) || 80;
     const refused = engine.checkDestination('http:', host, port);
     if (refused) {
-      if (callback) process.nextTick(callback, refused);
+      if (callback) pristine.nextTick(callback, refused);
       else return refusedSocket(refused);
       return undefined;
     }
@@ -864,12 +872,12 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       const original = target[key];
       const descriptor = pristine.getOwnPropertyDescriptor(target, key)!;
       const guarded = function (this: unknown, hostname: unknown, ...rest: unknown[]): unknown {
-        const refused = typeof hostname === 'string' && real.net.isIP(hostname) === 0 ? engine.checkDestination('https:', hostname, 53) : undefined;
+        const refused = typeof hostname === 'string' && pristine.isIP(hostname) === 0 ? engine.checkDestination('https:', hostname, 53) : undefined;
         if (refused) {
-          if (style === 'promise') return Promise.reject(refused);
+          if (style === 'promise') return pristine.apply(pristine.promiseReject, pristine.Promise, [refused]);
           const callback = [...rest].reverse().find((arg) => typeof arg === 'function') as ((error: Error) => void) | undefined;
           if (!callback) throw refused;
-          process.nextTick(callback, refused);
+          pristine.nextTick(callback, refused);
           return undefined;
         }
         return pristine.apply(original as (...args: unknown[]) => unknown, this, [hostname, ...rest]);
@@ -926,7 +934,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // node:os is loaded only when a handle call is refused, not at every start.
   let eaccesCode: number | undefined;
   const eacces = function (): number {
-    return (eaccesCode ??= -((process.getBuiltinModule('node:os') as typeof import('node:os')).constants.errno.EACCES ?? 13));
+    return (eaccesCode ??= -((pristine.getBuiltinModule('node:os') as typeof import('node:os')).constants.errno.EACCES ?? 13));
   };
   const TCP = rawBinding('tcp_wrap')?.TCP;
   wrapHandleMethods(
@@ -934,7 +942,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     ['connect', 'connect6'],
     function ([, address, port], handle) {
       // A non-string address would be converted again by the C++ side: only a string is judged.
-      if (typeof address !== 'string' || !approved.has(approvalKey(address, port))) {
+      if (typeof address !== 'string' || !pristine.apply(pristine.setHas, approved, [approvalKey(address, port)])) {
         return new WirelockError('ERR_HOST_NOT_ALLOWED', `${String(address)}:${Number(port)}: a TCP handle dialled an address no guard approved`, { host: String(address), port: Number(port), kind: 'TCP handle' });
       }
       if (typeof handle !== 'object' || handle === null) return undefined;
@@ -1042,8 +1050,14 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     ['setServers'],
     function ([servers], handle) {
       let refused: WirelockError | undefined;
-      for (const server of Array.isArray(servers) ? (servers as unknown[]) : []) {
-        const [, address, port] = Array.isArray(server) ? (server as unknown[]) : [];
+      // Indexed reads and Array.isArray as taken at load: code that replaces a built-in for the call
+      // must not make a server list look empty (review 3, 2026-12-01).
+      const list = pristine.isArray(servers) ? (servers as unknown[]) : [];
+      for (let index = 0; index < list.length; index++) {
+        const server = list[index];
+        const entry = pristine.isArray(server) ? (server as unknown[]) : [];
+        const address = entry[1];
+        const port = entry[2];
         const problem = engine.checkDestination('https:', String(address), Number(port) || 53);
         if (problem) refused ??= new WirelockError(problem.code, `DNS server ${String(address)}:${Number(port) || 53}: ${problem.message}`, { host: String(address), port: Number(port) || 53, kind: 'DNS server' });
       }
@@ -1061,7 +1075,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const udpDestination = function (address: unknown, port: unknown): WirelockError | undefined {
     return typeof address !== 'string'
       ? new WirelockError('ERR_HOST_NOT_ALLOWED', `a UDP handle was given a destination that is not a string`, { host: String(typeof address), port: Number(port) || 0 })
-      : approved.has(approvalKey(address, port))
+      : pristine.apply(pristine.setHas, approved, [approvalKey(address, port)])
         ? undefined
         : engine.checkDestination('https:', address, Number(port) || 0);
   };
@@ -1082,7 +1096,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
     channelPrototype,
     Object.getOwnPropertyNames(channelPrototype ?? {}).filter((key) => key.startsWith('query') || key === 'getHostByAddr'),
     ([, name], handle) =>
-      (typeof name === 'string' && real.net.isIP(name) === 0 ? engine.checkDestination('https:', name, 53) : undefined) ??
+      (typeof name === 'string' && pristine.isIP(name) === 0 ? engine.checkDestination('https:', name, 53) : undefined) ??
       (typeof handle === 'object' && handle !== null ? unlistedDnsServer.get(handle) : undefined),
     (error) => {
       throw error;
@@ -1096,7 +1110,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   let lockedBinding: ((name: string) => unknown) | undefined;
   if (typeof originalBinding === 'function') {
     lockedBinding = function binding(name: string): unknown {
-      if (!released && NETWORK_BINDINGS.has(String(name))) {
+      if (!released && pristine.apply(pristine.setHas, NETWORK_BINDINGS, [String(name)])) {
         const refused = onTamper === 'block';
         const finding = makeFinding('raw-binding', 'high', `process.binding('${String(name)}') under lockdown ${refused ? 'refused' : 'reported'}: its sockets bypass every guard`, { binding: String(name), calledBy: callerOutsideWirelock() ?? null, applied: !refused }, String(name));
         record(finding);
@@ -1115,44 +1129,24 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   // (code that took `dispatch` itself before an app's own lockdown() call keeps it: docs, limits);
   // only the profiler domains (coverage, CPU profiles, traces), which hand out no object, pass.
   // wirelock's own origin proof calls the dispatch it took at load.
-  const { InspectorConnection, connectionDispatch, jsonParse, stringStartsWith } = loadTime;
-  const inspectorPrototype = InspectorConnection?.prototype as { dispatch?: unknown } | undefined;
-  const dispatchDescriptor = inspectorPrototype ? pristine.getOwnPropertyDescriptor(inspectorPrototype, 'dispatch') : undefined;
-  let lockedDispatch: ((this: unknown, message: string) => unknown) | undefined;
-  if (inspectorPrototype && dispatchDescriptor && typeof connectionDispatch === 'function') {
-    lockedDispatch = function dispatch(this: unknown, message: string): unknown {
-      if (!released) {
-        // The message judged is the message sent: only a string (anything else could answer the
-        // check one way and Node's conversion another), read with functions taken at load.
-        let method = typeof message === 'string' ? 'an unreadable message' : 'a message that is not a string';
-        if (typeof message === 'string') {
-          try {
-            const parsed: unknown = jsonParse(message);
-            const own = typeof parsed === 'object' && parsed !== null ? pristine.getOwnPropertyDescriptor(parsed, 'method') : undefined;
-            if (own && typeof own.value === 'string') method = own.value;
-          } catch {
-            // Not JSON: the inspector refuses it too, but it is still an attempt.
-          }
-        }
-        // The fallback texts above start with neither prefix, so only a message naming a profiler method passes.
-        if (!pristine.apply(stringStartsWith, method, ['Profiler.']) && !pristine.apply(stringStartsWith, method, ['NodeTracing.'])) {
-          const refused = onTamper === 'block';
-          const finding = makeFinding(
-            'inspector',
-            'critical',
-            `an in-process inspector session sent ${method} under lockdown (${refused ? 'refused' : 'reported'}): it can read and change every closure, wirelock's guards included`,
-            { session: 'in-process', method, calledBy: callerOutsideWirelock() ?? null, applied: !refused },
-            'session',
-          );
-          record(finding);
-          if (refused) throw new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}`, { finding: finding.key, severity: finding.severity });
-        }
-      }
-      return pristine.apply(connectionDispatch, this, [message]);
-    };
-    Object.defineProperty(inspectorPrototype, 'dispatch', { ...dispatchDescriptor, value: lockedDispatch });
-    wirelockValues.add(lockedDispatch);
+  const judgeInspectorMessage = function (method: string): void {
+    if (released) return;
+    const refused = onTamper === 'block';
+    const finding = makeFinding(
+      'inspector',
+      'critical',
+      `an in-process inspector session sent ${method} under lockdown (${refused ? 'refused' : 'reported'}): it can read and change every closure, wirelock's guards included`,
+      { session: 'in-process', method, calledBy: callerOutsideWirelock() ?? null, applied: !refused },
+      'session',
+    );
+    record(finding);
+    if (refused) throw new WirelockError('ERR_ENV_COMPROMISED', `${finding.key}: ${finding.title}`, { finding: finding.key, severity: finding.severity });
+  };
+  if (!inspectorGuardInstalled) {
+    inspectorGuardInstalled = true;
+    guardInspectorSessions((method) => inspectorJudge?.(method));
   }
+  inspectorJudge = judgeInspectorMessage;
 
   // `import { connect } from 'node:tls'` in modules loaded from now on sees the guard.
   syncBuiltinESMExports();
@@ -1166,8 +1160,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       const slot = SLOTS.find((candidate) => candidate.name === name)!;
       Object.defineProperty(slot.target, slot.key, { ...trap, configurable: false });
     }
-    const stream = process.getBuiltinModule('node:stream') as typeof import('node:stream');
-    const events = process.getBuiltinModule('node:events') as typeof import('node:events');
+    const stream = pristine.getBuiltinModule('node:stream') as typeof import('node:stream');
+    const events = pristine.getBuiltinModule('node:events') as typeof import('node:events');
     const objects: Array<[string, object]> = [
       ['http', real.http],
       ['https', real.https],
@@ -1282,7 +1276,8 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
       if (lockedBinding && (process as unknown as { binding?: unknown }).binding === lockedBinding) {
         Object.defineProperty(process, 'binding', { value: originalBinding, writable: true, enumerable: true, configurable: true });
       }
-      if (lockedDispatch && inspectorPrototype?.dispatch === lockedDispatch) Object.defineProperty(inspectorPrototype, 'dispatch', dispatchDescriptor!);
+      // The inspector guard stays (installed once per process); with no lockdown active it only forwards.
+      if (inspectorJudge === judgeInspectorMessage) inspectorJudge = undefined;
       if (real.workerThreads.Worker === GuardedWorker) Object.defineProperty(real.workerThreads, 'Worker', { value: OriginalWorker, writable: true, enumerable: true, configurable: true });
       if (workerConstructor && workerPrototype.constructor === GuardedWorker) Object.defineProperty(workerPrototype, 'constructor', workerConstructor);
       if (guardedRegister && moduleExports.register === guardedRegister) Object.defineProperty(moduleExports, 'register', registerDescriptor!);

@@ -1,4 +1,5 @@
-import { changedIntrinsics, loadMarker, loadTime, nativeSource, pristine, readFileText, type InspectorConnection } from './builtins.js';
+import { changedIntrinsics, loadMarker, loadTime, nativeSource, pristine, readFileText, takeInspectorOriginals, type InspectorConnection } from './builtins.js';
+import { wirelockValues } from './own.js';
 import { allowedPath, type AllowEntry } from './findings.js';
 
 // Taken when wirelock loads (builtins.ts, through process.getBuiltinModule), not when this module is
@@ -43,7 +44,11 @@ interface InternalProperty {
 }
 
 // Taken when wirelock loads (builtins.ts), not when this module is compiled.
-const { InspectorConnection: Connection, connectionDispatch, connectionDisconnect, jsonParse, jsonStringify } = loadTime;
+const { InspectorConnection: Connection, jsonParse, jsonStringify, stringStartsWith } = loadTime;
+// Module-private: the only holder of the inspector's own dispatch (builtins.ts hands it out once).
+const inspectorOriginals = takeInspectorOriginals();
+const connectionDispatch = inspectorOriginals?.dispatch;
+const connectionDisconnect = inspectorOriginals?.disconnect;
 const { originProbeKey: probeKey, globalObject } = loadTime;
 
 /** True when the inspector is usable (a Node built without it, or without process.binding, has none). */
@@ -414,4 +419,41 @@ export function allowedOrigin(entries: AllowEntry[], ...origins: FunctionOrigin[
   if (urls.length === 0) return undefined;
   const names = urls.map((url) => allowedPath(entries, url));
   return names.every(Boolean) ? names[0] : undefined;
+}
+
+let inspectorGuarded = false;
+/**
+ * Lockdown's guard on in-process inspector sessions, installed on the binding's
+ * Connection.prototype.dispatch: it lives here because only this module holds the original dispatch.
+ * `judge` hears the method of every message outside the profiler domains (coverage, CPU profiles and
+ * traces hand out no object) and throws to refuse it. Installed once per process: a second call, from
+ * anyone, throws.
+ */
+export function guardInspectorSessions(judge: (method: string) => void): boolean {
+  if (inspectorGuarded) throw new Error('wirelock: the inspector session guard is already installed');
+  inspectorGuarded = true;
+  const prototype = Connection?.prototype as { dispatch?: unknown } | undefined;
+  const descriptor = prototype ? pristine.getOwnPropertyDescriptor(prototype, 'dispatch') : undefined;
+  const original = connectionDispatch;
+  if (!prototype || !descriptor || typeof original !== 'function') return false;
+  const lockedDispatch = function dispatch(this: unknown, message: string): unknown {
+    // The message judged is the message sent: only a string (anything else could answer the check one
+    // way and Node's conversion another), read with functions taken at load.
+    let method = typeof message === 'string' ? 'an unreadable message' : 'a message that is not a string';
+    if (typeof message === 'string') {
+      try {
+        const parsed: unknown = jsonParse(message);
+        const own = typeof parsed === 'object' && parsed !== null ? pristine.getOwnPropertyDescriptor(parsed, 'method') : undefined;
+        if (own && typeof own.value === 'string') method = own.value;
+      } catch {
+        // Not JSON: the inspector refuses it too, but it is still an attempt.
+      }
+    }
+    // The fallback texts above start with neither prefix, so only a message naming a profiler method passes.
+    if (!pristine.apply(stringStartsWith, method, ['Profiler.']) && !pristine.apply(stringStartsWith, method, ['NodeTracing.'])) judge(method);
+    return pristine.apply(original, this, [message]);
+  };
+  pristine.defineProperty(prototype, 'dispatch', { ...descriptor, value: lockedDispatch });
+  wirelockValues.add(lockedDispatch);
+  return true;
 }

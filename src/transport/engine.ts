@@ -12,6 +12,8 @@ import { effectiveMode, evaluateHandshake, findingError, untrustedHint, type CtO
 import { buildReport, CHANNELS, Reporter, type ReportKind, type ViolationReport } from './report.js';
 import { nodeDefaultStorePem, nodeTls, secureContextFor, trustMaterial } from './trust.js';
 
+const reflectApply = Reflect.apply;
+
 // Not through `import`: loader hooks cannot redirect process.getBuiltinModule (see trust.ts).
 const net = process.getBuiltinModule('node:net');
 const dns = process.getBuiltinModule('node:dns');
@@ -424,7 +426,9 @@ export class PolicyEngine {
         if (mapped !== args[0] && mapped instanceof WirelockError) report(mapped);
         args[0] = mapped;
       }
-      return (emit as (event: string | symbol, ...rest: unknown[]) => boolean).call(this, event, ...args);
+      // Reflect.apply taken at load, not emit.call: Function.prototype.call is looked up as it runs,
+      // and whoever replaces it would be handed the socket's original emit and its errors.
+      return reflectApply(emit as (event: string | symbol, ...rest: unknown[]) => boolean, this, [event, ...args]);
     } as typeof socket.emit;
     socket.on('OCSPResponse', (response: Buffer) => {
       ocspResponse = new Uint8Array(response);

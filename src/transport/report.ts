@@ -3,6 +3,10 @@ import { toPem } from '../x509/certificate.js';
 import type { Mode, Policy } from '../policy/types.js';
 import { VERSION } from '../version.js';
 
+// Taken at load: a replaced process.emitWarning must not be what hears about a blocked connection.
+const emitWarning = process.emitWarning;
+const NODE_VERSION = process.version;
+
 const diagnosticsChannel = process.getBuiltinModule('node:diagnostics_channel');
 
 /**
@@ -70,7 +74,7 @@ export function buildReport(input: ReportInput): ViolationReport {
     'validation-result': input.code,
     'date-time': input.now.toISOString(),
     'wirelock-version': VERSION,
-    'app-platform': `node ${process.version}`,
+    'app-platform': `node ${NODE_VERSION}`,
     ...(input.details ? { details: input.details } : {}),
   };
 }
@@ -101,16 +105,16 @@ export function buildRuntimeFindingReport(
     'validation-result': 'ERR_ENV_COMPROMISED',
     'date-time': now.toISOString(),
     'wirelock-version': VERSION,
-    'app-platform': `node ${process.version}`,
+    'app-platform': `node ${NODE_VERSION}`,
     details: { finding: finding.key, severity: finding.severity, title: finding.title, evidence: finding.evidence },
   };
 }
 
 /** diagnostics_channel names, stable: APM agents and tests subscribe to them. */
-export const CHANNELS = {
+export const CHANNELS = Object.freeze({
   violation: diagnosticsChannel.channel('wirelock:violation'),
   connection: diagnosticsChannel.channel('wirelock:connection'),
-} as const;
+} as const);
 
 export interface ReporterOptions {
   onViolation?: ((report: ViolationReport) => void) | undefined;
@@ -157,14 +161,14 @@ export class Reporter {
       try {
         this.#options.onViolation(report);
       } catch (error) {
-        process.emitWarning(`wirelock onViolation callback threw: ${(error as Error).message}`, 'WirelockWarning');
+        emitWarning(`wirelock onViolation callback threw: ${(error as Error).message}`, 'WirelockWarning');
       }
     }
     if (report.kind === 'violation' && this.#options.warnings !== false) this.#warn(report);
     if (report.kind === 'pins-expired' && !this.#warned.has(report.hostname)) {
       // Expired pins silently stop protecting a host: say so loudly, once per host per process.
       this.#warned.add(report.hostname);
-      process.emitWarning(`${report.message} (every connection to ${report.hostname} is reported)`, { type: 'WirelockWarning', code: 'WIRELOCK_PINS_EXPIRED' });
+      emitWarning(`${report.message} (every connection to ${report.hostname} is reported)`, { type: 'WirelockWarning', code: 'WIRELOCK_PINS_EXPIRED' });
     }
     this.#post(report);
   }
@@ -184,7 +188,7 @@ export class Reporter {
       if (last !== undefined && now - last < (this.#policy.report?.rateLimitSeconds ?? 60) * 1000) return;
       if (lastBlockWarning.size >= MAX_WARNING_KEYS) lastBlockWarning.clear();
       lastBlockWarning.set(key, now);
-      process.emitWarning(`wirelock blocked ${where}: ${report.code}: ${report.message}`, { type: 'WirelockWarning', code: 'WIRELOCK_BLOCKED' });
+      emitWarning(`wirelock blocked ${where}: ${report.code}: ${report.message}`, { type: 'WirelockWarning', code: 'WIRELOCK_BLOCKED' });
       return;
     }
     const heard = this.#options.onViolation !== undefined || (this.#policy.report?.uri !== undefined && this.#options.send !== undefined);
@@ -192,7 +196,7 @@ export class Reporter {
     if (heard || reportOnlyWarned.has(key)) return;
     if (reportOnlyWarned.size >= MAX_WARNING_KEYS) reportOnlyWarned.clear();
     reportOnlyWarned.add(key);
-    process.emitWarning(
+    emitWarning(
       `wirelock report-only: ${where} would be blocked in enforce mode: ${report.code}: ${report.message} (shown once per host and code; set onViolation or report.uri to collect every violation)`,
       { type: 'WirelockWarning', code: 'WIRELOCK_REPORT_ONLY' },
     );

@@ -85,7 +85,7 @@ export function nodeDefaultStorePem(): string[] {
 
 // Take the references now, before application code runs, so later replacement of these
 // functions cannot turn a wirelock connection into an unchecked one.
-export const nodeTls = {
+export const nodeTls = Object.freeze({
   connect: tls.connect,
   checkServerIdentity: tls.checkServerIdentity,
-} as const;
+} as const);

@@ -6,7 +6,7 @@ import { WirelockError } from '../errors.js';
  * non-minimal length encodings are refused, as DER requires.
  */
 
-export const TAG = {
+export const TAG = Object.freeze({
   BOOLEAN: 0x01,
   INTEGER: 0x02,
   BIT_STRING: 0x03,
@@ -20,7 +20,7 @@ export const TAG = {
   GENERALIZED_TIME: 0x18,
   SEQUENCE: 0x30,
   SET: 0x31,
-} as const;
+} as const);
 
 export interface DerNode {
   /** Full identifier octet (class, constructed bit and tag number < 31). */
