@@ -29,10 +29,12 @@ const validated = new WeakSet<Policy>();
  * enforcement reads from them is copied aside at validation (privateBytes, pinsExpireTime), never
  * read back from the handed-out object.
  */
-function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
+  // No shortcut on an already frozen object: a frozen object can still hold writable ones.
+  if (typeof value !== 'object' || value === null || seen.has(value)) return value;
+  seen.add(value);
   if (ArrayBuffer.isView(value) || value instanceof Date) return value;
-  for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key]);
+  for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key], seen);
   return Object.freeze(value);
 }
 
