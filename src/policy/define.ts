@@ -1,5 +1,5 @@
 import { WirelockError } from '../errors.js';
-import type { Policy, PolicyIssue } from './types.js';
+import type { DomainPolicy, Policy, PolicyIssue } from './types.js';
 import { validatePolicy, type PolicyFiles } from './validate.js';
 
 // Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
@@ -20,6 +20,52 @@ const diskFiles: PolicyFiles = {
 };
 
 const validated = new WeakSet<Policy>();
+
+/**
+ * Freezes the whole object graph of a validated policy. Engines read the policy at every check and
+ * lockdown hands it out (activeLockdown().policy): a shallow freeze left `domains` and every nested
+ * object writable, so code running later could list its own host or rename a pinned one.
+ * Typed arrays (pin digests, trust-anchor DER) and Dates cannot be frozen by Object.freeze: what
+ * enforcement reads from them is copied aside at validation (privateBytes, pinsExpireTime), never
+ * read back from the handed-out object.
+ */
+function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
+  // No shortcut on an already frozen object: a frozen object can still hold writable ones.
+  if (typeof value !== 'object' || value === null || seen.has(value)) return value;
+  seen.add(value);
+  if (ArrayBuffer.isView(value) || value instanceof Date) return value;
+  for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key], seen);
+  return Object.freeze(value);
+}
+
+const certificateCopies = new WeakMap<readonly Uint8Array[], readonly Uint8Array[]>();
+const expiryTimes = new WeakMap<DomainPolicy, number>();
+
+function snapshot(policy: Policy): void {
+  const anchorLists = [policy.trustAnchors, ...policy.domains.map((domain) => domain.trustAnchors), ...(policy.proxy ? [policy.proxy.trustAnchors] : [])];
+  for (const list of anchorLists) {
+    for (const source of list) if (source.kind === 'file') certificateCopies.set(source.certificates, source.certificates.map((der) => new Uint8Array(der)));
+  }
+  for (const domain of policy.domains) if (domain.pinsExpire) expiryTimes.set(domain, domain.pinsExpire.getTime());
+}
+
+/** The DER a trust-anchor file held when the policy was validated (the policy's own Uint8Arrays stay writable). */
+export function privateBytes(certificates: readonly Uint8Array[]): readonly Uint8Array[] {
+  return certificateCopies.get(certificates) ?? certificates;
+}
+
+/** When a domain's pins expire, as validated (a Date's value can be changed through setTime even when frozen). */
+export function pinsExpireTime(domain: DomainPolicy): number | undefined {
+  if (!domain.pinsExpire) return undefined;
+  return expiryTimes.get(domain) ?? domain.pinsExpire.getTime();
+}
+
+function seal(policy: Policy): Policy {
+  const result = deepFreeze(policy);
+  snapshot(result);
+  validated.add(result);
+  return result;
+}
 
 export interface DefineOptions {
   /** Directory relative paths in the policy resolve against (default: the policy file's, else cwd). */
@@ -48,9 +94,7 @@ export function definePolicy(document: unknown, options: DefineOptions = {}): Po
   const baseDir = options.baseDir ?? (options.source ? dirname(resolve(options.source)) : process.cwd());
   const { policy, issues } = validatePolicy(document, { baseDir, files: diskFiles, now: options.now ?? new Date(), env: options.env ?? process.env });
   if (!policy) throw invalid(issues, options.source);
-  const result = Object.freeze({ ...policy, source: options.source ? resolve(options.source) : undefined });
-  validated.add(result);
-  return result;
+  return seal({ ...policy, source: options.source ? resolve(options.source) : undefined });
 }
 
 /**
@@ -60,9 +104,7 @@ export function definePolicy(document: unknown, options: DefineOptions = {}): Po
  */
 export function enforcedPolicy(document: unknown): Policy {
   const base = definePolicy(document);
-  const result = Object.freeze({ ...base, mode: 'enforce' as const, domains: base.domains.map((domain) => ({ ...domain, mode: 'enforce' as const })) });
-  validated.add(result);
-  return result;
+  return seal({ ...base, mode: 'enforce' as const, domains: base.domains.map((domain) => ({ ...domain, mode: 'enforce' as const })) });
 }
 
 /** True for a Policy returned by definePolicy/loadPolicy (never for a hand-built object). */

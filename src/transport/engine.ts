@@ -10,7 +10,7 @@ import { openTunnel, PendingTunnel, type TunnelRequest } from './proxy.js';
 import { toChainCertificate, type ChainCertificate } from '../x509/chain.js';
 import { effectiveMode, evaluateHandshake, findingError, untrustedHint, type CtOutcome, type Finding } from './evaluate.js';
 import { buildReport, CHANNELS, Reporter, type ReportKind, type ViolationReport } from './report.js';
-import { nodeDefaultStorePem, nodeTls, secureContextFor, trustMaterial } from './trust.js';
+import { nodeDefaultStorePem, nodeTls, secureContextFor, tlsParameters, trustMaterial, withoutUnsafeCiphers } from './trust.js';
 
 const reflectApply = Reflect.apply;
 
@@ -407,7 +407,15 @@ export class PolicyEngine {
       servername: isIP(name) === 0 ? name : undefined,
       // A client certificate (mTLS) needs its own context; everything else shares a cached one.
       ...(clientCertificate
-        ? { ca: reportOnly ? [...nodeDefaultStorePem(), ...trust.caPem] : trust.caPem, minVersion }
+        ? {
+            ca: reportOnly ? [...nodeDefaultStorePem(), ...trust.caPem] : trust.caPem,
+            minVersion,
+            // Node would fill what the caller left out from tls.DEFAULT_* at this moment; the
+            // caller's own ciphers/curve stay its choice, minus the suites wirelock never allows.
+            maxVersion: tlsParameters.maxVersion,
+            ciphers: typeof target.ciphers === 'string' ? withoutUnsafeCiphers(target.ciphers) : tlsParameters.ciphers,
+            ecdhCurve: target.ecdhCurve ?? tlsParameters.ecdhCurve,
+          }
         : { secureContext: secureContextFor(trust, minVersion, reportOnly) }),
       rejectUnauthorized: true,
       checkServerIdentity,

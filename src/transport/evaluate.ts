@@ -1,6 +1,7 @@
 import { WirelockError, type ErrorCode } from '../errors.js';
 import type { DomainPolicy, Mode, Policy } from '../policy/types.js';
 import { buildVerifiedChains, type ChainCertificate } from '../x509/chain.js';
+import { pinsExpireTime } from '../policy/define.js';
 import { trustMaterial } from './trust.js';
 
 /**
@@ -88,7 +89,7 @@ export function evaluateHandshake(input: HandshakeInput): HandshakeVerdict {
   verdict.verifiedPaths = chain.paths;
 
   if (domain && domain.pins.length > 0) {
-    if (domain.pinsExpire && now > domain.pinsExpire) {
+    if (domain.pinsExpire && now.getTime() > pinsExpireTime(domain)!) {
       verdict.notices.push({
         kind: 'pins-expired',
         message: `pins for ${domain.name} expired on ${domain.pinsExpireText}: ${host} is NOT pinned; update the pins or remove pinsExpire`,

@@ -1,6 +1,7 @@
 import type * as NodeTls from 'node:tls';
 import { pemBlocks, toPem } from '../x509/certificate.js';
 import { buildAnchorSet, type AnchorSet } from '../x509/chain.js';
+import { privateBytes } from '../policy/define.js';
 import type { TrustAnchorSource } from '../policy/types.js';
 
 // Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
@@ -10,6 +11,30 @@ const { readFileSync } = process.getBuiltinModule('node:fs');
 // process.getBuiltinModule is not routed through module.register loader hooks, so a hook registered
 // before wirelock loads cannot hand the transport a fake `node:tls`.
 const tls = process.getBuiltinModule('node:tls');
+
+/**
+ * Suites no wirelock connection may ever negotiate, whatever the cipher list says: no encryption,
+ * no authentication, export-grade or broken primitives.
+ */
+const EXCLUDED_CIPHERS = '!eNULL:!aNULL:!EXPORT:!LOW:!DES:!RC4:!MD5:!PSK:!SRP';
+
+/**
+ * The TLS parameters of every connection wirelock makes, taken now. Without them Node fills a
+ * secure context from tls.DEFAULT_CIPHERS / DEFAULT_MAX_VERSION / DEFAULT_ECDH_CURVE when the first
+ * connection happens: module properties any code can set after wirelock loaded (a NULL cipher and
+ * TLS 1.2 put the request on the wire in cleartext). The load-time cipher list keeps what the
+ * operator chose (--tls-cipher-list); the exclusions hold even if a preload changed it before.
+ */
+export const tlsParameters = Object.freeze({
+  ciphers: `${tls.DEFAULT_CIPHERS}:${EXCLUDED_CIPHERS}`,
+  maxVersion: 'TLSv1.3' as NodeTls.SecureVersion,
+  ecdhCurve: tls.DEFAULT_ECDH_CURVE,
+});
+
+/** An app's own cipher list (its choice) with the suites no wirelock connection may use removed. */
+export function withoutUnsafeCiphers(ciphers: string): string {
+  return `${ciphers}:${EXCLUDED_CIPHERS}`;
+}
 
 /**
  * The trust material of one trust-anchor list, computed once and shared by every connection that
@@ -37,7 +62,7 @@ function builtinRoots(): Uint8Array[] {
 export function trustMaterial(sources: readonly TrustAnchorSource[]): TrustMaterial {
   let material = cache.get(sources);
   if (!material) {
-    const der = sources.flatMap((source) => (source.kind === 'builtin' ? builtinRoots() : source.certificates));
+    const der = sources.flatMap((source) => (source.kind === 'builtin' ? builtinRoots() : privateBytes(source.certificates)));
     material = { caPem: der.map((cert) => toPem(cert)), anchors: buildAnchorSet(der), contexts: new Map() };
     cache.set(sources, material);
   }
@@ -52,7 +77,7 @@ export function secureContextFor(material: TrustMaterial, minVersion: NodeTls.Se
   const key = `${minVersion}|${reportOnly}`;
   let context = material.contexts.get(key);
   if (!context) {
-    context = tls.createSecureContext({ ca: reportOnly ? [...nodeDefaultStorePem(), ...material.caPem] : material.caPem, minVersion });
+    context = tls.createSecureContext({ ...tlsParameters, ca: reportOnly ? [...nodeDefaultStorePem(), ...material.caPem] : material.caPem, minVersion });
     material.contexts.set(key, context);
   }
   return context;

@@ -127,3 +127,84 @@ test('a signed log list without its detached signature file is refused at load t
   const policy = await loadPolicy(file);
   assert.equal(policy.certificateTransparency?.logList, join(dir, 'logs.json'));
 });
+
+/** Every object and array reachable from `value` that Object.freeze can freeze, with its path. */
+function walk(value: unknown, path: string, out: Array<{ path: string; value: object }>): typeof out {
+  if (typeof value !== 'object' || value === null) return out;
+  if (ArrayBuffer.isView(value) || value instanceof Date) return out;
+  out.push({ path, value });
+  for (const key of Reflect.ownKeys(value)) walk((value as Record<PropertyKey, unknown>)[key], `${path}.${String(key)}`, out);
+  return out;
+}
+
+function fullDocument(): { document: unknown; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'wirelock-policy-freeze-'));
+  const { root } = issueChain({ hostnames: ['internal.example'] });
+  writeFileSync(join(dir, 'internal-root.pem'), root.pem);
+  return {
+    dir,
+    document: {
+      version: 1,
+      unlistedHosts: 'block',
+      trustAnchors: ['builtin', './internal-root.pem'],
+      report: { uri: 'https://reports.example.com/wirelock', app: { id: 'com.example.app', version: '1.0' } },
+      certificateTransparency: { enforce: false, policy: 'apple' },
+      proxy: { url: 'http://proxy.example:3128', noProxy: ['localhost', '10.0.0.0/8', '*.internal.example'] },
+      domains: {
+        'api.example.com': { pins: [PIN_A, { pin: PIN_B, role: 'ca' }], pinsExpire: '2099-06-01', trustAnchors: ['./internal-root.pem'], certificateTransparency: { enforce: false } },
+        'static.example.com': { cleartext: 'allow' },
+      },
+    },
+  };
+}
+
+test('a defined policy is frozen all the way down: every nested object and array (policy immutability)', async () => {
+  const { document, dir } = fullDocument();
+  writeFileSync(join(dir, 'wirelock.json'), JSON.stringify(document));
+  const { enforcedPolicy } = await import('../../src/policy/define.js');
+  for (const [name, policy] of [
+    ['definePolicy', definePolicy(document, { baseDir: dir })],
+    ['loadPolicy', await loadPolicy(join(dir, 'wirelock.json'))],
+    ['enforcedPolicy', enforcedPolicy(definePolicy(document, { baseDir: dir }))],
+  ] as const) {
+    const nodes = walk(policy, name, []);
+    // The walk must reach the nested parts the review mutated, else "all frozen" proves nothing.
+    for (const part of ['.domains', '.domains.0', '.domains.0.pins', '.domains.0.pins.0', '.report', '.report.app', '.proxy', '.proxy.noProxy', '.certificateTransparency', '.trustAnchors.1']) {
+      assert.ok(nodes.some((node) => node.path === `${name}${part}`), `${name}${part} reached`);
+    }
+    const writable = nodes.filter((node) => !Object.isFrozen(node.value)).map((node) => node.path);
+    assert.deepEqual(writable, [], `${name}: not frozen`);
+    assert.throws(() => (policy.domains as unknown[]).push({ ...policy.domains[0], name: '127.0.0.2' }), TypeError);
+    assert.throws(() => {
+      (policy.domains[0] as { name: string }).name = '127.0.0.2';
+    }, TypeError);
+    assert.equal(policy.domains.length, 2);
+  }
+});
+
+test('positive control: the validator\'s plain output is writable, so the freezing is what stops the mutation', async () => {
+  const { validatePolicy } = await import('../../src/policy/validate.js');
+  const { document, dir } = fullDocument();
+  const { policy } = validatePolicy(document, { baseDir: dir, files: { read: (p) => new Uint8Array(readFileSync(p)), exists: () => true }, now: new Date(), env: {} });
+  assert.ok(policy);
+  policy.domains.push({ ...policy.domains[0]!, name: '127.0.0.2' });
+  assert.equal(policy.domains.length, 3);
+});
+
+test('what enforcement reads from a Date and from DER bytes is the validated value, not the writable object', async () => {
+  const { pinsExpireTime, privateBytes } = await import('../../src/policy/define.js');
+  const { document, dir } = fullDocument();
+  const policy = definePolicy(document, { baseDir: dir });
+  const api = policy.domains.find((domain) => domain.name === 'api.example.com')!;
+  const validatedExpiry = api.pinsExpire!.getTime();
+  // A frozen Date still changes through setTime; typed arrays cannot be frozen at all.
+  api.pinsExpire!.setTime(0);
+  assert.equal(api.pinsExpire!.getTime(), 0);
+  assert.equal(pinsExpireTime(api), validatedExpiry);
+  const anchor = api.trustAnchors[0]!;
+  assert.ok(anchor.kind === 'file');
+  const before = Buffer.from(privateBytes(anchor.certificates)[0]!);
+  anchor.certificates[0]!.fill(0);
+  assert.deepEqual(Buffer.from(privateBytes(anchor.certificates)[0]!), before);
+  assert.notDeepEqual(Buffer.from(anchor.certificates[0]!), before);
+});
