@@ -1,6 +1,7 @@
 import { WirelockError } from '../errors.js';
 import type { DomainPolicy, Policy, PolicyIssue } from './types.js';
 import { validatePolicy, type PolicyFiles } from './validate.js';
+import { deepFreeze } from '../freeze.js';
 
 // Builtins through process.getBuiltinModule, not `import`: no ESM facade (on Node 24 a facade reads
 // every export and loads what lazy getters hide: webcrypto, fs streams), and no loader hook in between.
@@ -21,22 +22,12 @@ const diskFiles: PolicyFiles = {
 
 const validated = new WeakSet<Policy>();
 
-/**
- * Freezes the whole object graph of a validated policy. Engines read the policy at every check and
- * lockdown hands it out (activeLockdown().policy): a shallow freeze left `domains` and every nested
- * object writable, so code running later could list its own host or rename a pinned one.
- * Typed arrays (pin digests, trust-anchor DER) and Dates cannot be frozen by Object.freeze: what
- * enforcement reads from them is copied aside at validation (privateBytes, pinsExpireTime), never
- * read back from the handed-out object.
- */
-function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
-  // No shortcut on an already frozen object: a frozen object can still hold writable ones.
-  if (typeof value !== 'object' || value === null || seen.has(value)) return value;
-  seen.add(value);
-  if (ArrayBuffer.isView(value) || value instanceof Date) return value;
-  for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key], seen);
-  return Object.freeze(value);
-}
+// deepFreeze (src/freeze.ts) freezes the whole object graph of a validated policy. Engines read the policy at every check and
+// lockdown hands it out (activeLockdown().policy): a shallow freeze left `domains` and every nested
+// object writable, so code running later could list its own host or rename a pinned one.
+// Typed arrays (pin digests, trust-anchor DER) and Dates cannot be frozen by Object.freeze: what
+// enforcement reads from them is copied aside at validation (privateBytes, pinsExpireTime), never
+// read back from the handed-out object.
 
 const certificateCopies = new WeakMap<readonly Uint8Array[], readonly Uint8Array[]>();
 const expiryTimes = new WeakMap<DomainPolicy, number>();
