@@ -25,8 +25,12 @@ export const realProcess: NodeJS.Process = nodeProcess;
  * the same objects the app sees through `require`, so a monkey-patch on them is visible here: the
  * identities captured below, when this module loads, are the baseline.
  */
+const reflectApply = Reflect.apply;
+const getBuiltinModule = realProcess.getBuiltinModule;
 function builtin<T>(id: string): T {
-  return realProcess.getBuiltinModule(id) as T;
+  // Taken at load, also for the modules `real` loads on first use (worker_threads at lockdown()):
+  // a process.getBuiltinModule replaced in between would hand lockdown a look-alike to guard.
+  return reflectApply(getBuiltinModule, realProcess, [id]) as T;
 }
 
 // Every object this module exports is frozen: each module path is importable by anyone (a module
@@ -143,15 +147,12 @@ export const pristine = Object.freeze({
   getPrototypeOf: Reflect.getPrototypeOf,
   getCACertificates: (real.tls as { getCACertificates?: (type: string) => string[] }).getCACertificates,
   hasSubscribers: real.diagnosticsChannel.hasSubscribers,
-  /** For Node's own sources (`natives`), the truth a script claiming a `node:` URL is compared with. */
-  binding: (realProcess as unknown as { binding?: (name: string) => unknown }).binding,
-  lookup: real.dns.lookup,
   /** Guards decide on an address literal with Node's isIP as it was at load, not as the module object holds it when they run. */
   isIP: real.net.isIP,
   isArray: Array.isArray,
   nextTick: realProcess.nextTick,
   emitWarning: realProcess.emitWarning,
-  getBuiltinModule: realProcess.getBuiltinModule as (id: string) => unknown,
+  getBuiltinModule: builtin as (id: string) => unknown,
   NetSocket: real.net.Socket,
   StreamDuplex: builtin<typeof import('node:stream')>('node:stream').Duplex,
   Buffer,
@@ -161,12 +162,37 @@ export const pristine = Object.freeze({
   setHas: Set.prototype.has,
 });
 
+/**
+ * Node's own functions that lockdown's guards replace, taken at load. Never exported as values: every
+ * module path is importable, and whoever holds one passes the guard around it (review 3, 2026-12-01:
+ * the inspector's dispatch, read from the exported `loadTime`, ran Runtime.evaluate under lockdown).
+ * Each is handed out once, to the runtime module that needs it, when the runtime checks load; a second
+ * request, or a first one from other code, is an error, and then the runtime checks cannot load (fail
+ * closed). `process.binding('natives')` is read here only, for nativeSource().
+ */
+const processBinding = (realProcess as unknown as { binding?: (name: string) => unknown }).binding;
+const guardedOriginals = Object.freeze({
+  /** V8 inspector sessions: lockdown guards Connection.prototype.dispatch (origin.ts). */
+  inspectorDispatch: inspectorBinding?.Connection?.prototype.dispatch as InspectorConnection['dispatch'] | undefined,
+  inspectorDisconnect: inspectorBinding?.Connection?.prototype.disconnect as InspectorConnection['disconnect'] | undefined,
+  /** process.binding: lockdown refuses the network bindings through it (lockdown.ts). */
+  processBinding,
+  /** dns.lookup: lockdown's DNS guard checks every name; its own lookups compare answers with this one. */
+  dnsLookup: real.dns.lookup,
+});
+const handedOut: Record<string, true> = Object.create(null);
+export function takeGuardedOriginal<K extends keyof typeof guardedOriginals>(name: K): (typeof guardedOriginals)[K] {
+  if (handedOut[name]) throw new Error(`wirelock: ${name}, taken at load, was already handed out (only wirelock's runtime checks take it, once)`);
+  handedOut[name] = true;
+  return guardedOriginals[name];
+}
+
 let nativesCache: Record<string, string> | null | undefined;
 /** The source Node compiled its built-in module `id` from, or undefined where Node does not expose it. */
 export function nativeSource(id: string): string | undefined {
   if (nativesCache === undefined) {
     try {
-      nativesCache = (pristine.binding ? (pristine.apply(pristine.binding, process, ['natives']) as Record<string, string> | undefined) : undefined) ?? null;
+      nativesCache = (processBinding ? (pristine.apply(processBinding, realProcess, ['natives']) as Record<string, string> | undefined) : undefined) ?? null;
     } catch {
       nativesCache = null;
     }
@@ -418,24 +444,6 @@ export function safeDefaultCas(): readonly string[] | undefined {
  * called (scripts/bundle.mjs): the values they rely on are taken here, with the baseline, so code
  * that runs between `import 'wirelock'` and that call cannot hand them replacements.
  */
-/**
- * The inspector Connection's own dispatch and disconnect, taken at load. Never exported as values:
- * every module path is importable, and whoever holds the original dispatch talks to V8's inspector
- * past lockdown's session guard (review 3, 2026-12-01, read from the exported `loadTime`). Handed out
- * once, to the origin proof (runtime/origin.ts) when the runtime checks load; a second request, or a
- * first one from other code, gets an error (then the runtime checks cannot load: fail closed).
- */
-let inspectorOriginals: Readonly<{ dispatch: InspectorConnection['dispatch']; disconnect: InspectorConnection['disconnect'] }> | undefined =
-  inspectorBinding?.Connection ? Object.freeze({ dispatch: inspectorBinding.Connection.prototype.dispatch, disconnect: inspectorBinding.Connection.prototype.disconnect }) : undefined;
-let inspectorOriginalsTaken = false;
-export function takeInspectorOriginals(): typeof inspectorOriginals {
-  if (inspectorOriginalsTaken) throw new Error("wirelock: the inspector functions taken at load were already handed out (only wirelock's runtime checks take them, once)");
-  inspectorOriginalsTaken = true;
-  const taken = inspectorOriginals;
-  inspectorOriginals = undefined;
-  return taken;
-}
-
 export const loadTime = Object.freeze((() => {
   const Connection = inspectorBinding?.Connection;
   const { fileURLToPath } = builtin<typeof import('node:url')>('node:url');

@@ -11,7 +11,7 @@ import { cleartextHttpRefusal, guardRequestTargets } from '../transport/target.j
 import { undici } from '../transport/undici.js';
 import { codeRoot } from '../location.js';
 import { CHANNELS_RUNTIME } from './channels.js';
-import { SLOTS, loadTime, pristine, readSlot, real, realProcess, safeDefaultCas, slotGetter, type Slot } from './builtins.js';
+import { SLOTS, loadTime, pristine, readSlot, real, realProcess, safeDefaultCas, slotGetter, takeGuardedOriginal, type Slot } from './builtins.js';
 import { downgrade, isBlocking, makeFinding, packageOf, resolveAllowEntries, severityRank, type AllowList, type RuntimeFinding, type Severity } from './findings.js';
 import { allowedOrigin, describeOrigin, guardInspectorSessions, originAvailable, responsibleUrl, withOrigins, type FunctionOrigin } from './origin.js';
 import { wirelockValues } from './own.js';
@@ -24,6 +24,9 @@ const process = realProcess;
 // Taken when wirelock loads (builtins.ts, through process.getBuiltinModule), not when this module is
 // compiled.
 const { syncBuiltinESMExports } = loadTime;
+// Node's originals of what the guards below replace, handed to this module alone (builtins.ts).
+const processBinding = takeGuardedOriginal('processBinding');
+const systemDnsLookup = takeGuardedOriginal('dnsLookup');
 
 // The in-process inspector guard (origin.ts) is installed once; it asks the lockdown in force.
 let inspectorGuardInstalled = false;
@@ -560,7 +563,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   const ownLookup = typeof transportOptions.lookup === 'function' ? transportOptions.lookup : undefined;
   /** Lookups the guards below made: they approve what they answer. */
   const guardLookups = new WeakSet<object>();
-  const systemLookup = pristine.lookup as unknown as (name: string, options: object, callback: (error: Error | null, address: unknown, family?: number) => void) => void;
+  const systemLookup = systemDnsLookup as unknown as (name: string, options: object, callback: (error: Error | null, address: unknown, family?: number) => void) => void;
   const addressesOf = function (address: unknown): string[] {
     return Array.isArray(address) ? (address as Array<{ address?: unknown }>).map((entry) => String(entry?.address)) : [String(address)];
   };
@@ -926,7 +929,7 @@ export function lockdown(policy: Policy | unknown, options: LockdownOptions = {}
   };
   const rawBinding = function (name: string): Record<string, { prototype?: Record<string, unknown> } | undefined> | undefined {
     try {
-      return pristine.binding ? (pristine.apply(pristine.binding, process, [name]) as Record<string, { prototype?: Record<string, unknown> }>) : undefined;
+      return processBinding ? (pristine.apply(processBinding, process, [name]) as Record<string, { prototype?: Record<string, unknown> }>) : undefined;
     } catch {
       return undefined;
     }

@@ -1,4 +1,4 @@
-import { changedIntrinsics, loadMarker, loadTime, nativeSource, pristine, readFileText, takeInspectorOriginals, type InspectorConnection } from './builtins.js';
+import { changedIntrinsics, loadMarker, loadTime, nativeSource, pristine, readFileText, takeGuardedOriginal, type InspectorConnection } from './builtins.js';
 import { wirelockValues } from './own.js';
 import { allowedPath, type AllowEntry } from './findings.js';
 
@@ -46,9 +46,8 @@ interface InternalProperty {
 // Taken when wirelock loads (builtins.ts), not when this module is compiled.
 const { InspectorConnection: Connection, jsonParse, jsonStringify, stringStartsWith } = loadTime;
 // Module-private: the only holder of the inspector's own dispatch (builtins.ts hands it out once).
-const inspectorOriginals = takeInspectorOriginals();
-const connectionDispatch = inspectorOriginals?.dispatch;
-const connectionDisconnect = inspectorOriginals?.disconnect;
+const connectionDispatch = takeGuardedOriginal('inspectorDispatch');
+const connectionDisconnect = takeGuardedOriginal('inspectorDisconnect');
 const { originProbeKey: probeKey, globalObject } = loadTime;
 
 /** True when the inspector is usable (a Node built without it, or without process.binding, has none). */
@@ -429,13 +428,13 @@ let inspectorGuarded = false;
  * traces hand out no object) and throws to refuse it. Installed once per process: a second call, from
  * anyone, throws.
  */
-export function guardInspectorSessions(judge: (method: string) => void): boolean {
+export function guardInspectorSessions(judge: (method: string) => void): void {
   if (inspectorGuarded) throw new Error('wirelock: the inspector session guard is already installed');
   inspectorGuarded = true;
   const prototype = Connection?.prototype as { dispatch?: unknown } | undefined;
   const descriptor = prototype ? pristine.getOwnPropertyDescriptor(prototype, 'dispatch') : undefined;
   const original = connectionDispatch;
-  if (!prototype || !descriptor || typeof original !== 'function') return false;
+  if (!prototype || !descriptor || typeof original !== 'function') return;
   const lockedDispatch = function dispatch(this: unknown, message: string): unknown {
     // The message judged is the message sent: only a string (anything else could answer the check one
     // way and Node's conversion another), read with functions taken at load.
@@ -455,5 +454,4 @@ export function guardInspectorSessions(judge: (method: string) => void): boolean
   };
   pristine.defineProperty(prototype, 'dispatch', { ...descriptor, value: lockedDispatch });
   wirelockValues.add(lockedDispatch);
-  return true;
 }

@@ -11,13 +11,13 @@ import { REGISTER, ROOT, attack, labForThisFile, nameServer } from './support.js
 
 const lab = labForThisFile();
 
-async function run(name: string, protectedRun: boolean, nsHost = '127.0.0.2'): Promise<{ result: Record<string, unknown>; queries: number }> {
+async function run(name: string, protectedRun: boolean, nsHost = '127.0.0.2', extraEnv: Record<string, string> = {}): Promise<{ result: Record<string, unknown>; queries: number }> {
   const policyFile = join(lab.dir, 'review3-policy.json');
   writeFileSync(policyFile, JSON.stringify(lab.policy));
   const ns = await nameServer(nsHost);
   try {
     const node = process.env.RUNTIME_CHILD_NODE ?? process.execPath;
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', WIRELOCK_POLICY: policyFile, ATTACK: name, SECRET: 'TOP-SECRET-4711', C2_PORT: String(lab.c2.port), NS_PORT: ns.address.split(':')[1]! };
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', WIRELOCK_POLICY: policyFile, ATTACK: name, SECRET: 'TOP-SECRET-4711', C2_PORT: String(lab.c2.port), NS_PORT: ns.address.split(':')[1]!, ...extraEnv };
     const flags = protectedRun ? ['--import', REGISTER] : [];
     const result = await new Promise<Record<string, unknown>>((resolve, reject) => {
       execFile(node, [...flags, attack('review3.mjs')], { cwd: ROOT, env, timeout: 60_000 }, (error, stdout, stderr) => {
@@ -68,10 +68,30 @@ test("wirelock's module paths hand out neither the inspector's own dispatch nor 
   // Without lockdown, the inspector answers in-process sessions (Node's behaviour) and the one-time
   // hand-over of the originals is still open (nothing took them).
   assert.equal(control.result.evaluate, 42, JSON.stringify(control.result));
-  assert.equal(control.result.taken, 'function');
+  assert.deepEqual(control.result.taken, { inspectorDispatch: 'function', inspectorDisconnect: 'function', processBinding: 'function', dnsLookup: 'function' });
   const { result } = await run('originals', true);
   assert.equal(result.exportedDispatch, 'undefined');
-  assert.match(String(result.taken), /^refused: /);
+  assert.equal(result.exportedBinding, 'undefined');
+  assert.equal(result.exportedLookup, 'undefined');
+  for (const [name, taken] of Object.entries(result.taken as Record<string, string>)) assert.match(taken, /^refused: /, name);
   assert.equal(result.pristineApply, 'TypeError');
   assert.equal(result.evaluate, 'ERR_ENV_COMPROMISED', JSON.stringify(result));
+});
+
+test("code between import 'wirelock' and lockdown() that takes one of the guarded originals first: lockdown() refuses to start; positive control: without it lockdown() starts", async () => {
+  const control = await run('take-first', false, undefined, { MODE: 'control' });
+  assert.equal(control.result.lockdown, 'active', JSON.stringify(control.result));
+  const { result } = await run('take-first', false);
+  assert.equal(result.took, 'function');
+  assert.match(String(result.lockdown), /^refused: .*runtime checks cannot be loaded.*dnsLookup/, JSON.stringify(result));
+});
+
+test("code between import 'wirelock' and lockdown() that makes process.getBuiltinModule serve a look-alike worker_threads: lockdown still guards Node's Worker (refused at blockAt medium); control: the look-alike is what other code gets", async () => {
+  const control = await run('lookalike-module', false, undefined, { MODE: 'control' });
+  assert.equal(control.result.worker, 'ERR_ENV_COMPROMISED', JSON.stringify(control.result));
+  const { result } = await run('lookalike-module', false);
+  assert.equal(result.lookalikeServed, true);
+  assert.equal(result.lockdown, 'active', JSON.stringify(result));
+  assert.equal(result.worker, 'ERR_ENV_COMPROMISED', JSON.stringify(result));
+  assert.ok((result.findings as string[]).includes('worker-started'), JSON.stringify(result));
 });
