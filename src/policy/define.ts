@@ -22,13 +22,6 @@ const diskFiles: PolicyFiles = {
 
 const validated = new WeakSet<Policy>();
 
-// deepFreeze (src/freeze.ts) freezes the whole object graph of a validated policy. Engines read the policy at every check and
-// lockdown hands it out (activeLockdown().policy): a shallow freeze left `domains` and every nested
-// object writable, so code running later could list its own host or rename a pinned one.
-// Typed arrays (pin digests, trust-anchor DER) and Dates cannot be frozen by Object.freeze: what
-// enforcement reads from them is copied aside at validation (privateBytes, pinsExpireTime), never
-// read back from the handed-out object.
-
 const certificateCopies = new WeakMap<readonly Uint8Array[], readonly Uint8Array[]>();
 const expiryTimes = new WeakMap<DomainPolicy, number>();
 
@@ -51,6 +44,14 @@ export function pinsExpireTime(domain: DomainPolicy): number | undefined {
   return expiryTimes.get(domain) ?? domain.pinsExpire.getTime();
 }
 
+/**
+ * Freezes the whole object graph of a validated policy (src/freeze.ts). Engines read the policy at
+ * every check and lockdown hands it out (activeLockdown().policy): a shallow freeze left `domains` and
+ * every nested object writable, so code running later could list its own host or rename a pinned one.
+ * Typed arrays (pin digests, trust-anchor DER) and Dates cannot be frozen by Object.freeze: what
+ * enforcement reads from them is copied aside here (privateBytes, pinsExpireTime), never read back
+ * from the handed-out object.
+ */
 function seal(policy: Policy): Policy {
   const result = deepFreeze(policy);
   snapshot(result);

@@ -89,7 +89,8 @@ export function evaluateHandshake(input: HandshakeInput): HandshakeVerdict {
   verdict.verifiedPaths = chain.paths;
 
   if (domain && domain.pins.length > 0) {
-    if (domain.pinsExpire && now.getTime() > pinsExpireTime(domain)!) {
+    const pinsExpire = pinsExpireTime(domain);
+    if (pinsExpire !== undefined && now.getTime() > pinsExpire) {
       verdict.notices.push({
         kind: 'pins-expired',
         message: `pins for ${domain.name} expired on ${domain.pinsExpireText}: ${host} is NOT pinned; update the pins or remove pinsExpire`,

@@ -26,7 +26,7 @@ const EXCLUDED_CIPHERS = '!eNULL:!aNULL:!EXPORT:!LOW:!DES:!RC4:!MD5:!PSK:!SRP';
  * operator chose (--tls-cipher-list); the exclusions hold even if a preload changed it before.
  */
 export const tlsParameters = Object.freeze({
-  ciphers: `${tls.DEFAULT_CIPHERS}:${EXCLUDED_CIPHERS}`,
+  ciphers: withoutUnsafeCiphers(tls.DEFAULT_CIPHERS),
   maxVersion: 'TLSv1.3' as NodeTls.SecureVersion,
   ecdhCurve: tls.DEFAULT_ECDH_CURVE,
 });
